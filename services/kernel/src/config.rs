@@ -1,0 +1,425 @@
+//! Configuration: `config/base.toml`, then `config/<environment>.toml`, then `SCHOOLPLEIN__…`
+//! environment variables — later sources win. Bad configuration fails at start-up, naming the key.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use tenant_router::{BaseDomains, NormalizedHost};
+use toml::{Table, Value};
+
+/// Prefix of the environment variables that override configuration keys:
+/// `SCHOOLPLEIN__DATABASE__URL` sets `database.url`.
+pub const ENV_PREFIX: &str = "SCHOOLPLEIN__";
+
+/// A value that must never reach a log: `Debug` prints `[redacted]`.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Which `config/<environment>.toml` was read; set by the loader, not by files.
+    #[serde(skip)]
+    pub environment: String,
+    pub server: ServerConfig,
+    pub tenancy: TenancyConfig,
+    pub database: DatabaseConfig,
+    pub redis: RedisConfig,
+    pub migrate: MigrateConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub request_timeout_secs: u64,
+    pub body_limit_bytes: usize,
+    pub shutdown_grace_secs: u64,
+    /// Take the host from `X-Forwarded-Host`: only behind a proxy that sets it.
+    pub trust_forwarded_host: bool,
+    /// Send HSTS (only meaningful when the site is reached over HTTPS).
+    pub hsts: bool,
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    pub cert_path: PathBuf,
+    pub key_path: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenancyConfig {
+    /// Schools live at `<slug>.<base_domain>`; the bare base domain is the platform's page.
+    pub base_domain: String,
+    /// More base domains that serve the same schools (e.g. `localhost` in development).
+    pub alias_base_domains: Vec<String>,
+    /// Full reload of the in-memory school map, the safety net behind change notifications.
+    pub full_reload_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    pub url: Secret,
+    pub max_connections: u32,
+    pub min_connections: u32,
+    pub acquire_timeout_secs: u64,
+    /// Connections are recycled after this long, which bounds the catalog cache a backend
+    /// builds up while visiting thousands of school schemas.
+    pub max_lifetime_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisConfig {
+    pub url: Secret,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MigrateConfig {
+    pub concurrency: usize,
+    pub lock_timeout_ms: u64,
+    pub max_attempts: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A `tracing` filter such as `info,sqlx=warn`; `RUST_LOG` wins when set.
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// Why configuration could not be loaded; each names the file, variable or key at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not valid TOML: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("environment variable {var}: {message}")]
+    Env { var: String, message: String },
+    #[error("configuration key `{key}`: {message}")]
+    Invalid { key: String, message: String },
+}
+
+impl Config {
+    /// Loads configuration the way every command does: files from `dir`, then the process's
+    /// `SCHOOLPLEIN__…` variables.
+    pub fn load(dir: &Path, environment: &str) -> Result<Self, ConfigError> {
+        Self::load_from(dir, environment, std::env::vars())
+    }
+
+    /// Loads configuration with explicit environment variables (used by tests).
+    pub fn load_from(
+        dir: &Path,
+        environment: &str,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        if environment.is_empty()
+            || !environment
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(ConfigError::Env {
+                var: "SCHOOLPLEIN_ENV".into(),
+                message: format!("{environment:?} is not an environment name"),
+            });
+        }
+        let mut merged = read_table(&dir.join("base.toml"))?;
+        merge(
+            &mut merged,
+            read_table(&dir.join(format!("{environment}.toml")))?,
+        );
+        let mut overrides: Vec<(String, String)> = vars
+            .into_iter()
+            .filter(|(name, _)| name.starts_with(ENV_PREFIX))
+            .collect();
+        overrides.sort();
+        for (var, value) in overrides {
+            apply_env_override(&mut merged, &var, &value)?;
+        }
+        Self::from_table(merged, environment)
+    }
+
+    fn from_table(table: Table, environment: &str) -> Result<Self, ConfigError> {
+        let deserializer = Value::Table(table);
+        let mut config: Config =
+            serde_path_to_error::deserialize(deserializer).map_err(|e| ConfigError::Invalid {
+                key: e.path().to_string(),
+                message: e.inner().to_string(),
+            })?;
+        config.environment = environment.to_owned();
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: &str| {
+            Err(ConfigError::Invalid {
+                key: key.into(),
+                message: message.into(),
+            })
+        };
+        self.base_domains()?;
+        if self.database.max_connections == 0 {
+            return invalid("database.max_connections", "must be at least 1");
+        }
+        if self.database.min_connections > self.database.max_connections {
+            return invalid(
+                "database.min_connections",
+                "must not exceed database.max_connections",
+            );
+        }
+        if self.migrate.concurrency == 0 {
+            return invalid("migrate.concurrency", "must be at least 1");
+        }
+        if self.migrate.max_attempts == 0 {
+            return invalid("migrate.max_attempts", "must be at least 1");
+        }
+        if self.server.request_timeout_secs == 0 {
+            return invalid("server.request_timeout_secs", "must be at least 1");
+        }
+        if self.tenancy.full_reload_secs == 0 {
+            return invalid("tenancy.full_reload_secs", "must be at least 1");
+        }
+        for (key, url, schemes) in [
+            (
+                "database.url",
+                &self.database.url,
+                &["postgres://", "postgresql://"][..],
+            ),
+            (
+                "redis.url",
+                &self.redis.url,
+                &["redis://", "rediss://", "unix://"][..],
+            ),
+        ] {
+            if !schemes.iter().any(|s| url.expose().starts_with(s)) {
+                return invalid(key, &format!("must start with {}", schemes.join(" or ")));
+            }
+        }
+        Ok(())
+    }
+
+    /// The base domains, parsed; fails naming the key that holds a bad one.
+    pub fn base_domains(&self) -> Result<BaseDomains, ConfigError> {
+        let parse = |key: String, raw: &str| {
+            NormalizedHost::parse_name(raw).map_err(|e| ConfigError::Invalid {
+                key,
+                message: format!("{raw:?}: {e}"),
+            })
+        };
+        let primary = parse("tenancy.base_domain".into(), &self.tenancy.base_domain)?;
+        let aliases = self
+            .tenancy
+            .alias_base_domains
+            .iter()
+            .enumerate()
+            .map(|(i, raw)| parse(format!("tenancy.alias_base_domains[{i}]"), raw))
+            .collect::<Result<_, _>>()?;
+        Ok(BaseDomains::new(primary, aliases))
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.server.request_timeout_secs)
+    }
+}
+
+fn read_table(path: &Path) -> Result<Table, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    text.parse::<Table>().map_err(|e| ConfigError::Parse {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+/// Merges `over` into `base`: tables merge key by key, anything else is replaced.
+fn merge(base: &mut Table, over: Table) {
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(Value::Table(inner)), Value::Table(over_inner)) => merge(inner, over_inner),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+/// Applies `SCHOOLPLEIN__SECTION__KEY=value`. The value takes the type of the setting it
+/// replaces (number, boolean, list), so `SCHOOLPLEIN__DATABASE__URL=123` stays text.
+fn apply_env_override(table: &mut Table, var: &str, raw: &str) -> Result<(), ConfigError> {
+    let env_error = |message: String| ConfigError::Env {
+        var: var.to_owned(),
+        message,
+    };
+    let path: Vec<String> = var[ENV_PREFIX.len()..]
+        .split("__")
+        .map(str::to_lowercase)
+        .collect();
+    if path.iter().any(String::is_empty) {
+        return Err(env_error(
+            "names an empty key (check the double underscores)".into(),
+        ));
+    }
+    let (leaf, parents) = path.split_last().expect("split always yields one part");
+    let mut current = table;
+    for part in parents {
+        let entry = current
+            .entry(part.clone())
+            .or_insert_with(|| Value::Table(Table::new()));
+        current = match entry {
+            Value::Table(inner) => inner,
+            _ => return Err(env_error(format!("`{part}` is a setting, not a section"))),
+        };
+    }
+    let value = match current.get(leaf) {
+        Some(Value::String(_)) | None => Value::String(raw.to_owned()),
+        Some(Value::Table(_)) => {
+            return Err(env_error(format!(
+                "`{leaf}` is a section; set one of its keys"
+            )));
+        }
+        Some(existing) => {
+            let parsed: Table = format!("v = {raw}").parse().map_err(|_| {
+                env_error(format!("{raw:?} is not a valid {}", existing.type_str()))
+            })?;
+            let value = parsed.get("v").cloned().expect("the key just parsed");
+            if value.type_str() != existing.type_str() {
+                return Err(env_error(format!(
+                    "{raw:?} is not a valid {}",
+                    existing.type_str()
+                )));
+            }
+            value
+        }
+    };
+    current.insert(leaf.clone(), value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_dir() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config")
+    }
+
+    fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::load_from(
+            &config_dir(),
+            "development",
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+        )
+    }
+
+    #[test]
+    fn shipped_files_load_for_every_environment() {
+        for env in ["development", "test", "production"] {
+            let vars = [(
+                "SCHOOLPLEIN__DATABASE__URL".to_string(),
+                "postgres://x@h/db".to_string(),
+            )];
+            Config::load_from(&config_dir(), env, vars).unwrap_or_else(|e| panic!("{env}: {e}"));
+        }
+    }
+
+    #[test]
+    fn environment_variables_win_and_keep_their_type() {
+        let config = load(&[
+            ("SCHOOLPLEIN__DATABASE__MAX_CONNECTIONS", "7"),
+            (
+                "SCHOOLPLEIN__DATABASE__URL",
+                "postgres://u:p@db/schoolplein",
+            ),
+            ("SCHOOLPLEIN__SERVER__TRUST_FORWARDED_HOST", "true"),
+            (
+                "SCHOOLPLEIN__TENANCY__ALIAS_BASE_DOMAINS",
+                r#"["a.example", "b.example"]"#,
+            ),
+            ("SCHOOLPLEIN__REDIS__URL", "redis://127.0.0.1:1"),
+        ])
+        .unwrap();
+        assert_eq!(config.database.max_connections, 7);
+        assert_eq!(
+            config.database.url.expose(),
+            "postgres://u:p@db/schoolplein"
+        );
+        assert!(config.server.trust_forwarded_host);
+        assert_eq!(
+            config.tenancy.alias_base_domains,
+            ["a.example", "b.example"]
+        );
+    }
+
+    #[test]
+    fn bad_values_name_their_key_or_variable() {
+        let err = load(&[("SCHOOLPLEIN__DATABASE__MAX_CONNECTIONS", "many")]).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("SCHOOLPLEIN__DATABASE__MAX_CONNECTIONS"),
+            "{err}"
+        );
+        let err = load(&[("SCHOOLPLEIN__SERVER__LISTEN", "not-an-address")]).unwrap_err();
+        assert!(err.to_string().contains("server.listen"), "{err}");
+        let err = load(&[("SCHOOLPLEIN__SERVER__LISTN", "0.0.0.0:1")]).unwrap_err();
+        assert!(err.to_string().contains("listn"), "{err}");
+        let err = load(&[("SCHOOLPLEIN__TENANCY__BASE_DOMAIN", "bad domain")]).unwrap_err();
+        assert!(err.to_string().contains("tenancy.base_domain"), "{err}");
+        let err = load(&[("SCHOOLPLEIN__DATABASE__URL", "mysql://x")]).unwrap_err();
+        assert!(err.to_string().contains("database.url"), "{err}");
+        let err = load(&[("SCHOOLPLEIN__DATABASE", "x")]).unwrap_err();
+        assert!(err.to_string().contains("section"), "{err}");
+        let err = Config::load_from(&config_dir(), "produciton", []).unwrap_err();
+        assert!(err.to_string().contains("produciton.toml"), "{err}");
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        let config = load(&[("SCHOOLPLEIN__DATABASE__URL", "postgres://u:hunter2@db/x")]).unwrap();
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("hunter2"));
+        assert!(printed.contains("[redacted]"));
+    }
+}

@@ -1,0 +1,63 @@
+//! Connection pools for PostgreSQL and Redis, configured so school data stays apart.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use crate::config::{DatabaseConfig, RedisConfig};
+
+/// Connection options: every connection starts with a search path that holds no tables,
+/// so only a `TenantTx` (or schema-qualified platform SQL) reaches any data.
+pub fn connect_options(config: &DatabaseConfig) -> Result<PgConnectOptions, sqlx::Error> {
+    Ok(PgConnectOptions::from_str(config.url.expose())?
+        .application_name("schoolplein")
+        .options([("search_path", "pg_catalog")]))
+}
+
+/// A pool with bounded size and connection lifetime. Connects lazily, so a process can start
+/// (and report itself not ready) while the database is away.
+pub fn postgres_pool(config: &DatabaseConfig) -> Result<PgPool, sqlx::Error> {
+    Ok(PgPoolOptions::new()
+        .max_connections(config.max_connections)
+        .min_connections(config.min_connections)
+        .acquire_timeout(Duration::from_secs(config.acquire_timeout_secs))
+        .max_lifetime(Duration::from_secs(config.max_lifetime_secs))
+        .idle_timeout(Duration::from_secs(600))
+        .connect_lazy_with(connect_options(config)?))
+}
+
+/// A Redis connection manager, which reconnects by itself.
+pub async fn redis_connection(
+    config: &RedisConfig,
+) -> Result<redis::aio::ConnectionManager, redis::RedisError> {
+    let client = redis::Client::open(config.url.expose())?;
+    let manager_config = redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(Duration::from_secs(2)))
+        .set_response_timeout(Some(Duration::from_secs(2)))
+        .set_number_of_retries(2);
+    redis::aio::ConnectionManager::new_with_config(client, manager_config).await
+}
+
+/// The Redis key of a piece of school data: always prefixed with the school's id, so two
+/// schools can never share a key.
+pub fn tenant_key(tenant: tenant_router::TenantId, parts: &[&str]) -> String {
+    let mut key = format!("t:{tenant}");
+    for part in parts {
+        key.push(':');
+        key.push_str(part);
+    }
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenant_keys_carry_the_school() {
+        let key = tenant_key(tenant_router::TenantId::new(7), &["session", "abc"]);
+        assert_eq!(key, "t:7:session:abc");
+    }
+}

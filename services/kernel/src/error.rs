@@ -1,0 +1,283 @@
+//! One error type for every handler, and the one place that turns errors into pages.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+use http::StatusCode;
+use http::header::CONTENT_TYPE;
+use serde::Serialize;
+use tenant_router::HostError;
+
+use crate::i18n::{Language, language_of};
+use crate::templates::{TemplateError, Templates};
+
+/// Everything a handler can fail with. A 4xx tells the person what to change; a 5xx says
+/// nothing of its cause, which is logged once with the request id.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{field}: {reason}")]
+    BadRequest { field: &'static str, reason: String },
+    #[error("bad host: {0}")]
+    BadHost(#[from] HostError),
+    #[error("not found")]
+    NotFound,
+    #[error("no school at this host")]
+    SchoolNotFound,
+    #[error("school is suspended")]
+    SchoolSuspended { name: String },
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("redis error: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn bad_request(field: &'static str, reason: impl Into<String>) -> Self {
+        Self::BadRequest {
+            field,
+            reason: reason.into(),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest { .. } | Self::BadHost(_) => StatusCode::BAD_REQUEST,
+            Self::NotFound | Self::SchoolNotFound => StatusCode::NOT_FOUND,
+            Self::SchoolSuspended { .. } => StatusCode::FORBIDDEN,
+            Self::Database(sqlx::Error::PoolTimedOut) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Database(_) | Self::Redis(_) | Self::Template(_) | Self::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Self::BadRequest { .. } => ErrorKind::BadRequest,
+            Self::BadHost(_) => ErrorKind::BadHost,
+            Self::NotFound => ErrorKind::NotFound,
+            Self::SchoolNotFound => ErrorKind::SchoolNotFound,
+            Self::SchoolSuspended { .. } => ErrorKind::SchoolSuspended,
+            Self::Database(sqlx::Error::PoolTimedOut) => ErrorKind::Unavailable,
+            _ => ErrorKind::Internal,
+        }
+    }
+}
+
+/// What kind of error page to show; carried from the handler to the page renderer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    BadRequest,
+    BadHost,
+    NotFound,
+    SchoolNotFound,
+    SchoolSuspended,
+    Timeout,
+    TooLarge,
+    Unavailable,
+    Internal,
+}
+
+/// Attached to an error response so that `render_error_pages` can write the page.
+#[derive(Debug, Clone)]
+pub struct ErrorPage {
+    pub kind: ErrorKind,
+    pub field: Option<&'static str>,
+    pub reason: Option<String>,
+    pub school_name: Option<String>,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            // Logged inside the request's span, which carries its id and school.
+            tracing::error!(error = %self, "request failed");
+        }
+        let page = ErrorPage {
+            kind: self.kind(),
+            field: match &self {
+                Self::BadRequest { field, .. } => Some(*field),
+                _ => None,
+            },
+            reason: match &self {
+                Self::BadRequest { reason, .. } => Some(reason.clone()),
+                Self::BadHost(error) => Some(error.to_string()),
+                _ => None,
+            },
+            school_name: match self {
+                Self::SchoolSuspended { name } => Some(name),
+                _ => None,
+            },
+        };
+        let mut response = (status, status.canonical_reason().unwrap_or("error")).into_response();
+        response.extensions_mut().insert(page);
+        response
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorPageView<'a> {
+    title: &'a str,
+    text: String,
+    field: Option<&'static str>,
+    request_id: Option<&'a str>,
+    home: bool,
+}
+
+#[derive(Serialize)]
+struct ErrorJson<'a> {
+    error: ErrorKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<&'a str>,
+}
+
+/// Longest text of a framework rejection that is shown back to the person.
+const MAX_REASON_LEN: usize = 300;
+
+/// Middleware: every error response (ours, the framework's rejections, timeouts, size limits)
+/// becomes a page in the request's language, or JSON under `/api`.
+pub async fn render_error_pages(
+    State(templates): State<Arc<Templates>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let language = language_of(&parts);
+    let wants_json = parts.uri.path().starts_with("/api/");
+    let request_id = parts
+        .headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let response = next.run(Request::from_parts(parts, body)).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let page = match response.extensions().get::<ErrorPage>() {
+        Some(page) => page.clone(),
+        None if has_own_body(&response) => return response,
+        None => framework_error(status, response).await,
+    };
+    let request_id = request_id.as_deref().filter(|_| status.is_server_error());
+    let mut rendered = if wants_json {
+        let json = ErrorJson {
+            error: page.kind,
+            field: page.field,
+            reason: page.reason.as_deref(),
+            request_id,
+        };
+        axum::Json(json).into_response()
+    } else {
+        match error_html(&templates, language, &page, request_id) {
+            Ok(html) => Html(html).into_response(),
+            Err(error) => {
+                tracing::error!(%error, "cannot render the error page");
+                status.canonical_reason().unwrap_or("error").into_response()
+            }
+        }
+    };
+    *rendered.status_mut() = status;
+    rendered
+}
+
+/// A handler that wrote an HTML page or JSON on purpose keeps it.
+fn has_own_body(response: &Response) -> bool {
+    response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html") || v.starts_with("application/json"))
+}
+
+/// An error response that did not come from `AppError`: keep the framework's short reason
+/// for a 4xx (it names what was wrong with the input), never anything for a 5xx.
+async fn framework_error(status: StatusCode, response: Response) -> ErrorPage {
+    let kind = match status {
+        StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => ErrorKind::NotFound,
+        StatusCode::REQUEST_TIMEOUT => ErrorKind::Timeout,
+        StatusCode::PAYLOAD_TOO_LARGE => ErrorKind::TooLarge,
+        StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS => ErrorKind::Unavailable,
+        s if s.is_client_error() => ErrorKind::BadRequest,
+        _ => ErrorKind::Internal,
+    };
+    let reason = if kind == ErrorKind::BadRequest {
+        let bytes = axum::body::to_bytes(response.into_body(), 4 * MAX_REASON_LEN)
+            .await
+            .unwrap_or_default();
+        let text: String = String::from_utf8_lossy(&bytes)
+            .chars()
+            .take(MAX_REASON_LEN)
+            .collect();
+        Some(text).filter(|t| !t.trim().is_empty())
+    } else {
+        None
+    };
+    ErrorPage {
+        kind,
+        field: None,
+        reason,
+        school_name: None,
+    }
+}
+
+fn error_html(
+    templates: &Templates,
+    language: Language,
+    page: &ErrorPage,
+    request_id: Option<&str>,
+) -> Result<String, TemplateError> {
+    let catalog = templates.catalog();
+    let text = |key: &str| catalog.get(language, key).unwrap_or_default().to_owned();
+    let (title, body) = match page.kind {
+        ErrorKind::BadRequest => ("error.bad_request_title", None),
+        ErrorKind::BadHost => ("error.bad_host_title", Some("error.bad_host_text")),
+        ErrorKind::NotFound => ("error.not_found_title", Some("error.not_found_text")),
+        ErrorKind::SchoolNotFound => (
+            "error.school_not_found_title",
+            Some("error.school_not_found_text"),
+        ),
+        ErrorKind::SchoolSuspended => (
+            "error.school_suspended_title",
+            Some("error.school_suspended_text"),
+        ),
+        ErrorKind::Timeout => ("error.timeout_title", Some("error.timeout_text")),
+        ErrorKind::TooLarge => ("error.too_large_title", Some("error.too_large_text")),
+        ErrorKind::Unavailable => ("error.unavailable_title", Some("error.unavailable_text")),
+        ErrorKind::Internal => ("error.internal_title", Some("error.internal_text")),
+    };
+    let mut body = body
+        .map(text)
+        .unwrap_or_else(|| page.reason.clone().unwrap_or_default());
+    if let Some(name) = &page.school_name {
+        body = format!("{name}: {body}");
+    }
+    let title = text(title);
+    let home = !matches!(
+        page.kind,
+        ErrorKind::BadHost | ErrorKind::SchoolNotFound | ErrorKind::SchoolSuspended
+    );
+    templates.render(
+        "error.html",
+        language,
+        &ErrorPageView {
+            title: &title,
+            text: body,
+            field: page.field,
+            request_id,
+            home,
+        },
+    )
+}

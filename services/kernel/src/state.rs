@@ -1,0 +1,38 @@
+//! `AppState`: everything a handler may need, built once at start-up.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use sqlx::PgPool;
+use tenant_router::TenantDirectory;
+
+use crate::config::Config;
+use crate::templates::Templates;
+
+/// Shared by every request. Services take the parts they need through `FromRef`.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: PgPool,
+    pub redis: redis::aio::ConnectionManager,
+    pub tenants: TenantDirectory,
+    pub templates: Arc<Templates>,
+}
+
+impl FromRef<AppState> for Arc<Templates> {
+    fn from_ref(state: &AppState) -> Self {
+        state.templates.clone()
+    }
+}
+
+impl FromRef<AppState> for PgPool {
+    fn from_ref(state: &AppState) -> Self {
+        state.db.clone()
+    }
+}
+
+impl FromRef<AppState> for TenantDirectory {
+    fn from_ref(state: &AppState) -> Self {
+        state.tenants.clone()
+    }
+}

@@ -1,0 +1,180 @@
+//! Wiring: the shared state, every service's routes, and the layers each request passes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use http::header::{self, HeaderName, HeaderValue};
+use http::{Response, StatusCode};
+use schoolplein_kernel::templates::TemplatesBuilder;
+use schoolplein_kernel::{AppState, Config, Language, Templates, db, telemetry};
+use tenant_router::{HostSource, TenantDirectory};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::dispatch::{HostDispatcher, dispatch_by_host};
+use crate::routes::{health, home, platform};
+
+const SERVER_TEMPLATES: &[(&str, &str)] = &[
+    ("home.html", include_str!("../templates/home.html")),
+    ("platform.html", include_str!("../templates/platform.html")),
+];
+
+const SERVER_MESSAGES: &[(Language, &str, &str)] = &[
+    (
+        Language::Nl,
+        "server/nl.toml",
+        include_str!("../locales/nl.toml"),
+    ),
+    (
+        Language::En,
+        "server/en.toml",
+        include_str!("../locales/en.toml"),
+    ),
+];
+
+/// Every template and text of every service, checked at start-up.
+pub fn templates() -> TemplatesBuilder {
+    Templates::builder()
+        .templates(SERVER_TEMPLATES)
+        .messages(SERVER_MESSAGES)
+}
+
+/// Builds the shared state: pools, the school map (loaded now), templates.
+pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
+    let db = db::postgres_pool(&config.database)?;
+    let bases = config.base_domains()?;
+    let tenants = TenantDirectory::load(&db, bases)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot load the schools from PostgreSQL: {e}"))?;
+    let redis = db::redis_connection(&config.redis)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot reach Redis: {e}"))?;
+    let templates = Arc::new(templates().build()?);
+    Ok(AppState {
+        config: Arc::new(config),
+        db,
+        redis,
+        tenants,
+        templates,
+    })
+}
+
+/// The school's own pages (every route here sees a `CurrentTenant`).
+pub fn school_routes() -> Router<AppState> {
+    Router::new().route("/", get(home::show_home))
+}
+
+/// The platform's pages on the bare base domain.
+pub fn platform_routes() -> Router<AppState> {
+    Router::new().route("/", get(platform::show_platform))
+}
+
+/// The whole application with the real routes.
+pub fn app(state: AppState) -> Router {
+    app_with(state, school_routes(), platform_routes())
+}
+
+/// The whole application around the given school and platform routes (tests add their own).
+pub fn app_with(state: AppState, school: Router<AppState>, platform: Router<AppState>) -> Router {
+    let source = if state.config.server.trust_forwarded_host {
+        HostSource::TrustedProxy
+    } else {
+        HostSource::Direct
+    };
+    let dispatcher = Arc::new(HostDispatcher {
+        tenants: state.tenants.clone(),
+        source,
+        school: school
+            .route_layer(from_fn(telemetry::record_route))
+            .with_state(state.clone()),
+        platform: platform
+            .route_layer(from_fn(telemetry::record_route))
+            .with_state(state.clone()),
+    });
+    let any_host = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/static/site.css", get(site_css))
+        .route_layer(from_fn(telemetry::record_route))
+        .with_state(state.clone());
+    let hosted = Router::new()
+        .fallback(dispatch_by_host)
+        .with_state(dispatcher);
+    let server = &state.config.server;
+    let hsts = server
+        .hsts
+        .then(|| HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+    // Every request passes these, outermost first.
+    let layers = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(telemetry::request_span)
+                .on_response(
+                    |response: &Response<_>, latency: Duration, span: &tracing::Span| {
+                        span.record("http.status", response.status().as_u16());
+                        tracing::debug!(latency_ms = latency.as_millis() as u64, "response");
+                    },
+                ),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(security_header(
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+             object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+        ))
+        .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(security_header(header::REFERRER_POLICY, "same-origin"))
+        .layer(security_header(
+            HeaderName::from_static("permissions-policy"),
+            "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+        ))
+        .layer(security_header(
+            HeaderName::from_static("cross-origin-opener-policy"),
+            "same-origin",
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            hsts,
+        ))
+        .layer(CompressionLayer::new())
+        .layer(from_fn_with_state(
+            state.templates.clone(),
+            schoolplein_kernel::error::render_error_pages,
+        ))
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("a handler panicked");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            state.config.request_timeout(),
+        ))
+        .layer(RequestBodyLimitLayer::new(server.body_limit_bytes));
+    any_host.merge(hosted).layer(layers)
+}
+
+fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}
+
+async fn site_css() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        schoolplein_kernel::SITE_CSS,
+    )
+}

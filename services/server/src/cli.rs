@@ -1,0 +1,353 @@
+//! The command line: `serve`, `migrate`, and `tenant …` for the fleet of schools.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+use schoolplein_kernel::{Config, db, telemetry};
+use sqlx::PgPool;
+use tenant_router::fleet::{self, FleetOptions};
+use tenant_router::provision::{self, NewSchool, ProvisionError};
+use tenant_router::{NormalizedHost, SchoolName, TenantMigrations, TenantSlug, TenantStatus};
+
+use crate::{app, serve};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "schoolplein",
+    version,
+    about = "Schoolplein: the parent portal for primary schools"
+)]
+pub struct Cli {
+    /// Directory with base.toml and <environment>.toml.
+    #[arg(
+        long,
+        env = "SCHOOLPLEIN_CONFIG_DIR",
+        default_value = "config",
+        global = true
+    )]
+    pub config_dir: PathBuf,
+    /// Which config/<environment>.toml to read.
+    #[arg(
+        long = "env",
+        env = "SCHOOLPLEIN_ENV",
+        default_value = "development",
+        global = true
+    )]
+    pub environment: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve every school over HTTP (or HTTPS when server.tls is configured).
+    Serve {
+        /// Address to listen on, instead of server.listen.
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
+    /// Migrate the platform schema, then every school's schema.
+    Migrate {
+        /// Only list what is pending; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Schools migrated at once, instead of migrate.concurrency.
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
+        concurrency: Option<u16>,
+        /// Pause after each school, in milliseconds, to go gently on a busy database.
+        #[arg(long, value_name = "MS", default_value_t = 0)]
+        pause_ms: u64,
+    },
+    /// Manage schools.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a school: schema, every school migration and profile, in one transaction.
+    Create {
+        /// The school's subdomain: 2–40 lower-case letters, digits and inner hyphens.
+        #[arg(value_parser = parse_slug)]
+        slug: TenantSlug,
+        /// The school's name as parents know it.
+        #[arg(long, value_parser = parse_name)]
+        name: SchoolName,
+        /// The welcome text on the school's home page.
+        #[arg(long, default_value = "")]
+        welcome: String,
+    },
+    /// List every school with its status, schema version and domains.
+    List,
+    /// Suspend a school: its pages say so, nothing is deleted.
+    Suspend {
+        #[arg(value_parser = parse_slug)]
+        slug: TenantSlug,
+    },
+    /// Resume a suspended school.
+    Resume {
+        #[arg(value_parser = parse_slug)]
+        slug: TenantSlug,
+    },
+    /// Manage a school's own domains.
+    Domain {
+        #[command(subcommand)]
+        command: DomainCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DomainCommand {
+    /// Serve a school also at its own domain (e.g. ouders.deklimop.nl).
+    Add {
+        #[arg(value_parser = parse_slug)]
+        slug: TenantSlug,
+        #[arg(value_parser = parse_host)]
+        host: NormalizedHost,
+    },
+}
+
+fn parse_slug(raw: &str) -> Result<TenantSlug, String> {
+    TenantSlug::parse(raw).map_err(|e| e.to_string())
+}
+
+fn parse_name(raw: &str) -> Result<SchoolName, String> {
+    SchoolName::parse(raw).map_err(|e| e.to_string())
+}
+
+fn parse_host(raw: &str) -> Result<NormalizedHost, String> {
+    NormalizedHost::parse_name(raw).map_err(|e| e.to_string())
+}
+
+/// How a command failed: the caller's mistake (exit code 2) or something else (exit code 1).
+#[derive(Debug)]
+pub enum CliError {
+    Usage(String),
+    Failed(anyhow::Error),
+}
+
+impl<E: Into<anyhow::Error>> From<E> for CliError {
+    fn from(error: E) -> Self {
+        Self::Failed(error.into())
+    }
+}
+
+fn provision_error(error: ProvisionError) -> CliError {
+    if error.is_bad_request() {
+        CliError::Usage(error.to_string())
+    } else {
+        CliError::Failed(error.into())
+    }
+}
+
+/// Runs one command to completion.
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    let config = Config::load(&cli.config_dir, &cli.environment)
+        .map_err(|e| CliError::Usage(format!("configuration: {e}")))?;
+    telemetry::init(&config.log);
+    serve::install_crypto_provider();
+    match cli.command {
+        Command::Serve { listen } => run_serve(config, listen).await,
+        Command::Migrate {
+            dry_run,
+            concurrency,
+            pause_ms,
+        } => {
+            let mut options = fleet_options(&config);
+            if let Some(concurrency) = concurrency {
+                options.concurrency = usize::from(concurrency);
+            }
+            options.pause = Duration::from_millis(pause_ms);
+            run_migrate(&config, options, dry_run).await
+        }
+        Command::Tenant { command } => run_tenant(&config, command).await,
+    }
+}
+
+/// Fleet options from configuration.
+pub fn fleet_options(config: &Config) -> FleetOptions {
+    FleetOptions {
+        concurrency: config.migrate.concurrency,
+        lock_timeout: Duration::from_millis(config.migrate.lock_timeout_ms),
+        max_attempts: config.migrate.max_attempts,
+        pause: Duration::ZERO,
+    }
+}
+
+async fn run_serve(config: Config, listen: Option<SocketAddr>) -> Result<(), CliError> {
+    let address = listen.unwrap_or(config.server.listen);
+    let tls = match &config.server.tls {
+        Some(tls) => Some(
+            serve::tls_config(&tls.cert_path, &tls.key_path)
+                .map_err(|e| CliError::Usage(format!("{e:#}")))?,
+        ),
+        None => None,
+    };
+    let grace = Duration::from_secs(config.server.shutdown_grace_secs);
+    let reload_every = Duration::from_secs(config.tenancy.full_reload_secs);
+    let state = app::build_state(config).await?;
+    let _refresh = state.tenants.spawn_refresh(state.db.clone(), reload_every);
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(address = %listener.local_addr()?, scheme, schools = state.tenants.len(), "serving");
+    serve::serve(
+        listener,
+        app::app(state),
+        tls,
+        serve::shutdown_signal(),
+        grace,
+    )
+    .await?;
+    Ok(())
+}
+
+/// A pool sized for the migration's parallelism.
+fn migration_pool(config: &Config, concurrency: usize) -> Result<PgPool, CliError> {
+    let mut database = config.database.clone();
+    database.max_connections = u32::try_from(concurrency + 1).unwrap_or(u32::MAX);
+    database.min_connections = 0;
+    Ok(db::postgres_pool(&database)?)
+}
+
+async fn run_migrate(
+    config: &Config,
+    options: FleetOptions,
+    dry_run: bool,
+) -> Result<(), CliError> {
+    let pool = migration_pool(config, options.concurrency)?;
+    let migrations = TenantMigrations::embedded();
+    let mut out = std::io::stdout().lock();
+    if dry_run {
+        let started = Instant::now();
+        let pending = fleet::pending_work(&pool, &migrations).await?;
+        let steps: usize = pending.iter().map(|school| school.versions.len()).sum();
+        for school in pending.iter().take(50) {
+            let versions: Vec<String> = school.versions.iter().map(i64::to_string).collect();
+            writeln!(
+                out,
+                "{} (id {}): {}",
+                school.slug,
+                school.tenant,
+                versions.join(", ")
+            )?;
+        }
+        if pending.len() > 50 {
+            writeln!(out, "… and {} more schools", pending.len() - 50)?;
+        }
+        writeln!(
+            out,
+            "{} schools pending, {steps} school migrations to apply (read in {} ms)",
+            pending.len(),
+            started.elapsed().as_millis()
+        )?;
+        return Ok(());
+    }
+    fleet::migrate_platform(&pool).await?;
+    let report = fleet::migrate_fleet(&pool, &migrations, &options).await?;
+    writeln!(
+        out,
+        "migrated {} schools ({} migrations) in {:.1} s; {} failed",
+        report.schools_migrated,
+        report.migrations_applied,
+        report.elapsed.as_secs_f64(),
+        report.failures.len()
+    )?;
+    if let Some((tenant, error)) = report.failures.first() {
+        return Err(CliError::Failed(anyhow::anyhow!(
+            "{} schools failed to migrate, the first (school {tenant}) with: {error}",
+            report.failures.len()
+        )));
+    }
+    Ok(())
+}
+
+async fn run_tenant(config: &Config, command: TenantCommand) -> Result<(), CliError> {
+    let pool = migration_pool(config, 1)?;
+    let mut out = std::io::stdout().lock();
+    match command {
+        TenantCommand::Create {
+            slug,
+            name,
+            welcome,
+        } => {
+            let started = Instant::now();
+            let school = NewSchool {
+                slug,
+                name,
+                welcome_text: welcome,
+            };
+            let created = provision::create_school(&pool, &TenantMigrations::embedded(), &school)
+                .await
+                .map_err(provision_error)?;
+            writeln!(
+                out,
+                "created school {} (id {}) in {} ms",
+                created.slug,
+                created.id,
+                started.elapsed().as_millis()
+            )?;
+        }
+        TenantCommand::List => {
+            let schools = provision::list_schools(&pool)
+                .await
+                .map_err(provision_error)?;
+            writeln!(
+                out,
+                "{:<6} {:<24} {:<10} {:<7} {:<20} NAME",
+                "ID", "SLUG", "STATUS", "SCHEMA", "CREATED"
+            )?;
+            for school in &schools {
+                let version = school
+                    .schema_version
+                    .map_or("-".to_owned(), |v| v.to_string());
+                writeln!(
+                    out,
+                    "{:<6} {:<24} {:<10} {:<7} {:<20} {}{}",
+                    school.id,
+                    school.slug,
+                    school.status,
+                    version,
+                    school.created_at.format("%Y-%m-%d %H:%M"),
+                    school.display_name,
+                    if school.domains.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" [{}]", school.domains.join(", "))
+                    }
+                )?;
+            }
+            writeln!(out, "{} schools", schools.len())?;
+        }
+        TenantCommand::Suspend { slug } => {
+            let school = provision::set_status(&pool, &slug, TenantStatus::Suspended)
+                .await
+                .map_err(provision_error)?;
+            writeln!(out, "suspended {}", school.slug)?;
+        }
+        TenantCommand::Resume { slug } => {
+            let school = provision::set_status(&pool, &slug, TenantStatus::Active)
+                .await
+                .map_err(provision_error)?;
+            writeln!(out, "resumed {}", school.slug)?;
+        }
+        TenantCommand::Domain {
+            command: DomainCommand::Add { slug, host },
+        } => {
+            let bases = config
+                .base_domains()
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            provision::add_domain(&pool, &bases, &slug, &host)
+                .await
+                .map_err(provision_error)?;
+            writeln!(out, "{host} now serves {slug}")?;
+        }
+    }
+    Ok(())
+}

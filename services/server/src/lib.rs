@@ -1,0 +1,7 @@
+//! The `schoolplein` binary's library: CLI commands, serving, and the wiring of every service.
+
+pub mod app;
+pub mod cli;
+pub mod dispatch;
+pub mod routes;
+pub mod serve;

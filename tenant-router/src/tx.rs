@@ -1,0 +1,72 @@
+//! `TenantTx`: the only way to reach a school's tables — a transaction bound to its schema.
+
+use std::ops::{Deref, DerefMut};
+
+use sqlx::{Connection, PgConnection, PgPool, Postgres, Transaction};
+
+use crate::tenant::TenantId;
+
+/// A database transaction whose search path is the school's schema, for this transaction only.
+///
+/// The path is set with `set_config(…, true)`, which PostgreSQL reverts at the end of the
+/// transaction, whether it commits, rolls back, or the connection is dropped mid-way. So a
+/// pooled connection never carries one school's schema into another school's request; and
+/// since the role's default search path holds no tables, a query outside a `TenantTx` fails.
+#[derive(Debug)]
+pub struct TenantTx {
+    tx: Transaction<'static, Postgres>,
+    tenant: TenantId,
+}
+
+impl TenantTx {
+    /// Begins a transaction on a pooled connection, bound to `tenant`'s schema.
+    pub async fn begin(pool: &PgPool, tenant: TenantId) -> Result<Self, sqlx::Error> {
+        let mut tx = pool.begin().await?;
+        bind_schema(&mut tx, tenant).await?;
+        Ok(Self { tx, tenant })
+    }
+
+    /// The school this transaction is bound to.
+    pub fn tenant(&self) -> TenantId {
+        self.tenant
+    }
+
+    /// A savepoint inside this transaction; dropping it without commit rolls it back.
+    /// Rolling a savepoint back leaves the school's search path in place.
+    pub async fn savepoint(&mut self) -> Result<Transaction<'_, Postgres>, sqlx::Error> {
+        self.tx.begin().await
+    }
+
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+/// Binds an open transaction to a school's schema (also used while provisioning).
+pub(crate) async fn bind_schema(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT set_config('search_path', $1, true)")
+        .bind(tenant.schema_name())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+impl Deref for TenantTx {
+    type Target = PgConnection;
+    fn deref(&self) -> &PgConnection {
+        &self.tx
+    }
+}
+
+impl DerefMut for TenantTx {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
+}

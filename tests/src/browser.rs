@@ -1,0 +1,166 @@
+//! Headless Chromium through Debian's chromedriver, spoken to over the W3C WebDriver protocol
+//! with the harness's own small HTTP client.
+
+use std::net::SocketAddr;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::process::{Child, Command};
+
+use crate::http;
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// One browser session; chromedriver and Chromium stop when it drops.
+#[derive(Debug)]
+pub struct Browser {
+    driver: Child,
+    addr: SocketAddr,
+    session: String,
+    _profile: TempDir,
+}
+
+#[derive(Debug)]
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl Browser {
+    /// Starts chromedriver on a free port and opens a headless Chromium session.
+    pub async fn start() -> Browser {
+        let port = {
+            let socket = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
+            socket.local_addr().expect("address").port()
+        };
+        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        let driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("{CHROMEDRIVER} did not start ({e}): scripts/test installs chromium-driver")
+            });
+        let ready = crate::eventually(Duration::from_secs(20), || async {
+            http::get(addr, "127.0.0.1", "/status", &[])
+                .await
+                .is_ok_and(|r| r.status == 200)
+        })
+        .await;
+        assert!(ready.is_some(), "chromedriver never became ready");
+        let profile = TempDir(
+            std::env::temp_dir().join(format!("schoolplein-chromium-{}", uuid::Uuid::new_v4())),
+        );
+        let capabilities = json!({
+            "capabilities": { "alwaysMatch": {
+                "browserName": "chrome",
+                "goog:chromeOptions": {
+                    "binary": CHROMIUM,
+                    "args": [
+                        "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                        "--disable-background-networking", "--disable-component-update",
+                        "--disable-sync", "--disable-dev-shm-usage",
+                        format!("--user-data-dir={}", profile.0.display()),
+                    ]
+                }
+            }}
+        });
+        let mut browser = Browser {
+            driver,
+            addr,
+            session: String::new(),
+            _profile: profile,
+        };
+        let created = browser.call("POST", "/session", Some(capabilities)).await;
+        browser.session = created["sessionId"]
+            .as_str()
+            .expect("a session id")
+            .to_owned();
+        browser
+    }
+
+    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let body = body.map(|b| b.to_string().into_bytes());
+        let response = http::request(
+            self.addr,
+            method,
+            &format!("127.0.0.1:{}", self.addr.port()),
+            path,
+            &[("Content-Type", "application/json")],
+            body.as_deref(),
+        )
+        .await
+        .expect("chromedriver answers");
+        let value: Value =
+            serde_json::from_slice(&response.body).expect("chromedriver speaks JSON");
+        assert!(
+            response.status < 300,
+            "WebDriver {method} {path} failed: {value}"
+        );
+        value["value"].clone()
+    }
+
+    /// Opens a URL and waits for the page to load.
+    pub async fn goto(&self, url: &str) {
+        self.call(
+            "POST",
+            &format!("/session/{}/url", self.session),
+            Some(json!({ "url": url })),
+        )
+        .await;
+    }
+
+    /// The visible text of the first element matching a CSS selector.
+    pub async fn text_of(&self, selector: &str) -> String {
+        let element = self
+            .call(
+                "POST",
+                &format!("/session/{}/element", self.session),
+                Some(json!({ "using": "css selector", "value": selector })),
+            )
+            .await;
+        let id = element
+            .as_object()
+            .and_then(|o| o.values().next())
+            .and_then(Value::as_str)
+            .expect("an element id")
+            .to_owned();
+        let text = self
+            .call(
+                "GET",
+                &format!("/session/{}/element/{id}/text", self.session),
+                None,
+            )
+            .await;
+        text.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// The page's title.
+    pub async fn title(&self) -> String {
+        let title = self
+            .call("GET", &format!("/session/{}/title", self.session), None)
+            .await;
+        title.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Ends the session and stops the browser.
+    pub async fn close(mut self) {
+        let _ = http::request(
+            self.addr,
+            "DELETE",
+            &format!("127.0.0.1:{}", self.addr.port()),
+            &format!("/session/{}", self.session),
+            &[],
+            None,
+        )
+        .await;
+        let _ = self.driver.kill().await;
+    }
+}

@@ -1,0 +1,7 @@
+//! End-to-end tests against a running app, real PostgreSQL and Redis, the real binary and
+//! headless Chromium. One test binary, so the workspace links it once.
+
+mod e2e {
+    mod browser;
+    mod home;
+}

@@ -1,0 +1,232 @@
+//! A school's home page, the platform's page, and the pages for unknown and suspended schools.
+
+use schoolplein_tests::{BASE_DOMAIN, TestApp, school_host};
+use tenant_router::TenantStatus;
+use tenant_router::provision;
+
+#[tokio::test]
+async fn home_page_shows_the_schools_own_name_and_welcome_text() {
+    let app = TestApp::spawn().await;
+    let school = app
+        .create_school("OBS De Klimop", "Welkom bij De Klimop & co <b>")
+        .await;
+    let other = app
+        .create_school("Het Kompas", "Welkom bij Het Kompas")
+        .await;
+
+    let page = app.get(&school_host(&school.slug), "/").await;
+    assert_eq!(page.status, 200);
+    let html = page.text();
+    assert!(html.contains("OBS De Klimop"), "{html}");
+    // Escaped, not interpreted.
+    assert!(
+        html.contains("Welkom bij De Klimop &amp; co &lt;b&gt;"),
+        "{html}"
+    );
+    assert!(!html.contains("Het Kompas"));
+    assert!(html.contains("<html lang=\"nl\">"));
+
+    let other_page = app.get(&school_host(&other.slug), "/").await.text();
+    assert!(other_page.contains("Het Kompas") && !other_page.contains("De Klimop"));
+}
+
+#[tokio::test]
+async fn pages_are_dutch_by_default_and_english_when_asked() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Taalschool", "").await;
+    let host = school_host(&school.slug);
+
+    let dutch = app.get(&host, "/").await.text();
+    assert!(
+        dutch.contains("Deze school heeft nog geen welkomsttekst geschreven."),
+        "{dutch}"
+    );
+    let english = app
+        .get_with(
+            &host,
+            "/",
+            &[("Accept-Language", "en-GB,en;q=0.9,nl;q=0.5")],
+        )
+        .await
+        .text();
+    assert!(english.contains("<html lang=\"en\">"));
+    assert!(
+        english.contains("This school has not written a welcome text yet."),
+        "{english}"
+    );
+    let german = app
+        .get_with(&host, "/", &[("Accept-Language", "de-DE")])
+        .await
+        .text();
+    assert!(german.contains("<html lang=\"nl\">"));
+}
+
+#[tokio::test]
+async fn unknown_school_gets_a_page_that_names_no_school() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Zichtbare School", "").await;
+    let page = app.get(&format!("bestaat-niet.{BASE_DOMAIN}"), "/").await;
+    assert_eq!(page.status, 404);
+    let html = page.text();
+    assert!(html.contains("School niet gevonden"), "{html}");
+    assert!(!html.contains("Zichtbare School"));
+    assert!(!html.contains(school.slug.as_str()));
+    for reserved in ["api", "operator", "static", "mail", "admin"] {
+        let page = app.get(&format!("{reserved}.{BASE_DOMAIN}"), "/").await;
+        assert_eq!(page.status, 404, "{reserved}");
+    }
+}
+
+#[tokio::test]
+async fn suspended_school_says_so_and_comes_back_on_resume() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("School Op Pauze", "Welkom").await;
+    let host = school_host(&school.slug);
+    provision::set_status(&app.db.pool, &school.slug, TenantStatus::Suspended)
+        .await
+        .unwrap();
+    let suspended = schoolplein_tests::eventually(std::time::Duration::from_secs(2), || async {
+        app.get(&host, "/").await.status == 403
+    })
+    .await;
+    assert!(suspended.is_some(), "suspension did not reach the app");
+    let html = app.get(&host, "/").await.text();
+    assert!(html.contains("tijdelijk niet beschikbaar"), "{html}");
+
+    provision::set_status(&app.db.pool, &school.slug, TenantStatus::Active)
+        .await
+        .unwrap();
+    let resumed = schoolplein_tests::eventually(std::time::Duration::from_secs(2), || async {
+        app.get(&host, "/").await.status == 200
+    })
+    .await;
+    assert!(resumed.is_some(), "resumption did not reach the app");
+}
+
+#[tokio::test]
+async fn custom_domain_serves_the_school() {
+    let app = TestApp::spawn().await;
+    let school = app
+        .create_school("Eigen Domein School", "Welkom op ons eigen adres")
+        .await;
+    let domain = format!("ouders.{}.example", school.slug);
+    let host = tenant_router::NormalizedHost::parse_name(&domain).unwrap();
+    provision::add_domain(&app.db.pool, app.state.tenants.bases(), &school.slug, &host)
+        .await
+        .unwrap();
+    let served = schoolplein_tests::eventually(std::time::Duration::from_secs(2), || async {
+        app.get(&domain.to_uppercase(), "/")
+            .await
+            .text()
+            .contains("Welkom op ons eigen adres")
+    })
+    .await;
+    assert!(served.is_some(), "the custom domain was never served");
+
+    let under_base =
+        tenant_router::NormalizedHost::parse_name(&format!("x.{BASE_DOMAIN}")).unwrap();
+    let refused = provision::add_domain(
+        &app.db.pool,
+        app.state.tenants.bases(),
+        &school.slug,
+        &under_base,
+    )
+    .await;
+    assert!(matches!(
+        refused,
+        Err(provision::ProvisionError::DomainUnderBase(_))
+    ));
+    let taken =
+        provision::add_domain(&app.db.pool, app.state.tenants.bases(), &school.slug, &host).await;
+    assert!(matches!(
+        taken,
+        Err(provision::ProvisionError::DomainTaken(_))
+    ));
+}
+
+#[tokio::test]
+async fn base_domain_shows_the_platform_with_find_your_school() {
+    let app = TestApp::spawn().await;
+    let marker = uuid::Uuid::new_v4().simple().to_string()[..10].to_owned();
+    let school = app
+        .create_school(&format!("Vindbare School {marker}"), "")
+        .await;
+
+    let page = app.get(BASE_DOMAIN, "/").await;
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("Vind uw school"));
+
+    let found = app
+        .get(&format!("{BASE_DOMAIN}:8443"), &format!("/?q={marker}"))
+        .await
+        .text();
+    assert!(
+        found.contains(&format!("Vindbare School {marker}")),
+        "{found}"
+    );
+    assert!(
+        found.contains(&format!("//{}.{BASE_DOMAIN}:8443/", school.slug)),
+        "{found}"
+    );
+
+    let short = app.get(BASE_DOMAIN, "/?q=ab").await.text();
+    assert!(short.contains("minstens drie letters"));
+    assert!(!short.contains("Vindbare School"));
+
+    let www = app.get(&format!("www.{BASE_DOMAIN}"), "/?q=x").await;
+    assert_eq!(www.status, 308);
+    assert_eq!(
+        www.header("location"),
+        Some(&*format!("//{BASE_DOMAIN}/?q=x"))
+    );
+}
+
+#[tokio::test]
+async fn health_readiness_and_security_headers() {
+    let app = TestApp::spawn().await;
+    let health = app.get("127.0.0.1", "/healthz").await;
+    assert_eq!((health.status, health.text().as_str()), (200, "ok"));
+    let ready = app.get("anything.example", "/readyz").await;
+    assert_eq!(ready.status, 200, "{}", ready.text());
+    assert!(
+        ready.text().contains("\"postgres\":\"ok\"") && ready.text().contains("\"redis\":\"ok\"")
+    );
+
+    let school = app.create_school("Veilige School", "").await;
+    let page = app.get(&school_host(&school.slug), "/").await;
+    for header in [
+        "content-security-policy",
+        "x-content-type-options",
+        "x-frame-options",
+        "referrer-policy",
+        "x-request-id",
+    ] {
+        assert!(page.header(header).is_some(), "{header} missing");
+    }
+    let compressed = app
+        .get_with(
+            &school_host(&school.slug),
+            "/",
+            &[("Accept-Encoding", "gzip")],
+        )
+        .await;
+    assert_eq!(compressed.header("content-encoding"), Some("gzip"));
+}
+
+#[tokio::test]
+async fn unknown_path_on_a_school_is_a_404_page() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Padschool", "").await;
+    let page = app.get(&school_host(&school.slug), "/bestaat/niet").await;
+    assert_eq!(page.status, 404);
+    assert!(page.text().contains("Pagina niet gevonden"));
+    let api = app
+        .get(&school_host(&school.slug), "/api/bestaat-niet")
+        .await;
+    assert_eq!(api.status, 404);
+    assert!(
+        api.text().contains("\"error\":\"not_found\""),
+        "{}",
+        api.text()
+    );
+}
