@@ -4,4 +4,5 @@
 mod e2e {
     mod browser;
     mod home;
+    mod hosts;
 }
