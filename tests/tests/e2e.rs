@@ -5,4 +5,5 @@ mod e2e {
     mod browser;
     mod home;
     mod hosts;
+    mod isolation;
 }
