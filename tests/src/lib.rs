@@ -32,7 +32,7 @@ fn env_var(name: &str) -> String {
 }
 
 /// The URL of a database in the test cluster.
-fn database_url(name: &str) -> String {
+pub fn database_url(name: &str) -> String {
     let admin = env_var("SCHOOLPLEIN_TEST_DATABASE_URL");
     let (server, _) = admin
         .rsplit_once('/')
@@ -155,6 +155,22 @@ impl TestDb {
             .await
             .expect("school created")
     }
+}
+
+/// The `schoolplein` binary set up for a test database, as an operator would run it.
+pub fn schoolplein_command(db: &TestDb) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(schoolplein_bin());
+    command
+        .env("SCHOOLPLEIN_ENV", "test")
+        .env("SCHOOLPLEIN_CONFIG_DIR", workspace_root().join("config"))
+        .env("SCHOOLPLEIN__DATABASE__URL", database_url(&db.name))
+        .env(
+            "SCHOOLPLEIN__REDIS__URL",
+            env_var("SCHOOLPLEIN_TEST_REDIS_URL"),
+        )
+        .env_remove("RUST_LOG")
+        .kill_on_drop(true);
+    command
 }
 
 /// A slug no other test uses.

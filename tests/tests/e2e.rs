@@ -3,6 +3,7 @@
 
 mod e2e {
     mod browser;
+    mod cli;
     mod home;
     mod hosts;
     mod isolation;
