@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool};
 
 use crate::tenant::TenantId;
+use crate::tx::bind_schema;
 
 /// One school migration as compiled into the binary.
 #[derive(Debug)]
@@ -301,10 +302,7 @@ pub(crate) async fn apply_in_transaction(
     tenant: TenantId,
     todo: &[&TenantMigration],
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT set_config('search_path', $1, true)")
-        .bind(tenant.schema_name())
-        .execute(&mut *conn)
-        .await?;
+    bind_schema(&mut *conn, tenant).await?;
     for migration in todo {
         // The SQL comes from our own migration files, compiled into the binary.
         sqlx::raw_sql(AssertSqlSafe(migration.sql.clone()))

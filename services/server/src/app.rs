@@ -81,11 +81,17 @@ pub fn platform_routes() -> Router<AppState> {
 
 /// The whole application with the real routes.
 pub fn app(state: AppState) -> Router {
-    app_with(state, school_routes(), platform_routes())
+    app_with(state, school_routes(), platform_routes(), Router::new())
 }
 
-/// The whole application around the given school and platform routes (tests add their own).
-pub fn app_with(state: AppState, school: Router<AppState>, platform: Router<AppState>) -> Router {
+/// The whole application around the given routes: on school hosts, on the platform's host,
+/// and on any host (tests and benchmarks add their own).
+pub fn app_with(
+    state: AppState,
+    school: Router<AppState>,
+    platform: Router<AppState>,
+    any_host: Router<AppState>,
+) -> Router {
     let source = if state.config.server.trust_forwarded_host {
         HostSource::TrustedProxy
     } else {
@@ -101,7 +107,7 @@ pub fn app_with(state: AppState, school: Router<AppState>, platform: Router<AppS
             .route_layer(from_fn(telemetry::record_route))
             .with_state(state.clone()),
     });
-    let any_host = Router::new()
+    let any_host = any_host
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/static/site.css", get(site_css))

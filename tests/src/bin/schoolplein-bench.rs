@@ -1,0 +1,248 @@
+//! Benchmark targets and fleet operations for `scripts/bench`: serves the real app beside a
+//! bare axum handler in one process, creates thousands of schools, and applies an extra
+//! trivial school migration to all of them. Figures go to stdout; `scripts/bench` records them.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::response::Html;
+use axum::routing::get;
+use clap::{Parser, Subcommand};
+use futures_util::StreamExt;
+use schoolplein_kernel::{AppState, Config, Language};
+use schoolplein_server::app;
+use sqlx::PgPool;
+use tenant_router::fleet::{self, FleetOptions, TenantMigration};
+use tenant_router::provision::{self, NewSchool};
+use tenant_router::{CurrentTenant, SchoolName, TenantMigrations, TenantSlug};
+
+#[derive(Debug, Parser)]
+struct Args {
+    /// PostgreSQL URL of the benchmark database.
+    #[arg(long, env = "BENCH_DATABASE_URL")]
+    database_url: String,
+    /// Redis URL.
+    #[arg(long, env = "BENCH_REDIS_URL")]
+    redis_url: String,
+    #[command(subcommand)]
+    command: BenchCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Creates schools b1..bN (skipping those that exist) and reports the time per school.
+    CreateSchools {
+        #[arg(long)]
+        count: usize,
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+    },
+    /// Applies one more trivial school migration to every school and reports the time.
+    MigrateExtra {
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+    },
+    /// Serves the bare handler on one port and the real app on another until killed.
+    Serve {
+        #[arg(long)]
+        bare: SocketAddr,
+        #[arg(long)]
+        app: SocketAddr,
+    },
+}
+
+fn config(args: &Args, max_connections: u32) -> Config {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let vars = [
+        (
+            "SCHOOLPLEIN__DATABASE__URL".to_owned(),
+            args.database_url.clone(),
+        ),
+        ("SCHOOLPLEIN__REDIS__URL".to_owned(), args.redis_url.clone()),
+        (
+            "SCHOOLPLEIN__DATABASE__MAX_CONNECTIONS".to_owned(),
+            max_connections.to_string(),
+        ),
+    ];
+    Config::load_from(&root.join("config"), "test", vars).expect("config loads")
+}
+
+fn pool(config: &Config) -> PgPool {
+    schoolplein_kernel::db::postgres_pool(&config.database).expect("pool")
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    schoolplein_server::serve::install_crypto_provider();
+    let mut out = std::io::stdout().lock();
+    match &args.command {
+        BenchCommand::CreateSchools { count, concurrency } => {
+            let pool = pool(&config(&args, *concurrency as u32 + 1));
+            fleet::migrate_platform(&pool).await?;
+            let migrations = TenantMigrations::embedded();
+            let started = Instant::now();
+            let mut times: Vec<Duration> = futures_util::stream::iter(1..=*count)
+                .map(|i| {
+                    let (pool, migrations) = (&pool, &migrations);
+                    async move {
+                        let school = NewSchool {
+                            slug: TenantSlug::parse(&format!("b{i}")).expect("slug"),
+                            name: SchoolName::parse(&format!("Benchmarkschool {i}")).expect("name"),
+                            welcome_text: format!("Welkom op benchmarkschool {i}."),
+                        };
+                        let one = Instant::now();
+                        match provision::create_school(pool, migrations, &school).await {
+                            Ok(_) => Some(one.elapsed()),
+                            Err(provision::ProvisionError::SlugTaken(_)) => None,
+                            Err(e) => panic!("creating b{i}: {e}"),
+                        }
+                    }
+                })
+                .buffer_unordered(*concurrency)
+                .filter_map(|t| async move { t })
+                .collect()
+                .await;
+            times.sort();
+            let total = started.elapsed();
+            if times.is_empty() {
+                writeln!(out, "create_schools created=0 (all {count} existed)")?;
+            } else {
+                let pct = |p: f64| {
+                    times[((times.len() as f64 - 1.0) * p) as usize].as_secs_f64() * 1000.0
+                };
+                writeln!(
+                    out,
+                    "create_schools created={} total_s={:.1} per_school_p50_ms={:.1} p99_ms={:.1} max_ms={:.1}",
+                    times.len(),
+                    total.as_secs_f64(),
+                    pct(0.5),
+                    pct(0.99),
+                    pct(1.0)
+                )?;
+            }
+        }
+        BenchCommand::MigrateExtra { concurrency } => {
+            let pool = pool(&config(&args, *concurrency as u32 + 1));
+            let version = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)?
+                .as_secs() as i64;
+            let extra = TenantMigration::new(
+                version,
+                format!("bench_trivial_{version}"),
+                format!("CREATE TABLE bench_trivial_{version} (id integer PRIMARY KEY)"),
+            );
+            let mut known: Vec<TenantMigration> =
+                TenantMigrations::embedded().iter().cloned().collect();
+            // Earlier runs' extra migrations are in the ledger too: keep them known.
+            let earlier: Vec<(i64, String, String)> = sqlx::query_as(
+                "SELECT DISTINCT version, name, checksum FROM platform.tenant_migrations WHERE name LIKE 'bench_trivial_%'",
+            )
+            .fetch_all(&pool)
+            .await?;
+            for (v, name, _) in earlier {
+                known.push(TenantMigration::new(
+                    v,
+                    name.clone(),
+                    format!("CREATE TABLE {name} (id integer PRIMARY KEY)"),
+                ));
+            }
+            let migrations = TenantMigrations::from_list(known).with(extra);
+            let options = FleetOptions {
+                concurrency: *concurrency,
+                ..FleetOptions::default()
+            };
+            let report = fleet::migrate_fleet(&pool, &migrations, &options).await?;
+            writeln!(
+                out,
+                "migrate_extra schools={} failures={} total_s={:.1}",
+                report.schools_migrated,
+                report.failures.len(),
+                report.elapsed.as_secs_f64()
+            )?;
+        }
+        BenchCommand::Serve {
+            bare,
+            app: app_addr,
+        } => {
+            let config = config(&args, 20);
+            let state = app::build_state(config).await?;
+            let _refresh = state
+                .tenants
+                .spawn_refresh(state.db.clone(), Duration::from_secs(60));
+            // The bare handler answers with exactly the bytes of school b1's home page.
+            let page: Arc<str> = render_home(&state, "b1").await?.into();
+            PAGE.set(page)
+                .map_err(|_| anyhow::anyhow!("page set twice"))?;
+            let bare_router = Router::new().route("/", get(cached_page));
+            let school_extra = Router::new().route("/_bench/static", get(static_page));
+            let any_host = Router::new().route("/_bench/unresolved", get(unresolved_page));
+            let full = app::app_with(
+                state.clone(),
+                app::school_routes().merge(school_extra),
+                app::platform_routes(),
+                any_host,
+            );
+            let bare_listener = tokio::net::TcpListener::bind(bare).await?;
+            let app_listener = tokio::net::TcpListener::bind(app_addr).await?;
+            writeln!(
+                out,
+                "serving bare={bare} app={app_addr} schools={}",
+                state.tenants.len()
+            )?;
+            out.flush()?;
+            drop(out);
+            let bare_server = axum::serve(bare_listener, bare_router).into_future();
+            let app_server = axum::serve(app_listener, full).into_future();
+            tokio::try_join!(bare_server, app_server)?;
+        }
+    }
+    Ok(())
+}
+
+async fn render_home(state: &AppState, slug: &str) -> anyhow::Result<String> {
+    let school = state
+        .tenants
+        .by_slug(&TenantSlug::parse(slug)?)
+        .ok_or_else(|| anyhow::anyhow!("school {slug} does not exist: create schools first"))?;
+    let mut tx = tenant_router::TenantTx::begin(&state.db, school.id).await?;
+    let (name, welcome): (String, String) =
+        sqlx::query_as("SELECT name, welcome_text FROM school_profile")
+            .fetch_one(&mut *tx)
+            .await?;
+    tx.commit().await?;
+    #[derive(serde::Serialize)]
+    struct Page {
+        school_name: String,
+        welcome_text: String,
+    }
+    Ok(state.templates.render(
+        "home.html",
+        Language::Nl,
+        &Page {
+            school_name: name,
+            welcome_text: welcome,
+        },
+    )?)
+}
+
+/// The bytes of school b1's home page, rendered once at start-up.
+static PAGE: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
+
+/// The bare handler, and the last step of the two "same bytes, no query" variants.
+async fn cached_page() -> Html<String> {
+    Html(PAGE.get().map(|p| p.to_string()).unwrap_or_default())
+}
+
+/// Through every layer and the host dispatch, with the same bytes but no database query.
+async fn static_page(_tenant: CurrentTenant) -> Html<String> {
+    cached_page().await
+}
+
+/// Through every layer but without host resolution.
+async fn unresolved_page() -> Html<String> {
+    cached_page().await
+}
