@@ -104,7 +104,7 @@ pub async fn request(
     send_raw(addr, &raw).await
 }
 
-fn parse_response(bytes: &[u8]) -> std::io::Result<RawResponse> {
+pub fn parse_response(bytes: &[u8]) -> std::io::Result<RawResponse> {
     let bad = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
     let split = bytes
         .windows(4)

@@ -7,4 +7,5 @@ mod e2e {
     mod home;
     mod hosts;
     mod isolation;
+    mod tls;
 }
