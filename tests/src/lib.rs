@@ -189,6 +189,8 @@ pub struct TestAppOptions {
     pub db: Option<TestDb>,
     pub max_connections: Option<u32>,
     pub request_timeout_secs: Option<u64>,
+    /// How often the school map is reloaded in full (the safety net behind notifications).
+    pub full_reload_secs: Option<u64>,
     /// Extra routes on every school's host (tests of isolation use their own probes).
     pub school_routes: Option<Router<AppState>>,
 }
@@ -220,6 +222,9 @@ impl TestApp {
         }
         if let Some(timeout) = options.request_timeout_secs {
             config.server.request_timeout_secs = timeout;
+        }
+        if let Some(secs) = options.full_reload_secs {
+            config.tenancy.full_reload_secs = secs;
         }
         schoolplein_kernel::telemetry::init(&config.log);
         schoolplein_server::serve::install_crypto_provider();

@@ -38,6 +38,8 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// A 400 naming the field; `reason` is a text key from the catalogues (e.g.
+    /// `platform.search_too_long`), so the page shows it in the person's language.
     pub fn bad_request(field: &'static str, reason: impl Into<String>) -> Self {
         Self::BadRequest {
             field,
@@ -258,9 +260,13 @@ fn error_html(
         ErrorKind::Unavailable => ("error.unavailable_title", Some("error.unavailable_text")),
         ErrorKind::Internal => ("error.internal_title", Some("error.internal_text")),
     };
-    let mut body = body
-        .map(text)
-        .unwrap_or_else(|| page.reason.clone().unwrap_or_default());
+    // A reason is a catalogue key (shown in the person's language) or, from the framework's
+    // rejections, literal text.
+    let reason = page
+        .reason
+        .as_deref()
+        .map(|r| catalog.get(language, r).unwrap_or(r).to_owned());
+    let mut body = body.map(text).unwrap_or_else(|| reason.unwrap_or_default());
     if let Some(name) = &page.school_name {
         body = format!("{name}: {body}");
     }

@@ -230,3 +230,51 @@ async fn unknown_path_on_a_school_is_a_404_page() {
         api.text()
     );
 }
+
+#[tokio::test]
+async fn a_change_made_without_notification_arrives_by_the_periodic_reload() {
+    let db = schoolplein_tests::TestDb::fresh().await;
+    let app = TestApp::spawn_with(schoolplein_tests::TestAppOptions {
+        db: Some(db.clone()),
+        full_reload_secs: Some(1),
+        ..Default::default()
+    })
+    .await;
+    // Written behind the platform's back: no NOTIFY, as if a notification had been lost.
+    sqlx::query("INSERT INTO platform.tenants (slug, display_name) VALUES ('stille-school', 'Stille School')")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let slug = tenant_router::TenantSlug::parse("stille-school").unwrap();
+    let arrived = schoolplein_tests::eventually(std::time::Duration::from_secs(5), || async {
+        app.state.tenants.by_slug(&slug).is_some()
+    })
+    .await;
+    assert!(
+        arrived.is_some(),
+        "the periodic reload never picked the school up"
+    );
+}
+
+#[tokio::test]
+async fn an_overlong_search_is_a_400_naming_the_field() {
+    let app = TestApp::spawn().await;
+    let page = app
+        .get(BASE_DOMAIN, &format!("/?q={}", "a".repeat(101)))
+        .await;
+    assert_eq!(page.status, 400);
+    let html = page.text();
+    assert!(
+        html.contains("<code>q</code>") && html.contains("hoogstens 100 tekens"),
+        "{html}"
+    );
+    let english = app
+        .get_with(
+            BASE_DOMAIN,
+            &format!("/?q={}", "a".repeat(101)),
+            &[("Accept-Language", "en")],
+        )
+        .await
+        .text();
+    assert!(english.contains("at most 100 characters"), "{english}");
+}

@@ -140,6 +140,7 @@ async fn no_answer_ever_holds_another_schools_rows() {
         max_connections: Some(2),
         request_timeout_secs: Some(120),
         school_routes: Some(probe_routes()),
+        ..Default::default()
     })
     .await;
     assert_eq!(app.state.db.options().get_max_connections(), 2);

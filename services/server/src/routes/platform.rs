@@ -42,10 +42,7 @@ pub async fn show_platform(
 ) -> Result<Html<String>, AppError> {
     let query = search.q.trim().to_owned();
     if query.chars().count() > 100 {
-        return Err(AppError::bad_request(
-            "q",
-            "a search has at most 100 characters",
-        ));
+        return Err(AppError::bad_request("q", "platform.search_too_long"));
     }
     let searched = !query.is_empty();
     let too_short = searched && query.chars().count() < MIN_QUERY_CHARS;
