@@ -235,7 +235,7 @@ impl TestApp {
             Some(extra) => app::school_routes().merge(extra),
             None => app::school_routes(),
         };
-        let router = app::app_with(state.clone(), school, app::platform_routes(), Router::new());
+        let router = app::app_with(state.clone(), school, app::platform_routes(), Vec::new());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

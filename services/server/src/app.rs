@@ -6,7 +6,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{MethodRouter, get};
 use http::header::{self, HeaderName, HeaderValue};
 use http::{Response, StatusCode};
 use schoolplein_kernel::templates::TemplatesBuilder;
@@ -81,7 +81,7 @@ pub fn platform_routes() -> Router<AppState> {
 
 /// The whole application with the real routes.
 pub fn app(state: AppState) -> Router {
-    app_with(state, school_routes(), platform_routes(), Router::new())
+    app_with(state, school_routes(), platform_routes(), Vec::new())
 }
 
 /// The whole application around the given routes: on school hosts, on the platform's host,
@@ -90,32 +90,37 @@ pub fn app_with(
     state: AppState,
     school: Router<AppState>,
     platform: Router<AppState>,
-    any_host: Router<AppState>,
+    any_host: Vec<(&'static str, MethodRouter<AppState>)>,
 ) -> Router {
     let source = if state.config.server.trust_forwarded_host {
         HostSource::TrustedProxy
     } else {
         HostSource::Direct
     };
+    let mut any_host_routes: Vec<(&'static str, MethodRouter<AppState>)> = vec![
+        ("/healthz", get(health::healthz)),
+        ("/readyz", get(health::readyz)),
+        ("/static/site.css", get(site_css)),
+    ];
+    any_host_routes.extend(any_host);
     let dispatcher = Arc::new(HostDispatcher {
         tenants: state.tenants.clone(),
         source,
-        school: school
-            .route_layer(from_fn(telemetry::record_route))
-            .with_state(state.clone()),
         platform: platform
             .route_layer(from_fn(telemetry::record_route))
             .with_state(state.clone()),
+        any_host_paths: any_host_routes.iter().map(|(path, _)| *path).collect(),
     });
-    let any_host = any_host
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/static/site.css", get(site_css))
+    // One router holds the school routes and the any-host routes, so a school's request is
+    // routed once; the dispatcher wraps every route and the fallback.
+    let routes = any_host_routes
+        .into_iter()
+        .fold(school, |router, (path, method_router)| {
+            router.route(path, method_router)
+        })
         .route_layer(from_fn(telemetry::record_route))
+        .layer(from_fn_with_state(dispatcher, dispatch_by_host))
         .with_state(state.clone());
-    let hosted = Router::new()
-        .fallback(dispatch_by_host)
-        .with_state(dispatcher);
     let server = &state.config.server;
     let hsts = server
         .hsts
@@ -168,7 +173,7 @@ pub fn app_with(
             state.config.request_timeout(),
         ))
         .layer(RequestBodyLimitLayer::new(server.body_limit_bytes));
-    any_host.merge(hosted).layer(layers)
+    routes.layer(layers)
 }
 
 fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {

@@ -5,26 +5,34 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Request, State};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use schoolplein_kernel::AppError;
 use tenant_router::host::request_host;
 use tenant_router::{CurrentTenant, HostSource, HostTarget, TenantDirectory};
 use tower::ServiceExt;
 
-/// The two sets of pages a host can lead to, and how to tell which.
+/// What the host dispatcher needs: the school map, where the host comes from, the platform's
+/// own pages, and the paths that answer on every host.
 #[derive(Debug, Clone)]
 pub struct HostDispatcher {
     pub tenants: TenantDirectory,
     pub source: HostSource,
-    pub school: Router,
     pub platform: Router,
+    pub any_host_paths: Vec<&'static str>,
 }
 
-/// Fallback handler of the outer router: resolves the host, then hands the request on.
+/// Middleware around the school routes: resolves the host, then lets a school's request go on
+/// to its route (the hot path, with no second routing step), or answers for the platform, a
+/// suspended school, or no school at all.
 pub async fn dispatch_by_host(
     State(dispatcher): State<Arc<HostDispatcher>>,
     mut request: Request,
+    next: Next,
 ) -> Response {
+    if dispatcher.any_host_paths.contains(&request.uri().path()) {
+        return next.run(request).await;
+    }
     let authority = request.uri().authority().map(|a| a.as_str().to_owned());
     let host = match request_host(request.headers(), authority.as_deref(), dispatcher.source) {
         Ok(host) => host,
@@ -34,7 +42,7 @@ pub async fn dispatch_by_host(
         HostTarget::School(entry) => {
             tracing::Span::current().record("tenant.id", entry.id.get());
             request.extensions_mut().insert(CurrentTenant(entry));
-            oneshot(dispatcher.school.clone(), request).await
+            next.run(request).await
         }
         HostTarget::Platform => oneshot(dispatcher.platform.clone(), request).await,
         HostTarget::RedirectToPlatform => {

@@ -179,7 +179,10 @@ async fn main() -> anyhow::Result<()> {
                 .map_err(|_| anyhow::anyhow!("page set twice"))?;
             let bare_router = Router::new().route("/", get(cached_page));
             let school_extra = Router::new().route("/_bench/static", get(static_page));
-            let any_host = Router::new().route("/_bench/unresolved", get(unresolved_page));
+            let any_host = vec![
+                ("/_bench/unresolved", get(unresolved_page)),
+                ("/_bench/resolve-inline", get(resolve_inline_page)),
+            ];
             let full = app::app_with(
                 state.clone(),
                 app::school_routes().merge(school_extra),
@@ -240,6 +243,19 @@ async fn cached_page() -> Html<String> {
 /// Through every layer and the host dispatch, with the same bytes but no database query.
 async fn static_page(_tenant: CurrentTenant) -> Html<String> {
     cached_page().await
+}
+
+/// Through every layer, resolving the host inside the handler instead of handing the request
+/// to the school's router: tells the cost of the lookup apart from that of the hand-over.
+async fn resolve_inline_page(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    headers: http::HeaderMap,
+) -> Html<String> {
+    let host = tenant_router::host::request_host(&headers, None, tenant_router::HostSource::Direct);
+    match host.map(|h| state.tenants.resolve(&h)) {
+        Ok(tenant_router::HostTarget::School(_)) => cached_page().await,
+        _ => Html(String::new()),
+    }
 }
 
 /// Through every layer but without host resolution.
