@@ -16,16 +16,38 @@ use crate::tenant::TenantId;
 pub struct TenantTx {
     tx: Transaction<'static, Postgres>,
     tenant: TenantId,
+    read_only: bool,
 }
 
 impl TenantTx {
     /// Begins a transaction on a pooled connection, bound to `tenant`'s schema.
     pub async fn begin(pool: &PgPool, tenant: TenantId) -> Result<Self, sqlx::Error> {
+        Self::start(pool, tenant, false).await
+    }
+
+    /// Begins a read-only transaction (PostgreSQL refuses any write in it), for pages that
+    /// only show data. Its [`commit`](Self::commit) does not wait for the server: with
+    /// nothing to keep, the end of the transaction travels with the pool's check of the
+    /// connection on release, saving a round trip per page.
+    pub async fn begin_read_only(pool: &PgPool, tenant: TenantId) -> Result<Self, sqlx::Error> {
+        Self::start(pool, tenant, true).await
+    }
+
+    async fn start(pool: &PgPool, tenant: TenantId, read_only: bool) -> Result<Self, sqlx::Error> {
         // One round trip for both: this runs on every request. The schema name is made from
         // the numeric id only, so it is safe to write into the statement.
-        let begin = format!("BEGIN; SET LOCAL search_path TO {}", tenant.schema_name());
+        let mode = if read_only {
+            "BEGIN READ ONLY"
+        } else {
+            "BEGIN"
+        };
+        let begin = format!("{mode}; SET LOCAL search_path TO {}", tenant.schema_name());
         let tx = pool.begin_with(AssertSqlSafe(begin)).await?;
-        Ok(Self { tx, tenant })
+        Ok(Self {
+            tx,
+            tenant,
+            read_only,
+        })
     }
 
     /// The school this transaction is bound to.
@@ -39,7 +61,15 @@ impl TenantTx {
         self.tx.begin().await
     }
 
+    /// Commits. A read-only transaction has nothing to commit: it ends without waiting (see
+    /// [`begin_read_only`](Self::begin_read_only)).
     pub async fn commit(self) -> Result<(), sqlx::Error> {
+        if self.read_only {
+            // Dropping queues the end of the transaction on the connection; sqlx sends it
+            // before the connection is used again, and resets the search path with it.
+            drop(self.tx);
+            return Ok(());
+        }
         self.tx.commit().await
     }
 

@@ -16,10 +16,25 @@ pub fn connect_options(config: &DatabaseConfig) -> Result<PgConnectOptions, sqlx
         .options([("search_path", "pg_catalog")]))
 }
 
+/// A connection idle for less than this is handed out without a liveness check.
+const CHECK_IF_IDLE_FOR: Duration = Duration::from_secs(1);
+
 /// A pool with bounded size and connection lifetime. Connects lazily, so a process can start
 /// (and report itself not ready) while the database is away.
 pub fn postgres_pool(config: &DatabaseConfig) -> Result<PgPool, sqlx::Error> {
     Ok(PgPoolOptions::new()
+        // sqlx checks every connection on release; checking it again on every acquire costs
+        // a round trip per request. A connection that has sat idle is still checked, since
+        // the server may have closed it meanwhile.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= CHECK_IF_IDLE_FOR {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
         .max_connections(config.max_connections)
         .min_connections(config.min_connections)
         .acquire_timeout(Duration::from_secs(config.acquire_timeout_secs))

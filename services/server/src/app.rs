@@ -21,7 +21,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::dispatch::{HostDispatcher, dispatch_by_host};
+use crate::dispatch::{HostDispatchLayer, HostDispatcher};
 use crate::routes::{health, home, platform};
 
 const SERVER_TEMPLATES: &[(&str, &str)] = &[
@@ -103,7 +103,7 @@ pub fn app_with(
         ("/static/site.css", get(site_css)),
     ];
     any_host_routes.extend(any_host);
-    let dispatcher = Arc::new(HostDispatcher {
+    let dispatcher = HostDispatchLayer::new(HostDispatcher {
         tenants: state.tenants.clone(),
         source,
         platform: platform
@@ -119,7 +119,7 @@ pub fn app_with(
             router.route(path, method_router)
         })
         .route_layer(from_fn(telemetry::record_route))
-        .layer(from_fn_with_state(dispatcher, dispatch_by_host))
+        .layer(dispatcher)
         .with_state(state.clone());
     let server = &state.config.server;
     let hsts = server

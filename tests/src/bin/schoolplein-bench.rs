@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
+use axum::extract::State;
 use axum::response::Html;
 use axum::routing::get;
 use clap::{Parser, Subcommand};
@@ -178,7 +179,24 @@ async fn main() -> anyhow::Result<()> {
             PAGE.set(page)
                 .map_err(|_| anyhow::anyhow!("page set twice"))?;
             let bare_router = Router::new().route("/", get(cached_page));
-            let school_extra = Router::new().route("/_bench/static", get(static_page));
+            // The page as it was before round trips were cut: a liveness check on every
+            // acquire, and a commit that waits. Same query, same template.
+            let baseline_pool = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(state.config.database.max_connections)
+                .connect_lazy_with(schoolplein_kernel::db::connect_options(
+                    &state.config.database,
+                )?);
+            let school_extra = Router::new()
+                .route("/_bench/static", get(static_page))
+                .route(
+                    "/_bench/home-before",
+                    get(
+                        move |tenant: CurrentTenant, State(state): State<AppState>| {
+                            let pool = baseline_pool.clone();
+                            async move { home_before(&pool, &state, tenant).await }
+                        },
+                    ),
+                );
             let any_host = vec![
                 ("/_bench/unresolved", get(unresolved_page)),
                 ("/_bench/resolve-inline", get(resolve_inline_page)),
@@ -230,6 +248,41 @@ async fn render_home(state: &AppState, slug: &str) -> anyhow::Result<String> {
             welcome_text: welcome,
         },
     )?)
+}
+
+/// The home page's work with the pool's defaults and a waiting commit.
+async fn home_before(
+    pool: &PgPool,
+    state: &AppState,
+    tenant: CurrentTenant,
+) -> Result<Html<String>, schoolplein_kernel::AppError> {
+    let mut tx = tenant_router::TenantTx::begin(pool, tenant.id()).await?;
+    let (name, welcome): (String, String) =
+        sqlx::query_as("SELECT name, welcome_text FROM school_profile")
+            .fetch_one(&mut *tx)
+            .await?;
+    tx.commit().await?;
+    home_html(state, name, welcome)
+}
+
+fn home_html(
+    state: &AppState,
+    school_name: String,
+    welcome_text: String,
+) -> Result<Html<String>, schoolplein_kernel::AppError> {
+    #[derive(serde::Serialize)]
+    struct Page {
+        school_name: String,
+        welcome_text: String,
+    }
+    Ok(Html(state.templates.render(
+        "home.html",
+        Language::Nl,
+        &Page {
+            school_name,
+            welcome_text,
+        },
+    )?))
 }
 
 /// The bytes of school b1's home page, rendered once at start-up.

@@ -291,16 +291,21 @@ async fn a_query_outside_a_tenant_tx_fails_instead_of_reading_a_school() {
     assert_eq!(code, "42P01", "{error}");
 
     // The only connection has just served this school; the schema does not stick to it,
-    // whether the transaction committed, rolled back, or was dropped.
-    for end in ["commit", "rollback", "drop"] {
-        let mut tx = TenantTx::begin(&pool, school.id).await.unwrap();
+    // whether the transaction committed, rolled back, or was dropped — and for a read-only
+    // transaction, whose commit does not wait for the server.
+    for end in ["commit", "rollback", "drop", "read-only commit"] {
+        let mut tx = if end == "read-only commit" {
+            TenantTx::begin_read_only(&pool, school.id).await.unwrap()
+        } else {
+            TenantTx::begin(&pool, school.id).await.unwrap()
+        };
         let name: String = sqlx::query_scalar("SELECT name FROM school_profile")
             .fetch_one(&mut *tx)
             .await
             .unwrap();
         assert_eq!(name, "Afgeschermde School");
         match end {
-            "commit" => tx.commit().await.unwrap(),
+            "commit" | "read-only commit" => tx.commit().await.unwrap(),
             "rollback" => tx.rollback().await.unwrap(),
             _ => drop(tx),
         }
@@ -312,6 +317,29 @@ async fn a_query_outside_a_tenant_tx_fails_instead_of_reading_a_school() {
             "after {end} the connection still read the school"
         );
     }
+
+    // A read-only transaction refuses writes, and what it tried is not there afterwards.
+    let mut tx = TenantTx::begin_read_only(&pool, school.id).await.unwrap();
+    let refused = sqlx::query("UPDATE school_profile SET name = 'Overschreven'")
+        .execute(&mut *tx)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused
+            .as_database_error()
+            .and_then(|e| e.code())
+            .as_deref(),
+        Some("25006"),
+        "{refused}"
+    );
+    drop(tx);
+    let mut tx = TenantTx::begin(&pool, school.id).await.unwrap();
+    let name: String = sqlx::query_scalar("SELECT name FROM school_profile")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(name, "Afgeschermde School");
 
     // The role's default search path (set by the platform migration) holds no tables either.
     let default_path: String = sqlx::query_scalar(
