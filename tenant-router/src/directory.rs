@@ -68,6 +68,12 @@ impl BaseDomains {
     fn all(&self) -> impl Iterator<Item = &NormalizedHost> {
         self.search_order.iter()
     }
+
+    /// The base domain `host` lies under (or is), the longest match first.
+    pub fn base_of(&self, host: &NormalizedHost) -> Option<&NormalizedHost> {
+        self.all()
+            .find(|base| host == *base || host.strip_parent(base).is_some())
+    }
 }
 
 /// What a host means to us.

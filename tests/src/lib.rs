@@ -3,6 +3,7 @@
 //! Chromium.
 
 pub mod browser;
+pub mod client;
 pub mod http;
 
 use std::net::SocketAddr;

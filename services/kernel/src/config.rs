@@ -47,6 +47,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub redis: RedisConfig,
     pub migrate: MigrateConfig,
+    pub accounts: AccountsConfig,
     pub log: LogConfig,
 }
 
@@ -107,6 +108,46 @@ pub struct MigrateConfig {
     pub concurrency: usize,
     pub lock_timeout_ms: u64,
     pub max_attempts: u32,
+}
+
+/// Sign-in, sessions and their abuse limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountsConfig {
+    /// A session without "keep me signed in" ends after this long without use.
+    pub session_idle_hours: u64,
+    /// How long "keep me signed in" lasts (A7).
+    pub keep_signed_in_days: u64,
+    /// Mark cookies `Secure`: wherever the site is reached over HTTPS.
+    pub secure_cookies: bool,
+    /// Failed sign-ins allowed per account, and per IP address, within the window.
+    pub max_failed_sign_ins_per_account: u32,
+    pub max_failed_sign_ins_per_ip: u32,
+    pub failed_sign_in_window_minutes: u64,
+    /// Password-reset requests allowed per address within an hour.
+    pub max_password_resets_per_address: u32,
+    /// How many password hashes may be computed at once (each takes a CPU core for a while).
+    pub password_hash_concurrency: usize,
+    /// argon2id cost: memory in KiB, iterations, lanes (OWASP minimum: 19456, 2, 1).
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_lanes: u32,
+    /// Days an invitation link stays valid.
+    pub invitation_days: u64,
+}
+
+impl AccountsConfig {
+    pub fn session_idle(&self) -> Duration {
+        Duration::from_secs(self.session_idle_hours * 3600)
+    }
+
+    pub fn keep_signed_in(&self) -> Duration {
+        Duration::from_secs(self.keep_signed_in_days * 86_400)
+    }
+
+    pub fn failed_sign_in_window(&self) -> Duration {
+        Duration::from_secs(self.failed_sign_in_window_minutes * 60)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -1,5 +1,6 @@
 //! One error type for every handler, and the one place that turns errors into pages.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
@@ -18,7 +19,22 @@ use crate::templates::{TemplateError, Templates};
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("{field}: {reason}")]
-    BadRequest { field: &'static str, reason: String },
+    BadRequest {
+        field: Cow<'static, str>,
+        reason: String,
+    },
+    /// Not signed in: answered with a redirect to the sign-in page, coming back to `next`.
+    #[error("sign-in required")]
+    SignInRequired { next: String },
+    /// Signed in, but not allowed here; `reason` is a catalogue key.
+    #[error("forbidden: {reason}")]
+    Forbidden { reason: &'static str },
+    /// A form without the right anti-forgery token (forged, or from an old page).
+    #[error("form token missing or wrong")]
+    FormExpired,
+    /// Too many attempts: try again after `minutes`.
+    #[error("too many attempts")]
+    TooManyAttempts { minutes: u64 },
     #[error("bad host: {0}")]
     BadHost(#[from] HostError),
     #[error("not found")]
@@ -40,9 +56,9 @@ pub enum AppError {
 impl AppError {
     /// A 400 naming the field; `reason` is a text key from the catalogues (e.g.
     /// `platform.search_too_long`), so the page shows it in the person's language.
-    pub fn bad_request(field: &'static str, reason: impl Into<String>) -> Self {
+    pub fn bad_request(field: impl Into<Cow<'static, str>>, reason: impl Into<String>) -> Self {
         Self::BadRequest {
-            field,
+            field: field.into(),
             reason: reason.into(),
         }
     }
@@ -51,6 +67,9 @@ impl AppError {
         match self {
             Self::BadRequest { .. } | Self::BadHost(_) => StatusCode::BAD_REQUEST,
             Self::NotFound | Self::SchoolNotFound => StatusCode::NOT_FOUND,
+            Self::SignInRequired { .. } => StatusCode::SEE_OTHER,
+            Self::Forbidden { .. } | Self::FormExpired => StatusCode::FORBIDDEN,
+            Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::SchoolSuspended { .. } => StatusCode::FORBIDDEN,
             Self::Database(sqlx::Error::PoolTimedOut) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Database(_) | Self::Redis(_) | Self::Template(_) | Self::Internal(_) => {
@@ -66,6 +85,9 @@ impl AppError {
             Self::NotFound => ErrorKind::NotFound,
             Self::SchoolNotFound => ErrorKind::SchoolNotFound,
             Self::SchoolSuspended { .. } => ErrorKind::SchoolSuspended,
+            Self::Forbidden { .. } => ErrorKind::Forbidden,
+            Self::FormExpired => ErrorKind::FormExpired,
+            Self::TooManyAttempts { .. } => ErrorKind::TooManyAttempts,
             Self::Database(sqlx::Error::PoolTimedOut) => ErrorKind::Unavailable,
             _ => ErrorKind::Internal,
         }
@@ -81,6 +103,9 @@ pub enum ErrorKind {
     NotFound,
     SchoolNotFound,
     SchoolSuspended,
+    Forbidden,
+    FormExpired,
+    TooManyAttempts,
     Timeout,
     TooLarge,
     Unavailable,
@@ -91,14 +116,20 @@ pub enum ErrorKind {
 #[derive(Debug, Clone)]
 pub struct ErrorPage {
     pub kind: ErrorKind,
-    pub field: Option<&'static str>,
+    pub field: Option<Cow<'static, str>>,
     pub reason: Option<String>,
     pub school_name: Option<String>,
+    /// For "too many attempts": after how many minutes to try again.
+    pub retry_minutes: Option<u64>,
 }
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
+        if let Self::SignInRequired { next } = &self {
+            let location = format!("/sign-in?next={}", encode_query_value(next));
+            return (status, [(http::header::LOCATION, location)]).into_response();
+        }
         if status.is_server_error() {
             // Logged inside the request's span, which carries its id and school.
             tracing::error!(error = %self, "request failed");
@@ -106,12 +137,17 @@ impl IntoResponse for AppError {
         let page = ErrorPage {
             kind: self.kind(),
             field: match &self {
-                Self::BadRequest { field, .. } => Some(*field),
+                Self::BadRequest { field, .. } => Some(field.clone()),
                 _ => None,
             },
             reason: match &self {
                 Self::BadRequest { reason, .. } => Some(reason.clone()),
                 Self::BadHost(error) => Some(error.to_string()),
+                Self::Forbidden { reason } => Some((*reason).to_owned()),
+                _ => None,
+            },
+            retry_minutes: match &self {
+                Self::TooManyAttempts { minutes } => Some(*minutes),
                 _ => None,
             },
             school_name: match self {
@@ -129,7 +165,7 @@ impl IntoResponse for AppError {
 struct ErrorPageView<'a> {
     title: &'a str,
     text: String,
-    field: Option<&'static str>,
+    field: Option<&'a str>,
     request_id: Option<&'a str>,
     home: bool,
 }
@@ -138,7 +174,7 @@ struct ErrorPageView<'a> {
 struct ErrorJson<'a> {
     error: ErrorKind,
     #[serde(skip_serializing_if = "Option::is_none")]
-    field: Option<&'static str>,
+    field: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -177,7 +213,7 @@ pub async fn render_error_pages(
     let mut rendered = if wants_json {
         let json = ErrorJson {
             error: page.kind,
-            field: page.field,
+            field: page.field.as_deref(),
             reason: page.reason.as_deref(),
             request_id,
         };
@@ -232,6 +268,7 @@ async fn framework_error(status: StatusCode, response: Response) -> ErrorPage {
         field: None,
         reason,
         school_name: None,
+        retry_minutes: None,
     }
 }
 
@@ -255,6 +292,9 @@ fn error_html(
             "error.school_suspended_title",
             Some("error.school_suspended_text"),
         ),
+        ErrorKind::Forbidden => ("error.forbidden_title", None),
+        ErrorKind::FormExpired => ("error.form_expired_title", Some("error.form_expired_text")),
+        ErrorKind::TooManyAttempts => ("error.too_many_title", Some("error.too_many_text")),
         ErrorKind::Timeout => ("error.timeout_title", Some("error.timeout_text")),
         ErrorKind::TooLarge => ("error.too_large_title", Some("error.too_large_text")),
         ErrorKind::Unavailable => ("error.unavailable_title", Some("error.unavailable_text")),
@@ -270,6 +310,9 @@ fn error_html(
     if let Some(name) = &page.school_name {
         body = format!("{name}: {body}");
     }
+    if let Some(minutes) = page.retry_minutes {
+        body = body.replace("{minutes}", &minutes.max(1).to_string());
+    }
     let title = text(title);
     let home = !matches!(
         page.kind,
@@ -281,9 +324,22 @@ fn error_html(
         &ErrorPageView {
             title: &title,
             text: body,
-            field: page.field,
+            field: page.field.as_deref(),
             request_id,
             home,
         },
     )
+}
+
+/// Percent-encodes a value for a query string (everything but unreserved characters).
+pub fn encode_query_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }

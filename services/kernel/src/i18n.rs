@@ -27,7 +27,7 @@ impl Language {
         }
     }
 
-    fn from_tag(tag: &str) -> Option<Self> {
+    pub fn from_tag(tag: &str) -> Option<Self> {
         let primary = tag.split(['-', '_']).next().unwrap_or_default();
         if primary.eq_ignore_ascii_case("nl") {
             Some(Self::Nl)

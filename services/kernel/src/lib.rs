@@ -1,19 +1,27 @@
-//! What every Schoolplein service shares: config, errors → responses, telemetry, pools, i18n
-//! and template rendering.
+//! What every Schoolplein service shares: config, errors → responses, telemetry, pools,
+//! sessions and the viewer, form protection, abuse limits, i18n and template rendering.
 
 pub mod config;
+pub mod cookies;
+pub mod csrf;
 pub mod db;
 pub mod error;
 pub mod i18n;
+pub mod limits;
+pub mod passwords;
+pub mod session;
 pub mod state;
 pub mod telemetry;
 pub mod templates;
+pub mod tokens;
+pub mod viewer;
 
 pub use config::Config;
 pub use error::AppError;
 pub use i18n::{Lang, Language};
 pub use state::AppState;
 pub use templates::Templates;
+pub use viewer::{MaybeViewer, Role, SignedIn, Viewer};
 
 /// The stylesheet every page links to as `/static/site.css`.
 pub const SITE_CSS: &str = include_str!("../static/site.css");

@@ -7,6 +7,7 @@ use sqlx::PgPool;
 use tenant_router::TenantDirectory;
 
 use crate::config::Config;
+use crate::passwords::PasswordHashing;
 use crate::templates::Templates;
 
 /// Shared by every request. Services take the parts they need through `FromRef`.
@@ -17,6 +18,8 @@ pub struct AppState {
     pub redis: redis::aio::ConnectionManager,
     pub tenants: TenantDirectory,
     pub templates: Arc<Templates>,
+    /// Password hashing, bounded for the whole process.
+    pub passwords: PasswordHashing,
 }
 
 impl FromRef<AppState> for Arc<Templates> {

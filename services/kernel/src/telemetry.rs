@@ -52,6 +52,7 @@ pub fn request_span(request: &Request) -> Span {
         http.route = tracing::field::Empty,
         http.status = tracing::field::Empty,
         tenant.id = tracing::field::Empty,
+        account.id = tracing::field::Empty,
         request.id = %request_id,
     )
 }

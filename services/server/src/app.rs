@@ -47,6 +47,8 @@ pub fn templates() -> TemplatesBuilder {
     Templates::builder()
         .templates(SERVER_TEMPLATES)
         .messages(SERVER_MESSAGES)
+        .templates(schoolplein_registration::TEMPLATES)
+        .messages(schoolplein_registration::MESSAGES)
 }
 
 /// Builds the shared state: pools, the school map (loaded now), templates.
@@ -60,18 +62,23 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot reach Redis: {e}"))?;
     let templates = Arc::new(templates().build()?);
+    let passwords = schoolplein_kernel::passwords::PasswordHashing::new(&config.accounts)
+        .map_err(|e| anyhow::anyhow!("accounts: {e}"))?;
     Ok(AppState {
         config: Arc::new(config),
         db,
         redis,
         tenants,
         templates,
+        passwords,
     })
 }
 
 /// The school's own pages (every route here sees a `CurrentTenant`).
 pub fn school_routes() -> Router<AppState> {
-    Router::new().route("/", get(home::show_home))
+    Router::new()
+        .route("/", get(home::show_home))
+        .merge(schoolplein_registration::router())
 }
 
 /// The platform's pages on the bare base domain.

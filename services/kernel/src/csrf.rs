@@ -1,0 +1,151 @@
+//! Protection against forged forms: a random token in a host-only cookie that every form
+//! carries back in a hidden field (`CsrfForm` checks it, in constant time).
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::response::{IntoResponseParts, ResponseParts};
+use http::header::SET_COOKIE;
+use http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use crate::cookies::{SameSite, SetCookie, cookie};
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::tokens::SecretToken;
+
+pub const CSRF_COOKIE: &str = "sp_csrf";
+/// The hidden form field that carries the token.
+pub const CSRF_FIELD: &str = "csrf";
+
+/// The form token for a page that shows a form. Return it with the page: when the browser
+/// had no token yet, it sets the cookie.
+#[derive(Debug, Clone)]
+pub struct Csrf {
+    token: SecretToken,
+    fresh: bool,
+    secure: bool,
+}
+
+impl Csrf {
+    pub fn token(&self) -> &str {
+        self.token.expose()
+    }
+
+    /// The token this browser holds, or a new one to hand it.
+    pub fn from_headers(headers: &http::HeaderMap, state: &AppState) -> Self {
+        let secure = state.config.accounts.secure_cookies;
+        match cookie(headers, CSRF_COOKIE).and_then(SecretToken::parse) {
+            Some(token) => Csrf {
+                token,
+                fresh: false,
+                secure,
+            },
+            None => Csrf {
+                token: SecretToken::generate(),
+                fresh: true,
+                secure,
+            },
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Csrf {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        Ok(Self::from_headers(&parts.headers, state))
+    }
+}
+
+impl IntoResponseParts for Csrf {
+    type Error = std::convert::Infallible;
+
+    fn into_response_parts(self, mut res: ResponseParts) -> Result<ResponseParts, Self::Error> {
+        if self.fresh {
+            let cookie = SetCookie {
+                name: CSRF_COOKIE,
+                value: self.token.expose().to_owned(),
+                domain: None,
+                max_age: None,
+                secure: self.secure,
+                same_site: SameSite::Strict,
+            };
+            res.headers_mut().append(SET_COOKIE, cookie.header_value());
+        }
+        Ok(res)
+    }
+}
+
+/// A submitted form whose token matches the cookie, parsed into `T`. A missing or wrong token
+/// is a 403 "form expired" page; a field that does not fit `T` is a 400 naming the field.
+#[derive(Debug)]
+pub struct CsrfForm<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, AppError> {
+        let (parts, body) = request.into_parts();
+        // Browsers say when a request comes from another site; such a form is never ours.
+        if parts
+            .headers
+            .get("sec-fetch-site")
+            .is_some_and(|v| v.as_bytes() == b"cross-site")
+        {
+            return Err(AppError::FormExpired);
+        }
+        let expected = cookie(&parts.headers, CSRF_COOKIE).and_then(SecretToken::parse);
+        let bytes = axum::body::Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(|_| AppError::bad_request("form", "error.form_unreadable"))?;
+        let sent = form_urlencoded::parse(&bytes)
+            .find(|(key, _)| key == CSRF_FIELD)
+            .map(|(_, value)| value.into_owned());
+        match (expected, sent) {
+            (Some(expected), Some(sent)) if expected.matches(&sent) => {}
+            _ => return Err(AppError::FormExpired),
+        }
+        let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(&bytes));
+        serde_path_to_error::deserialize(deserializer)
+            .map(CsrfForm)
+            .map_err(|error| AppError::bad_request(field_of(&error), "error.form_field_invalid"))
+    }
+}
+
+/// The form field a parse error is about. A missing field is reported at the form's level,
+/// with serde naming it in the message ("missing field `password`").
+fn field_of(error: &serde_path_to_error::Error<serde_urlencoded::de::Error>) -> String {
+    let path = error.path().to_string();
+    if path != "." {
+        return path;
+    }
+    let message = error.inner().to_string();
+    message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next())
+        .map_or_else(|| "form".to_owned(), str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field_of;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct SignIn {
+        email: String,
+        password: String,
+        keep: Option<bool>,
+    }
+
+    fn field(body: &[u8]) -> String {
+        let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(body));
+        field_of(&serde_path_to_error::deserialize::<_, SignIn>(deserializer).unwrap_err())
+    }
+
+    #[test]
+    fn parse_errors_name_the_field() {
+        assert_eq!(field(b"email=a"), "password");
+        assert_eq!(field(b"password=a"), "email");
+        assert_eq!(field(b"email=a&password=b&keep=maybe"), "keep");
+    }
+}

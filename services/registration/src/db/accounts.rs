@@ -1,0 +1,109 @@
+//! `platform.accounts`: one row per person, whatever the number of schools.
+
+use sqlx::{PgConnection, PgPool};
+
+use crate::domain::EmailAddress;
+
+/// What sign-in needs to know of an account.
+#[derive(Debug, sqlx::FromRow)]
+pub struct SignInAccount {
+    pub id: i64,
+    pub password_hash: Option<String>,
+    pub disabled: bool,
+}
+
+pub async fn find_for_sign_in(
+    pool: &PgPool,
+    email: &EmailAddress,
+) -> Result<Option<SignInAccount>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, password_hash, disabled FROM platform.accounts WHERE lower(email) = lower($1)",
+    )
+    .bind(email.as_str())
+    .fetch_optional(pool)
+    .await
+}
+
+pub async fn password_hash(pool: &PgPool, account_id: i64) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT password_hash FROM platform.accounts WHERE id = $1")
+        .bind(account_id)
+        .fetch_optional(pool)
+        .await
+        .map(Option::flatten)
+}
+
+/// The account with this address, created (without a password) when there is none. Two
+/// requests racing for the same new address end with one account.
+pub async fn find_or_create(
+    conn: &mut PgConnection,
+    email: &EmailAddress,
+    name: &str,
+    language: &str,
+) -> Result<i64, sqlx::Error> {
+    let created: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO platform.accounts (email, name, language) VALUES ($1, $2, $3)
+         ON CONFLICT ((lower(email))) DO NOTHING RETURNING id",
+    )
+    .bind(email.as_str())
+    .bind(name)
+    .bind(language)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match created {
+        Some(id) => Ok(id),
+        None => {
+            sqlx::query_scalar("SELECT id FROM platform.accounts WHERE lower(email) = lower($1)")
+                .bind(email.as_str())
+                .fetch_one(&mut *conn)
+                .await
+        }
+    }
+}
+
+pub async fn set_password(
+    conn: &mut PgConnection,
+    account_id: i64,
+    hash: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE platform.accounts SET password_hash = $2, password_changed_at = now() WHERE id = $1",
+    )
+    .bind(account_id)
+    .bind(hash)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn update_profile(
+    pool: &PgPool,
+    account_id: i64,
+    name: &str,
+    language: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE platform.accounts SET name = $2, language = $3 WHERE id = $1")
+        .bind(account_id)
+        .bind(name)
+        .bind(language)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// The schools an account belongs to (for the switcher and the account page).
+#[derive(Debug, sqlx::FromRow)]
+pub struct SchoolOfAccount {
+    pub tenant_id: i64,
+    pub roles: Vec<String>,
+    pub blocked: bool,
+}
+
+pub async fn schools(pool: &PgPool, account_id: i64) -> Result<Vec<SchoolOfAccount>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT tenant_id, roles, blocked_at IS NOT NULL AS blocked
+           FROM platform.memberships WHERE account_id = $1 ORDER BY tenant_id",
+    )
+    .bind(account_id)
+    .fetch_all(pool)
+    .await
+}

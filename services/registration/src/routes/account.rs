@@ -1,0 +1,187 @@
+//! The person's own account: name, language, password, and the sessions on their devices.
+
+use axum::extract::State;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use chrono::{TimeZone, Utc};
+use http::StatusCode;
+use schoolplein_kernel::csrf::{Csrf, CsrfForm};
+use schoolplein_kernel::session::Sessions;
+use schoolplein_kernel::{AppError, AppState, Lang, Language, SignedIn};
+use serde::{Deserialize, Serialize};
+
+use crate::db::accounts;
+use crate::domain::NewPassword;
+
+#[derive(Debug, Serialize)]
+struct SessionRow {
+    device: String,
+    started: String,
+    kept: bool,
+    current: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct AccountPage<'a> {
+    csrf: &'a str,
+    name: &'a str,
+    email: &'a str,
+    language: &'a str,
+    sessions: Vec<SessionRow>,
+    notice: Option<&'a str>,
+    error: Option<&'a str>,
+    error_field: Option<&'a str>,
+}
+
+async fn render(
+    state: &AppState,
+    lang: Language,
+    signed_in: &SignedIn,
+    csrf: &Csrf,
+    notice: Option<&str>,
+    error: Option<(&str, &str)>,
+) -> Result<Html<String>, AppError> {
+    let sessions = Sessions::from_state(state)
+        .list(signed_in.account_id)
+        .await?
+        .into_iter()
+        .map(|s| SessionRow {
+            device: s.data.device,
+            started: Utc
+                .timestamp_opt(s.data.created_at, 0)
+                .single()
+                .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                .unwrap_or_default(),
+            kept: s.data.keep,
+            current: s.id == signed_in.session,
+        })
+        .collect();
+    let page = AccountPage {
+        csrf: csrf.token(),
+        name: &signed_in.name,
+        email: &signed_in.email,
+        language: signed_in.language.tag(),
+        sessions,
+        notice: notice.map(text_name),
+        error: error.map(|(_, key)| text_name(key)),
+        error_field: error.map(|(field, _)| field),
+    };
+    Ok(Html(state.templates.render(
+        "registration/account.html",
+        lang,
+        &page,
+    )?))
+}
+
+pub async fn show_account(
+    State(state): State<AppState>,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    signed_in: SignedIn,
+) -> Result<Response, AppError> {
+    let html = render(&state, lang, &signed_in, &csrf, None, None).await?;
+    Ok((csrf, html).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ProfileForm {
+    name: String,
+    language: String,
+}
+
+pub async fn update_profile(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    CsrfForm(form): CsrfForm<ProfileForm>,
+) -> Result<Response, AppError> {
+    let name = form.name.trim();
+    if name.is_empty() {
+        return Err(AppError::bad_request("name", "registration.name_empty"));
+    }
+    if name.chars().count() > 100 {
+        return Err(AppError::bad_request("name", "registration.name_too_long"));
+    }
+    let language = Language::from_tag(&form.language)
+        .ok_or_else(|| AppError::bad_request("language", "registration.language_unknown"))?;
+    accounts::update_profile(&state.db, signed_in.account_id, name, language.tag()).await?;
+    Ok(Redirect::to("/account").into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PasswordForm {
+    current: String,
+    new: String,
+    repeat: String,
+}
+
+/// Changes the password, then ends every other session of the account (A7).
+pub async fn change_password(
+    State(state): State<AppState>,
+    Lang(lang): Lang,
+    signed_in: SignedIn,
+    headers: http::HeaderMap,
+    CsrfForm(form): CsrfForm<PasswordForm>,
+) -> Result<Response, AppError> {
+    let csrf = Csrf::from_headers(&headers, &state);
+    let refuse = |field: &'static str, key: &'static str| (field, key);
+    let outcome = async {
+        let stored = accounts::password_hash(&state.db, signed_in.account_id).await?;
+        if form.current.len() > 1000
+            || !state
+                .passwords
+                .verify(&form.current, stored.as_deref())
+                .await
+                .map_err(|e| AppError::Internal(e.to_string()))?
+        {
+            return Ok(Err(refuse(
+                "current",
+                "registration.current_password_wrong",
+            )));
+        }
+        let new = match NewPassword::parse(&form.new) {
+            Ok(new) => new,
+            Err(e) => return Ok(Err(refuse("new", e.key()))),
+        };
+        if form.repeat != form.new {
+            return Ok(Err(refuse(
+                "repeat",
+                "registration.password_repeat_differs",
+            )));
+        }
+        let hash = state
+            .passwords
+            .hash(new.expose())
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let mut conn = state.db.acquire().await?;
+        accounts::set_password(&mut conn, signed_in.account_id, &hash).await?;
+        Ok::<_, AppError>(Ok(()))
+    }
+    .await?;
+    match outcome {
+        Ok(()) => {
+            let ended = Sessions::from_state(&state)
+                .end_all(signed_in.account_id, Some(&signed_in.session))
+                .await?;
+            tracing::info!(account.id = signed_in.account_id, ended, "password changed");
+            let html = render(
+                &state,
+                lang,
+                &signed_in,
+                &csrf,
+                Some("registration.password_changed"),
+                None,
+            )
+            .await?;
+            Ok((csrf, html).into_response())
+        }
+        Err(error) => {
+            let html = render(&state, lang, &signed_in, &csrf, None, Some(error)).await?;
+            Ok((StatusCode::BAD_REQUEST, csrf, html).into_response())
+        }
+    }
+}
+
+/// The name of a `registration.*` text, as the template looks it up.
+fn text_name(key: &str) -> &str {
+    key.rsplit('.').next().unwrap_or(key)
+}

@@ -1,0 +1,108 @@
+//! The school admin's list of the school's people, with blocking and unblocking (A6).
+
+use axum::extract::{Path, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use schoolplein_kernel::csrf::{Csrf, CsrfForm};
+use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
+use serde::Serialize;
+use tenant_router::{CurrentTenant, TenantTx};
+
+use crate::db::people;
+use crate::routes::sign_in::EmptyForm;
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+struct PersonRow {
+    id: i64,
+    name: String,
+    email: String,
+    roles: Vec<String>,
+    blocked: bool,
+    registered: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct PeoplePage<'a> {
+    csrf: &'a str,
+    people: Vec<PersonRow>,
+    me: i64,
+}
+
+pub async fn list_people(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    viewer: Viewer,
+) -> Result<Response, AppError> {
+    viewer.require_any(&[Role::SchoolAdmin])?;
+    let mut tx = TenantTx::begin_read_only(&state.db, tenant.id()).await?;
+    let people: Vec<PersonRow> = sqlx::query_as(
+        "SELECT id, name, email, roles, blocked_at IS NOT NULL AS blocked,
+                account_id IS NOT NULL AS registered
+           FROM people ORDER BY kind DESC, name, id",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let page = PeoplePage {
+        csrf: csrf.token(),
+        people,
+        me: viewer.person_id,
+    };
+    let html = Html(
+        state
+            .templates
+            .render("registration/people.html", lang, &page)?,
+    );
+    Ok((csrf, html).into_response())
+}
+
+async fn set_blocked(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    viewer: &Viewer,
+    person_id: i64,
+    blocked: bool,
+) -> Result<Response, AppError> {
+    viewer.require_any(&[Role::SchoolAdmin])?;
+    if person_id == viewer.person_id {
+        return Err(AppError::bad_request(
+            "person",
+            "registration.cannot_block_self",
+        ));
+    }
+    let mut tx = TenantTx::begin(&state.db, tenant.id()).await?;
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM people WHERE id = $1)")
+        .bind(person_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    if !exists {
+        return Err(AppError::NotFound);
+    }
+    let changed = people::set_blocked(&mut tx, person_id, blocked, Some(viewer.person_id)).await?;
+    tx.commit().await?;
+    if changed {
+        tracing::info!(person.id = person_id, blocked, "access changed");
+    }
+    Ok(Redirect::to("/admin/people").into_response())
+}
+
+pub async fn block_person(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Viewer,
+    Path(person_id): Path<i64>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Result<Response, AppError> {
+    set_blocked(&state, &tenant, &viewer, person_id, true).await
+}
+
+pub async fn unblock_person(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Viewer,
+    Path(person_id): Path<i64>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Result<Response, AppError> {
+    set_blocked(&state, &tenant, &viewer, person_id, false).await
+}

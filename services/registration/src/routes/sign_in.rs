@@ -1,0 +1,218 @@
+//! Signing in and out: one session for every school under the base domain.
+
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use http::StatusCode;
+use http::header::SET_COOKIE;
+use schoolplein_kernel::csrf::{Csrf, CsrfForm};
+use schoolplein_kernel::limits::{ClientIp, Limiter, minutes};
+use schoolplein_kernel::session::{SessionData, Sessions, describe_device, session_cookie};
+use schoolplein_kernel::{AppError, AppState, Lang, SignedIn};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::db::accounts;
+use crate::domain::EmailAddress;
+use crate::routes::safe_next;
+
+#[derive(Debug, Deserialize)]
+pub struct SignInQuery {
+    next: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct SignInPage<'a> {
+    csrf: &'a str,
+    next: &'a str,
+    email: &'a str,
+    error: Option<&'a str>,
+}
+
+fn render(
+    state: &AppState,
+    lang: schoolplein_kernel::Language,
+    page: &SignInPage<'_>,
+) -> Result<Html<String>, AppError> {
+    Ok(Html(state.templates.render(
+        "registration/sign_in.html",
+        lang,
+        page,
+    )?))
+}
+
+pub async fn show_sign_in(
+    State(state): State<AppState>,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    Query(query): Query<SignInQuery>,
+) -> Result<Response, AppError> {
+    let next = safe_next(query.next.as_deref());
+    let page = SignInPage {
+        csrf: csrf.token(),
+        next: &next,
+        email: "",
+        error: None,
+    };
+    let html = render(&state, lang, &page)?;
+    Ok((csrf, html).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SignInForm {
+    email: String,
+    password: String,
+    #[serde(default)]
+    keep: Option<String>,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+/// Longest password we will even look at; longer is certainly not anyone's.
+const MAX_PASSWORD_INPUT: usize = 1000;
+
+pub async fn sign_in(
+    State(state): State<AppState>,
+    Lang(lang): Lang,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    CsrfForm(form): CsrfForm<SignInForm>,
+) -> Result<Response, AppError> {
+    let next = safe_next(form.next.as_deref());
+    let config = &state.config.accounts;
+    let email =
+        EmailAddress::parse(&form.email).map_err(|e| AppError::bad_request("email", e.key()))?;
+    if form.password.is_empty() {
+        return Err(AppError::bad_request(
+            "password",
+            "registration.password_empty",
+        ));
+    }
+    if form.password.len() > MAX_PASSWORD_INPUT {
+        return Err(AppError::bad_request(
+            "password",
+            "registration.password_too_long",
+        ));
+    }
+    let limiter = Limiter::new(state.redis.clone());
+    let ip_key = format!("limit:sign-in:ip:{ip}");
+    // Keyed by a hash of the address: Redis holds no addresses.
+    let account_key = format!(
+        "limit:sign-in:account:{:x}",
+        Sha256::digest(email.normalized().as_bytes())
+    );
+    for (key, limit) in [
+        (&ip_key, config.max_failed_sign_ins_per_ip),
+        (&account_key, config.max_failed_sign_ins_per_account),
+    ] {
+        if let Some(wait) = limiter.blocked(key, limit).await? {
+            return Err(AppError::TooManyAttempts {
+                minutes: minutes(wait),
+            });
+        }
+    }
+    let account = accounts::find_for_sign_in(&state.db, &email).await?;
+    let stored = account
+        .as_ref()
+        .filter(|a| !a.disabled)
+        .and_then(|a| a.password_hash.as_deref());
+    let correct = state
+        .passwords
+        .verify(&form.password, stored)
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let account = match account {
+        Some(account) if correct => account,
+        _ => {
+            let window = config.failed_sign_in_window();
+            limiter.hit(&ip_key, window).await?;
+            limiter.hit(&account_key, window).await?;
+            let csrf = Csrf::from_headers(&headers, &state);
+            let page = SignInPage {
+                csrf: csrf.token(),
+                next: &next,
+                email: email.as_str(),
+                error: Some("sign_in_failed"),
+            };
+            let html = render(&state, lang, &page)?;
+            return Ok((StatusCode::BAD_REQUEST, csrf, html).into_response());
+        }
+    };
+    limiter.clear(&account_key).await?;
+    let sessions = Sessions::from_state(&state);
+    // A session this browser already had ends: signing in always starts a new id.
+    if let Some(old) =
+        schoolplein_kernel::cookies::cookie(&headers, schoolplein_kernel::session::SESSION_COOKIE)
+            .and_then(schoolplein_kernel::tokens::SecretToken::parse)
+    {
+        sessions.end(account.id, &old.hash()).await?;
+    }
+    let keep = form.keep.is_some();
+    let token = sessions
+        .create(&SessionData {
+            account_id: account.id,
+            created_at: chrono::Utc::now().timestamp(),
+            keep,
+            device: describe_device(
+                headers
+                    .get(http::header::USER_AGENT)
+                    .and_then(|v| v.to_str().ok()),
+            ),
+        })
+        .await?;
+    let cookie = session_cookie(
+        &state,
+        &headers,
+        token.expose().to_owned(),
+        keep.then(|| sessions.lifetime(true)),
+    );
+    tracing::info!(account.id = account.id, keep, "signed in");
+    Ok(([(SET_COOKIE, cookie.header_value())], Redirect::to(&next)).into_response())
+}
+
+/// Ends this browser's session.
+pub async fn sign_out(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    signed_in: Option<SignedIn>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Result<Response, AppError> {
+    if let Some(signed_in) = &signed_in {
+        Sessions::from_state(&state)
+            .end(signed_in.account_id, &signed_in.session)
+            .await?;
+    }
+    let cookie = session_cookie(&state, &headers, String::new(), None).removal();
+    Ok((
+        [(SET_COOKIE, cookie.header_value())],
+        Redirect::to("/sign-in"),
+    )
+        .into_response())
+}
+
+/// Ends every session of this account, on every device.
+pub async fn sign_out_everywhere(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    signed_in: SignedIn,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Result<Response, AppError> {
+    let ended = Sessions::from_state(&state)
+        .end_all(signed_in.account_id, None)
+        .await?;
+    tracing::info!(
+        account.id = signed_in.account_id,
+        ended,
+        "signed out everywhere"
+    );
+    let cookie = session_cookie(&state, &headers, String::new(), None).removal();
+    Ok((
+        [(SET_COOKIE, cookie.header_value())],
+        Redirect::to("/sign-in"),
+    )
+        .into_response())
+}
+
+/// A form with nothing but its token.
+#[derive(Debug, Deserialize)]
+pub struct EmptyForm {}

@@ -1,0 +1,379 @@
+//! Accounts and sessions: one sign-in for every school of the person and for no other school,
+//! blocking that takes effect at once on every process, abuse limits, form tokens, and what a
+//! password change or "sign out everywhere" does to the other sessions.
+
+use schoolplein_kernel::Role;
+use schoolplein_registration::{EmailAddress, NewPassword, enroll};
+use schoolplein_tests::client::{Client, encode_form};
+use schoolplein_tests::{BASE_DOMAIN, TestApp, TestAppOptions, school_host, unique_slug};
+use tenant_router::TenantEntry;
+
+const PASSWORD: &str = "Kn1kker-Boom-Zeil";
+
+async fn member(app: &TestApp, school: &TenantEntry, name: &str, roles: &[Role]) -> String {
+    let email = format!("{}@example.nl", unique_slug());
+    enroll_as(app, school, name, &email, roles).await;
+    email
+}
+
+async fn enroll_as(app: &TestApp, school: &TenantEntry, name: &str, email: &str, roles: &[Role]) {
+    enroll(
+        &app.state,
+        school.id,
+        name,
+        &EmailAddress::parse(email).unwrap(),
+        roles,
+        Some(&NewPassword::parse(PASSWORD).unwrap()),
+    )
+    .await
+    .expect("enrolled");
+}
+
+fn set_cookie_of<'a>(response: &'a schoolplein_tests::RawResponse, name: &str) -> Option<&'a str> {
+    response
+        .headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+        .map(|(_, v)| v.as_str())
+        .find(|v| v.starts_with(&format!("{name}=")))
+}
+
+#[tokio::test]
+async fn one_sign_in_serves_every_school_of_the_person_and_no_other() {
+    let app = TestApp::spawn().await;
+    let a = app.create_school("Basisschool Een", "").await;
+    let b = app.create_school("Basisschool Twee", "").await;
+    let c = app.create_school("Basisschool Drie", "").await;
+    let (host_a, host_b, host_c) = (
+        school_host(&a.slug),
+        school_host(&b.slug),
+        school_host(&c.slug),
+    );
+    let parent = member(&app, &a, "Ouder van Twee Scholen", &[Role::Parent]).await;
+    enroll_as(&app, &b, "Ouder van Twee Scholen", &parent, &[Role::Parent]).await;
+    let admin = member(&app, &a, "Directeur Een", &[Role::SchoolAdmin]).await;
+
+    let mut browser = Client::new(app.addr);
+    let signed_in = browser.sign_in(&host_a, &parent, PASSWORD, false).await;
+    assert_eq!(signed_in.status, 303, "{}", signed_in.text());
+    assert_eq!(signed_in.header("location"), Some("/"));
+    let cookie = set_cookie_of(&signed_in, "sp_session").expect("session cookie");
+    assert!(
+        cookie.contains(&format!("Domain={BASE_DOMAIN}")),
+        "{cookie}"
+    );
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert!(
+        !cookie.contains("Max-Age"),
+        "a session cookie unless kept: {cookie}"
+    );
+
+    // The same cookie serves the other school of this person, without signing in again.
+    for host in [&host_a, &host_b] {
+        let account = browser.get(host, "/account").await;
+        assert_eq!(account.status, 200, "{host}");
+        assert!(account.text().contains(&parent));
+    }
+    // A member's page: a parent is not a school admin (403, says why); in school C the
+    // person is no member at all, and the page says that instead.
+    let not_admin = browser.get(&host_a, "/admin/people").await;
+    assert_eq!(not_admin.status, 403);
+    assert!(
+        not_admin.text().contains("Uw rol op deze school"),
+        "{}",
+        not_admin.text()
+    );
+    let not_member = browser.get(&host_c, "/admin/people").await;
+    assert_eq!(not_member.status, 403);
+    assert!(not_member.text().contains("niet als lid van deze school"));
+
+    // Not signed in: to the sign-in page, and back afterwards.
+    let mut stranger = Client::new(app.addr);
+    let redirect = stranger.get(&host_a, "/admin/people").await;
+    assert_eq!(redirect.status, 303);
+    assert_eq!(
+        redirect.header("location"),
+        Some("/sign-in?next=/admin/people")
+    );
+
+    // The admin sees the school's people, and only this school's.
+    let mut office = Client::new(app.addr);
+    assert_eq!(
+        office
+            .sign_in(&host_a, &admin, PASSWORD, false)
+            .await
+            .status,
+        303
+    );
+    let people = office.get(&host_a, "/admin/people").await;
+    assert_eq!(people.status, 200);
+    let html = people.text();
+    assert!(html.contains(&parent) && html.contains(&admin), "{html}");
+
+    // A second process on the same database and Redis honours the same session...
+    let other_process = TestApp::spawn_with(TestAppOptions {
+        db: Some(app.db.clone()),
+        ..TestAppOptions::default()
+    })
+    .await;
+    let mut same_browser_elsewhere = browser.clone();
+    same_browser_elsewhere.retarget(other_process.addr);
+    assert_eq!(
+        same_browser_elsewhere.get(&host_a, "/account").await.status,
+        200
+    );
+
+    // ...and a block in school A refuses the person at once, on both processes, in school A
+    // only; every block is recorded with who and when.
+    let person_id: i64 = sqlx::query_scalar(
+        "SELECT person_id FROM platform.memberships m JOIN platform.accounts a ON a.id = m.account_id
+          WHERE lower(a.email) = lower($1) AND m.tenant_id = $2",
+    )
+    .bind(&parent)
+    .bind(a.id.get())
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    let blocked = office
+        .post_form(&host_a, &format!("/admin/people/{person_id}/block"), &[])
+        .await;
+    assert_eq!(blocked.status, 303, "{}", blocked.text());
+    for client in [&mut browser, &mut same_browser_elsewhere] {
+        let refused = client.get(&host_a, "/admin/people").await;
+        assert_eq!(refused.status, 403);
+        assert!(refused.text().contains("geblokkeerd"), "{}", refused.text());
+    }
+    let mut tx = tenant_router::TenantTx::begin(&app.db.pool, a.id)
+        .await
+        .unwrap();
+    let log: Vec<(String, Option<i64>)> =
+        sqlx::query_as("SELECT action, changed_by FROM access_changes WHERE person_id = $1")
+            .bind(person_id)
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].0, "block");
+    assert!(log[0].1.is_some(), "who blocked is recorded");
+    // School B is unaffected.
+    let in_b = browser.get(&host_b, "/admin/people").await;
+    assert!(
+        in_b.text().contains("Uw rol op deze school"),
+        "{}",
+        in_b.text()
+    );
+    // Unblocking restores access to members' pages.
+    office
+        .post_form(&host_a, &format!("/admin/people/{person_id}/unblock"), &[])
+        .await;
+    let again = browser.get(&host_a, "/admin/people").await;
+    assert!(
+        again.text().contains("Uw rol op deze school"),
+        "{}",
+        again.text()
+    );
+}
+
+#[tokio::test]
+async fn bad_sign_ins_get_clear_answers_and_write_nothing() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool Vier", "").await;
+    let host = school_host(&school.slug);
+    let email = member(&app, &school, "Juf Vier", &[Role::Teacher]).await;
+    assert_eq!(sessions_of(&app, &email).await, 0);
+
+    let mut browser = Client::new(app.addr);
+    let wrong = browser
+        .sign_in(&host, &email, "Niet-Het-Wachtwoord-1", false)
+        .await;
+    assert_eq!(wrong.status, 400);
+    assert!(
+        wrong.text().contains("horen niet bij elkaar"),
+        "{}",
+        wrong.text()
+    );
+    assert!(set_cookie_of(&wrong, "sp_session").is_none());
+
+    for (address, reason) in [
+        ("geen-adres", "geen geldig e-mailadres"),
+        ("juf@exаmple.nl", "letters die er alleen op lijken"), // Cyrillic а
+        ("", "Vul een e-mailadres in"),
+    ] {
+        let answer = browser
+            .post_form(
+                &host,
+                "/sign-in",
+                &[("email", address), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(answer.status, 400, "{address}");
+        let html = answer.text();
+        assert!(
+            html.contains(reason) && html.contains("email"),
+            "{address}: {html}"
+        );
+    }
+    // A megabyte in one field: refused, naming the field.
+    let huge = "x".repeat(1 << 20);
+    let answer = browser
+        .post_form(&host, "/sign-in", &[("email", &email), ("password", &huge)])
+        .await;
+    assert_eq!(answer.status, 400);
+    assert!(answer.text().contains("password"));
+    // A form without its token, or with someone else's, is refused before anything is read.
+    let form = encode_form(&[("email", &email), ("password", PASSWORD)]);
+    let no_token = browser.post_raw(&host, "/sign-in", &form).await;
+    assert_eq!(no_token.status, 403);
+    assert!(no_token.text().contains("verlopen"));
+    let forged = format!("csrf={}&{form}", "A".repeat(43));
+    assert_eq!(
+        browser.post_raw(&host, "/sign-in", &forged).await.status,
+        403
+    );
+    // A field the form does not expect to be missing.
+    let missing = browser
+        .post_form(&host, "/sign-in", &[("email", &email)])
+        .await;
+    assert_eq!(missing.status, 400);
+    assert!(missing.text().contains("password"), "{}", missing.text());
+    assert_eq!(sessions_of(&app, &email).await, 0, "no session was made");
+
+    // Five failures for one account pause it, even for the right password, and say how long.
+    for _ in 0..4 {
+        browser
+            .sign_in(&host, &email, "Niet-Het-Wachtwoord-1", false)
+            .await;
+    }
+    let paused = browser.sign_in(&host, &email, PASSWORD, false).await;
+    assert_eq!(paused.status, 429, "{}", paused.text());
+    assert!(
+        paused.text().contains("over 15 minuten"),
+        "{}",
+        paused.text()
+    );
+    // The same on another school's host: the limit belongs to the account.
+    let other = app.create_school("Basisschool Vijf", "").await;
+    let elsewhere = browser
+        .sign_in(&school_host(&other.slug), &email, PASSWORD, false)
+        .await;
+    assert_eq!(elsewhere.status, 429);
+}
+
+/// How many live sessions the account with this address has.
+async fn sessions_of(app: &TestApp, email: &str) -> usize {
+    let account_id: i64 =
+        sqlx::query_scalar("SELECT id FROM platform.accounts WHERE lower(email) = lower($1)")
+            .bind(email)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    schoolplein_kernel::session::Sessions::from_state(&app.state)
+        .list(account_id)
+        .await
+        .unwrap()
+        .len()
+}
+
+#[tokio::test]
+async fn kept_sessions_password_changes_and_signing_out_everywhere() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool Zes", "").await;
+    let host = school_host(&school.slug);
+    let email = member(&app, &school, "Ouder Zes", &[Role::Parent]).await;
+
+    // A session id planted before sign-in is not the one used after it.
+    let mut phone = Client::new(app.addr);
+    phone.user_agent = "Mozilla/5.0 (Linux; Android 14) Chrome/140.0 Mobile".into();
+    let planted = schoolplein_kernel::tokens::SecretToken::generate();
+    phone.set_cookie(&host, "sp_session", planted.expose());
+    let kept = phone.sign_in(&host, &email, PASSWORD, true).await;
+    assert_eq!(kept.status, 303);
+    let cookie = set_cookie_of(&kept, "sp_session").unwrap();
+    assert!(cookie.contains("Max-Age=5184000"), "60 days: {cookie}");
+    assert!(!cookie.contains(planted.expose()), "a new id: {cookie}");
+    // The planted cookie is still in the jar (host-only, beside the new domain cookie), as it
+    // would be in a browser; the server finds the live session among them.
+    assert_eq!(phone.get(&host, "/account").await.status, 200);
+
+    let mut laptop = Client::new(app.addr);
+    assert_eq!(
+        laptop.sign_in(&host, &email, PASSWORD, false).await.status,
+        303
+    );
+    let stolen = laptop.cookie(&host, "sp_session").unwrap();
+    let account = laptop.get(&host, "/account").await.text();
+    assert!(
+        account.contains("Chrome · Android") && account.contains("Firefox · Linux"),
+        "{account}"
+    );
+
+    // Changing the password: wrong current one, a common new one, then a good one.
+    let wrong = laptop
+        .post_form(
+            &host,
+            "/account/password",
+            &[
+                ("current", "Fout-Wachtwoord-9"),
+                ("new", "Zon-Maan-Ster-42!"),
+                ("repeat", "Zon-Maan-Ster-42!"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, 400);
+    assert!(wrong.text().contains("huidige wachtwoord klopt niet"));
+    let common = laptop
+        .post_form(
+            &host,
+            "/account/password",
+            &[
+                ("current", PASSWORD),
+                ("new", "Welkom2024!"),
+                ("repeat", "Welkom2024!"),
+            ],
+        )
+        .await;
+    assert_eq!(common.status, 400);
+    assert!(
+        common.text().contains("meestgebruikte"),
+        "{}",
+        common.text()
+    );
+    let changed = laptop
+        .post_form(
+            &host,
+            "/account/password",
+            &[
+                ("current", PASSWORD),
+                ("new", "Zon-Maan-Ster-42!"),
+                ("repeat", "Zon-Maan-Ster-42!"),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.text());
+    // The phone's session ended; the laptop's goes on; the new password works, the old not.
+    assert_eq!(phone.get(&host, "/account").await.status, 303);
+    assert_eq!(laptop.get(&host, "/account").await.status, 200);
+    assert_eq!(
+        phone.sign_in(&host, &email, PASSWORD, false).await.status,
+        400
+    );
+    assert_eq!(
+        phone
+            .sign_in(&host, &email, "Zon-Maan-Ster-42!", false)
+            .await
+            .status,
+        303
+    );
+
+    // Signing out everywhere ends both, and an old cookie copied elsewhere is worthless.
+    let out = laptop.post_form(&host, "/sign-out-everywhere", &[]).await;
+    assert_eq!(out.status, 303);
+    assert_eq!(phone.get(&host, "/account").await.status, 303);
+    let mut thief = Client::new(app.addr);
+    thief.set_cookie(&host, "sp_session", &stolen);
+    assert_eq!(thief.get(&host, "/account").await.status, 303);
+}
