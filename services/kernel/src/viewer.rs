@@ -147,43 +147,38 @@ async fn load(parts: &mut Parts, state: &AppState) -> Result<Option<Arc<SignedIn
                 .extensions
                 .get::<CurrentTenant>()
                 .map(|t| t.id().get());
-            match Some(session) {
-                None => None,
-                Some(session) => {
-                    let row: Option<AccountRow> = sqlx::query_as(
-                        "SELECT a.name, a.email, a.language, m.person_id, m.roles,
-                                m.blocked_at IS NOT NULL AS blocked
-                           FROM platform.accounts a
-                           LEFT JOIN platform.memberships m
-                                  ON m.account_id = a.id AND m.tenant_id = $2
-                          WHERE a.id = $1 AND NOT a.disabled",
-                    )
-                    .bind(session.account_id)
-                    .bind(tenant)
-                    .fetch_optional(&state.db)
-                    .await?;
-                    row.map(|row| {
-                        tracing::Span::current().record("account.id", session.account_id);
-                        Arc::new(SignedIn {
-                            account_id: session.account_id,
-                            name: row.name,
-                            email: row.email,
-                            language: Language::from_tag(&row.language).unwrap_or(Language::Nl),
-                            session: token.hash(),
-                            membership: row.person_id.map(|person_id| Membership {
-                                person_id,
-                                roles: row
-                                    .roles
-                                    .unwrap_or_default()
-                                    .iter()
-                                    .filter_map(|r| Role::parse(r))
-                                    .collect(),
-                                blocked: row.blocked.unwrap_or(false),
-                            }),
-                        })
-                    })
-                }
-            }
+            let row: Option<AccountRow> = sqlx::query_as(
+                "SELECT a.name, a.email, a.language, m.person_id, m.roles,
+                        m.blocked_at IS NOT NULL AS blocked
+                   FROM platform.accounts a
+                   LEFT JOIN platform.memberships m
+                          ON m.account_id = a.id AND m.tenant_id = $2
+                  WHERE a.id = $1 AND NOT a.disabled",
+            )
+            .bind(session.account_id)
+            .bind(tenant)
+            .fetch_optional(&state.db)
+            .await?;
+            row.map(|row| {
+                tracing::Span::current().record("account.id", session.account_id);
+                Arc::new(SignedIn {
+                    account_id: session.account_id,
+                    name: row.name,
+                    email: row.email,
+                    language: Language::from_tag(&row.language).unwrap_or(Language::Nl),
+                    session: token.hash(),
+                    membership: row.person_id.map(|person_id| Membership {
+                        person_id,
+                        roles: row
+                            .roles
+                            .unwrap_or_default()
+                            .iter()
+                            .filter_map(|r| Role::parse(r))
+                            .collect(),
+                        blocked: row.blocked.unwrap_or(false),
+                    }),
+                })
+            })
         }
     };
     parts.extensions.insert(Loaded(signed_in.clone()));
