@@ -7,5 +7,6 @@ mod e2e {
     mod home;
     mod hosts;
     mod isolation;
+    mod mail;
     mod tls;
 }
