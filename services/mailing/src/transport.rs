@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::transport::smtp::{self, PoolConfig};
@@ -114,20 +114,28 @@ pub fn sender(config: &MailConfig) -> Result<Mailbox, MailError> {
     ))
 }
 
-/// The same bytes on every attempt but the transport-added trace headers: same Message-ID,
-/// and the Date of the enqueue, so a resent copy is recognisably the same mail.
+/// The same bytes on every attempt: the Message-ID, the Date of the enqueue, and a MIME
+/// boundary made from the Message-ID (lettre would pick a random one), so a resent copy is
+/// byte for byte the same mail.
 fn build_message(from: &Mailbox, mail: &ClaimedMail) -> Result<Message, &'static str> {
     let to: Address = mail.recipient.parse().map_err(|_| "recipient")?;
+    let unique: String = mail
+        .message_id
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(40)
+        .collect();
+    let body = MultiPart::alternative()
+        .boundary(format!("=_schoolplein_{unique}"))
+        .singlepart(SinglePart::plain(mail.body_text.clone()))
+        .singlepart(SinglePart::html(mail.body_html.clone()));
     Message::builder()
         .from(from.clone())
         .to(Mailbox::new(None, to))
         .subject(mail.subject.as_str())
         .message_id(Some(mail.message_id.clone()))
         .date(SystemTime::from(mail.created_at))
-        .multipart(MultiPart::alternative_plain_html(
-            mail.body_text.clone(),
-            mail.body_html.clone(),
-        ))
+        .multipart(body)
         .map_err(|_| "headers")
 }
 
