@@ -1,10 +1,11 @@
 //! The test harness: real PostgreSQL and Redis (started once per run by `scripts/test`), a
-//! running app on port 0 per test, fresh schools, the `schoolplein` binary, and headless
-//! Chromium.
+//! running app on port 0 per test, fresh schools, the `schoolplein` binary, an SMTP server
+//! in the test process, and headless Chromium.
 
 pub mod browser;
 pub mod client;
 pub mod http;
+pub mod smtp;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -8,5 +8,6 @@ mod e2e {
     mod home;
     mod hosts;
     mod isolation;
+    mod mail;
     mod tls;
 }

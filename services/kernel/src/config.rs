@@ -46,6 +46,7 @@ pub struct Config {
     pub tenancy: TenancyConfig,
     pub database: DatabaseConfig,
     pub redis: RedisConfig,
+    pub mail: MailConfig,
     pub migrate: MigrateConfig,
     pub accounts: AccountsConfig,
     pub log: LogConfig,
@@ -100,6 +101,110 @@ pub struct DatabaseConfig {
 #[serde(deny_unknown_fields)]
 pub struct RedisConfig {
     pub url: Secret,
+}
+
+/// Outgoing mail: the outbox worker and how it delivers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailConfig {
+    pub from_address: String,
+    pub from_name: String,
+    pub transport: MailTransport,
+    /// Where the `files` transport writes `<id>.eml` (development).
+    pub files_dir: PathBuf,
+    /// The part after `@` in every Message-ID (`<uuid@domain>`).
+    pub message_id_domain: String,
+    /// Run the outbox worker inside `serve` too (besides `schoolplein worker`).
+    pub worker_in_serve: bool,
+    /// Mails claimed at once by one worker.
+    pub batch_size: u32,
+    /// Mails one worker sends at once (and the size of its SMTP connection pool).
+    pub concurrency: u32,
+    /// How long a claim lasts; a worker that dies leaves its mails to others after this.
+    pub lease_secs: u64,
+    /// Polling interval, the safety net behind LISTEN/NOTIFY wake-ups.
+    pub poll_interval_ms: u64,
+    /// First retry after a failed attempt; doubles per attempt up to `retry_max_ms`.
+    pub retry_base_ms: u64,
+    pub retry_max_ms: u64,
+    pub smtp: SmtpConfig,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTransport {
+    Smtp,
+    Files,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    /// Empty: no authentication.
+    pub username: String,
+    pub password: Secret,
+    /// Per SMTP command; a claim's lease must comfortably exceed it.
+    pub timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain text: only for a relay on the same machine or in tests.
+    None,
+    Starttls,
+    Tls,
+}
+
+impl MailConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: &str| {
+            Err(ConfigError::Invalid {
+                key: format!("mail.{key}"),
+                message: message.into(),
+            })
+        };
+        let address = self.from_address.trim();
+        if address.len() < 3 || !address.contains('@') || address.contains(char::is_whitespace) {
+            return invalid("from_address", "must be an e-mail address");
+        }
+        if self.from_name.contains(['\r', '\n']) {
+            return invalid("from_name", "must be one line");
+        }
+        let domain = &self.message_id_domain;
+        if domain.is_empty()
+            || !domain
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        {
+            return invalid("message_id_domain", "must be a domain name");
+        }
+        if self.batch_size == 0 || self.concurrency == 0 {
+            return invalid(
+                "batch_size",
+                "batch_size and concurrency must be at least 1",
+            );
+        }
+        if self.poll_interval_ms == 0 || self.retry_base_ms == 0 {
+            return invalid("poll_interval_ms", "intervals must be at least 1 ms");
+        }
+        if self.retry_max_ms < self.retry_base_ms {
+            return invalid("retry_max_ms", "must not be below retry_base_ms");
+        }
+        if self.smtp.timeout_secs == 0 || self.lease_secs < 2 * self.smtp.timeout_secs {
+            return invalid(
+                "lease_secs",
+                "must be at least twice smtp.timeout_secs (and that at least 1)",
+            );
+        }
+        if self.transport == MailTransport::Smtp && self.smtp.host.trim().is_empty() {
+            return invalid("smtp.host", "is required when transport = \"smtp\"");
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -249,6 +354,7 @@ impl Config {
                 "must not exceed database.max_connections",
             );
         }
+        self.mail.validate()?;
         if self.migrate.concurrency == 0 {
             return invalid("migrate.concurrency", "must be at least 1");
         }

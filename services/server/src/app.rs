@@ -49,6 +49,8 @@ pub fn templates() -> TemplatesBuilder {
         .messages(SERVER_MESSAGES)
         .templates(schoolplein_registration::TEMPLATES)
         .messages(schoolplein_registration::MESSAGES)
+        .templates(schoolplein_mailing::TEMPLATES)
+        .messages(schoolplein_mailing::MESSAGES)
 }
 
 /// Builds the shared state: pools, the school map (loaded now), templates.
@@ -88,7 +90,12 @@ pub fn platform_routes() -> Router<AppState> {
 
 /// The whole application with the real routes.
 pub fn app(state: AppState) -> Router {
-    app_with(state, school_routes(), platform_routes(), Vec::new())
+    let mut platform = platform_routes();
+    if state.config.environment == "development" {
+        // The mails the `files` transport wrote, at /dev/mail: never mounted elsewhere.
+        platform = platform.merge(schoolplein_mailing::dev::routes());
+    }
+    app_with(state, school_routes(), platform, Vec::new())
 }
 
 /// The whole application around the given routes: on school hosts, on the platform's host,

@@ -1,4 +1,5 @@
-//! The command line: `serve`, `migrate`, and `tenant …` for the fleet of schools.
+//! The command line: `serve`, `migrate`, `tenant …` for the fleet of schools, and the mail
+//! worker.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -12,7 +13,7 @@ use tenant_router::fleet::{self, FleetOptions};
 use tenant_router::provision::{self, NewSchool, ProvisionError};
 use tenant_router::{NormalizedHost, SchoolName, TenantMigrations, TenantSlug, TenantStatus};
 
-use crate::{app, serve};
+use crate::{app, mail, serve};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -65,6 +66,27 @@ pub enum Command {
     Tenant {
         #[command(subcommand)]
         command: TenantCommand,
+    },
+    /// Deliver mail from the outbox until SIGTERM or Ctrl-C (any number may run at once).
+    Worker,
+    /// Outgoing mail.
+    Mail {
+        #[command(subcommand)]
+        command: MailCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MailCommand {
+    /// Queue a test mail in the school's name, to check that its mail gets through.
+    Check {
+        #[arg(value_parser = parse_slug)]
+        slug: TenantSlug,
+        /// Where to send it.
+        address: String,
+        /// The mail's language: nl or en.
+        #[arg(long, default_value = "nl", value_parser = mail::parse_language)]
+        language: schoolplein_kernel::Language,
     },
 }
 
@@ -166,6 +188,15 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             run_migrate(&config, options, dry_run).await
         }
         Command::Tenant { command } => run_tenant(&config, command).await,
+        Command::Worker => mail::run_worker(config).await,
+        Command::Mail {
+            command:
+                MailCommand::Check {
+                    slug,
+                    address,
+                    language,
+                },
+        } => mail::run_mail_check(&config, &slug, &address, language).await,
     }
 }
 
@@ -192,6 +223,8 @@ async fn run_serve(config: Config, listen: Option<SocketAddr>) -> Result<(), Cli
     let reload_every = Duration::from_secs(config.tenancy.full_reload_secs);
     let state = app::build_state(config).await?;
     let _refresh = state.tenants.spawn_refresh(state.db.clone(), reload_every);
+    let (stop_mail, mail_stop) = tokio::sync::watch::channel(false);
+    let mail_worker = mail::spawn_worker_in_serve(&state, mail_stop)?;
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))?;
@@ -201,10 +234,14 @@ async fn run_serve(config: Config, listen: Option<SocketAddr>) -> Result<(), Cli
         listener,
         app::app(state),
         tls,
-        serve::shutdown_signal(),
+        async move {
+            serve::shutdown_signal().await;
+            let _ = stop_mail.send(true);
+        },
         grace,
     )
     .await?;
+    mail::finish_worker_in_serve(mail_worker, grace).await;
     Ok(())
 }
 

@@ -3,5 +3,6 @@
 pub mod app;
 pub mod cli;
 pub mod dispatch;
+pub mod mail;
 pub mod routes;
 pub mod serve;

@@ -46,6 +46,22 @@ enum BenchCommand {
         #[arg(long, default_value_t = 4)]
         concurrency: usize,
     },
+    /// Queues `count` mails, runs the real `schoolplein worker` against an SMTP sink in this
+    /// process, and reports mails per second and commit-to-accepted latency of urgent mail
+    /// enqueued meanwhile.
+    Mail {
+        #[arg(long, default_value_t = 10_000)]
+        count: usize,
+        /// The `schoolplein` binary whose worker is measured.
+        #[arg(long)]
+        worker_bin: std::path::PathBuf,
+        /// One urgent mail is committed this often while the backlog is worked off.
+        #[arg(long, default_value_t = 25)]
+        urgent_every_ms: u64,
+        /// mail.concurrency of the worker (sends under way at once).
+        #[arg(long, default_value_t = 8)]
+        concurrency: u32,
+    },
     /// Serves the bare handler on one port and the real app on another until killed.
     Serve {
         #[arg(long)]
@@ -164,6 +180,16 @@ async fn main() -> anyhow::Result<()> {
                 report.failures.len(),
                 report.elapsed.as_secs_f64()
             )?;
+        }
+        BenchCommand::Mail {
+            count,
+            worker_bin,
+            urgent_every_ms,
+            concurrency,
+        } => {
+            let line =
+                bench_mail(&args, *count, worker_bin, *urgent_every_ms, *concurrency).await?;
+            writeln!(out, "{line}")?;
         }
         BenchCommand::Serve {
             bare,
@@ -314,4 +340,162 @@ async fn resolve_inline_page(
 /// Through every layer but without host resolution.
 async fn unresolved_page() -> Html<String> {
     cached_page().await
+}
+
+/// Mail throughput and urgent latency; see `BenchCommand::Mail`.
+async fn bench_mail(
+    args: &Args,
+    count: usize,
+    worker_bin: &std::path::Path,
+    urgent_every_ms: u64,
+    concurrency: u32,
+) -> anyhow::Result<String> {
+    use schoolplein_mailing::{MailRequest, Outbox};
+    use schoolplein_tests::smtp::SmtpServer;
+
+    #[derive(serde::Serialize)]
+    struct Check {
+        requested_at: String,
+    }
+    let config = config(args, 8);
+    let pool = pool(&config);
+    fleet::migrate_platform(&pool).await?;
+    sqlx::query("TRUNCATE platform.outbox")
+        .execute(&pool)
+        .await?;
+    let outbox = Outbox::new(Arc::new(app::templates().build()?), &config.mail);
+    let sink = SmtpServer::start().await;
+    let enqueue = |to: String, urgent: bool, n: usize| {
+        let (pool, outbox) = (&pool, &outbox);
+        async move {
+            let mut tx = pool.begin().await?;
+            let id = outbox
+                .enqueue(
+                    &mut tx,
+                    MailRequest {
+                        to: &to,
+                        template: "mailing/delivery_check",
+                        language: Language::Nl,
+                        urgent,
+                        context: &Check {
+                            requested_at: format!("bench {n}"),
+                        },
+                        letterhead: None,
+                    },
+                )
+                .await?;
+            tx.commit().await?;
+            anyhow::Ok((id, Instant::now()))
+        }
+    };
+    // The backlog, 500 mails to a transaction.
+    let started = Instant::now();
+    for chunk in (0..count).collect::<Vec<_>>().chunks(500) {
+        let mut tx = pool.begin().await?;
+        for n in chunk {
+            outbox
+                .enqueue(
+                    &mut tx,
+                    MailRequest {
+                        to: &format!("ouder-{n}@example.nl"),
+                        template: "mailing/delivery_check",
+                        language: Language::Nl,
+                        urgent: false,
+                        context: &Check {
+                            requested_at: format!("bench {n}"),
+                        },
+                        letterhead: None,
+                    },
+                )
+                .await?;
+        }
+        tx.commit().await?;
+    }
+    let enqueue_per_s = count as f64 / started.elapsed().as_secs_f64();
+
+    // The real worker process, with the shipped defaults of config/base.toml.
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut worker = tokio::process::Command::new(worker_bin)
+        .arg("worker")
+        .env("SCHOOLPLEIN_ENV", "test")
+        .env("SCHOOLPLEIN_CONFIG_DIR", root.join("config"))
+        .env("SCHOOLPLEIN__DATABASE__URL", &args.database_url)
+        .env("SCHOOLPLEIN__REDIS__URL", &args.redis_url)
+        .env("SCHOOLPLEIN__MAIL__SMTP__HOST", "127.0.0.1")
+        .env("SCHOOLPLEIN__MAIL__SMTP__PORT", sink.port().to_string())
+        .env("SCHOOLPLEIN__MAIL__SMTP__TIMEOUT_SECS", "30")
+        .env("SCHOOLPLEIN__MAIL__BATCH_SIZE", "100")
+        .env("SCHOOLPLEIN__MAIL__CONCURRENCY", concurrency.to_string())
+        .env("SCHOOLPLEIN__MAIL__LEASE_SECS", "300")
+        .env("SCHOOLPLEIN__MAIL__POLL_INTERVAL_MS", "5000")
+        .kill_on_drop(true)
+        .spawn()?;
+    let worker_started = Instant::now();
+
+    // Urgent mail, one at a time, while the backlog is being delivered.
+    let mut urgent: Vec<(i64, Instant)> = Vec::new();
+    while sink.count() < count {
+        let (id, committed) = enqueue(
+            format!("urgent-{}@example.nl", urgent.len()),
+            true,
+            urgent.len(),
+        )
+        .await?;
+        urgent.push((id.get(), committed));
+        tokio::time::sleep(Duration::from_millis(urgent_every_ms)).await;
+        if worker_started.elapsed() > Duration::from_secs(600) {
+            anyhow::bail!("the backlog was not delivered within 10 minutes");
+        }
+    }
+    let total = count + urgent.len();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while sink.count() < total {
+        anyhow::ensure!(Instant::now() < deadline, "urgent mail did not all arrive");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    worker.start_kill()?;
+    let _ = worker.wait().await;
+
+    let received = sink.received();
+    let backlog: Vec<&Instant> = received
+        .iter()
+        .filter(|m| m.rcpt_to[0].starts_with("ouder-"))
+        .map(|m| &m.received_at)
+        .collect();
+    let last_backlog = **backlog.last().expect("backlog arrived");
+    let first_backlog = **backlog.first().expect("backlog arrived");
+    let per_s_from_start = count as f64 / (last_backlog - worker_started).as_secs_f64();
+    let per_s_steady = (count - 1) as f64 / (last_backlog - first_backlog).as_secs_f64();
+    let arrived: std::collections::HashMap<String, Instant> = received
+        .iter()
+        .filter_map(|m| Some((m.message_id.clone()?, m.received_at)))
+        .collect();
+    let ids: Vec<i64> = urgent.iter().map(|(id, _)| *id).collect();
+    let message_ids: std::collections::HashMap<i64, String> = sqlx::query_as::<_, (i64, String)>(
+        "SELECT id, message_id FROM platform.outbox WHERE id = ANY($1)",
+    )
+    .bind(&ids)
+    .fetch_all(&pool)
+    .await?
+    .into_iter()
+    .collect();
+    let mut latencies: Vec<f64> = urgent
+        .iter()
+        .map(|(id, committed)| {
+            let at = arrived[&message_ids[id]];
+            at.saturating_duration_since(*committed).as_secs_f64() * 1000.0
+        })
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+    let pct = |p: f64| latencies[((latencies.len() as f64 - 1.0) * p).round() as usize];
+    let duplicates = received.len() - arrived.len();
+    Ok(format!(
+        "mail: concurrency={concurrency} queued={count} enqueue_per_s={enqueue_per_s:.0} delivered_per_s={per_s_from_start:.0} \
+         (steady {per_s_steady:.0}; target >= 500) urgent={} commit_to_accepted_ms p50={:.0} p99={:.0} \
+         max={:.0} (target p99 < 1000) duplicates={duplicates}",
+        latencies.len(),
+        pct(0.5),
+        pct(0.99),
+        pct(1.0)
+    ))
 }

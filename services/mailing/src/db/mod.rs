@@ -1,0 +1,4 @@
+//! The mailing service's SQL.
+
+pub mod letterhead;
+pub mod outbox;

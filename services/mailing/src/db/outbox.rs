@@ -1,0 +1,158 @@
+//! `platform.outbox`: writing mails, claiming them for delivery, and recording the outcome.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool};
+
+use crate::domain::MailId;
+
+/// A rendered mail, ready to be written.
+#[derive(Debug)]
+pub struct NewMail<'a> {
+    pub tenant_id: Option<i64>,
+    pub recipient: &'a str,
+    pub subject: &'a str,
+    pub body_text: &'a str,
+    pub body_html: &'a str,
+    pub message_id: &'a str,
+    pub urgent: bool,
+}
+
+/// Writes the mail and wakes the workers when the caller's transaction commits.
+pub async fn insert(
+    conn: &mut PgConnection,
+    mail: &NewMail<'_>,
+    notify_channel: &str,
+) -> Result<MailId, sqlx::Error> {
+    // One round trip: the row, and a notification PostgreSQL delivers only at commit (and
+    // never, if the transaction rolls back).
+    let id: i64 = sqlx::query_scalar(
+        "WITH inserted AS (
+             INSERT INTO platform.outbox
+                 (tenant_id, recipient, subject, body_text, body_html, message_id, urgent)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             RETURNING id)
+         SELECT id FROM inserted, pg_notify($8, '')",
+    )
+    .bind(mail.tenant_id)
+    .bind(mail.recipient)
+    .bind(mail.subject)
+    .bind(mail.body_text)
+    .bind(mail.body_html)
+    .bind(mail.message_id)
+    .bind(mail.urgent)
+    .bind(notify_channel)
+    .fetch_one(conn)
+    .await?;
+    Ok(MailId::new(id))
+}
+
+/// A mail claimed by one worker until its lease ends.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClaimedMail {
+    pub id: i64,
+    pub tenant_id: Option<i64>,
+    pub recipient: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub message_id: String,
+    pub urgent: bool,
+    pub created_at: DateTime<Utc>,
+    /// Including this one.
+    pub attempts: i32,
+    /// The end of this worker's lease; it also identifies the claim, so that a worker whose
+    /// lease ran out never touches the claim of the worker that took the mail over.
+    pub claimed_until: DateTime<Utc>,
+}
+
+/// Claims up to `limit` mails that are due, urgent first, then oldest, in one short
+/// transaction. `SKIP LOCKED` lets several workers claim side by side without waiting on each
+/// other. The lease moves `next_attempt_at` forward too, so a claim that a dead worker never
+/// finishes simply falls due again when the lease ends — no sweeper needed.
+pub async fn claim(
+    pool: &PgPool,
+    limit: u32,
+    lease: Duration,
+) -> Result<Vec<ClaimedMail>, sqlx::Error> {
+    let mut claimed: Vec<ClaimedMail> = sqlx::query_as(
+        "WITH due AS (
+             SELECT id FROM platform.outbox
+              WHERE sent_at IS NULL AND next_attempt_at <= now()
+              ORDER BY urgent DESC, next_attempt_at, id
+              LIMIT $1
+              FOR UPDATE SKIP LOCKED)
+         UPDATE platform.outbox o
+            SET claimed_until = now() + make_interval(secs => $2),
+                next_attempt_at = now() + make_interval(secs => $2),
+                attempts = o.attempts + 1
+           FROM due
+          WHERE o.id = due.id
+         RETURNING o.id, o.tenant_id, o.recipient, o.subject, o.body_text, o.body_html,
+                   o.message_id, o.urgent, o.created_at, o.attempts, o.claimed_until",
+    )
+    .bind(i64::from(limit))
+    .bind(lease.as_secs_f64())
+    .fetch_all(pool)
+    .await?;
+    // RETURNING keeps no order.
+    claimed.sort_by_key(|mail| (!mail.urgent, mail.id));
+    Ok(claimed)
+}
+
+/// Records that the SMTP server accepted the mail. Runs right after its reply, one mail at a
+/// time, to keep the window in which a crash would resend as short as possible.
+pub async fn mark_sent(pool: &PgPool, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE platform.outbox SET sent_at = now(), claimed_until = NULL, last_error = NULL
+          WHERE id = $1 AND sent_at IS NULL",
+    )
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Records a failed attempt and when to try again. `error` carries no personal data.
+pub async fn mark_failed(
+    pool: &PgPool,
+    mail: &ClaimedMail,
+    retry_in: Duration,
+    error: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE platform.outbox
+            SET next_attempt_at = now() + make_interval(secs => $3), claimed_until = NULL,
+                last_error = $4
+          WHERE id = $1 AND claimed_until = $2 AND sent_at IS NULL",
+    )
+    .bind(mail.id)
+    .bind(mail.claimed_until)
+    .bind(retry_in.as_secs_f64())
+    .bind(error)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Gives back claimed mails this worker will not send (it is stopping, or their lease ran
+/// short), so another worker can take them at once. The attempt it never made is not counted.
+pub async fn release(pool: &PgPool, mails: &[ClaimedMail]) -> Result<(), sqlx::Error> {
+    if mails.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = mails.iter().map(|m| m.id).collect();
+    let claims: Vec<DateTime<Utc>> = mails.iter().map(|m| m.claimed_until).collect();
+    sqlx::query(
+        "UPDATE platform.outbox o
+            SET next_attempt_at = now(), claimed_until = NULL, attempts = o.attempts - 1
+           FROM unnest($1::bigint[], $2::timestamptz[]) AS ours (id, claimed_until)
+          WHERE o.id = ours.id AND o.claimed_until = ours.claimed_until AND o.sent_at IS NULL",
+    )
+    .bind(&ids)
+    .bind(&claims)
+    .execute(pool)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,173 @@
+//! Delivery: lettre's pooled SMTP transport, or files in development. Failures are described
+//! by kind and reply code only — a server's reply text may quote the address.
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::{self, PoolConfig};
+use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use schoolplein_kernel::config::{MailConfig, MailTransport, SmtpTls};
+
+use crate::db::outbox::ClaimedMail;
+use crate::error::MailError;
+
+/// Why one delivery attempt failed, without personal data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendFailure {
+    /// The server refused the mail for good (5xx) or the mail cannot be built: retrying
+    /// soon will not help, though the outbox still retries, slowly.
+    pub permanent: bool,
+    pub summary: String,
+}
+
+/// Where mail goes.
+#[derive(Debug, Clone)]
+pub enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// `<dir>/<id>.eml`, written atomically (development).
+    Files(PathBuf),
+}
+
+impl Transport {
+    pub fn from_config(config: &MailConfig) -> Result<Self, MailError> {
+        match config.transport {
+            MailTransport::Files => {
+                std::fs::create_dir_all(&config.files_dir).map_err(|e| {
+                    MailError::Transport(format!(
+                        "cannot create mail.files_dir {}: {e}",
+                        config.files_dir.display()
+                    ))
+                })?;
+                Ok(Self::Files(config.files_dir.clone()))
+            }
+            MailTransport::Smtp => {
+                let smtp = &config.smtp;
+                let tls = match smtp.tls {
+                    SmtpTls::None => Tls::None,
+                    SmtpTls::Starttls | SmtpTls::Tls => {
+                        let parameters = TlsParameters::new(smtp.host.clone())
+                            .map_err(|e| MailError::Transport(format!("mail.smtp.tls: {e}")))?;
+                        if smtp.tls == SmtpTls::Tls {
+                            Tls::Wrapper(parameters)
+                        } else {
+                            Tls::Required(parameters)
+                        }
+                    }
+                };
+                let mut builder =
+                    AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(smtp.host.as_str())
+                        .port(smtp.port)
+                        .tls(tls)
+                        .timeout(Some(Duration::from_secs(smtp.timeout_secs)))
+                        .pool_config(
+                            PoolConfig::new()
+                                .max_size(config.concurrency)
+                                .idle_timeout(Duration::from_secs(60)),
+                        );
+                if !smtp.username.is_empty() {
+                    builder = builder.credentials(Credentials::new(
+                        smtp.username.clone(),
+                        smtp.password.expose().to_owned(),
+                    ));
+                }
+                Ok(Self::Smtp(builder.build()))
+            }
+        }
+    }
+
+    /// Delivers one mail. `Ok` means the server accepted it (or the file is in place).
+    pub async fn send(&self, from: &Mailbox, mail: &ClaimedMail) -> Result<(), SendFailure> {
+        let message = build_message(from, mail).map_err(|kind| SendFailure {
+            permanent: true,
+            summary: format!("invalid message: {kind}"),
+        })?;
+        match self {
+            Self::Smtp(transport) => transport
+                .send_raw(message.envelope(), &message.formatted())
+                .await
+                .map(drop)
+                .map_err(|e| describe_smtp_error(&e)),
+            Self::Files(dir) => write_file(dir, mail.id, &message.formatted())
+                .await
+                .map_err(|e| SendFailure {
+                    permanent: false,
+                    summary: format!("file: {}", e.kind()),
+                }),
+        }
+    }
+}
+
+/// The sender: `"Name" <address>`.
+pub fn sender(config: &MailConfig) -> Result<Mailbox, MailError> {
+    let address: Address = config
+        .from_address
+        .trim()
+        .parse()
+        .map_err(|_| MailError::Transport("mail.from_address is not an address".into()))?;
+    let name = config.from_name.trim();
+    Ok(Mailbox::new(
+        (!name.is_empty()).then(|| name.to_owned()),
+        address,
+    ))
+}
+
+/// The same bytes on every attempt: the Message-ID, the Date of the enqueue, and a MIME
+/// boundary made from the Message-ID (lettre would pick a random one), so a resent copy is
+/// byte for byte the same mail.
+fn build_message(from: &Mailbox, mail: &ClaimedMail) -> Result<Message, &'static str> {
+    let to: Address = mail.recipient.parse().map_err(|_| "recipient")?;
+    let unique: String = mail
+        .message_id
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(40)
+        .collect();
+    let body = MultiPart::alternative()
+        .boundary(format!("=_schoolplein_{unique}"))
+        .singlepart(SinglePart::plain(mail.body_text.clone()))
+        .singlepart(SinglePart::html(mail.body_html.clone()));
+    Message::builder()
+        .from(from.clone())
+        .to(Mailbox::new(None, to))
+        .subject(mail.subject.as_str())
+        .message_id(Some(mail.message_id.clone()))
+        .date(SystemTime::from(mail.created_at))
+        .multipart(body)
+        .map_err(|_| "headers")
+}
+
+fn describe_smtp_error(error: &smtp::Error) -> SendFailure {
+    let kind = if error.is_timeout() {
+        "timeout"
+    } else if error.is_tls() {
+        "tls"
+    } else if error.is_permanent() {
+        "permanent rejection"
+    } else if error.is_transient() {
+        "transient rejection"
+    } else if error.is_response() {
+        "unreadable reply"
+    } else if error.is_client() {
+        "client"
+    } else {
+        "connection"
+    };
+    let code = error
+        .status()
+        .map(|code| format!(" {code}"))
+        .unwrap_or_default();
+    SendFailure {
+        permanent: error.is_permanent(),
+        summary: format!("smtp {kind}{code}"),
+    }
+}
+
+/// Writes to a hidden temporary file and renames it, so a reader never sees half a mail.
+async fn write_file(dir: &std::path::Path, id: i64, bytes: &[u8]) -> std::io::Result<()> {
+    let temporary = dir.join(format!(".{id}.eml.tmp"));
+    tokio::fs::write(&temporary, bytes).await?;
+    tokio::fs::rename(&temporary, dir.join(format!("{id}.eml"))).await
+}

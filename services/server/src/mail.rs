@@ -1,0 +1,95 @@
+//! The mail commands: `schoolplein worker`, `schoolplein mail check`, and the outbox worker
+//! that runs inside `serve`.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use schoolplein_kernel::{AppState, Config, Language, db};
+use schoolplein_mailing::{DeliveryCheckMail, Outbox, Worker, WorkerStats};
+use tenant_router::{TenantId, TenantSlug};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::app;
+use crate::cli::CliError;
+use crate::serve;
+
+/// `schoolplein worker`: delivers mail until SIGTERM or Ctrl-C.
+pub async fn run_worker(config: Config) -> Result<(), CliError> {
+    let mut database = config.database.clone();
+    // Each concurrent send records its outcome, and one connection listens for wake-ups.
+    database.max_connections = config.mail.concurrency + 2;
+    database.min_connections = 0;
+    let pool = db::postgres_pool(&database)?;
+    let worker = Worker::new(pool, &config.mail).map_err(|e| CliError::Usage(e.to_string()))?;
+    worker.run(serve::shutdown_signal()).await;
+    Ok(())
+}
+
+/// Runs the outbox worker beside the web server unless `mail.worker_in_serve = false`. It
+/// stops when `stop` turns true.
+pub fn spawn_worker_in_serve(
+    state: &AppState,
+    mut stop: watch::Receiver<bool>,
+) -> Result<Option<JoinHandle<WorkerStats>>, CliError> {
+    if !state.config.mail.worker_in_serve {
+        return Ok(None);
+    }
+    let worker = Worker::new(state.db.clone(), &state.config.mail)
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    Ok(Some(tokio::spawn(worker.run(async move {
+        let _ = stop.wait_for(|stopping| *stopping).await;
+    }))))
+}
+
+/// Waits (at most `grace`) for the worker inside `serve` to finish its sends under way.
+pub async fn finish_worker_in_serve(worker: Option<JoinHandle<WorkerStats>>, grace: Duration) {
+    if let Some(worker) = worker
+        && tokio::time::timeout(grace, worker).await.is_err()
+    {
+        tracing::warn!("mail worker still sending after the grace period; stopping anyway");
+    }
+}
+
+/// `schoolplein mail check <slug> <address>`: queues the delivery check in the school's name.
+pub async fn run_mail_check(
+    config: &Config,
+    slug: &TenantSlug,
+    address: &str,
+    language: Language,
+) -> Result<(), CliError> {
+    let mut database = config.database.clone();
+    database.max_connections = 1;
+    database.min_connections = 0;
+    let pool = db::postgres_pool(&database)?;
+    let tenant: i64 = sqlx::query_scalar("SELECT id FROM platform.tenants WHERE slug = $1")
+        .bind(slug.as_str())
+        .fetch_optional(&pool)
+        .await?
+        .ok_or_else(|| CliError::Usage(format!("no school has slug {:?}", slug.as_str())))?;
+    let outbox = Outbox::new(Arc::new(app::templates().build()?), &config.mail);
+    let id = DeliveryCheckMail::enqueue(&pool, &outbox, TenantId::new(tenant), address, language)
+        .await
+        .map_err(|e| {
+            if e.is_bad_request() {
+                CliError::Usage(e.to_string())
+            } else {
+                CliError::Failed(e.into())
+            }
+        })?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "queued mail {id} for {slug}; a worker sends it (`schoolplein worker`, or inside `serve`)"
+    )?;
+    Ok(())
+}
+
+/// `nl` or `en`.
+pub fn parse_language(raw: &str) -> Result<Language, String> {
+    Language::ALL
+        .into_iter()
+        .find(|language| language.tag() == raw)
+        .ok_or_else(|| format!("{raw:?} is not a language we write in (nl or en)"))
+}
