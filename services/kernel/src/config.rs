@@ -449,7 +449,9 @@ fn apply_env_override(table: &mut Table, var: &str, raw: &str) -> Result<(), Con
             "names an empty key (check the double underscores)".into(),
         ));
     }
-    let (leaf, parents) = path.split_last().expect("split always yields one part");
+    let Some((leaf, parents)) = path.split_last() else {
+        return Err(env_error("names no key".into()));
+    };
     let mut current = table;
     for part in parents {
         let entry = current
@@ -471,7 +473,9 @@ fn apply_env_override(table: &mut Table, var: &str, raw: &str) -> Result<(), Con
             let parsed: Table = format!("v = {raw}").parse().map_err(|_| {
                 env_error(format!("{raw:?} is not a valid {}", existing.type_str()))
             })?;
-            let value = parsed.get("v").cloned().expect("the key just parsed");
+            let value = parsed.get("v").cloned().ok_or_else(|| {
+                env_error(format!("{raw:?} is not a valid {}", existing.type_str()))
+            })?;
             if value.type_str() != existing.type_str() {
                 return Err(env_error(format!(
                     "{raw:?} is not a valid {}",

@@ -94,23 +94,29 @@ impl Sessions {
         Ok(token)
     }
 
-    /// The live session for a token, in one round trip: reading it also slides the idle
-    /// expiry forward (`EXPIRE … GT` never shortens a kept session's longer lifetime).
+    /// The live session for a token. Using a session that ends after idle hours moves its
+    /// end forward (at most once a minute, to spare Redis a write per request); a kept
+    /// session keeps its fixed end.
     pub async fn load(
         &self,
         token: &SecretToken,
     ) -> Result<Option<SessionData>, redis::RedisError> {
         let key = session_key(&token.hash());
         let mut redis = self.redis.clone();
-        let (json, _): (Option<String>, i64) = redis::pipe()
+        let (json, ttl): (Option<String>, i64) = redis::pipe()
             .get(&key)
-            .cmd("EXPIRE")
-            .arg(&key)
-            .arg(self.idle.as_secs())
-            .arg("GT")
+            .ttl(&key)
             .query_async(&mut redis)
             .await?;
-        Ok(json.and_then(|json| serde_json::from_str(&json).ok()))
+        let Some(data) = json.and_then(|json| serde_json::from_str::<SessionData>(&json).ok())
+        else {
+            return Ok(None);
+        };
+        let idle = self.idle.as_secs() as i64;
+        if !data.keep && ttl >= 0 && ttl < idle - 60 {
+            let _: bool = redis.expire(&key, idle).await?;
+        }
+        Ok(Some(data))
     }
 
     /// Ends one session.

@@ -28,12 +28,8 @@ pub fn router() -> Router<AppState> {
         .route("/account/password", post(routes::account::change_password))
         .route("/admin/people", get(routes::people::list_people))
         .route(
-            "/admin/people/{person_id}/block",
-            post(routes::people::block_person),
-        )
-        .route(
-            "/admin/people/{person_id}/unblock",
-            post(routes::people::unblock_person),
+            "/admin/people/{person_id}/{change}",
+            post(routes::people::change_access),
         )
 }
 

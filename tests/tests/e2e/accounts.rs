@@ -377,3 +377,116 @@ async fn kept_sessions_password_changes_and_signing_out_everywhere() {
     thief.set_cookie(&host, "sp_session", &stolen);
     assert_eq!(thief.get(&host, "/account").await.status, 303);
 }
+
+/// Seconds Redis has left on the session behind this browser's cookie for `host`.
+async fn session_ttl(app: &TestApp, client: &Client, host: &str) -> i64 {
+    let token = client.cookie(host, "sp_session").expect("session cookie");
+    let token = schoolplein_kernel::tokens::SecretToken::parse(&token).expect("a token");
+    let mut redis = app.state.redis.clone();
+    redis::cmd("TTL")
+        .arg(format!("session:{}", token.hash().to_hex()))
+        .query_async(&mut redis)
+        .await
+        .unwrap()
+}
+
+async fn set_session_ttl(app: &TestApp, client: &Client, host: &str, secs: i64) {
+    let token = client.cookie(host, "sp_session").expect("session cookie");
+    let token = schoolplein_kernel::tokens::SecretToken::parse(&token).expect("a token");
+    let mut redis = app.state.redis.clone();
+    let _: bool = redis::cmd("EXPIRE")
+        .arg(format!("session:{}", token.hash().to_hex()))
+        .arg(secs)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn profile_changes_sign_out_and_session_lifetimes() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool Zeven", "").await;
+    let email = member(&app, &school, "Ouder Zeven", &[Role::Parent]).await;
+
+    // On a single-label base domain (`localhost`) browsers refuse a Domain cookie: host-only.
+    let local = format!("{}.localhost", school.slug);
+    let mut browser = Client::new(app.addr);
+    let signed_in = browser.sign_in(&local, &email, PASSWORD, false).await;
+    assert_eq!(signed_in.status, 303);
+    let cookie = set_cookie_of(&signed_in, "sp_session").unwrap();
+    assert!(!cookie.contains("Domain="), "{cookie}");
+    assert_eq!(browser.get(&local, "/account").await.status, 200);
+
+    // Name and language: bad values name their field and change nothing.
+    for (name, language, field) in [("  ", "nl", "name"), ("Ouder Zeven", "de", "language")] {
+        let refused = browser
+            .post_form(
+                &local,
+                "/account/profile",
+                &[("name", name), ("language", language)],
+            )
+            .await;
+        assert_eq!(refused.status, 400, "{field}");
+        assert!(
+            refused.text().contains(&format!("<code>{field}</code>")),
+            "{}",
+            refused.text()
+        );
+    }
+    let long = "x".repeat(101);
+    let too_long = browser
+        .post_form(
+            &local,
+            "/account/profile",
+            &[("name", &long), ("language", "nl")],
+        )
+        .await;
+    assert_eq!(too_long.status, 400);
+    let stored: (String, String) = sqlx::query_as(
+        "SELECT name, language FROM platform.accounts WHERE lower(email) = lower($1)",
+    )
+    .bind(&email)
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(stored, ("Ouder Zeven".to_owned(), "nl".to_owned()));
+    let saved = browser
+        .post_form(
+            &local,
+            "/account/profile",
+            &[("name", "Ouder Zeven-Jansen"), ("language", "en")],
+        )
+        .await;
+    assert_eq!(saved.status, 303);
+    let page = browser.get(&local, "/account").await.text();
+    assert!(page.contains("value=\"Ouder Zeven-Jansen\""), "{page}");
+    assert!(page.contains("<option value=\"en\" selected>"), "{page}");
+
+    // Using a session that ends after idle hours moves its end forward...
+    set_session_ttl(&app, &browser, &local, 100).await;
+    browser.get(&local, "/account").await;
+    let idle = app.state.config.accounts.session_idle().as_secs() as i64;
+    assert!(session_ttl(&app, &browser, &local).await > idle - 10);
+
+    // ...while a kept session keeps its fixed end, however often it is used.
+    let mut tablet = Client::new(app.addr);
+    assert_eq!(
+        tablet.sign_in(&local, &email, PASSWORD, true).await.status,
+        303
+    );
+    set_session_ttl(&app, &tablet, &local, 100).await;
+    assert_eq!(tablet.get(&local, "/account").await.status, 200);
+    assert!(session_ttl(&app, &tablet, &local).await <= 100);
+
+    // Signing out ends this browser's session only, and deletes its cookie.
+    let out = browser.post_form(&local, "/sign-out", &[]).await;
+    assert_eq!(out.status, 303);
+    assert_eq!(out.header("location"), Some("/sign-in"));
+    assert!(
+        set_cookie_of(&out, "sp_session")
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    assert_eq!(browser.get(&local, "/account").await.status, 303);
+    assert_eq!(tablet.get(&local, "/account").await.status, 200);
+}

@@ -87,22 +87,21 @@ async fn set_blocked(
     Ok(Redirect::to("/admin/people").into_response())
 }
 
-pub async fn block_person(
-    State(state): State<AppState>,
-    tenant: CurrentTenant,
-    viewer: Viewer,
-    Path(person_id): Path<i64>,
-    CsrfForm(_): CsrfForm<EmptyForm>,
-) -> Result<Response, AppError> {
-    set_blocked(&state, &tenant, &viewer, person_id, true).await
+/// What an admin does to a person's access.
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccessChange {
+    Block,
+    Unblock,
 }
 
-pub async fn unblock_person(
+pub async fn change_access(
     State(state): State<AppState>,
     tenant: CurrentTenant,
     viewer: Viewer,
-    Path(person_id): Path<i64>,
+    Path((person_id, change)): Path<(i64, AccessChange)>,
     CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> Result<Response, AppError> {
-    set_blocked(&state, &tenant, &viewer, person_id, false).await
+    let blocked = matches!(change, AccessChange::Block);
+    set_blocked(&state, &tenant, &viewer, person_id, blocked).await
 }
