@@ -90,6 +90,23 @@ pub async fn create_school(
     })
 }
 
+/// The school with this slug, as the router knows it.
+pub async fn find_school(pool: &PgPool, slug: &TenantSlug) -> Result<TenantEntry, ProvisionError> {
+    let row: Option<(i64, String, String)> =
+        sqlx::query_as("SELECT id, display_name, status FROM platform.tenants WHERE slug = $1")
+            .bind(slug.as_str())
+            .fetch_optional(pool)
+            .await?;
+    let (id, display_name, status) =
+        row.ok_or_else(|| ProvisionError::UnknownSchool(slug.to_string()))?;
+    Ok(TenantEntry {
+        id: TenantId::new(id),
+        slug: slug.clone(),
+        display_name,
+        status: TenantStatus::from_db(&status),
+    })
+}
+
 /// Suspends or resumes a school. Returns the school as it now is.
 pub async fn set_status(
     pool: &PgPool,

@@ -5,6 +5,7 @@
 pub mod browser;
 pub mod client;
 pub mod http;
+pub mod mailbox;
 pub mod smtp;
 
 use std::net::SocketAddr;

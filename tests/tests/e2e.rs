@@ -7,6 +7,7 @@ mod e2e {
     mod cli;
     mod home;
     mod hosts;
+    mod invitations;
     mod isolation;
     mod mail;
     mod tls;

@@ -83,6 +83,33 @@ pub struct TenancyConfig {
     pub alias_base_domains: Vec<String>,
     /// Full reload of the in-memory school map, the safety net behind change notifications.
     pub full_reload_secs: u64,
+    /// How people reach the schools, for links in mails: `https` in production.
+    pub public_scheme: PublicScheme,
+    /// The port in those links; 0 leaves it out (the scheme's own port).
+    pub public_port: u16,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum PublicScheme {
+    Http,
+    Https,
+}
+
+impl TenancyConfig {
+    /// The address of `path` on a school's own host under the primary base domain, as a link
+    /// in a mail must be written: `https://deklimop.schoolplein.nl/invitation/…`.
+    pub fn school_url(&self, slug: &str, path: &str) -> String {
+        let scheme = match self.public_scheme {
+            PublicScheme::Http => "http",
+            PublicScheme::Https => "https",
+        };
+        let port = match self.public_port {
+            0 => String::new(),
+            port => format!(":{port}"),
+        };
+        format!("{scheme}://{slug}.{}{port}{path}", self.base_domain)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -239,6 +266,8 @@ pub struct AccountsConfig {
     pub argon2_lanes: u32,
     /// Days an invitation link stays valid.
     pub invitation_days: u64,
+    /// Hours a link to confirm a new sign-in address stays valid.
+    pub email_change_hours: u64,
 }
 
 impl AccountsConfig {
@@ -252,6 +281,14 @@ impl AccountsConfig {
 
     pub fn failed_sign_in_window(&self) -> Duration {
         Duration::from_secs(self.failed_sign_in_window_minutes * 60)
+    }
+
+    pub fn invitation_lifetime(&self) -> Duration {
+        Duration::from_secs(self.invitation_days * 86_400)
+    }
+
+    pub fn email_change_lifetime(&self) -> Duration {
+        Duration::from_secs(self.email_change_hours * 3600)
     }
 }
 
@@ -363,6 +400,12 @@ impl Config {
         }
         if self.server.request_timeout_secs == 0 {
             return invalid("server.request_timeout_secs", "must be at least 1");
+        }
+        if self.accounts.invitation_days == 0 || self.accounts.email_change_hours == 0 {
+            return invalid(
+                "accounts.invitation_days",
+                "invitation_days and email_change_hours must be at least 1",
+            );
         }
         if self.tenancy.full_reload_secs == 0 {
             return invalid("tenancy.full_reload_secs", "must be at least 1");

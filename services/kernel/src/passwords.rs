@@ -138,6 +138,7 @@ mod tests {
             argon2_iterations: 2,
             argon2_lanes: 1,
             invitation_days: 14,
+            email_change_hours: 24,
         }
     }
 

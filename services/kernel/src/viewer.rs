@@ -35,7 +35,7 @@ impl Role {
     ];
 
     /// The name stored in the database.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Role::SchoolAdmin => "school_admin",
             Role::Teacher => "teacher",
@@ -64,6 +64,8 @@ pub struct SignedIn {
     pub language: Language,
     /// The session in use (to end it, or to keep it when ending the others).
     pub session: TokenHash,
+    /// The session was started with "keep me signed in".
+    pub kept: bool,
     /// This person's membership of the school at this host, if any.
     pub membership: Option<Membership>,
 }
@@ -167,6 +169,7 @@ async fn load(parts: &mut Parts, state: &AppState) -> Result<Option<Arc<SignedIn
                     email: row.email,
                     language: Language::from_tag(&row.language).unwrap_or(Language::Nl),
                     session: token.hash(),
+                    kept: session.keep,
                     membership: row.person_id.map(|person_id| Membership {
                         person_id,
                         roles: row

@@ -46,3 +46,19 @@ impl MailError {
         )
     }
 }
+
+/// A mail that cannot be written answers the person with a 400 naming the address; a
+/// failure of the machinery is a 500 whose cause is logged, never shown.
+impl From<MailError> for schoolplein_kernel::AppError {
+    fn from(error: MailError) -> Self {
+        match error {
+            MailError::EmptyRecipient
+            | MailError::MalformedRecipient
+            | MailError::HeaderInjection("recipient") => {
+                schoolplein_kernel::AppError::bad_request("email", "error.mail_address_refused")
+            }
+            MailError::Database(error) => schoolplein_kernel::AppError::Database(error),
+            other => schoolplein_kernel::AppError::Internal(other.to_string()),
+        }
+    }
+}

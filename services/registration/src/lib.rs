@@ -2,6 +2,7 @@
 
 pub mod db;
 pub mod domain;
+pub mod invitations;
 pub mod routes;
 
 use axum::Router;
@@ -9,7 +10,8 @@ use axum::routing::{get, post};
 use schoolplein_kernel::{AppState, Language, Role};
 use tenant_router::TenantTx;
 
-pub use domain::{EmailAddress, NewPassword};
+pub use domain::{EmailAddress, NewPassword, PersonName};
+pub use invitations::{Invitee, invite};
 
 /// The pages of this service, on every school host.
 pub fn router() -> Router<AppState> {
@@ -26,7 +28,39 @@ pub fn router() -> Router<AppState> {
         .route("/account", get(routes::account::show_account))
         .route("/account/profile", post(routes::account::update_profile))
         .route("/account/password", post(routes::account::change_password))
+        .route("/account/email", post(routes::email::request_email_change))
+        .route(
+            "/account/email/{token}",
+            get(routes::email::show_email_change).post(routes::email::confirm_email_change),
+        )
+        .route(
+            "/password/forgot",
+            get(routes::password::show_forgot_password)
+                .post(routes::password::request_password_reset),
+        )
+        .route(
+            "/password/reset/{token}",
+            get(routes::password::show_reset_password).post(routes::password::reset_password),
+        )
+        .route(
+            "/invitation/{token}",
+            get(routes::invitations::show_invitation).post(routes::invitations::accept_invitation),
+        )
+        .route("/schools", get(routes::schools::show_schools))
+        .route(
+            "/schools/{tenant_id}/open",
+            get(routes::schools::open_school),
+        )
+        .route(
+            "/session/handoff/{token}",
+            get(routes::schools::take_handoff),
+        )
+        .route("/notices", get(routes::schools::show_notices))
         .route("/admin/people", get(routes::people::list_people))
+        .route(
+            "/admin/people/invite",
+            post(routes::invitations::invite_person),
+        )
         .route(
             "/admin/people/{person_id}/{change}",
             post(routes::people::change_access),
@@ -45,6 +79,82 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "registration/people.html",
         include_str!("../templates/people.html"),
+    ),
+    (
+        "registration/invitation.html",
+        include_str!("../templates/invitation.html"),
+    ),
+    (
+        "registration/link_ended.html",
+        include_str!("../templates/link_ended.html"),
+    ),
+    (
+        "registration/forgot_password.html",
+        include_str!("../templates/forgot_password.html"),
+    ),
+    (
+        "registration/reset_password.html",
+        include_str!("../templates/reset_password.html"),
+    ),
+    (
+        "registration/confirm_email.html",
+        include_str!("../templates/confirm_email.html"),
+    ),
+    (
+        "registration/schools.html",
+        include_str!("../templates/schools.html"),
+    ),
+    (
+        "registration/notices.html",
+        include_str!("../templates/notices.html"),
+    ),
+    (
+        "mail/registration/invitation/subject.txt",
+        include_str!("../templates/mail/registration/invitation/subject.txt"),
+    ),
+    (
+        "mail/registration/invitation/body.txt",
+        include_str!("../templates/mail/registration/invitation/body.txt"),
+    ),
+    (
+        "mail/registration/invitation/body.html",
+        include_str!("../templates/mail/registration/invitation/body.html"),
+    ),
+    (
+        "mail/registration/password_reset/subject.txt",
+        include_str!("../templates/mail/registration/password_reset/subject.txt"),
+    ),
+    (
+        "mail/registration/password_reset/body.txt",
+        include_str!("../templates/mail/registration/password_reset/body.txt"),
+    ),
+    (
+        "mail/registration/password_reset/body.html",
+        include_str!("../templates/mail/registration/password_reset/body.html"),
+    ),
+    (
+        "mail/registration/email_change_confirm/subject.txt",
+        include_str!("../templates/mail/registration/email_change_confirm/subject.txt"),
+    ),
+    (
+        "mail/registration/email_change_confirm/body.txt",
+        include_str!("../templates/mail/registration/email_change_confirm/body.txt"),
+    ),
+    (
+        "mail/registration/email_change_confirm/body.html",
+        include_str!("../templates/mail/registration/email_change_confirm/body.html"),
+    ),
+    (
+        "mail/registration/email_change_notice/subject.txt",
+        include_str!("../templates/mail/registration/email_change_notice/subject.txt"),
+    ),
+    (
+        "mail/registration/email_change_notice/body.txt",
+        include_str!("../templates/mail/registration/email_change_notice/body.txt"),
+    ),
+    (
+        "mail/registration/email_change_notice/body.html",
+        include_str!("../templates/mail/registration/email_change_notice/body.html"),
     ),
 ];
 
@@ -86,7 +196,11 @@ pub async fn enroll(
     let account_id = db::accounts::find_or_create(&mut tx, email, name, "nl").await?;
     let person_id =
         db::people::find_or_add(&mut tx, &db::people::NewPerson { name, email, roles }).await?;
+    let already_linked = db::people::account_of(&mut tx, person_id).await? == Some(account_id);
     db::people::link_account(&mut tx, person_id, account_id).await?;
+    if !already_linked {
+        db::notices::add(&mut tx, person_id, db::notices::NoticeKind::Welcome, None).await?;
+    }
     if let Some(hash) = hash {
         db::accounts::set_password(&mut tx, account_id, &hash).await?;
     }

@@ -7,13 +7,19 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
-use schoolplein_kernel::{Config, db, telemetry};
+use std::sync::Arc;
+
+use schoolplein_kernel::{AppError, Config, Role, db, telemetry};
+use schoolplein_mailing::Outbox;
+use schoolplein_registration::{EmailAddress, Invitee, PersonName};
 use sqlx::PgPool;
 use tenant_router::fleet::{self, FleetOptions};
 use tenant_router::provision::{self, NewSchool, ProvisionError};
-use tenant_router::{NormalizedHost, SchoolName, TenantMigrations, TenantSlug, TenantStatus};
+use tenant_router::{
+    NormalizedHost, SchoolName, TenantEntry, TenantMigrations, TenantSlug, TenantStatus,
+};
 
-use crate::{app, mail, serve};
+use crate::{app, demo, mail, serve};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -74,6 +80,17 @@ pub enum Command {
         #[command(subcommand)]
         command: MailCommand,
     },
+    /// Development helpers (refused outside the development environment).
+    Dev {
+        #[command(subcommand)]
+        command: DevCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevCommand {
+    /// Create the demo accounts of the demo schools (again: changes nothing).
+    SeedDemo,
 }
 
 #[derive(Debug, Subcommand)]
@@ -103,6 +120,22 @@ pub enum TenantCommand {
         /// The welcome text on the school's home page.
         #[arg(long, default_value = "")]
         welcome: String,
+        /// Invite this address as the school's first admin (the mail goes through the outbox).
+        #[arg(long, value_parser = parse_email)]
+        admin: Option<EmailAddress>,
+    },
+    /// Invite a member of staff by e-mail: a single-use link, valid for accounts.invitation_days.
+    Invite {
+        #[arg(value_parser = parse_slug)]
+        slug: TenantSlug,
+        #[arg(value_parser = parse_email)]
+        email: EmailAddress,
+        /// admin or teacher.
+        #[arg(long, value_parser = parse_invited_role)]
+        role: Role,
+        /// The person's name until they choose their own (default: the address before the @).
+        #[arg(long, value_parser = parse_person_name)]
+        name: Option<PersonName>,
     },
     /// List every school with its status, schema version and domains.
     List,
@@ -140,6 +173,25 @@ fn parse_slug(raw: &str) -> Result<TenantSlug, String> {
 
 fn parse_name(raw: &str) -> Result<SchoolName, String> {
     SchoolName::parse(raw).map_err(|e| e.to_string())
+}
+
+fn parse_email(raw: &str) -> Result<EmailAddress, String> {
+    EmailAddress::parse(raw).map_err(|e| format!("not a usable e-mail address ({})", e.key()))
+}
+
+fn parse_person_name(raw: &str) -> Result<PersonName, String> {
+    PersonName::parse(raw).map_err(|e| format!("not a usable name ({})", e.key()))
+}
+
+/// `admin` or `teacher`: the roles an invitation can give.
+fn parse_invited_role(raw: &str) -> Result<Role, String> {
+    match raw {
+        "admin" | "school_admin" => Ok(Role::SchoolAdmin),
+        "teacher" => Ok(Role::Teacher),
+        _ => Err(format!(
+            "{raw:?} is not a role to invite (admin or teacher)"
+        )),
+    }
 }
 
 fn parse_host(raw: &str) -> Result<NormalizedHost, String> {
@@ -197,6 +249,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                     language,
                 },
         } => mail::run_mail_check(&config, &slug, &address, language).await,
+        Command::Dev {
+            command: DevCommand::SeedDemo,
+        } => demo::seed_demo(config).await,
     }
 }
 
@@ -242,6 +297,32 @@ async fn run_serve(config: Config, listen: Option<SocketAddr>) -> Result<(), Cli
     )
     .await?;
     mail::finish_worker_in_serve(mail_worker, grace).await;
+    Ok(())
+}
+
+/// Invites a member of staff from the command line, through the outbox.
+async fn send_invitation(
+    config: &Config,
+    pool: &PgPool,
+    school: &TenantEntry,
+    email: &EmailAddress,
+    role: Role,
+    name: Option<&PersonName>,
+) -> Result<(), CliError> {
+    let outbox = Outbox::new(Arc::new(app::templates().build()?), &config.mail);
+    schoolplein_registration::invite(
+        pool,
+        &outbox,
+        config,
+        school,
+        &Invitee { name, email, role },
+        None,
+    )
+    .await
+    .map_err(|e| match e {
+        AppError::BadRequest { field, reason } => CliError::Usage(format!("{field}: {reason}")),
+        other => CliError::Failed(other.into()),
+    })?;
     Ok(())
 }
 
@@ -313,6 +394,7 @@ async fn run_tenant(config: &Config, command: TenantCommand) -> Result<(), CliEr
             slug,
             name,
             welcome,
+            admin,
         } => {
             let started = Instant::now();
             let school = NewSchool {
@@ -329,6 +411,26 @@ async fn run_tenant(config: &Config, command: TenantCommand) -> Result<(), CliEr
                 created.slug,
                 created.id,
                 started.elapsed().as_millis()
+            )?;
+            if let Some(admin) = admin {
+                send_invitation(config, &pool, &created, &admin, Role::SchoolAdmin, None).await?;
+                writeln!(out, "invited the first admin; a worker sends the mail")?;
+            }
+        }
+        TenantCommand::Invite {
+            slug,
+            email,
+            role,
+            name,
+        } => {
+            let school = provision::find_school(&pool, &slug)
+                .await
+                .map_err(provision_error)?;
+            send_invitation(config, &pool, &school, &email, role, name.as_ref()).await?;
+            writeln!(
+                out,
+                "invited a new {} to {slug}; a worker sends the mail",
+                role.as_str()
             )?;
         }
         TenantCommand::List => {

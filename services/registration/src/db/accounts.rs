@@ -94,16 +94,109 @@ pub async fn update_profile(
 #[derive(Debug, sqlx::FromRow)]
 pub struct SchoolOfAccount {
     pub tenant_id: i64,
+    pub person_id: i64,
     pub roles: Vec<String>,
     pub blocked: bool,
 }
 
 pub async fn schools(pool: &PgPool, account_id: i64) -> Result<Vec<SchoolOfAccount>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT tenant_id, roles, blocked_at IS NOT NULL AS blocked
+        "SELECT tenant_id, person_id, roles, blocked_at IS NOT NULL AS blocked
            FROM platform.memberships WHERE account_id = $1 ORDER BY tenant_id",
     )
     .bind(account_id)
     .fetch_all(pool)
     .await
+}
+
+/// What the pages need to know of the account behind an address.
+#[derive(Debug, sqlx::FromRow)]
+pub struct AccountByEmail {
+    pub id: i64,
+    pub email: String,
+    pub language: String,
+    pub has_password: bool,
+    pub disabled: bool,
+}
+
+pub async fn find_by_email(
+    conn: &mut PgConnection,
+    email: &str,
+) -> Result<Option<AccountByEmail>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, email, language, password_hash IS NOT NULL AS has_password, disabled
+           FROM platform.accounts WHERE lower(email) = lower($1)",
+    )
+    .bind(email)
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn find_by_id(
+    conn: &mut PgConnection,
+    account_id: i64,
+) -> Result<Option<AccountByEmail>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, email, language, password_hash IS NOT NULL AS has_password, disabled
+           FROM platform.accounts WHERE id = $1",
+    )
+    .bind(account_id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Sets the password only when the account has none yet (a person accepting an invitation
+/// must not overwrite a password set meanwhile). True when it was set.
+pub async fn set_first_password(
+    conn: &mut PgConnection,
+    account_id: i64,
+    hash: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE platform.accounts SET password_hash = $2, password_changed_at = now()
+          WHERE id = $1 AND password_hash IS NULL",
+    )
+    .bind(account_id)
+    .bind(hash)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Why a new sign-in address was not taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailChangeOutcome {
+    Changed,
+    /// Another account signs in with this address.
+    Taken,
+}
+
+/// Changes the sign-in address; the unique index decides races between two accounts.
+pub async fn change_email(
+    conn: &mut PgConnection,
+    account_id: i64,
+    new_email: &str,
+) -> Result<EmailChangeOutcome, sqlx::Error> {
+    let taken: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM platform.accounts WHERE lower(email) = lower($1) AND id <> $2)",
+    )
+    .bind(new_email)
+    .bind(account_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    if taken {
+        return Ok(EmailChangeOutcome::Taken);
+    }
+    let result = sqlx::query("UPDATE platform.accounts SET email = $2 WHERE id = $1")
+        .bind(account_id)
+        .bind(new_email)
+        .execute(conn)
+        .await;
+    match result {
+        Ok(_) => Ok(EmailChangeOutcome::Changed),
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("23505") => {
+            Ok(EmailChangeOutcome::Taken)
+        }
+        Err(e) => Err(e),
+    }
 }

@@ -1,4 +1,8 @@
-//! SQL for accounts (platform schema) and people (the school's schema).
+//! SQL for accounts and their links (platform schema), and for the school's people,
+//! invitations and notices (the school's schema).
 
+pub mod account_links;
 pub mod accounts;
+pub mod invitations;
+pub mod notices;
 pub mod people;

@@ -113,3 +113,87 @@ pub async fn set_blocked(
     }
     Ok(true)
 }
+
+/// A school's person found by address.
+#[derive(Debug, sqlx::FromRow)]
+pub struct PersonByEmail {
+    pub id: i64,
+    pub account_id: Option<i64>,
+}
+
+/// The school's person with this address, or the one linked to this address's account.
+pub async fn find_by_email(
+    tx: &mut TenantTx,
+    email: &EmailAddress,
+) -> Result<Option<PersonByEmail>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, account_id FROM people
+          WHERE lower(email) = lower($1)
+             OR account_id = (SELECT id FROM platform.accounts WHERE lower(email) = lower($1))
+          ORDER BY (lower(email) = lower($1)) DESC
+          LIMIT 1",
+    )
+    .bind(email.as_str())
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// Gives a person these roles besides the ones they have (and makes them staff when a role
+/// is a staff role), in the school and in the platform's membership alike.
+pub async fn add_roles(
+    tx: &mut TenantTx,
+    person_id: i64,
+    roles: &[Role],
+) -> Result<(), sqlx::Error> {
+    let staff = roles.iter().any(|r| r.is_staff());
+    let (account_id, merged): (Option<i64>, Vec<String>) = sqlx::query_as(
+        "UPDATE people
+            SET roles = ARRAY(SELECT DISTINCT unnest(roles || $2::text[]) ORDER BY 1),
+                kind = CASE WHEN $3 THEN 'staff' ELSE kind END
+          WHERE id = $1
+          RETURNING account_id, roles",
+    )
+    .bind(person_id)
+    .bind(role_names(roles))
+    .bind(staff)
+    .fetch_one(&mut **tx)
+    .await?;
+    if let Some(account_id) = account_id {
+        let tenant = tx.tenant().get();
+        sqlx::query(
+            "UPDATE platform.memberships SET roles = $3 WHERE account_id = $1 AND tenant_id = $2",
+        )
+        .bind(account_id)
+        .bind(tenant)
+        .bind(merged)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+pub async fn set_name(tx: &mut TenantTx, person_id: i64, name: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE people SET name = $2 WHERE id = $1")
+        .bind(person_id)
+        .bind(name)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// A person's name (for "<name> invited you").
+pub async fn name_of(tx: &mut TenantTx, person_id: i64) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT name FROM people WHERE id = $1")
+        .bind(person_id)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+/// The account a person is linked to, if any.
+pub async fn account_of(tx: &mut TenantTx, person_id: i64) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT account_id FROM people WHERE id = $1")
+        .bind(person_id)
+        .fetch_optional(&mut **tx)
+        .await
+        .map(Option::flatten)
+}

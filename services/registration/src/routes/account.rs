@@ -10,7 +10,7 @@ use schoolplein_kernel::{AppError, AppState, Lang, Language, SignedIn};
 use serde::{Deserialize, Serialize};
 
 use crate::db::accounts;
-use crate::domain::NewPassword;
+use crate::domain::{NewPassword, PersonName};
 
 #[derive(Debug, Serialize)]
 struct SessionRow {
@@ -32,7 +32,7 @@ struct AccountPage<'a> {
     error_field: Option<&'a str>,
 }
 
-async fn render(
+pub(crate) async fn render(
     state: &AppState,
     lang: Language,
     signed_in: &SignedIn,
@@ -93,16 +93,16 @@ pub async fn update_profile(
     signed_in: SignedIn,
     CsrfForm(form): CsrfForm<ProfileForm>,
 ) -> Result<Response, AppError> {
-    let name = form.name.trim();
-    if name.is_empty() {
-        return Err(AppError::bad_request("name", "registration.name_empty"));
-    }
-    if name.chars().count() > 100 {
-        return Err(AppError::bad_request("name", "registration.name_too_long"));
-    }
+    let name = PersonName::parse(&form.name).map_err(|e| AppError::bad_request("name", e.key()))?;
     let language = Language::from_tag(&form.language)
         .ok_or_else(|| AppError::bad_request("language", "registration.language_unknown"))?;
-    accounts::update_profile(&state.db, signed_in.account_id, name, language.tag()).await?;
+    accounts::update_profile(
+        &state.db,
+        signed_in.account_id,
+        name.as_str(),
+        language.tag(),
+    )
+    .await?;
     Ok(Redirect::to("/account").into_response())
 }
 

@@ -1,7 +1,13 @@
-//! The registration pages: sign-in and out, and the person's own account.
+//! The registration pages: sign-in and out, invitations, passwords, the person's own
+//! account and schools.
 
 pub mod account;
+pub mod email;
+pub mod invitations;
+pub mod links;
+pub mod password;
 pub mod people;
+pub mod schools;
 pub mod sign_in;
 
 /// A safe place to go after signing in: a path on this host, never another site.

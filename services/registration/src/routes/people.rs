@@ -1,6 +1,6 @@
 //! The school admin's list of the school's people, with blocking and unblocking (A6).
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
@@ -8,6 +8,9 @@ use serde::Serialize;
 use tenant_router::{CurrentTenant, TenantTx};
 
 use crate::db::people;
+use crate::invitations::INVITABLE_ROLES;
+
+const INVITABLE_ROLE_NAMES: [&str; 2] = [INVITABLE_ROLES[0].as_str(), INVITABLE_ROLES[1].as_str()];
 use crate::routes::sign_in::EmptyForm;
 
 #[derive(Debug, Serialize, sqlx::FromRow)]
@@ -25,6 +28,13 @@ struct PeoplePage<'a> {
     csrf: &'a str,
     people: Vec<PersonRow>,
     me: i64,
+    invited: bool,
+    roles: &'a [&'static str],
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct PeopleQuery {
+    notice: Option<String>,
 }
 
 pub async fn list_people(
@@ -33,6 +43,7 @@ pub async fn list_people(
     Lang(lang): Lang,
     csrf: Csrf,
     viewer: Viewer,
+    Query(query): Query<PeopleQuery>,
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin])?;
     let mut tx = TenantTx::begin_read_only(&state.db, tenant.id()).await?;
@@ -48,6 +59,8 @@ pub async fn list_people(
         csrf: csrf.token(),
         people,
         me: viewer.person_id,
+        invited: query.notice.as_deref() == Some("invited"),
+        roles: &INVITABLE_ROLE_NAMES,
     };
     let html = Html(
         state

@@ -19,7 +19,12 @@ use crate::routes::safe_next;
 #[derive(Debug, Deserialize)]
 pub struct SignInQuery {
     next: Option<String>,
+    notice: Option<String>,
 }
+
+/// What the sign-in page may say on arrival (`/sign-in?notice=…`); anything else is ignored,
+/// so a link cannot put words on the page.
+const SIGN_IN_NOTICES: [&str; 3] = ["joined", "password_reset", "email_changed"];
 
 #[derive(Debug, Serialize)]
 struct SignInPage<'a> {
@@ -27,6 +32,7 @@ struct SignInPage<'a> {
     next: &'a str,
     email: &'a str,
     error: Option<&'a str>,
+    notice: Option<&'a str>,
 }
 
 fn render(
@@ -48,11 +54,20 @@ pub async fn show_sign_in(
     Query(query): Query<SignInQuery>,
 ) -> Result<Response, AppError> {
     let next = safe_next(query.next.as_deref());
+    let notice = query
+        .notice
+        .as_deref()
+        .and_then(|n| SIGN_IN_NOTICES.into_iter().find(|known| *known == n));
     let page = SignInPage {
         csrf: csrf.token(),
         next: &next,
         email: "",
         error: None,
+        notice: notice.map(|n| match n {
+            "joined" => "notice_joined",
+            "password_reset" => "notice_password_reset",
+            _ => "notice_email_changed",
+        }),
     };
     let html = render(&state, lang, &page)?;
     Ok((csrf, html).into_response())
@@ -133,6 +148,7 @@ pub async fn sign_in(
                 next: &next,
                 email: email.as_str(),
                 error: Some("sign_in_failed"),
+                notice: None,
             };
             let html = render(&state, lang, &page)?;
             return Ok((StatusCode::BAD_REQUEST, csrf, html).into_response());

@@ -1,0 +1,241 @@
+//! Changing the sign-in address (A5): the person asks with their password, a link goes to
+//! the new address and a notice to the old one; the change happens when the link is used.
+
+use axum::extract::{Path, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use chrono::Utc;
+use http::StatusCode;
+use schoolplein_kernel::csrf::{Csrf, CsrfForm};
+use schoolplein_kernel::limits::{Limiter, minutes};
+use schoolplein_kernel::tokens::SecretToken;
+use schoolplein_kernel::{AppError, AppState, Lang, SignedIn};
+use schoolplein_mailing::{Letterhead, MailRequest, Outbox};
+use serde::{Deserialize, Serialize};
+use tenant_router::{CurrentTenant, TenantTx};
+
+use crate::db::account_links::{self, LinkState};
+use crate::db::accounts::{self, EmailChangeOutcome};
+use crate::domain::EmailAddress;
+use crate::routes::account::render;
+use crate::routes::links::{EndedLink, ended_link_page};
+
+/// Requests for a new address per account per hour: each sends two mails.
+const MAX_EMAIL_CHANGES_PER_HOUR: u32 = 5;
+
+#[derive(Debug, Deserialize)]
+pub struct EmailChangeForm {
+    new_email: String,
+    password: String,
+}
+
+#[derive(Debug, Serialize)]
+struct ConfirmMail<'a> {
+    link: &'a str,
+    hours: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct NoticeMail<'a> {
+    new_email: &'a str,
+}
+
+/// `POST /account/email`.
+pub async fn request_email_change(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    signed_in: SignedIn,
+    headers: http::HeaderMap,
+    CsrfForm(form): CsrfForm<EmailChangeForm>,
+) -> Result<Response, AppError> {
+    let csrf = Csrf::from_headers(&headers, &state);
+    let refuse = |field: &'static str, key: &'static str| (field, key);
+    let checked = async {
+        let new_email = match EmailAddress::parse(&form.new_email) {
+            Ok(email) => email,
+            Err(e) => return Ok(Err(refuse("new_email", e.key()))),
+        };
+        if new_email.normalized() == signed_in.email.to_ascii_lowercase() {
+            return Ok(Err(refuse("new_email", "registration.email_unchanged")));
+        }
+        let stored = accounts::password_hash(&state.db, signed_in.account_id).await?;
+        let correct = form.password.len() <= 1000
+            && state
+                .passwords
+                .verify(&form.password, stored.as_deref())
+                .await
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+        if !correct {
+            return Ok(Err(refuse(
+                "password",
+                "registration.current_password_wrong",
+            )));
+        }
+        Ok::<_, AppError>(Ok(new_email))
+    }
+    .await?;
+    let new_email = match checked {
+        Ok(email) => email,
+        Err(error) => {
+            let html = render(&state, lang, &signed_in, &csrf, None, Some(error)).await?;
+            return Ok((StatusCode::BAD_REQUEST, csrf, html).into_response());
+        }
+    };
+    let limiter = Limiter::new(state.redis.clone());
+    let key = format!("limit:email-change:account:{}", signed_in.account_id);
+    if let Some(wait) = limiter.blocked(&key, MAX_EMAIL_CHANGES_PER_HOUR).await? {
+        return Err(AppError::TooManyAttempts {
+            minutes: minutes(wait),
+        });
+    }
+    limiter
+        .hit(&key, std::time::Duration::from_secs(3600))
+        .await?;
+
+    let token = SecretToken::generate();
+    let lifetime = chrono::Duration::from_std(state.config.accounts.email_change_lifetime())
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let mut tx = TenantTx::begin(&state.db, tenant.id()).await?;
+    account_links::create_email_change(
+        &mut tx,
+        signed_in.account_id,
+        new_email.as_str(),
+        &token.hash(),
+        Utc::now() + lifetime,
+    )
+    .await?;
+    let letterhead = Letterhead::load(&mut tx).await?;
+    let link = state.config.tenancy.school_url(
+        tenant.entry().slug.as_str(),
+        &format!("/account/email/{}", token.expose()),
+    );
+    let outbox = Outbox::new(state.templates.clone(), &state.config.mail);
+    outbox
+        .enqueue(
+            &mut tx,
+            MailRequest {
+                to: new_email.as_str(),
+                template: "registration/email_change_confirm",
+                language: signed_in.language,
+                urgent: true,
+                context: &ConfirmMail {
+                    link: &link,
+                    hours: state.config.accounts.email_change_hours,
+                },
+                letterhead: Some(&letterhead),
+            },
+        )
+        .await?;
+    outbox
+        .enqueue(
+            &mut tx,
+            MailRequest {
+                to: &signed_in.email,
+                template: "registration/email_change_notice",
+                language: signed_in.language,
+                urgent: true,
+                context: &NoticeMail {
+                    new_email: new_email.as_str(),
+                },
+                letterhead: Some(&letterhead),
+            },
+        )
+        .await?;
+    tx.commit().await?;
+    tracing::info!(
+        account.id = signed_in.account_id,
+        "sign-in address change requested"
+    );
+    let html = render(
+        &state,
+        lang,
+        &signed_in,
+        &csrf,
+        Some("registration.email_change_sent"),
+        None,
+    )
+    .await?;
+    Ok((csrf, html).into_response())
+}
+
+#[derive(Debug, Serialize)]
+struct ConfirmPage<'a> {
+    csrf: &'a str,
+    token: &'a str,
+    new_email: &'a str,
+}
+
+fn ended(state: LinkState) -> Option<EndedLink> {
+    match state {
+        LinkState::Open => None,
+        LinkState::Used => Some(EndedLink::EmailChangeUsed),
+        LinkState::Expired => Some(EndedLink::EmailChangeExpired),
+    }
+}
+
+/// `GET /account/email/{token}`: a button to confirm. The change waits for the button, not
+/// the opening of the link: mail scanners open links too.
+pub async fn show_email_change(
+    State(state): State<AppState>,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    let Some(token) = SecretToken::parse(&token) else {
+        return ended_link_page(&state, lang, EndedLink::Invalid);
+    };
+    let mut conn = state.db.acquire().await?;
+    let Some(change) = account_links::find_email_change(&mut conn, &token.hash(), false).await?
+    else {
+        return ended_link_page(&state, lang, EndedLink::Invalid);
+    };
+    drop(conn);
+    if let Some(why) = ended(change.state(Utc::now())) {
+        return ended_link_page(&state, lang, why);
+    }
+    let html = Html(state.templates.render(
+        "registration/confirm_email.html",
+        lang,
+        &ConfirmPage {
+            csrf: csrf.token(),
+            token: token.expose(),
+            new_email: &change.new_email,
+        },
+    )?);
+    Ok((csrf, html).into_response())
+}
+
+/// `POST /account/email/{token}`: makes the new address the sign-in address.
+pub async fn confirm_email_change(
+    State(state): State<AppState>,
+    Lang(lang): Lang,
+    Path(token): Path<String>,
+    CsrfForm(_): CsrfForm<crate::routes::sign_in::EmptyForm>,
+) -> Result<Response, AppError> {
+    let Some(token) = SecretToken::parse(&token) else {
+        return ended_link_page(&state, lang, EndedLink::Invalid);
+    };
+    let mut tx = state.db.begin().await?;
+    let Some(change) = account_links::find_email_change(&mut tx, &token.hash(), true).await? else {
+        return ended_link_page(&state, lang, EndedLink::Invalid);
+    };
+    if let Some(why) = ended(change.state(Utc::now())) {
+        return ended_link_page(&state, lang, why);
+    }
+    match accounts::change_email(&mut tx, change.account_id, &change.new_email).await? {
+        EmailChangeOutcome::Taken => {
+            // The transaction may have seen a failed statement: nothing of it is kept.
+            drop(tx);
+            Err(AppError::bad_request(
+                "new_email",
+                "registration.email_taken",
+            ))
+        }
+        EmailChangeOutcome::Changed => {
+            account_links::mark_email_change_used(&mut tx, &token.hash()).await?;
+            tx.commit().await?;
+            tracing::info!(account.id = change.account_id, "sign-in address changed");
+            Ok(Redirect::to("/sign-in?notice=email_changed").into_response())
+        }
+    }
+}

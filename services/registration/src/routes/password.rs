@@ -1,0 +1,270 @@
+//! A forgotten password (A5): ask for a link by address — the same answer whether or not
+//! an account has that address — then choose a new password with the single-use link, which
+//! lasts an hour and ends every session of the account.
+
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use chrono::Utc;
+use http::StatusCode;
+use schoolplein_kernel::csrf::{Csrf, CsrfForm};
+use schoolplein_kernel::limits::{ClientIp, Limiter, minutes};
+use schoolplein_kernel::session::Sessions;
+use schoolplein_kernel::tokens::SecretToken;
+use schoolplein_kernel::{AppError, AppState, Lang, Language};
+use schoolplein_mailing::{Letterhead, MailRequest, Outbox};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tenant_router::{CurrentTenant, TenantTx};
+
+use crate::db::account_links::{self, LinkState};
+use crate::db::accounts;
+use crate::domain::{EmailAddress, NewPassword};
+use crate::routes::links::{EndedLink, ended_link_page};
+
+/// How long a reset link works.
+pub const RESET_LINK_LIFETIME: Duration = Duration::from_secs(3600);
+/// The window of the per-address and per-IP limits on reset requests.
+const RESET_LIMIT_WINDOW: Duration = Duration::from_secs(3600);
+
+#[derive(Debug, Serialize)]
+struct ForgotPage<'a> {
+    csrf: &'a str,
+    sent: bool,
+}
+
+fn render_forgot(
+    state: &AppState,
+    lang: Language,
+    csrf: &Csrf,
+    sent: bool,
+) -> Result<Html<String>, AppError> {
+    Ok(Html(state.templates.render(
+        "registration/forgot_password.html",
+        lang,
+        &ForgotPage {
+            csrf: csrf.token(),
+            sent,
+        },
+    )?))
+}
+
+/// `GET /password/forgot`.
+pub async fn show_forgot_password(
+    State(state): State<AppState>,
+    Lang(lang): Lang,
+    csrf: Csrf,
+) -> Result<Response, AppError> {
+    let html = render_forgot(&state, lang, &csrf, false)?;
+    Ok((csrf, html).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ForgotForm {
+    email: String,
+}
+
+#[derive(Debug, Serialize)]
+struct PasswordResetMail<'a> {
+    link: &'a str,
+}
+
+/// `POST /password/forgot`: mails a link when the address has an account. The page says
+/// the same either way, and the limits count every request, so neither tells whether an
+/// account exists.
+pub async fn request_password_reset(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    ClientIp(ip): ClientIp,
+    headers: http::HeaderMap,
+    CsrfForm(form): CsrfForm<ForgotForm>,
+) -> Result<Response, AppError> {
+    let email =
+        EmailAddress::parse(&form.email).map_err(|e| AppError::bad_request("email", e.key()))?;
+    let limiter = Limiter::new(state.redis.clone());
+    let address_key = format!(
+        "limit:reset:address:{:x}",
+        Sha256::digest(email.normalized().as_bytes())
+    );
+    let ip_key = format!("limit:reset:ip:{ip}");
+    let config = &state.config.accounts;
+    for (key, limit) in [
+        (&address_key, config.max_password_resets_per_address),
+        (&ip_key, config.max_failed_sign_ins_per_ip),
+    ] {
+        if let Some(wait) = limiter.blocked(key, limit).await? {
+            return Err(AppError::TooManyAttempts {
+                minutes: minutes(wait),
+            });
+        }
+    }
+    limiter.hit(&address_key, RESET_LIMIT_WINDOW).await?;
+    limiter.hit(&ip_key, RESET_LIMIT_WINDOW).await?;
+
+    let mut tx = TenantTx::begin(&state.db, tenant.id()).await?;
+    let account = accounts::find_by_email(&mut tx, email.as_str())
+        .await?
+        .filter(|a| !a.disabled);
+    if let Some(account) = account {
+        let token = SecretToken::generate();
+        let lifetime = chrono::Duration::from_std(RESET_LINK_LIFETIME)
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        account_links::create_password_reset(
+            &mut tx,
+            account.id,
+            &token.hash(),
+            Utc::now() + lifetime,
+        )
+        .await?;
+        let letterhead = Letterhead::load(&mut tx).await?;
+        let link = state.config.tenancy.school_url(
+            tenant.entry().slug.as_str(),
+            &format!("/password/reset/{}", token.expose()),
+        );
+        Outbox::new(state.templates.clone(), &state.config.mail)
+            .enqueue(
+                &mut tx,
+                MailRequest {
+                    // The address as the account holds it: that is where it was confirmed.
+                    to: &account.email,
+                    template: "registration/password_reset",
+                    language: Language::from_tag(&account.language).unwrap_or(lang),
+                    urgent: true,
+                    context: &PasswordResetMail { link: &link },
+                    letterhead: Some(&letterhead),
+                },
+            )
+            .await?;
+        tracing::info!(account.id = account.id, "password reset link sent");
+    }
+    tx.commit().await?;
+    let csrf = Csrf::from_headers(&headers, &state);
+    let html = render_forgot(&state, lang, &csrf, true)?;
+    Ok((csrf, html).into_response())
+}
+
+#[derive(Debug, Serialize)]
+struct ResetPage<'a> {
+    csrf: &'a str,
+    token: &'a str,
+    error: Option<&'a str>,
+    error_field: Option<&'a str>,
+}
+
+fn render_reset(
+    state: &AppState,
+    lang: Language,
+    csrf: &Csrf,
+    token: &SecretToken,
+    error: Option<(&str, &str)>,
+) -> Result<Html<String>, AppError> {
+    Ok(Html(state.templates.render(
+        "registration/reset_password.html",
+        lang,
+        &ResetPage {
+            csrf: csrf.token(),
+            token: token.expose(),
+            error: error.map(|(_, key)| key.rsplit('.').next().unwrap_or(key)),
+            error_field: error.map(|(field, _)| field),
+        },
+    )?))
+}
+
+fn ended(state: LinkState) -> Option<EndedLink> {
+    match state {
+        LinkState::Open => None,
+        LinkState::Used => Some(EndedLink::ResetUsed),
+        LinkState::Expired => Some(EndedLink::ResetExpired),
+    }
+}
+
+/// Whether the link still works, or the page that says why not.
+async fn check_link(
+    state: &AppState,
+    token: &str,
+) -> Result<Result<SecretToken, EndedLink>, AppError> {
+    let Some(token) = SecretToken::parse(token) else {
+        return Ok(Err(EndedLink::Invalid));
+    };
+    let mut conn = state.db.acquire().await?;
+    let reset = account_links::find_password_reset(&mut conn, &token.hash(), false).await?;
+    Ok(match reset {
+        None => Err(EndedLink::Invalid),
+        Some(reset) => match ended(reset.state(Utc::now())) {
+            Some(why) => Err(why),
+            None => Ok(token),
+        },
+    })
+}
+
+/// `GET /password/reset/{token}`.
+pub async fn show_reset_password(
+    State(state): State<AppState>,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    match check_link(&state, &token).await? {
+        Err(why) => ended_link_page(&state, lang, why),
+        Ok(token) => {
+            let html = render_reset(&state, lang, &csrf, &token, None)?;
+            Ok((csrf, html).into_response())
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ResetForm {
+    new: String,
+    repeat: String,
+}
+
+/// `POST /password/reset/{token}`: sets the new password, uses up every open reset link of
+/// the account, and ends all its sessions.
+pub async fn reset_password(
+    State(state): State<AppState>,
+    Lang(lang): Lang,
+    headers: http::HeaderMap,
+    Path(token): Path<String>,
+    CsrfForm(form): CsrfForm<ResetForm>,
+) -> Result<Response, AppError> {
+    let token = match check_link(&state, &token).await? {
+        Err(why) => return ended_link_page(&state, lang, why),
+        Ok(token) => token,
+    };
+    let refused = |error: (&'static str, &'static str)| -> Result<Response, AppError> {
+        let csrf = Csrf::from_headers(&headers, &state);
+        let html = render_reset(&state, lang, &csrf, &token, Some(error))?;
+        Ok((StatusCode::BAD_REQUEST, csrf, html).into_response())
+    };
+    let password = match NewPassword::parse(&form.new) {
+        Ok(password) => password,
+        Err(e) => return refused(("new", e.key())),
+    };
+    if form.repeat != form.new {
+        return refused(("repeat", "registration.password_repeat_differs"));
+    }
+    let hash = state
+        .passwords
+        .hash(password.expose())
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let mut tx = state.db.begin().await?;
+    let Some(reset) = account_links::find_password_reset(&mut tx, &token.hash(), true).await?
+    else {
+        return ended_link_page(&state, lang, EndedLink::Invalid);
+    };
+    if let Some(why) = ended(reset.state(Utc::now())) {
+        return ended_link_page(&state, lang, why);
+    }
+    accounts::set_password(&mut tx, reset.account_id, &hash).await?;
+    account_links::close_password_resets(&mut tx, reset.account_id).await?;
+    tx.commit().await?;
+    let ended = Sessions::from_state(&state)
+        .end_all(reset.account_id, None)
+        .await?;
+    tracing::info!(account.id = reset.account_id, ended, "password reset");
+    Ok(Redirect::to("/sign-in?notice=password_reset").into_response())
+}
