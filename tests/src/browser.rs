@@ -117,21 +117,100 @@ impl Browser {
         .await;
     }
 
-    /// The visible text of the first element matching a CSS selector.
-    pub async fn text_of(&self, selector: &str) -> String {
-        let element = self
+    /// The WebDriver ids of the elements matching a CSS selector on the page shown now.
+    async fn elements(&self, selector: &str) -> Vec<String> {
+        let found = self
             .call(
                 "POST",
-                &format!("/session/{}/element", self.session),
+                &format!("/session/{}/elements", self.session),
                 Some(json!({ "using": "css selector", "value": selector })),
             )
             .await;
-        let id = element
-            .as_object()
-            .and_then(|o| o.values().next())
-            .and_then(Value::as_str)
-            .expect("an element id")
-            .to_owned();
+        found
+            .as_array()
+            .map(|all| {
+                all.iter()
+                    .filter_map(|e| e.as_object()?.values().next()?.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The WebDriver id of the first element matching a CSS selector, waiting up to 10 s for
+    /// it to appear (the page after a click may still be on its way).
+    async fn element(&self, selector: &str) -> String {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(id) = self.elements(selector).await.into_iter().next() {
+                return id;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no element matches {selector} on {}",
+                self.url().await
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits (up to 10 s) until the address of the page shown satisfies `check`.
+    pub async fn wait_for_url(&self, check: impl Fn(&str) -> bool) -> String {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let url = self.url().await;
+            if check(&url) {
+                return url;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "stuck at {url}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Types `text` into the field matching `selector` (after clearing it).
+    pub async fn fill(&self, selector: &str, text: &str) {
+        let id = self.element(selector).await;
+        self.call(
+            "POST",
+            &format!("/session/{}/element/{id}/clear", self.session),
+            Some(json!({})),
+        )
+        .await;
+        self.call(
+            "POST",
+            &format!("/session/{}/element/{id}/value", self.session),
+            Some(json!({ "text": text })),
+        )
+        .await;
+    }
+
+    /// Clicks the element matching `selector` (a link or a form's button) and waits for the
+    /// page that follows.
+    pub async fn click(&self, selector: &str) {
+        let id = self.element(selector).await;
+        self.call(
+            "POST",
+            &format!("/session/{}/element/{id}/click", self.session),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    /// The address of the page shown.
+    pub async fn url(&self) -> String {
+        let url = self
+            .call("GET", &format!("/session/{}/url", self.session), None)
+            .await;
+        url.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// True when an element matches `selector` on the page shown now.
+    pub async fn has(&self, selector: &str) -> bool {
+        !self.elements(selector).await.is_empty()
+    }
+
+    /// The visible text of the first element matching a CSS selector.
+    pub async fn text_of(&self, selector: &str) -> String {
+        let id = self.element(selector).await;
         let text = self
             .call(
                 "GET",

@@ -10,5 +10,7 @@ mod e2e {
     mod invitations;
     mod isolation;
     mod mail;
+    mod passwords;
+    mod switcher;
     mod tls;
 }

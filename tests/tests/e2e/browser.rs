@@ -33,3 +33,158 @@ async fn browser_opens_demo_localhost_and_sees_the_school() {
     assert!(browser.title().await.starts_with("Basisschool De Klimop"));
     browser.close().await;
 }
+
+/// Signs in through the page, as a person would.
+async fn sign_in_with_the_form(browser: &Browser, origin: &str, email: &str, password: &str) {
+    browser.goto(&format!("{origin}/sign-in")).await;
+    browser.fill("#email", email).await;
+    browser.fill("#password", password).await;
+    browser.click("#sign-in").await;
+}
+
+#[tokio::test]
+async fn an_invited_teacher_joins_and_a_parent_switches_schools_in_the_browser() {
+    use schoolplein_kernel::Role;
+    use schoolplein_registration::{EmailAddress, NewPassword, enroll};
+    use schoolplein_tests::mailbox::Mailbox;
+
+    const PASSWORD: &str = "Kn1kker-Boom-Zeil";
+    const TEACHER_PASSWORD: &str = "Krijt-Bord-88!";
+    let db = TestDb::fresh().await;
+    let mailbox = Mailbox::start(&db).await;
+    let app = TestApp::spawn_with(TestAppOptions {
+        db: Some(db),
+        ..Default::default()
+    })
+    .await;
+    let klimop = app.create_school("Basisschool De Klimop", "").await;
+    let plein = app.create_school("Kindcentrum Het Tweede Plein", "").await;
+    let enroll_as =
+        |school: tenant_router::TenantId, name: &'static str, email: &'static str, role: Role| {
+            let state = app.state.clone();
+            async move {
+                enroll(
+                    &state,
+                    school,
+                    name,
+                    &EmailAddress::parse(email).unwrap(),
+                    &[role],
+                    Some(&NewPassword::parse(PASSWORD).unwrap()),
+                )
+                .await
+                .unwrap();
+            }
+        };
+    enroll_as(
+        klimop.id,
+        "Directeur Anja",
+        "anja@klimop.example",
+        Role::SchoolAdmin,
+    )
+    .await;
+    enroll_as(
+        klimop.id,
+        "Sanne Jansen",
+        "sanne@ouders.example",
+        Role::Parent,
+    )
+    .await;
+    enroll_as(
+        plein.id,
+        "Sanne Jansen",
+        "sanne@ouders.example",
+        Role::Parent,
+    )
+    .await;
+    let port = app.addr.port();
+    let klimop_origin = format!("http://{}.localhost:{port}", klimop.slug);
+    let plein_origin = format!("http://{}.localhost:{port}", plein.slug);
+
+    let browser = Browser::start().await;
+    // The admin invites a teacher, then signs out.
+    sign_in_with_the_form(&browser, &klimop_origin, "anja@klimop.example", PASSWORD).await;
+    assert_eq!(browser.text_of("#member-name").await, "Directeur Anja");
+    browser.goto(&format!("{klimop_origin}/admin/people")).await;
+    browser.fill("#invite-name", "Meester Tim").await;
+    browser.fill("#invite-email", "tim@klimop.example").await;
+    browser.click("#invite").await;
+    browser
+        .wait_for_url(|url| url.ends_with("?notice=invited"))
+        .await;
+    assert!(browser.has("#people-notice").await);
+    browser.goto(&format!("{klimop_origin}/account")).await;
+    browser.click("#sign-out").await;
+    browser.wait_for_url(|url| url.ends_with("/sign-in")).await;
+
+    // The teacher opens the mailed link, chooses a password, signs in, out, and in again.
+    let link = mailbox
+        .latest("tim@klimop.example", 1)
+        .await
+        .link("/invitation/")
+        .expect("the invitation's link");
+    browser.goto(&format!("{klimop_origin}{link}")).await;
+    assert_eq!(
+        browser.text_of("#invited-email").await,
+        "tim@klimop.example"
+    );
+    browser.fill("#name", "Tim de Vries").await;
+    browser.fill("#password", TEACHER_PASSWORD).await;
+    browser.fill("#repeat", TEACHER_PASSWORD).await;
+    browser.click("#accept").await;
+    browser
+        .wait_for_url(|url| url.ends_with("/sign-in?notice=joined"))
+        .await;
+    assert!(browser.has("#sign-in-notice").await);
+    browser.fill("#email", "tim@klimop.example").await;
+    browser.fill("#password", TEACHER_PASSWORD).await;
+    browser.click("#sign-in").await;
+    assert_eq!(browser.text_of("#member-name").await, "Tim de Vries");
+    browser.click("#to-account").await;
+    browser.click("#sign-out").await;
+    browser.wait_for_url(|url| url.ends_with("/sign-in")).await;
+    browser.goto(&format!("{klimop_origin}/")).await;
+    assert!(!browser.has("#member-name").await, "signed out");
+    sign_in_with_the_form(
+        &browser,
+        &klimop_origin,
+        "tim@klimop.example",
+        TEACHER_PASSWORD,
+    )
+    .await;
+    assert_eq!(browser.text_of("#member-name").await, "Tim de Vries");
+    browser.click("#to-account").await;
+    browser.click("#sign-out").await;
+    browser.wait_for_url(|url| url.ends_with("/sign-in")).await;
+
+    // A parent of both schools switches from one to the other without signing in again.
+    sign_in_with_the_form(&browser, &klimop_origin, "sanne@ouders.example", PASSWORD).await;
+    assert_eq!(
+        browser.text_of("#school-name").await,
+        "Basisschool De Klimop"
+    );
+    browser.click("#to-schools").await;
+    browser
+        .click(&format!("#school-{} a.switch", plein.id))
+        .await;
+    browser
+        .wait_for_url(|url| url == format!("{plein_origin}/"))
+        .await;
+    assert_eq!(
+        browser.text_of("#school-name").await,
+        "Kindcentrum Het Tweede Plein"
+    );
+    assert_eq!(browser.text_of("#member-name").await, "Sanne Jansen");
+    browser.click("#to-schools").await;
+    browser
+        .click(&format!("#school-{} a.switch", klimop.id))
+        .await;
+    browser
+        .wait_for_url(|url| url == format!("{klimop_origin}/"))
+        .await;
+    assert_eq!(
+        browser.text_of("#school-name").await,
+        "Basisschool De Klimop"
+    );
+    assert_eq!(browser.text_of("#member-name").await, "Sanne Jansen");
+    browser.close().await;
+}
