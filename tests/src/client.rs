@@ -21,6 +21,8 @@ pub struct Client {
     addr: SocketAddr,
     cookies: Vec<StoredCookie>,
     pub user_agent: String,
+    /// Sent with every request (`Accept-Language`, `X-Forwarded-For`, …).
+    pub extra_headers: Vec<(String, String)>,
 }
 
 impl Client {
@@ -29,6 +31,7 @@ impl Client {
             addr,
             cookies: Vec::new(),
             user_agent: "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0".to_owned(),
+            extra_headers: Vec::new(),
         }
     }
 
@@ -100,6 +103,11 @@ impl Client {
     ) -> RawResponse {
         let cookies = self.cookie_header(host);
         let mut headers = vec![("User-Agent", self.user_agent.clone())];
+        headers.extend(
+            self.extra_headers
+                .iter()
+                .map(|(name, value)| (name.as_str(), value.clone())),
+        );
         if !cookies.is_empty() {
             headers.push(("Cookie", cookies));
         }

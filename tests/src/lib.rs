@@ -196,6 +196,8 @@ pub struct TestAppOptions {
     pub full_reload_secs: Option<u64>,
     /// Extra routes on every school's host (tests of isolation use their own probes).
     pub school_routes: Option<Router<AppState>>,
+    /// Changes to the test configuration, made before the app starts.
+    pub configure: Option<fn(&mut Config)>,
 }
 
 /// A running app on 127.0.0.1 with a random port; stops on drop.
@@ -228,6 +230,9 @@ impl TestApp {
         }
         if let Some(secs) = options.full_reload_secs {
             config.tenancy.full_reload_secs = secs;
+        }
+        if let Some(configure) = options.configure {
+            configure(&mut config);
         }
         schoolplein_kernel::telemetry::init(&config.log);
         schoolplein_server::serve::install_crypto_provider();

@@ -11,7 +11,7 @@ use http::header::CONTENT_TYPE;
 use serde::Serialize;
 use tenant_router::HostError;
 
-use crate::i18n::{Language, language_of};
+use crate::i18n::{ChosenLanguage, Language, language_of};
 use crate::templates::{TemplateError, Templates};
 
 /// Everything a handler can fail with. A 4xx tells the person what to change; a 5xx says
@@ -191,8 +191,10 @@ pub async fn render_error_pages(
     request: Request,
     next: Next,
 ) -> Response {
-    let (parts, body) = request.into_parts();
-    let language = language_of(&parts);
+    let (mut parts, body) = request.into_parts();
+    let asked = language_of(&parts);
+    let chosen = ChosenLanguage::default();
+    parts.extensions.insert(chosen.clone());
     let wants_json = parts.uri.path().starts_with("/api/");
     let request_id = parts
         .headers
@@ -204,6 +206,7 @@ pub async fn render_error_pages(
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
+    let language = chosen.0.get().copied().unwrap_or(asked);
     let page = match response.extensions().get::<ErrorPage>() {
         Some(page) => page.clone(),
         None if has_own_body(&response) => return response,

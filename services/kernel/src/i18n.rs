@@ -71,17 +71,33 @@ fn parse_quality(raw: &str) -> Option<u16> {
         .then(|| (value * 1000.0).round() as u16)
 }
 
-/// The language of the current request.
+/// The language of the current request: the signed-in person's own choice (my account),
+/// otherwise what the browser asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Lang(pub Language);
 
-impl<S: Send + Sync> FromRequestParts<S> for Lang {
+impl FromRequestParts<crate::AppState> for Lang {
     type Rejection = Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Lang(language_of(parts)))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &crate::AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let language = match crate::viewer::signed_in_language(parts, state).await {
+            Some(language) => language,
+            None => language_of(parts),
+        };
+        if let Some(chosen) = parts.extensions.get::<ChosenLanguage>() {
+            let _ = chosen.0.set(language);
+        }
+        Ok(Lang(language))
     }
 }
+
+/// Where a page's handler leaves the language it chose, so that an error page for the same
+/// request speaks it too (the error renderer puts it in place before the handler runs).
+#[derive(Debug, Clone, Default)]
+pub struct ChosenLanguage(pub std::sync::Arc<std::sync::OnceLock<Language>>);
 
 /// The language a request asks for.
 pub fn language_of(parts: &Parts) -> Language {

@@ -188,6 +188,18 @@ async fn load(parts: &mut Parts, state: &AppState) -> Result<Option<Arc<SignedIn
     Ok(signed_in)
 }
 
+/// The language a signed-in person chose for their pages; `None` when nobody is signed in
+/// (or the session cannot be read: the browser's language serves then).
+pub(crate) async fn signed_in_language(parts: &mut Parts, state: &AppState) -> Option<Language> {
+    match load(parts, state).await {
+        Ok(signed_in) => signed_in.map(|s| s.language),
+        Err(error) => {
+            tracing::warn!(%error, "cannot read the session for the page's language");
+            None
+        }
+    }
+}
+
 /// Where to come back to after signing in: this request's path and query.
 fn here(parts: &Parts) -> String {
     parts

@@ -490,3 +490,92 @@ async fn profile_changes_sign_out_and_session_lifetimes() {
     assert_eq!(browser.get(&local, "/account").await.status, 303);
     assert_eq!(tablet.get(&local, "/account").await.status, 200);
 }
+
+#[tokio::test]
+async fn pages_speak_the_language_the_person_chose_whatever_the_browser_asks() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool Taal", "").await;
+    let host = school_host(&school.slug);
+    let email = member(&app, &school, "Ouder Taal", &[Role::Parent]).await;
+
+    let mut browser = Client::new(app.addr);
+    browser.extra_headers = vec![("Accept-Language".into(), "en-GB,en;q=0.9".into())];
+    // Not signed in: the browser's language.
+    assert!(
+        browser
+            .get(&host, "/sign-in")
+            .await
+            .text()
+            .contains("<html lang=\"en\">")
+    );
+    browser.sign_in(&host, &email, PASSWORD, false).await;
+    // Signed in: the account's language (Dutch, the default), pages and error pages alike.
+    let account = browser.get(&host, "/account").await.text();
+    assert!(account.contains("<html lang=\"nl\">") && account.contains("Mijn account"));
+    let forbidden = browser.get(&host, "/admin/people").await;
+    assert_eq!(forbidden.status, 403);
+    assert!(
+        forbidden.text().contains("Geen toegang"),
+        "{}",
+        forbidden.text()
+    );
+
+    let changed = browser
+        .post_form(
+            &host,
+            "/account/profile",
+            &[("name", "Ouder Taal"), ("language", "en")],
+        )
+        .await;
+    assert_eq!(changed.status, 303);
+    browser.extra_headers = vec![("Accept-Language".into(), "nl".into())];
+    let account = browser.get(&host, "/account").await.text();
+    assert!(account.contains("<html lang=\"en\">") && account.contains("My account"));
+    let forbidden = browser.get(&host, "/admin/people").await.text();
+    assert!(forbidden.contains("<html lang=\"en\">"), "{forbidden}");
+}
+
+#[tokio::test]
+async fn failed_sign_ins_from_one_address_pause_that_address_for_every_account() {
+    let app = TestApp::spawn_with(TestAppOptions {
+        configure: Some(|config| {
+            // Behind a proxy, the client's address comes from X-Forwarded-For: each test run
+            // gets an address of its own, so the shared Redis holds no one else's failures.
+            config.server.trust_forwarded_host = true;
+            config.accounts.max_failed_sign_ins_per_ip = 3;
+        }),
+        ..TestAppOptions::default()
+    })
+    .await;
+    let school = app.create_school("Basisschool Slot", "").await;
+    let host = school_host(&school.slug);
+    let victim = member(&app, &school, "Ouder Slot", &[Role::Parent]).await;
+    let ip = format!(
+        "10.{}.{}.{}",
+        rand::random::<u8>(),
+        rand::random::<u8>(),
+        rand::random::<u8>()
+    );
+    let mut guesser = Client::new(app.addr);
+    guesser.extra_headers = vec![("X-Forwarded-For".into(), ip.clone())];
+    for n in 0..3 {
+        let email = format!("gok-{n}-{}@example.nl", unique_slug());
+        let failed = guesser
+            .sign_in(&host, &email, "Niet-Het-Wachtwoord-1", false)
+            .await;
+        assert_eq!(failed.status, 400);
+    }
+    // The fourth attempt from that address is paused, even for a real account and password…
+    let paused = guesser.sign_in(&host, &victim, PASSWORD, false).await;
+    assert_eq!(paused.status, 429, "{}", paused.text());
+    // …while the same person from another address signs in.
+    let mut owner = Client::new(app.addr);
+    owner.extra_headers = vec![(
+        "X-Forwarded-For".into(),
+        format!("192.0.2.{}", rand::random::<u8>()),
+    )];
+    assert_eq!(
+        owner.sign_in(&host, &victim, PASSWORD, false).await.status,
+        303
+    );
+}
