@@ -2,8 +2,9 @@
 
 use std::ops::{Deref, DerefMut};
 
-use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool, Postgres, Transaction};
+use sqlx::{Connection, PgConnection, Postgres, Transaction};
 
+use crate::pools::SchoolPool;
 use crate::tenant::TenantId;
 
 /// A database transaction whose search path is the school's schema, for this transaction only.
@@ -20,8 +21,9 @@ pub struct TenantTx {
 }
 
 impl TenantTx {
-    /// Begins a transaction on a pooled connection, bound to `tenant`'s schema.
-    pub async fn begin(pool: &PgPool, tenant: TenantId) -> Result<Self, sqlx::Error> {
+    /// Begins a transaction on a pooled connection (from the school's home pool, where there
+    /// are several), bound to `tenant`'s schema.
+    pub async fn begin(pool: &impl SchoolPool, tenant: TenantId) -> Result<Self, sqlx::Error> {
         Self::start(pool, tenant, false).await
     }
 
@@ -29,11 +31,18 @@ impl TenantTx {
     /// only show data. Its [`commit`](Self::commit) does not wait for the server: with
     /// nothing to keep, the end of the transaction travels with the pool's check of the
     /// connection on release, saving a round trip per page.
-    pub async fn begin_read_only(pool: &PgPool, tenant: TenantId) -> Result<Self, sqlx::Error> {
+    pub async fn begin_read_only(
+        pool: &impl SchoolPool,
+        tenant: TenantId,
+    ) -> Result<Self, sqlx::Error> {
         Self::start(pool, tenant, true).await
     }
 
-    async fn start(pool: &PgPool, tenant: TenantId, read_only: bool) -> Result<Self, sqlx::Error> {
+    async fn start(
+        pool: &impl SchoolPool,
+        tenant: TenantId,
+        read_only: bool,
+    ) -> Result<Self, sqlx::Error> {
         // One round trip for both: this runs on every request. The schema name is made from
         // the numeric id only, so it is safe to write into the statement.
         let mode = if read_only {
@@ -42,7 +51,7 @@ impl TenantTx {
             "BEGIN"
         };
         let begin = format!("{mode}; SET LOCAL search_path TO {}", tenant.schema_name());
-        let tx = pool.begin_with(AssertSqlSafe(begin)).await?;
+        let tx = pool.begin_for(tenant, begin).await?;
         Ok(Self {
             tx,
             tenant,

@@ -122,6 +122,10 @@ pub struct DatabaseConfig {
     /// Connections are recycled after this long, which bounds the catalog cache a backend
     /// builds up while visiting thousands of school schemas.
     pub max_lifetime_secs: u64,
+    /// Home pools for school transactions: with more than one, each school's transactions go
+    /// to its own pool first, so a backend serves 1/n of the schools. They share another
+    /// `max_connections` between them (the first pool keeps the platform's queries).
+    pub school_pools: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -384,6 +388,14 @@ impl Config {
         self.base_domains()?;
         if self.database.max_connections == 0 {
             return invalid("database.max_connections", "must be at least 1");
+        }
+        if self.database.school_pools == 0
+            || self.database.school_pools > self.database.max_connections
+        {
+            return invalid(
+                "database.school_pools",
+                "must be between 1 and database.max_connections",
+            );
         }
         if self.database.min_connections > self.database.max_connections {
             return invalid(

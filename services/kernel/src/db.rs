@@ -43,6 +43,24 @@ pub fn postgres_pool(config: &DatabaseConfig) -> Result<PgPool, sqlx::Error> {
         .connect_lazy_with(connect_options(config)?))
 }
 
+/// The pools school transactions run on: the platform's pool itself, or `school_pools` home
+/// pools sharing `max_connections` between them.
+pub fn school_pools(
+    config: &DatabaseConfig,
+    platform: &PgPool,
+) -> Result<tenant_router::SchoolPools, sqlx::Error> {
+    if config.school_pools <= 1 {
+        return Ok(tenant_router::SchoolPools::single(platform.clone()));
+    }
+    let mut shard = config.clone();
+    shard.max_connections = config.max_connections.div_ceil(config.school_pools).max(1);
+    shard.min_connections = 0;
+    let pools = (0..config.school_pools)
+        .map(|_| postgres_pool(&shard))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(tenant_router::SchoolPools::sharded(pools))
+}
+
 /// A Redis connection manager, which reconnects by itself.
 pub async fn redis_connection(
     config: &RedisConfig,

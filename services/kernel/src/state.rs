@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 use sqlx::PgPool;
-use tenant_router::TenantDirectory;
+use tenant_router::{SchoolPools, TenantDirectory};
 
 use crate::config::Config;
 use crate::passwords::PasswordHashing;
@@ -14,7 +14,10 @@ use crate::templates::Templates;
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub config: Arc<Config>,
+    /// The platform's pool (accounts, sessions' memberships, the outbox, the school map).
     pub db: PgPool,
+    /// Where school transactions run (`TenantTx::begin(&state.schools, …)`).
+    pub schools: SchoolPools,
     pub redis: redis::aio::ConnectionManager,
     pub tenants: TenantDirectory,
     pub templates: Arc<Templates>,

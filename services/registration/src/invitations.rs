@@ -6,8 +6,7 @@ use schoolplein_kernel::tokens::SecretToken;
 use schoolplein_kernel::{AppError, Config, Language, Role};
 use schoolplein_mailing::{Letterhead, MailRequest, Outbox};
 use serde::Serialize;
-use sqlx::PgPool;
-use tenant_router::{TenantEntry, TenantTx};
+use tenant_router::{SchoolPool, TenantEntry, TenantTx};
 
 use crate::db::{accounts, invitations, people};
 use crate::domain::{EmailAddress, PersonName};
@@ -44,7 +43,7 @@ struct InvitationMail<'a> {
 /// with a fresh link; earlier links for the person stop working. `invited_by` is the
 /// inviting staff member (`None` from the command line).
 pub async fn invite(
-    pool: &PgPool,
+    pool: &impl SchoolPool,
     outbox: &Outbox,
     config: &Config,
     school: &TenantEntry,

@@ -192,7 +192,7 @@ pub async fn enroll(
         ),
         None => None,
     };
-    let mut tx = TenantTx::begin(&state.db, tenant).await?;
+    let mut tx = TenantTx::begin(&state.schools, tenant).await?;
     let account_id = db::accounts::find_or_create(&mut tx, email, name, "nl").await?;
     let person_id =
         db::people::find_or_add(&mut tx, &db::people::NewPerson { name, email, roles }).await?;

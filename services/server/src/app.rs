@@ -66,9 +66,11 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let templates = Arc::new(templates().build()?);
     let passwords = schoolplein_kernel::passwords::PasswordHashing::new(&config.accounts)
         .map_err(|e| anyhow::anyhow!("accounts: {e}"))?;
+    let schools = db::school_pools(&config.database, &db)?;
     Ok(AppState {
         config: Arc::new(config),
         db,
+        schools,
         redis,
         tenants,
         templates,

@@ -84,7 +84,13 @@ fn config(args: &Args, max_connections: u32) -> Config {
             max_connections.to_string(),
         ),
     ];
-    Config::load_from(&root.join("config"), "test", vars).expect("config loads")
+    // Settings a run varies (e.g. SCHOOLPLEIN__DATABASE__SCHOOL_POOLS) come from the
+    // environment of `scripts/bench`.
+    let from_env = std::env::vars().filter(|(name, _)| {
+        name.starts_with("SCHOOLPLEIN__") && !vars.iter().any(|(fixed, _)| fixed == name)
+    });
+    let all: Vec<(String, String)> = vars.iter().cloned().chain(from_env).collect();
+    Config::load_from(&root.join("config"), "test", all).expect("config loads")
 }
 
 fn pool(config: &Config) -> PgPool {

@@ -39,7 +39,7 @@ async fn probe(
     Query(params): Query<ProbeParams>,
 ) -> Result<String, AppError> {
     let work = async {
-        let mut tx = TenantTx::begin(&state.db, tenant.id()).await?;
+        let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
         match params.mode.as_str() {
             "savepoint" => {
                 let mut savepoint = tx.savepoint().await?;
@@ -109,6 +109,17 @@ struct Tally {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_answer_ever_holds_another_schools_rows() {
+    drive_fifty_schools(None).await;
+}
+
+/// Two home pools of one connection each: schools borrow each other's connections whenever
+/// their own is busy, so connections change schools all the time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_answer_ever_holds_another_schools_rows_with_home_pools() {
+    drive_fifty_schools(Some(|config| config.database.school_pools = 2)).await;
+}
+
+async fn drive_fifty_schools(configure: Option<fn(&mut schoolplein_kernel::Config)>) {
     let db = TestDb::fresh().await;
     let mut schools = Vec::new();
     for i in 0..SCHOOLS {
@@ -140,10 +151,19 @@ async fn no_answer_ever_holds_another_schools_rows() {
         max_connections: Some(2),
         request_timeout_secs: Some(120),
         school_routes: Some(probe_routes()),
+        configure,
         ..Default::default()
     })
     .await;
     assert_eq!(app.state.db.options().get_max_connections(), 2);
+    let school_connections: u32 = app
+        .state
+        .schools
+        .shards()
+        .iter()
+        .map(|pool| pool.options().get_max_connections())
+        .sum();
+    assert_eq!(school_connections, 2);
 
     let tally = Arc::new(Tally::default());
     let schools = Arc::new(schools);
@@ -255,19 +275,21 @@ async fn no_answer_ever_holds_another_schools_rows() {
     assert!(counts.values().all(|&n| n == ROWS_PER_SCHOOL), "{counts:?}");
 
     // The app's pooled connections carry no school's search path afterwards.
-    for _ in 0..2 {
-        let leaked = sqlx::query("SELECT token FROM canary")
-            .fetch_all(&app.state.db)
-            .await;
-        assert!(
-            leaked.is_err(),
-            "a pooled connection still pointed at a school"
-        );
-        let path: String = sqlx::query_scalar("SHOW search_path")
-            .fetch_one(&app.state.db)
-            .await
-            .unwrap();
-        assert_eq!(path, "pg_catalog");
+    for pool in std::iter::once(&app.state.db).chain(app.state.schools.shards()) {
+        for _ in 0..2 {
+            let leaked = sqlx::query("SELECT token FROM canary")
+                .fetch_all(pool)
+                .await;
+            assert!(
+                leaked.is_err(),
+                "a pooled connection still pointed at a school"
+            );
+            let path: String = sqlx::query_scalar("SHOW search_path")
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            assert_eq!(path, "pg_catalog");
+        }
     }
 }
 

@@ -95,7 +95,7 @@ pub async fn request_email_change(
     let token = SecretToken::generate();
     let lifetime = chrono::Duration::from_std(state.config.accounts.email_change_lifetime())
         .map_err(|e| AppError::Internal(e.to_string()))?;
-    let mut tx = TenantTx::begin(&state.db, tenant.id()).await?;
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     account_links::create_email_change(
         &mut tx,
         signed_in.account_id,

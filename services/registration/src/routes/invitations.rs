@@ -41,7 +41,7 @@ pub async fn invite_person(
         .ok_or_else(|| AppError::bad_request("role", "registration.role_not_invitable"))?;
     let outbox = Outbox::new(state.templates.clone(), &state.config.mail);
     invite(
-        &state.db,
+        &state.schools,
         &outbox,
         &state.config,
         tenant.entry(),
@@ -76,7 +76,7 @@ async fn load(
     tenant: &CurrentTenant,
     token: &SecretToken,
 ) -> Result<Option<(Invitation, bool)>, AppError> {
-    let mut tx = TenantTx::begin_read_only(&state.db, tenant.id()).await?;
+    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let Some(invitation) = invitations::find(&mut tx, &token.hash(), false).await? else {
         return Ok(None);
     };
@@ -246,7 +246,7 @@ pub async fn accept_invitation(
         }
     };
 
-    let mut tx = TenantTx::begin(&state.db, tenant.id()).await?;
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     // Locked: of two acceptances at once, the second finds the link used.
     let Some(invitation) = invitations::find(&mut tx, &token.hash(), true).await? else {
         return ended_link_page(&state, lang, EndedLink::Invalid);

@@ -103,7 +103,7 @@ pub async fn request_password_reset(
     limiter.hit(&address_key, RESET_LIMIT_WINDOW).await?;
     limiter.hit(&ip_key, RESET_LIMIT_WINDOW).await?;
 
-    let mut tx = TenantTx::begin(&state.db, tenant.id()).await?;
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     let account = accounts::find_by_email(&mut tx, email.as_str())
         .await?
         .filter(|a| !a.disabled);

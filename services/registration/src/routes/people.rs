@@ -46,7 +46,7 @@ pub async fn list_people(
     Query(query): Query<PeopleQuery>,
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin])?;
-    let mut tx = TenantTx::begin_read_only(&state.db, tenant.id()).await?;
+    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let people: Vec<PersonRow> = sqlx::query_as(
         "SELECT id, name, email, roles, blocked_at IS NOT NULL AS blocked,
                 account_id IS NOT NULL AS registered
@@ -84,7 +84,7 @@ async fn set_blocked(
             "registration.cannot_block_self",
         ));
     }
-    let mut tx = TenantTx::begin(&state.db, tenant.id()).await?;
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM people WHERE id = $1)")
         .bind(person_id)
         .fetch_one(&mut *tx)

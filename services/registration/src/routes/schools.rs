@@ -54,7 +54,7 @@ async fn schools_of(
         let unread = if membership.blocked || suspended {
             0
         } else {
-            let mut tx = TenantTx::begin_read_only(&state.db, id).await?;
+            let mut tx = TenantTx::begin_read_only(&state.schools, id).await?;
             let count = notices::unread_count(&mut tx, membership.person_id).await?;
             tx.commit().await?;
             count
@@ -237,7 +237,7 @@ pub async fn show_notices(
     Lang(lang): Lang,
     viewer: Viewer,
 ) -> Result<Html<String>, AppError> {
-    let mut tx = TenantTx::begin(&state.db, tenant.id()).await?;
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     let list = notices::latest(&mut tx, viewer.person_id, 100).await?;
     notices::mark_all_read(&mut tx, viewer.person_id).await?;
     tx.commit().await?;

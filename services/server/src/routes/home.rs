@@ -34,7 +34,7 @@ pub async fn show_home(
     Lang(language): Lang,
     MaybeViewer(viewer): MaybeViewer,
 ) -> Result<Html<String>, AppError> {
-    let mut tx = TenantTx::begin_read_only(&state.db, tenant.id()).await?;
+    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let profile: SchoolProfile = sqlx::query_as("SELECT name, welcome_text FROM school_profile")
         .fetch_optional(&mut *tx)
         .await?
