@@ -62,6 +62,15 @@ enum BenchCommand {
         #[arg(long, default_value_t = 8)]
         concurrency: u32,
     },
+    /// Runs the home page's database work alone (read-only `TenantTx`, its query, its end)
+    /// in a loop from `concurrency` tasks for `seconds`: the most pages per second the
+    /// database side allows, with no HTTP at all.
+    QueryLoop {
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+    },
     /// Serves the bare handler on one port and the real app on another until killed.
     Serve {
         #[arg(long)]
@@ -196,6 +205,48 @@ async fn main() -> anyhow::Result<()> {
             let line =
                 bench_mail(&args, *count, worker_bin, *urgent_every_ms, *concurrency).await?;
             writeln!(out, "{line}")?;
+        }
+        BenchCommand::QueryLoop {
+            seconds,
+            concurrency,
+        } => {
+            let config = config(&args, 20);
+            let state = app::build_state(config).await?;
+            let school = state
+                .tenants
+                .by_slug(&TenantSlug::parse("b1")?)
+                .ok_or_else(|| anyhow::anyhow!("create schools first"))?
+                .id;
+            let deadline = Instant::now() + Duration::from_secs(*seconds);
+            let tasks: Vec<_> = (0..*concurrency)
+                .map(|_| {
+                    let state = state.clone();
+                    tokio::spawn(async move {
+                        let mut done = 0u64;
+                        while Instant::now() < deadline {
+                            let mut tx =
+                                tenant_router::TenantTx::begin_read_only(&state.schools, school)
+                                    .await?;
+                            let _: (String, String) =
+                                sqlx::query_as("SELECT name, welcome_text FROM school_profile")
+                                    .fetch_one(&mut *tx)
+                                    .await?;
+                            tx.commit().await?;
+                            done += 1;
+                        }
+                        Ok::<u64, sqlx::Error>(done)
+                    })
+                })
+                .collect();
+            let mut total = 0;
+            for task in tasks {
+                total += task.await??;
+            }
+            writeln!(
+                out,
+                "query_loop_per_s={:.0}",
+                total as f64 / *seconds as f64
+            )?;
         }
         BenchCommand::Serve {
             bare,
