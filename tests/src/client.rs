@@ -99,7 +99,7 @@ impl Client {
         method: &str,
         host: &str,
         path: &str,
-        body: Option<&[u8]>,
+        body: Option<(&str, &[u8])>,
     ) -> RawResponse {
         let cookies = self.cookie_header(host);
         let mut headers = vec![("User-Agent", self.user_agent.clone())];
@@ -111,16 +111,20 @@ impl Client {
         if !cookies.is_empty() {
             headers.push(("Cookie", cookies));
         }
-        if body.is_some() {
-            headers.push((
-                "Content-Type",
-                "application/x-www-form-urlencoded".to_owned(),
-            ));
+        if let Some((content_type, _)) = body {
+            headers.push(("Content-Type", content_type.to_owned()));
         }
         let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let response = request(self.addr, method, host, path, &headers, body)
-            .await
-            .expect("response");
+        let response = request(
+            self.addr,
+            method,
+            host,
+            path,
+            &headers,
+            body.map(|(_, b)| b),
+        )
+        .await
+        .expect("response");
         for (name, value) in &response.headers {
             if name.eq_ignore_ascii_case("set-cookie") {
                 self.store(host, value);
@@ -148,7 +152,48 @@ impl Client {
 
     /// Posts exactly these bytes as a form.
     pub async fn post_raw(&mut self, host: &str, path: &str, body: &str) -> RawResponse {
-        self.send("POST", host, path, Some(body.as_bytes())).await
+        self.send(
+            "POST",
+            host,
+            path,
+            Some(("application/x-www-form-urlencoded", body.as_bytes())),
+        )
+        .await
+    }
+
+    /// Uploads a file as a browser's `multipart/form-data` form does: the host's form token
+    /// first (unless `token` says otherwise), then the file in the field `file`.
+    pub async fn post_file(
+        &mut self,
+        host: &str,
+        path: &str,
+        file_name: &str,
+        bytes: &[u8],
+        token: Option<&str>,
+    ) -> RawResponse {
+        let boundary = "----schoolplein-test-boundary-7d1f";
+        let token = match token {
+            Some(token) => token.to_owned(),
+            None => self.cookie(host, "sp_csrf").unwrap_or_default(),
+        };
+        let mut body = Vec::new();
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{token}\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let content_type = format!("multipart/form-data; boundary={boundary}");
+        self.send("POST", host, path, Some((&content_type, &body)))
+            .await
     }
 
     /// Fetches the sign-in page (for its form token) and signs in.

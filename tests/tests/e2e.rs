@@ -11,6 +11,7 @@ mod e2e {
     mod isolation;
     mod mail;
     mod passwords;
+    mod roster;
     mod switcher;
     mod tls;
 }

@@ -75,6 +75,38 @@ impl IntoResponseParts for Csrf {
     }
 }
 
+/// The token a form must carry back, for forms that are not url-encoded (a file upload reads
+/// its `csrf` field itself and calls [`CsrfToken::verify`] before reading further).
+#[derive(Debug, Clone)]
+pub struct CsrfToken {
+    expected: Option<SecretToken>,
+    cross_site: bool,
+}
+
+impl CsrfToken {
+    /// Accepts the token sent in the form, or answers "form expired".
+    pub fn verify(&self, sent: Option<&str>) -> Result<(), AppError> {
+        match (&self.expected, sent) {
+            (Some(expected), Some(sent)) if !self.cross_site && expected.matches(sent) => Ok(()),
+            _ => Err(AppError::FormExpired),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for CsrfToken {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, AppError> {
+        Ok(Self {
+            expected: cookie(&parts.headers, CSRF_COOKIE).and_then(SecretToken::parse),
+            cross_site: parts
+                .headers
+                .get("sec-fetch-site")
+                .is_some_and(|v| v.as_bytes() == b"cross-site"),
+        })
+    }
+}
+
 /// A submitted form whose token matches the cookie, parsed into `T`. A missing or wrong token
 /// is a 403 "form expired" page; a field that does not fit `T` is a 400 naming the field.
 #[derive(Debug)]

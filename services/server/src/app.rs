@@ -51,6 +51,8 @@ pub fn templates() -> TemplatesBuilder {
         .messages(schoolplein_registration::MESSAGES)
         .templates(schoolplein_mailing::TEMPLATES)
         .messages(schoolplein_mailing::MESSAGES)
+        .templates(schoolplein_portal::TEMPLATES)
+        .messages(schoolplein_portal::MESSAGES)
 }
 
 /// Builds the shared state: pools, the school map (loaded now), templates.
@@ -83,6 +85,7 @@ pub fn school_routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home::show_home))
         .merge(schoolplein_registration::router())
+        .merge(schoolplein_portal::router())
 }
 
 /// The platform's pages on the bare base domain.

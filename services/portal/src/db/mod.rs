@@ -1,0 +1,3 @@
+//! SQL for the roster in the school's schema.
+
+pub mod roster;

@@ -1,0 +1,3 @@
+//! The portal's pages.
+
+pub mod import;
