@@ -8,6 +8,11 @@ fn main() {
         PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let dir = manifest.join("../migrations/tenant");
     println!("cargo:rerun-if-changed={}", dir.display());
+    // sqlx::migrate! embeds the platform migrations but does not notice a new file by itself.
+    println!(
+        "cargo:rerun-if-changed={}",
+        manifest.join("../migrations/platform").display()
+    );
 
     let mut files: Vec<(i64, String, PathBuf)> = std::fs::read_dir(&dir)
         .expect("migrations/tenant exists")

@@ -10,6 +10,7 @@ mod e2e {
     mod invitations;
     mod isolation;
     mod mail;
+    mod parents;
     mod passwords;
     mod roster;
     mod switcher;

@@ -3,6 +3,7 @@
 pub mod db;
 pub mod domain;
 pub mod invitations;
+pub mod parents;
 pub mod routes;
 
 use axum::Router;
@@ -10,7 +11,7 @@ use axum::routing::{get, post};
 use schoolplein_kernel::{AppState, Language, Role};
 use tenant_router::TenantTx;
 
-pub use domain::{EmailAddress, NewPassword, PersonName};
+pub use domain::{ActivationCode, EmailAddress, NewPassword, PersonName};
 pub use invitations::{Invitee, invite};
 
 /// The pages of this service, on every school host.
@@ -56,6 +57,41 @@ pub fn router() -> Router<AppState> {
             get(routes::schools::take_handoff),
         )
         .route("/notices", get(routes::schools::show_notices))
+        .route(
+            "/register",
+            get(routes::register::show_register).post(routes::register::enter_code),
+        )
+        .route(
+            "/register/account",
+            get(routes::register::show_register_account).post(routes::register::create_account),
+        )
+        .route(
+            "/register/link",
+            get(routes::register::link_carried).post(routes::register::link_carried),
+        )
+        .route(
+            "/register/confirm/{token}",
+            get(routes::register::show_confirm_registration)
+                .post(routes::register::confirm_registration),
+        )
+        .route("/register/done", get(routes::register::show_done))
+        .route("/admin/parents", get(routes::parents_admin::show_parents))
+        .route(
+            "/admin/parents/settings",
+            post(routes::parents_admin::save_settings),
+        )
+        .route(
+            "/admin/parents/school-code/{action}",
+            post(routes::parents_admin::change_school_code),
+        )
+        .route(
+            "/admin/parents/pending/{pupil_id}/{person_id}/{decision}",
+            post(routes::parents_admin::decide_link),
+        )
+        .route(
+            "/admin/pupils/{pupil_id}/code",
+            post(routes::parents_admin::regenerate_code),
+        )
         .route("/admin/people", get(routes::people::list_people))
         .route(
             "/admin/people/invite",
@@ -107,6 +143,38 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "registration/notices.html",
         include_str!("../templates/notices.html"),
+    ),
+    (
+        "registration/register_code.html",
+        include_str!("../templates/register_code.html"),
+    ),
+    (
+        "registration/register_account.html",
+        include_str!("../templates/register_account.html"),
+    ),
+    (
+        "registration/register_confirm.html",
+        include_str!("../templates/register_confirm.html"),
+    ),
+    (
+        "registration/register_done.html",
+        include_str!("../templates/register_done.html"),
+    ),
+    (
+        "registration/parents_admin.html",
+        include_str!("../templates/parents_admin.html"),
+    ),
+    (
+        "mail/registration/confirm_registration/subject.txt",
+        include_str!("../templates/mail/registration/confirm_registration/subject.txt"),
+    ),
+    (
+        "mail/registration/confirm_registration/body.txt",
+        include_str!("../templates/mail/registration/confirm_registration/body.txt"),
+    ),
+    (
+        "mail/registration/confirm_registration/body.html",
+        include_str!("../templates/mail/registration/confirm_registration/body.html"),
     ),
     (
         "mail/registration/invitation/subject.txt",

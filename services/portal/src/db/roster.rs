@@ -129,6 +129,8 @@ pub async fn apply_import(
     .bind(pupils.iter().map(|p| p.key.as_str()).collect::<Vec<_>>())
     .fetch_one(&mut **tx)
     .await?;
+    // Every pupil at school has an activation code for the parents' letter.
+    schoolplein_registration::db::codes::ensure_codes(tx).await?;
     let report = ImportReport {
         groups_added,
         added,

@@ -3,6 +3,7 @@
 
 pub mod account_links;
 pub mod accounts;
+pub mod codes;
 pub mod invitations;
 pub mod notices;
 pub mod people;

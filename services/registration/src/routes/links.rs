@@ -17,6 +17,8 @@ pub enum EndedLink {
     ResetExpired,
     EmailChangeUsed,
     EmailChangeExpired,
+    RegistrationUsed,
+    RegistrationExpired,
 }
 
 impl EndedLink {
@@ -29,6 +31,8 @@ impl EndedLink {
             Self::ResetExpired => "reset_expired",
             Self::EmailChangeUsed => "email_change_used",
             Self::EmailChangeExpired => "email_change_expired",
+            Self::RegistrationUsed => "registration_used",
+            Self::RegistrationExpired => "registration_expired",
         }
     }
 

@@ -5,8 +5,10 @@ pub mod account;
 pub mod email;
 pub mod invitations;
 pub mod links;
+pub mod parents_admin;
 pub mod password;
 pub mod people;
+pub mod register;
 pub mod schools;
 pub mod sign_in;
 

@@ -24,7 +24,13 @@ pub struct SignInQuery {
 
 /// What the sign-in page may say on arrival (`/sign-in?notice=…`); anything else is ignored,
 /// so a link cannot put words on the page.
-const SIGN_IN_NOTICES: [&str; 3] = ["joined", "password_reset", "email_changed"];
+const SIGN_IN_NOTICES: [&str; 5] = [
+    "joined",
+    "password_reset",
+    "email_changed",
+    "registered",
+    "registered_existing",
+];
 
 #[derive(Debug, Serialize)]
 struct SignInPage<'a> {
@@ -66,6 +72,8 @@ pub async fn show_sign_in(
         notice: notice.map(|n| match n {
             "joined" => "notice_joined",
             "password_reset" => "notice_password_reset",
+            "registered" => "notice_registered",
+            "registered_existing" => "notice_registered_existing",
             _ => "notice_email_changed",
         }),
     };

@@ -1,0 +1,610 @@
+//! Registering as a parent with an activation code (A2): the code first; then, signed in, the
+//! child is linked at once; otherwise the person creates an account, confirmed by a mailed
+//! link before it exists — the page never says whether an address already has one — or signs
+//! in with the account they have. More children, in this or another school: more codes.
+
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use chrono::Utc;
+use http::StatusCode;
+use http::header::SET_COOKIE;
+use redis::AsyncCommands;
+use schoolplein_kernel::cookies::{SameSite, SetCookie, cookie};
+use schoolplein_kernel::csrf::{Csrf, CsrfForm};
+use schoolplein_kernel::limits::{ClientIp, Limiter, minutes};
+use schoolplein_kernel::tokens::SecretToken;
+use schoolplein_kernel::{AppError, AppState, Lang, Language, SignedIn};
+use schoolplein_mailing::{Letterhead, MailRequest, Outbox};
+use serde::{Deserialize, Serialize};
+use tenant_router::{CurrentTenant, TenantTx};
+
+use crate::db::accounts;
+use crate::db::codes::{self, Claim};
+use crate::domain::{ActivationCode, EmailAddress, NewPassword, PersonName};
+use crate::parents::{LinkStatus, link_parent};
+use crate::routes::links::{EndedLink, ended_link_page};
+
+/// The cookie that carries an accepted code from the code form to the account form.
+const CLAIM_COOKIE: &str = "sp_claim";
+/// How long an accepted code waits for the account form.
+const CLAIM_LIFETIME: Duration = Duration::from_secs(30 * 60);
+/// How long the mailed confirmation link works.
+const CONFIRM_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+/// Wrong codes allowed per address (and per account) within the window.
+const MAX_WRONG_CODES: u32 = 10;
+const WRONG_CODE_WINDOW: Duration = Duration::from_secs(3600);
+
+/// What Redis keeps of an accepted code, under the hash of the cookie's token.
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredClaim {
+    tenant_id: i64,
+    pupil_id: Option<i64>,
+    note: Option<String>,
+}
+
+fn claim_key(token: &SecretToken) -> String {
+    format!("code-claim:{}", token.hash().to_hex())
+}
+
+#[derive(Debug, Serialize)]
+struct CodePage<'a> {
+    csrf: &'a str,
+    code: &'a str,
+    signed_in_as: Option<&'a str>,
+    error: Option<&'a str>,
+}
+
+fn render_code(
+    state: &AppState,
+    lang: Language,
+    csrf: &Csrf,
+    page: CodePage<'_>,
+) -> Result<Html<String>, AppError> {
+    let _ = csrf;
+    Ok(Html(state.templates.render(
+        "registration/register_code.html",
+        lang,
+        &page,
+    )?))
+}
+
+/// `GET /register`.
+pub async fn show_register(
+    State(state): State<AppState>,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    signed_in: Option<SignedIn>,
+) -> Result<Response, AppError> {
+    let page = CodePage {
+        csrf: csrf.token(),
+        code: "",
+        signed_in_as: signed_in.as_ref().map(|s| s.email.as_str()),
+        error: None,
+    };
+    let html = render_code(&state, lang, &csrf, page)?;
+    Ok((csrf, html).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CodeForm {
+    code: String,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+/// `POST /register`: checks the code (wrong ones are counted per address and account).
+pub async fn enter_code(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    signed_in: Option<SignedIn>,
+    CsrfForm(form): CsrfForm<CodeForm>,
+) -> Result<Response, AppError> {
+    let note = form
+        .note
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty());
+    if note.is_some_and(|n| n.chars().count() > 500) {
+        return Err(AppError::bad_request("note", "registration.note_too_long"));
+    }
+    let limiter = Limiter::new(state.redis.clone());
+    let mut keys = vec![format!("limit:code:ip:{ip}")];
+    if let Some(signed_in) = &signed_in {
+        keys.push(format!("limit:code:account:{}", signed_in.account_id));
+    }
+    for key in &keys {
+        if let Some(wait) = limiter.blocked(key, MAX_WRONG_CODES).await? {
+            return Err(AppError::TooManyAttempts {
+                minutes: minutes(wait),
+            });
+        }
+    }
+    let claim = match ActivationCode::parse(&form.code) {
+        Some(code) => {
+            let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
+            let claim = codes::find_claim(&mut tx, &code).await?;
+            tx.commit().await?;
+            claim
+        }
+        None => None,
+    };
+    let Some(claim) = claim else {
+        for key in &keys {
+            limiter.hit(key, WRONG_CODE_WINDOW).await?;
+        }
+        let csrf = Csrf::from_headers(&headers, &state);
+        let page = CodePage {
+            csrf: csrf.token(),
+            code: &form.code.chars().take(64).collect::<String>(),
+            signed_in_as: signed_in.as_ref().map(|s| s.email.as_str()),
+            error: Some("code_unknown"),
+        };
+        let html = render_code(&state, lang, &csrf, page)?;
+        return Ok((StatusCode::BAD_REQUEST, csrf, html).into_response());
+    };
+    if let Some(signed_in) = signed_in {
+        let status = link_now(&state, &tenant, &signed_in, &claim, note).await?;
+        return Ok(
+            Redirect::to(&format!("/register/done?status={}", status.as_str())).into_response(),
+        );
+    }
+    let token = SecretToken::generate();
+    let stored = StoredClaim {
+        tenant_id: tenant.id().get(),
+        pupil_id: claim.pupil_id(),
+        note: note.map(str::to_owned),
+    };
+    let json = serde_json::to_string(&stored).map_err(|e| AppError::Internal(e.to_string()))?;
+    let mut redis = state.redis.clone();
+    let _: () = redis
+        .set_ex(claim_key(&token), json, CLAIM_LIFETIME.as_secs())
+        .await?;
+    let cookie = SetCookie {
+        name: CLAIM_COOKIE,
+        value: token.expose().to_owned(),
+        domain: None,
+        max_age: Some(CLAIM_LIFETIME),
+        secure: state.config.accounts.secure_cookies,
+        same_site: SameSite::Lax,
+    };
+    Ok((
+        [(SET_COOKIE, cookie.header_value())],
+        Redirect::to("/register/account"),
+    )
+        .into_response())
+}
+
+/// Links the signed-in person now.
+async fn link_now(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    signed_in: &SignedIn,
+    claim: &Claim,
+    note: Option<&str>,
+) -> Result<LinkStatus, AppError> {
+    let email = EmailAddress::parse(&signed_in.email)
+        .map_err(|e| AppError::bad_request("email", e.key()))?;
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    let (person_id, status) = link_parent(
+        &mut tx,
+        signed_in.account_id,
+        &email,
+        &signed_in.name,
+        claim,
+        note,
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(
+        account.id = signed_in.account_id,
+        person.id = person_id,
+        status = status.as_str(),
+        "parent linked by code"
+    );
+    Ok(status)
+}
+
+/// The accepted code this browser carries for this school, if still fresh.
+async fn carried_claim(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    headers: &HeaderMap,
+) -> Result<Option<(StoredClaim, Claim)>, AppError> {
+    let Some(token) = cookie(headers, CLAIM_COOKIE).and_then(SecretToken::parse) else {
+        return Ok(None);
+    };
+    let mut redis = state.redis.clone();
+    let json: Option<String> = redis.get(claim_key(&token)).await?;
+    let Some(stored) = json.and_then(|j| serde_json::from_str::<StoredClaim>(&j).ok()) else {
+        return Ok(None);
+    };
+    if stored.tenant_id != tenant.id().get() {
+        return Ok(None);
+    }
+    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
+    let claim = match stored.pupil_id {
+        Some(pupil_id) => codes::pupil_claim(&mut tx, pupil_id).await?,
+        None => Some(Claim::School),
+    };
+    tx.commit().await?;
+    Ok(claim.map(|claim| (stored, claim)))
+}
+
+#[derive(Debug, Serialize)]
+struct AccountPage<'a> {
+    csrf: &'a str,
+    claim: &'a Claim,
+    school_name: &'a str,
+    name: &'a str,
+    email: &'a str,
+    error: Option<&'a str>,
+    error_field: Option<&'a str>,
+    sent: bool,
+}
+
+/// `GET /register/account`: create an account, or sign in with the one you have.
+pub async fn show_register_account(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    headers: HeaderMap,
+    signed_in: Option<SignedIn>,
+) -> Result<Response, AppError> {
+    let Some((_, claim)) = carried_claim(&state, &tenant, &headers).await? else {
+        return Ok(Redirect::to("/register").into_response());
+    };
+    if signed_in.is_some() {
+        return Ok(Redirect::to("/register/link").into_response());
+    }
+    let page = AccountPage {
+        csrf: csrf.token(),
+        claim: &claim,
+        school_name: &tenant.entry().display_name,
+        name: "",
+        email: "",
+        error: None,
+        error_field: None,
+        sent: false,
+    };
+    let html = Html(
+        state
+            .templates
+            .render("registration/register_account.html", lang, &page)?,
+    );
+    Ok((csrf, html).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NewAccountForm {
+    name: String,
+    email: String,
+    password: String,
+    repeat: String,
+}
+
+#[derive(Debug, Serialize)]
+struct ConfirmRegistrationMail<'a> {
+    link: &'a str,
+    hours: u64,
+}
+
+/// `POST /register/account`: mails a confirmation link. The same answer for every address.
+pub async fn create_account(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    headers: HeaderMap,
+    CsrfForm(form): CsrfForm<NewAccountForm>,
+) -> Result<Response, AppError> {
+    let Some((stored, claim)) = carried_claim(&state, &tenant, &headers).await? else {
+        return Ok(Redirect::to("/register").into_response());
+    };
+    let csrf = Csrf::from_headers(&headers, &state);
+    let checked = (|| {
+        let name = PersonName::parse(&form.name).map_err(|e| ("name", e.key()))?;
+        let email = EmailAddress::parse(&form.email).map_err(|e| ("email", e.key()))?;
+        let password = NewPassword::parse(&form.password).map_err(|e| ("password", e.key()))?;
+        if form.repeat != form.password {
+            return Err(("repeat", "registration.password_repeat_differs"));
+        }
+        Ok((name, email, password))
+    })();
+    let (name, email, password) = match checked {
+        Ok(fields) => fields,
+        Err((field, key)) => {
+            let page = AccountPage {
+                csrf: csrf.token(),
+                claim: &claim,
+                school_name: &tenant.entry().display_name,
+                name: &form.name.chars().take(100).collect::<String>(),
+                email: &form.email.chars().take(254).collect::<String>(),
+                error: Some(key.rsplit('.').next().unwrap_or(key)),
+                error_field: Some(field),
+                sent: false,
+            };
+            let html = Html(state.templates.render(
+                "registration/register_account.html",
+                lang,
+                &page,
+            )?);
+            return Ok((StatusCode::BAD_REQUEST, csrf, html).into_response());
+        }
+    };
+    let hash = state
+        .passwords
+        .hash(password.expose())
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let token = SecretToken::generate();
+    let lifetime = chrono::Duration::from_std(CONFIRM_LIFETIME)
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    sqlx::query(
+        "INSERT INTO platform.pending_registrations
+             (token_hash, email, name, password_hash, language, tenant_id, pupil_id, note, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(token.hash().as_bytes())
+    .bind(email.as_str())
+    .bind(name.as_str())
+    .bind(&hash)
+    .bind(lang.tag())
+    .bind(tenant.id().get())
+    .bind(stored.pupil_id)
+    .bind(stored.note.as_deref())
+    .bind(Utc::now() + lifetime)
+    .execute(&mut *tx)
+    .await?;
+    let letterhead = Letterhead::load(&mut tx).await?;
+    let link = state.config.tenancy.school_url(
+        tenant.entry().slug.as_str(),
+        &format!("/register/confirm/{}", token.expose()),
+    );
+    Outbox::new(state.templates.clone(), &state.config.mail)
+        .enqueue(
+            &mut tx,
+            MailRequest {
+                to: email.as_str(),
+                template: "registration/confirm_registration",
+                language: lang,
+                urgent: true,
+                context: &ConfirmRegistrationMail {
+                    link: &link,
+                    hours: CONFIRM_LIFETIME.as_secs() / 3600,
+                },
+                letterhead: Some(&letterhead),
+            },
+        )
+        .await?;
+    tx.commit().await?;
+    let page = AccountPage {
+        csrf: csrf.token(),
+        claim: &claim,
+        school_name: &tenant.entry().display_name,
+        name: "",
+        email: "",
+        error: None,
+        error_field: None,
+        sent: true,
+    };
+    let html = Html(
+        state
+            .templates
+            .render("registration/register_account.html", lang, &page)?,
+    );
+    Ok((csrf, html).into_response())
+}
+
+/// `GET|POST /register/link`: the signed-in person takes the code they entered before
+/// signing in.
+pub async fn link_carried(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    headers: HeaderMap,
+    signed_in: SignedIn,
+) -> Result<Response, AppError> {
+    let Some((stored, claim)) = carried_claim(&state, &tenant, &headers).await? else {
+        return Ok(Redirect::to("/register").into_response());
+    };
+    let status = link_now(&state, &tenant, &signed_in, &claim, stored.note.as_deref()).await?;
+    if let Some(token) = cookie(&headers, CLAIM_COOKIE).and_then(SecretToken::parse) {
+        let mut redis = state.redis.clone();
+        let _: i64 = redis.del(claim_key(&token)).await?;
+    }
+    let removal = SetCookie {
+        name: CLAIM_COOKIE,
+        value: String::new(),
+        domain: None,
+        max_age: None,
+        secure: state.config.accounts.secure_cookies,
+        same_site: SameSite::Lax,
+    }
+    .removal();
+    Ok((
+        [(SET_COOKIE, removal.header_value())],
+        Redirect::to(&format!("/register/done?status={}", status.as_str())),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Serialize)]
+struct ConfirmPage<'a> {
+    csrf: &'a str,
+    token: &'a str,
+    email: &'a str,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct PendingRegistration {
+    email: String,
+    name: String,
+    password_hash: String,
+    language: String,
+    tenant_id: i64,
+    pupil_id: Option<i64>,
+    note: Option<String>,
+    expires_at: chrono::DateTime<Utc>,
+    used_at: Option<chrono::DateTime<Utc>>,
+}
+
+async fn pending(
+    conn: &mut sqlx::PgConnection,
+    token: &SecretToken,
+    lock: bool,
+) -> Result<Option<PendingRegistration>, sqlx::Error> {
+    let sql = if lock {
+        "SELECT email, name, password_hash, language, tenant_id, pupil_id, note, expires_at, used_at
+           FROM platform.pending_registrations WHERE token_hash = $1 FOR UPDATE"
+    } else {
+        "SELECT email, name, password_hash, language, tenant_id, pupil_id, note, expires_at, used_at
+           FROM platform.pending_registrations WHERE token_hash = $1"
+    };
+    sqlx::query_as(sql)
+        .bind(token.hash().as_bytes())
+        .fetch_optional(conn)
+        .await
+}
+
+/// Why a confirmation link does not work, if it does not.
+fn ended(registration: &PendingRegistration, tenant: &CurrentTenant) -> Option<EndedLink> {
+    if registration.tenant_id != tenant.id().get() {
+        Some(EndedLink::Invalid)
+    } else if registration.used_at.is_some() {
+        Some(EndedLink::RegistrationUsed)
+    } else if registration.expires_at <= Utc::now() {
+        Some(EndedLink::RegistrationExpired)
+    } else {
+        None
+    }
+}
+
+/// `GET /register/confirm/{token}`: a button (mail scanners open links too).
+pub async fn show_confirm_registration(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    let Some(token) = SecretToken::parse(&token) else {
+        return ended_link_page(&state, lang, EndedLink::Invalid);
+    };
+    let mut conn = state.db.acquire().await?;
+    let Some(registration) = pending(&mut conn, &token, false).await? else {
+        return ended_link_page(&state, lang, EndedLink::Invalid);
+    };
+    drop(conn);
+    if let Some(why) = ended(&registration, &tenant) {
+        return ended_link_page(&state, lang, why);
+    }
+    let html = Html(state.templates.render(
+        "registration/register_confirm.html",
+        lang,
+        &ConfirmPage {
+            csrf: csrf.token(),
+            token: token.expose(),
+            email: &registration.email,
+        },
+    )?);
+    Ok((csrf, html).into_response())
+}
+
+/// `POST /register/confirm/{token}`: makes (or finds) the account, links the child, uses the
+/// link up — one transaction.
+pub async fn confirm_registration(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    Path(token): Path<String>,
+    CsrfForm(_): CsrfForm<crate::routes::sign_in::EmptyForm>,
+) -> Result<Response, AppError> {
+    let Some(token) = SecretToken::parse(&token) else {
+        return ended_link_page(&state, lang, EndedLink::Invalid);
+    };
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    let Some(registration) = pending(&mut tx, &token, true).await? else {
+        return ended_link_page(&state, lang, EndedLink::Invalid);
+    };
+    if let Some(why) = ended(&registration, &tenant) {
+        return ended_link_page(&state, lang, why);
+    }
+    let email = EmailAddress::parse(&registration.email)
+        .map_err(|e| AppError::bad_request("email", e.key()))?;
+    let account_id =
+        accounts::find_or_create(&mut tx, &email, &registration.name, &registration.language)
+            .await?;
+    // An address that already had an account keeps its password: the mailbox's owner chose
+    // that one, and this registration's proves nothing more.
+    let new_account =
+        accounts::set_first_password(&mut tx, account_id, &registration.password_hash).await?;
+    let claim = match registration.pupil_id {
+        Some(pupil_id) => codes::pupil_claim(&mut tx, pupil_id).await?,
+        None => Some(Claim::School),
+    };
+    let Some(claim) = claim else {
+        // The child left school since: the link does nothing more.
+        return ended_link_page(&state, lang, EndedLink::Invalid);
+    };
+    let (person_id, status) = link_parent(
+        &mut tx,
+        account_id,
+        &email,
+        &registration.name,
+        &claim,
+        registration.note.as_deref(),
+    )
+    .await?;
+    sqlx::query("UPDATE platform.pending_registrations SET used_at = now() WHERE token_hash = $1")
+        .bind(token.hash().as_bytes())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    tracing::info!(
+        account.id = account_id,
+        person.id = person_id,
+        status = status.as_str(),
+        new_account,
+        "parent registered"
+    );
+    let notice = if new_account {
+        "registered"
+    } else {
+        "registered_existing"
+    };
+    Ok(Redirect::to(&format!("/sign-in?notice={notice}")).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DoneQuery {
+    status: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct DonePage<'a> {
+    status: &'a str,
+}
+
+/// `GET /register/done`: what happens next.
+pub async fn show_done(
+    State(state): State<AppState>,
+    Lang(lang): Lang,
+    Query(query): Query<DoneQuery>,
+) -> Result<Html<String>, AppError> {
+    let status = match query.status.as_deref() {
+        Some("active") => "active",
+        Some("pending") => "pending",
+        _ => "school_code",
+    };
+    Ok(Html(state.templates.render(
+        "registration/register_done.html",
+        lang,
+        &DonePage { status },
+    )?))
+}
