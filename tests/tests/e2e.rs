@@ -12,6 +12,7 @@ mod e2e {
     mod mail;
     mod parents;
     mod passwords;
+    mod privacy;
     mod roster;
     mod switcher;
     mod tls;

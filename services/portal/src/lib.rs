@@ -1,29 +1,52 @@
-//! The school's pages for parents, teachers and admins: the roster and its import.
+//! The school's pages for parents, teachers and admins: the roster and its import, groups,
+//! a parent's children and what others may see of them.
 
 pub mod db;
+pub mod privacy;
 pub mod roster;
 pub mod routes;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
+use axum::routing::{get, post};
 use schoolplein_kernel::{AppState, Language};
 
 /// The pages of this service, on every school host.
 pub fn router() -> Router<AppState> {
-    Router::new().route(
-        "/admin/import",
-        get(routes::import::show_import)
-            .post(routes::import::import_roster)
-            // The file itself may be this large, plus the form around it.
-            .layer(DefaultBodyLimit::max(roster::MAX_FILE_BYTES + 64 * 1024)),
-    )
+    Router::new()
+        .route("/children", get(routes::children::show_children))
+        .route("/children/details", post(routes::children::save_details))
+        .route(
+            "/children/{pupil_id}/privacy",
+            post(routes::children::save_privacy),
+        )
+        .route("/groups", get(routes::groups::list_groups))
+        .route("/groups/{group_id}", get(routes::groups::show_group))
+        .route("/api/groups/{group_id}", get(routes::groups::group_json))
+        .route(
+            "/admin/import",
+            get(routes::import::show_import)
+                .post(routes::import::import_roster)
+                // The file itself may be this large, plus the form around it.
+                .layer(DefaultBodyLimit::max(roster::MAX_FILE_BYTES + 64 * 1024)),
+        )
 }
 
-pub const TEMPLATES: &[(&str, &str)] = &[(
-    "portal/import.html",
-    include_str!("../templates/import.html"),
-)];
+pub const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "portal/import.html",
+        include_str!("../templates/import.html"),
+    ),
+    ("portal/group.html", include_str!("../templates/group.html")),
+    (
+        "portal/groups.html",
+        include_str!("../templates/groups.html"),
+    ),
+    (
+        "portal/children.html",
+        include_str!("../templates/children.html"),
+    ),
+];
 
 pub const MESSAGES: &[(Language, &str, &str)] = &[
     (

@@ -1,3 +1,4 @@
-//! SQL for the roster in the school's schema.
+//! SQL for the roster and the people of the school's schema.
 
+pub mod people;
 pub mod roster;

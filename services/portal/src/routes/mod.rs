@@ -1,3 +1,5 @@
 //! The portal's pages.
 
+pub mod children;
+pub mod groups;
 pub mod import;

@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::response::Html;
-use schoolplein_kernel::{AppError, AppState, Lang, MaybeViewer};
+use schoolplein_kernel::{AppError, AppState, Lang, MaybeViewer, Role};
 use schoolplein_registration::db::notices;
 use serde::Serialize;
 use tenant_router::{CurrentTenant, TenantTx};
@@ -19,6 +19,9 @@ struct SchoolProfile {
 struct MemberBar {
     name: String,
     unread: i64,
+    is_parent: bool,
+    is_staff: bool,
+    is_admin: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -42,6 +45,9 @@ pub async fn show_home(
     let member = match viewer {
         Some(viewer) => Some(MemberBar {
             unread: notices::unread_count(&mut tx, viewer.person_id).await?,
+            is_parent: viewer.has(Role::Parent),
+            is_staff: viewer.roles.iter().any(|r| r.is_staff()),
+            is_admin: viewer.has(Role::SchoolAdmin),
             name: viewer.name,
         }),
         None => None,

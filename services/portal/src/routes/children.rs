@@ -1,0 +1,237 @@
+//! A parent's own page in the school (P7, P8): their children (in effect or waiting for the
+//! school), per child who may see which of their details, and their details themselves.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use schoolplein_kernel::csrf::{Csrf, CsrfForm};
+use schoolplein_kernel::{AppError, AppState, Lang, Viewer};
+use serde::{Deserialize, Serialize};
+use tenant_router::{CurrentTenant, TenantTx};
+
+use crate::privacy::{Audience, Field};
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+struct ChildRow {
+    pupil_id: i64,
+    name: String,
+    group_id: Option<i64>,
+    group_name: Option<String>,
+    status: String,
+    #[sqlx(skip)]
+    choices: HashMap<&'static str, &'static str>,
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+struct Details {
+    address: Option<String>,
+    phone_mobile: Option<String>,
+    phone_other: Option<String>,
+    about: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct ChildrenPage<'a> {
+    csrf: &'a str,
+    children: Vec<ChildRow>,
+    fields: Vec<&'static str>,
+    details: Details,
+    saved: bool,
+}
+
+/// `GET /children`.
+pub async fn show_children(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    viewer: Viewer,
+    axum::extract::Query(query): axum::extract::Query<SavedQuery>,
+) -> Result<Response, AppError> {
+    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
+    let mut children: Vec<ChildRow> = sqlx::query_as(
+        "SELECT p.id AS pupil_id,
+                p.first_name || ' ' || concat_ws(' ', nullif(p.name_prefix, ''), p.last_name) AS name,
+                gr.id AS group_id, gr.name AS group_name, g.status
+           FROM guardians g JOIN pupils p ON p.id = g.pupil_id
+           LEFT JOIN groups gr ON gr.id = p.group_id
+          WHERE g.person_id = $1 AND p.left_at IS NULL
+          ORDER BY p.date_of_birth, p.id",
+    )
+    .bind(viewer.person_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let choices: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT pupil_id, field, audience FROM privacy_choices WHERE person_id = $1",
+    )
+    .bind(viewer.person_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let details: Details = sqlx::query_as(
+        "SELECT address, phone_mobile, phone_other, about FROM people WHERE id = $1",
+    )
+    .bind(viewer.person_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    for child in &mut children {
+        for (pupil, field, audience) in &choices {
+            if *pupil == child.pupil_id
+                && let (Some(field), Some(audience)) =
+                    (Field::parse(field), Audience::parse(audience))
+            {
+                child.choices.insert(field.as_str(), audience.as_str());
+            }
+        }
+    }
+    let page = ChildrenPage {
+        csrf: csrf.token(),
+        children,
+        fields: Field::ALL.iter().map(|f| f.as_str()).collect(),
+        details,
+        saved: query.saved.is_some(),
+    };
+    let html = Html(
+        state
+            .templates
+            .render("portal/children.html", lang, &page)?,
+    );
+    Ok((csrf, html).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SavedQuery {
+    saved: Option<String>,
+}
+
+/// `POST /children/{pupil_id}/privacy`: one select per field — `nobody`, `group`, `school`.
+pub async fn save_privacy(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Viewer,
+    Path(pupil_id): Path<i64>,
+    CsrfForm(form): CsrfForm<HashMap<String, String>>,
+) -> Result<Response, AppError> {
+    let mut chosen = Vec::new();
+    for (key, value) in &form {
+        if key == "csrf" {
+            continue;
+        }
+        let field = Field::parse(key)
+            .ok_or_else(|| AppError::bad_request(key.clone(), "portal.privacy.unknown_field"))?;
+        match value.as_str() {
+            "nobody" => {}
+            other => {
+                let audience = Audience::parse(other).ok_or_else(|| {
+                    AppError::bad_request(key.clone(), "portal.privacy.unknown_audience")
+                })?;
+                chosen.push((field, audience));
+            }
+        }
+    }
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    let linked: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM guardians WHERE pupil_id = $1 AND person_id = $2)",
+    )
+    .bind(pupil_id)
+    .bind(viewer.person_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if !linked {
+        return Err(AppError::NotFound);
+    }
+    sqlx::query("DELETE FROM privacy_choices WHERE person_id = $1 AND pupil_id = $2")
+        .bind(viewer.person_id)
+        .bind(pupil_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO privacy_choices (person_id, pupil_id, field, audience)
+         SELECT $1, $2, * FROM unnest($3::text[], $4::text[])",
+    )
+    .bind(viewer.person_id)
+    .bind(pupil_id)
+    .bind(chosen.iter().map(|(f, _)| f.as_str()).collect::<Vec<_>>())
+    .bind(chosen.iter().map(|(_, a)| a.as_str()).collect::<Vec<_>>())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/children?saved=1").into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DetailsForm {
+    address: String,
+    phone_mobile: String,
+    phone_other: String,
+    about: String,
+}
+
+/// A phone number as typed, checked; empty is none.
+fn phone(field: &'static str, raw: &str) -> Result<Option<String>, AppError> {
+    let value = raw.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let fine = (6..=20).contains(&value.len())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-()".contains(c))
+        && value.chars().filter(char::is_ascii_digit).count() >= 6;
+    if fine {
+        Ok(Some(value.to_owned()))
+    } else {
+        Err(AppError::bad_request(field, "portal.details.bad_phone"))
+    }
+}
+
+/// Optional text of at most `max` characters, one line unless `multiline`.
+fn text(
+    field: &'static str,
+    raw: &str,
+    max: usize,
+    multiline: bool,
+) -> Result<Option<String>, AppError> {
+    let value = raw.trim();
+    if value.chars().count() > max {
+        return Err(AppError::bad_request(field, "portal.details.too_long"));
+    }
+    if value
+        .chars()
+        .any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\r')))
+    {
+        return Err(AppError::bad_request(
+            field,
+            "portal.details.control_character",
+        ));
+    }
+    Ok((!value.is_empty()).then(|| value.to_owned()))
+}
+
+/// `POST /children/details`: the parent's own address, phones and "about me".
+pub async fn save_details(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Viewer,
+    CsrfForm(form): CsrfForm<DetailsForm>,
+) -> Result<Response, AppError> {
+    let address = text("address", &form.address, 200, false)?;
+    let phone_mobile = phone("phone_mobile", &form.phone_mobile)?;
+    let phone_other = phone("phone_other", &form.phone_other)?;
+    let about = text("about", &form.about, 1000, true)?;
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    sqlx::query(
+        "UPDATE people SET address = $2, phone_mobile = $3, phone_other = $4, about = $5
+          WHERE id = $1",
+    )
+    .bind(viewer.person_id)
+    .bind(address)
+    .bind(phone_mobile)
+    .bind(phone_other)
+    .bind(about)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/children?saved=1").into_response())
+}

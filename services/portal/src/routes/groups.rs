@@ -1,0 +1,192 @@
+//! The group page (P10): the group's teachers and its pupils' parents, each parent shown only
+//! as far as they chose (staff see all). The same view is served as JSON for apps and
+//! exports, built by the same function, so no page shows more than another.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::response::{Html, IntoResponse, Response};
+use schoolplein_kernel::{AppError, AppState, Lang, Viewer};
+use serde::Serialize;
+use tenant_router::{CurrentTenant, TenantTx};
+
+use crate::db::people::{self, field_names};
+use crate::privacy::{Field, visible_fields};
+
+/// A parent as the viewer may see them.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct ParentView {
+    pub name: String,
+    pub email: Option<String>,
+    pub address: Option<String>,
+    pub phone_mobile: Option<String>,
+    pub phone_other: Option<String>,
+    /// The fields shown, by name.
+    pub shown: Vec<&'static str>,
+}
+
+/// A pupil with the parents the viewer may see.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct FamilyView {
+    /// The child's first name for parents; the full name for staff.
+    pub child: String,
+    pub parents: Vec<ParentView>,
+}
+
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct GroupView {
+    pub id: i64,
+    pub name: String,
+    pub teachers: Vec<String>,
+    pub families: Vec<FamilyView>,
+    pub staff_view: bool,
+}
+
+/// The group as this viewer may see it, or 404 (no such group) / 403 (not theirs).
+pub async fn group_view(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    viewer: &Viewer,
+    group_id: i64,
+) -> Result<GroupView, AppError> {
+    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
+    let name: Option<String> = sqlx::query_scalar("SELECT name FROM groups WHERE id = $1")
+        .bind(group_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let name = name.ok_or(AppError::NotFound)?;
+    let looker = people::looker(&mut tx, viewer).await?;
+    if !people::may_see_group(&looker, group_id) {
+        return Err(AppError::Forbidden {
+            reason: "portal.group.not_yours",
+        });
+    }
+    let teachers: Vec<String> = sqlx::query_scalar(
+        "SELECT pe.name FROM group_teachers t JOIN people pe ON pe.id = t.person_id
+          WHERE t.group_id = $1 ORDER BY pe.name",
+    )
+    .bind(group_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let pupils = people::group_pupils(&mut tx, group_id).await?;
+    let parent_ids: Vec<i64> = pupils
+        .iter()
+        .flat_map(|p| p.parents.iter().map(|parent| parent.person_id))
+        .collect();
+    let choices = people::choices_of(&mut tx, &parent_ids).await?;
+    tx.commit().await?;
+    let families = pupils
+        .into_iter()
+        .filter_map(|pupil| {
+            let parents: Vec<ParentView> = pupil
+                .parents
+                .into_iter()
+                .filter_map(|parent| {
+                    let shown = visible_fields(
+                        &looker,
+                        parent.person_id,
+                        choices
+                            .get(&parent.person_id)
+                            .map_or(&[][..], Vec::as_slice),
+                    );
+                    // A parent who does not show their name is not listed at all.
+                    if !shown.contains(&Field::Name) {
+                        return None;
+                    }
+                    let keep = |field: Field, value: Option<String>| {
+                        value.filter(|_| shown.contains(&field))
+                    };
+                    Some(ParentView {
+                        email: keep(Field::Email, Some(parent.email)),
+                        address: keep(Field::Address, parent.address),
+                        phone_mobile: keep(Field::PhoneMobile, parent.phone_mobile),
+                        phone_other: keep(Field::PhoneOther, parent.phone_other),
+                        name: parent.name,
+                        shown: field_names(&shown),
+                    })
+                })
+                .collect();
+            if looker.is_staff {
+                Some(FamilyView {
+                    child: pupil.full_name,
+                    parents,
+                })
+            } else if parents.is_empty() {
+                None
+            } else {
+                Some(FamilyView {
+                    child: pupil.first_name,
+                    parents,
+                })
+            }
+        })
+        .collect();
+    Ok(GroupView {
+        id: group_id,
+        name,
+        teachers,
+        families,
+        staff_view: looker.is_staff,
+    })
+}
+
+/// `GET /groups/{id}`.
+pub async fn show_group(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    viewer: Viewer,
+    Path(group_id): Path<i64>,
+) -> Result<Response, AppError> {
+    let view = group_view(&state, &tenant, &viewer, group_id).await?;
+    Ok(Html(state.templates.render("portal/group.html", lang, &view)?).into_response())
+}
+
+/// `GET /api/groups/{id}`: the same view as JSON.
+pub async fn group_json(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Viewer,
+    Path(group_id): Path<i64>,
+) -> Result<Json<GroupView>, AppError> {
+    Ok(Json(group_view(&state, &tenant, &viewer, group_id).await?))
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+struct GroupRow {
+    id: i64,
+    name: String,
+    pupils: i64,
+}
+
+#[derive(Debug, Serialize)]
+struct GroupsPage {
+    groups: Vec<GroupRow>,
+}
+
+/// `GET /groups`: staff see every group; parents the groups of their children.
+pub async fn list_groups(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    viewer: Viewer,
+) -> Result<Html<String>, AppError> {
+    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
+    let looker = people::looker(&mut tx, &viewer).await?;
+    let groups: Vec<GroupRow> = sqlx::query_as(
+        "SELECT g.id, g.name,
+                (SELECT count(*) FROM pupils p WHERE p.group_id = g.id AND p.left_at IS NULL) AS pupils
+           FROM groups g
+          WHERE $1 OR g.id = ANY($2)
+          ORDER BY g.year NULLS LAST, g.name",
+    )
+    .bind(looker.is_staff)
+    .bind(looker.child_groups.iter().copied().collect::<Vec<i64>>())
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Html(state.templates.render(
+        "portal/groups.html",
+        lang,
+        &GroupsPage { groups },
+    )?))
+}
