@@ -50,6 +50,15 @@ pub struct Config {
     pub migrate: MigrateConfig,
     pub accounts: AccountsConfig,
     pub log: LogConfig,
+    pub pdf: PdfConfig,
+}
+
+/// The fonts PDF letters and lists are set in (TrueType; Debian's `fonts-dejavu-core`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PdfConfig {
+    pub font_regular: PathBuf,
+    pub font_bold: PathBuf,
 }
 
 #[derive(Debug, Clone, Deserialize)]

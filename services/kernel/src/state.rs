@@ -23,6 +23,39 @@ pub struct AppState {
     pub templates: Arc<Templates>,
     /// Password hashing, bounded for the whole process.
     pub passwords: PasswordHashing,
+    /// The fonts for PDF documents, read once at start-up.
+    pub fonts: PdfFonts,
+}
+
+/// TrueType font files, shared by every PDF the process makes.
+#[derive(Clone)]
+pub struct PdfFonts {
+    pub regular: Arc<Vec<u8>>,
+    pub bold: Arc<Vec<u8>>,
+}
+
+impl std::fmt::Debug for PdfFonts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PdfFonts")
+            .field("regular_bytes", &self.regular.len())
+            .field("bold_bytes", &self.bold.len())
+            .finish()
+    }
+}
+
+impl PdfFonts {
+    /// Reads both fonts; an unreadable file fails naming its setting.
+    pub fn load(config: &crate::config::PdfConfig) -> Result<Self, String> {
+        let read = |key: &str, path: &std::path::Path| {
+            std::fs::read(path)
+                .map(Arc::new)
+                .map_err(|e| format!("pdf.{key} ({}): {e}", path.display()))
+        };
+        Ok(Self {
+            regular: read("font_regular", &config.font_regular)?,
+            bold: read("font_bold", &config.font_bold)?,
+        })
+    }
 }
 
 impl FromRef<AppState> for Arc<Templates> {

@@ -2,6 +2,7 @@
 //! a parent's children and what others may see of them.
 
 pub mod db;
+pub mod pdf;
 pub mod privacy;
 pub mod roster;
 pub mod routes;
@@ -23,6 +24,10 @@ pub fn router() -> Router<AppState> {
         .route("/groups", get(routes::groups::list_groups))
         .route("/groups/{group_id}", get(routes::groups::show_group))
         .route("/api/groups/{group_id}", get(routes::groups::group_json))
+        .route(
+            "/admin/groups/{group_id}/letters.pdf",
+            get(routes::letters::group_letters),
+        )
         .route(
             "/admin/import",
             get(routes::import::show_import)

@@ -69,6 +69,8 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let passwords = schoolplein_kernel::passwords::PasswordHashing::new(&config.accounts)
         .map_err(|e| anyhow::anyhow!("accounts: {e}"))?;
     let schools = db::school_pools(&config.database, &db)?;
+    let fonts =
+        schoolplein_kernel::state::PdfFonts::load(&config.pdf).map_err(|e| anyhow::anyhow!(e))?;
     Ok(AppState {
         config: Arc::new(config),
         db,
@@ -77,6 +79,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         tenants,
         templates,
         passwords,
+        fonts,
     })
 }
 

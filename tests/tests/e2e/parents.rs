@@ -516,3 +516,90 @@ async fn wrong_replaced_and_foreign_codes_are_refused_and_guessing_is_paused() {
         403
     );
 }
+
+#[tokio::test]
+async fn the_letters_pdf_has_a_page_per_pupil_with_the_code_and_the_way_to_register() {
+    let (app, _mailbox) = setup().await;
+    let (school, mut admin) = school_with_roster(&app, "Basisschool Brief").await;
+    let host = school_host(&school.slug);
+    let page = admin.get(&host, "/admin/parents").await.text();
+    let group: i64 = {
+        let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+        let id = sqlx::query_scalar("SELECT id FROM groups WHERE import_key = 'G3B'")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        tx.rollback().await.unwrap();
+        id
+    };
+    assert!(page.contains(&format!("/admin/groups/{group}/letters.pdf")));
+    let pdf = admin
+        .get(&host, &format!("/admin/groups/{group}/letters.pdf"))
+        .await;
+    assert_eq!(pdf.status, 200);
+    assert_eq!(pdf.header("content-type"), Some("application/pdf"));
+    assert!(pdf.body.starts_with(b"%PDF-"));
+    let text = pdf_text(&pdf.body).await;
+    let pages: Vec<&str> = text
+        .split('\u{c}')
+        .filter(|p| !p.trim().is_empty())
+        .collect();
+    assert_eq!(pages.len(), 2, "Sanne and Daan: {text}");
+    for (key, name) in [("2026002", "Daan Bakker"), ("2026001", "Sanne de Vries")] {
+        let code = code_of(&app, &school, key).await;
+        let printed = format!("{}-{}-{}", &code[..4], &code[4..8], &code[8..]);
+        let page = pages
+            .iter()
+            .find(|p| p.contains(name))
+            .unwrap_or_else(|| panic!("{name}: {text}"));
+        assert!(
+            page.contains(&printed),
+            "{name}'s code on their page: {page}"
+        );
+        assert!(page.contains(&format!("{host}/register")), "{page}");
+    }
+    // Only the admin; and only existing groups.
+    let email = format!("{}@example.nl", unique_slug());
+    enroll(
+        &app.state,
+        school.id,
+        "Juf",
+        &EmailAddress::parse(&email).unwrap(),
+        &[Role::Teacher],
+        Some(&NewPassword::parse(PASSWORD).unwrap()),
+    )
+    .await
+    .unwrap();
+    let mut teacher = Client::new(app.addr);
+    teacher.sign_in(&host, &email, PASSWORD, false).await;
+    assert_eq!(
+        teacher
+            .get(&host, &format!("/admin/groups/{group}/letters.pdf"))
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        admin
+            .get(&host, "/admin/groups/999999/letters.pdf")
+            .await
+            .status,
+        404
+    );
+}
+
+/// The text of a PDF, pages separated by form feeds, as poppler's `pdftotext` reads it.
+async fn pdf_text(pdf: &[u8]) -> String {
+    let path = std::env::temp_dir().join(format!("schoolplein-{}.pdf", unique_slug()));
+    std::fs::write(&path, pdf).unwrap();
+    let out = tokio::process::Command::new("pdftotext")
+        .args(["-enc", "UTF-8"])
+        .arg(&path)
+        .arg("-")
+        .output()
+        .await
+        .expect("pdftotext (poppler-utils, installed by scripts/test)");
+    let _ = std::fs::remove_file(&path);
+    assert!(out.status.success(), "pdftotext could not read the PDF");
+    String::from_utf8(out.stdout).unwrap()
+}

@@ -42,8 +42,16 @@ struct PupilCode {
     parents: i64,
 }
 
+#[derive(Debug, Serialize, sqlx::FromRow)]
+struct GroupLetters {
+    id: i64,
+    name: String,
+    pupils: i64,
+}
+
 #[derive(Debug, Serialize)]
 struct ParentsPage<'a> {
+    groups: Vec<GroupLetters>,
     csrf: &'a str,
     at_once: bool,
     school_code: Option<String>,
@@ -101,11 +109,19 @@ pub async fn show_parents(
     )
     .fetch_all(&mut *tx)
     .await?;
+    let groups: Vec<GroupLetters> = sqlx::query_as(
+        "SELECT g.id, g.name,
+                (SELECT count(*) FROM pupils p WHERE p.group_id = g.id AND p.left_at IS NULL) AS pupils
+           FROM groups g ORDER BY g.year NULLS LAST, g.name",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
     tx.commit().await?;
     for pupil in &mut pupils {
         pupil.printed = pupil.code.as_deref().map(printed);
     }
     let page = ParentsPage {
+        groups,
         csrf: csrf.token(),
         at_once: settings.activate_parents_at_once,
         school_code: settings.school_code.as_deref().map(printed),

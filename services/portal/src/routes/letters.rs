@@ -1,0 +1,127 @@
+//! The letters to parents (A2): per group one page per pupil with the pupil's activation code
+//! and how to register, as a PDF the school prints and hands out.
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
+use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer};
+use schoolplein_registration::ActivationCode;
+use tenant_router::{CurrentTenant, TenantTx};
+
+use crate::pdf::{Block, render};
+
+#[derive(Debug, sqlx::FromRow)]
+struct LetterRow {
+    first_name: String,
+    full_name: String,
+    code: String,
+}
+
+/// The pages, one per pupil, in the admin's language.
+fn letter_pages(
+    state: &AppState,
+    language: Language,
+    school_name: &str,
+    group_name: &str,
+    register_url: &str,
+    rows: &[LetterRow],
+) -> Vec<Vec<Block>> {
+    let catalog = state.templates.catalog();
+    let text = |key: &str| {
+        catalog
+            .get(language, &format!("portal.letter.{key}"))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    rows.iter()
+        .map(|row| {
+            let code = ActivationCode::from_stored(row.code.clone()).printed();
+            vec![
+                Block::Heading(school_name.to_owned()),
+                Block::Paragraph(format!(
+                    "{} {} ({group_name})",
+                    text("to_parents_of"),
+                    row.full_name
+                )),
+                Block::Space(8.0),
+                Block::Paragraph(text("intro")),
+                Block::Paragraph(format!("1. {} {register_url}", text("step_open"))),
+                Block::Paragraph(format!("2. {}", text("step_code"))),
+                Block::Emphasis(code),
+                Block::Paragraph(format!("3. {}", text("step_account"))),
+                Block::Paragraph(format!("4. {}", text("step_more"))),
+                Block::Space(12.0),
+                Block::Note(format!("{} {}.", text("note_child"), row.first_name)),
+                Block::Note(text("note_keep")),
+            ]
+        })
+        .collect()
+}
+
+/// `GET /admin/groups/{id}/letters.pdf`.
+pub async fn group_letters(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    viewer: Viewer,
+    Path(group_id): Path<i64>,
+) -> Result<Response, AppError> {
+    viewer.require_any(&[Role::SchoolAdmin])?;
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    let group_name: Option<String> = sqlx::query_scalar("SELECT name FROM groups WHERE id = $1")
+        .bind(group_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let group_name = group_name.ok_or(AppError::NotFound)?;
+    // Pupils added by hand since the last import may have no code yet.
+    schoolplein_registration::db::codes::ensure_codes(&mut tx).await?;
+    let rows: Vec<LetterRow> = sqlx::query_as(
+        "SELECT p.first_name,
+                p.first_name || ' ' || concat_ws(' ', nullif(p.name_prefix, ''), p.last_name) AS full_name,
+                c.code
+           FROM pupils p JOIN pupil_codes c ON c.pupil_id = p.id
+          WHERE p.group_id = $1 AND p.left_at IS NULL
+          ORDER BY p.last_name, p.first_name, p.id",
+    )
+    .bind(group_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    if rows.is_empty() {
+        return Err(AppError::bad_request("group", "portal.letter.no_pupils"));
+    }
+    let register_url = state
+        .config
+        .tenancy
+        .school_url(tenant.entry().slug.as_str(), "/register");
+    let pages = letter_pages(
+        &state,
+        lang,
+        &tenant.entry().display_name,
+        &group_name,
+        &register_url,
+        &rows,
+    );
+    let fonts = state.fonts.clone();
+    let pdf = tokio::task::spawn_blocking(move || render(&fonts, &pages))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    tracing::info!(group.id = group_id, letters = rows.len(), "letters printed");
+    let file_name: String = group_name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    Ok((
+        [
+            (CONTENT_TYPE, "application/pdf".to_owned()),
+            (
+                CONTENT_DISPOSITION,
+                format!("attachment; filename=\"koppelcodes-{file_name}.pdf\""),
+            ),
+            (CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        pdf,
+    )
+        .into_response())
+}
