@@ -221,6 +221,26 @@ impl Browser {
         text.as_str().unwrap_or_default().to_owned()
     }
 
+    /// The cookies the browser holds for the page shown, as `name=value` pairs.
+    pub async fn cookies(&self) -> Vec<(String, String)> {
+        let all = self
+            .call("GET", &format!("/session/{}/cookie", self.session), None)
+            .await;
+        all.as_array()
+            .map(|cookies| {
+                cookies
+                    .iter()
+                    .filter_map(|c| {
+                        Some((
+                            c["name"].as_str()?.to_owned(),
+                            c["value"].as_str()?.to_owned(),
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// The page's title.
     pub async fn title(&self) -> String {
         let title = self

@@ -324,3 +324,20 @@ where
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// The text of a PDF, pages separated by form feeds, as poppler's `pdftotext` reads it
+/// (`scripts/test` installs poppler-utils).
+pub async fn pdf_text(pdf: &[u8]) -> String {
+    let path = std::env::temp_dir().join(format!("schoolplein-{}.pdf", unique_slug()));
+    std::fs::write(&path, pdf).expect("a temporary file");
+    let out = tokio::process::Command::new("pdftotext")
+        .args(["-enc", "UTF-8"])
+        .arg(&path)
+        .arg("-")
+        .output()
+        .await
+        .expect("pdftotext (poppler-utils, installed by scripts/test)");
+    let _ = std::fs::remove_file(&path);
+    assert!(out.status.success(), "pdftotext could not read the PDF");
+    String::from_utf8(out.stdout).expect("UTF-8 text")
+}

@@ -188,3 +188,151 @@ async fn an_invited_teacher_joins_and_a_parent_switches_schools_in_the_browser()
     assert_eq!(browser.text_of("#member-name").await, "Sanne Jansen");
     browser.close().await;
 }
+
+#[tokio::test]
+async fn an_admin_imports_prints_letters_and_a_parent_registers_is_approved_and_sees_the_group() {
+    use schoolplein_kernel::Role;
+    use schoolplein_registration::{EmailAddress, NewPassword, enroll};
+    use schoolplein_tests::mailbox::Mailbox;
+    use schoolplein_tests::{http, pdf_text};
+
+    const PASSWORD: &str = "Kn1kker-Boom-Zeil";
+    const PARENT_PASSWORD: &str = "Ouder-Wacht-42!";
+    let db = TestDb::fresh().await;
+    let mailbox = Mailbox::start(&db).await;
+    let app = TestApp::spawn_with(TestAppOptions {
+        db: Some(db),
+        ..Default::default()
+    })
+    .await;
+    let school = app.create_school("Basisschool De Klimop", "").await;
+    enroll(
+        &app.state,
+        school.id,
+        "Directeur Anja",
+        &EmailAddress::parse("anja@klimop.example").unwrap(),
+        &[Role::SchoolAdmin],
+        Some(&NewPassword::parse(PASSWORD).unwrap()),
+    )
+    .await
+    .unwrap();
+    let port = app.addr.port();
+    let host = format!("{}.localhost:{port}", school.slug);
+    let origin = format!("http://{host}");
+    let sample = schoolplein_tests::workspace_root()
+        .join("docs/samples/edexml-voorbeeld.xml")
+        .canonicalize()
+        .expect("the sample file");
+
+    let browser = Browser::start().await;
+    // The admin imports the administration's file.
+    sign_in_with_the_form(&browser, &origin, "anja@klimop.example", PASSWORD).await;
+    browser.click("#to-import").await;
+    browser.fill("#file", &sample.display().to_string()).await;
+    browser.click("#import").await;
+    assert_eq!(browser.text_of("#count-added").await, "6");
+
+    // …prints group 3b's letters: the PDF behind the page's link, with the browser's cookies.
+    browser.goto(&format!("{origin}/admin/parents")).await;
+    let group: i64 = {
+        let mut tx = tenant_router::TenantTx::begin(&app.db.pool, school.id)
+            .await
+            .unwrap();
+        let id = sqlx::query_scalar("SELECT id FROM groups WHERE import_key = 'G3B'")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        tx.rollback().await.unwrap();
+        id
+    };
+    assert!(browser.has(&format!("#letters-{group}")).await);
+    let cookie = browser
+        .cookies()
+        .await
+        .into_iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let letters = http::get(
+        app.addr,
+        &host,
+        &format!("/admin/groups/{group}/letters.pdf"),
+        &[("Cookie", cookie.as_str())],
+    )
+    .await
+    .expect("the letters");
+    assert_eq!(letters.status, 200);
+    let text = pdf_text(&letters.body).await;
+    let sanne = text
+        .split('\u{c}')
+        .find(|page| page.contains("Sanne de Vries"))
+        .expect("Sanne's letter");
+    let code = sanne
+        .split_whitespace()
+        .find(|word| word.len() == 14 && word.matches('-').count() == 2)
+        .expect("the code on Sanne's letter")
+        .to_owned();
+    browser.goto(&format!("{origin}/account")).await;
+    browser.click("#sign-out").await;
+    browser.wait_for_url(|url| url.ends_with("/sign-in")).await;
+
+    // A parent registers with the code from the letter and confirms by mail.
+    browser.goto(&format!("{origin}/register")).await;
+    browser.fill("#code", &code).await;
+    browser.click("#enter-code").await;
+    browser
+        .wait_for_url(|url| url.ends_with("/register/account"))
+        .await;
+    assert!(browser.text_of("#claim").await.contains("Sanne"));
+    browser.fill("#name", "Anna de Vries").await;
+    browser.fill("#email", "anna@ouders.example").await;
+    browser.fill("#password", PARENT_PASSWORD).await;
+    browser.fill("#repeat", PARENT_PASSWORD).await;
+    browser.click("#create-account").await;
+    assert!(!browser.text_of("#registration-sent").await.is_empty());
+    let link = mailbox
+        .latest("anna@ouders.example", 1)
+        .await
+        .link("/register/confirm/")
+        .expect("the confirmation link");
+    browser.goto(&format!("{origin}{link}")).await;
+    browser.click("#confirm-registration").await;
+    browser
+        .wait_for_url(|url| url.ends_with("/sign-in?notice=registered"))
+        .await;
+    browser.fill("#email", "anna@ouders.example").await;
+    browser.fill("#password", PARENT_PASSWORD).await;
+    browser.click("#sign-in").await;
+    browser.click("#to-children").await;
+    assert!(
+        !browser.text_of(".child-status").await.is_empty(),
+        "waiting for approval"
+    );
+    assert!(
+        !browser.has(".child-group").await,
+        "not before the school approves"
+    );
+    browser.goto(&format!("{origin}/account")).await;
+    browser.click("#sign-out").await;
+    browser.wait_for_url(|url| url.ends_with("/sign-in")).await;
+
+    // The admin approves (approval is on: the school's default).
+    sign_in_with_the_form(&browser, &origin, "anja@klimop.example", PASSWORD).await;
+    browser.click("#to-parents").await;
+    browser.click("#pending .approve").await;
+    assert!(!browser.text_of("#no-pending").await.is_empty());
+    browser.goto(&format!("{origin}/account")).await;
+    browser.click("#sign-out").await;
+    browser.wait_for_url(|url| url.ends_with("/sign-in")).await;
+
+    // The parent sees their child and the group's page.
+    sign_in_with_the_form(&browser, &origin, "anna@ouders.example", PARENT_PASSWORD).await;
+    browser.click("#to-children").await;
+    assert_eq!(browser.text_of(".child-group").await, "Groep 3b");
+    browser.click(".child-group").await;
+    browser
+        .wait_for_url(|url| url.ends_with(&format!("/groups/{group}")))
+        .await;
+    assert_eq!(browser.text_of("#group-name").await, "Groep 3b");
+    browser.close().await;
+}

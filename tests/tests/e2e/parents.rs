@@ -7,7 +7,7 @@ use schoolplein_kernel::Role;
 use schoolplein_registration::{EmailAddress, NewPassword, enroll};
 use schoolplein_tests::client::Client;
 use schoolplein_tests::mailbox::Mailbox;
-use schoolplein_tests::{TestApp, TestAppOptions, TestDb, school_host, unique_slug};
+use schoolplein_tests::{TestApp, TestAppOptions, TestDb, pdf_text, school_host, unique_slug};
 use tenant_router::{TenantEntry, TenantTx};
 
 const PASSWORD: &str = "Kn1kker-Boom-Zeil";
@@ -586,20 +586,4 @@ async fn the_letters_pdf_has_a_page_per_pupil_with_the_code_and_the_way_to_regis
             .status,
         404
     );
-}
-
-/// The text of a PDF, pages separated by form feeds, as poppler's `pdftotext` reads it.
-async fn pdf_text(pdf: &[u8]) -> String {
-    let path = std::env::temp_dir().join(format!("schoolplein-{}.pdf", unique_slug()));
-    std::fs::write(&path, pdf).unwrap();
-    let out = tokio::process::Command::new("pdftotext")
-        .args(["-enc", "UTF-8"])
-        .arg(&path)
-        .arg("-")
-        .output()
-        .await
-        .expect("pdftotext (poppler-utils, installed by scripts/test)");
-    let _ = std::fs::remove_file(&path);
-    assert!(out.status.success(), "pdftotext could not read the PDF");
-    String::from_utf8(out.stdout).unwrap()
 }
