@@ -14,6 +14,7 @@ mod e2e {
     mod passwords;
     mod privacy;
     mod roster;
+    mod settings;
     mod switcher;
     mod tls;
 }

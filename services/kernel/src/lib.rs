@@ -10,6 +10,7 @@ pub mod i18n;
 pub mod limits;
 pub mod passwords;
 pub mod session;
+pub mod settings;
 pub mod state;
 pub mod telemetry;
 pub mod templates;

@@ -25,6 +25,8 @@ pub struct AppState {
     pub passwords: PasswordHashing,
     /// The fonts for PDF documents, read once at start-up.
     pub fonts: PdfFonts,
+    /// Each school's settings, kept in memory (see `settings`).
+    pub settings: crate::settings::SettingsCache,
 }
 
 /// TrueType font files, shared by every PDF the process makes.

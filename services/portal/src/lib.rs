@@ -21,6 +21,10 @@ pub fn router() -> Router<AppState> {
             "/children/{pupil_id}/privacy",
             post(routes::children::save_privacy),
         )
+        .route(
+            "/admin/settings",
+            get(routes::settings::show_settings).post(routes::settings::save_settings),
+        )
         .route("/groups", get(routes::groups::list_groups))
         .route("/groups/{group_id}", get(routes::groups::show_group))
         .route("/api/groups/{group_id}", get(routes::groups::group_json))
@@ -43,6 +47,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/import.html"),
     ),
     ("portal/group.html", include_str!("../templates/group.html")),
+    (
+        "portal/settings.html",
+        include_str!("../templates/settings.html"),
+    ),
     (
         "portal/groups.html",
         include_str!("../templates/groups.html"),

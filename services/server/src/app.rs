@@ -69,6 +69,9 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let passwords = schoolplein_kernel::passwords::PasswordHashing::new(&config.accounts)
         .map_err(|e| anyhow::anyhow!("accounts: {e}"))?;
     let schools = db::school_pools(&config.database, &db)?;
+    let settings = schoolplein_kernel::settings::SettingsCache::default();
+    // Every process hears when a school changes its settings, so no page shows old ones.
+    settings.spawn_listener(&config.database)?;
     let fonts =
         schoolplein_kernel::state::PdfFonts::load(&config.pdf).map_err(|e| anyhow::anyhow!(e))?;
     Ok(AppState {
@@ -80,6 +83,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         templates,
         passwords,
         fonts,
+        settings,
     })
 }
 

@@ -147,6 +147,14 @@ async fn every_field_and_choice_shows_exactly_what_it_allows_on_the_page_and_in_
     let mut other_group = member(&app, &school, "Ouder 4", &[Role::Parent]).await;
     link(&app, &school, other_group.person_id, "2026003").await;
     let mut teacher = member(&app, &school, "Juf", &[Role::Teacher]).await;
+    let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+    sqlx::query("INSERT INTO group_teachers (group_id, person_id) VALUES ($1, $2)")
+        .bind(g3b)
+        .bind(teacher.person_id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
 
     // Nobody by default: Anna is not even listed to other parents; staff see all.
     let (entry, html) = seen(&mut same_group.client, &host, g3b).await;

@@ -2,7 +2,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use schoolplein_kernel::Viewer;
+use schoolplein_kernel::settings::{Module, SchoolSettings};
+use schoolplein_kernel::{Role, Viewer};
 use tenant_router::TenantTx;
 
 use crate::privacy::{Audience, Choice, Field, Looker};
@@ -119,9 +120,49 @@ pub async fn group_pupils(
         .collect())
 }
 
-/// Whether the viewer may open a group's page: staff, or a parent with a child in it.
-pub fn may_see_group(looker: &Looker, group_id: i64) -> bool {
-    looker.is_staff || looker.child_groups.contains(&group_id)
+/// Which groups' pages a viewer may open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupAccess {
+    All,
+    Only(BTreeSet<i64>),
+}
+
+impl GroupAccess {
+    pub fn allows(&self, group_id: i64) -> bool {
+        match self {
+            Self::All => true,
+            Self::Only(groups) => groups.contains(&group_id),
+        }
+    }
+}
+
+/// Admins see every group; teachers every group when the school lets them (T5), otherwise
+/// the groups they teach; parents the groups of their children, while the portal is open to
+/// parents and its groups are on.
+pub async fn group_access(
+    tx: &mut TenantTx,
+    viewer: &Viewer,
+    looker: &Looker,
+    settings: &SchoolSettings,
+) -> Result<GroupAccess, sqlx::Error> {
+    if viewer.has(Role::SchoolAdmin)
+        || (viewer.has(Role::Teacher) && settings.teachers_see_all_groups)
+    {
+        return Ok(GroupAccess::All);
+    }
+    let mut groups = BTreeSet::new();
+    if viewer.has(Role::Teacher) {
+        let taught: Vec<i64> =
+            sqlx::query_scalar("SELECT group_id FROM group_teachers WHERE person_id = $1")
+                .bind(viewer.person_id)
+                .fetch_all(&mut **tx)
+                .await?;
+        groups.extend(taught);
+    }
+    if settings.portal_open && settings.is_on(Module::Groups) {
+        groups.extend(looker.child_groups.iter().copied());
+    }
+    Ok(GroupAccess::Only(groups))
 }
 
 /// The set of fields as names, for templates.

@@ -49,6 +49,7 @@ pub async fn show_children(
     viewer: Viewer,
     axum::extract::Query(query): axum::extract::Query<SavedQuery>,
 ) -> Result<Response, AppError> {
+    open_to(&state, &tenant, &viewer).await?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let mut children: Vec<ChildRow> = sqlx::query_as(
         "SELECT p.id AS pupil_id,
@@ -105,6 +106,25 @@ pub struct SavedQuery {
     saved: Option<String>,
 }
 
+/// Parents' pages answer only while the school keeps the portal open to parents (T5).
+pub async fn open_to(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    viewer: &Viewer,
+) -> Result<(), AppError> {
+    if viewer.roles.iter().any(|r| r.is_staff()) {
+        return Ok(());
+    }
+    let settings = state.settings.get(&state.schools, tenant.id()).await?;
+    if settings.portal_open {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden {
+            reason: "error.portal_closed",
+        })
+    }
+}
+
 /// `POST /children/{pupil_id}/privacy`: one select per field — `nobody`, `group`, `school`.
 pub async fn save_privacy(
     State(state): State<AppState>,
@@ -113,6 +133,7 @@ pub async fn save_privacy(
     Path(pupil_id): Path<i64>,
     CsrfForm(form): CsrfForm<HashMap<String, String>>,
 ) -> Result<Response, AppError> {
+    open_to(&state, &tenant, &viewer).await?;
     let mut chosen = Vec::new();
     for (key, value) in &form {
         if key == "csrf" {
@@ -216,6 +237,7 @@ pub async fn save_details(
     viewer: Viewer,
     CsrfForm(form): CsrfForm<DetailsForm>,
 ) -> Result<Response, AppError> {
+    open_to(&state, &tenant, &viewer).await?;
     let address = text("address", &form.address, 200, false)?;
     let phone_mobile = phone("phone_mobile", &form.phone_mobile)?;
     let phone_other = phone("phone_other", &form.phone_other)?;

@@ -48,6 +48,8 @@ pub async fn group_view(
     viewer: &Viewer,
     group_id: i64,
 ) -> Result<GroupView, AppError> {
+    // Settings first: read while no transaction of this request holds a connection.
+    let settings = state.settings.get(&state.schools, tenant.id()).await?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let name: Option<String> = sqlx::query_scalar("SELECT name FROM groups WHERE id = $1")
         .bind(group_id)
@@ -55,7 +57,8 @@ pub async fn group_view(
         .await?;
     let name = name.ok_or(AppError::NotFound)?;
     let looker = people::looker(&mut tx, viewer).await?;
-    if !people::may_see_group(&looker, group_id) {
+    let access = people::group_access(&mut tx, viewer, &looker, &settings).await?;
+    if !access.allows(group_id) {
         return Err(AppError::Forbidden {
             reason: "portal.group.not_yours",
         });
@@ -170,8 +173,14 @@ pub async fn list_groups(
     Lang(lang): Lang,
     viewer: Viewer,
 ) -> Result<Html<String>, AppError> {
+    let settings = state.settings.get(&state.schools, tenant.id()).await?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let looker = people::looker(&mut tx, &viewer).await?;
+    let access = people::group_access(&mut tx, &viewer, &looker, &settings).await?;
+    let (all, some) = match access {
+        people::GroupAccess::All => (true, Vec::new()),
+        people::GroupAccess::Only(groups) => (false, groups.into_iter().collect::<Vec<i64>>()),
+    };
     let groups: Vec<GroupRow> = sqlx::query_as(
         "SELECT g.id, g.name,
                 (SELECT count(*) FROM pupils p WHERE p.group_id = g.id AND p.left_at IS NULL) AS pupils
@@ -179,8 +188,8 @@ pub async fn list_groups(
           WHERE $1 OR g.id = ANY($2)
           ORDER BY g.year NULLS LAST, g.name",
     )
-    .bind(looker.is_staff)
-    .bind(looker.child_groups.iter().copied().collect::<Vec<i64>>())
+    .bind(all)
+    .bind(some)
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;

@@ -4,3 +4,4 @@ pub mod children;
 pub mod groups;
 pub mod import;
 pub mod letters;
+pub mod settings;

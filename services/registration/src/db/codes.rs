@@ -142,7 +142,7 @@ pub async fn set_activate_at_once(tx: &mut TenantTx, at_once: bool) -> Result<()
         .bind(at_once)
         .execute(&mut **tx)
         .await?;
-    Ok(())
+    schoolplein_kernel::settings::announce_change(tx).await
 }
 
 /// Sets a new school code (or none); the old one stops working at commit.
@@ -154,5 +154,5 @@ pub async fn set_school_code(
         .bind(code.map(ActivationCode::as_str))
         .execute(&mut **tx)
         .await?;
-    Ok(())
+    schoolplein_kernel::settings::announce_change(tx).await
 }

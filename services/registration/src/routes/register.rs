@@ -71,13 +71,31 @@ fn render_code(
     )?))
 }
 
+/// Parents register only while the school keeps the portal open to them (T5).
+async fn require_open(state: &AppState, tenant: &CurrentTenant) -> Result<(), AppError> {
+    if state
+        .settings
+        .get(&state.schools, tenant.id())
+        .await?
+        .portal_open
+    {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden {
+            reason: "error.portal_closed",
+        })
+    }
+}
+
 /// `GET /register`.
 pub async fn show_register(
     State(state): State<AppState>,
+    tenant: CurrentTenant,
     Lang(lang): Lang,
     csrf: Csrf,
     signed_in: Option<SignedIn>,
 ) -> Result<Response, AppError> {
+    require_open(&state, &tenant).await?;
     let page = CodePage {
         csrf: csrf.token(),
         code: "",
@@ -105,6 +123,7 @@ pub async fn enter_code(
     signed_in: Option<SignedIn>,
     CsrfForm(form): CsrfForm<CodeForm>,
 ) -> Result<Response, AppError> {
+    require_open(&state, &tenant).await?;
     let note = form
         .note
         .as_deref()

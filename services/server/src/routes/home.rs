@@ -3,6 +3,7 @@
 
 use axum::extract::State;
 use axum::response::Html;
+use schoolplein_kernel::settings::{Module, SchoolSettings};
 use schoolplein_kernel::{AppError, AppState, Lang, MaybeViewer, Role};
 use schoolplein_registration::db::notices;
 use serde::Serialize;
@@ -22,6 +23,9 @@ struct MemberBar {
     is_parent: bool,
     is_staff: bool,
     is_admin: bool,
+    /// The school's menu: module key to the name shown, for the modules that are on.
+    menu: std::collections::BTreeMap<&'static str, String>,
+    intranet_url: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -31,26 +35,65 @@ struct HomePage {
     member: Option<MemberBar>,
 }
 
+async fn settings_of(
+    state: &AppState,
+    tenant: &CurrentTenant,
+) -> Result<std::sync::Arc<SchoolSettings>, AppError> {
+    Ok(state.settings.get(&state.schools, tenant.id()).await?)
+}
+
+/// The menu items that are on, under the school's names or the portal's own.
+fn menu(
+    state: &AppState,
+    settings: &SchoolSettings,
+    language: schoolplein_kernel::Language,
+) -> std::collections::BTreeMap<&'static str, String> {
+    [Module::Children, Module::Groups, Module::Notices]
+        .into_iter()
+        .filter(|m| settings.is_on(*m))
+        .map(|m| {
+            let own = settings.module(m).name;
+            let name = own.unwrap_or_else(|| {
+                state
+                    .templates
+                    .catalog()
+                    .get(language, &format!("portal.module.{}", m.as_str()))
+                    .unwrap_or(m.as_str())
+                    .to_owned()
+            });
+            (m.as_str(), name)
+        })
+        .collect()
+}
+
 pub async fn show_home(
     State(state): State<AppState>,
     tenant: CurrentTenant,
     Lang(language): Lang,
     MaybeViewer(viewer): MaybeViewer,
 ) -> Result<Html<String>, AppError> {
+    // Settings first, while no transaction of this request holds a connection; only members
+    // see the menu, so an anonymous visit reads none.
+    let settings = match &viewer {
+        Some(_) => Some(settings_of(&state, &tenant).await?),
+        None => None,
+    };
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let profile: SchoolProfile = sqlx::query_as("SELECT name, welcome_text FROM school_profile")
         .fetch_optional(&mut *tx)
         .await?
         .ok_or_else(|| AppError::Internal(format!("school {} has no profile", tenant.id())))?;
-    let member = match viewer {
-        Some(viewer) => Some(MemberBar {
+    let member = match (viewer, settings) {
+        (Some(viewer), Some(settings)) => Some(MemberBar {
+            menu: menu(&state, &settings, language),
+            intranet_url: settings.intranet_url.clone(),
             unread: notices::unread_count(&mut tx, viewer.person_id).await?,
             is_parent: viewer.has(Role::Parent),
             is_staff: viewer.roles.iter().any(|r| r.is_staff()),
             is_admin: viewer.has(Role::SchoolAdmin),
             name: viewer.name,
         }),
-        None => None,
+        _ => None,
     };
     tx.commit().await?;
     let page = HomePage {

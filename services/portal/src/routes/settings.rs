@@ -1,0 +1,210 @@
+//! The school's settings page (T5) for school admins: what teachers may do, registration, the
+//! PDF header and extra fields, what parents may download, the dashboard's tiles, whether the
+//! portal is open to parents, and which modules are on under which name.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::extract::{Query, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use schoolplein_kernel::csrf::{Csrf, CsrfForm};
+use schoolplein_kernel::settings::{self, Module, ModuleSetting};
+use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
+use serde::{Deserialize, Serialize};
+use tenant_router::{CurrentTenant, TenantTx};
+
+#[derive(Debug, Serialize)]
+struct ModuleRow {
+    key: &'static str,
+    on: bool,
+    name: String,
+}
+
+#[derive(Debug, Serialize)]
+struct SettingsPage<'a> {
+    csrf: &'a str,
+    settings: &'a settings::SchoolSettings,
+    extra_fields: String,
+    modules: Vec<ModuleRow>,
+    saved: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SavedQuery {
+    saved: Option<String>,
+}
+
+/// `GET /admin/settings`.
+pub async fn show_settings(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    viewer: Viewer,
+    Query(query): Query<SavedQuery>,
+) -> Result<Response, AppError> {
+    viewer.require_any(&[Role::SchoolAdmin])?;
+    // Read afresh: the admin must see what is stored, not a copy.
+    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
+    let current = settings::read(&mut tx).await?;
+    tx.commit().await?;
+    let modules = Module::ALL
+        .into_iter()
+        .map(|module| {
+            let setting = current.module(module);
+            ModuleRow {
+                key: module.as_str(),
+                on: setting.on,
+                name: setting.name.unwrap_or_default(),
+            }
+        })
+        .collect();
+    let page = SettingsPage {
+        csrf: csrf.token(),
+        settings: &current,
+        extra_fields: current.extra_fields.join("\n"),
+        modules,
+        saved: query.saved.is_some(),
+    };
+    let html = Html(
+        state
+            .templates
+            .render("portal/settings.html", lang, &page)?,
+    );
+    Ok((csrf, html).into_response())
+}
+
+/// A checkbox: present when ticked.
+fn ticked(form: &HashMap<String, String>, name: &str) -> bool {
+    form.contains_key(name)
+}
+
+fn one_line(
+    form: &HashMap<String, String>,
+    name: &'static str,
+    max: usize,
+) -> Result<String, AppError> {
+    let value = form.get(name).map(|v| v.trim()).unwrap_or_default();
+    if value.chars().count() > max {
+        return Err(AppError::bad_request(name, "portal.settings.too_long"));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(AppError::bad_request(
+            name,
+            "portal.settings.control_character",
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// `POST /admin/settings`: every setting at once, checked first, saved in one transaction,
+/// and announced to every process.
+pub async fn save_settings(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Viewer,
+    CsrfForm(form): CsrfForm<HashMap<String, String>>,
+) -> Result<Response, AppError> {
+    viewer.require_any(&[Role::SchoolAdmin])?;
+    let pdf_header = one_line(&form, "pdf_header", 200)?;
+    let intranet_url = one_line(&form, "intranet_url", 500)?;
+    if !intranet_url.is_empty() && !intranet_url.starts_with("https://") {
+        return Err(AppError::bad_request(
+            "intranet_url",
+            "portal.settings.url_not_https",
+        ));
+    }
+    let extra_fields: Vec<String> = form
+        .get("extra_fields")
+        .map(String::as_str)
+        .unwrap_or_default()
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if extra_fields.len() > 10 {
+        return Err(AppError::bad_request(
+            "extra_fields",
+            "portal.settings.too_many_fields",
+        ));
+    }
+    if extra_fields
+        .iter()
+        .any(|f| f.chars().count() > 50 || f.chars().any(char::is_control))
+    {
+        return Err(AppError::bad_request(
+            "extra_fields",
+            "portal.settings.field_too_long",
+        ));
+    }
+    let mut modules: BTreeMap<&'static str, ModuleSetting> = BTreeMap::new();
+    for module in Module::ALL {
+        let key = module.as_str();
+        let name_field = format!("module_name_{key}");
+        let name = form.get(&name_field).map(|v| v.trim()).unwrap_or_default();
+        if name.chars().count() > 40 || name.chars().any(char::is_control) {
+            return Err(AppError::bad_request(
+                name_field,
+                "portal.settings.module_name_too_long",
+            ));
+        }
+        modules.insert(
+            key,
+            ModuleSetting {
+                on: ticked(&form, &format!("module_on_{key}")),
+                name: (!name.is_empty()).then(|| name.to_owned()),
+            },
+        );
+    }
+    for key in form.keys() {
+        let known = matches!(
+            key.as_str(),
+            "csrf"
+                | "pdf_header"
+                | "intranet_url"
+                | "extra_fields"
+                | "teachers_manage_parents"
+                | "teachers_see_all_groups"
+                | "activate_parents_at_once"
+                | "parents_download_address_list"
+                | "photo_upload_tile"
+                | "portal_open"
+        ) || key
+            .strip_prefix("module_on_")
+            .or_else(|| key.strip_prefix("module_name_"))
+            .is_some_and(|m| Module::parse(m).is_some());
+        if !known {
+            return Err(AppError::bad_request(
+                key.clone(),
+                "portal.settings.unknown_setting",
+            ));
+        }
+    }
+    let modules = serde_json::to_string(&modules).map_err(|e| AppError::Internal(e.to_string()))?;
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    sqlx::query(
+        "UPDATE school_settings SET
+             teachers_manage_parents = $1, teachers_see_all_groups = $2,
+             activate_parents_at_once = $3, parents_download_address_list = $4,
+             pdf_header = $5, extra_fields = $6, intranet_url = $7, photo_upload_tile = $8,
+             portal_open = $9, modules = $10::jsonb, updated_at = now()",
+    )
+    .bind(ticked(&form, "teachers_manage_parents"))
+    .bind(ticked(&form, "teachers_see_all_groups"))
+    .bind(ticked(&form, "activate_parents_at_once"))
+    .bind(ticked(&form, "parents_download_address_list"))
+    .bind(&pdf_header)
+    .bind(&extra_fields)
+    .bind((!intranet_url.is_empty()).then_some(intranet_url.as_str()))
+    .bind(ticked(&form, "photo_upload_tile"))
+    .bind(ticked(&form, "portal_open"))
+    .bind(&modules)
+    .execute(&mut *tx)
+    .await?;
+    settings::announce_change(&mut tx).await?;
+    tx.commit().await?;
+    // This process need not wait for its own notification.
+    state.settings.forget(tenant.id());
+    tracing::info!(person.id = viewer.person_id, "school settings changed");
+    Ok(Redirect::to("/admin/settings?saved=1").into_response())
+}

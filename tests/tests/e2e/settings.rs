@@ -1,0 +1,294 @@
+//! The school's settings (T5): saved whole or refused by field, in effect at once in every
+//! process (the cache is dropped by a notification), and obeyed by the pages: the portal
+//! closed to parents, teachers limited to their groups unless the school says otherwise,
+//! modules switched off or renamed in the menu.
+
+use std::time::Duration;
+
+use schoolplein_kernel::Role;
+use schoolplein_registration::{EmailAddress, NewPassword, enroll};
+use schoolplein_tests::client::Client;
+use schoolplein_tests::{TestApp, TestAppOptions, eventually, school_host, unique_slug};
+use tenant_router::{TenantEntry, TenantTx};
+
+const PASSWORD: &str = "Kn1kker-Boom-Zeil";
+const EDEXML: &str = include_str!("../../../docs/samples/edexml-voorbeeld.xml");
+
+async fn member(app: &TestApp, school: &TenantEntry, roles: &[Role]) -> (Client, i64) {
+    let email = format!("{}@example.nl", unique_slug());
+    let enrolled = enroll(
+        &app.state,
+        school.id,
+        "Iemand",
+        &EmailAddress::parse(&email).unwrap(),
+        roles,
+        Some(&NewPassword::parse(PASSWORD).unwrap()),
+    )
+    .await
+    .unwrap();
+    let mut client = Client::new(app.addr);
+    let host = school_host(&school.slug);
+    assert_eq!(
+        client.sign_in(&host, &email, PASSWORD, false).await.status,
+        303
+    );
+    client.get(&host, "/account").await;
+    (client, enrolled.person_id)
+}
+
+/// Every setting on, with names and fields: the form as a browser sends it.
+fn full_form() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("teachers_manage_parents", "1"),
+        ("teachers_see_all_groups", "1"),
+        ("activate_parents_at_once", "1"),
+        ("parents_download_address_list", "1"),
+        ("photo_upload_tile", "1"),
+        ("portal_open", "1"),
+        ("intranet_url", "https://intranet.example.nl/"),
+        ("pdf_header", "OBS De Klimop · Schooljaar 2026-2027"),
+        ("extra_fields", "Werkgever\nHuisarts"),
+        ("module_on_groups", "1"),
+        ("module_name_groups", "Klassen"),
+        ("module_on_children", "1"),
+        ("module_on_notices", "1"),
+    ]
+}
+
+#[tokio::test]
+async fn settings_are_saved_whole_and_reach_every_process_at_once() {
+    let app = TestApp::spawn().await;
+    let other_process = TestApp::spawn_with(TestAppOptions {
+        db: Some(app.db.clone()),
+        ..TestAppOptions::default()
+    })
+    .await;
+    let school = app.create_school("Basisschool Instelling", "").await;
+    let host = school_host(&school.slug);
+    let (mut admin, _) = member(&app, &school, &[Role::SchoolAdmin]).await;
+    // The other process reads (and keeps) the defaults first.
+    let before = other_process
+        .state
+        .settings
+        .get(&other_process.state.schools, school.id)
+        .await
+        .unwrap();
+    assert!(!before.teachers_see_all_groups && before.portal_open && before.intranet_url.is_none());
+
+    admin.get(&host, "/admin/settings").await;
+    let saved = admin
+        .post_form(&host, "/admin/settings", &full_form())
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.text());
+    let page = admin.get(&host, "/admin/settings?saved=1").await.text();
+    assert!(
+        page.contains("id=\"settings-saved\"") && page.contains("Werkgever\nHuisarts"),
+        "{page}"
+    );
+    assert!(page.contains("value=\"Klassen\""));
+    // The other process hears of it within a second, without waiting for its cache to age.
+    let heard = eventually(Duration::from_secs(1), || async {
+        let now = other_process
+            .state
+            .settings
+            .get(&other_process.state.schools, school.id)
+            .await
+            .unwrap();
+        now.teachers_see_all_groups
+            && now.intranet_url.as_deref() == Some("https://intranet.example.nl/")
+    })
+    .await;
+    assert!(
+        heard.is_some(),
+        "the other process still shows the old settings"
+    );
+    let now = other_process
+        .state
+        .settings
+        .get(&other_process.state.schools, school.id)
+        .await
+        .unwrap();
+    assert_eq!(now.extra_fields, ["Werkgever", "Huisarts"]);
+    assert!(
+        !now.is_on(schoolplein_kernel::settings::Module::Calendar),
+        "unticked is off"
+    );
+    assert_eq!(
+        now.module(schoolplein_kernel::settings::Module::Groups)
+            .name
+            .as_deref(),
+        Some("Klassen")
+    );
+
+    // Bad input names the field and changes nothing.
+    for (field, value) in [
+        ("intranet_url", "http://intranet.example.nl/"),
+        ("pdf_header", "a\u{7}b"),
+        ("extra_fields", "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11"),
+        ("module_name_groups", &"x".repeat(41)),
+        ("god_mode", "1"),
+    ] {
+        let mut form = full_form();
+        form.retain(|(k, _)| *k != field);
+        form.push((field, value));
+        form.retain(|(k, _)| *k != "teachers_see_all_groups");
+        let refused = admin.post_form(&host, "/admin/settings", &form).await;
+        assert_eq!(refused.status, 400, "{field}");
+        assert!(
+            refused.text().contains(field),
+            "{field}: {}",
+            refused.text()
+        );
+    }
+    let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+    let still: bool = sqlx::query_scalar("SELECT teachers_see_all_groups FROM school_settings")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    assert!(still, "a refused form changed nothing");
+    // Only admins.
+    let (mut teacher, _) = member(&app, &school, &[Role::Teacher]).await;
+    assert_eq!(teacher.get(&host, "/admin/settings").await.status, 403);
+    assert_eq!(
+        teacher
+            .post_form(&host, "/admin/settings", &full_form())
+            .await
+            .status,
+        403
+    );
+}
+
+#[tokio::test]
+async fn the_pages_obey_the_settings() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool Regels", "").await;
+    let host = school_host(&school.slug);
+    let (mut admin, _) = member(&app, &school, &[Role::SchoolAdmin]).await;
+    admin.get(&host, "/admin/import").await;
+    assert_eq!(
+        admin
+            .post_file(&host, "/admin/import", "e.xml", EDEXML.as_bytes(), None)
+            .await
+            .status,
+        200
+    );
+    let (group_3b, group_4): (i64, i64) = {
+        let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+        let ids = sqlx::query_as(
+            "SELECT (SELECT id FROM groups WHERE import_key = 'G3B'), (SELECT id FROM groups WHERE import_key = 'G4')",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        tx.rollback().await.unwrap();
+        ids
+    };
+    let (mut teacher, teacher_id) = member(&app, &school, &[Role::Teacher]).await;
+    let (mut parent, parent_id) = member(&app, &school, &[Role::Parent]).await;
+    let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+    sqlx::query("INSERT INTO group_teachers (group_id, person_id) VALUES ($1, $2)")
+        .bind(group_3b)
+        .bind(teacher_id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO guardians (pupil_id, person_id, status, approved_at)
+         SELECT id, $1, 'active', now() FROM pupils WHERE import_key = '2026001'",
+    )
+    .bind(parent_id)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    // Defaults: a teacher sees the group they teach, not another; the parent their child's.
+    assert_eq!(
+        teacher
+            .get(&host, &format!("/groups/{group_3b}"))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        teacher
+            .get(&host, &format!("/groups/{group_4}"))
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        parent
+            .get(&host, &format!("/groups/{group_3b}"))
+            .await
+            .status,
+        200
+    );
+    let home = parent.get(&host, "/").await.text();
+    assert!(home.contains("id=\"to-groups\">Groepen<"), "{home}");
+
+    // All groups for teachers; groups renamed; the intranet tile.
+    admin.get(&host, "/admin/settings").await;
+    let mut form = full_form();
+    form.retain(|(k, _)| *k != "module_name_groups");
+    form.push(("module_name_groups", "Klassen"));
+    admin.post_form(&host, "/admin/settings", &form).await;
+    assert_eq!(
+        teacher
+            .get(&host, &format!("/groups/{group_4}"))
+            .await
+            .status,
+        200
+    );
+    let home = parent.get(&host, "/").await.text();
+    assert!(
+        home.contains("id=\"to-groups\">Klassen<") && home.contains("id=\"to-intranet\""),
+        "{home}"
+    );
+
+    // Groups off: parents lose the group pages and the menu item; staff keep them.
+    let mut form = full_form();
+    form.retain(|(k, _)| *k != "module_on_groups");
+    admin.post_form(&host, "/admin/settings", &form).await;
+    assert_eq!(
+        parent
+            .get(&host, &format!("/groups/{group_3b}"))
+            .await
+            .status,
+        403
+    );
+    assert!(!parent.get(&host, "/").await.text().contains("to-groups"));
+    assert_eq!(
+        teacher
+            .get(&host, &format!("/groups/{group_3b}"))
+            .await
+            .status,
+        200
+    );
+
+    // The portal closed to parents: their pages and registration say so; staff go on.
+    let mut form = full_form();
+    form.retain(|(k, _)| *k != "portal_open");
+    admin.post_form(&host, "/admin/settings", &form).await;
+    let closed = parent.get(&host, "/children").await;
+    assert_eq!(closed.status, 403);
+    assert!(closed.text().contains("nog niet open"), "{}", closed.text());
+    assert_eq!(
+        parent
+            .get(&host, &format!("/groups/{group_3b}"))
+            .await
+            .status,
+        403
+    );
+    let mut newcomer = Client::new(app.addr);
+    assert_eq!(newcomer.get(&host, "/register").await.status, 403);
+    assert_eq!(
+        teacher
+            .get(&host, &format!("/groups/{group_3b}"))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(admin.get(&host, "/admin/parents").await.status, 200);
+}
