@@ -72,6 +72,12 @@ pub fn test_config(database: &str) -> Config {
             "SCHOOLPLEIN__REDIS__URL".to_owned(),
             env_var("SCHOOLPLEIN_TEST_REDIS_URL"),
         ),
+        // Every test database's accounts count from 1: their sessions and limits must not
+        // meet in the one Redis the tests share.
+        (
+            "SCHOOLPLEIN__REDIS__KEY_PREFIX".to_owned(),
+            format!("{database}:"),
+        ),
     ];
     Config::load_from(&workspace_root().join("config"), "test", vars)
         .expect("config/test.toml loads")
@@ -171,6 +177,7 @@ pub fn schoolplein_command(db: &TestDb) -> tokio::process::Command {
             "SCHOOLPLEIN__REDIS__URL",
             env_var("SCHOOLPLEIN_TEST_REDIS_URL"),
         )
+        .env("SCHOOLPLEIN__REDIS__KEY_PREFIX", format!("{}:", db.name))
         .env_remove("RUST_LOG")
         .kill_on_drop(true);
     command

@@ -141,6 +141,8 @@ pub struct DatabaseConfig {
 #[serde(deny_unknown_fields)]
 pub struct RedisConfig {
     pub url: Secret,
+    /// Put before every key, so deployments (or test databases) can share one Redis.
+    pub key_prefix: String,
 }
 
 /// Outgoing mail: the outbox worker and how it delivers.
@@ -427,6 +429,14 @@ impl Config {
                 "accounts.invitation_days",
                 "invitation_days and email_change_hours must be at least 1",
             );
+        }
+        let prefix = &self.redis.key_prefix;
+        if prefix.len() > 64
+            || !prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_:.-".contains(c))
+        {
+            return invalid("redis.key_prefix", "at most 64 letters, digits and _ : . -");
         }
         if self.tenancy.full_reload_secs == 0 {
             return invalid("tenancy.full_reload_secs", "must be at least 1");

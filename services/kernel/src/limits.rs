@@ -6,6 +6,7 @@ use std::time::Duration;
 #[derive(Clone)]
 pub struct Limiter {
     redis: redis::aio::ConnectionManager,
+    prefix: String,
 }
 
 impl std::fmt::Debug for Limiter {
@@ -15,8 +16,15 @@ impl std::fmt::Debug for Limiter {
 }
 
 impl Limiter {
-    pub fn new(redis: redis::aio::ConnectionManager) -> Self {
-        Self { redis }
+    pub fn new(redis: redis::aio::ConnectionManager, prefix: &str) -> Self {
+        Self {
+            redis,
+            prefix: prefix.to_owned(),
+        }
+    }
+
+    pub fn from_state(state: &crate::AppState) -> Self {
+        Self::new(state.redis.clone(), &state.config.redis.key_prefix)
     }
 
     /// `Some(wait)` when `key` has reached `limit` and the window has `wait` left.
@@ -25,10 +33,11 @@ impl Limiter {
         key: &str,
         limit: u32,
     ) -> Result<Option<Duration>, redis::RedisError> {
+        let key = format!("{}{key}", self.prefix);
         let mut redis = self.redis.clone();
         let (count, ttl): (Option<u32>, i64) = redis::pipe()
-            .get(key)
-            .ttl(key)
+            .get(&key)
+            .ttl(&key)
             .query_async(&mut redis)
             .await?;
         Ok(match count {
@@ -39,11 +48,12 @@ impl Limiter {
 
     /// Counts one attempt; the window starts with the first.
     pub async fn hit(&self, key: &str, window: Duration) -> Result<u32, redis::RedisError> {
+        let key = format!("{}{key}", self.prefix);
         let mut redis = self.redis.clone();
         let (count, _): (u32, i64) = redis::pipe()
-            .incr(key, 1)
+            .incr(&key, 1)
             .cmd("EXPIRE")
-            .arg(key)
+            .arg(&key)
             .arg(window.as_secs())
             .arg("NX")
             .query_async(&mut redis)
@@ -53,7 +63,10 @@ impl Limiter {
 
     pub async fn clear(&self, key: &str) -> Result<(), redis::RedisError> {
         let mut redis = self.redis.clone();
-        redis::cmd("DEL").arg(key).exec_async(&mut redis).await
+        redis::cmd("DEL")
+            .arg(format!("{}{key}", self.prefix))
+            .exec_async(&mut redis)
+            .await
     }
 }
 

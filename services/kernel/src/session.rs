@@ -40,6 +40,7 @@ pub struct Sessions {
     redis: redis::aio::ConnectionManager,
     idle: Duration,
     keep: Duration,
+    prefix: String,
 }
 
 impl std::fmt::Debug for Sessions {
@@ -51,25 +52,39 @@ impl std::fmt::Debug for Sessions {
     }
 }
 
-fn session_key(id: &TokenHash) -> String {
-    format!("session:{}", id.to_hex())
-}
-
-fn account_key(account_id: i64) -> String {
-    format!("account-sessions:{account_id}")
-}
-
 impl Sessions {
-    pub fn new(redis: redis::aio::ConnectionManager, config: &AccountsConfig) -> Self {
+    pub fn new(
+        redis: redis::aio::ConnectionManager,
+        config: &AccountsConfig,
+        prefix: &str,
+    ) -> Self {
         Self {
             redis,
             idle: config.session_idle(),
             keep: config.keep_signed_in(),
+            prefix: prefix.to_owned(),
         }
     }
 
     pub fn from_state(state: &AppState) -> Self {
-        Self::new(state.redis.clone(), &state.config.accounts)
+        Self::new(
+            state.redis.clone(),
+            &state.config.accounts,
+            &state.config.redis.key_prefix,
+        )
+    }
+
+    /// Where a session is kept: under its token's hash.
+    pub fn session_key(&self, id: &TokenHash) -> String {
+        self.session_key_hex(&id.to_hex())
+    }
+
+    fn session_key_hex(&self, hex: &str) -> String {
+        format!("{}session:{hex}", self.prefix)
+    }
+
+    fn account_key(&self, account_id: i64) -> String {
+        format!("{}account-sessions:{account_id}", self.prefix)
     }
 
     /// How long a new session lives before it must be used again (or ends, when kept).
@@ -86,9 +101,16 @@ impl Sessions {
         let mut redis = self.redis.clone();
         redis::pipe()
             .atomic()
-            .set_ex(session_key(&id), json, self.lifetime(data.keep).as_secs())
-            .sadd(account_key(data.account_id), id.to_hex())
-            .expire(account_key(data.account_id), self.keep.as_secs() as i64)
+            .set_ex(
+                self.session_key(&id),
+                json,
+                self.lifetime(data.keep).as_secs(),
+            )
+            .sadd(self.account_key(data.account_id), id.to_hex())
+            .expire(
+                self.account_key(data.account_id),
+                self.keep.as_secs() as i64,
+            )
             .exec_async(&mut redis)
             .await?;
         Ok(token)
@@ -101,7 +123,7 @@ impl Sessions {
         &self,
         token: &SecretToken,
     ) -> Result<Option<SessionData>, redis::RedisError> {
-        let key = session_key(&token.hash());
+        let key = self.session_key(&token.hash());
         let mut redis = self.redis.clone();
         let (json, ttl): (Option<String>, i64) = redis::pipe()
             .get(&key)
@@ -123,8 +145,8 @@ impl Sessions {
     pub async fn end(&self, account_id: i64, id: &TokenHash) -> Result<(), redis::RedisError> {
         let mut redis = self.redis.clone();
         redis::pipe()
-            .del(session_key(id))
-            .srem(account_key(account_id), id.to_hex())
+            .del(self.session_key(id))
+            .srem(self.account_key(account_id), id.to_hex())
             .exec_async(&mut redis)
             .await
     }
@@ -136,7 +158,7 @@ impl Sessions {
         keep: Option<&TokenHash>,
     ) -> Result<usize, redis::RedisError> {
         let mut redis = self.redis.clone();
-        let ids: Vec<String> = redis.smembers(account_key(account_id)).await?;
+        let ids: Vec<String> = redis.smembers(self.account_key(account_id)).await?;
         let keep = keep.map(TokenHash::to_hex);
         let ending: Vec<&String> = ids.iter().filter(|id| Some(*id) != keep.as_ref()).collect();
         if ending.is_empty() {
@@ -144,8 +166,8 @@ impl Sessions {
         }
         let mut pipe = redis::pipe();
         for id in &ending {
-            pipe.del(format!("session:{id}"));
-            pipe.srem(account_key(account_id), *id);
+            pipe.del(self.session_key_hex(id));
+            pipe.srem(self.account_key(account_id), *id);
         }
         pipe.exec_async(&mut redis).await?;
         Ok(ending.len())
@@ -154,11 +176,11 @@ impl Sessions {
     /// The account's live sessions, newest first; forgets ids whose session has expired.
     pub async fn list(&self, account_id: i64) -> Result<Vec<ListedSession>, redis::RedisError> {
         let mut redis = self.redis.clone();
-        let ids: Vec<String> = redis.smembers(account_key(account_id)).await?;
+        let ids: Vec<String> = redis.smembers(self.account_key(account_id)).await?;
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let keys: Vec<String> = ids.iter().map(|id| format!("session:{id}")).collect();
+        let keys: Vec<String> = ids.iter().map(|id| self.session_key_hex(id)).collect();
         let values: Vec<Option<String>> = redis::cmd("MGET")
             .arg(&keys)
             .query_async(&mut redis)
@@ -175,7 +197,7 @@ impl Sessions {
             }
         }
         if !gone.is_empty() {
-            let _: i64 = redis.srem(account_key(account_id), gone).await?;
+            let _: i64 = redis.srem(self.account_key(account_id), gone).await?;
         }
         live.sort_by_key(|s| std::cmp::Reverse(s.data.created_at));
         Ok(live)

@@ -60,6 +60,13 @@ impl PdfFonts {
     }
 }
 
+impl AppState {
+    /// A Redis key in this deployment's space (`redis.key_prefix`).
+    pub fn redis_key(&self, key: &str) -> String {
+        format!("{}{key}", self.config.redis.key_prefix)
+    }
+}
+
 impl FromRef<AppState> for Arc<Templates> {
     fn from_ref(state: &AppState) -> Self {
         state.templates.clone()

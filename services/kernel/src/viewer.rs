@@ -76,6 +76,8 @@ pub struct Membership {
     pub person_id: i64,
     pub roles: Vec<Role>,
     pub blocked: bool,
+    /// The school made this member's use read-only (A6).
+    pub read_only: bool,
 }
 
 /// A signed-in member of this school who is not blocked here.
@@ -87,9 +89,26 @@ pub struct Viewer {
     pub language: Language,
     pub roles: Vec<Role>,
     pub session: TokenHash,
+    /// May read, not change anything in this school (A6).
+    pub read_only: bool,
 }
 
 impl Viewer {
+    /// 403 when the school made this member read-only; every change a member makes asks.
+    pub fn require_writable(&self) -> Result<(), AppError> {
+        if self.read_only {
+            Err(AppError::Forbidden {
+                reason: "error.forbidden_read_only",
+            })
+        } else {
+            Ok(())
+        }
+    }
+
+    pub fn is_staff(&self) -> bool {
+        self.roles.iter().any(|r| r.is_staff())
+    }
+
     pub fn has(&self, role: Role) -> bool {
         self.roles.contains(&role)
     }
@@ -122,6 +141,7 @@ struct AccountRow {
     person_id: Option<i64>,
     roles: Option<Vec<String>>,
     blocked: Option<bool>,
+    read_only: Option<bool>,
 }
 
 async fn load(parts: &mut Parts, state: &AppState) -> Result<Option<Arc<SignedIn>>, AppError> {
@@ -151,7 +171,8 @@ async fn load(parts: &mut Parts, state: &AppState) -> Result<Option<Arc<SignedIn
                 .map(|t| t.id().get());
             let row: Option<AccountRow> = sqlx::query_as(
                 "SELECT a.name, a.email, a.language, m.person_id, m.roles,
-                        m.blocked_at IS NOT NULL AS blocked
+                        m.blocked_at IS NOT NULL AS blocked,
+                        m.read_only_at IS NOT NULL AS read_only
                    FROM platform.accounts a
                    LEFT JOIN platform.memberships m
                           ON m.account_id = a.id AND m.tenant_id = $2
@@ -179,6 +200,7 @@ async fn load(parts: &mut Parts, state: &AppState) -> Result<Option<Arc<SignedIn
                             .filter_map(|r| Role::parse(r))
                             .collect(),
                         blocked: row.blocked.unwrap_or(false),
+                        read_only: row.read_only.unwrap_or(false),
                     }),
                 })
             })
@@ -243,6 +265,7 @@ fn viewer_of(signed_in: &SignedIn) -> Result<Viewer, AppError> {
             language: signed_in.language,
             roles: m.roles.clone(),
             session: signed_in.session,
+            read_only: m.read_only,
         }),
     }
 }

@@ -25,6 +25,34 @@ pub fn router() -> Router<AppState> {
             "/admin/settings",
             get(routes::settings::show_settings).post(routes::settings::save_settings),
         )
+        .route(
+            "/admin/groups",
+            get(routes::groups_admin::show_groups_admin).post(routes::groups_admin::create_group),
+        )
+        .route(
+            "/admin/groups/move",
+            post(routes::groups_admin::move_pupils),
+        )
+        .route(
+            "/admin/groups/{group_id}/teachers",
+            post(routes::groups_admin::add_teacher),
+        )
+        .route(
+            "/admin/groups/{group_id}/teachers/{person_id}/remove",
+            post(routes::groups_admin::remove_teacher),
+        )
+        .route(
+            "/admin/parents/{person_id}",
+            get(routes::parent_admin::show_parent),
+        )
+        .route(
+            "/admin/parents/{person_id}/details",
+            post(routes::parent_admin::save_parent),
+        )
+        .route(
+            "/admin/parents/{person_id}/{action}",
+            post(routes::parent_admin::change_parent),
+        )
         .route("/groups", get(routes::groups::list_groups))
         .route("/groups/{group_id}", get(routes::groups::show_group))
         .route("/api/groups/{group_id}", get(routes::groups::group_json))
@@ -47,6 +75,14 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/import.html"),
     ),
     ("portal/group.html", include_str!("../templates/group.html")),
+    (
+        "portal/groups_admin.html",
+        include_str!("../templates/groups_admin.html"),
+    ),
+    (
+        "portal/parent.html",
+        include_str!("../templates/parent.html"),
+    ),
     (
         "portal/settings.html",
         include_str!("../templates/settings.html"),

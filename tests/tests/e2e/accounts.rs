@@ -384,7 +384,10 @@ async fn session_ttl(app: &TestApp, client: &Client, host: &str) -> i64 {
     let token = schoolplein_kernel::tokens::SecretToken::parse(&token).expect("a token");
     let mut redis = app.state.redis.clone();
     redis::cmd("TTL")
-        .arg(format!("session:{}", token.hash().to_hex()))
+        .arg(
+            app.state
+                .redis_key(&format!("session:{}", token.hash().to_hex())),
+        )
         .query_async(&mut redis)
         .await
         .unwrap()
@@ -395,7 +398,10 @@ async fn set_session_ttl(app: &TestApp, client: &Client, host: &str, secs: i64) 
     let token = schoolplein_kernel::tokens::SecretToken::parse(&token).expect("a token");
     let mut redis = app.state.redis.clone();
     let _: bool = redis::cmd("EXPIRE")
-        .arg(format!("session:{}", token.hash().to_hex()))
+        .arg(
+            app.state
+                .redis_key(&format!("session:{}", token.hash().to_hex())),
+        )
         .arg(secs)
         .query_async(&mut redis)
         .await

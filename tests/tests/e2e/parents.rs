@@ -461,7 +461,10 @@ async fn wrong_replaced_and_foreign_codes_are_refused_and_guessing_is_paused() {
         303
     );
     let page = admin.get(&host, "/admin/parents").await.text();
-    let start = page.find("id=\"school-code\">").unwrap() + "id=\"school-code\">".len();
+    let start = page
+        .find("id=\"school-code\">")
+        .unwrap_or_else(|| panic!("no school code on the page: {page}"))
+        + "id=\"school-code\">".len();
     let school_code = page[start..start + 14].to_owned();
     let email = format!("{}@example.nl", unique_slug());
     enroll(

@@ -134,6 +134,7 @@ pub async fn save_privacy(
     CsrfForm(form): CsrfForm<HashMap<String, String>>,
 ) -> Result<Response, AppError> {
     open_to(&state, &tenant, &viewer).await?;
+    viewer.require_writable()?;
     let mut chosen = Vec::new();
     for (key, value) in &form {
         if key == "csrf" {
@@ -238,6 +239,7 @@ pub async fn save_details(
     CsrfForm(form): CsrfForm<DetailsForm>,
 ) -> Result<Response, AppError> {
     open_to(&state, &tenant, &viewer).await?;
+    viewer.require_writable()?;
     let address = text("address", &form.address, 200, false)?;
     let phone_mobile = phone("phone_mobile", &form.phone_mobile)?;
     let phone_other = phone("phone_other", &form.phone_other)?;

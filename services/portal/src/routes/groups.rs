@@ -15,6 +15,9 @@ use crate::privacy::{Field, visible_fields};
 /// A parent as the viewer may see them.
 #[derive(Debug, Serialize, PartialEq, Eq)]
 pub struct ParentView {
+    /// For staff only: where the parent's details are.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub person_id: Option<i64>,
     pub name: String,
     pub email: Option<String>,
     pub address: Option<String>,
@@ -99,6 +102,7 @@ pub async fn group_view(
                         value.filter(|_| shown.contains(&field))
                     };
                     Some(ParentView {
+                        person_id: looker.is_staff.then_some(parent.person_id),
                         email: keep(Field::Email, Some(parent.email)),
                         address: keep(Field::Address, parent.address),
                         phone_mobile: keep(Field::PhoneMobile, parent.phone_mobile),

@@ -2,6 +2,8 @@
 
 pub mod children;
 pub mod groups;
+pub mod groups_admin;
 pub mod import;
 pub mod letters;
+pub mod parent_admin;
 pub mod settings;

@@ -81,7 +81,7 @@ pub async fn request_email_change(
             return Ok((StatusCode::BAD_REQUEST, csrf, html).into_response());
         }
     };
-    let limiter = Limiter::new(state.redis.clone());
+    let limiter = Limiter::from_state(&state);
     let key = format!("limit:email-change:account:{}", signed_in.account_id);
     if let Some(wait) = limiter.blocked(&key, MAX_EMAIL_CHANGES_PER_HOUR).await? {
         return Err(AppError::TooManyAttempts {

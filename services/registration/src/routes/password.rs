@@ -83,7 +83,7 @@ pub async fn request_password_reset(
 ) -> Result<Response, AppError> {
     let email =
         EmailAddress::parse(&form.email).map_err(|e| AppError::bad_request("email", e.key()))?;
-    let limiter = Limiter::new(state.redis.clone());
+    let limiter = Limiter::from_state(&state);
     let address_key = format!(
         "limit:reset:address:{:x}",
         Sha256::digest(email.normalized().as_bytes())

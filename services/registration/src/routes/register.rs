@@ -45,8 +45,8 @@ struct StoredClaim {
     note: Option<String>,
 }
 
-fn claim_key(token: &SecretToken) -> String {
-    format!("code-claim:{}", token.hash().to_hex())
+fn claim_key(state: &AppState, token: &SecretToken) -> String {
+    state.redis_key(&format!("code-claim:{}", token.hash().to_hex()))
 }
 
 #[derive(Debug, Serialize)]
@@ -132,7 +132,7 @@ pub async fn enter_code(
     if note.is_some_and(|n| n.chars().count() > 500) {
         return Err(AppError::bad_request("note", "registration.note_too_long"));
     }
-    let limiter = Limiter::new(state.redis.clone());
+    let limiter = Limiter::from_state(&state);
     let mut keys = vec![format!("limit:code:ip:{ip}")];
     if let Some(signed_in) = &signed_in {
         keys.push(format!("limit:code:account:{}", signed_in.account_id));
@@ -182,7 +182,7 @@ pub async fn enter_code(
     let json = serde_json::to_string(&stored).map_err(|e| AppError::Internal(e.to_string()))?;
     let mut redis = state.redis.clone();
     let _: () = redis
-        .set_ex(claim_key(&token), json, CLAIM_LIFETIME.as_secs())
+        .set_ex(claim_key(&state, &token), json, CLAIM_LIFETIME.as_secs())
         .await?;
     let cookie = SetCookie {
         name: CLAIM_COOKIE,
@@ -207,6 +207,11 @@ async fn link_now(
     claim: &Claim,
     note: Option<&str>,
 ) -> Result<LinkStatus, AppError> {
+    if signed_in.membership.as_ref().is_some_and(|m| m.read_only) {
+        return Err(AppError::Forbidden {
+            reason: "error.forbidden_read_only",
+        });
+    }
     let email = EmailAddress::parse(&signed_in.email)
         .map_err(|e| AppError::bad_request("email", e.key()))?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
@@ -239,7 +244,7 @@ async fn carried_claim(
         return Ok(None);
     };
     let mut redis = state.redis.clone();
-    let json: Option<String> = redis.get(claim_key(&token)).await?;
+    let json: Option<String> = redis.get(claim_key(state, &token)).await?;
     let Some(stored) = json.and_then(|j| serde_json::from_str::<StoredClaim>(&j).ok()) else {
         return Ok(None);
     };
@@ -435,7 +440,7 @@ pub async fn link_carried(
     let status = link_now(&state, &tenant, &signed_in, &claim, stored.note.as_deref()).await?;
     if let Some(token) = cookie(&headers, CLAIM_COOKIE).and_then(SecretToken::parse) {
         let mut redis = state.redis.clone();
-        let _: i64 = redis.del(claim_key(&token)).await?;
+        let _: i64 = redis.del(claim_key(&state, &token)).await?;
     }
     let removal = SetCookie {
         name: CLAIM_COOKIE,

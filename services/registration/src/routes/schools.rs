@@ -98,8 +98,8 @@ struct Handoff {
     keep: bool,
 }
 
-fn handoff_key(token: &SecretToken) -> String {
-    format!("handoff:{}", token.hash().to_hex())
+fn handoff_key(state: &AppState, token: &SecretToken) -> String {
+    state.redis_key(&format!("handoff:{}", token.hash().to_hex()))
 }
 
 /// Where another school is reached from this request: under the same base domain as this
@@ -173,7 +173,11 @@ pub async fn open_school(
     let json = serde_json::to_string(&handoff).map_err(|e| AppError::Internal(e.to_string()))?;
     let mut redis = state.redis.clone();
     let _: () = redis
-        .set_ex(handoff_key(&token), json, HANDOFF_LIFETIME.as_secs())
+        .set_ex(
+            handoff_key(&state, &token),
+            json,
+            HANDOFF_LIFETIME.as_secs(),
+        )
         .await?;
     Ok(Redirect::to(&format!("{origin}/session/handoff/{}", token.expose())).into_response())
 }
@@ -192,7 +196,7 @@ pub async fn take_handoff(
     };
     let mut redis = state.redis.clone();
     let json: Option<String> = redis::cmd("GETDEL")
-        .arg(handoff_key(&token))
+        .arg(handoff_key(&state, &token))
         .query_async(&mut redis)
         .await?;
     let Some(handoff) = json.and_then(|j| serde_json::from_str::<Handoff>(&j).ok()) else {

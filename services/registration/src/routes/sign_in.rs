@@ -117,7 +117,7 @@ pub async fn sign_in(
             "registration.password_too_long",
         ));
     }
-    let limiter = Limiter::new(state.redis.clone());
+    let limiter = Limiter::from_state(&state);
     let ip_key = format!("limit:sign-in:ip:{ip}");
     // Keyed by a hash of the address: Redis holds no addresses.
     let account_key = format!(

@@ -1,0 +1,249 @@
+//! The admin's groups (P1, P4): make a group, give it its teachers, and at the end of the
+//! school year move all pupils of one group to another.
+
+use axum::extract::{Path, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use schoolplein_kernel::csrf::{Csrf, CsrfForm};
+use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
+use serde::{Deserialize, Serialize};
+use tenant_router::{CurrentTenant, TenantTx};
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+struct GroupRow {
+    id: i64,
+    name: String,
+    year: Option<i16>,
+    pupils: i64,
+    #[sqlx(skip)]
+    teachers: Vec<TeacherRow>,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+struct TeacherRow {
+    group_id: i64,
+    person_id: i64,
+    name: String,
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+struct StaffRow {
+    id: i64,
+    name: String,
+}
+
+#[derive(Debug, Serialize)]
+struct GroupsAdminPage<'a> {
+    csrf: &'a str,
+    groups: Vec<GroupRow>,
+    staff: Vec<StaffRow>,
+    moved: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MovedQuery {
+    moved: Option<i64>,
+}
+
+/// `GET /admin/groups`.
+pub async fn show_groups_admin(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    viewer: Viewer,
+    axum::extract::Query(query): axum::extract::Query<MovedQuery>,
+) -> Result<Response, AppError> {
+    viewer.require_any(&[Role::SchoolAdmin])?;
+    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
+    let mut groups: Vec<GroupRow> = sqlx::query_as(
+        "SELECT g.id, g.name, g.year,
+                (SELECT count(*) FROM pupils p WHERE p.group_id = g.id AND p.left_at IS NULL) AS pupils
+           FROM groups g ORDER BY g.year NULLS LAST, g.name",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let teachers: Vec<TeacherRow> = sqlx::query_as(
+        "SELECT t.group_id, t.person_id, pe.name FROM group_teachers t
+           JOIN people pe ON pe.id = t.person_id ORDER BY pe.name",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let staff: Vec<StaffRow> = sqlx::query_as(
+        "SELECT id, name FROM people WHERE kind = 'staff' AND blocked_at IS NULL ORDER BY name",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    for group in &mut groups {
+        group.teachers = teachers
+            .iter()
+            .filter(|t| t.group_id == group.id)
+            .cloned()
+            .collect();
+    }
+    let page = GroupsAdminPage {
+        csrf: csrf.token(),
+        groups,
+        staff,
+        moved: query.moved,
+    };
+    let html = Html(
+        state
+            .templates
+            .render("portal/groups_admin.html", lang, &page)?,
+    );
+    Ok((csrf, html).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NewGroupForm {
+    name: String,
+    #[serde(default)]
+    year: String,
+}
+
+/// `POST /admin/groups`: a group made by hand.
+pub async fn create_group(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Viewer,
+    CsrfForm(form): CsrfForm<NewGroupForm>,
+) -> Result<Response, AppError> {
+    viewer.require_any(&[Role::SchoolAdmin])?;
+    let name = form.name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(AppError::bad_request("name", "portal.groups.bad_name"));
+    }
+    let year = match form.year.trim() {
+        "" => None,
+        text => match text.parse::<i16>() {
+            Ok(year) if (0..=8).contains(&year) => Some(year),
+            _ => return Err(AppError::bad_request("year", "portal.groups.bad_year")),
+        },
+    };
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    let created: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO groups (name, year) VALUES ($1, $2)
+         ON CONFLICT ((lower(name))) DO NOTHING RETURNING id",
+    )
+    .bind(name)
+    .bind(year)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if created.is_none() {
+        return Err(AppError::bad_request("name", "portal.groups.name_taken"));
+    }
+    tx.commit().await?;
+    Ok(Redirect::to("/admin/groups").into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TeacherForm {
+    person_id: i64,
+}
+
+/// `POST /admin/groups/{id}/teachers`: gives the group a teacher (a member of staff).
+pub async fn add_teacher(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Viewer,
+    Path(group_id): Path<i64>,
+    CsrfForm(form): CsrfForm<TeacherForm>,
+) -> Result<Response, AppError> {
+    viewer.require_any(&[Role::SchoolAdmin])?;
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    let added = sqlx::query(
+        "INSERT INTO group_teachers (group_id, person_id)
+         SELECT g.id, pe.id FROM groups g, people pe
+          WHERE g.id = $1 AND pe.id = $2 AND pe.kind = 'staff'
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(group_id)
+    .bind(form.person_id)
+    .execute(&mut *tx)
+    .await?;
+    if added.rows_affected() == 0 {
+        let known: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM group_teachers WHERE group_id = $1 AND person_id = $2)",
+        )
+        .bind(group_id)
+        .bind(form.person_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if !known {
+            return Err(AppError::bad_request(
+                "person_id",
+                "portal.groups.not_staff",
+            ));
+        }
+    }
+    tx.commit().await?;
+    Ok(Redirect::to("/admin/groups").into_response())
+}
+
+/// `POST /admin/groups/{id}/teachers/{person_id}/remove`.
+pub async fn remove_teacher(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Viewer,
+    Path((group_id, person_id)): Path<(i64, i64)>,
+    CsrfForm(_): CsrfForm<schoolplein_registration::routes::sign_in::EmptyForm>,
+) -> Result<Response, AppError> {
+    viewer.require_any(&[Role::SchoolAdmin])?;
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    let removed = sqlx::query("DELETE FROM group_teachers WHERE group_id = $1 AND person_id = $2")
+        .bind(group_id)
+        .bind(person_id)
+        .execute(&mut *tx)
+        .await?;
+    if removed.rows_affected() == 0 {
+        return Err(AppError::NotFound);
+    }
+    tx.commit().await?;
+    Ok(Redirect::to("/admin/groups").into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MoveForm {
+    from: i64,
+    to: i64,
+}
+
+/// `POST /admin/groups/move`: every pupil of one group (still at school) into another — the
+/// end of the school year; their parents' links go with them.
+pub async fn move_pupils(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Viewer,
+    CsrfForm(form): CsrfForm<MoveForm>,
+) -> Result<Response, AppError> {
+    viewer.require_any(&[Role::SchoolAdmin])?;
+    if form.from == form.to {
+        return Err(AppError::bad_request("to", "portal.groups.same_group"));
+    }
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    let both: i64 = sqlx::query_scalar("SELECT count(*) FROM groups WHERE id IN ($1, $2)")
+        .bind(form.from)
+        .bind(form.to)
+        .fetch_one(&mut *tx)
+        .await?;
+    if both != 2 {
+        return Err(AppError::bad_request("to", "portal.groups.unknown_group"));
+    }
+    let moved = sqlx::query(
+        "UPDATE pupils SET group_id = $2, updated_at = now() WHERE group_id = $1 AND left_at IS NULL",
+    )
+    .bind(form.from)
+    .bind(form.to)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    tracing::info!(
+        from = form.from,
+        to = form.to,
+        moved,
+        "pupils moved to another group"
+    );
+    Ok(Redirect::to(&format!("/admin/groups?moved={moved}")).into_response())
+}

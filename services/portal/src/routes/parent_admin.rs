@@ -1,0 +1,334 @@
+//! A parent as the school sees them (P3, A6): all their details, their children, the
+//! school's extra fields; editable by admins, and by teachers where the school allows (T5);
+//! admins make a parent read-only or remove them from the school. Every change is recorded.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::extract::{Path, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use schoolplein_kernel::csrf::{Csrf, CsrfForm};
+use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
+use serde::Serialize;
+use tenant_router::{CurrentTenant, TenantTx};
+
+use crate::db::people;
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+struct ParentRow {
+    id: i64,
+    name: String,
+    email: String,
+    address: Option<String>,
+    phone_mobile: Option<String>,
+    phone_other: Option<String>,
+    about: Option<String>,
+    extra: String,
+    read_only: bool,
+    blocked: bool,
+    registered: bool,
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+struct ChildRow {
+    name: String,
+    group_id: Option<i64>,
+    group_name: Option<String>,
+    status: String,
+}
+
+#[derive(Debug, Serialize)]
+struct ExtraField {
+    label: String,
+    value: String,
+}
+
+#[derive(Debug, Serialize)]
+struct ParentPage<'a> {
+    csrf: &'a str,
+    parent: ParentRow,
+    children: Vec<ChildRow>,
+    extra: Vec<ExtraField>,
+    can_edit: bool,
+    is_admin: bool,
+}
+
+/// What the viewer may do with this parent: `None` when they may not even look.
+async fn rights(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    viewer: &Viewer,
+    tx: &mut TenantTx,
+    person_id: i64,
+) -> Result<Option<bool>, AppError> {
+    if viewer.has(Role::SchoolAdmin) {
+        return Ok(Some(true));
+    }
+    if !viewer.has(Role::Teacher) {
+        return Ok(None);
+    }
+    let settings = state.settings.get(&state.schools, tenant.id()).await?;
+    let looker = people::looker(tx, viewer).await?;
+    let access = people::group_access(tx, viewer, &looker, &settings).await?;
+    let groups: Vec<Option<i64>> = sqlx::query_scalar(
+        "SELECT p.group_id FROM guardians g JOIN pupils p ON p.id = g.pupil_id
+          WHERE g.person_id = $1 AND p.left_at IS NULL",
+    )
+    .bind(person_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let sees = groups.into_iter().flatten().any(|g| access.allows(g));
+    Ok(sees.then_some(settings.teachers_manage_parents))
+}
+
+/// `GET /admin/parents/{person_id}` — for admins and the teachers of the parent's children.
+pub async fn show_parent(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    viewer: Viewer,
+    Path(person_id): Path<i64>,
+) -> Result<Response, AppError> {
+    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
+    let settings = state.settings.get(&state.schools, tenant.id()).await?;
+    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
+    let parent: Option<ParentRow> = sqlx::query_as(
+        "SELECT id, name, email, address, phone_mobile, phone_other, about, extra::text AS extra,
+                read_only_at IS NOT NULL AS read_only, blocked_at IS NOT NULL AS blocked,
+                account_id IS NOT NULL AS registered
+           FROM people WHERE id = $1 AND kind = 'parent'",
+    )
+    .bind(person_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let parent = parent.ok_or(AppError::NotFound)?;
+    let can_edit = rights(&state, &tenant, &viewer, &mut tx, person_id)
+        .await?
+        .ok_or(AppError::Forbidden {
+            reason: "portal.parent.not_yours",
+        })?;
+    let children: Vec<ChildRow> = sqlx::query_as(
+        "SELECT p.first_name || ' ' || concat_ws(' ', nullif(p.name_prefix, ''), p.last_name) AS name,
+                gr.id AS group_id, gr.name AS group_name, g.status
+           FROM guardians g JOIN pupils p ON p.id = g.pupil_id
+           LEFT JOIN groups gr ON gr.id = p.group_id
+          WHERE g.person_id = $1 AND p.left_at IS NULL ORDER BY p.date_of_birth",
+    )
+    .bind(person_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let stored: HashMap<String, String> = serde_json::from_str(&parent.extra).unwrap_or_default();
+    let extra = settings
+        .extra_fields
+        .iter()
+        .map(|label| ExtraField {
+            value: stored.get(label).cloned().unwrap_or_default(),
+            label: label.clone(),
+        })
+        .collect();
+    let page = ParentPage {
+        csrf: csrf.token(),
+        parent,
+        children,
+        extra,
+        can_edit,
+        is_admin: viewer.has(Role::SchoolAdmin),
+    };
+    let html = Html(state.templates.render("portal/parent.html", lang, &page)?);
+    Ok((csrf, html).into_response())
+}
+
+fn field(
+    form: &HashMap<String, String>,
+    name: &str,
+    max: usize,
+    error_field: &str,
+) -> Result<Option<String>, AppError> {
+    let value = form.get(name).map(|v| v.trim()).unwrap_or_default();
+    if value.chars().count() > max || value.chars().any(char::is_control) {
+        return Err(AppError::bad_request(
+            error_field.to_owned(),
+            "portal.parent.bad_value",
+        ));
+    }
+    Ok((!value.is_empty()).then(|| value.to_owned()))
+}
+
+fn phone(form: &HashMap<String, String>, name: &'static str) -> Result<Option<String>, AppError> {
+    let value = field(form, name, 20, name)?;
+    if let Some(phone) = &value {
+        let fine = phone.len() >= 6
+            && phone
+                .chars()
+                .all(|c| c.is_ascii_digit() || " +-()".contains(c))
+            && phone.chars().filter(char::is_ascii_digit).count() >= 6;
+        if !fine {
+            return Err(AppError::bad_request(name, "portal.details.bad_phone"));
+        }
+    }
+    Ok(value)
+}
+
+/// `POST /admin/parents/{person_id}/details`.
+pub async fn save_parent(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Viewer,
+    Path(person_id): Path<i64>,
+    CsrfForm(form): CsrfForm<HashMap<String, String>>,
+) -> Result<Response, AppError> {
+    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
+    let settings = state.settings.get(&state.schools, tenant.id()).await?;
+    let name = field(&form, "name", 100, "name")?
+        .ok_or_else(|| AppError::bad_request("name", "registration.name_empty"))?;
+    let address = field(&form, "address", 200, "address")?;
+    let phone_mobile = phone(&form, "phone_mobile")?;
+    let phone_other = phone(&form, "phone_other")?;
+    let mut extra: BTreeMap<String, String> = BTreeMap::new();
+    for (i, label) in settings.extra_fields.iter().enumerate() {
+        let key = format!("extra_{i}");
+        if let Some(value) = field(&form, &key, 200, &key)? {
+            extra.insert(label.clone(), value);
+        }
+    }
+    let extra = serde_json::to_string(&extra).map_err(|e| AppError::Internal(e.to_string()))?;
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    let may_edit = rights(&state, &tenant, &viewer, &mut tx, person_id)
+        .await?
+        .ok_or(AppError::Forbidden {
+            reason: "portal.parent.not_yours",
+        })?;
+    if !may_edit {
+        return Err(AppError::Forbidden {
+            reason: "portal.parent.teachers_may_not_edit",
+        });
+    }
+    let updated = sqlx::query(
+        "UPDATE people SET name = $2, address = $3, phone_mobile = $4, phone_other = $5,
+                           extra = $6::jsonb
+          WHERE id = $1 AND kind = 'parent'",
+    )
+    .bind(person_id)
+    .bind(&name)
+    .bind(address)
+    .bind(phone_mobile)
+    .bind(phone_other)
+    .bind(&extra)
+    .execute(&mut *tx)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Err(AppError::NotFound);
+    }
+    record(&mut tx, person_id, "details", viewer.person_id).await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/admin/parents/{person_id}")).into_response())
+}
+
+async fn record(
+    tx: &mut TenantTx,
+    person_id: i64,
+    action: &str,
+    by: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO access_changes (person_id, action, changed_by) VALUES ($1, $2, $3)")
+        .bind(person_id)
+        .bind(action)
+        .bind(by)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// What an admin does to a parent's place in the school.
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ParentAction {
+    ReadOnly,
+    Writable,
+    Remove,
+}
+
+/// `POST /admin/parents/{person_id}/{read-only|writable|remove}` — admins only. Removing
+/// ends the parent's links to children and membership here; their account stays, and a code
+/// brings them back.
+pub async fn change_parent(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Viewer,
+    Path((person_id, action)): Path<(i64, ParentAction)>,
+    CsrfForm(_): CsrfForm<schoolplein_registration::routes::sign_in::EmptyForm>,
+) -> Result<Response, AppError> {
+    viewer.require_any(&[Role::SchoolAdmin])?;
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    let account: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT account_id FROM people WHERE id = $1 AND kind = 'parent'")
+            .bind(person_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let account = account.ok_or(AppError::NotFound)?;
+    let tenant_id = tenant.id().get();
+    match action {
+        ParentAction::ReadOnly | ParentAction::Writable => {
+            let read_only = matches!(action, ParentAction::ReadOnly);
+            sqlx::query(
+                "UPDATE people SET read_only_at = CASE WHEN $2 THEN coalesce(read_only_at, now()) END
+                  WHERE id = $1",
+            )
+            .bind(person_id)
+            .bind(read_only)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE platform.memberships
+                    SET read_only_at = CASE WHEN $3 THEN coalesce(read_only_at, now()) END
+                  WHERE account_id = $1 AND tenant_id = $2",
+            )
+            .bind(account)
+            .bind(tenant_id)
+            .bind(read_only)
+            .execute(&mut *tx)
+            .await?;
+            record(
+                &mut tx,
+                person_id,
+                if read_only { "read_only" } else { "writable" },
+                viewer.person_id,
+            )
+            .await?;
+        }
+        ParentAction::Remove => {
+            sqlx::query("DELETE FROM guardians WHERE person_id = $1")
+                .bind(person_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM privacy_choices WHERE person_id = $1")
+                .bind(person_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "UPDATE people SET account_id = NULL,
+                        roles = array_remove(roles, 'parent'), read_only_at = NULL
+                  WHERE id = $1",
+            )
+            .bind(person_id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "DELETE FROM platform.memberships WHERE account_id = $1 AND tenant_id = $2",
+            )
+            .bind(account)
+            .bind(tenant_id)
+            .execute(&mut *tx)
+            .await?;
+            record(&mut tx, person_id, "remove", viewer.person_id).await?;
+        }
+    }
+    tx.commit().await?;
+    tracing::info!(person.id = person_id, action = ?action, "parent changed by admin");
+    let back = match action {
+        ParentAction::Remove => "/admin/people".to_owned(),
+        _ => format!("/admin/parents/{person_id}"),
+    };
+    Ok(Redirect::to(&back).into_response())
+}
