@@ -55,6 +55,14 @@ pub fn router() -> Router<AppState> {
         )
         .route("/groups", get(routes::groups::list_groups))
         .route("/groups/{group_id}", get(routes::groups::show_group))
+        .route(
+            "/groups/{group_id}/address-list.pdf",
+            get(routes::lists::address_list),
+        )
+        .route(
+            "/groups/{group_id}/class-list.pdf",
+            get(routes::lists::class_list),
+        )
         .route("/api/groups/{group_id}", get(routes::groups::group_json))
         .route(
             "/admin/groups/{group_id}/letters.pdf",

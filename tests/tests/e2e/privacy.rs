@@ -5,7 +5,7 @@
 use schoolplein_kernel::Role;
 use schoolplein_registration::{EmailAddress, NewPassword, enroll};
 use schoolplein_tests::client::Client;
-use schoolplein_tests::{TestApp, school_host, unique_slug};
+use schoolplein_tests::{TestApp, pdf_text, school_host, unique_slug};
 use serde_json::Value;
 use tenant_router::{TenantEntry, TenantTx};
 
@@ -92,7 +92,15 @@ async fn seen(viewer: &mut Client, host: &str, group: i64) -> (Option<Value>, St
         .cloned();
     let html = viewer.get(host, &format!("/groups/{group}")).await;
     assert_eq!(html.status, 200);
-    (anna, html.text())
+    let pdf = viewer
+        .get(host, &format!("/groups/{group}/address-list.pdf"))
+        .await;
+    assert_eq!(pdf.status, 200);
+    // The page and the address list, together: every check below holds for both.
+    (
+        anna,
+        format!("{}\n{}", html.text(), pdf_text(&pdf.body).await),
+    )
 }
 
 /// The value Anna stored for a field, as it would appear.
@@ -123,6 +131,13 @@ async fn every_field_and_choice_shows_exactly_what_it_allows_on_the_page_and_in_
         group_id(&app, &school, "G4").await,
     );
     let sanne = pupil_id(&app, &school, "2026001").await;
+    let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+    sqlx::query("UPDATE school_settings SET parents_download_address_list = true")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    app.state.settings.forget(school.id);
 
     // Anna: parent of Sanne (3b) and Lotte (4); her choices are made for Sanne only.
     let mut anna = member(&app, &school, "Anna Privé", &[Role::Parent]).await;
@@ -240,6 +255,55 @@ async fn every_field_and_choice_shows_exactly_what_it_allows_on_the_page_and_in_
             assert_eq!(entry["address"], "Lindelaan 12, Utrecht");
         }
     }
+
+    // Without the school's leave, parents get no address list; staff always get both lists.
+    let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+    sqlx::query("UPDATE school_settings SET parents_download_address_list = false")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    app.state.settings.forget(school.id);
+    assert_eq!(
+        same_group
+            .client
+            .get(&host, &format!("/groups/{g3b}/address-list.pdf"))
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        same_group
+            .client
+            .get(&host, &format!("/groups/{g3b}/class-list.pdf"))
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        teacher
+            .client
+            .get(&host, &format!("/groups/{g3b}/address-list.pdf"))
+            .await
+            .status,
+        200
+    );
+    let class_list = teacher
+        .client
+        .get(&host, &format!("/groups/{g3b}/class-list.pdf"))
+        .await;
+    assert_eq!(class_list.status, 200);
+    let class_text = pdf_text(&class_list.body).await;
+    assert!(
+        class_text.contains("Sanne de Vries")
+            && class_text.contains("14-03-2019")
+            && class_text.contains("Daan Bakker"),
+        "{class_text}"
+    );
+    assert!(
+        class_text.contains("Anna Privé"),
+        "staff see every parent: {class_text}"
+    );
 
     // A parent without a child in a group cannot open it; a stranger cannot at all.
     assert_eq!(

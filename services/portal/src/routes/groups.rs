@@ -42,6 +42,8 @@ pub struct GroupView {
     pub teachers: Vec<String>,
     pub families: Vec<FamilyView>,
     pub staff_view: bool,
+    /// Whether this viewer may download the address list (staff, or parents where allowed).
+    pub address_list: bool,
 }
 
 /// The group as this viewer may see it, or 404 (no such group) / 403 (not theirs).
@@ -133,6 +135,7 @@ pub async fn group_view(
         teachers,
         families,
         staff_view: looker.is_staff,
+        address_list: looker.is_staff || settings.parents_download_address_list,
     })
 }
 

@@ -5,5 +5,6 @@ pub mod groups;
 pub mod groups_admin;
 pub mod import;
 pub mod letters;
+pub mod lists;
 pub mod parent_admin;
 pub mod settings;
