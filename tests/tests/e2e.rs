@@ -16,6 +16,7 @@ mod e2e {
     mod roles;
     mod roster;
     mod settings;
+    mod special;
     mod switcher;
     mod tls;
 }

@@ -53,6 +53,22 @@ pub fn router() -> Router<AppState> {
             "/admin/parents/{person_id}/{action}",
             post(routes::parent_admin::change_parent),
         )
+        .route(
+            "/special-groups",
+            get(routes::special::show_special_groups).post(routes::special::create_special_group),
+        )
+        .route(
+            "/special-groups/{id}/join",
+            post(routes::special::join_special_group),
+        )
+        .route(
+            "/special-groups/{id}/leave",
+            post(routes::special::leave_special_group),
+        )
+        .route(
+            "/special-groups/{id}/list.pdf",
+            get(routes::special::special_group_pdf),
+        )
         .route("/groups", get(routes::groups::list_groups))
         .route("/groups/{group_id}", get(routes::groups::show_group))
         .route(
@@ -90,6 +106,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "portal/parent.html",
         include_str!("../templates/parent.html"),
+    ),
+    (
+        "portal/special_groups.html",
+        include_str!("../templates/special_groups.html"),
     ),
     (
         "portal/settings.html",

@@ -8,3 +8,4 @@ pub mod letters;
 pub mod lists;
 pub mod parent_admin;
 pub mod settings;
+pub mod special;
