@@ -13,6 +13,7 @@ mod e2e {
     mod parents;
     mod passwords;
     mod privacy;
+    mod reachability;
     mod roles;
     mod roster;
     mod settings;

@@ -2,6 +2,7 @@
 //! a parent's children and what others may see of them.
 
 pub mod db;
+pub mod notify;
 pub mod pdf;
 pub mod privacy;
 pub mod roster;
@@ -17,6 +18,15 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/children", get(routes::children::show_children))
         .route("/children/details", post(routes::children::save_details))
+        .route("/children/contacts", post(routes::children::save_contacts))
+        .route(
+            "/children/{pupil_id}/medical",
+            post(routes::children::save_medical),
+        )
+        .route(
+            "/children/{pupil_id}/primary",
+            post(routes::children::make_primary),
+        )
         .route(
             "/children/{pupil_id}/privacy",
             post(routes::children::save_privacy),
@@ -94,6 +104,18 @@ pub fn router() -> Router<AppState> {
 }
 
 pub const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "mail/portal/details_changed/subject.txt",
+        include_str!("../templates/mail/portal/details_changed/subject.txt"),
+    ),
+    (
+        "mail/portal/details_changed/body.txt",
+        include_str!("../templates/mail/portal/details_changed/body.txt"),
+    ),
+    (
+        "mail/portal/details_changed/body.html",
+        include_str!("../templates/mail/portal/details_changed/body.html"),
+    ),
     (
         "portal/import.html",
         include_str!("../templates/import.html"),

@@ -32,6 +32,9 @@ pub struct ParentView {
 pub struct FamilyView {
     /// The child's first name for parents; the full name for staff.
     pub child: String,
+    /// For staff only: allergies and medical details the parents gave.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<String>,
     pub parents: Vec<ParentView>,
 }
 
@@ -81,10 +84,26 @@ pub async fn group_view(
         .flat_map(|p| p.parents.iter().map(|parent| parent.person_id))
         .collect();
     let choices = people::choices_of(&mut tx, &parent_ids).await?;
+    let health: Vec<(i64, String)> = if looker.is_staff {
+        sqlx::query_as(
+            "SELECT m.pupil_id, concat_ws(' · ', nullif(m.allergies, ''), nullif(m.medical, ''))
+               FROM pupil_medical m JOIN pupils p ON p.id = m.pupil_id
+              WHERE p.group_id = $1 AND (m.allergies <> '' OR m.medical <> '')",
+        )
+        .bind(group_id)
+        .fetch_all(&mut *tx)
+        .await?
+    } else {
+        Vec::new()
+    };
     tx.commit().await?;
     let families = pupils
         .into_iter()
         .filter_map(|pupil| {
+            let pupil_health = health
+                .iter()
+                .find(|(id, _)| *id == pupil.pupil_id)
+                .map(|(_, text)| text.clone());
             let parents: Vec<ParentView> = pupil
                 .parents
                 .into_iter()
@@ -117,6 +136,7 @@ pub async fn group_view(
             if looker.is_staff {
                 Some(FamilyView {
                     child: pupil.full_name,
+                    health: pupil_health,
                     parents,
                 })
             } else if parents.is_empty() {
@@ -124,6 +144,7 @@ pub async fn group_view(
             } else {
                 Some(FamilyView {
                     child: pupil.first_name,
+                    health: None,
                     parents,
                 })
             }

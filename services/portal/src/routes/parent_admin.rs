@@ -34,6 +34,14 @@ struct ChildRow {
     group_id: Option<i64>,
     group_name: Option<String>,
     status: String,
+    health: Option<String>,
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+struct ContactRow {
+    label: String,
+    name: String,
+    phone: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -47,6 +55,7 @@ struct ParentPage<'a> {
     csrf: &'a str,
     parent: ParentRow,
     children: Vec<ChildRow>,
+    contacts: Vec<ContactRow>,
     extra: Vec<ExtraField>,
     can_edit: bool,
     is_admin: bool,
@@ -109,10 +118,18 @@ pub async fn show_parent(
         })?;
     let children: Vec<ChildRow> = sqlx::query_as(
         "SELECT p.first_name || ' ' || concat_ws(' ', nullif(p.name_prefix, ''), p.last_name) AS name,
-                gr.id AS group_id, gr.name AS group_name, g.status
+                gr.id AS group_id, gr.name AS group_name, g.status,
+                nullif(concat_ws(' · ', nullif(m.allergies, ''), nullif(m.medical, '')), '') AS health
            FROM guardians g JOIN pupils p ON p.id = g.pupil_id
            LEFT JOIN groups gr ON gr.id = p.group_id
+           LEFT JOIN pupil_medical m ON m.pupil_id = p.id
           WHERE g.person_id = $1 AND p.left_at IS NULL ORDER BY p.date_of_birth",
+    )
+    .bind(person_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let contacts: Vec<ContactRow> = sqlx::query_as(
+        "SELECT label, name, phone FROM person_contacts WHERE person_id = $1 ORDER BY id",
     )
     .bind(person_id)
     .fetch_all(&mut *tx)
@@ -131,6 +148,7 @@ pub async fn show_parent(
         csrf: csrf.token(),
         parent,
         children,
+        contacts,
         extra,
         can_edit,
         is_admin: viewer.has(Role::SchoolAdmin),
