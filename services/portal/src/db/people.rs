@@ -25,35 +25,6 @@ pub async fn looker(tx: &mut TenantTx, viewer: &Viewer) -> Result<Looker, sqlx::
     })
 }
 
-/// The privacy choices of these people, for their children still at school and linked.
-pub async fn choices_of(
-    tx: &mut TenantTx,
-    people: &[i64],
-) -> Result<HashMap<i64, Vec<Choice>>, sqlx::Error> {
-    let rows: Vec<(i64, String, String, Option<i64>)> = sqlx::query_as(
-        "SELECT c.person_id, c.field, c.audience, p.group_id
-           FROM privacy_choices c
-           JOIN pupils p ON p.id = c.pupil_id AND p.left_at IS NULL
-           JOIN guardians g ON g.pupil_id = c.pupil_id AND g.person_id = c.person_id
-                           AND g.status = 'active'
-          WHERE c.person_id = ANY($1)",
-    )
-    .bind(people)
-    .fetch_all(&mut **tx)
-    .await?;
-    let mut choices: HashMap<i64, Vec<Choice>> = HashMap::new();
-    for (person, field, audience, group) in rows {
-        if let (Some(field), Some(audience)) = (Field::parse(&field), Audience::parse(&audience)) {
-            choices.entry(person).or_default().push(Choice {
-                field,
-                audience,
-                child_group: group,
-            });
-        }
-    }
-    Ok(choices)
-}
-
 /// A parent's details as stored (before privacy is applied).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ParentDetails {
@@ -72,52 +43,6 @@ pub struct GroupPupil {
     pub first_name: String,
     pub full_name: String,
     pub parents: Vec<ParentDetails>,
-}
-
-/// The pupils of a group (still at school) and their parents.
-pub async fn group_pupils(
-    tx: &mut TenantTx,
-    group_id: i64,
-) -> Result<Vec<GroupPupil>, sqlx::Error> {
-    let pupils: Vec<(i64, String, String)> = sqlx::query_as(
-        "SELECT id, first_name,
-                first_name || ' ' || concat_ws(' ', nullif(name_prefix, ''), last_name)
-           FROM pupils WHERE group_id = $1 AND left_at IS NULL
-          ORDER BY first_name, last_name, id",
-    )
-    .bind(group_id)
-    .fetch_all(&mut **tx)
-    .await?;
-    let ids: Vec<i64> = pupils.iter().map(|p| p.0).collect();
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        pupil_id: i64,
-        #[sqlx(flatten)]
-        parent: ParentDetails,
-    }
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT g.pupil_id, pe.id AS person_id, pe.name, pe.email, pe.address, pe.phone_mobile,
-                pe.phone_other
-           FROM guardians g JOIN people pe ON pe.id = g.person_id
-          WHERE g.pupil_id = ANY($1) AND g.status = 'active' AND pe.blocked_at IS NULL
-          ORDER BY pe.name, pe.id",
-    )
-    .bind(&ids)
-    .fetch_all(&mut **tx)
-    .await?;
-    let mut by_pupil: HashMap<i64, Vec<ParentDetails>> = HashMap::new();
-    for row in rows {
-        by_pupil.entry(row.pupil_id).or_default().push(row.parent);
-    }
-    Ok(pupils
-        .into_iter()
-        .map(|(pupil_id, first_name, full_name)| GroupPupil {
-            parents: by_pupil.remove(&pupil_id).unwrap_or_default(),
-            pupil_id,
-            first_name,
-            full_name,
-        })
-        .collect())
 }
 
 /// Which groups' pages a viewer may open.
@@ -139,30 +64,196 @@ impl GroupAccess {
 /// Admins see every group; teachers every group when the school lets them (T5), otherwise
 /// the groups they teach; parents the groups of their children, while the portal is open to
 /// parents and its groups are on.
+pub fn access_of(
+    viewer: &Viewer,
+    looker: &Looker,
+    settings: &SchoolSettings,
+    taught: &[i64],
+) -> GroupAccess {
+    if viewer.has(Role::SchoolAdmin)
+        || (viewer.has(Role::Teacher) && settings.teachers_see_all_groups)
+    {
+        return GroupAccess::All;
+    }
+    let mut groups = BTreeSet::new();
+    if viewer.has(Role::Teacher) {
+        groups.extend(taught.iter().copied());
+    }
+    if settings.portal_open && settings.is_on(Module::Groups) {
+        groups.extend(looker.child_groups.iter().copied());
+    }
+    GroupAccess::Only(groups)
+}
+
+/// [`access_of`], reading the groups the viewer teaches.
 pub async fn group_access(
     tx: &mut TenantTx,
     viewer: &Viewer,
     looker: &Looker,
     settings: &SchoolSettings,
 ) -> Result<GroupAccess, sqlx::Error> {
-    if viewer.has(Role::SchoolAdmin)
-        || (viewer.has(Role::Teacher) && settings.teachers_see_all_groups)
-    {
-        return Ok(GroupAccess::All);
+    let taught: Vec<i64> = if viewer.has(Role::Teacher) {
+        sqlx::query_scalar("SELECT group_id FROM group_teachers WHERE person_id = $1")
+            .bind(viewer.person_id)
+            .fetch_all(&mut **tx)
+            .await?
+    } else {
+        Vec::new()
+    };
+    Ok(access_of(viewer, looker, settings, &taught))
+}
+
+/// A group with its teachers, and the viewer as the rules see them — one round trip.
+#[derive(Debug)]
+pub struct GroupHead {
+    pub name: String,
+    pub teachers: Vec<String>,
+    pub looker: Looker,
+    pub taught: Vec<i64>,
+}
+
+pub async fn group_head(
+    tx: &mut TenantTx,
+    group_id: i64,
+    viewer: &Viewer,
+) -> Result<Option<GroupHead>, sqlx::Error> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        name: String,
+        teachers: Vec<String>,
+        child_groups: Vec<i64>,
+        has_child: bool,
+        taught: Vec<i64>,
     }
-    let mut groups = BTreeSet::new();
-    if viewer.has(Role::Teacher) {
-        let taught: Vec<i64> =
-            sqlx::query_scalar("SELECT group_id FROM group_teachers WHERE person_id = $1")
-                .bind(viewer.person_id)
-                .fetch_all(&mut **tx)
-                .await?;
-        groups.extend(taught);
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT g.name,
+                ARRAY(SELECT pe.name FROM group_teachers t JOIN people pe ON pe.id = t.person_id
+                       WHERE t.group_id = g.id ORDER BY pe.name) AS teachers,
+                ARRAY(SELECT DISTINCT p.group_id FROM guardians gu JOIN pupils p ON p.id = gu.pupil_id
+                       WHERE gu.person_id = $2 AND gu.status = 'active' AND p.left_at IS NULL
+                         AND p.group_id IS NOT NULL) AS child_groups,
+                EXISTS (SELECT 1 FROM guardians gu JOIN pupils p ON p.id = gu.pupil_id
+                         WHERE gu.person_id = $2 AND gu.status = 'active' AND p.left_at IS NULL) AS has_child,
+                ARRAY(SELECT t.group_id FROM group_teachers t WHERE t.person_id = $2) AS taught
+           FROM groups g WHERE g.id = $1",
+    )
+    .bind(group_id)
+    .bind(viewer.person_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.map(|row| GroupHead {
+        name: row.name,
+        teachers: row.teachers,
+        looker: Looker {
+            person_id: viewer.person_id,
+            is_staff: viewer.is_staff(),
+            child_groups: row.child_groups.into_iter().collect(),
+            has_child: row.has_child,
+        },
+        taught: row.taught,
+    }))
+}
+
+/// A group's pupils with their parents, each parent's privacy choices and (for staff) the
+/// pupil's health notes — one round trip.
+pub async fn group_families(
+    tx: &mut TenantTx,
+    group_id: i64,
+    with_health: bool,
+) -> Result<
+    (
+        Vec<GroupPupil>,
+        HashMap<i64, Vec<Choice>>,
+        HashMap<i64, String>,
+    ),
+    sqlx::Error,
+> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        pupil_id: i64,
+        first_name: String,
+        full_name: String,
+        health: Option<String>,
+        person_id: Option<i64>,
+        name: Option<String>,
+        email: Option<String>,
+        address: Option<String>,
+        phone_mobile: Option<String>,
+        phone_other: Option<String>,
+        choices: Option<Vec<String>>,
     }
-    if settings.portal_open && settings.is_on(Module::Groups) {
-        groups.extend(looker.child_groups.iter().copied());
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT p.id AS pupil_id, p.first_name,
+                p.first_name || ' ' || concat_ws(' ', nullif(p.name_prefix, ''), p.last_name) AS full_name,
+                CASE WHEN $2 THEN (SELECT nullif(concat_ws(' · ', nullif(m.allergies, ''),
+                                                           nullif(m.medical, '')), '')
+                                     FROM pupil_medical m WHERE m.pupil_id = p.id) END AS health,
+                pe.id AS person_id, pe.name, pe.email, pe.address, pe.phone_mobile, pe.phone_other,
+                CASE WHEN pe.id IS NOT NULL THEN ARRAY(
+                    SELECT c.field || ':' || c.audience || ':' || coalesce(cp.group_id::text, '')
+                      FROM privacy_choices c
+                      JOIN pupils cp ON cp.id = c.pupil_id AND cp.left_at IS NULL
+                      JOIN guardians cg ON cg.pupil_id = c.pupil_id AND cg.person_id = c.person_id
+                                       AND cg.status = 'active'
+                     WHERE c.person_id = pe.id) END AS choices
+           FROM pupils p
+           LEFT JOIN guardians g ON g.pupil_id = p.id AND g.status = 'active'
+           LEFT JOIN people pe ON pe.id = g.person_id AND pe.blocked_at IS NULL
+          WHERE p.group_id = $1 AND p.left_at IS NULL
+          ORDER BY p.first_name, p.last_name, p.id, pe.name, pe.id",
+    )
+    .bind(group_id)
+    .bind(with_health)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut pupils: Vec<GroupPupil> = Vec::new();
+    let mut choices: HashMap<i64, Vec<Choice>> = HashMap::new();
+    let mut health: HashMap<i64, String> = HashMap::new();
+    for row in rows {
+        if pupils.last().is_none_or(|p| p.pupil_id != row.pupil_id) {
+            if let Some(text) = row.health.clone() {
+                health.insert(row.pupil_id, text);
+            }
+            pupils.push(GroupPupil {
+                pupil_id: row.pupil_id,
+                first_name: row.first_name.clone(),
+                full_name: row.full_name.clone(),
+                parents: Vec::new(),
+            });
+        }
+        let (Some(person_id), Some(name), Some(email)) = (row.person_id, row.name, row.email)
+        else {
+            continue;
+        };
+        if let Some(list) = row.choices {
+            choices.entry(person_id).or_insert_with(|| {
+                list.iter()
+                    .filter_map(|entry| {
+                        let mut parts = entry.splitn(3, ':');
+                        let field = Field::parse(parts.next()?)?;
+                        let audience = Audience::parse(parts.next()?)?;
+                        let child_group = parts.next()?.parse::<i64>().ok();
+                        Some(Choice {
+                            field,
+                            audience,
+                            child_group,
+                        })
+                    })
+                    .collect()
+            });
+        }
+        if let Some(pupil) = pupils.last_mut() {
+            pupil.parents.push(ParentDetails {
+                person_id,
+                name,
+                email,
+                address: row.address,
+                phone_mobile: row.phone_mobile,
+                phone_other: row.phone_other,
+            });
+        }
     }
-    Ok(GroupAccess::Only(groups))
+    Ok((pupils, choices, health))
 }
 
 /// The set of fields as names, for templates.

@@ -59,51 +59,24 @@ pub async fn group_view(
     // Settings first: read while no transaction of this request holds a connection.
     let settings = state.settings.get(&state.schools, tenant.id()).await?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
-    let name: Option<String> = sqlx::query_scalar("SELECT name FROM groups WHERE id = $1")
-        .bind(group_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let name = name.ok_or(AppError::NotFound)?;
-    let looker = people::looker(&mut tx, viewer).await?;
-    let access = people::group_access(&mut tx, viewer, &looker, &settings).await?;
+    let head = people::group_head(&mut tx, group_id, viewer)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let access = people::access_of(viewer, &head.looker, &settings, &head.taught);
     if !access.allows(group_id) {
         return Err(AppError::Forbidden {
             reason: "portal.group.not_yours",
         });
     }
-    let teachers: Vec<String> = sqlx::query_scalar(
-        "SELECT pe.name FROM group_teachers t JOIN people pe ON pe.id = t.person_id
-          WHERE t.group_id = $1 ORDER BY pe.name",
-    )
-    .bind(group_id)
-    .fetch_all(&mut *tx)
-    .await?;
-    let pupils = people::group_pupils(&mut tx, group_id).await?;
-    let parent_ids: Vec<i64> = pupils
-        .iter()
-        .flat_map(|p| p.parents.iter().map(|parent| parent.person_id))
-        .collect();
-    let choices = people::choices_of(&mut tx, &parent_ids).await?;
-    let health: Vec<(i64, String)> = if looker.is_staff {
-        sqlx::query_as(
-            "SELECT m.pupil_id, concat_ws(' · ', nullif(m.allergies, ''), nullif(m.medical, ''))
-               FROM pupil_medical m JOIN pupils p ON p.id = m.pupil_id
-              WHERE p.group_id = $1 AND (m.allergies <> '' OR m.medical <> '')",
-        )
-        .bind(group_id)
-        .fetch_all(&mut *tx)
-        .await?
-    } else {
-        Vec::new()
-    };
+    let looker = head.looker;
+    let (name, teachers) = (head.name, head.teachers);
+    let (pupils, choices, health) =
+        people::group_families(&mut tx, group_id, looker.is_staff).await?;
     tx.commit().await?;
     let families = pupils
         .into_iter()
         .filter_map(|pupil| {
-            let pupil_health = health
-                .iter()
-                .find(|(id, _)| *id == pupil.pupil_id)
-                .map(|(_, text)| text.clone());
+            let pupil_health = health.get(&pupil.pupil_id).cloned();
             let parents: Vec<ParentView> = pupil
                 .parents
                 .into_iter()
