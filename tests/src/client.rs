@@ -171,6 +171,20 @@ impl Client {
         bytes: &[u8],
         token: Option<&str>,
     ) -> RawResponse {
+        self.post_file_as(host, path, "file", file_name, bytes, token)
+            .await
+    }
+
+    /// As [`post_file`](Self::post_file), with the file in the form field `field`.
+    pub async fn post_file_as(
+        &mut self,
+        host: &str,
+        path: &str,
+        field: &str,
+        file_name: &str,
+        bytes: &[u8],
+        token: Option<&str>,
+    ) -> RawResponse {
         let boundary = "----schoolplein-test-boundary-7d1f";
         let token = match token {
             Some(token) => token.to_owned(),
@@ -185,7 +199,7 @@ impl Client {
         );
         body.extend_from_slice(
             format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
             )
             .as_bytes(),
         );

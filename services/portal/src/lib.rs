@@ -20,6 +20,14 @@ pub fn router() -> Router<AppState> {
         .route("/children/details", post(routes::children::save_details))
         .route("/children/contacts", post(routes::children::save_contacts))
         .route(
+            "/children/photo",
+            post(routes::photos::upload_photo).layer(DefaultBodyLimit::max(
+                routes::photos::MAX_PHOTO_BYTES + 64 * 1024,
+            )),
+        )
+        .route("/children/photo/remove", post(routes::photos::remove_photo))
+        .route("/people/{person_id}/photo", get(routes::photos::show_photo))
+        .route(
             "/children/{pupil_id}/medical",
             post(routes::children::save_medical),
         )

@@ -300,3 +300,180 @@ async fn contacts_and_medical_details_reach_staff_only_and_every_change_is_maile
         404
     );
 }
+
+#[tokio::test]
+async fn a_profile_photo_is_shown_only_as_its_owner_chose_and_only_real_images_are_taken() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool Foto", "").await;
+    let host = school_host(&school.slug);
+    let (mut admin, _) = member(
+        &app,
+        &school,
+        "Directeur",
+        &format!("{}@example.nl", unique_slug()),
+        &[Role::SchoolAdmin],
+        None,
+    )
+    .await;
+    admin.get(&host, "/admin/import").await;
+    assert_eq!(
+        admin
+            .post_file(&host, "/admin/import", "e.xml", EDEXML.as_bytes(), None)
+            .await
+            .status,
+        200
+    );
+    let (mut anna, anna_id) = member(
+        &app,
+        &school,
+        "Anna",
+        &format!("{}@example.nl", unique_slug()),
+        &[Role::Parent],
+        Some("2026001"),
+    )
+    .await;
+    let (mut same_group, _) = member(
+        &app,
+        &school,
+        "Ouder Daan",
+        &format!("{}@example.nl", unique_slug()),
+        &[Role::Parent],
+        Some("2026002"),
+    )
+    .await;
+    let (mut other_group, _) = member(
+        &app,
+        &school,
+        "Ouder Elif",
+        &format!("{}@example.nl", unique_slug()),
+        &[Role::Parent],
+        Some("2026003"),
+    )
+    .await;
+    let sanne: i64 = {
+        let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+        let id = sqlx::query_scalar("SELECT id FROM pupils WHERE import_key = '2026001'")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        tx.rollback().await.unwrap();
+        id
+    };
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+
+    // Files that lie about being photos are refused, naming the field; nothing is stored.
+    for (name, bytes) in [
+        (
+            "foto.png",
+            &b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>"[..],
+        ),
+        ("foto.jpg", b"<html><body>hi</body></html>"),
+        ("foto.png", b"GIF89a...."),
+    ] {
+        let refused = anna
+            .post_file_as(&host, "/children/photo", "photo", name, bytes, None)
+            .await;
+        assert_eq!(refused.status, 400, "{name}");
+        assert!(refused.text().contains("photo"), "{}", refused.text());
+    }
+    let too_big = vec![0xFFu8; 3 * 1024 * 1024];
+    let refused = anna
+        .post_file_as(
+            &host,
+            "/children/photo",
+            "photo",
+            "groot.jpg",
+            &too_big,
+            None,
+        )
+        .await;
+    assert!(matches!(refused.status, 400 | 413), "{}", refused.status);
+    assert_eq!(
+        anna.get(&host, &format!("/people/{anna_id}/photo"))
+            .await
+            .status,
+        404,
+        "no photo yet"
+    );
+
+    let saved = anna
+        .post_file_as(&host, "/children/photo", "photo", "ik.png", png, None)
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.text());
+    let own = anna.get(&host, &format!("/people/{anna_id}/photo")).await;
+    assert_eq!(own.status, 200);
+    assert_eq!(own.header("content-type"), Some("image/png"));
+    assert_eq!(own.body, png);
+    assert_eq!(
+        admin
+            .get(&host, &format!("/people/{anna_id}/photo"))
+            .await
+            .status,
+        200,
+        "staff see it"
+    );
+    // Nobody else, until Anna shows it to Sanne's group.
+    assert_eq!(
+        same_group
+            .get(&host, &format!("/people/{anna_id}/photo"))
+            .await
+            .status,
+        404
+    );
+    anna.post_form(
+        &host,
+        &format!("/children/{sanne}/privacy"),
+        &[("name", "group"), ("photo", "group")],
+    )
+    .await;
+    let shown = same_group
+        .get(&host, &format!("/people/{anna_id}/photo"))
+        .await;
+    assert_eq!(shown.status, 200);
+    assert_eq!(shown.body, png);
+    let g3b: i64 = {
+        let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+        let id = sqlx::query_scalar("SELECT group_id FROM pupils WHERE id = $1")
+            .bind(sanne)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        tx.rollback().await.unwrap();
+        id
+    };
+    let group_page = same_group
+        .get(&host, &format!("/groups/{g3b}"))
+        .await
+        .text();
+    assert!(
+        group_page.contains(&format!("src=\"/people/{anna_id}/photo\"")),
+        "{group_page}"
+    );
+    assert_eq!(
+        other_group
+            .get(&host, &format!("/people/{anna_id}/photo"))
+            .await
+            .status,
+        404
+    );
+    // Removed, it is gone for everyone.
+    assert_eq!(
+        anna.post_form(&host, "/children/photo/remove", &[])
+            .await
+            .status,
+        303
+    );
+    assert_eq!(
+        same_group
+            .get(&host, &format!("/people/{anna_id}/photo"))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        anna.get(&host, &format!("/people/{anna_id}/photo"))
+            .await
+            .status,
+        404
+    );
+}

@@ -34,6 +34,7 @@ pub struct ParentDetails {
     pub address: Option<String>,
     pub phone_mobile: Option<String>,
     pub phone_other: Option<String>,
+    pub has_photo: bool,
 }
 
 /// A pupil of a group with the parents whose link is in effect.
@@ -180,6 +181,7 @@ pub async fn group_families(
         address: Option<String>,
         phone_mobile: Option<String>,
         phone_other: Option<String>,
+        has_photo: Option<bool>,
         choices: Option<Vec<String>>,
     }
     let rows: Vec<Row> = sqlx::query_as(
@@ -189,6 +191,7 @@ pub async fn group_families(
                                                            nullif(m.medical, '')), '')
                                      FROM pupil_medical m WHERE m.pupil_id = p.id) END AS health,
                 pe.id AS person_id, pe.name, pe.email, pe.address, pe.phone_mobile, pe.phone_other,
+                EXISTS (SELECT 1 FROM person_photos ph WHERE ph.person_id = pe.id) AS has_photo,
                 CASE WHEN pe.id IS NOT NULL THEN ARRAY(
                     SELECT c.field || ':' || c.audience || ':' || coalesce(cp.group_id::text, '')
                       FROM privacy_choices c
@@ -250,6 +253,7 @@ pub async fn group_families(
                 address: row.address,
                 phone_mobile: row.phone_mobile,
                 phone_other: row.phone_other,
+                has_photo: row.has_photo.unwrap_or(false),
             });
         }
     }

@@ -23,6 +23,9 @@ pub struct ParentView {
     pub address: Option<String>,
     pub phone_mobile: Option<String>,
     pub phone_other: Option<String>,
+    /// The photo, when the parent has one and shows it to this viewer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub photo_url: Option<String>,
     /// The fields shown, by name.
     pub shown: Vec<&'static str>,
 }
@@ -97,6 +100,8 @@ pub async fn group_view(
                     };
                     Some(ParentView {
                         person_id: looker.is_staff.then_some(parent.person_id),
+                        photo_url: (parent.has_photo && shown.contains(&Field::Photo))
+                            .then(|| format!("/people/{}/photo", parent.person_id)),
                         email: keep(Field::Email, Some(parent.email)),
                         address: keep(Field::Address, parent.address),
                         phone_mobile: keep(Field::PhoneMobile, parent.phone_mobile),

@@ -7,5 +7,6 @@ pub mod import;
 pub mod letters;
 pub mod lists;
 pub mod parent_admin;
+pub mod photos;
 pub mod settings;
 pub mod special;
