@@ -146,8 +146,13 @@ pub struct SmtpConfig {
     /// Empty: no authentication.
     pub username: String,
     pub password: Secret,
-    /// Per SMTP command; a claim's lease must comfortably exceed it.
+    /// Opening a connection (with TLS and sign-in) and sending one mail each get this long;
+    /// a claim's lease must comfortably exceed it.
     pub timeout_secs: u64,
+    /// PEM file of CA certificates trusted besides the public roots (a relay with a private
+    /// CA). Unset: the public roots only.
+    #[serde(default)]
+    pub ca_cert_path: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
