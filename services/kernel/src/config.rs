@@ -236,7 +236,8 @@ pub struct AccountsConfig {
     pub failed_sign_in_window_minutes: u64,
     /// Password-reset requests allowed per address within an hour.
     pub max_password_resets_per_address: u32,
-    /// How many password hashes may be computed at once (each takes a CPU core for a while).
+    /// How many password hashes may be computed at once (each takes a CPU core for a while);
+    /// never more than the cores less one, so that pages keep a core during a sign-in storm.
     pub password_hash_concurrency: usize,
     /// argon2id cost: memory in KiB, iterations, lanes (OWASP minimum: 19456, 2, 1).
     pub argon2_memory_kib: u32,
