@@ -3,6 +3,7 @@
 //! in the test process, and headless Chromium.
 
 pub mod browser;
+pub mod certificates;
 pub mod client;
 pub mod http;
 pub mod mailbox;

@@ -1,17 +1,20 @@
 //! A real SMTP server inside the test process: EHLO/HELO, MAIL, RCPT, DATA (with
-//! dot-stuffing undone), RSET, NOOP and QUIT. It records every message with its Message-ID
-//! before it answers `250`, so "the client saw 250" implies "it is recorded". It can be
-//! stopped (connections are cut and new ones refused), started again on the same port, and
-//! told to answer `451` to every MAIL command.
+//! dot-stuffing undone), RSET, NOOP and QUIT; optionally STARTTLS or implicit TLS, and
+//! AUTH PLAIN. It records every message with its Message-ID before it answers `250`, so "the
+//! client saw 250" implies "it is recorded". It can be stopped (connections are cut and new
+//! ones refused), started again on the same port, and told to answer `451` to every MAIL
+//! command.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use base64::Engine;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{AbortHandle, JoinHandle};
+use tokio_rustls::TlsAcceptor;
 
 /// One message as the server received it.
 #[derive(Debug, Clone)]
@@ -22,6 +25,36 @@ pub struct ReceivedMail {
     pub data: String,
     pub message_id: Option<String>,
     pub received_at: Instant,
+    /// It came over TLS (STARTTLS or implicit).
+    pub encrypted: bool,
+    /// The user name the client signed in with, if any.
+    pub signed_in_as: Option<String>,
+}
+
+/// How a TLS-speaking server offers TLS.
+#[derive(Clone)]
+pub enum ServerTls {
+    /// Plain at first; the client upgrades with STARTTLS (and must, before MAIL).
+    Starttls(TlsAcceptor),
+    /// TLS from the first byte.
+    Implicit(TlsAcceptor),
+}
+
+impl std::fmt::Debug for ServerTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Starttls(_) => "Starttls",
+            Self::Implicit(_) => "Implicit",
+        })
+    }
+}
+
+/// What a server asks of its clients besides plain SMTP.
+#[derive(Debug, Clone, Default)]
+pub struct SmtpOptions {
+    pub tls: Option<ServerTls>,
+    /// User name and password required (AUTH PLAIN) before MAIL.
+    pub credentials: Option<(String, String)>,
 }
 
 impl ReceivedMail {
@@ -33,6 +66,7 @@ impl ReceivedMail {
 
 #[derive(Debug, Default)]
 struct Shared {
+    options: SmtpOptions,
     mails: Mutex<Vec<ReceivedMail>>,
     refuse_mail: AtomicBool,
     connections: Mutex<Vec<AbortHandle>>,
@@ -49,11 +83,19 @@ pub struct SmtpServer {
 impl SmtpServer {
     /// Starts on a free port of 127.0.0.1.
     pub async fn start() -> SmtpServer {
+        Self::start_with(SmtpOptions::default()).await
+    }
+
+    /// Starts on a free port of 127.0.0.1, with TLS and sign-in as `options` say.
+    pub async fn start_with(options: SmtpOptions) -> SmtpServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind SMTP");
         let addr = listener.local_addr().expect("SMTP address");
         let mut server = SmtpServer {
             addr,
-            shared: Arc::default(),
+            shared: Arc::new(Shared {
+                options,
+                ..Shared::default()
+            }),
             accept: None,
         };
         server.accept = Some(tokio::spawn(accept_loop(listener, server.shared.clone())));
@@ -140,16 +182,59 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
 
 async fn session(stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> {
     let _ = stream.set_nodelay(true);
-    let (read, mut write) = stream.into_split();
-    let mut reader = BufReader::new(read);
-    write.write_all(b"220 schoolplein-test ESMTP\r\n").await?;
+    match shared.options.tls.clone() {
+        None => converse(stream, &shared, false, false).await.map(drop),
+        Some(ServerTls::Implicit(acceptor)) => {
+            let stream = acceptor.accept(stream).await?;
+            converse(stream, &shared, true, false).await.map(drop)
+        }
+        Some(ServerTls::Starttls(acceptor)) => {
+            let Some(stream) = converse(stream, &shared, false, true).await? else {
+                return Ok(());
+            };
+            let stream = acceptor.accept(stream).await?;
+            converse(stream, &shared, true, false).await.map(drop)
+        }
+    }
+}
+
+/// One SMTP conversation on `stream`. Returns the stream when the client asked for
+/// STARTTLS (the caller wraps it and talks on), nothing when the conversation ended.
+async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    shared: &Shared,
+    encrypted: bool,
+    offer_starttls: bool,
+) -> std::io::Result<Option<S>> {
+    let mut reader = BufReader::new(stream);
+    // After STARTTLS the client starts over with EHLO, without a new greeting.
+    let after_starttls = encrypted && matches!(shared.options.tls, Some(ServerTls::Starttls(_)));
+    if !after_starttls {
+        reader
+            .get_mut()
+            .write_all(b"220 schoolplein-test ESMTP\r\n")
+            .await?;
+    }
+    let ehlo = {
+        let mut ehlo = String::from("250-schoolplein-test\r\n250-8BITMIME\r\n");
+        if offer_starttls {
+            ehlo.push_str("250-STARTTLS\r\n");
+        }
+        if shared.options.credentials.is_some() {
+            ehlo.push_str("250-AUTH PLAIN\r\n");
+        }
+        ehlo.push_str("250 SIZE 10485760\r\n");
+        ehlo
+    };
+    let tls_required = shared.options.tls.is_some() && !encrypted;
+    let mut signed_in_as: Option<String> = None;
     let mut mail_from: Option<String> = None;
     let mut rcpt_to: Vec<String> = Vec::new();
     let mut line = Vec::new();
     loop {
         line.clear();
         if reader.read_until(b'\n', &mut line).await? == 0 {
-            return Ok(());
+            return Ok(None);
         }
         let command = String::from_utf8_lossy(&line).trim_end().to_owned();
         let verb = command
@@ -157,9 +242,33 @@ async fn session(stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> 
             .next()
             .unwrap_or_default()
             .to_ascii_uppercase();
+        let needs_auth = shared.options.credentials.is_some() && signed_in_as.is_none();
         let reply: &[u8] = match verb.as_str() {
-            "EHLO" => b"250-schoolplein-test\r\n250-8BITMIME\r\n250 SIZE 10485760\r\n",
+            "EHLO" => ehlo.as_bytes(),
             "HELO" => b"250 schoolplein-test\r\n",
+            "STARTTLS" if offer_starttls => {
+                reader
+                    .get_mut()
+                    .write_all(b"220 2.0.0 Ready to start TLS\r\n")
+                    .await?;
+                // Anything the client sent after STARTTLS in plain text is dropped here.
+                return Ok(Some(reader.into_inner()));
+            }
+            "AUTH" => match (&shared.options.credentials, command.split(' ').nth(2)) {
+                (Some((user, password)), Some(response)) if !tls_required => {
+                    let expected = base64::engine::general_purpose::STANDARD
+                        .encode(format!("\0{user}\0{password}"));
+                    if response == expected {
+                        signed_in_as = Some(user.clone());
+                        b"235 2.7.0 Authentication successful\r\n"
+                    } else {
+                        b"535 5.7.8 Authentication credentials invalid\r\n"
+                    }
+                }
+                _ => b"504 5.5.4 Unrecognized authentication type\r\n",
+            },
+            "MAIL" if tls_required => b"530 5.7.0 Must issue a STARTTLS command first\r\n",
+            "MAIL" if needs_auth => b"530 5.7.0 Authentication required\r\n",
             "MAIL" if shared.refuse_mail.load(Ordering::SeqCst) => b"451 4.3.0 Try again later\r\n",
             "MAIL" => {
                 mail_from = Some(path_of(&command));
@@ -173,7 +282,8 @@ async fn session(stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> 
             }
             "DATA" if rcpt_to.is_empty() => b"503 5.5.1 RCPT first\r\n",
             "DATA" => {
-                write
+                reader
+                    .get_mut()
                     .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
                     .await?;
                 let data = read_data(&mut reader).await?;
@@ -183,6 +293,8 @@ async fn session(stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> 
                     message_id: header_value(&data, "message-id"),
                     data,
                     received_at: Instant::now(),
+                    encrypted,
+                    signed_in_as: signed_in_as.clone(),
                 };
                 shared.mails.lock().expect("lock").push(mail);
                 b"250 2.0.0 OK queued\r\n"
@@ -194,19 +306,17 @@ async fn session(stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> 
             }
             "NOOP" => b"250 2.0.0 OK\r\n",
             "QUIT" => {
-                write.write_all(b"221 2.0.0 Bye\r\n").await?;
-                return Ok(());
+                reader.get_mut().write_all(b"221 2.0.0 Bye\r\n").await?;
+                return Ok(None);
             }
             _ => b"502 5.5.2 Command not recognised\r\n",
         };
-        write.write_all(reply).await?;
+        reader.get_mut().write_all(reply).await?;
     }
 }
 
 /// Reads the message up to the `.` line, undoing dot-stuffing (`..x` → `.x`).
-async fn read_data(
-    reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
-) -> std::io::Result<String> {
+async fn read_data<R: AsyncRead + Unpin>(reader: &mut BufReader<R>) -> std::io::Result<String> {
     let mut data = Vec::new();
     let mut line = Vec::new();
     loop {

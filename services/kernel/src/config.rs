@@ -188,8 +188,13 @@ pub struct SmtpConfig {
     /// Empty: no authentication.
     pub username: String,
     pub password: Secret,
-    /// Per SMTP command; a claim's lease must comfortably exceed it.
+    /// Opening a connection (with TLS and sign-in) and sending one mail each get this long;
+    /// a claim's lease must comfortably exceed it.
     pub timeout_secs: u64,
+    /// PEM file of CA certificates trusted besides the public roots (a relay with a private
+    /// CA). Unset: the public roots only.
+    #[serde(default)]
+    pub ca_cert_path: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -273,7 +278,8 @@ pub struct AccountsConfig {
     pub failed_sign_in_window_minutes: u64,
     /// Password-reset requests allowed per address within an hour.
     pub max_password_resets_per_address: u32,
-    /// How many password hashes may be computed at once (each takes a CPU core for a while).
+    /// How many password hashes may be computed at once (each takes a CPU core for a while);
+    /// never more than the cores less one, so that pages keep a core during a sign-in storm.
     pub password_hash_concurrency: usize,
     /// argon2id cost: memory in KiB, iterations, lanes (OWASP minimum: 19456, 2, 1).
     pub argon2_memory_kib: u32,

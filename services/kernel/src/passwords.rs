@@ -23,6 +23,8 @@ pub enum HashError {
 #[derive(Clone)]
 pub struct PasswordHashing {
     params: Params,
+    /// Hashes at once, and the permits that enforce it.
+    bound: usize,
     permits: Arc<Semaphore>,
     /// A hash of nothing anyone knows, checked when an address has no account, so that
     /// "no such account" takes as long as "wrong password".
@@ -33,6 +35,7 @@ impl std::fmt::Debug for PasswordHashing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PasswordHashing")
             .field("params", &self.params)
+            .field("bound", &self.bound)
             .finish_non_exhaustive()
     }
 }
@@ -46,11 +49,19 @@ impl PasswordHashing {
             None,
         )
         .map_err(|e| HashError::Params(e.to_string()))?;
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let bound = hashing_bound(config.password_hash_concurrency, cores);
         Ok(Self {
             params,
-            permits: Arc::new(Semaphore::new(config.password_hash_concurrency.max(1))),
+            bound,
+            permits: Arc::new(Semaphore::new(bound)),
             decoy: Arc::new(OnceCell::new()),
         })
+    }
+
+    /// How many hashes may run at once in this process.
+    pub fn concurrency(&self) -> usize {
+        self.bound
     }
 
     fn argon2(params: Params) -> Argon2<'static> {
@@ -116,6 +127,14 @@ impl PasswordHashing {
     }
 }
 
+/// Hashes at once: the configured number, but never every core. Each hash holds a core for
+/// its whole run, so with as many hashes as cores a storm of sign-ins left the pages waiting
+/// for the CPU (on two cores a signed-in page's p99 went from 3 ms to 27 ms; see
+/// docs/BENCHMARKS.md).
+fn hashing_bound(configured: usize, cores: usize) -> usize {
+    configured.min(cores.saturating_sub(1)).max(1)
+}
+
 fn tenant_free_random() -> String {
     crate::tokens::SecretToken::generate().expose().to_owned()
 }
@@ -140,6 +159,15 @@ mod tests {
             invitation_days: 14,
             email_change_hours: 24,
         }
+    }
+
+    #[test]
+    fn hashing_leaves_a_core_to_the_pages() {
+        assert_eq!(hashing_bound(2, 2), 1);
+        assert_eq!(hashing_bound(2, 8), 2);
+        assert_eq!(hashing_bound(16, 8), 7);
+        assert_eq!(hashing_bound(2, 1), 1, "one core: hashing still runs");
+        assert_eq!(hashing_bound(0, 4), 1);
     }
 
     #[tokio::test]

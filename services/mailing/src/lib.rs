@@ -8,6 +8,7 @@ pub mod domain;
 pub mod error;
 pub mod mails;
 pub mod outbox;
+pub mod smtp;
 pub mod transport;
 pub mod worker;
 

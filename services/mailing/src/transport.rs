@@ -1,18 +1,18 @@
-//! Delivery: lettre's pooled SMTP transport, or files in development. Failures are described
-//! by kind and reply code only — a server's reply text may quote the address.
+//! Delivery: SMTP over our own pooled connections (`crate::smtp`), or files in development.
+//! Failures are described by kind and reply code only — a server's reply text may quote the
+//! address.
 
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use lettre::message::{Mailbox, MultiPart, SinglePart};
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
-use lettre::transport::smtp::{self, PoolConfig};
-use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use schoolplein_kernel::config::{MailConfig, MailTransport, SmtpTls};
+use lettre::transport::smtp;
+use lettre::{Address, Message};
+use schoolplein_kernel::config::{MailConfig, MailTransport};
 
 use crate::db::outbox::ClaimedMail;
 use crate::error::MailError;
+use crate::smtp::{Connector, SmtpFailure, SmtpPool};
 
 /// Why one delivery attempt failed, without personal data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,7 +26,8 @@ pub struct SendFailure {
 /// Where mail goes.
 #[derive(Debug, Clone)]
 pub enum Transport {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// At most `mail.concurrency` connections, reused from mail to mail.
+    Smtp(SmtpPool),
     /// `<dir>/<id>.eml`, written atomically (development).
     Files(PathBuf),
 }
@@ -43,38 +44,10 @@ impl Transport {
                 })?;
                 Ok(Self::Files(config.files_dir.clone()))
             }
-            MailTransport::Smtp => {
-                let smtp = &config.smtp;
-                let tls = match smtp.tls {
-                    SmtpTls::None => Tls::None,
-                    SmtpTls::Starttls | SmtpTls::Tls => {
-                        let parameters = TlsParameters::new(smtp.host.clone())
-                            .map_err(|e| MailError::Transport(format!("mail.smtp.tls: {e}")))?;
-                        if smtp.tls == SmtpTls::Tls {
-                            Tls::Wrapper(parameters)
-                        } else {
-                            Tls::Required(parameters)
-                        }
-                    }
-                };
-                let mut builder =
-                    AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(smtp.host.as_str())
-                        .port(smtp.port)
-                        .tls(tls)
-                        .timeout(Some(Duration::from_secs(smtp.timeout_secs)))
-                        .pool_config(
-                            PoolConfig::new()
-                                .max_size(config.concurrency)
-                                .idle_timeout(Duration::from_secs(60)),
-                        );
-                if !smtp.username.is_empty() {
-                    builder = builder.credentials(Credentials::new(
-                        smtp.username.clone(),
-                        smtp.password.expose().to_owned(),
-                    ));
-                }
-                Ok(Self::Smtp(builder.build()))
-            }
+            MailTransport::Smtp => Ok(Self::Smtp(SmtpPool::new(
+                Connector::new(&config.smtp)?,
+                config.concurrency as usize,
+            ))),
         }
     }
 
@@ -85,17 +58,23 @@ impl Transport {
             summary: format!("invalid message: {kind}"),
         })?;
         match self {
-            Self::Smtp(transport) => transport
-                .send_raw(message.envelope(), &message.formatted())
+            Self::Smtp(pool) => pool
+                .send(message.envelope(), &message.formatted())
                 .await
-                .map(drop)
-                .map_err(|e| describe_smtp_error(&e)),
+                .map_err(|e| describe_failure(&e)),
             Self::Files(dir) => write_file(dir, mail.id, &message.formatted())
                 .await
                 .map_err(|e| SendFailure {
                     permanent: false,
                     summary: format!("file: {}", e.kind()),
                 }),
+        }
+    }
+
+    /// Says goodbye to the SMTP server on every idle connection (the worker is stopping).
+    pub async fn close(&self) {
+        if let Self::Smtp(pool) = self {
+            pool.close().await;
         }
     }
 }
@@ -137,6 +116,19 @@ fn build_message(from: &Mailbox, mail: &ClaimedMail) -> Result<Message, &'static
         .date(SystemTime::from(mail.created_at))
         .multipart(body)
         .map_err(|_| "headers")
+}
+
+fn describe_failure(failure: &SmtpFailure) -> SendFailure {
+    let transient = |summary: String| SendFailure {
+        permanent: false,
+        summary,
+    };
+    match failure {
+        SmtpFailure::Timeout => transient("smtp timeout".into()),
+        SmtpFailure::Connect(kind) => transient(format!("smtp connection: {kind}")),
+        SmtpFailure::Tls => transient("smtp tls".into()),
+        SmtpFailure::Smtp(error) => describe_smtp_error(error),
+    }
 }
 
 fn describe_smtp_error(error: &smtp::Error) -> SendFailure {

@@ -110,6 +110,7 @@ impl Worker {
             }
         }
         signal.abort();
+        self.transport.close().await;
         tracing::info!(
             sent = stats.sent,
             failed = stats.failed,

@@ -1,6 +1,7 @@
 //! Benchmark targets and fleet operations for `scripts/bench`: serves the real app beside a
-//! bare axum handler in one process, creates thousands of schools, and applies an extra
-//! trivial school migration to all of them. Figures go to stdout; `scripts/bench` records them.
+//! bare axum handler in one process, creates thousands of schools, applies an extra trivial
+//! school migration to all of them, drives the mail outbox, and measures a signed-in page
+//! during a storm of sign-ins. Figures go to stdout; `scripts/bench` records them.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -71,18 +72,62 @@ enum BenchCommand {
         #[arg(long, default_value_t = 64)]
         concurrency: usize,
     },
+    /// Times one argon2id hash with the configured parameters, then measures the p99 latency
+    /// of a signed-in page (`GET /account`) on a running `serve --app`, alone and while
+    /// `storm` clients sign in over and over, in alternating rounds.
+    Signin {
+        /// The real app, as served by `serve --app`.
+        #[arg(long)]
+        addr: SocketAddr,
+        /// The school whose pages are used (its accounts are enrolled here).
+        #[arg(long, default_value = "b1.schoolplein.test")]
+        host: String,
+        /// Clients signing in at once, each again as soon as it is signed in.
+        #[arg(long, default_value_t = 50)]
+        storm: usize,
+        /// Clients reading the page, each one request per `page_interval_ms`.
+        #[arg(long, default_value_t = 2)]
+        page_clients: usize,
+        #[arg(long, default_value_t = 5)]
+        page_interval_ms: u64,
+        /// Length of each quiet and each storm measurement.
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+        /// Quiet-then-storm rounds; the figures pool them.
+        #[arg(long, default_value_t = 6)]
+        rounds: usize,
+        /// Hashes timed for the median.
+        #[arg(long, default_value_t = 21)]
+        hashes: usize,
+        /// Process ids of the server, PostgreSQL's postmaster and Redis, whose CPU (with their
+        /// children's) counts as the benchmark's own.
+        #[arg(long, value_delimiter = ',')]
+        own_pids: Vec<u32>,
+        /// A round is clean when other processes used at most this percentage of the machine.
+        #[arg(long, default_value_t = 10.0)]
+        max_foreign_cpu: f64,
+    },
     /// Serves the bare handler on one port and the real app on another until killed.
     Serve {
         #[arg(long)]
         bare: SocketAddr,
         #[arg(long)]
         app: SocketAddr,
+        /// accounts.password_hash_concurrency, instead of the configured one.
+        #[arg(long)]
+        password_hash_concurrency: Option<usize>,
     },
 }
 
 fn config(args: &Args, max_connections: u32) -> Config {
+    config_with(args, max_connections, Vec::new())
+}
+
+/// The test configuration with the benchmark's database and Redis, and `extra` overrides
+/// (`SCHOOLPLEIN__…` names).
+fn config_with(args: &Args, max_connections: u32, extra: Vec<(String, String)>) -> Config {
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let vars = [
+    let mut vars = vec![
         (
             "SCHOOLPLEIN__DATABASE__URL".to_owned(),
             args.database_url.clone(),
@@ -93,13 +138,16 @@ fn config(args: &Args, max_connections: u32) -> Config {
             max_connections.to_string(),
         ),
     ];
+    vars.extend(extra);
     // Settings a run varies (e.g. SCHOOLPLEIN__DATABASE__SCHOOL_POOLS) come from the
     // environment of `scripts/bench`.
-    let from_env = std::env::vars().filter(|(name, _)| {
-        name.starts_with("SCHOOLPLEIN__") && !vars.iter().any(|(fixed, _)| fixed == name)
-    });
-    let all: Vec<(String, String)> = vars.iter().cloned().chain(from_env).collect();
-    Config::load_from(&root.join("config"), "test", all).expect("config loads")
+    let from_env: Vec<(String, String)> = std::env::vars()
+        .filter(|(name, _)| {
+            name.starts_with("SCHOOLPLEIN__") && !vars.iter().any(|(fixed, _)| fixed == name)
+        })
+        .collect();
+    vars.extend(from_env);
+    Config::load_from(&root.join("config"), "test", vars).expect("config loads")
 }
 
 fn pool(config: &Config) -> PgPool {
@@ -248,11 +296,47 @@ async fn main() -> anyhow::Result<()> {
                 total as f64 / *seconds as f64
             )?;
         }
+        BenchCommand::Signin {
+            addr,
+            host,
+            storm,
+            page_clients,
+            page_interval_ms,
+            seconds,
+            rounds,
+            hashes,
+            own_pids,
+            max_foreign_cpu,
+        } => {
+            let options = SigninOptions {
+                addr: *addr,
+                host: host.clone(),
+                storm: *storm,
+                page_clients: *page_clients,
+                page_interval: Duration::from_millis(*page_interval_ms),
+                phase: Duration::from_secs(*seconds),
+                rounds: *rounds,
+                hashes: *hashes,
+                own_pids: own_pids.clone(),
+                max_foreign_cpu: *max_foreign_cpu,
+            };
+            let line = bench_signin(&args, &options).await?;
+            writeln!(out, "{line}")?;
+        }
         BenchCommand::Serve {
             bare,
             app: app_addr,
+            password_hash_concurrency,
         } => {
-            let config = config(&args, 20);
+            let extra = password_hash_concurrency
+                .map(|n| {
+                    vec![(
+                        "SCHOOLPLEIN__ACCOUNTS__PASSWORD_HASH_CONCURRENCY".to_owned(),
+                        n.to_string(),
+                    )]
+                })
+                .unwrap_or_default();
+            let config = config_with(&args, 20, extra);
             let state = app::build_state(config).await?;
             let _refresh = state
                 .tenants
@@ -294,8 +378,9 @@ async fn main() -> anyhow::Result<()> {
             let app_listener = tokio::net::TcpListener::bind(app_addr).await?;
             writeln!(
                 out,
-                "serving bare={bare} app={app_addr} schools={}",
-                state.tenants.len()
+                "serving bare={bare} app={app_addr} schools={} hashes_at_once={}",
+                state.tenants.len(),
+                state.passwords.concurrency()
             )?;
             out.flush()?;
             drop(out);
@@ -555,4 +640,397 @@ async fn bench_mail(
         pct(0.99),
         pct(1.0)
     ))
+}
+
+/// What `bench_signin` measures against; see `BenchCommand::Signin`.
+#[derive(Debug)]
+struct SigninOptions {
+    addr: SocketAddr,
+    host: String,
+    storm: usize,
+    page_clients: usize,
+    page_interval: Duration,
+    phase: Duration,
+    rounds: usize,
+    hashes: usize,
+    /// The server's, PostgreSQL's and Redis's process ids: their CPU is the benchmark's own.
+    own_pids: Vec<u32>,
+    /// Rounds where other processes used more of the machine than this (percent) are not clean.
+    max_foreign_cpu: f64,
+}
+
+/// The password of every benchmark account.
+const BENCH_PASSWORD: &str = "Zeilboot-Bench-Wachtwoord-7";
+
+fn bench_email(n: usize) -> String {
+    format!("bench-signin-{n}@example.nl")
+}
+
+/// The argon2id hash time, then the page's latency alone and during the storm; see
+/// `BenchCommand::Signin`.
+async fn bench_signin(args: &Args, options: &SigninOptions) -> anyhow::Result<String> {
+    use schoolplein_kernel::Role;
+    use schoolplein_kernel::passwords::PasswordHashing;
+    use schoolplein_registration::{EmailAddress, NewPassword, enroll};
+    use schoolplein_tests::client::Client;
+
+    let config = config(args, 4);
+    let accounts = config.accounts.clone();
+    let state = app::build_state(config).await?;
+    let slug = options.host.split('.').next().unwrap_or_default();
+    let school = state
+        .tenants
+        .by_slug(&TenantSlug::parse(slug)?)
+        .ok_or_else(|| anyhow::anyhow!("school {slug} does not exist: create schools first"))?
+        .id;
+
+    // One hash with the production parameters, one at a time, while nothing else runs.
+    let hashing = PasswordHashing::new(&accounts)?;
+    let mut hash_times = Vec::with_capacity(options.hashes);
+    for _ in 0..options.hashes.max(1) {
+        let started = Instant::now();
+        hashing.hash(BENCH_PASSWORD).await?;
+        hash_times.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    hash_times.sort_by(f64::total_cmp);
+    let hash_ms = hash_times[hash_times.len() / 2];
+
+    // Accounts 0..storm sign in during the storm; account `storm` reads the page.
+    let password = NewPassword::parse(BENCH_PASSWORD)
+        .map_err(|e| anyhow::anyhow!("the benchmark password is refused: {e:?}"))?;
+    let enrolled: Vec<anyhow::Result<()>> = futures_util::stream::iter(0..=options.storm)
+        .map(|n| {
+            let (state, password) = (&state, &password);
+            async move {
+                let email = EmailAddress::parse(&bench_email(n))?;
+                let name = format!("Benchmarkouder {n}");
+                enroll(
+                    state,
+                    school,
+                    &name,
+                    &email,
+                    &[Role::Parent],
+                    Some(password),
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("enrolling account {n}: {e}"))?;
+                Ok(())
+            }
+        })
+        .buffer_unordered(2)
+        .collect()
+        .await;
+    enrolled.into_iter().collect::<anyhow::Result<Vec<()>>>()?;
+
+    let host = options.host.as_str();
+    let mut reader = Client::new(options.addr);
+    let signed_in = reader
+        .sign_in(host, &bench_email(options.storm), BENCH_PASSWORD, false)
+        .await;
+    anyhow::ensure!(
+        signed_in.status == 303,
+        "the page reader could not sign in: {}",
+        signed_in.status
+    );
+    let page = reader.get(host, "/account").await;
+    anyhow::ensure!(
+        page.status == 200 && page.text().contains(&bench_email(options.storm)),
+        "GET /account answered {} without the account",
+        page.status
+    );
+    // Warm the server's pools and caches before anything is measured.
+    for _ in 0..200 {
+        reader.get(host, "/account").await;
+    }
+
+    // Quiet and storm alternate, so that whatever else the machine does meanwhile falls on
+    // both alike. Each phase also records the CPU that processes other than the benchmark's
+    // used: a round where that was high had company (a neighbour compiling) and is left out
+    // of the "clean" figures.
+    let mut rounds = Vec::new();
+    let (mut sign_ins, mut storm_time) = (0u64, Duration::ZERO);
+    for _ in 0..options.rounds.max(1) {
+        let cpu = CpuUse::sample(&options.own_pids);
+        let calm = page_latencies(&reader, options).await?;
+        let calm_cpu = cpu.until_now(&options.own_pids);
+        let storm = Storm::start(options);
+        storm.ramp_up(options.storm as u64).await;
+        let (started, signed_before) = (Instant::now(), storm.signed());
+        let cpu = CpuUse::sample(&options.own_pids);
+        let busy = page_latencies(&reader, options).await?;
+        let busy_cpu = cpu.until_now(&options.own_pids);
+        sign_ins += storm.signed() - signed_before;
+        storm_time += started.elapsed();
+        storm.stop().await?;
+        rounds.push(Round {
+            calm,
+            busy,
+            calm_cpu,
+            busy_cpu,
+        });
+    }
+    let sign_ins_per_s = sign_ins as f64 / storm_time.as_secs_f64();
+    let clean: Vec<&Round> = rounds
+        .iter()
+        .filter(|r| {
+            r.calm_cpu.1 <= options.max_foreign_cpu && r.busy_cpu.1 <= options.max_foreign_cpu
+        })
+        .collect();
+    let all: Vec<&Round> = rounds.iter().collect();
+    let per_round = rounds
+        .iter()
+        .map(|r| {
+            format!(
+                "{:.2}/{:.2}ms (cpu {:.0}%/{:.0}%, others {:.0}%/{:.0}%)",
+                percentile(&r.calm, 0.99),
+                percentile(&r.busy, 0.99),
+                r.calm_cpu.0,
+                r.busy_cpu.0,
+                r.calm_cpu.1,
+                r.busy_cpu.1
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    Ok(format!(
+        "signin: argon2id m={}KiB t={} p={} one_hash_ms median={hash_ms:.1} (n={}, min {:.1}, max {:.1}) \
+         cores={}\n\
+         signin: GET /account, {} clients, one request per {} ms each; {} rounds of {} s quiet, then {} s \
+         with {} clients signing in; sign_ins_per_s={sign_ins_per_s:.1}\n\
+         signin: p99 quiet/storm per round: {per_round}\n\
+         signin: all rounds: {}\n\
+         signin: clean rounds ({} of {}, others' cpu <= {:.0}%): {}",
+        accounts.argon2_memory_kib,
+        accounts.argon2_iterations,
+        accounts.argon2_lanes,
+        hash_times.len(),
+        hash_times[0],
+        hash_times[hash_times.len() - 1],
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        options.page_clients,
+        options.page_interval.as_millis(),
+        rounds.len(),
+        options.phase.as_secs(),
+        options.phase.as_secs(),
+        options.storm,
+        pooled(&all).unwrap_or_default(),
+        clean.len(),
+        rounds.len(),
+        options.max_foreign_cpu,
+        pooled(&clean).unwrap_or_else(|| "none".into()),
+    ))
+}
+
+/// One quiet phase and one storm phase: page latencies (ms, sorted) and the CPU in use
+/// (percent of all cores: everything, and processes other than the benchmark's).
+struct Round {
+    calm: Vec<f64>,
+    busy: Vec<f64>,
+    calm_cpu: (f64, f64),
+    busy_cpu: (f64, f64),
+}
+
+/// The rounds' latencies pooled: p50 and p99 without and with the storm, and the ratio.
+fn pooled(rounds: &[&Round]) -> Option<String> {
+    let mut calm: Vec<f64> = rounds.iter().flat_map(|r| r.calm.iter().copied()).collect();
+    let mut busy: Vec<f64> = rounds.iter().flat_map(|r| r.busy.iter().copied()).collect();
+    if calm.is_empty() || busy.is_empty() {
+        return None;
+    }
+    calm.sort_by(f64::total_cmp);
+    busy.sort_by(f64::total_cmp);
+    let (calm_p99, busy_p99) = (percentile(&calm, 0.99), percentile(&busy, 0.99));
+    Some(format!(
+        "without storm n={} p50={:.2}ms p99={calm_p99:.2}ms; with storm n={} p50={:.2}ms \
+         p99={busy_p99:.2}ms; p99 storm/quiet={:.2} (target <= 2.00)",
+        calm.len(),
+        percentile(&calm, 0.5),
+        busy.len(),
+        percentile(&busy, 0.5),
+        busy_p99 / calm_p99
+    ))
+}
+
+/// CPU time counters: the machine's (`/proc/stat`) and the benchmark's own processes'.
+struct CpuUse {
+    total: u64,
+    busy: u64,
+    own: u64,
+}
+
+impl CpuUse {
+    /// All zero where `/proc` cannot be read (then the figures say 0 %).
+    fn sample(own_pids: &[u32]) -> CpuUse {
+        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+        let fields: Vec<u64> = stat
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .skip(1)
+            .take(8)
+            .filter_map(|f| f.parse().ok())
+            .collect();
+        let total: u64 = fields.iter().sum();
+        // idle and iowait
+        let idle = fields.get(3).copied().unwrap_or(0) + fields.get(4).copied().unwrap_or(0);
+        CpuUse {
+            total,
+            busy: total.saturating_sub(idle),
+            own: own_ticks(own_pids),
+        }
+    }
+
+    /// Percent of all cores busy since `self`, and the part of it outside our processes.
+    fn until_now(&self, own_pids: &[u32]) -> (f64, f64) {
+        let now = CpuUse::sample(own_pids);
+        let total = now.total.saturating_sub(self.total);
+        if total == 0 {
+            return (0.0, 0.0);
+        }
+        let busy = now.busy.saturating_sub(self.busy) as f64;
+        let own = now.own.saturating_sub(self.own) as f64;
+        let percent = |ticks: f64| ticks * 100.0 / total as f64;
+        (percent(busy), percent((busy - own).max(0.0)))
+    }
+}
+
+/// CPU ticks used so far by this process, the processes in `roots` and their children (a
+/// PostgreSQL server's backends are children of its postmaster).
+fn own_ticks(roots: &[u32]) -> u64 {
+    let me = std::process::id();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // The fields after the command name, which may hold anything up to its last ')'.
+            let rest: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+            let ppid: u32 = rest.get(1)?.parse().ok()?;
+            let user: u64 = rest.get(11)?.parse().ok()?;
+            let system: u64 = rest.get(12)?.parse().ok()?;
+            let ours = pid == me || roots.contains(&pid) || roots.contains(&ppid);
+            ours.then_some(user + system)
+        })
+        .sum()
+}
+
+/// `storm` clients, each signing in with its own account again as soon as it is signed in.
+struct Storm {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    signed: Arc<std::sync::atomic::AtomicU64>,
+    refused: Arc<std::sync::atomic::AtomicU64>,
+    clients: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Storm {
+    fn start(options: &SigninOptions) -> Storm {
+        use std::sync::atomic::Ordering;
+        let mut storm = Storm {
+            stop: Arc::default(),
+            signed: Arc::default(),
+            refused: Arc::default(),
+            clients: Vec::new(),
+        };
+        for n in 0..options.storm {
+            let (stop, signed, refused) = (
+                storm.stop.clone(),
+                storm.signed.clone(),
+                storm.refused.clone(),
+            );
+            let (addr, host) = (options.addr, options.host.clone());
+            storm.clients.push(tokio::spawn(async move {
+                let mut client = schoolplein_tests::client::Client::new(addr);
+                // The form token once; every sign-in ends the session of the one before.
+                client.get(&host, "/sign-in").await;
+                let email = bench_email(n);
+                while !stop.load(Ordering::Relaxed) {
+                    let answer = client
+                        .post_form(
+                            &host,
+                            "/sign-in",
+                            &[("email", &email), ("password", BENCH_PASSWORD)],
+                        )
+                        .await;
+                    let counter = if answer.status == 303 {
+                        &signed
+                    } else {
+                        &refused
+                    };
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+            }));
+        }
+        storm
+    }
+
+    fn signed(&self) -> u64 {
+        self.signed.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Waits until `count` sign-ins went through (every client is under way), or 5 s.
+    async fn ramp_up(&self, count: u64) {
+        let until = Instant::now() + Duration::from_secs(5);
+        while self.signed() < count && Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn stop(self) -> anyhow::Result<()> {
+        use std::sync::atomic::Ordering;
+        self.stop.store(true, Ordering::Relaxed);
+        for client in self.clients {
+            client.await?;
+        }
+        let refused = self.refused.load(Ordering::Relaxed);
+        anyhow::ensure!(refused == 0, "{refused} sign-ins were refused");
+        Ok(())
+    }
+}
+
+/// `GET /account` latencies (ms) of `page_clients` signed-in clients, each one request per
+/// `page_interval` (or back to back when slower), for `phase`; every answer must be a 200.
+async fn page_latencies(
+    reader: &schoolplein_tests::client::Client,
+    options: &SigninOptions,
+) -> anyhow::Result<Vec<f64>> {
+    let until = Instant::now() + options.phase;
+    let clients: Vec<_> = (0..options.page_clients.max(1))
+        .map(|_| {
+            let mut client = reader.clone();
+            let (host, interval) = (options.host.clone(), options.page_interval);
+            tokio::spawn(async move {
+                let mut ticks = tokio::time::interval(interval);
+                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                let mut latencies = Vec::new();
+                let mut failures = 0usize;
+                while Instant::now() < until {
+                    ticks.tick().await;
+                    let started = Instant::now();
+                    let page = client.get(&host, "/account").await;
+                    latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+                    if page.status != 200 {
+                        failures += 1;
+                    }
+                }
+                (latencies, failures)
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for client in clients {
+        let (latencies, failures) = client.await?;
+        anyhow::ensure!(failures == 0, "{failures} page requests failed");
+        all.extend(latencies);
+    }
+    all.sort_by(f64::total_cmp);
+    anyhow::ensure!(!all.is_empty(), "no page was requested");
+    Ok(all)
+}
+
+/// The `p` quantile of sorted values.
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }

@@ -1,23 +1,26 @@
 //! The mail outbox against real PostgreSQL and a real SMTP server in the test process: mail
 //! survives an SMTP outage and a killed worker, urgent mail goes first, a rolled-back mail is
 //! never sent, bad input writes nothing, and mails render in Dutch and English with the
-//! school's letterhead.
+//! school's letterhead. Mail goes out over STARTTLS and implicit TLS with a sign-in, and
+//! is held back from a server whose certificate is not trusted.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use schoolplein_kernel::Language;
-use schoolplein_kernel::config::{MailConfig, MailTransport};
+use schoolplein_kernel::config::{MailConfig, MailTransport, Secret, SmtpTls};
 use schoolplein_mailing::{Letterhead, MailError, MailRequest, Outbox, Worker, WorkerStats};
 use schoolplein_server::app;
-use schoolplein_tests::smtp::{ReceivedMail, SmtpServer};
+use schoolplein_tests::certificates::{server_config, test_certificates};
+use schoolplein_tests::smtp::{ReceivedMail, ServerTls, SmtpOptions, SmtpServer};
 use schoolplein_tests::{TestDb, eventually, schoolplein_command, test_config};
 use serde::Serialize;
 use sqlx::PgPool;
 use tenant_router::TenantTx;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
 
 #[derive(Serialize)]
 struct CheckContext {
@@ -176,6 +179,91 @@ async fn a_thousand_mails_queued_during_an_smtp_outage_each_arrive_exactly_once(
     recipients.sort();
     recipients.dedup();
     assert_eq!(recipients.len(), 1000);
+}
+
+#[tokio::test]
+async fn mail_goes_out_over_starttls_and_implicit_tls_only_to_a_trusted_server() {
+    let dir = std::env::temp_dir().join(format!(
+        "schoolplein-smtp-tls-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    test_certificates(&dir);
+    let acceptor = TlsAcceptor::from(server_config(&dir));
+    let (user, password) = ("outbox", "Geheim-SMTP-wachtwoord");
+    for (mode, server_tls) in [
+        (SmtpTls::Starttls, ServerTls::Starttls(acceptor.clone())),
+        (SmtpTls::Tls, ServerTls::Implicit(acceptor.clone())),
+    ] {
+        let db = TestDb::fresh().await;
+        let smtp = SmtpServer::start_with(SmtpOptions {
+            tls: Some(server_tls),
+            credentials: Some((user.into(), password.into())),
+        })
+        .await;
+        let mut config = mail_config(&db, &smtp);
+        config.smtp.tls = mode;
+        config.smtp.username = user.into();
+        config.smtp.password = Secret::new(password);
+        let worker = Worker::new(db.pool.clone(), &config).expect("worker");
+        assert!(!format!("{worker:?}").contains(password), "{worker:?}");
+        drop(worker);
+        enqueue_many(&db, &outbox(&db), "tls", 5, false).await;
+
+        // The test CA is not among the public roots: nothing goes out, and the reason says
+        // so without an address.
+        let untrusted = RunningWorker::start(&db, &config);
+        let all_tried = eventually(Duration::from_secs(30), || async {
+            count(
+                &db.pool,
+                "SELECT count(*) FROM platform.outbox WHERE attempts >= 1 AND last_error IS NOT NULL",
+            )
+            .await
+                == 5
+        })
+        .await;
+        untrusted.stop().await;
+        assert!(all_tried.is_some(), "{mode:?}: the mails were never tried");
+        assert_eq!(smtp.count(), 0, "{mode:?}: sent to an untrusted server");
+        let errors: Vec<String> =
+            sqlx::query_scalar("SELECT DISTINCT last_error FROM platform.outbox")
+                .fetch_all(&db.pool)
+                .await
+                .unwrap();
+        assert!(
+            errors
+                .iter()
+                .all(|e| e.starts_with("smtp ") && !e.contains('@')),
+            "{mode:?}: {errors:?}"
+        );
+
+        // With the test CA trusted, every mail arrives encrypted, from the signed-in user.
+        config.smtp.ca_cert_path = Some(dir.join("ca.pem"));
+        let trusted = RunningWorker::start(&db, &config);
+        let delivered = eventually(Duration::from_secs(30), || async {
+            count(
+                &db.pool,
+                "SELECT count(*) FROM platform.outbox WHERE sent_at IS NULL",
+            )
+            .await
+                == 0
+        })
+        .await;
+        trusted.stop().await;
+        assert!(
+            delivered.is_some(),
+            "{mode:?}: not every mail was delivered"
+        );
+        let received = smtp.received();
+        assert_eq!(received.len(), 5, "{mode:?}");
+        assert!(
+            received
+                .iter()
+                .all(|m| m.encrypted && m.signed_in_as.as_deref() == Some(user)),
+            "{mode:?}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
