@@ -238,6 +238,7 @@ pub struct AccountsConfig {
     pub max_password_resets_per_address: u32,
     /// How many password hashes may be computed at once (each takes a CPU core for a while);
     /// never more than the cores less one, so that pages keep a core during a sign-in storm.
+    /// Hashing threads run at a lower CPU priority than the rest (see `passwords`).
     pub password_hash_concurrency: usize,
     /// argon2id cost: memory in KiB, iterations, lanes (OWASP minimum: 19456, 2, 1).
     pub argon2_memory_kib: u32,
