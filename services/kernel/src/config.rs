@@ -280,6 +280,7 @@ pub struct AccountsConfig {
     pub max_password_resets_per_address: u32,
     /// How many password hashes may be computed at once (each takes a CPU core for a while);
     /// never more than the cores less one, so that pages keep a core during a sign-in storm.
+    /// Hashing threads run at a lower CPU priority than the rest (see `passwords`).
     pub password_hash_concurrency: usize,
     /// argon2id cost: memory in KiB, iterations, lanes (OWASP minimum: 19456, 2, 1).
     pub argon2_memory_kib: u32,
@@ -429,6 +430,19 @@ impl Config {
         }
         if self.server.request_timeout_secs == 0 {
             return invalid("server.request_timeout_secs", "must be at least 1");
+        }
+        // OWASP's minimum for argon2id: 47 MiB × 1, 19 MiB × 2, 12 MiB × 3, 9 MiB × 4 or
+        // 7 MiB × 5 (memory × iterations); nothing cheaper may be configured.
+        let accounts = &self.accounts;
+        if accounts.argon2_memory_kib < 7168
+            || u64::from(accounts.argon2_memory_kib) * u64::from(accounts.argon2_iterations)
+                < 35_840
+            || accounts.argon2_lanes == 0
+        {
+            return invalid(
+                "accounts.argon2_memory_kib",
+                "below OWASP's minimum for argon2id (e.g. 19456 KiB with 2 iterations)",
+            );
         }
         if self.accounts.invitation_days == 0 || self.accounts.email_change_hours == 0 {
             return invalid(
@@ -642,6 +656,13 @@ mod tests {
         assert!(err.to_string().contains("database.url"), "{err}");
         let err = load(&[("SCHOOLPLEIN__DATABASE", "x")]).unwrap_err();
         assert!(err.to_string().contains("section"), "{err}");
+        let err = load(&[("SCHOOLPLEIN__ACCOUNTS__ARGON2_ITERATIONS", "1")]).unwrap_err();
+        assert!(err.to_string().contains("argon2"), "{err}");
+        load(&[
+            ("SCHOOLPLEIN__ACCOUNTS__ARGON2_MEMORY_KIB", "47104"),
+            ("SCHOOLPLEIN__ACCOUNTS__ARGON2_ITERATIONS", "1"),
+        ])
+        .expect("another of OWASP's minimum pairs");
         let err = Config::load_from(&config_dir(), "produciton", []).unwrap_err();
         assert!(err.to_string().contains("produciton.toml"), "{err}");
     }
