@@ -17,6 +17,8 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 #[derive(Debug)]
 pub struct Browser {
     driver: Child,
+    /// chromedriver's process group, which Chromium's processes join.
+    group: Option<u32>,
     addr: SocketAddr,
     session: String,
     _profile: TempDir,
@@ -24,6 +26,17 @@ pub struct Browser {
 
 #[derive(Debug)]
 struct TempDir(std::path::PathBuf);
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if let Some(pid) = self.group {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &format!("-{pid}")])
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
 
 impl Drop for TempDir {
     fn drop(&mut self) {
@@ -44,6 +57,9 @@ impl Browser {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
+            // Its own process group: Chromium's processes are chromedriver's children, and
+            // ending the group on drop ends them too, even when a test fails half-way.
+            .process_group(0)
             .spawn()
             .unwrap_or_else(|e| {
                 panic!("{CHROMEDRIVER} did not start ({e}): scripts/test installs chromium-driver")
@@ -72,8 +88,10 @@ impl Browser {
                 }
             }}
         });
+        let group = driver.id();
         let mut browser = Browser {
             driver,
+            group,
             addr,
             session: String::new(),
             _profile: profile,
