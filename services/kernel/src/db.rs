@@ -58,7 +58,8 @@ pub fn school_pools(
     let pools = (0..config.school_pools)
         .map(|_| postgres_pool(&shard))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(tenant_router::SchoolPools::sharded(pools))
+    Ok(tenant_router::SchoolPools::sharded(pools)
+        .unwrap_or_else(|| tenant_router::SchoolPools::single(platform.clone())))
 }
 
 /// A Redis connection manager, which reconnects by itself.

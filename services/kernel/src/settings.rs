@@ -101,6 +101,18 @@ impl SchoolSettings {
     pub fn is_on(&self, module: Module) -> bool {
         self.module(module).on
     }
+
+    /// Parents' pages and registration answer only while the school keeps the portal open to
+    /// parents; staff always get in.
+    pub fn open_to(&self, staff: bool) -> Result<(), crate::AppError> {
+        if staff || self.portal_open {
+            Ok(())
+        } else {
+            Err(crate::AppError::Forbidden {
+                reason: "error.portal_closed",
+            })
+        }
+    }
 }
 
 #[derive(sqlx::FromRow)]

@@ -2,6 +2,7 @@
 //! a parent's children and what others may see of them.
 
 pub mod db;
+pub mod fields;
 pub mod notify;
 pub mod pdf;
 pub mod privacy;

@@ -135,6 +135,41 @@ pub fn render(fonts: &PdfFonts, pages: &[Vec<Block>]) -> Result<Vec<u8>, PdfErro
         .map_err(|e| PdfError::Write(format!("{e:?}")))
 }
 
+/// Renders the pages on a blocking thread and answers with the PDF as a download named
+/// `<prefix>-<name>.pdf` (the name reduced to letters, digits and dashes).
+pub async fn download(
+    fonts: &PdfFonts,
+    pages: Vec<Vec<Block>>,
+    prefix: &str,
+    name: &str,
+) -> Result<axum::response::Response, schoolplein_kernel::AppError> {
+    use axum::response::IntoResponse;
+    use http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
+    use schoolplein_kernel::AppError;
+
+    let fonts = fonts.clone();
+    let pdf = tokio::task::spawn_blocking(move || render(&fonts, &pages))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let name: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    Ok((
+        [
+            (CONTENT_TYPE, "application/pdf".to_owned()),
+            (
+                CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{prefix}-{name}.pdf\""),
+            ),
+            (CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        pdf,
+    )
+        .into_response())
+}
+
 #[cfg(test)]
 mod tests {
     use super::wrap;

@@ -242,12 +242,7 @@ pub(crate) fn phone(
     if value.is_empty() {
         return None;
     }
-    let fine = (6..=20).contains(&value.len())
-        && value
-            .chars()
-            .all(|c| c.is_ascii_digit() || " +-()".contains(c))
-        && value.chars().filter(char::is_ascii_digit).count() >= 6;
-    if fine {
+    if crate::fields::is_phone(value) {
         Some(value.to_owned())
     } else {
         problems.add(line, field, "portal.import.bad_phone");

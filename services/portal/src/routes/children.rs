@@ -10,6 +10,7 @@ use schoolplein_kernel::{AppError, AppState, Lang, Viewer};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
+use crate::fields::{optional_phone as phone, optional_text as text};
 use crate::notify::{self, Changed};
 use crate::privacy::{Audience, Field};
 
@@ -136,17 +137,11 @@ pub async fn open_to(
     tenant: &CurrentTenant,
     viewer: &Viewer,
 ) -> Result<(), AppError> {
-    if viewer.roles.iter().any(|r| r.is_staff()) {
+    if viewer.is_staff() {
         return Ok(());
     }
     let settings = state.settings.get(&state.schools, tenant.id()).await?;
-    if settings.portal_open {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden {
-            reason: "error.portal_closed",
-        })
-    }
+    settings.open_to(false)
 }
 
 /// `POST /children/{pupil_id}/privacy`: one select per field — `nobody`, `group`, `school`.
@@ -214,47 +209,6 @@ pub struct DetailsForm {
     about: String,
 }
 
-/// A phone number as typed, checked; empty is none.
-fn phone(field: &'static str, raw: &str) -> Result<Option<String>, AppError> {
-    let value = raw.trim();
-    if value.is_empty() {
-        return Ok(None);
-    }
-    let fine = (6..=20).contains(&value.len())
-        && value
-            .chars()
-            .all(|c| c.is_ascii_digit() || " +-()".contains(c))
-        && value.chars().filter(char::is_ascii_digit).count() >= 6;
-    if fine {
-        Ok(Some(value.to_owned()))
-    } else {
-        Err(AppError::bad_request(field, "portal.details.bad_phone"))
-    }
-}
-
-/// Optional text of at most `max` characters, one line unless `multiline`.
-fn text(
-    field: &'static str,
-    raw: &str,
-    max: usize,
-    multiline: bool,
-) -> Result<Option<String>, AppError> {
-    let value = raw.trim();
-    if value.chars().count() > max {
-        return Err(AppError::bad_request(field, "portal.details.too_long"));
-    }
-    if value
-        .chars()
-        .any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\r')))
-    {
-        return Err(AppError::bad_request(
-            field,
-            "portal.details.control_character",
-        ));
-    }
-    Ok((!value.is_empty()).then(|| value.to_owned()))
-}
-
 /// `POST /children/details`: the parent's own address, phones and "about me".
 pub async fn save_details(
     State(state): State<AppState>,
@@ -305,14 +259,14 @@ pub async fn save_contacts(
                 .map(|v| v.trim())
                 .unwrap_or_default()
         };
-        let phone_field: &'static str = ["phone_0", "phone_1", "phone_2", "phone_3", "phone_4"][n];
-        let label_field: &'static str = ["label_0", "label_1", "label_2", "label_3", "label_4"][n];
-        let Some(number) = phone(phone_field, get("phone"))? else {
+        let Some(number) = phone(&format!("phone_{n}"), get("phone"))? else {
             continue;
         };
-        let label = text(label_field, get("label"), 50, false)?
-            .ok_or_else(|| AppError::bad_request(label_field, "portal.contacts.label_missing"))?;
-        let name = text(label_field, get("name"), 100, false)?.unwrap_or_default();
+        let label_field = format!("label_{n}");
+        let label = text(&label_field, get("label"), 50, false)?.ok_or_else(|| {
+            AppError::bad_request(label_field.clone(), "portal.contacts.label_missing")
+        })?;
+        let name = text(&format!("name_{n}"), get("name"), 100, false)?.unwrap_or_default();
         rows.push((label, name, number));
     }
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;

@@ -2,13 +2,12 @@
 //! and how to register, as a PDF the school prints and hands out.
 
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
-use http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::Response;
 use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer};
 use schoolplein_registration::ActivationCode;
 use tenant_router::{CurrentTenant, TenantTx};
 
-use crate::pdf::{Block, render};
+use crate::pdf::{Block, download};
 
 #[derive(Debug, sqlx::FromRow)]
 struct LetterRow {
@@ -102,26 +101,6 @@ pub async fn group_letters(
         &register_url,
         &rows,
     );
-    let fonts = state.fonts.clone();
-    let pdf = tokio::task::spawn_blocking(move || render(&fonts, &pages))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?
-        .map_err(|e| AppError::Internal(e.to_string()))?;
     tracing::info!(group.id = group_id, letters = rows.len(), "letters printed");
-    let file_name: String = group_name
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    Ok((
-        [
-            (CONTENT_TYPE, "application/pdf".to_owned()),
-            (
-                CONTENT_DISPOSITION,
-                format!("attachment; filename=\"koppelcodes-{file_name}.pdf\""),
-            ),
-            (CACHE_CONTROL, "no-store".to_owned()),
-        ],
-        pdf,
-    )
-        .into_response())
+    download(&state.fonts, pages, "koppelcodes", &group_name).await
 }

@@ -3,12 +3,11 @@
 //! holding only what each parent shows (the group page's own view, so no list shows more).
 
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
-use http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::Response;
 use schoolplein_kernel::{AppError, AppState, Lang, Language, Viewer};
 use tenant_router::{CurrentTenant, TenantTx};
 
-use crate::pdf::{Block, render};
+use crate::pdf::{Block, download};
 use crate::routes::groups::{GroupView, group_view};
 
 fn text(state: &AppState, language: Language, key: &str) -> String {
@@ -32,36 +31,6 @@ fn header(pdf_header: &str, school: &str, title: String) -> Vec<Block> {
         Block::Heading(title),
         Block::Space(6.0),
     ]
-}
-
-async fn pdf_response(
-    state: &AppState,
-    pages: Vec<Vec<Block>>,
-    file_name: String,
-) -> Result<Response, AppError> {
-    let fonts = state.fonts.clone();
-    let pdf = tokio::task::spawn_blocking(move || render(&fonts, &pages))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-    Ok((
-        [
-            (CONTENT_TYPE, "application/pdf".to_owned()),
-            (
-                CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{file_name}.pdf\""),
-            ),
-            (CACHE_CONTROL, "no-store".to_owned()),
-        ],
-        pdf,
-    )
-        .into_response())
-}
-
-fn file_part(name: &str) -> String {
-    name.chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect()
 }
 
 /// The lines of the address list: a child, then each parent with what may be shown.
@@ -112,12 +81,7 @@ pub async fn address_list(
     if view.families.is_empty() {
         page.push(Block::Paragraph(text(&state, lang, "nobody_shown")));
     }
-    pdf_response(
-        &state,
-        vec![page],
-        format!("adreslijst-{}", file_part(&view.name)),
-    )
-    .await
+    download(&state.fonts, vec![page], "adreslijst", &view.name).await
 }
 
 /// `GET /groups/{id}/class-list.pdf` — staff only: every pupil with birth date and parents.
@@ -173,10 +137,5 @@ pub async fn class_list(
             page.push(Block::Note(format!("    {}", parents.join(", "))));
         }
     }
-    pdf_response(
-        &state,
-        vec![page],
-        format!("klassenlijst-{}", file_part(&view.name)),
-    )
-    .await
+    download(&state.fonts, vec![page], "klassenlijst", &view.name).await
 }

@@ -12,6 +12,7 @@ use serde::Serialize;
 use tenant_router::{CurrentTenant, TenantTx};
 
 use crate::db::people;
+use crate::fields::{optional_phone, optional_text};
 
 #[derive(Debug, Serialize, sqlx::FromRow)]
 struct ParentRow {
@@ -157,35 +158,9 @@ pub async fn show_parent(
     Ok((csrf, html).into_response())
 }
 
-fn field(
-    form: &HashMap<String, String>,
-    name: &str,
-    max: usize,
-    error_field: &str,
-) -> Result<Option<String>, AppError> {
-    let value = form.get(name).map(|v| v.trim()).unwrap_or_default();
-    if value.chars().count() > max || value.chars().any(char::is_control) {
-        return Err(AppError::bad_request(
-            error_field.to_owned(),
-            "portal.parent.bad_value",
-        ));
-    }
-    Ok((!value.is_empty()).then(|| value.to_owned()))
-}
-
-fn phone(form: &HashMap<String, String>, name: &'static str) -> Result<Option<String>, AppError> {
-    let value = field(form, name, 20, name)?;
-    if let Some(phone) = &value {
-        let fine = phone.len() >= 6
-            && phone
-                .chars()
-                .all(|c| c.is_ascii_digit() || " +-()".contains(c))
-            && phone.chars().filter(char::is_ascii_digit).count() >= 6;
-        if !fine {
-            return Err(AppError::bad_request(name, "portal.details.bad_phone"));
-        }
-    }
-    Ok(value)
+/// A form's value by name (missing is empty).
+fn value<'a>(form: &'a HashMap<String, String>, name: &str) -> &'a str {
+    form.get(name).map(String::as_str).unwrap_or_default()
 }
 
 /// `POST /admin/parents/{person_id}/details`.
@@ -198,16 +173,16 @@ pub async fn save_parent(
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
     let settings = state.settings.get(&state.schools, tenant.id()).await?;
-    let name = field(&form, "name", 100, "name")?
+    let name = optional_text("name", value(&form, "name"), 100, false)?
         .ok_or_else(|| AppError::bad_request("name", "registration.name_empty"))?;
-    let address = field(&form, "address", 200, "address")?;
-    let phone_mobile = phone(&form, "phone_mobile")?;
-    let phone_other = phone(&form, "phone_other")?;
+    let address = optional_text("address", value(&form, "address"), 200, false)?;
+    let phone_mobile = optional_phone("phone_mobile", value(&form, "phone_mobile"))?;
+    let phone_other = optional_phone("phone_other", value(&form, "phone_other"))?;
     let mut extra: BTreeMap<String, String> = BTreeMap::new();
     for (i, label) in settings.extra_fields.iter().enumerate() {
         let key = format!("extra_{i}");
-        if let Some(value) = field(&form, &key, 200, &key)? {
-            extra.insert(label.clone(), value);
+        if let Some(text) = optional_text(&key, value(&form, &key), 200, false)? {
+            extra.insert(label.clone(), text);
         }
     }
     let extra = serde_json::to_string(&extra).map_err(|e| AppError::Internal(e.to_string()))?;

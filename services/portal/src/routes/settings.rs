@@ -9,6 +9,8 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::settings::{self, Module, ModuleSetting};
 use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
+
+use crate::fields::optional_text;
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
@@ -78,22 +80,9 @@ fn ticked(form: &HashMap<String, String>, name: &str) -> bool {
     form.contains_key(name)
 }
 
-fn one_line(
-    form: &HashMap<String, String>,
-    name: &'static str,
-    max: usize,
-) -> Result<String, AppError> {
-    let value = form.get(name).map(|v| v.trim()).unwrap_or_default();
-    if value.chars().count() > max {
-        return Err(AppError::bad_request(name, "portal.settings.too_long"));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(AppError::bad_request(
-            name,
-            "portal.settings.control_character",
-        ));
-    }
-    Ok(value.to_owned())
+fn one_line(form: &HashMap<String, String>, name: &str, max: usize) -> Result<String, AppError> {
+    let raw = form.get(name).map(String::as_str).unwrap_or_default();
+    Ok(optional_text(name, raw, max, false)?.unwrap_or_default())
 }
 
 /// `POST /admin/settings`: every setting at once, checked first, saved in one transaction,

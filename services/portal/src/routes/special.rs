@@ -10,7 +10,7 @@ use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
 use serde::Serialize;
 use tenant_router::{CurrentTenant, TenantTx};
 
-use crate::pdf::{Block, render};
+use crate::pdf::{Block, download};
 
 #[derive(Debug, Serialize, sqlx::FromRow)]
 struct SpecialRow {
@@ -370,17 +370,5 @@ pub async fn special_group_pdf(
                 .to_owned(),
         ));
     }
-    let fonts = state.fonts.clone();
-    let pdf = tokio::task::spawn_blocking(move || render(&fonts, &[page]))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-    Ok((
-        [
-            (http::header::CONTENT_TYPE, "application/pdf".to_owned()),
-            (http::header::CACHE_CONTROL, "no-store".to_owned()),
-        ],
-        pdf,
-    )
-        .into_response())
+    download(&state.fonts, vec![page], "speciale-groep", &name).await
 }
