@@ -7,6 +7,7 @@ pub mod certificates;
 pub mod client;
 pub mod http;
 pub mod mailbox;
+pub mod school;
 pub mod smtp;
 
 use std::net::SocketAddr;

@@ -3,80 +3,14 @@
 //! child's group's parents or all the school's parents; nobody by default; staff see all.
 
 use schoolplein_kernel::Role;
-use schoolplein_registration::{EmailAddress, NewPassword, enroll};
 use schoolplein_tests::client::Client;
-use schoolplein_tests::{TestApp, pdf_text, school_host, unique_slug};
+use schoolplein_tests::school::{id, import_sample, link_child as link, member, teach};
+use schoolplein_tests::{TestApp, pdf_text, school_host};
 use serde_json::Value;
-use tenant_router::{TenantEntry, TenantTx};
+use tenant_router::TenantTx;
 
-const PASSWORD: &str = "Kn1kker-Boom-Zeil";
-const EDEXML: &str = include_str!("../../../docs/samples/edexml-voorbeeld.xml");
-
-struct Member {
-    client: Client,
-    person_id: i64,
-}
-
-async fn member(app: &TestApp, school: &TenantEntry, name: &str, roles: &[Role]) -> Member {
-    let email = format!("{}@example.nl", unique_slug());
-    let enrolled = enroll(
-        &app.state,
-        school.id,
-        name,
-        &EmailAddress::parse(&email).unwrap(),
-        roles,
-        Some(&NewPassword::parse(PASSWORD).unwrap()),
-    )
-    .await
-    .unwrap();
-    let mut client = Client::new(app.addr);
-    let host = school_host(&school.slug);
-    assert_eq!(
-        client.sign_in(&host, &email, PASSWORD, false).await.status,
-        303
-    );
-    client.get(&host, "/children").await;
-    Member {
-        client,
-        person_id: enrolled.person_id,
-    }
-}
-
-async fn link(app: &TestApp, school: &TenantEntry, person_id: i64, pupil_key: &str) {
-    let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
-    sqlx::query(
-        "INSERT INTO guardians (pupil_id, person_id, status, approved_at)
-         SELECT id, $1, 'active', now() FROM pupils WHERE import_key = $2",
-    )
-    .bind(person_id)
-    .bind(pupil_key)
-    .execute(&mut *tx)
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-}
-
-async fn group_id(app: &TestApp, school: &TenantEntry, key: &str) -> i64 {
-    let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
-    let id = sqlx::query_scalar("SELECT id FROM groups WHERE import_key = $1")
-        .bind(key)
-        .fetch_one(&mut *tx)
-        .await
-        .unwrap();
-    tx.rollback().await.unwrap();
-    id
-}
-
-async fn pupil_id(app: &TestApp, school: &TenantEntry, key: &str) -> i64 {
-    let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
-    let id = sqlx::query_scalar("SELECT id FROM pupils WHERE import_key = $1")
-        .bind(key)
-        .fetch_one(&mut *tx)
-        .await
-        .unwrap();
-    tx.rollback().await.unwrap();
-    id
-}
+const GROUP: &str = "SELECT id FROM groups WHERE import_key = $1";
+const PUPIL: &str = "SELECT id FROM pupils WHERE import_key = $1";
 
 /// What `viewer` sees of the parent named "Anna Privé" on a group page: (JSON entry, HTML).
 async fn seen(viewer: &mut Client, host: &str, group: i64) -> (Option<Value>, String) {
@@ -120,17 +54,12 @@ async fn every_field_and_choice_shows_exactly_what_it_allows_on_the_page_and_in_
     let school = app.create_school("Basisschool Privé", "").await;
     let host = school_host(&school.slug);
     let mut admin = member(&app, &school, "Directeur", &[Role::SchoolAdmin]).await;
-    admin.client.get(&host, "/admin/import").await;
-    let imported = admin
-        .client
-        .post_file(&host, "/admin/import", "e.xml", EDEXML.as_bytes(), None)
-        .await;
-    assert_eq!(imported.status, 200);
+    import_sample(&mut admin.client, &school).await;
     let (g3b, g4) = (
-        group_id(&app, &school, "G3B").await,
-        group_id(&app, &school, "G4").await,
+        id(&app, &school, GROUP, "G3B").await,
+        id(&app, &school, GROUP, "G4").await,
     );
-    let sanne = pupil_id(&app, &school, "2026001").await;
+    let sanne = id(&app, &school, PUPIL, "2026001").await;
     let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
     sqlx::query("UPDATE school_settings SET parents_download_address_list = true")
         .execute(&mut *tx)
@@ -162,14 +91,7 @@ async fn every_field_and_choice_shows_exactly_what_it_allows_on_the_page_and_in_
     let mut other_group = member(&app, &school, "Ouder 4", &[Role::Parent]).await;
     link(&app, &school, other_group.person_id, "2026003").await;
     let mut teacher = member(&app, &school, "Juf", &[Role::Teacher]).await;
-    let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
-    sqlx::query("INSERT INTO group_teachers (group_id, person_id) VALUES ($1, $2)")
-        .bind(g3b)
-        .bind(teacher.person_id)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    teach(&app, &school, teacher.person_id, "G3B").await;
 
     // Nobody by default: Anna is not even listed to other parents; staff see all.
     let (entry, html) = seen(&mut same_group.client, &host, g3b).await;
@@ -342,7 +264,7 @@ async fn every_field_and_choice_shows_exactly_what_it_allows_on_the_page_and_in_
         assert!(refused.text().contains(key), "{}", refused.text());
     }
     // Only for one's own child.
-    let daan = pupil_id(&app, &school, "2026002").await;
+    let daan = id(&app, &school, PUPIL, "2026002").await;
     assert_eq!(
         anna.client
             .post_form(

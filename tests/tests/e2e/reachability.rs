@@ -3,15 +3,14 @@
 //! one primary contact per child.
 
 use schoolplein_kernel::Role;
-use schoolplein_registration::{EmailAddress, NewPassword, enroll};
 use schoolplein_tests::client::Client;
 use schoolplein_tests::mailbox::Mailbox;
+use schoolplein_tests::school::{self, SAMPLE_EDEXML as EDEXML};
 use schoolplein_tests::{TestApp, TestAppOptions, TestDb, school_host, unique_slug};
 use tenant_router::{TenantEntry, TenantTx};
 
-const PASSWORD: &str = "Kn1kker-Boom-Zeil";
-const EDEXML: &str = include_str!("../../../docs/samples/edexml-voorbeeld.xml");
-
+/// A signed-in member; a parent gets the pupil with this key as their child and shows their
+/// name to its group, so listings are not empty for that reason.
 async fn member(
     app: &TestApp,
     school: &TenantEntry,
@@ -20,47 +19,22 @@ async fn member(
     roles: &[Role],
     child: Option<&str>,
 ) -> (Client, i64) {
-    let enrolled = enroll(
-        &app.state,
-        school.id,
-        name,
-        &EmailAddress::parse(email).unwrap(),
-        roles,
-        Some(&NewPassword::parse(PASSWORD).unwrap()),
-    )
-    .await
-    .unwrap();
-    let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+    let member = school::member_with_email(app, school, name, email, roles).await;
     if let Some(key) = child {
-        sqlx::query(
-            "INSERT INTO guardians (pupil_id, person_id, status, approved_at)
-             SELECT id, $1, 'active', now() FROM pupils WHERE import_key = $2",
-        )
-        .bind(enrolled.person_id)
-        .bind(key)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-        // Everyone shows their name to the group, so listings are not empty for that reason.
+        school::link_child(app, school, member.person_id, key).await;
+        let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
         sqlx::query(
             "INSERT INTO privacy_choices (person_id, pupil_id, field, audience)
              SELECT $1, id, 'name', 'group' FROM pupils WHERE import_key = $2",
         )
-        .bind(enrolled.person_id)
+        .bind(member.person_id)
         .bind(key)
         .execute(&mut *tx)
         .await
         .unwrap();
+        tx.commit().await.unwrap();
     }
-    tx.commit().await.unwrap();
-    let mut client = Client::new(app.addr);
-    let host = school_host(&school.slug);
-    assert_eq!(
-        client.sign_in(&host, email, PASSWORD, false).await.status,
-        303
-    );
-    client.get(&host, "/children").await;
-    (client, enrolled.person_id)
+    (member.client, member.person_id)
 }
 
 #[tokio::test]
@@ -158,6 +132,28 @@ async fn contacts_and_medical_details_reach_staff_only_and_every_change_is_maile
         .await;
     assert_eq!(refused.status, 400);
     assert!(refused.text().contains("phone_1"));
+    let long_name = "x".repeat(101);
+    let too_long = anna
+        .post_form(
+            &host,
+            "/children/contacts",
+            &[
+                ("label_0", "Oppas"),
+                ("name_0", &long_name),
+                ("phone_0", "06-55554444"),
+            ],
+        )
+        .await;
+    assert_eq!(too_long.status, 400);
+    assert!(
+        too_long.text().contains("<code>name_0</code>") || too_long.text().contains("name_0"),
+        "{}",
+        too_long.text()
+    );
+    assert!(
+        !too_long.text().contains("label_0"),
+        "the name's own field is named"
+    );
     let nameless = anna
         .post_form(
             &host,

@@ -4,64 +4,12 @@
 //! and the admin's group and parent pages doing what they say.
 
 use schoolplein_kernel::Role;
-use schoolplein_registration::{EmailAddress, NewPassword, enroll};
-use schoolplein_tests::client::Client;
-use schoolplein_tests::{TestApp, school_host, unique_slug};
+use schoolplein_tests::school::{id, import_sample, link_child, member, teach};
+use schoolplein_tests::{TestApp, school_host};
 use tenant_router::{TenantEntry, TenantTx};
 
-const PASSWORD: &str = "Kn1kker-Boom-Zeil";
-const EDEXML: &str = include_str!("../../../docs/samples/edexml-voorbeeld.xml");
-
-struct Member {
-    client: Client,
-    person_id: i64,
-}
-
-async fn member(app: &TestApp, school: &TenantEntry, name: &str, roles: &[Role]) -> Member {
-    let email = format!("{}@example.nl", unique_slug());
-    let enrolled = enroll(
-        &app.state,
-        school.id,
-        name,
-        &EmailAddress::parse(&email).unwrap(),
-        roles,
-        Some(&NewPassword::parse(PASSWORD).unwrap()),
-    )
-    .await
-    .unwrap();
-    let mut client = Client::new(app.addr);
-    let host = school_host(&school.slug);
-    assert_eq!(
-        client.sign_in(&host, &email, PASSWORD, false).await.status,
-        303
-    );
-    Member {
-        client,
-        person_id: enrolled.person_id,
-    }
-}
-
-async fn exec(app: &TestApp, school: &TenantEntry, sql: &'static str, a: i64, b: &str) {
-    let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
-    sqlx::query(sql)
-        .bind(a)
-        .bind(b)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-}
-
-async fn id_of(app: &TestApp, school: &TenantEntry, sql: &'static str, key: &str) -> i64 {
-    let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
-    let id = sqlx::query_scalar(sql)
-        .bind(key)
-        .fetch_one(&mut *tx)
-        .await
-        .unwrap();
-    tx.rollback().await.unwrap();
-    id
-}
+const GROUP: &str = "SELECT id FROM groups WHERE import_key = $1";
+const PUPIL: &str = "SELECT id FROM pupils WHERE import_key = $1";
 
 async fn set_see_all(app: &TestApp, school: &TenantEntry, see_all: bool) {
     let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
@@ -93,43 +41,17 @@ async fn every_role_gets_exactly_what_it_should() {
     let elsewhere = app.create_school("Basisschool Elders", "").await;
     let host = school_host(&school.slug);
     let mut admin = member(&app, &school, "Directeur", &[Role::SchoolAdmin]).await;
-    admin.client.get(&host, "/admin/import").await;
-    assert_eq!(
-        admin
-            .client
-            .post_file(&host, "/admin/import", "e.xml", EDEXML.as_bytes(), None)
-            .await
-            .status,
-        200
-    );
-    let g3b = id_of(
-        &app,
-        &school,
-        "SELECT id FROM groups WHERE import_key = $1",
-        "G3B",
-    )
-    .await;
-    let g4 = id_of(
-        &app,
-        &school,
-        "SELECT id FROM groups WHERE import_key = $1",
-        "G4",
-    )
-    .await;
-    let sanne = id_of(
-        &app,
-        &school,
-        "SELECT id FROM pupils WHERE import_key = $1",
-        "2026001",
-    )
-    .await;
+    import_sample(&mut admin.client, &school).await;
+    let g3b = id(&app, &school, GROUP, "G3B").await;
+    let g4 = id(&app, &school, GROUP, "G4").await;
+    let sanne = id(&app, &school, PUPIL, "2026001").await;
 
     let parent_3b = member(&app, &school, "Ouder 3b", &[Role::Parent]).await;
-    exec(&app, &school, "INSERT INTO guardians (pupil_id, person_id, status, approved_at) SELECT id, $1, 'active', now() FROM pupils WHERE import_key = $2", parent_3b.person_id, "2026001").await;
+    link_child(&app, &school, parent_3b.person_id, "2026001").await;
     let parent_4 = member(&app, &school, "Ouder 4", &[Role::Parent]).await;
-    exec(&app, &school, "INSERT INTO guardians (pupil_id, person_id, status, approved_at) SELECT id, $1, 'active', now() FROM pupils WHERE import_key = $2", parent_4.person_id, "2026003").await;
+    link_child(&app, &school, parent_4.person_id, "2026003").await;
     let teacher_3b = member(&app, &school, "Juf 3b", &[Role::Teacher]).await;
-    exec(&app, &school, "INSERT INTO group_teachers (group_id, person_id) SELECT id, $1 FROM groups WHERE import_key = $2", teacher_3b.person_id, "G3B").await;
+    teach(&app, &school, teacher_3b.person_id, "G3B").await;
     let other_teacher = member(&app, &school, "Meester 4", &[Role::Teacher]).await;
     let outsider = member(&app, &elsewhere, "Ouder Elders", &[Role::Parent]).await;
     let p3b = parent_3b.person_id;
@@ -312,28 +234,12 @@ async fn admins_manage_groups_and_parents() {
     let school = app.create_school("Basisschool Beheer", "").await;
     let host = school_host(&school.slug);
     let mut admin = member(&app, &school, "Directeur", &[Role::SchoolAdmin]).await;
-    admin.client.get(&host, "/admin/import").await;
-    admin
-        .client
-        .post_file(&host, "/admin/import", "e.xml", EDEXML.as_bytes(), None)
-        .await;
+    import_sample(&mut admin.client, &school).await;
     let teacher = member(&app, &school, "Juf Sara", &[Role::Teacher]).await;
     let mut parent = member(&app, &school, "Anna", &[Role::Parent]).await;
-    exec(&app, &school, "INSERT INTO guardians (pupil_id, person_id, status, approved_at) SELECT id, $1, 'active', now() FROM pupils WHERE import_key = $2", parent.person_id, "2026001").await;
-    let g3b = id_of(
-        &app,
-        &school,
-        "SELECT id FROM groups WHERE import_key = $1",
-        "G3B",
-    )
-    .await;
-    let sanne = id_of(
-        &app,
-        &school,
-        "SELECT id FROM pupils WHERE import_key = $1",
-        "2026001",
-    )
-    .await;
+    link_child(&app, &school, parent.person_id, "2026001").await;
+    let g3b = id(&app, &school, GROUP, "G3B").await;
+    let sanne = id(&app, &school, PUPIL, "2026001").await;
 
     // A group by hand, a teacher for it; names are unique.
     admin.client.get(&host, "/admin/groups").await;
@@ -367,7 +273,7 @@ async fn admins_manage_groups_and_parents() {
             .status,
         400
     );
-    let g5 = id_of(
+    let g5 = id(
         &app,
         &school,
         "SELECT id FROM groups WHERE name = $1",

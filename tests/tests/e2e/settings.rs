@@ -6,34 +6,14 @@
 use std::time::Duration;
 
 use schoolplein_kernel::Role;
-use schoolplein_registration::{EmailAddress, NewPassword, enroll};
 use schoolplein_tests::client::Client;
-use schoolplein_tests::{TestApp, TestAppOptions, eventually, school_host, unique_slug};
+use schoolplein_tests::school::{self, SAMPLE_EDEXML as EDEXML};
+use schoolplein_tests::{TestApp, TestAppOptions, eventually, school_host};
 use tenant_router::{TenantEntry, TenantTx};
 
-const PASSWORD: &str = "Kn1kker-Boom-Zeil";
-const EDEXML: &str = include_str!("../../../docs/samples/edexml-voorbeeld.xml");
-
 async fn member(app: &TestApp, school: &TenantEntry, roles: &[Role]) -> (Client, i64) {
-    let email = format!("{}@example.nl", unique_slug());
-    let enrolled = enroll(
-        &app.state,
-        school.id,
-        "Iemand",
-        &EmailAddress::parse(&email).unwrap(),
-        roles,
-        Some(&NewPassword::parse(PASSWORD).unwrap()),
-    )
-    .await
-    .unwrap();
-    let mut client = Client::new(app.addr);
-    let host = school_host(&school.slug);
-    assert_eq!(
-        client.sign_in(&host, &email, PASSWORD, false).await.status,
-        303
-    );
-    client.get(&host, "/account").await;
-    (client, enrolled.person_id)
+    let member = school::member(app, school, "Iemand", roles).await;
+    (member.client, member.person_id)
 }
 
 /// Every setting on, with names and fields: the form as a browser sends it.

@@ -4,13 +4,10 @@
 
 use futures_util::StreamExt;
 use schoolplein_kernel::Role;
-use schoolplein_registration::{EmailAddress, NewPassword, enroll};
 use schoolplein_tests::client::Client;
-use schoolplein_tests::{TestApp, pdf_text, school_host, unique_slug};
-use tenant_router::{TenantEntry, TenantTx};
-
-const PASSWORD: &str = "Kn1kker-Boom-Zeil";
-const EDEXML: &str = include_str!("../../../docs/samples/edexml-voorbeeld.xml");
+use schoolplein_tests::school::{self, id as scalar};
+use schoolplein_tests::{TestApp, pdf_text, school_host};
+use tenant_router::TenantEntry;
 
 /// A signed-in member; parents get the pupil with this key as their child.
 async fn member(
@@ -20,63 +17,17 @@ async fn member(
     roles: &[Role],
     child: Option<&str>,
 ) -> Client {
-    let email = format!("{}@example.nl", unique_slug());
-    let enrolled = enroll(
-        &app.state,
-        school.id,
-        name,
-        &EmailAddress::parse(&email).unwrap(),
-        roles,
-        Some(&NewPassword::parse(PASSWORD).unwrap()),
-    )
-    .await
-    .unwrap();
+    let member = school::member(app, school, name, roles).await;
     if let Some(key) = child {
-        let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
-        sqlx::query(
-            "INSERT INTO guardians (pupil_id, person_id, status, approved_at)
-             SELECT id, $1, 'active', now() FROM pupils WHERE import_key = $2",
-        )
-        .bind(enrolled.person_id)
-        .bind(key)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-        tx.commit().await.unwrap();
+        school::link_child(app, school, member.person_id, key).await;
     }
-    let mut client = Client::new(app.addr);
-    let host = school_host(&school.slug);
-    assert_eq!(
-        client.sign_in(&host, &email, PASSWORD, false).await.status,
-        303
-    );
-    client.get(&host, "/special-groups").await;
-    client
-}
-
-async fn scalar(app: &TestApp, school: &TenantEntry, sql: &'static str, arg: &str) -> i64 {
-    let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
-    let n = sqlx::query_scalar(sql)
-        .bind(arg)
-        .fetch_one(&mut *tx)
-        .await
-        .unwrap();
-    tx.rollback().await.unwrap();
-    n
+    member.client
 }
 
 async fn school_with_roster(app: &TestApp) -> (TenantEntry, Client) {
     let school = app.create_school("Basisschool Speciaal", "").await;
     let mut admin = member(app, &school, "Directeur", &[Role::SchoolAdmin], None).await;
-    let host = school_host(&school.slug);
-    admin.get(&host, "/admin/import").await;
-    assert_eq!(
-        admin
-            .post_file(&host, "/admin/import", "e.xml", EDEXML.as_bytes(), None)
-            .await
-            .status,
-        200
-    );
+    school::import_sample(&mut admin, &school).await;
     (school, admin)
 }
 

@@ -1,0 +1,128 @@
+//! Schools with people, for end-to-end tests: signed-in members, children linked to their
+//! parents, teachers given groups, the sample roster imported, ids looked up by key.
+
+use schoolplein_kernel::Role;
+use schoolplein_registration::{EmailAddress, NewPassword, enroll};
+use tenant_router::{TenantEntry, TenantTx};
+
+use crate::client::Client;
+use crate::{TestApp, school_host, unique_slug};
+
+/// Every member's password.
+pub const PASSWORD: &str = "Kn1kker-Boom-Zeil";
+/// The sample EDEXML file of `docs/samples/`.
+pub const SAMPLE_EDEXML: &str = include_str!("../../docs/samples/edexml-voorbeeld.xml");
+
+/// A member of a school, signed in, with the host's form token in hand.
+#[derive(Debug)]
+pub struct Member {
+    pub client: Client,
+    pub person_id: i64,
+    pub email: String,
+}
+
+/// Enrolls a member with a fresh address and signs them in.
+pub async fn member(app: &TestApp, school: &TenantEntry, name: &str, roles: &[Role]) -> Member {
+    let email = format!("{}@example.nl", unique_slug());
+    member_with_email(app, school, name, &email, roles).await
+}
+
+/// Enrolls a member with this address and signs them in.
+pub async fn member_with_email(
+    app: &TestApp,
+    school: &TenantEntry,
+    name: &str,
+    email: &str,
+    roles: &[Role],
+) -> Member {
+    let enrolled = enroll(
+        &app.state,
+        school.id,
+        name,
+        &EmailAddress::parse(email).expect("a valid address"),
+        roles,
+        Some(&NewPassword::parse(PASSWORD).expect("a valid password")),
+    )
+    .await
+    .expect("enrolled");
+    let mut client = Client::new(app.addr);
+    let host = school_host(&school.slug);
+    let signed_in = client.sign_in(&host, email, PASSWORD, false).await;
+    assert_eq!(signed_in.status, 303, "signing in {email}");
+    client.get(&host, "/account").await;
+    Member {
+        client,
+        person_id: enrolled.person_id,
+        email: email.to_owned(),
+    }
+}
+
+/// Runs one statement in the school's schema with a person's id and a key.
+async fn exec(app: &TestApp, school: &TenantEntry, sql: &'static str, person_id: i64, key: &str) {
+    let mut tx = TenantTx::begin(&app.db.pool, school.id)
+        .await
+        .expect("a school transaction");
+    sqlx::query(sql)
+        .bind(person_id)
+        .bind(key)
+        .execute(&mut *tx)
+        .await
+        .expect("the statement");
+    tx.commit().await.expect("commit");
+}
+
+/// Links the pupil with this key to a parent, in effect (as if approved).
+pub async fn link_child(app: &TestApp, school: &TenantEntry, person_id: i64, pupil_key: &str) {
+    exec(
+        app,
+        school,
+        "INSERT INTO guardians (pupil_id, person_id, status, approved_at)
+         SELECT id, $1, 'active', now() FROM pupils WHERE import_key = $2",
+        person_id,
+        pupil_key,
+    )
+    .await;
+}
+
+/// Makes a member of staff a teacher of the group with this key.
+pub async fn teach(app: &TestApp, school: &TenantEntry, person_id: i64, group_key: &str) {
+    exec(
+        app,
+        school,
+        "INSERT INTO group_teachers (group_id, person_id)
+         SELECT id, $1 FROM groups WHERE import_key = $2",
+        person_id,
+        group_key,
+    )
+    .await;
+}
+
+/// One number from the school's schema, by a key (`SELECT id FROM groups WHERE import_key = $1`).
+pub async fn id(app: &TestApp, school: &TenantEntry, sql: &'static str, key: &str) -> i64 {
+    let mut tx = TenantTx::begin(&app.db.pool, school.id)
+        .await
+        .expect("a school transaction");
+    let id = sqlx::query_scalar(sql)
+        .bind(key)
+        .fetch_one(&mut *tx)
+        .await
+        .expect("the number");
+    tx.rollback().await.expect("rollback");
+    id
+}
+
+/// Imports the sample roster as the given admin.
+pub async fn import_sample(admin: &mut Client, school: &TenantEntry) {
+    let host = school_host(&school.slug);
+    admin.get(&host, "/admin/import").await;
+    let imported = admin
+        .post_file(
+            &host,
+            "/admin/import",
+            "export.xml",
+            SAMPLE_EDEXML.as_bytes(),
+            None,
+        )
+        .await;
+    assert_eq!(imported.status, 200, "{}", imported.text());
+}
