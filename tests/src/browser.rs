@@ -17,8 +17,6 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 #[derive(Debug)]
 pub struct Browser {
     driver: Child,
-    /// chromedriver's process group, which Chromium's processes join.
-    group: Option<u32>,
     addr: SocketAddr,
     session: String,
     _profile: TempDir,
@@ -26,17 +24,6 @@ pub struct Browser {
 
 #[derive(Debug)]
 struct TempDir(std::path::PathBuf);
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        if let Some(pid) = self.group {
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", &format!("-{pid}")])
-                .stderr(Stdio::null())
-                .status();
-        }
-    }
-}
 
 impl Drop for TempDir {
     fn drop(&mut self) {
@@ -57,9 +44,6 @@ impl Browser {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
-            // Its own process group: Chromium's processes are chromedriver's children, and
-            // ending the group on drop ends them too, even when a test fails half-way.
-            .process_group(0)
             .spawn()
             .unwrap_or_else(|e| {
                 panic!("{CHROMEDRIVER} did not start ({e}): scripts/test installs chromium-driver")
@@ -88,10 +72,8 @@ impl Browser {
                 }
             }}
         });
-        let group = driver.id();
         let mut browser = Browser {
             driver,
-            group,
             addr,
             session: String::new(),
             _profile: profile,
