@@ -71,6 +71,12 @@ enum BenchCommand {
         seconds: u64,
         #[arg(long, default_value_t = 64)]
         concurrency: usize,
+        /// Spread the queries at random over schools b1..bN (1: always b1).
+        #[arg(long, default_value_t = 1)]
+        schools: u32,
+        /// Run this long first, uncounted, with the same connections (backends warm up).
+        #[arg(long, default_value_t = 0)]
+        warmup_seconds: u64,
     },
     /// Times one argon2id hash with the configured parameters, then measures the p99 latency
     /// of a signed-in page (`GET /account`) on a running `serve --app`, alone and while
@@ -257,21 +263,36 @@ async fn main() -> anyhow::Result<()> {
         BenchCommand::QueryLoop {
             seconds,
             concurrency,
+            schools,
+            warmup_seconds,
         } => {
             let config = config(&args, 20);
             let state = app::build_state(config).await?;
-            let school = state
-                .tenants
-                .by_slug(&TenantSlug::parse("b1")?)
-                .ok_or_else(|| anyhow::anyhow!("create schools first"))?
-                .id;
-            let deadline = Instant::now() + Duration::from_secs(*seconds);
+            let ids = (1..=*schools)
+                .map(|n| {
+                    let slug = TenantSlug::parse(&format!("b{n}"))?;
+                    state
+                        .tenants
+                        .by_slug(&slug)
+                        .map(|entry| entry.id)
+                        .ok_or_else(|| anyhow::anyhow!("create schools b1..b{schools} first"))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let ids = std::sync::Arc::new(ids);
+            let counting_from = Instant::now() + Duration::from_secs(*warmup_seconds);
+            let deadline = counting_from + Duration::from_secs(*seconds);
             let tasks: Vec<_> = (0..*concurrency)
                 .map(|_| {
                     let state = state.clone();
+                    let ids = ids.clone();
                     tokio::spawn(async move {
                         let mut done = 0u64;
-                        while Instant::now() < deadline {
+                        loop {
+                            let now = Instant::now();
+                            if now >= deadline {
+                                break;
+                            }
+                            let school = ids[rand::random_range(0..ids.len())];
                             let mut tx =
                                 tenant_router::TenantTx::begin_read_only(&state.schools, school)
                                     .await?;
@@ -280,7 +301,9 @@ async fn main() -> anyhow::Result<()> {
                                     .fetch_one(&mut *tx)
                                     .await?;
                             tx.commit().await?;
-                            done += 1;
+                            if now >= counting_from {
+                                done += 1;
+                            }
                         }
                         Ok::<u64, sqlx::Error>(done)
                     })
