@@ -11,6 +11,7 @@ mod e2e {
     mod isolation;
     mod mail;
     mod parents;
+    mod partners;
     mod passwords;
     mod privacy;
     mod reachability;

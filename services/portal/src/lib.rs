@@ -28,6 +28,17 @@ pub fn router() -> Router<AppState> {
         )
         .route("/children/photo/remove", post(routes::photos::remove_photo))
         .route("/people/{person_id}/photo", get(routes::photos::show_photo))
+        .route("/partner", get(routes::partner::show))
+        .route("/partner/request", post(routes::partner::request))
+        .route("/partner/cancel", post(routes::partner::cancel))
+        .route("/partner/accept", post(routes::partner::accept))
+        .route("/partner/decline", post(routes::partner::decline))
+        .route("/partner/joint-use", post(routes::partner::joint_use))
+        .route("/partner/end", post(routes::partner::end))
+        .route(
+            "/partner/details",
+            post(routes::partner::save_partner_details),
+        )
         .route(
             "/children/{pupil_id}/medical",
             post(routes::children::save_medical),
@@ -124,6 +135,22 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "mail/portal/details_changed/body.html",
         include_str!("../templates/mail/portal/details_changed/body.html"),
+    ),
+    (
+        "mail/portal/partner_request/subject.txt",
+        include_str!("../templates/mail/portal/partner_request/subject.txt"),
+    ),
+    (
+        "mail/portal/partner_request/body.txt",
+        include_str!("../templates/mail/portal/partner_request/body.txt"),
+    ),
+    (
+        "mail/portal/partner_request/body.html",
+        include_str!("../templates/mail/portal/partner_request/body.html"),
+    ),
+    (
+        "portal/partner.html",
+        include_str!("../templates/partner.html"),
     ),
     (
         "portal/import.html",

@@ -29,7 +29,7 @@ struct ChildRow {
 }
 
 #[derive(Debug, Serialize, sqlx::FromRow)]
-struct Details {
+pub struct Details {
     address: Option<String>,
     phone_mobile: Option<String>,
     phone_other: Option<String>,
@@ -209,6 +209,52 @@ pub struct DetailsForm {
     about: String,
 }
 
+/// A parent's address, phones and "about me", checked.
+#[derive(Debug)]
+pub struct ValidDetails {
+    address: Option<String>,
+    phone_mobile: Option<String>,
+    phone_other: Option<String>,
+    about: Option<String>,
+}
+
+impl DetailsForm {
+    /// Checks every field; the first bad one is named in the 400.
+    pub fn validate(&self) -> Result<ValidDetails, AppError> {
+        Ok(ValidDetails {
+            address: text("address", &self.address, 200, false)?,
+            phone_mobile: phone("phone_mobile", &self.phone_mobile)?,
+            phone_other: phone("phone_other", &self.phone_other)?,
+            about: text("about", &self.about, 1000, true)?,
+        })
+    }
+}
+
+impl ValidDetails {
+    /// Writes the details of `person_id` and mails the school's admins about it, in `tx`.
+    pub async fn store(
+        &self,
+        state: &AppState,
+        tenant: &CurrentTenant,
+        tx: &mut TenantTx,
+        person_id: i64,
+    ) -> Result<(), AppError> {
+        sqlx::query(
+            "UPDATE people SET address = $2, phone_mobile = $3, phone_other = $4, about = $5
+              WHERE id = $1",
+        )
+        .bind(person_id)
+        .bind(&self.address)
+        .bind(&self.phone_mobile)
+        .bind(&self.phone_other)
+        .bind(&self.about)
+        .execute(&mut **tx)
+        .await?;
+        notify::admins_of_change(state, tenant, tx, person_id, Changed::Details).await?;
+        Ok(())
+    }
+}
+
 /// `POST /children/details`: the parent's own address, phones and "about me".
 pub async fn save_details(
     State(state): State<AppState>,
@@ -218,23 +264,11 @@ pub async fn save_details(
 ) -> Result<Response, AppError> {
     open_to(&state, &tenant, &viewer).await?;
     viewer.require_writable()?;
-    let address = text("address", &form.address, 200, false)?;
-    let phone_mobile = phone("phone_mobile", &form.phone_mobile)?;
-    let phone_other = phone("phone_other", &form.phone_other)?;
-    let about = text("about", &form.about, 1000, true)?;
+    let details = form.validate()?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    sqlx::query(
-        "UPDATE people SET address = $2, phone_mobile = $3, phone_other = $4, about = $5
-          WHERE id = $1",
-    )
-    .bind(viewer.person_id)
-    .bind(address)
-    .bind(phone_mobile)
-    .bind(phone_other)
-    .bind(about)
-    .execute(&mut *tx)
-    .await?;
-    notify::admins_of_change(&state, &tenant, &mut tx, viewer.person_id, Changed::Details).await?;
+    details
+        .store(&state, &tenant, &mut tx, viewer.person_id)
+        .await?;
     tx.commit().await?;
     Ok(Redirect::to("/children?saved=1").into_response())
 }

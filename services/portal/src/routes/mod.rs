@@ -7,6 +7,7 @@ pub mod import;
 pub mod letters;
 pub mod lists;
 pub mod parent_admin;
+pub mod partner;
 pub mod photos;
 pub mod settings;
 pub mod special;

@@ -27,6 +27,8 @@ struct ParentRow {
     read_only: bool,
     blocked: bool,
     registered: bool,
+    partner_id: Option<i64>,
+    partner_name: Option<String>,
 }
 
 #[derive(Debug, Serialize, sqlx::FromRow)]
@@ -103,10 +105,12 @@ pub async fn show_parent(
     let settings = state.settings.get(&state.schools, tenant.id()).await?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let parent: Option<ParentRow> = sqlx::query_as(
-        "SELECT id, name, email, address, phone_mobile, phone_other, about, extra::text AS extra,
-                read_only_at IS NOT NULL AS read_only, blocked_at IS NOT NULL AS blocked,
-                account_id IS NOT NULL AS registered
-           FROM people WHERE id = $1 AND kind = 'parent'",
+        "SELECT pe.id, pe.name, pe.email, pe.address, pe.phone_mobile, pe.phone_other, pe.about,
+                pe.extra::text AS extra, pe.read_only_at IS NOT NULL AS read_only,
+                pe.blocked_at IS NOT NULL AS blocked, pe.account_id IS NOT NULL AS registered,
+                pe.partner_id, partner.name AS partner_name
+           FROM people pe LEFT JOIN people partner ON partner.id = pe.partner_id
+          WHERE pe.id = $1 AND pe.kind = 'parent'",
     )
     .bind(person_id)
     .fetch_optional(&mut *tx)

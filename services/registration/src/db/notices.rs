@@ -9,6 +9,14 @@ pub enum NoticeKind {
     Welcome,
     /// "<subject> accepted your invitation", for the person who invited them.
     InvitationAccepted,
+    /// "<subject> asks to link as partners" (A8).
+    PartnerRequest,
+    /// "<subject> is now linked as your partner".
+    PartnerLinked,
+    /// "<subject> ended the partner link".
+    PartnerEnded,
+    /// "<subject>, your partner, changed your details" (joint use).
+    PartnerChangedDetails,
 }
 
 impl NoticeKind {
@@ -16,6 +24,10 @@ impl NoticeKind {
         match self {
             Self::Welcome => "welcome",
             Self::InvitationAccepted => "invitation_accepted",
+            Self::PartnerRequest => "partner_request",
+            Self::PartnerLinked => "partner_linked",
+            Self::PartnerEnded => "partner_ended",
+            Self::PartnerChangedDetails => "partner_changed_details",
         }
     }
 }
