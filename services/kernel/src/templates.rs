@@ -58,7 +58,7 @@ impl TemplatesBuilder {
         tera.autoescape_on(vec![".html"]);
         let mut all = KERNEL_TEMPLATES.to_vec();
         all.extend(self.templates);
-        tera.add_raw_templates(all)
+        tera.add_raw_templates(all.clone())
             .map_err(|e| TemplateError::Tera {
                 name: "(all)".into(),
                 message: chain(&e),
@@ -68,14 +68,30 @@ impl TemplatesBuilder {
             catalog.add(*language, name, text)?;
         }
         catalog.check_complete()?;
-        let texts = Language::ALL
+        let texts: HashMap<Language, serde_json::Value> = Language::ALL
             .iter()
             .map(|l| (*l, catalog.texts(*l)))
+            .collect();
+        let sources: HashMap<&str, &str> = all.iter().copied().collect();
+        let texts_by_template = sources
+            .keys()
+            .map(|name| {
+                let used = texts_used(name, &sources);
+                let per_language = texts
+                    .iter()
+                    .map(|(language, full)| {
+                        let subset = used.as_ref().map_or_else(|| full.clone(), |u| u.pick(full));
+                        (*language, subset)
+                    })
+                    .collect();
+                ((*name).to_owned(), per_language)
+            })
             .collect();
         Ok(Templates {
             tera,
             catalog,
             texts,
+            texts_by_template,
         })
     }
 }
@@ -86,6 +102,10 @@ pub struct Templates {
     tera: Tera,
     catalog: Catalog,
     texts: HashMap<Language, serde_json::Value>,
+    /// Per template, only the texts it (or a template it extends) names: the texts are
+    /// copied into every page's context, and the whole catalogue cost a busy page a tenth
+    /// of its time (docs/BENCHMARKS.md).
+    texts_by_template: HashMap<String, HashMap<Language, serde_json::Value>>,
 }
 
 impl Templates {
@@ -106,7 +126,12 @@ impl Templates {
             message: chain(&e),
         };
         let mut context = Context::from_serialize(page).map_err(tera_error)?;
-        context.insert("t", &self.texts[&language]);
+        let texts = self
+            .texts_by_template
+            .get(name)
+            .and_then(|by_language| by_language.get(&language))
+            .unwrap_or(&self.texts[&language]);
+        context.insert("t", texts);
         context.insert("lang", language.tag());
         self.tera.render(name, &context).map_err(tera_error)
     }
@@ -120,6 +145,134 @@ impl Templates {
     }
 }
 
+/// The texts a template names, as paths of one or two keys under `t` (`t.portal.group.title`
+/// needs `portal.group`; `t.site` alone needs all of `site`).
+#[derive(Debug, Default, PartialEq, Eq)]
+struct TextsUsed {
+    paths: std::collections::BTreeSet<(String, Option<String>)>,
+}
+
+impl TextsUsed {
+    /// The part of `full` these paths name.
+    fn pick(&self, full: &serde_json::Value) -> serde_json::Value {
+        let mut picked = serde_json::Map::new();
+        for (first, second) in &self.paths {
+            let Some(top) = full.get(first) else { continue };
+            match second {
+                None => {
+                    picked.insert(first.clone(), top.clone());
+                }
+                Some(second) => {
+                    let Some(inner) = top.get(second) else {
+                        continue;
+                    };
+                    let entry = picked
+                        .entry(first.clone())
+                        .or_insert_with(|| serde_json::Value::Object(Default::default()));
+                    if let serde_json::Value::Object(map) = entry {
+                        map.entry(second.clone()).or_insert_with(|| inner.clone());
+                    }
+                }
+            }
+        }
+        serde_json::Value::Object(picked)
+    }
+}
+
+/// What `name` and the templates it extends name under `t`; `None` when a template uses `t`
+/// in a way this cannot follow (then it gets every text).
+fn texts_used(name: &str, sources: &HashMap<&str, &str>) -> Option<TextsUsed> {
+    let mut used = TextsUsed::default();
+    let mut next = Some(name);
+    let mut seen = std::collections::HashSet::new();
+    while let Some(current) = next.take() {
+        if !seen.insert(current) {
+            break;
+        }
+        let source = sources.get(current)?;
+        for tag in tera_tags(source) {
+            scan_tag(tag, &mut used.paths)?;
+            if let Some(parent) = extended(tag) {
+                next = Some(parent);
+            }
+        }
+    }
+    Some(used)
+}
+
+/// The insides of `{{ … }}` and `{% … %}` in a template's source.
+fn tera_tags(source: &str) -> impl Iterator<Item = &str> {
+    let mut rest = source;
+    std::iter::from_fn(move || {
+        let start = rest.find(['{'])?;
+        let after = &rest[start..];
+        let close = if after.starts_with("{{") {
+            "}}"
+        } else if after.starts_with("{%") {
+            "%}"
+        } else {
+            rest = &after[1..];
+            return Some("");
+        };
+        let end = after.find(close).unwrap_or(after.len());
+        let tag = &after[2..end.max(2)];
+        rest = &after[(end + 2).min(after.len())..];
+        Some(tag)
+    })
+}
+
+/// The parent of `{% extends "parent" %}`.
+fn extended(tag: &str) -> Option<&str> {
+    let rest = tag
+        .trim()
+        .trim_start_matches('-')
+        .trim_start()
+        .strip_prefix("extends")?;
+    Some(rest.trim().trim_end_matches('-').trim().trim_matches('"'))
+}
+
+/// Adds the `t.…` paths in one tag; `None` for a use of `t` that is not `t.key`.
+fn scan_tag(
+    tag: &str,
+    paths: &mut std::collections::BTreeSet<(String, Option<String>)>,
+) -> Option<()> {
+    let bytes = tag.as_bytes();
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let key_at = |from: usize| {
+        let len = bytes[from..].iter().take_while(|b| ident(**b)).count();
+        (len > 0).then(|| &tag[from..from + len])
+    };
+    let mut quote = None;
+    for i in 0..bytes.len() {
+        let b = bytes[i];
+        if let Some(q) = quote {
+            if b == q {
+                quote = None;
+            }
+            continue;
+        }
+        if b == b'"' || b == b'\'' || b == b'`' {
+            quote = Some(b);
+            continue;
+        }
+        let starts_word = i == 0 || !(ident(bytes[i - 1]) || bytes[i - 1] == b'.');
+        let ends_word = bytes.get(i + 1).is_none_or(|n| !ident(*n));
+        if b != b't' || !starts_word || !ends_word {
+            continue;
+        }
+        if bytes.get(i + 1) != Some(&b'.') {
+            return None;
+        }
+        let first = key_at(i + 2)?;
+        let after_first = i + 2 + first.len();
+        let second = (bytes.get(after_first) == Some(&b'.'))
+            .then(|| key_at(after_first + 1))
+            .flatten();
+        paths.insert((first.to_owned(), second.map(str::to_owned)));
+    }
+    Some(())
+}
+
 /// Tera hides the useful part of an error in its causes.
 fn chain(error: &tera::Error) -> String {
     let mut message = error.to_string();
@@ -130,4 +283,75 @@ fn chain(error: &tera::Error) -> String {
         source = cause.source();
     }
     message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paths(list: &[(&str, Option<&str>)]) -> TextsUsed {
+        TextsUsed {
+            paths: list
+                .iter()
+                .map(|(a, b)| ((*a).to_owned(), b.map(str::to_owned)))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_template_gets_the_texts_it_and_its_layout_name() {
+        let sources: HashMap<&str, &str> = [
+            (
+                "layout.html",
+                "<title>{{ t.site.name }}</title>{% block content %}{% endblock %}",
+            ),
+            (
+                "page.html",
+                r#"{% extends "layout.html" %}{% block content %}
+                   {{ t.portal.group.title }} {{ t.portal.privacy.field[f] }} {{ x.t }}
+                   {% if n.kind == "t" %}{{ t.notice[n.kind] | default(value="t") }}{% endif %}
+                   what's {{ lang }}{% endblock %}"#,
+            ),
+            ("whole.html", "{{ t | json_encode }}"),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(
+            texts_used("page.html", &sources),
+            Some(paths(&[
+                ("notice", None),
+                ("portal", Some("group")),
+                ("portal", Some("privacy")),
+                ("site", Some("name")),
+            ]))
+        );
+        assert_eq!(texts_used("whole.html", &sources), None);
+        assert_eq!(texts_used("missing.html", &sources), None);
+    }
+
+    #[test]
+    fn picking_keeps_only_the_named_parts() {
+        let full = serde_json::json!({
+            "site": {"name": "Schoolplein", "tagline": "…"},
+            "portal": {"group": {"title": "Groep"}, "privacy": {"field": {"name": "Naam"}}, "other": {}},
+            "notice": {"welcome": "Welkom"},
+            "unused": {"a": "b"}
+        });
+        let picked = paths(&[
+            ("notice", None),
+            ("portal", Some("group")),
+            ("portal", Some("privacy")),
+            ("portal", Some("missing")),
+            ("site", Some("name")),
+        ])
+        .pick(&full);
+        assert_eq!(
+            picked,
+            serde_json::json!({
+                "site": {"name": "Schoolplein"},
+                "portal": {"group": {"title": "Groep"}, "privacy": {"field": {"name": "Naam"}}},
+                "notice": {"welcome": "Welkom"}
+            })
+        );
+    }
 }

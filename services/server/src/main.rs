@@ -5,6 +5,11 @@ use std::process::ExitCode;
 use clap::Parser;
 use schoolplein_server::cli::{Cli, CliError, run};
 
+// glibc's allocator spent about a tenth of the server's CPU on a busy page (measured with
+// perf, docs/BENCHMARKS.md); mimalloc's per-thread heaps do the same work for less.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -180,6 +180,11 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[index.min(sorted.len() - 1)]
 }
 
+// glibc's allocator spent about a tenth of the server's CPU on a busy page (measured with
+// perf, docs/BENCHMARKS.md); mimalloc's per-thread heaps do the same work for less.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();

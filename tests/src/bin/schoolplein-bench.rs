@@ -160,6 +160,11 @@ fn pool(config: &Config) -> PgPool {
     schoolplein_kernel::db::postgres_pool(&config.database).expect("pool")
 }
 
+// glibc's allocator spent about a tenth of the server's CPU on a busy page (measured with
+// perf, docs/BENCHMARKS.md); mimalloc's per-thread heaps do the same work for less.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
