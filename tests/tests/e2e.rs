@@ -13,6 +13,7 @@ mod e2e {
     mod parents;
     mod partners;
     mod passwords;
+    mod posts;
     mod privacy;
     mod reachability;
     mod roles;

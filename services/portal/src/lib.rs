@@ -28,6 +28,11 @@ pub fn router() -> Router<AppState> {
         )
         .route("/children/photo/remove", post(routes::photos::remove_photo))
         .route("/people/{person_id}/photo", get(routes::photos::show_photo))
+        .route("/timeline", get(routes::posts::timeline))
+        .route("/posts", post(routes::posts::create))
+        .route("/posts/new", get(routes::posts::new_post))
+        .route("/posts/{post_id}", get(routes::posts::show))
+        .route("/posts/{post_id}/delete", post(routes::posts::delete))
         .route("/partner", get(routes::partner::show))
         .route("/partner/request", post(routes::partner::request))
         .route("/partner/cancel", post(routes::partner::cancel))
@@ -151,6 +156,15 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "portal/partner.html",
         include_str!("../templates/partner.html"),
+    ),
+    (
+        "portal/timeline.html",
+        include_str!("../templates/timeline.html"),
+    ),
+    ("portal/post.html", include_str!("../templates/post.html")),
+    (
+        "portal/post_form.html",
+        include_str!("../templates/post_form.html"),
     ),
     (
         "portal/import.html",

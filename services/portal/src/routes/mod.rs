@@ -9,5 +9,6 @@ pub mod lists;
 pub mod parent_admin;
 pub mod partner;
 pub mod photos;
+pub mod posts;
 pub mod settings;
 pub mod special;

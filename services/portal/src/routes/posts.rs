@@ -1,0 +1,512 @@
+//! What staff post and parents read (C1): news and agenda items for the whole school or for
+//! chosen groups, the timeline of what reaches a person, newest first, with unread marks.
+
+use std::collections::BTreeSet;
+use std::sync::LazyLock;
+
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use chrono::{DateTime, NaiveDate, Utc};
+use schoolplein_kernel::csrf::{Csrf, CsrfForm};
+use schoolplein_kernel::settings::{Module, SchoolSettings};
+use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
+use schoolplein_registration::routes::sign_in::EmptyForm;
+use serde::{Deserialize, Serialize};
+use sqlx::AssertSqlSafe;
+use tenant_router::{CurrentTenant, TenantTx};
+
+use crate::fields::optional_text;
+use crate::routes::children::open_to;
+
+/// Posts per timeline page.
+pub const PAGE_SIZE: i64 = 20;
+
+/// A kind of post, and the school module it belongs to (its on/off and its menu name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PostKind {
+    News,
+    Agenda,
+}
+
+impl PostKind {
+    pub const ALL: [PostKind; 2] = [PostKind::News, PostKind::Agenda];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::News => "news",
+            Self::Agenda => "agenda",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+
+    pub fn module(self) -> Module {
+        match self {
+            Self::News => Module::News,
+            Self::Agenda => Module::Calendar,
+        }
+    }
+}
+
+/// Who a viewer is to posts: which they may see, and which they may post to.
+#[derive(Debug)]
+pub struct Reader {
+    pub person_id: i64,
+    /// School admins see and post everything.
+    pub admin: bool,
+    /// Groups whose posts reach the viewer: their children's and the groups they teach.
+    pub groups: Vec<i64>,
+    /// Groups the viewer may post to (teachers: the groups they teach).
+    pub taught: BTreeSet<i64>,
+}
+
+impl Reader {
+    pub async fn load(tx: &mut TenantTx, viewer: &Viewer) -> Result<Self, sqlx::Error> {
+        let (groups, taught): (Vec<i64>, Vec<i64>) = sqlx::query_as(
+            "SELECT ARRAY(SELECT DISTINCT p.group_id FROM guardians g
+                            JOIN pupils p ON p.id = g.pupil_id
+                           WHERE g.person_id = $1 AND g.status = 'active' AND p.left_at IS NULL
+                             AND p.group_id IS NOT NULL
+                          UNION
+                          SELECT group_id FROM group_teachers WHERE person_id = $1),
+                    ARRAY(SELECT group_id FROM group_teachers WHERE person_id = $1)",
+        )
+        .bind(viewer.person_id)
+        .fetch_one(&mut **tx)
+        .await?;
+        Ok(Self {
+            person_id: viewer.person_id,
+            admin: viewer.has(Role::SchoolAdmin),
+            groups,
+            taught: if viewer.has(Role::Teacher) {
+                taught.into_iter().collect()
+            } else {
+                BTreeSet::new()
+            },
+        })
+    }
+
+    pub fn may_post(&self) -> bool {
+        self.admin || !self.taught.is_empty()
+    }
+}
+
+/// The condition on `po` (a post) for the reader in `$1` (person), `$2` (admin), `$3`
+/// (groups): one rule for the timeline, a single post and the read receipts.
+const SEES_POST: &str = "($2 OR po.whole_school OR po.author_id = $1
+      OR EXISTS (SELECT 1 FROM post_groups pg WHERE pg.post_id = po.id AND pg.group_id = ANY($3)))";
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+struct PostRow {
+    id: i64,
+    kind: String,
+    title: String,
+    body: String,
+    happens_on: Option<NaiveDate>,
+    author: Option<String>,
+    author_id: Option<i64>,
+    whole_school: bool,
+    groups: Vec<String>,
+    published_at: DateTime<Utc>,
+    edited_at: Option<DateTime<Utc>>,
+    unread: bool,
+}
+
+/// A post as pages show it: the body as paragraphs (plain text, escaped by the template).
+#[derive(Debug, Serialize)]
+struct PostView {
+    id: i64,
+    kind: String,
+    /// The school's name for the kind's module, if it chose one.
+    label: Option<String>,
+    title: String,
+    paragraphs: Vec<String>,
+    happens_on: Option<NaiveDate>,
+    author: Option<String>,
+    whole_school: bool,
+    groups: Vec<String>,
+    published_at: DateTime<Utc>,
+    edited: bool,
+    unread: bool,
+    may_change: bool,
+}
+
+impl PostView {
+    fn new(row: PostRow, reader: &Reader, settings: &SchoolSettings) -> Self {
+        let label = PostKind::parse(&row.kind).and_then(|k| settings.module(k.module()).name);
+        Self {
+            id: row.id,
+            label,
+            paragraphs: paragraphs(&row.body),
+            may_change: reader.admin || row.author_id == Some(reader.person_id),
+            kind: row.kind,
+            title: row.title,
+            happens_on: row.happens_on,
+            author: row.author,
+            whole_school: row.whole_school,
+            groups: row.groups,
+            published_at: row.published_at,
+            edited: row.edited_at.is_some(),
+            unread: row.unread,
+        }
+    }
+}
+
+/// Paragraphs at blank lines; single line breaks stay inside a paragraph.
+fn paragraphs(body: &str) -> Vec<String> {
+    body.replace("\r\n", "\n")
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The kinds whose module the school has on.
+fn kinds_on(settings: &SchoolSettings) -> Vec<&'static str> {
+    PostKind::ALL
+        .into_iter()
+        .filter(|k| settings.is_on(k.module()))
+        .map(PostKind::as_str)
+        .collect()
+}
+
+/// Posts the reader sees that meet `condition`, with their groups' names and whether the
+/// reader has opened them.
+fn select_posts(condition: &str, tail: &str) -> String {
+    format!(
+        "SELECT po.id, po.kind, po.title, po.body, po.happens_on, a.name AS author, po.author_id,
+                po.whole_school,
+                ARRAY(SELECT g.name FROM post_groups pg JOIN groups g ON g.id = pg.group_id
+                       WHERE pg.post_id = po.id ORDER BY g.year NULLS LAST, g.name) AS groups,
+                po.published_at, po.edited_at,
+                NOT EXISTS (SELECT 1 FROM post_reads r
+                             WHERE r.post_id = po.id AND r.person_id = $1) AS unread
+           FROM posts po LEFT JOIN people a ON a.id = po.author_id
+          WHERE {SEES_POST} AND {condition}
+          {tail}"
+    )
+}
+
+/// A timeline page: `$4` the kinds shown, `$5` the last post of the previous page, `$6` how many.
+static TIMELINE_SQL: LazyLock<String> = LazyLock::new(|| {
+    select_posts(
+        "po.kind = ANY($4)
+         AND ($5::bigint IS NULL OR (po.published_at, po.id) <
+              (SELECT published_at, id FROM posts WHERE id = $5))",
+        "ORDER BY po.published_at DESC, po.id DESC LIMIT $6",
+    )
+});
+
+/// One post, `$4`.
+static ONE_POST_SQL: LazyLock<String> = LazyLock::new(|| select_posts("po.id = $4", ""));
+
+#[derive(Debug, Deserialize)]
+pub struct TimelineQuery {
+    /// The last post of the previous page: older ones follow.
+    before: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct TimelinePage<'a> {
+    csrf: &'a str,
+    posts: Vec<PostView>,
+    /// The id to ask for the next (older) page with, when there is one.
+    older: Option<i64>,
+    may_post: bool,
+    news_label: Option<String>,
+}
+
+/// `GET /timeline`: what reaches the viewer, newest first, `PAGE_SIZE` at a time.
+pub async fn timeline(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    viewer: Viewer,
+    Query(query): Query<TimelineQuery>,
+) -> Result<Response, AppError> {
+    open_to(&state, &tenant, &viewer).await?;
+    let before = match query.before.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) => Some(
+            text.parse::<i64>()
+                .map_err(|_| AppError::bad_request("before", "portal.posts.bad_page"))?,
+        ),
+    };
+    let settings = state.settings.get(&state.schools, tenant.id()).await?;
+    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
+    let reader = Reader::load(&mut tx, &viewer).await?;
+    let mut rows: Vec<PostRow> = sqlx::query_as(AssertSqlSafe(TIMELINE_SQL.as_str()))
+        .bind(reader.person_id)
+        .bind(reader.admin)
+        .bind(&reader.groups)
+        .bind(kinds_on(&settings))
+        .bind(before)
+        .bind(PAGE_SIZE + 1)
+        .fetch_all(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    let more = rows.len() as i64 > PAGE_SIZE;
+    rows.truncate(PAGE_SIZE as usize);
+    let posts: Vec<PostView> = rows
+        .into_iter()
+        .map(|row| PostView::new(row, &reader, &settings))
+        .collect();
+    let page = TimelinePage {
+        csrf: csrf.token(),
+        older: more.then(|| posts.last().map(|p| p.id)).flatten(),
+        posts,
+        may_post: reader.may_post(),
+        news_label: settings.module(Module::News).name,
+    };
+    let html = Html(
+        state
+            .templates
+            .render("portal/timeline.html", lang, &page)?,
+    );
+    Ok((csrf, html).into_response())
+}
+
+#[derive(Debug, Serialize)]
+struct PostPage<'a> {
+    csrf: &'a str,
+    post: PostView,
+}
+
+/// `GET /posts/{id}`: one post; opening it marks it read for the viewer.
+pub async fn show(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    viewer: Viewer,
+    Path(post_id): Path<i64>,
+) -> Result<Response, AppError> {
+    open_to(&state, &tenant, &viewer).await?;
+    let settings = state.settings.get(&state.schools, tenant.id()).await?;
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    let reader = Reader::load(&mut tx, &viewer).await?;
+    let row: Option<PostRow> = sqlx::query_as(AssertSqlSafe(ONE_POST_SQL.as_str()))
+        .bind(reader.person_id)
+        .bind(reader.admin)
+        .bind(&reader.groups)
+        .bind(post_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    // A post the viewer may not see does not exist for them.
+    let row = row.ok_or(AppError::NotFound)?;
+    if row.unread {
+        sqlx::query(
+            "INSERT INTO post_reads (post_id, person_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(post_id)
+        .bind(reader.person_id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    let page = PostPage {
+        csrf: csrf.token(),
+        post: PostView::new(row, &reader, &settings),
+    };
+    let html = Html(state.templates.render("portal/post.html", lang, &page)?);
+    Ok((csrf, html).into_response())
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+struct GroupChoice {
+    id: i64,
+    name: String,
+}
+
+#[derive(Debug, Serialize)]
+struct NewPostPage<'a> {
+    csrf: &'a str,
+    groups: Vec<GroupChoice>,
+    admin: bool,
+    kinds: Vec<&'static str>,
+}
+
+/// `GET /posts/new` (staff who may post).
+pub async fn new_post(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    viewer: Viewer,
+) -> Result<Response, AppError> {
+    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
+    let settings = state.settings.get(&state.schools, tenant.id()).await?;
+    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
+    let reader = Reader::load(&mut tx, &viewer).await?;
+    let groups: Vec<GroupChoice> = sqlx::query_as(
+        "SELECT id, name FROM groups WHERE $1 OR id = ANY($2) ORDER BY year NULLS LAST, name",
+    )
+    .bind(reader.admin)
+    .bind(reader.taught.iter().copied().collect::<Vec<_>>())
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let page = NewPostPage {
+        csrf: csrf.token(),
+        groups,
+        admin: reader.admin,
+        kinds: kinds_on(&settings),
+    };
+    let html = Html(
+        state
+            .templates
+            .render("portal/post_form.html", lang, &page)?,
+    );
+    Ok((csrf, html).into_response())
+}
+
+/// A post as typed, checked.
+struct NewPost {
+    kind: PostKind,
+    title: String,
+    body: String,
+    happens_on: Option<NaiveDate>,
+    whole_school: bool,
+    groups: BTreeSet<i64>,
+}
+
+impl NewPost {
+    /// Fields `kind`, `title`, `body`, `happens_on` (agenda, yyyy-mm-dd), and the audience:
+    /// `whole_school=on` or one `groups` per group.
+    fn parse(form: &[(String, String)]) -> Result<Self, AppError> {
+        let get = |key: &str| {
+            form.iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+                .unwrap_or_default()
+        };
+        let kind = PostKind::parse(get("kind").trim())
+            .ok_or_else(|| AppError::bad_request("kind", "portal.posts.bad_kind"))?;
+        let title = optional_text("title", get("title"), 200, false)?
+            .ok_or_else(|| AppError::bad_request("title", "portal.posts.title_required"))?;
+        let body = optional_text("body", get("body"), 20_000, true)?.unwrap_or_default();
+        let happens_on = match (kind, get("happens_on").trim()) {
+            (PostKind::Agenda, text) => Some(
+                NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                    .map_err(|_| AppError::bad_request("happens_on", "portal.posts.bad_date"))?,
+            ),
+            (PostKind::News, _) => None,
+        };
+        let whole_school = get("whole_school") == "on";
+        let mut groups = BTreeSet::new();
+        for (key, value) in form {
+            if key == "groups" {
+                groups.insert(
+                    value
+                        .trim()
+                        .parse::<i64>()
+                        .map_err(|_| AppError::bad_request("groups", "portal.posts.bad_group"))?,
+                );
+            }
+        }
+        // Exactly one of the two audiences.
+        let has_groups = !groups.is_empty();
+        if whole_school == has_groups {
+            return Err(AppError::bad_request(
+                "groups",
+                "portal.posts.audience_choice",
+            ));
+        }
+        Ok(Self {
+            kind,
+            title,
+            body,
+            happens_on,
+            whole_school,
+            groups,
+        })
+    }
+}
+
+/// `POST /posts` (admins anywhere; teachers to the groups they teach).
+pub async fn create(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Viewer,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
+    viewer.require_writable()?;
+    let post = NewPost::parse(&form)?;
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    let reader = Reader::load(&mut tx, &viewer).await?;
+    if !reader.admin && (post.whole_school || !post.groups.is_subset(&reader.taught)) {
+        return Err(AppError::bad_request(
+            "groups",
+            "portal.posts.not_your_group",
+        ));
+    }
+    let groups: Vec<i64> = post.groups.iter().copied().collect();
+    let known: i64 = sqlx::query_scalar("SELECT count(*) FROM groups WHERE id = ANY($1)")
+        .bind(&groups)
+        .fetch_one(&mut *tx)
+        .await?;
+    if known != groups.len() as i64 {
+        return Err(AppError::bad_request("groups", "portal.posts.bad_group"));
+    }
+    let post_id: i64 = sqlx::query_scalar(
+        "INSERT INTO posts (kind, title, body, happens_on, author_id, whole_school)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(post.kind.as_str())
+    .bind(&post.title)
+    .bind(&post.body)
+    .bind(post.happens_on)
+    .bind(viewer.person_id)
+    .bind(post.whole_school)
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query("INSERT INTO post_groups (post_id, group_id) SELECT $1, unnest($2::bigint[])")
+        .bind(post_id)
+        .bind(&groups)
+        .execute(&mut *tx)
+        .await?;
+    // The author has read what they wrote.
+    sqlx::query("INSERT INTO post_reads (post_id, person_id) VALUES ($1, $2)")
+        .bind(post_id)
+        .bind(viewer.person_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/posts/{post_id}")).into_response())
+}
+
+/// `POST /posts/{id}/delete`: by its author or a school admin.
+pub async fn delete(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Viewer,
+    Path(post_id): Path<i64>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Result<Response, AppError> {
+    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
+    viewer.require_writable()?;
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    let author: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT author_id FROM posts WHERE id = $1 FOR UPDATE")
+            .bind(post_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let author = author.ok_or(AppError::NotFound)?;
+    if !viewer.has(Role::SchoolAdmin) && author != Some(viewer.person_id) {
+        return Err(AppError::Forbidden {
+            reason: "portal.posts.not_yours",
+        });
+    }
+    sqlx::query("DELETE FROM posts WHERE id = $1")
+        .bind(post_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/timeline").into_response())
+}

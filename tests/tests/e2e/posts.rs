@@ -1,0 +1,490 @@
+//! Posts and the timeline (C1): who sees which post (whole school, a group, several groups,
+//! several children, a teacher's groups, a child who left, another school), who may post and
+//! delete, unread marks, paging, the school's module settings, and text that stays text.
+
+use std::time::Duration;
+
+use schoolplein_kernel::Role;
+use schoolplein_tests::client::Client;
+use schoolplein_tests::school::{self, Member};
+use schoolplein_tests::{TestApp, school_host};
+use tenant_router::{TenantEntry, TenantTx};
+
+async fn parent(app: &TestApp, school: &TenantEntry, name: &str, children: &[&str]) -> Member {
+    let member = school::member(app, school, name, &[Role::Parent]).await;
+    for child in children {
+        school::link_child(app, school, member.person_id, child).await;
+    }
+    member
+}
+
+/// Publishes a post and returns its id.
+async fn publish(client: &mut Client, host: &str, fields: &[(&str, &str)]) -> i64 {
+    client.get(host, "/posts/new").await;
+    let answer = client.post_form(host, "/posts", fields).await;
+    assert_eq!(answer.status, 303, "{fields:?}: {}", answer.text());
+    answer
+        .header("location")
+        .and_then(|l| l.strip_prefix("/posts/"))
+        .and_then(|id| id.parse().ok())
+        .expect("the new post's address")
+}
+
+/// The ids of the posts on the first timeline page.
+async fn timeline(client: &mut Client, host: &str) -> Vec<i64> {
+    let page = client.get(host, "/timeline").await;
+    assert_eq!(page.status, 200, "{}", page.text());
+    ids_in(&page.text())
+}
+
+fn ids_in(page: &str) -> Vec<i64> {
+    page.split("id=\"post-")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next()?.parse().ok())
+        .collect()
+}
+
+/// What is tried, by whom, with which fields; the status and the field the answer names.
+type Refusal<'a> = (&'a str, Role, Vec<(&'a str, &'a str)>, u16, &'a str);
+
+async fn refused(client: &mut Client, host: &str, fields: &[(&str, &str)]) -> (u16, String) {
+    let answer = client.post_form(host, "/posts", fields).await;
+    (answer.status, answer.text())
+}
+
+#[tokio::test]
+async fn each_post_reaches_exactly_its_audience_and_staff_post_only_where_they_may() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool De Berichten", "").await;
+    let host = school_host(&school.slug);
+    let mut admin = school::member(&app, &school, "Directeur", &[Role::SchoolAdmin]).await;
+    school::import_sample(&mut admin.client, &school).await;
+    let mut teacher = school::member(&app, &school, "Juf Groep 3", &[Role::Teacher]).await;
+    school::teach(&app, &school, teacher.person_id, "G3B").await;
+    let mut p3 = parent(&app, &school, "Ouder 3b", &["2026001"]).await;
+    let mut p4 = parent(&app, &school, "Ouder 4", &["2026003"]).await;
+    let mut p34 = parent(&app, &school, "Ouder 3b en 4", &["2026002", "2026005"]).await;
+    let mut gone = parent(&app, &school, "Ouder vertrokken", &["2026004"]).await;
+    let g3 = school::id(
+        &app,
+        &school,
+        "SELECT id FROM groups WHERE import_key = $1",
+        "G3B",
+    )
+    .await;
+    let g4 = school::id(
+        &app,
+        &school,
+        "SELECT id FROM groups WHERE import_key = $1",
+        "G4",
+    )
+    .await;
+    let g12 = school::id(
+        &app,
+        &school,
+        "SELECT id FROM groups WHERE import_key = $1",
+        "G12A",
+    )
+    .await;
+    let (g3, g4, g12) = (g3.to_string(), g4.to_string(), g12.to_string());
+
+    let all = publish(
+        &mut admin.client,
+        &host,
+        &[
+            ("kind", "news"),
+            ("title", "Studiedag"),
+            ("body", "Vrijdag vrij."),
+            ("whole_school", "on"),
+        ],
+    )
+    .await;
+    let for_3 = publish(
+        &mut teacher.client,
+        &host,
+        &[
+            ("kind", "news"),
+            ("title", "Groep 3 naar de kinderboerderij"),
+            ("body", ""),
+            ("groups", &g3),
+        ],
+    )
+    .await;
+    let for_4 = publish(
+        &mut admin.client,
+        &host,
+        &[
+            ("kind", "news"),
+            ("title", "Groep 4 zwemmen"),
+            ("groups", &g4),
+        ],
+    )
+    .await;
+    let for_12 = publish(
+        &mut admin.client,
+        &host,
+        &[
+            ("kind", "news"),
+            ("title", "Kleuterfeest"),
+            ("groups", &g12),
+        ],
+    )
+    .await;
+    let agenda_3_4 = publish(
+        &mut admin.client,
+        &host,
+        &[
+            ("kind", "agenda"),
+            ("title", "Schoolreis"),
+            ("happens_on", "2027-05-20"),
+            ("groups", &g3),
+            ("groups", &g4),
+        ],
+    )
+    .await;
+    // The child of this parent leaves the school: its group's posts no longer reach them.
+    let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+    sqlx::query("UPDATE pupils SET left_at = now() WHERE import_key = '2026004'")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let other = app.create_school("Andere school", "").await;
+    let other_host = school_host(&other.slug);
+    let mut other_admin = school::member(&app, &other, "Directeur", &[Role::SchoolAdmin]).await;
+    school::import_sample(&mut other_admin.client, &other).await;
+    let mut stranger = parent(&app, &other, "Ouder elders", &["2026001"]).await;
+
+    let every = [all, for_3, for_4, for_12, agenda_3_4];
+    let cases: [(&str, &mut Client, &str, Vec<i64>); 8] = [
+        (
+            "parent of group 3",
+            &mut p3.client,
+            &host,
+            vec![agenda_3_4, for_3, all],
+        ),
+        (
+            "parent of group 4",
+            &mut p4.client,
+            &host,
+            vec![agenda_3_4, for_4, all],
+        ),
+        (
+            "parent of children in 3 and 4",
+            &mut p34.client,
+            &host,
+            vec![agenda_3_4, for_4, for_3, all],
+        ),
+        (
+            "parent whose child left",
+            &mut gone.client,
+            &host,
+            vec![all],
+        ),
+        (
+            "teacher of group 3",
+            &mut teacher.client,
+            &host,
+            vec![agenda_3_4, for_3, all],
+        ),
+        (
+            "school admin",
+            &mut admin.client,
+            &host,
+            vec![agenda_3_4, for_12, for_4, for_3, all],
+        ),
+        (
+            "parent at another school",
+            &mut stranger.client,
+            &other_host,
+            vec![],
+        ),
+        (
+            "admin of another school",
+            &mut other_admin.client,
+            &other_host,
+            vec![],
+        ),
+    ];
+    for (who, client, host, expected) in cases {
+        assert_eq!(timeline(client, host).await, expected, "{who}'s timeline");
+        for id in every {
+            let status = client.get(host, &format!("/posts/{id}")).await.status;
+            let visible = expected.contains(&id);
+            assert_eq!(status, if visible { 200 } else { 404 }, "{who}, post {id}");
+        }
+    }
+
+    // Who may post where; every refusal names its field.
+    let refusals: [Refusal; 8] = [
+        (
+            "teacher, another group",
+            Role::Teacher,
+            vec![("kind", "news"), ("title", "x"), ("groups", &g4)],
+            400,
+            "groups",
+        ),
+        (
+            "teacher, whole school",
+            Role::Teacher,
+            vec![("kind", "news"), ("title", "x"), ("whole_school", "on")],
+            400,
+            "groups",
+        ),
+        (
+            "no title",
+            Role::SchoolAdmin,
+            vec![("kind", "news"), ("title", "  "), ("whole_school", "on")],
+            400,
+            "title",
+        ),
+        (
+            "agenda without date",
+            Role::SchoolAdmin,
+            vec![("kind", "agenda"), ("title", "x"), ("groups", &g3)],
+            400,
+            "happens_on",
+        ),
+        (
+            "both audiences",
+            Role::SchoolAdmin,
+            vec![
+                ("kind", "news"),
+                ("title", "x"),
+                ("whole_school", "on"),
+                ("groups", &g3),
+            ],
+            400,
+            "groups",
+        ),
+        (
+            "no audience",
+            Role::SchoolAdmin,
+            vec![("kind", "news"), ("title", "x")],
+            400,
+            "groups",
+        ),
+        (
+            "unknown kind",
+            Role::SchoolAdmin,
+            vec![("kind", "poll"), ("title", "x"), ("whole_school", "on")],
+            400,
+            "kind",
+        ),
+        (
+            "a parent",
+            Role::Parent,
+            vec![("kind", "news"), ("title", "x"), ("whole_school", "on")],
+            403,
+            "",
+        ),
+    ];
+    for (what, who, fields, status, field) in refusals {
+        let client = match who {
+            Role::Teacher => &mut teacher.client,
+            Role::SchoolAdmin => &mut admin.client,
+            _ => &mut p3.client,
+        };
+        let (got, body) = refused(client, &host, &fields).await;
+        assert_eq!(got, status, "{what}: {body}");
+        assert!(body.contains(field), "{what} names {field}: {body}");
+    }
+    let other_group = school::id(
+        &app,
+        &other,
+        "SELECT id FROM groups WHERE import_key = $1",
+        "G3B",
+    )
+    .await;
+    let foreign = ((other_group + 1000) as u64).to_string();
+    let (status, body) = refused(
+        &mut admin.client,
+        &host,
+        &[("kind", "news"), ("title", "x"), ("groups", &foreign)],
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let posts: i64 = {
+        let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+        let n = sqlx::query_scalar("SELECT count(*) FROM posts")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        tx.rollback().await.unwrap();
+        n
+    };
+    assert_eq!(posts, 5, "no refused post was written");
+
+    // Deleting: the author or an admin.
+    let answer = teacher
+        .client
+        .post_form(&host, &format!("/posts/{all}/delete"), &[])
+        .await;
+    assert_eq!(answer.status, 403);
+    let answer = teacher
+        .client
+        .post_form(&host, &format!("/posts/{for_3}/delete"), &[])
+        .await;
+    assert_eq!(answer.status, 303);
+    assert_eq!(timeline(&mut p3.client, &host).await, vec![agenda_3_4, all]);
+    assert_eq!(
+        p3.client
+            .get(&host, &format!("/posts/{for_3}"))
+            .await
+            .status,
+        404
+    );
+}
+
+#[tokio::test]
+async fn unread_marks_paging_module_settings_and_text_that_stays_text() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool Tijdlijn", "").await;
+    let host = school_host(&school.slug);
+    let mut admin = school::member(&app, &school, "Directeur", &[Role::SchoolAdmin]).await;
+    school::import_sample(&mut admin.client, &school).await;
+    let mut reader = parent(&app, &school, "Ouder", &["2026001"]).await;
+
+    let hostile = publish(
+        &mut admin.client,
+        &host,
+        &[
+            ("kind", "news"),
+            ("title", "<script>alert(1)</script>"),
+            (
+                "body",
+                "<img src=x onerror=alert(1)>\n\n<a href=\"javascript:alert(1)\">klik</a>",
+            ),
+            ("whole_school", "on"),
+        ],
+    )
+    .await;
+    for path in ["/timeline".to_owned(), format!("/posts/{hostile}")] {
+        let page = reader.client.get(&host, &path).await.text();
+        assert!(
+            page.contains("&lt;script&gt;alert(1)&lt;&#x2F;script&gt;"),
+            "{page}"
+        );
+        assert!(
+            !page.contains("<script>alert") && !page.contains("<img src=x"),
+            "{page}"
+        );
+        assert!(!page.contains("<a href=\"javascript"), "{page}");
+    }
+
+    // The author has read their own post; the parent had not until they opened it.
+    assert!(
+        !admin
+            .client
+            .get(&host, "/timeline")
+            .await
+            .text()
+            .contains("post unread")
+    );
+    let later = publish(
+        &mut admin.client,
+        &host,
+        &[
+            ("kind", "news"),
+            ("title", "Nog een"),
+            ("whole_school", "on"),
+        ],
+    )
+    .await;
+    let page = reader.client.get(&host, "/timeline").await.text();
+    assert!(
+        page.contains(&format!("class=\"post unread\" id=\"post-{later}\"")),
+        "{page}"
+    );
+    let page = reader.client.get(&host, "/timeline").await.text();
+    assert!(
+        page.contains(&format!("class=\"post\" id=\"post-{hostile}\"")),
+        "{page}"
+    );
+
+    // Paging, newest first: 25 posts in pages of 20.
+    for n in 0..23 {
+        publish(
+            &mut admin.client,
+            &host,
+            &[
+                ("kind", "news"),
+                ("title", &format!("Bericht {n}")),
+                ("whole_school", "on"),
+            ],
+        )
+        .await;
+    }
+    let first = reader.client.get(&host, "/timeline").await.text();
+    let first_ids = ids_in(&first);
+    assert_eq!(first_ids.len(), 20);
+    assert!(first_ids.windows(2).all(|w| w[0] > w[1]), "{first_ids:?}");
+    let older = first_ids.last().unwrap();
+    assert!(
+        first.contains(&format!("/timeline?before={older}")),
+        "{first}"
+    );
+    let second = reader
+        .client
+        .get(&host, &format!("/timeline?before={older}"))
+        .await
+        .text();
+    let second_ids = ids_in(&second);
+    assert_eq!(second_ids.len(), 5, "{second_ids:?}");
+    assert_eq!(*second_ids.last().unwrap(), hostile);
+    assert!(!second.contains("/timeline?before="));
+    let bad = reader.client.get(&host, "/timeline?before=gisteren").await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.text().contains("before"));
+
+    // The school turns news off and renames the agenda: only agenda items show, under its name.
+    let g3 = school::id(
+        &app,
+        &school,
+        "SELECT id FROM groups WHERE import_key = $1",
+        "G3B",
+    )
+    .await
+    .to_string();
+    let agenda = publish(
+        &mut admin.client,
+        &host,
+        &[
+            ("kind", "agenda"),
+            ("title", "Sportdag"),
+            ("happens_on", "2027-04-09"),
+            ("groups", &g3),
+        ],
+    )
+    .await;
+    let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+    sqlx::query(
+        r#"UPDATE school_settings SET modules = '{"news": {"on": false, "name": null},
+                                                  "calendar": {"on": true, "name": "Kalender"}}'"#,
+    )
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    schoolplein_kernel::settings::announce_change(&mut tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let mut shown = Vec::new();
+    for _ in 0..50 {
+        shown = timeline(&mut reader.client, &host).await;
+        if shown == [agenda] {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(shown, [agenda]);
+    assert!(
+        reader
+            .client
+            .get(&host, "/timeline")
+            .await
+            .text()
+            .contains("Kalender")
+    );
+}
