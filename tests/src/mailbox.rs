@@ -104,6 +104,15 @@ impl Mailbox {
         mails
     }
 
+    /// How many mails the SMTP server has accepted for addresses that `to` accepts.
+    pub fn delivered_count(&self, to: impl Fn(&str) -> bool) -> usize {
+        self.smtp
+            .received()
+            .iter()
+            .filter(|received| received.rcpt_to.iter().any(|r| to(r)))
+            .count()
+    }
+
     /// Waits (up to 10 s) until `to` has received `count` mails; returns them all.
     pub async fn wait_for(&self, to: &str, count: usize) -> Vec<DeliveredMail> {
         let arrived = eventually(Duration::from_secs(10), || async {

@@ -33,6 +33,8 @@ pub fn router() -> Router<AppState> {
         .route("/posts/new", get(routes::posts::new_post))
         .route("/posts/{post_id}", get(routes::posts::show))
         .route("/posts/{post_id}/delete", post(routes::posts::delete))
+        .route("/posts/{post_id}/remind", post(routes::posts::remind))
+        .route("/r/{secret}", get(routes::posts::follow_link))
         .route("/partner", get(routes::partner::show))
         .route("/partner/request", post(routes::partner::request))
         .route("/partner/cancel", post(routes::partner::cancel))
@@ -162,6 +164,18 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/timeline.html"),
     ),
     ("portal/post.html", include_str!("../templates/post.html")),
+    (
+        "mail/portal/urgent/subject.txt",
+        include_str!("../templates/mail/portal/urgent/subject.txt"),
+    ),
+    (
+        "mail/portal/urgent/body.txt",
+        include_str!("../templates/mail/portal/urgent/body.txt"),
+    ),
+    (
+        "mail/portal/urgent/body.html",
+        include_str!("../templates/mail/portal/urgent/body.html"),
+    ),
     (
         "portal/post_form.html",
         include_str!("../templates/post_form.html"),

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use schoolplein_kernel::Role;
 use schoolplein_tests::client::Client;
+use schoolplein_tests::mailbox::Mailbox;
 use schoolplein_tests::school::{self, Member};
-use schoolplein_tests::{TestApp, school_host};
+use schoolplein_tests::{TestApp, TestAppOptions, TestDb, school_host};
 use tenant_router::{TenantEntry, TenantTx};
 
 async fn parent(app: &TestApp, school: &TenantEntry, name: &str, children: &[&str]) -> Member {
@@ -487,4 +488,240 @@ async fn unread_marks_paging_module_settings_and_text_that_stays_text() {
             .text()
             .contains("Kalender")
     );
+}
+
+#[tokio::test]
+async fn an_urgent_message_is_mailed_at_once_read_receipts_come_from_the_portal_and_the_link_and_the_unread_are_reminded()
+ {
+    let db = TestDb::fresh().await;
+    let mailbox = Mailbox::start(&db).await;
+    let app = TestApp::spawn_with(TestAppOptions {
+        db: Some(db),
+        ..TestAppOptions::default()
+    })
+    .await;
+    let school = app.create_school("Basisschool Dringend", "").await;
+    let host = school_host(&school.slug);
+    let mut admin = school::member(&app, &school, "Directeur", &[Role::SchoolAdmin]).await;
+    school::import_sample(&mut admin.client, &school).await;
+    let mut teacher = school::member(&app, &school, "Juf", &[Role::Teacher]).await;
+    school::teach(&app, &school, teacher.person_id, "G3B").await;
+    let mut opens = parent(&app, &school, "Ouder Opent", &["2026001"]).await;
+    let clicks = parent(&app, &school, "Ouder Klikt", &["2026002"]).await;
+    let silent = parent(&app, &school, "Ouder Stil", &["2026001"]).await;
+    let other_group = parent(&app, &school, "Ouder Groep 4", &["2026003"]).await;
+    let g3 = school::id(
+        &app,
+        &school,
+        "SELECT id FROM groups WHERE import_key = $1",
+        "G3B",
+    )
+    .await
+    .to_string();
+
+    let post = publish(
+        &mut admin.client,
+        &host,
+        &[
+            ("kind", "news"),
+            ("title", "School dicht door stormschade"),
+            ("body", "Haal uw kind vandaag om 12 uur op."),
+            ("groups", &g3),
+            ("urgent", "on"),
+        ],
+    )
+    .await;
+    let urgent_rows: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM platform.outbox WHERE urgent AND subject LIKE '%stormschade%'",
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(urgent_rows, 3, "one urgent mail per parent of the group");
+    for member in [&opens, &clicks, &silent] {
+        let mail = mailbox.latest(&member.email, 1).await;
+        assert!(mail.subject.contains("Dringend"), "{}", mail.subject);
+        assert!(mail.text.contains("12 uur"), "{}", mail.text);
+    }
+    assert!(mailbox.delivered_to(&other_group.email).await.is_empty());
+
+    // One parent opens it in the portal; another follows the link in the mail, not signed in.
+    assert_eq!(
+        opens
+            .client
+            .get(&host, &format!("/posts/{post}"))
+            .await
+            .status,
+        200
+    );
+    let link = mailbox
+        .latest(&clicks.email, 1)
+        .await
+        .link("/r/")
+        .expect("a link");
+    let mut anonymous = Client::new(app.addr);
+    let followed = anonymous.get(&host, &link).await;
+    assert_eq!(followed.status, 303);
+    assert_eq!(
+        followed.header("location"),
+        Some(format!("/posts/{post}").as_str())
+    );
+    assert_eq!(anonymous.get(&host, "/r/not-a-real-link").await.status, 404);
+
+    let page = admin
+        .client
+        .get(&host, &format!("/posts/{post}"))
+        .await
+        .text();
+    let read: Vec<&str> = page.split("class=\"read\">").skip(1).collect();
+    let not_read: Vec<&str> = page.split("class=\"not-read\">").skip(1).collect();
+    assert_eq!(read.len(), 2, "{page}");
+    assert_eq!(not_read.len(), 1, "{page}");
+    assert!(not_read[0].starts_with("Ouder Stil"), "{page}");
+    // Parents and other teachers do not see the receipts.
+    assert!(
+        !opens
+            .client
+            .get(&host, &format!("/posts/{post}"))
+            .await
+            .text()
+            .contains("id=\"receipts\"")
+    );
+
+    // Reminding: only the unread get a mail; not again within 15 minutes; not by others.
+    let answer = teacher
+        .client
+        .post_form(&host, &format!("/posts/{post}/remind"), &[])
+        .await;
+    assert_eq!(answer.status, 403);
+    admin.client.get(&host, &format!("/posts/{post}")).await;
+    let answer = admin
+        .client
+        .post_form(&host, &format!("/posts/{post}/remind"), &[])
+        .await;
+    assert_eq!(answer.status, 303, "{}", answer.text());
+    assert_eq!(
+        answer.header("location"),
+        Some(format!("/posts/{post}?reminded=1").as_str())
+    );
+    mailbox.wait_for(&silent.email, 2).await;
+    let again = admin
+        .client
+        .post_form(&host, &format!("/posts/{post}/remind"), &[])
+        .await;
+    assert_eq!(again.status, 400);
+    assert!(again.text().contains("remind"));
+    for member in [&opens, &clicks] {
+        assert_eq!(mailbox.delivered_to(&member.email).await.len(), 1);
+    }
+    // The reminder's link counts as reading too.
+    let link = mailbox
+        .latest(&silent.email, 2)
+        .await
+        .link("/r/")
+        .expect("a link");
+    assert_eq!(anonymous.get(&host, &link).await.status, 303);
+    let page = admin
+        .client
+        .get(&host, &format!("/posts/{post}"))
+        .await
+        .text();
+    assert!(!page.contains("class=\"not-read\""), "{page}");
+
+    let plain = publish(
+        &mut admin.client,
+        &host,
+        &[
+            ("kind", "news"),
+            ("title", "Gewoon nieuws"),
+            ("whole_school", "on"),
+        ],
+    )
+    .await;
+    let answer = admin
+        .client
+        .post_form(&host, &format!("/posts/{plain}/remind"), &[])
+        .await;
+    assert_eq!(answer.status, 400);
+}
+
+#[tokio::test]
+async fn an_urgent_message_to_a_school_of_1000_parents_reaches_all_1000_at_the_smtp_server() {
+    let db = TestDb::fresh().await;
+    let mailbox = Mailbox::start(&db).await;
+    let app = TestApp::spawn_with(TestAppOptions {
+        db: Some(db),
+        ..TestAppOptions::default()
+    })
+    .await;
+    let school = app.create_school("Basisschool Groot", "").await;
+    let host = school_host(&school.slug);
+    let mut admin = school::member(&app, &school, "Directeur", &[Role::SchoolAdmin]).await;
+    // 1,000 parents, each with a child in one of 34 groups.
+    let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+    sqlx::raw_sql(
+        "INSERT INTO groups (import_key, name, year)
+         SELECT 'G' || g, 'Groep ' || g, 1 + g % 8 FROM generate_series(1, 34) g;
+         INSERT INTO pupils (import_key, first_name, last_name, date_of_birth, group_id)
+         SELECT 'P' || n, 'Kind', 'Nummer ' || n, DATE '2018-01-01',
+                (SELECT id FROM groups WHERE import_key = 'G' || (1 + n % 34))
+           FROM generate_series(1, 1000) n;
+         INSERT INTO people (name, email, kind, roles)
+         SELECT 'Ouder ' || n, 'ouder' || n || '@groot.example.nl', 'parent', '{parent}'
+           FROM generate_series(1, 1000) n;
+         INSERT INTO guardians (pupil_id, person_id, status, approved_at)
+         SELECT p.id, pe.id, 'active', now()
+           FROM pupils p JOIN people pe ON pe.email = 'ouder' || substr(p.import_key, 2) || '@groot.example.nl';",
+    )
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    let post = publish(
+        &mut admin.client,
+        &host,
+        &[
+            ("kind", "news"),
+            ("title", "Ontruimingsoefening"),
+            ("whole_school", "on"),
+            ("urgent", "on"),
+        ],
+    )
+    .await;
+    mailbox.wait_for("ouder1000@groot.example.nl", 1).await;
+    let mut delivered = 0;
+    for _ in 0..600 {
+        delivered = mailbox.delivered_count(|to| to.ends_with("@groot.example.nl"));
+        if delivered >= 1000 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(delivered, 1000);
+    // A parent who opens it is recorded.
+    let recipients: i64 = {
+        let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+        let n = sqlx::query_scalar("SELECT count(*) FROM post_recipients WHERE post_id = $1")
+            .bind(post)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        tx.rollback().await.unwrap();
+        n
+    };
+    assert_eq!(recipients, 1000);
+    let link = mailbox
+        .latest("ouder500@groot.example.nl", 1)
+        .await
+        .link("/r/")
+        .expect("a link");
+    assert_eq!(Client::new(app.addr).get(&host, &link).await.status, 303);
+    let page = admin
+        .client
+        .get(&host, &format!("/posts/{post}"))
+        .await
+        .text();
+    assert_eq!(page.matches("class=\"read\">").count(), 1);
+    assert_eq!(page.matches("class=\"not-read\">").count(), 999);
 }

@@ -9,7 +9,9 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::settings::{Module, SchoolSettings};
-use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
+use schoolplein_kernel::tokens::SecretToken;
+use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer};
+use schoolplein_mailing::{Letterhead, MailRequest, Outbox};
 use schoolplein_registration::routes::sign_in::EmptyForm;
 use serde::{Deserialize, Serialize};
 use sqlx::AssertSqlSafe;
@@ -113,6 +115,7 @@ struct PostRow {
     published_at: DateTime<Utc>,
     edited_at: Option<DateTime<Utc>>,
     unread: bool,
+    urgent: bool,
 }
 
 /// A post as pages show it: the body as paragraphs (plain text, escaped by the template).
@@ -131,6 +134,7 @@ struct PostView {
     published_at: DateTime<Utc>,
     edited: bool,
     unread: bool,
+    urgent: bool,
     may_change: bool,
 }
 
@@ -151,6 +155,7 @@ impl PostView {
             published_at: row.published_at,
             edited: row.edited_at.is_some(),
             unread: row.unread,
+            urgent: row.urgent,
         }
     }
 }
@@ -182,7 +187,7 @@ fn select_posts(condition: &str, tail: &str) -> String {
                 po.whole_school,
                 ARRAY(SELECT g.name FROM post_groups pg JOIN groups g ON g.id = pg.group_id
                        WHERE pg.post_id = po.id ORDER BY g.year NULLS LAST, g.name) AS groups,
-                po.published_at, po.edited_at,
+                po.published_at, po.edited_at, po.urgent,
                 NOT EXISTS (SELECT 1 FROM post_reads r
                              WHERE r.post_id = po.id AND r.person_id = $1) AS unread
            FROM posts po LEFT JOIN people a ON a.id = po.author_id
@@ -275,6 +280,15 @@ pub async fn timeline(
 struct PostPage<'a> {
     csrf: &'a str,
     post: PostView,
+    /// For the author and admins of an urgent post: who has read it.
+    receipts: Option<Vec<Receipt>>,
+    /// How many were just reminded.
+    reminded: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PostQuery {
+    reminded: Option<usize>,
 }
 
 /// `GET /posts/{id}`: one post; opening it marks it read for the viewer.
@@ -285,6 +299,7 @@ pub async fn show(
     csrf: Csrf,
     viewer: Viewer,
     Path(post_id): Path<i64>,
+    Query(query): Query<PostQuery>,
 ) -> Result<Response, AppError> {
     open_to(&state, &tenant, &viewer).await?;
     let settings = state.settings.get(&state.schools, tenant.id()).await?;
@@ -308,10 +323,18 @@ pub async fn show(
         .execute(&mut *tx)
         .await?;
     }
+    let post = PostView::new(row, &reader, &settings);
+    let receipts = if post.urgent && post.may_change {
+        Some(receipts(&mut tx, post_id).await?)
+    } else {
+        None
+    };
     tx.commit().await?;
     let page = PostPage {
         csrf: csrf.token(),
-        post: PostView::new(row, &reader, &settings),
+        post,
+        receipts,
+        reminded: query.reminded,
     };
     let html = Html(state.templates.render("portal/post.html", lang, &page)?);
     Ok((csrf, html).into_response())
@@ -373,11 +396,13 @@ struct NewPost {
     happens_on: Option<NaiveDate>,
     whole_school: bool,
     groups: BTreeSet<i64>,
+    /// Mailed at once to every parent it is for (C2).
+    urgent: bool,
 }
 
 impl NewPost {
     /// Fields `kind`, `title`, `body`, `happens_on` (agenda, yyyy-mm-dd), and the audience:
-    /// `whole_school=on` or one `groups` per group.
+    /// `whole_school=on` or one `groups` per group; `urgent=on` for an urgent message.
     fn parse(form: &[(String, String)]) -> Result<Self, AppError> {
         let get = |key: &str| {
             form.iter()
@@ -424,6 +449,7 @@ impl NewPost {
             happens_on,
             whole_school,
             groups,
+            urgent: get("urgent") == "on",
         })
     }
 }
@@ -455,8 +481,8 @@ pub async fn create(
         return Err(AppError::bad_request("groups", "portal.posts.bad_group"));
     }
     let post_id: i64 = sqlx::query_scalar(
-        "INSERT INTO posts (kind, title, body, happens_on, author_id, whole_school)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        "INSERT INTO posts (kind, title, body, happens_on, author_id, whole_school, urgent)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(post.kind.as_str())
     .bind(&post.title)
@@ -464,6 +490,7 @@ pub async fn create(
     .bind(post.happens_on)
     .bind(viewer.person_id)
     .bind(post.whole_school)
+    .bind(post.urgent)
     .fetch_one(&mut *tx)
     .await?;
     sqlx::query("INSERT INTO post_groups (post_id, group_id) SELECT $1, unnest($2::bigint[])")
@@ -477,8 +504,215 @@ pub async fn create(
         .bind(viewer.person_id)
         .execute(&mut *tx)
         .await?;
+    if post.urgent {
+        let recipients: Vec<Recipient> = sqlx::query_as(
+            "SELECT DISTINCT pe.id AS person_id, pe.email, a.language
+               FROM guardians g
+               JOIN pupils p ON p.id = g.pupil_id AND p.left_at IS NULL
+               JOIN people pe ON pe.id = g.person_id AND pe.blocked_at IS NULL
+               LEFT JOIN platform.accounts a ON a.id = pe.account_id
+              WHERE g.status = 'active'
+                AND ($2 OR p.group_id IN (SELECT group_id FROM post_groups WHERE post_id = $1))",
+        )
+        .bind(post_id)
+        .bind(post.whole_school)
+        .fetch_all(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO post_recipients (post_id, person_id) SELECT $1, unnest($2::bigint[])",
+        )
+        .bind(post_id)
+        .bind(recipients.iter().map(|r| r.person_id).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await?;
+        let mail = UrgentMail {
+            title: &post.title,
+            paragraphs: paragraphs(&post.body),
+            author: &viewer.name,
+            link: String::new(),
+        };
+        mail_urgent(&state, &tenant, &mut tx, post_id, mail, &recipients).await?;
+    }
     tx.commit().await?;
     Ok(Redirect::to(&format!("/posts/{post_id}")).into_response())
+}
+
+/// A parent an urgent message is mailed to.
+#[derive(Debug, sqlx::FromRow)]
+struct Recipient {
+    person_id: i64,
+    email: String,
+    language: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct UrgentMail<'a> {
+    title: &'a str,
+    paragraphs: Vec<String>,
+    author: &'a str,
+    /// The recipient's own link: following it counts as reading.
+    link: String,
+}
+
+/// Queues the urgent mail to each recipient, ahead of all other mail, each with a link of
+/// their own whose hash is kept, in `tx`.
+async fn mail_urgent(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    tx: &mut TenantTx,
+    post_id: i64,
+    mut mail: UrgentMail<'_>,
+    recipients: &[Recipient],
+) -> Result<(), AppError> {
+    let letterhead = Letterhead::load(tx).await?;
+    let outbox = Outbox::new(state.templates.clone(), &state.config.mail);
+    let mut hashes = Vec::with_capacity(recipients.len());
+    for recipient in recipients {
+        let secret = SecretToken::generate();
+        hashes.push(secret.hash().as_bytes().to_vec());
+        mail.link = state.config.tenancy.school_url(
+            tenant.entry().slug.as_str(),
+            &format!("/r/{}", secret.expose()),
+        );
+        outbox
+            .enqueue(
+                tx,
+                MailRequest {
+                    to: &recipient.email,
+                    template: "portal/urgent",
+                    language: recipient
+                        .language
+                        .as_deref()
+                        .and_then(Language::from_tag)
+                        .unwrap_or(Language::Nl),
+                    urgent: true,
+                    context: &mail,
+                    letterhead: Some(&letterhead),
+                },
+            )
+            .await?;
+    }
+    sqlx::query(
+        "INSERT INTO post_links (link_hash, post_id, person_id)
+         SELECT unnest($1::bytea[]), $2, unnest($3::bigint[])",
+    )
+    .bind(hashes)
+    .bind(post_id)
+    .bind(recipients.iter().map(|r| r.person_id).collect::<Vec<_>>())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// `GET /r/{secret}`: the link in an urgent mail. Following it counts as reading the post,
+/// signed in or not; then the post itself (which asks to sign in when needed).
+pub async fn follow_link(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Path(secret): Path<String>,
+) -> Result<Response, AppError> {
+    let secret = SecretToken::parse(&secret).ok_or(AppError::NotFound)?;
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    let post_id: Option<i64> = sqlx::query_scalar(
+        "WITH link AS (SELECT post_id, person_id FROM post_links WHERE link_hash = $1),
+              read AS (INSERT INTO post_reads (post_id, person_id) SELECT * FROM link
+                       ON CONFLICT DO NOTHING)
+         SELECT post_id FROM link",
+    )
+    .bind(secret.hash().as_bytes())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let post_id = post_id.ok_or(AppError::NotFound)?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/posts/{post_id}")).into_response())
+}
+
+/// Who an urgent message was sent to, and whether and when they read it.
+#[derive(Debug, Serialize, sqlx::FromRow)]
+struct Receipt {
+    name: String,
+    read_at: Option<DateTime<Utc>>,
+}
+
+/// The read receipts of an urgent post, unread first.
+async fn receipts(tx: &mut TenantTx, post_id: i64) -> Result<Vec<Receipt>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT pe.name, r.read_at
+           FROM post_recipients pr
+           JOIN people pe ON pe.id = pr.person_id
+           LEFT JOIN post_reads r ON r.post_id = pr.post_id AND r.person_id = pr.person_id
+          WHERE pr.post_id = $1
+          ORDER BY r.read_at IS NOT NULL, pe.name, pe.id",
+    )
+    .bind(post_id)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Minutes between two reminders of one urgent post.
+const REMIND_EVERY_MINUTES: i32 = 15;
+
+/// `POST /posts/{id}/remind`: mails the urgent post again to those who have not read it (its
+/// author or a school admin), at most once every `REMIND_EVERY_MINUTES`.
+pub async fn remind(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Viewer,
+    Path(post_id): Path<i64>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Result<Response, AppError> {
+    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
+    viewer.require_writable()?;
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    let post: Option<(Option<i64>, bool, String, String, bool)> = sqlx::query_as(
+        "SELECT author_id, urgent, title, body,
+                coalesce(reminded_at > now() - make_interval(mins => $2), false) AS recently
+           FROM posts WHERE id = $1 FOR UPDATE",
+    )
+    .bind(post_id)
+    .bind(REMIND_EVERY_MINUTES)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (author, urgent, title, body, recently) = post.ok_or(AppError::NotFound)?;
+    if !viewer.has(Role::SchoolAdmin) && author != Some(viewer.person_id) {
+        return Err(AppError::Forbidden {
+            reason: "portal.posts.not_yours",
+        });
+    }
+    if !urgent {
+        return Err(AppError::bad_request("remind", "portal.posts.not_urgent"));
+    }
+    if recently {
+        return Err(AppError::bad_request(
+            "remind",
+            "portal.posts.reminded_recently",
+        ));
+    }
+    let unread: Vec<Recipient> = sqlx::query_as(
+        "SELECT pe.id AS person_id, pe.email, a.language
+           FROM post_recipients pr
+           JOIN people pe ON pe.id = pr.person_id AND pe.blocked_at IS NULL
+           LEFT JOIN platform.accounts a ON a.id = pe.account_id
+          WHERE pr.post_id = $1
+            AND NOT EXISTS (SELECT 1 FROM post_reads r
+                             WHERE r.post_id = pr.post_id AND r.person_id = pr.person_id)",
+    )
+    .bind(post_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mail = UrgentMail {
+        title: &title,
+        paragraphs: paragraphs(&body),
+        author: &viewer.name,
+        link: String::new(),
+    };
+    mail_urgent(&state, &tenant, &mut tx, post_id, mail, &unread).await?;
+    sqlx::query("UPDATE posts SET reminded_at = now() WHERE id = $1")
+        .bind(post_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/posts/{post_id}?reminded={}", unread.len())).into_response())
 }
 
 /// `POST /posts/{id}/delete`: by its author or a school admin.
