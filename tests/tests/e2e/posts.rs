@@ -45,6 +45,22 @@ fn ids_in(page: &str) -> Vec<i64> {
         .collect()
 }
 
+/// The unread count the school switcher shows for a school (0 without a badge).
+async fn unread_badge(client: &mut Client, host: &str, school_id: i64) -> i64 {
+    let page = client.get(host, "/schools").await.text();
+    let item = page
+        .split(&format!("<li id=\"school-{school_id}\">"))
+        .nth(1)
+        .and_then(|rest| rest.split("</li>").next())
+        .unwrap_or_else(|| panic!("the school is listed: {page}"))
+        .to_owned();
+    item.split("class=\"badge\"")
+        .nth(1)
+        .and_then(|rest| rest.split('>').nth(1))
+        .and_then(|text| text.split_whitespace().next())
+        .map_or(0, |n| n.parse().expect("a count"))
+}
+
 /// What is tried, by whom, with which fields; the status and the field the answer names.
 type Refusal<'a> = (&'a str, Role, Vec<(&'a str, &'a str)>, u16, &'a str);
 
@@ -402,6 +418,15 @@ async fn unread_marks_paging_module_settings_and_text_that_stays_text() {
     assert!(
         page.contains(&format!("class=\"post\" id=\"post-{hostile}\"")),
         "{page}"
+    );
+
+    // The school switcher counts the same unread posts: opening one takes one off.
+    let before = unread_badge(&mut reader.client, &host, school.id.get()).await;
+    assert!(before >= 1);
+    reader.client.get(&host, &format!("/posts/{later}")).await;
+    assert_eq!(
+        unread_badge(&mut reader.client, &host, school.id.get()).await,
+        before - 1
     );
 
     // Paging, newest first: 25 posts in pages of 20.

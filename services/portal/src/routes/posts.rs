@@ -7,6 +7,7 @@ use std::sync::LazyLock;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{DateTime, NaiveDate, Utc};
+use schoolplein_kernel::audience::{PostKind, PostReader, SEES_POST};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::settings::{Module, SchoolSettings};
 use schoolplein_kernel::tokens::SecretToken;
@@ -23,83 +24,16 @@ use crate::routes::children::open_to;
 /// Posts per timeline page.
 pub const PAGE_SIZE: i64 = 20;
 
-/// A kind of post, and the school module it belongs to (its on/off and its menu name).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PostKind {
-    News,
-    Agenda,
+/// Who the viewer is to posts.
+async fn reader(tx: &mut TenantTx, viewer: &Viewer) -> Result<PostReader, sqlx::Error> {
+    PostReader::load(
+        tx,
+        viewer.person_id,
+        viewer.has(Role::SchoolAdmin),
+        viewer.has(Role::Teacher),
+    )
+    .await
 }
-
-impl PostKind {
-    pub const ALL: [PostKind; 2] = [PostKind::News, PostKind::Agenda];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::News => "news",
-            Self::Agenda => "agenda",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == text)
-    }
-
-    pub fn module(self) -> Module {
-        match self {
-            Self::News => Module::News,
-            Self::Agenda => Module::Calendar,
-        }
-    }
-}
-
-/// Who a viewer is to posts: which they may see, and which they may post to.
-#[derive(Debug)]
-pub struct Reader {
-    pub person_id: i64,
-    /// School admins see and post everything.
-    pub admin: bool,
-    /// Groups whose posts reach the viewer: their children's and the groups they teach.
-    pub groups: Vec<i64>,
-    /// Groups the viewer may post to (teachers: the groups they teach).
-    pub taught: BTreeSet<i64>,
-}
-
-impl Reader {
-    pub async fn load(tx: &mut TenantTx, viewer: &Viewer) -> Result<Self, sqlx::Error> {
-        let (groups, taught): (Vec<i64>, Vec<i64>) = sqlx::query_as(
-            "SELECT ARRAY(SELECT DISTINCT p.group_id FROM guardians g
-                            JOIN pupils p ON p.id = g.pupil_id
-                           WHERE g.person_id = $1 AND g.status = 'active' AND p.left_at IS NULL
-                             AND p.group_id IS NOT NULL
-                          UNION
-                          SELECT group_id FROM group_teachers WHERE person_id = $1),
-                    ARRAY(SELECT group_id FROM group_teachers WHERE person_id = $1)",
-        )
-        .bind(viewer.person_id)
-        .fetch_one(&mut **tx)
-        .await?;
-        Ok(Self {
-            person_id: viewer.person_id,
-            admin: viewer.has(Role::SchoolAdmin),
-            groups,
-            taught: if viewer.has(Role::Teacher) {
-                taught.into_iter().collect()
-            } else {
-                BTreeSet::new()
-            },
-        })
-    }
-
-    pub fn may_post(&self) -> bool {
-        self.admin || !self.taught.is_empty()
-    }
-}
-
-/// The condition on `po` (a post) for the reader in `$1` (person), `$2` (admin), `$3`
-/// (groups): one rule for the timeline, a single post and the read receipts.
-const SEES_POST: &str = "($2 OR po.whole_school OR po.author_id = $1
-      OR EXISTS (SELECT 1 FROM post_groups pg WHERE pg.post_id = po.id AND pg.group_id = ANY($3)))";
 
 #[derive(Debug, Serialize, sqlx::FromRow)]
 struct PostRow {
@@ -139,7 +73,7 @@ struct PostView {
 }
 
 impl PostView {
-    fn new(row: PostRow, reader: &Reader, settings: &SchoolSettings) -> Self {
+    fn new(row: PostRow, reader: &PostReader, settings: &SchoolSettings) -> Self {
         let label = PostKind::parse(&row.kind).and_then(|k| settings.module(k.module()).name);
         Self {
             id: row.id,
@@ -167,15 +101,6 @@ fn paragraphs(body: &str) -> Vec<String> {
         .map(str::trim)
         .filter(|p| !p.is_empty())
         .map(str::to_owned)
-        .collect()
-}
-
-/// The kinds whose module the school has on.
-fn kinds_on(settings: &SchoolSettings) -> Vec<&'static str> {
-    PostKind::ALL
-        .into_iter()
-        .filter(|k| settings.is_on(k.module()))
-        .map(PostKind::as_str)
         .collect()
 }
 
@@ -244,12 +169,12 @@ pub async fn timeline(
     };
     let settings = state.settings.get(&state.schools, tenant.id()).await?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
-    let reader = Reader::load(&mut tx, &viewer).await?;
+    let reader = reader(&mut tx, &viewer).await?;
     let mut rows: Vec<PostRow> = sqlx::query_as(AssertSqlSafe(TIMELINE_SQL.as_str()))
         .bind(reader.person_id)
         .bind(reader.admin)
         .bind(&reader.groups)
-        .bind(kinds_on(&settings))
+        .bind(PostKind::shown_by(&settings))
         .bind(before)
         .bind(PAGE_SIZE + 1)
         .fetch_all(&mut *tx)
@@ -304,7 +229,7 @@ pub async fn show(
     open_to(&state, &tenant, &viewer).await?;
     let settings = state.settings.get(&state.schools, tenant.id()).await?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    let reader = Reader::load(&mut tx, &viewer).await?;
+    let reader = reader(&mut tx, &viewer).await?;
     let row: Option<PostRow> = sqlx::query_as(AssertSqlSafe(ONE_POST_SQL.as_str()))
         .bind(reader.person_id)
         .bind(reader.admin)
@@ -365,7 +290,7 @@ pub async fn new_post(
     viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
     let settings = state.settings.get(&state.schools, tenant.id()).await?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
-    let reader = Reader::load(&mut tx, &viewer).await?;
+    let reader = reader(&mut tx, &viewer).await?;
     let groups: Vec<GroupChoice> = sqlx::query_as(
         "SELECT id, name FROM groups WHERE $1 OR id = ANY($2) ORDER BY year NULLS LAST, name",
     )
@@ -378,7 +303,7 @@ pub async fn new_post(
         csrf: csrf.token(),
         groups,
         admin: reader.admin,
-        kinds: kinds_on(&settings),
+        kinds: PostKind::shown_by(&settings),
     };
     let html = Html(
         state
@@ -465,7 +390,7 @@ pub async fn create(
     viewer.require_writable()?;
     let post = NewPost::parse(&form)?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    let reader = Reader::load(&mut tx, &viewer).await?;
+    let reader = reader(&mut tx, &viewer).await?;
     if !reader.admin && (post.whole_school || !post.groups.is_subset(&reader.taught)) {
         return Err(AppError::bad_request(
             "groups",

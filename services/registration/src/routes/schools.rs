@@ -8,10 +8,11 @@ use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use http::header::{HOST, SET_COOKIE};
 use redis::AsyncCommands;
+use schoolplein_kernel::audience::{PostKind, PostReader};
 use schoolplein_kernel::config::PublicScheme;
 use schoolplein_kernel::session::{SessionData, Sessions, describe_device, session_cookie};
 use schoolplein_kernel::tokens::SecretToken;
-use schoolplein_kernel::{AppError, AppState, Lang, SignedIn, Viewer};
+use schoolplein_kernel::{AppError, AppState, Lang, Role, SignedIn, Viewer};
 use serde::{Deserialize, Serialize};
 use tenant_router::host::request_host;
 use tenant_router::{CurrentTenant, HostSource, TenantId, TenantStatus, TenantTx};
@@ -54,10 +55,23 @@ async fn schools_of(
         let unread = if membership.blocked || suspended {
             0
         } else {
+            let settings = state.settings.get(&state.schools, id).await?;
+            let has = |role: &str| membership.roles.iter().any(|r| r == role);
             let mut tx = TenantTx::begin_read_only(&state.schools, id).await?;
-            let count = notices::unread_count(&mut tx, membership.person_id).await?;
+            let notices = notices::unread_count(&mut tx, membership.person_id).await?;
+            // Posts count from the same read state the timeline marks.
+            let reader = PostReader::load(
+                &mut tx,
+                membership.person_id,
+                has(Role::SchoolAdmin.as_str()),
+                has(Role::Teacher.as_str()),
+            )
+            .await?;
+            let posts = reader
+                .unread(&mut tx, &PostKind::shown_by(&settings))
+                .await?;
             tx.commit().await?;
-            count
+            notices + posts
         };
         rows.push(SchoolRow {
             id: id.get(),
