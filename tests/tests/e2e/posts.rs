@@ -420,6 +420,14 @@ async fn unread_marks_paging_module_settings_and_text_that_stays_text() {
         "{page}"
     );
 
+    // The home page leads to the news, with the count of what is unread.
+    let home = reader.client.get(&host, "/").await.text();
+    assert!(home.contains("id=\"to-timeline\""), "{home}");
+    assert!(
+        home.contains("<span class=\"badge\" id=\"unread-posts\">1</span>"),
+        "{home}"
+    );
+
     // The school switcher counts the same unread posts: opening one takes one off.
     let before = unread_badge(&mut reader.client, &host, school.id.get()).await;
     assert!(before >= 1);

@@ -1,8 +1,10 @@
 //! A school's home page: its name and welcome text, read from the school's own schema, and
-//! for a signed-in member the way to their notices, schools and account.
+//! for a signed-in member the way to the news (with what is unread), their notices, schools
+//! and account.
 
 use axum::extract::State;
 use axum::response::Html;
+use schoolplein_kernel::audience::{PostKind, PostReader};
 use schoolplein_kernel::settings::{Module, SchoolSettings};
 use schoolplein_kernel::{AppError, AppState, Lang, MaybeViewer, Role};
 use schoolplein_registration::db::notices;
@@ -20,6 +22,8 @@ struct SchoolProfile {
 struct MemberBar {
     name: String,
     unread: i64,
+    /// Posts that reach the member and are not opened yet.
+    unread_posts: i64,
     is_parent: bool,
     is_staff: bool,
     is_admin: bool,
@@ -48,22 +52,27 @@ fn menu(
     settings: &SchoolSettings,
     language: schoolplein_kernel::Language,
 ) -> std::collections::BTreeMap<&'static str, String> {
-    [Module::Children, Module::Groups, Module::Notices]
-        .into_iter()
-        .filter(|m| settings.is_on(*m))
-        .map(|m| {
-            let own = settings.module(m).name;
-            let name = own.unwrap_or_else(|| {
-                state
-                    .templates
-                    .catalog()
-                    .get(language, &format!("portal.module.{}", m.as_str()))
-                    .unwrap_or(m.as_str())
-                    .to_owned()
-            });
-            (m.as_str(), name)
-        })
-        .collect()
+    [
+        Module::News,
+        Module::Children,
+        Module::Groups,
+        Module::Notices,
+    ]
+    .into_iter()
+    .filter(|m| settings.is_on(*m))
+    .map(|m| {
+        let own = settings.module(m).name;
+        let name = own.unwrap_or_else(|| {
+            state
+                .templates
+                .catalog()
+                .get(language, &format!("portal.module.{}", m.as_str()))
+                .unwrap_or(m.as_str())
+                .to_owned()
+        });
+        (m.as_str(), name)
+    })
+    .collect()
 }
 
 pub async fn show_home(
@@ -85,6 +94,15 @@ pub async fn show_home(
         .ok_or_else(|| AppError::Internal(format!("school {} has no profile", tenant.id())))?;
     let member = match (viewer, settings) {
         (Some(viewer), Some(settings)) => Some(MemberBar {
+            unread_posts: PostReader::load(
+                &mut tx,
+                viewer.person_id,
+                viewer.has(Role::SchoolAdmin),
+                viewer.has(Role::Teacher),
+            )
+            .await?
+            .unread(&mut tx, &PostKind::shown_by(&settings))
+            .await?,
             menu: menu(&state, &settings, language),
             intranet_url: settings.intranet_url.clone(),
             unread: notices::unread_count(&mut tx, viewer.person_id).await?,
