@@ -33,6 +33,10 @@ pub fn router() -> Router<AppState> {
         .route("/posts/new", get(routes::posts::new_post))
         .route("/posts/{post_id}", get(routes::posts::show))
         .route("/posts/{post_id}/delete", post(routes::posts::delete))
+        .route(
+            "/posts/{post_id}/edit",
+            get(routes::posts::edit_form).post(routes::posts::edit),
+        )
         .route("/posts/{post_id}/remind", post(routes::posts::remind))
         .route("/r/{secret}", get(routes::posts::follow_link))
         .route("/partner", get(routes::partner::show))
@@ -164,6 +168,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/timeline.html"),
     ),
     ("portal/post.html", include_str!("../templates/post.html")),
+    (
+        "portal/post_edit.html",
+        include_str!("../templates/post_edit.html"),
+    ),
     (
         "mail/portal/urgent/subject.txt",
         include_str!("../templates/mail/portal/urgent/subject.txt"),

@@ -333,6 +333,76 @@ async fn each_post_reaches_exactly_its_audience_and_staff_post_only_where_they_m
     };
     assert_eq!(posts, 5, "no refused post was written");
 
+    // Editing: the author or an admin; the same rules as a new post.
+    assert_eq!(
+        teacher
+            .client
+            .get(&host, &format!("/posts/{all}/edit"))
+            .await
+            .status,
+        403
+    );
+    let answer = teacher
+        .client
+        .post_form(
+            &host,
+            &format!("/posts/{all}/edit"),
+            &[("title", "Gekaapt")],
+        )
+        .await;
+    assert_eq!(answer.status, 403);
+    assert_eq!(
+        teacher
+            .client
+            .get(&host, &format!("/posts/{for_3}/edit"))
+            .await
+            .status,
+        200
+    );
+    let answer = teacher
+        .client
+        .post_form(
+            &host,
+            &format!("/posts/{for_3}/edit"),
+            &[("title", " "), ("body", "x")],
+        )
+        .await;
+    assert_eq!(answer.status, 400);
+    assert!(answer.text().contains("title"));
+    let answer = admin
+        .client
+        .post_form(
+            &host,
+            &format!("/posts/{agenda_3_4}/edit"),
+            &[("title", "Schoolreis"), ("happens_on", "")],
+        )
+        .await;
+    assert_eq!(answer.status, 400);
+    assert!(answer.text().contains("happens_on"));
+    let answer = teacher
+        .client
+        .post_form(
+            &host,
+            &format!("/posts/{for_3}/edit"),
+            &[("title", "Groep 3 naar het bos"), ("body", "Laarzen mee.")],
+        )
+        .await;
+    assert_eq!(answer.status, 303);
+    let page = p3
+        .client
+        .get(&host, &format!("/posts/{for_3}"))
+        .await
+        .text();
+    assert!(
+        page.contains("Groep 3 naar het bos") && page.contains("Laarzen mee."),
+        "{page}"
+    );
+    assert!(page.contains("gewijzigd"), "{page}");
+    assert_eq!(
+        timeline(&mut p4.client, &host).await,
+        vec![agenda_3_4, for_4, all]
+    );
+
     // Deleting: the author or an admin.
     let answer = teacher
         .client

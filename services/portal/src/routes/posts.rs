@@ -640,6 +640,106 @@ pub async fn remind(
     Ok(Redirect::to(&format!("/posts/{post_id}?reminded={}", unread.len())).into_response())
 }
 
+/// A post's author and kind, locked, if the viewer may change it (its author or a school
+/// admin): 404 when there is no such post, 403 when it is someone else's.
+async fn changeable(
+    tx: &mut TenantTx,
+    viewer: &Viewer,
+    post_id: i64,
+) -> Result<PostKind, AppError> {
+    let row: Option<(Option<i64>, String)> =
+        sqlx::query_as("SELECT author_id, kind FROM posts WHERE id = $1 FOR UPDATE")
+            .bind(post_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let (author, kind) = row.ok_or(AppError::NotFound)?;
+    if !viewer.has(Role::SchoolAdmin) && author != Some(viewer.person_id) {
+        return Err(AppError::Forbidden {
+            reason: "portal.posts.not_yours",
+        });
+    }
+    PostKind::parse(&kind).ok_or_else(|| AppError::Internal(format!("post kind {kind}")))
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+struct EditRow {
+    id: i64,
+    kind: String,
+    title: String,
+    body: String,
+    happens_on: Option<NaiveDate>,
+}
+
+#[derive(Debug, Serialize)]
+struct EditPage<'a> {
+    csrf: &'a str,
+    post: EditRow,
+}
+
+/// `GET /posts/{id}/edit`: title, text and (agenda) date; who it is for stays as sent.
+pub async fn edit_form(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    viewer: Viewer,
+    Path(post_id): Path<i64>,
+) -> Result<Response, AppError> {
+    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    changeable(&mut tx, &viewer, post_id).await?;
+    let post: EditRow =
+        sqlx::query_as("SELECT id, kind, title, body, happens_on FROM posts WHERE id = $1")
+            .bind(post_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    tx.commit().await?;
+    let page = EditPage {
+        csrf: csrf.token(),
+        post,
+    };
+    let html = Html(
+        state
+            .templates
+            .render("portal/post_edit.html", lang, &page)?,
+    );
+    Ok((csrf, html).into_response())
+}
+
+/// `POST /posts/{id}/edit`: fields `title`, `body`, `happens_on` (agenda items).
+pub async fn edit(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Viewer,
+    Path(post_id): Path<i64>,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
+    viewer.require_writable()?;
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    let kind = changeable(&mut tx, &viewer, post_id).await?;
+    // The same rules as a new post; the kind stays what it was.
+    let mut fields: Vec<(String, String)> = form
+        .into_iter()
+        .filter(|(k, _)| ["title", "body", "happens_on"].contains(&k.as_str()))
+        .collect();
+    fields.push(("kind".into(), kind.as_str().into()));
+    fields.push(("whole_school".into(), "on".into()));
+    let post = NewPost::parse(&fields)?;
+    sqlx::query(
+        "UPDATE posts SET title = $2, body = $3, happens_on = $4, edited_at = now()
+          WHERE id = $1",
+    )
+    .bind(post_id)
+    .bind(&post.title)
+    .bind(&post.body)
+    .bind(post.happens_on)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/posts/{post_id}")).into_response())
+}
+
 /// `POST /posts/{id}/delete`: by its author or a school admin.
 pub async fn delete(
     State(state): State<AppState>,
@@ -651,17 +751,7 @@ pub async fn delete(
     viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
     viewer.require_writable()?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    let author: Option<Option<i64>> =
-        sqlx::query_scalar("SELECT author_id FROM posts WHERE id = $1 FOR UPDATE")
-            .bind(post_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let author = author.ok_or(AppError::NotFound)?;
-    if !viewer.has(Role::SchoolAdmin) && author != Some(viewer.person_id) {
-        return Err(AppError::Forbidden {
-            reason: "portal.posts.not_yours",
-        });
-    }
+    changeable(&mut tx, &viewer, post_id).await?;
     sqlx::query("DELETE FROM posts WHERE id = $1")
         .bind(post_id)
         .execute(&mut *tx)
