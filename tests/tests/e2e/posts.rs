@@ -159,6 +159,36 @@ async fn each_post_reaches_exactly_its_audience_and_staff_post_only_where_they_m
         ],
     )
     .await;
+    // A special group reaches the parents who joined it; a teacher may post to it.
+    let readers: i64 = {
+        let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO special_groups (name) VALUES ('Leesouders') RETURNING id",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO special_group_members (special_group_id, person_id) VALUES ($1, $2)",
+        )
+        .bind(id)
+        .bind(p4.person_id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        id
+    };
+    let for_readers = publish(
+        &mut teacher.client,
+        &host,
+        &[
+            ("kind", "news"),
+            ("title", "Leesouders gezocht"),
+            ("special_groups", &readers.to_string()),
+        ],
+    )
+    .await;
     // The child of this parent leaves the school: its group's posts no longer reach them.
     let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
     sqlx::query("UPDATE pupils SET left_at = now() WHERE import_key = '2026004'")
@@ -173,7 +203,7 @@ async fn each_post_reaches_exactly_its_audience_and_staff_post_only_where_they_m
     school::import_sample(&mut other_admin.client, &other).await;
     let mut stranger = parent(&app, &other, "Ouder elders", &["2026001"]).await;
 
-    let every = [all, for_3, for_4, for_12, agenda_3_4];
+    let every = [all, for_3, for_4, for_12, agenda_3_4, for_readers];
     let cases: [(&str, &mut Client, &str, Vec<i64>); 8] = [
         (
             "parent of group 3",
@@ -182,10 +212,10 @@ async fn each_post_reaches_exactly_its_audience_and_staff_post_only_where_they_m
             vec![agenda_3_4, for_3, all],
         ),
         (
-            "parent of group 4",
+            "parent of group 4, in a special group",
             &mut p4.client,
             &host,
-            vec![agenda_3_4, for_4, all],
+            vec![for_readers, agenda_3_4, for_4, all],
         ),
         (
             "parent of children in 3 and 4",
@@ -203,13 +233,13 @@ async fn each_post_reaches_exactly_its_audience_and_staff_post_only_where_they_m
             "teacher of group 3",
             &mut teacher.client,
             &host,
-            vec![agenda_3_4, for_3, all],
+            vec![for_readers, agenda_3_4, for_3, all],
         ),
         (
             "school admin",
             &mut admin.client,
             &host,
-            vec![agenda_3_4, for_12, for_4, for_3, all],
+            vec![for_readers, agenda_3_4, for_12, for_4, for_3, all],
         ),
         (
             "parent at another school",
@@ -331,7 +361,7 @@ async fn each_post_reaches_exactly_its_audience_and_staff_post_only_where_they_m
         tx.rollback().await.unwrap();
         n
     };
-    assert_eq!(posts, 5, "no refused post was written");
+    assert_eq!(posts, 6, "no refused post was written");
 
     // Editing: the author or an admin; the same rules as a new post.
     assert_eq!(
@@ -400,7 +430,7 @@ async fn each_post_reaches_exactly_its_audience_and_staff_post_only_where_they_m
     assert!(page.contains("gewijzigd"), "{page}");
     assert_eq!(
         timeline(&mut p4.client, &host).await,
-        vec![agenda_3_4, for_4, all]
+        vec![for_readers, agenda_3_4, for_4, all]
     );
 
     // Deleting: the author or an admin.

@@ -111,7 +111,10 @@ fn select_posts(condition: &str, tail: &str) -> String {
         "SELECT po.id, po.kind, po.title, po.body, po.happens_on, a.name AS author, po.author_id,
                 po.whole_school,
                 ARRAY(SELECT g.name FROM post_groups pg JOIN groups g ON g.id = pg.group_id
-                       WHERE pg.post_id = po.id ORDER BY g.year NULLS LAST, g.name) AS groups,
+                       WHERE pg.post_id = po.id ORDER BY g.year NULLS LAST, g.name)
+                || ARRAY(SELECT s.name FROM post_special_groups ps
+                           JOIN special_groups s ON s.id = ps.special_group_id
+                          WHERE ps.post_id = po.id ORDER BY s.name) AS groups,
                 po.published_at, po.edited_at, po.urgent,
                 NOT EXISTS (SELECT 1 FROM post_reads r
                              WHERE r.post_id = po.id AND r.person_id = $1) AS unread
@@ -275,6 +278,7 @@ struct GroupChoice {
 struct NewPostPage<'a> {
     csrf: &'a str,
     groups: Vec<GroupChoice>,
+    special_groups: Vec<GroupChoice>,
     admin: bool,
     kinds: Vec<&'static str>,
 }
@@ -298,10 +302,15 @@ pub async fn new_post(
     .bind(reader.taught.iter().copied().collect::<Vec<_>>())
     .fetch_all(&mut *tx)
     .await?;
+    let special_groups: Vec<GroupChoice> =
+        sqlx::query_as("SELECT id, name FROM special_groups ORDER BY name, id")
+            .fetch_all(&mut *tx)
+            .await?;
     tx.commit().await?;
     let page = NewPostPage {
         csrf: csrf.token(),
         groups,
+        special_groups,
         admin: reader.admin,
         kinds: PostKind::shown_by(&settings),
     };
@@ -321,13 +330,15 @@ struct NewPost {
     happens_on: Option<NaiveDate>,
     whole_school: bool,
     groups: BTreeSet<i64>,
+    special_groups: BTreeSet<i64>,
     /// Mailed at once to every parent it is for (C2).
     urgent: bool,
 }
 
 impl NewPost {
     /// Fields `kind`, `title`, `body`, `happens_on` (agenda, yyyy-mm-dd), and the audience:
-    /// `whole_school=on` or one `groups` per group; `urgent=on` for an urgent message.
+    /// `whole_school=on`, or one `groups` per group and one `special_groups` per special
+    /// group; `urgent=on` for an urgent message.
     fn parse(form: &[(String, String)]) -> Result<Self, AppError> {
         let get = |key: &str| {
             form.iter()
@@ -348,19 +359,21 @@ impl NewPost {
             (PostKind::News, _) => None,
         };
         let whole_school = get("whole_school") == "on";
-        let mut groups = BTreeSet::new();
-        for (key, value) in form {
-            if key == "groups" {
-                groups.insert(
+        let ids = |field: &'static str| -> Result<BTreeSet<i64>, AppError> {
+            form.iter()
+                .filter(|(key, _)| key == field)
+                .map(|(_, value)| {
                     value
                         .trim()
                         .parse::<i64>()
-                        .map_err(|_| AppError::bad_request("groups", "portal.posts.bad_group"))?,
-                );
-            }
-        }
-        // Exactly one of the two audiences.
-        let has_groups = !groups.is_empty();
+                        .map_err(|_| AppError::bad_request(field, "portal.posts.bad_group"))
+                })
+                .collect()
+        };
+        let groups = ids("groups")?;
+        let special_groups = ids("special_groups")?;
+        // Exactly one of the two audiences: the whole school, or groups and special groups.
+        let has_groups = !groups.is_empty() || !special_groups.is_empty();
         if whole_school == has_groups {
             return Err(AppError::bad_request(
                 "groups",
@@ -374,12 +387,13 @@ impl NewPost {
             happens_on,
             whole_school,
             groups,
+            special_groups,
             urgent: get("urgent") == "on",
         })
     }
 }
 
-/// `POST /posts` (admins anywhere; teachers to the groups they teach).
+/// `POST /posts` (admins anywhere; teachers to the groups they teach and to special groups).
 pub async fn create(
     State(state): State<AppState>,
     tenant: CurrentTenant,
@@ -405,6 +419,17 @@ pub async fn create(
     if known != groups.len() as i64 {
         return Err(AppError::bad_request("groups", "portal.posts.bad_group"));
     }
+    let special_groups: Vec<i64> = post.special_groups.iter().copied().collect();
+    let known: i64 = sqlx::query_scalar("SELECT count(*) FROM special_groups WHERE id = ANY($1)")
+        .bind(&special_groups)
+        .fetch_one(&mut *tx)
+        .await?;
+    if known != special_groups.len() as i64 {
+        return Err(AppError::bad_request(
+            "special_groups",
+            "portal.posts.bad_group",
+        ));
+    }
     let post_id: i64 = sqlx::query_scalar(
         "INSERT INTO posts (kind, title, body, happens_on, author_id, whole_school, urgent)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
@@ -423,6 +448,14 @@ pub async fn create(
         .bind(&groups)
         .execute(&mut *tx)
         .await?;
+    sqlx::query(
+        "INSERT INTO post_special_groups (post_id, special_group_id)
+         SELECT $1, unnest($2::bigint[])",
+    )
+    .bind(post_id)
+    .bind(&special_groups)
+    .execute(&mut *tx)
+    .await?;
     // The author has read what they wrote.
     sqlx::query("INSERT INTO post_reads (post_id, person_id) VALUES ($1, $2)")
         .bind(post_id)
@@ -432,12 +465,18 @@ pub async fn create(
     if post.urgent {
         let recipients: Vec<Recipient> = sqlx::query_as(
             "SELECT DISTINCT pe.id AS person_id, pe.email, a.language
-               FROM guardians g
-               JOIN pupils p ON p.id = g.pupil_id AND p.left_at IS NULL
-               JOIN people pe ON pe.id = g.person_id AND pe.blocked_at IS NULL
+               FROM people pe
                LEFT JOIN platform.accounts a ON a.id = pe.account_id
-              WHERE g.status = 'active'
-                AND ($2 OR p.group_id IN (SELECT group_id FROM post_groups WHERE post_id = $1))",
+              WHERE pe.blocked_at IS NULL
+                AND (EXISTS (SELECT 1 FROM guardians g
+                               JOIN pupils p ON p.id = g.pupil_id AND p.left_at IS NULL
+                              WHERE g.person_id = pe.id AND g.status = 'active'
+                                AND ($2 OR p.group_id IN (SELECT group_id FROM post_groups
+                                                           WHERE post_id = $1)))
+                     OR EXISTS (SELECT 1 FROM post_special_groups ps
+                                  JOIN special_group_members m
+                                    ON m.special_group_id = ps.special_group_id
+                                 WHERE ps.post_id = $1 AND m.person_id = pe.id))",
         )
         .bind(post_id)
         .bind(post.whole_school)
