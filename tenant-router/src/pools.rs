@@ -22,7 +22,7 @@ pub struct SchoolPools {
 
 /// Where a transaction can be begun for a school: the sharded [`SchoolPools`], or a plain
 /// pool (the command line, tests, one-connection tools).
-pub trait SchoolPool {
+pub trait SchoolPool: Clone + Send + Sync + 'static {
     /// Begins a transaction with `statement` on a connection suited to `tenant`.
     fn begin_for(
         &self,

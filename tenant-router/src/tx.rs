@@ -2,7 +2,7 @@
 
 use std::ops::{Deref, DerefMut};
 
-use sqlx::{Connection, PgConnection, Postgres, Transaction};
+use sqlx::{Connection, PgConnection, PgPool, Postgres, Transaction};
 
 use crate::pools::SchoolPool;
 use crate::tenant::TenantId;
@@ -10,9 +10,10 @@ use crate::tenant::TenantId;
 /// A database transaction whose search path is the school's schema, for this transaction only.
 ///
 /// The path is set with `SET LOCAL`, which PostgreSQL reverts at the end of the
-/// transaction, whether it commits, rolls back, or the connection is dropped mid-way. So a
-/// pooled connection never carries one school's schema into another school's request; and
-/// since the role's default search path holds no tables, a query outside a `TenantTx` fails.
+/// transaction, whether it commits, rolls back, or the connection is dropped mid-way (also
+/// while it begins: see [`run_to_completion`]). So a pooled connection never carries one
+/// school's schema into another school's request; and since the role's default search path
+/// holds no tables, a query outside a `TenantTx` fails.
 #[derive(Debug)]
 pub struct TenantTx {
     tx: Transaction<'static, Postgres>,
@@ -51,7 +52,8 @@ impl TenantTx {
             "BEGIN"
         };
         let begin = format!("{mode}; SET LOCAL search_path TO {}", tenant.schema_name());
-        let tx = pool.begin_for(tenant, begin).await?;
+        let pool = pool.clone();
+        let tx = run_to_completion(async move { pool.begin_for(tenant, begin).await }).await?;
         Ok(Self {
             tx,
             tenant,
@@ -85,6 +87,27 @@ impl TenantTx {
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
         self.tx.rollback().await
     }
+}
+
+/// Begins a transaction on the platform's pool, safe to abandon (see [`run_to_completion`]).
+pub async fn begin_platform(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    let pool = pool.clone();
+    run_to_completion(async move { pool.begin().await }).await
+}
+
+/// Runs a `BEGIN` on a task of its own, so that it finishes even when the request that asked
+/// for it is abandoned (a client hanging up, a timeout). sqlx counts a transaction as open
+/// only once the server has answered `BEGIN`: a future dropped while waiting for that answer
+/// would put the connection back in the pool still inside the transaction — with the
+/// school's search path, perhaps read-only — for the next borrower to run in. Finished on its
+/// own task, the transaction is dropped there if nobody waits for it any more, which rolls it
+/// back before the connection is used again.
+async fn run_to_completion(
+    begin: impl Future<Output = Result<Transaction<'static, Postgres>, sqlx::Error>> + Send + 'static,
+) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    tokio::spawn(begin)
+        .await
+        .map_err(|_| sqlx::Error::WorkerCrashed)?
 }
 
 /// Binds an open transaction to a school's schema (also used while provisioning).

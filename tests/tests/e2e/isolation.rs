@@ -375,3 +375,58 @@ async fn a_query_outside_a_tenant_tx_fails_instead_of_reading_a_school() {
     .unwrap();
     assert_eq!(default_path, "search_path=pg_catalog");
 }
+
+/// A request abandoned while its `BEGIN` is on the way (a client hanging up, a timeout) must
+/// not hand the next borrower a connection still inside that transaction, with the school's
+/// search path and read-only mode.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_abandoned_while_it_begins_leaves_no_transaction_on_the_connection() {
+    let db = TestDb::fresh().await;
+    let school = db.create_school(None, "Verlaten School", "").await;
+    let config = schoolplein_tests::test_config(&db.name);
+    let mut one = config.database.clone();
+    one.max_connections = 1;
+    let pool = schoolplein_kernel::db::postgres_pool(&one).unwrap();
+    sqlx::query("SELECT 1").execute(&pool).await.unwrap();
+    // Each request is abandoned a little later than the one before, so that some are
+    // abandoned while their BEGIN is on the wire (before the fix, several of these left the
+    // transaction open on the only connection).
+    for attempt in 0..150u64 {
+        let (pool_for_task, read_only) = (pool.clone(), attempt % 2 == 0);
+        let request = tokio::spawn(async move {
+            let tx = if read_only {
+                TenantTx::begin_read_only(&pool_for_task, school.id).await
+            } else {
+                TenantTx::begin(&pool_for_task, school.id).await
+            };
+            // Holds the transaction as a handler would, until it is abandoned.
+            let _tx = tx;
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        });
+        let until = std::time::Instant::now() + Duration::from_micros(attempt * 4);
+        while std::time::Instant::now() < until {
+            std::hint::spin_loop();
+        }
+        request.abort();
+        let _ = request.await;
+        // Outside any transaction each statement is a transaction of its own, and no school
+        // is in reach.
+        let mut ids = Vec::new();
+        for _ in 0..2 {
+            let id: i64 = sqlx::query_scalar("SELECT txid_current()")
+                .fetch_one(&pool)
+                .await
+                .unwrap_or_else(|e| panic!("attempt {attempt}: {e}"));
+            ids.push(id);
+        }
+        assert_ne!(
+            ids[0], ids[1],
+            "attempt {attempt}: the next borrower ran inside the abandoned transaction"
+        );
+        let path: String = sqlx::query_scalar("SELECT current_setting('search_path')")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(path, "pg_catalog", "attempt {attempt}");
+    }
+}

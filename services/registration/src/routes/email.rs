@@ -215,7 +215,7 @@ pub async fn confirm_email_change(
     let Some(token) = SecretToken::parse(&token) else {
         return ended_link_page(&state, lang, EndedLink::Invalid);
     };
-    let mut tx = state.db.begin().await?;
+    let mut tx = tenant_router::tx::begin_platform(&state.db).await?;
     let Some(change) = account_links::find_email_change(&mut tx, &token.hash(), true).await? else {
         return ended_link_page(&state, lang, EndedLink::Invalid);
     };

@@ -251,7 +251,7 @@ pub async fn reset_password(
         .hash(password.expose())
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = tenant_router::tx::begin_platform(&state.db).await?;
     let Some(reset) = account_links::find_password_reset(&mut tx, &token.hash(), true).await?
     else {
         return ended_link_page(&state, lang, EndedLink::Invalid);
