@@ -1,0 +1,510 @@
+//! Benchmarks of news and urgent messages for `scripts/bench posts`: a parent's timeline in a
+//! school with 5,000 posts under 50 concurrent clients (wrk), and an urgent post to 1,000
+//! parents from the admin's "send" until the last mail is accepted by an SMTP server.
+//! The real app and the outbox worker run in this process against the benchmark's PostgreSQL
+//! and Redis; the SMTP server is the test harness's, in this process too.
+
+use std::collections::HashSet;
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use schoolplein_kernel::config::MailTransport;
+use schoolplein_kernel::{AppState, Config, Role};
+use schoolplein_mailing::Worker;
+use schoolplein_registration::{EmailAddress, NewPassword, enroll};
+use schoolplein_server::app;
+use schoolplein_tests::client::Client;
+use schoolplein_tests::smtp::SmtpServer;
+use tenant_router::provision::{self, NewSchool};
+use tenant_router::{SchoolName, TenantEntry, TenantMigrations, TenantSlug, TenantTx};
+use tokio::sync::oneshot;
+
+#[derive(Debug, Parser)]
+struct Args {
+    #[arg(long, env = "BENCH_DATABASE_URL")]
+    database_url: String,
+    #[arg(long, env = "BENCH_REDIS_URL")]
+    redis_url: String,
+    /// Posts in the timeline's school.
+    #[arg(long, default_value_t = 5000)]
+    posts: u32,
+    /// Parents the urgent post goes to.
+    #[arg(long, default_value_t = 1000)]
+    parents: u32,
+    /// wrk's run on the timeline, in seconds.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+}
+
+const PASSWORD: &str = "Bench-Wacht-2026!";
+/// Posts on one timeline page (`PAGE_SIZE` in the posts routes).
+const TIMELINE_PAGE: usize = 20;
+/// The groups of the viewing parent's three children: years 1, 3 and 6.
+const VIEWER_GROUPS: [&str; 3] = ["G1", "G11", "G21"];
+/// The urgent mails go to this domain only, so the count at the SMTP server is theirs.
+const URGENT_DOMAIN: &str = "dringend.example.nl";
+/// How long the urgent mails may take before the run gives up (the target is 10 s).
+const URGENT_LIMIT: Duration = Duration::from_secs(120);
+
+fn config(args: &Args) -> Config {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let vars = [
+        (
+            "SCHOOLPLEIN__DATABASE__URL".to_owned(),
+            args.database_url.clone(),
+        ),
+        ("SCHOOLPLEIN__REDIS__URL".to_owned(), args.redis_url.clone()),
+        (
+            "SCHOOLPLEIN__REDIS__KEY_PREFIX".to_owned(),
+            "bench-posts:".to_owned(),
+        ),
+        (
+            "SCHOOLPLEIN__DATABASE__MAX_CONNECTIONS".to_owned(),
+            "20".to_owned(),
+        ),
+        // The outbox worker as shipped (config/base.toml), not the test profile's small
+        // batches and short lease.
+        ("SCHOOLPLEIN__MAIL__BATCH_SIZE".to_owned(), "100".to_owned()),
+        ("SCHOOLPLEIN__MAIL__CONCURRENCY".to_owned(), "8".to_owned()),
+        ("SCHOOLPLEIN__MAIL__LEASE_SECS".to_owned(), "300".to_owned()),
+        (
+            "SCHOOLPLEIN__MAIL__POLL_INTERVAL_MS".to_owned(),
+            "5000".to_owned(),
+        ),
+        (
+            "SCHOOLPLEIN__MAIL__SMTP__TIMEOUT_SECS".to_owned(),
+            "30".to_owned(),
+        ),
+    ];
+    Config::load_from(&root.join("config"), "test", vars).expect("config loads")
+}
+
+/// A new school, once the app's directory knows it.
+async fn create_school(state: &AppState, slug: &str, name: &str) -> anyhow::Result<TenantEntry> {
+    let school = provision::create_school(
+        &state.db,
+        &TenantMigrations::embedded(),
+        &NewSchool {
+            slug: TenantSlug::parse(slug)?,
+            name: SchoolName::parse(name)?,
+            welcome_text: String::new(),
+        },
+    )
+    .await?;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while state.tenants.by_id(school.id).is_none() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Ok(school)
+}
+
+/// A member with an account and the benchmark's password; returns their person id.
+async fn enroll_member(
+    state: &AppState,
+    school: &TenantEntry,
+    name: &str,
+    email: &str,
+    role: Role,
+) -> anyhow::Result<i64> {
+    let enrolled = enroll(
+        state,
+        school.id,
+        name,
+        &EmailAddress::parse(email).map_err(|e| anyhow::anyhow!(e.key()))?,
+        &[role],
+        Some(&NewPassword::parse(PASSWORD).map_err(|e| anyhow::anyhow!(e.key()))?),
+    )
+    .await?;
+    Ok(enrolled.person_id)
+}
+
+/// Signs in through `POST /sign-in`, as a browser does.
+async fn signed_in(addr: SocketAddr, host: &str, email: &str) -> anyhow::Result<Client> {
+    let mut client = Client::new(addr);
+    let answer = client.sign_in(host, email, PASSWORD, false).await;
+    anyhow::ensure!(answer.status == 303, "sign-in answered {}", answer.status);
+    Ok(client)
+}
+
+/// 32 groups (four per year), a teacher for each, a head who posts to the whole school,
+/// 900 pupils with one or two parents each (1,620 parents), `$posts` posts over the past
+/// ~21 months (one every three hours: a fifth to the whole school, the rest to one group or
+/// now and then two; a sixth of them agenda items), and the parents' reads of the newest
+/// 1,000 posts (each parent read 60 % of those meant for them).
+const TIMELINE_SCHOOL_SQL: &str = "
+INSERT INTO groups (import_key, name, year)
+SELECT 'G' || g, 'Groep ' || (1 + (g - 1) / 4) || chr(65 + (g - 1) % 4), 1 + (g - 1) / 4
+  FROM generate_series(1, 32) g;
+INSERT INTO people (name, email, kind, roles)
+VALUES ('Directeur', 'directie@meting.example.nl', 'staff', '{school_admin}');
+INSERT INTO people (name, email, kind, roles)
+SELECT 'Leerkracht ' || g, 'leerkracht' || g || '@meting.example.nl', 'staff', '{teacher}'
+  FROM generate_series(1, 32) g;
+INSERT INTO group_teachers (group_id, person_id)
+SELECT gr.id, pe.id FROM groups gr
+  JOIN people pe ON pe.email = 'leerkracht' || substr(gr.import_key, 2) || '@meting.example.nl';
+INSERT INTO pupils (import_key, first_name, last_name, date_of_birth, group_id)
+SELECT 'P' || n, 'Kind', 'Nummer ' || n, DATE '2015-01-01' + (n % 2500),
+       (SELECT id FROM groups WHERE import_key = 'G' || (1 + n % 32))
+  FROM generate_series(1, 900) n;
+INSERT INTO people (name, email, kind, roles)
+SELECT 'Ouder ' || n || parent, 'ouder' || n || parent || '@meting.example.nl', 'parent', '{parent}'
+  FROM generate_series(1, 900) n, unnest(ARRAY['a', 'b']) parent
+ WHERE parent = 'a' OR n % 10 >= 2;
+INSERT INTO guardians (pupil_id, person_id, status, approved_at)
+SELECT p.id, pe.id, 'active', now()
+  FROM pupils p
+  JOIN people pe ON pe.email IN ('ouder' || substr(p.import_key, 2) || 'a@meting.example.nl',
+                                 'ouder' || substr(p.import_key, 2) || 'b@meting.example.nl');
+WITH plan AS (
+    SELECT n,
+           n % 5 = 0 AS whole_school,
+           1 + n % 32 AS group_no,
+           n % 10 = 3 AS two_groups,
+           CASE WHEN n % 6 = 0 THEN 'agenda' ELSE 'news' END AS kind,
+           -- One every three hours, a little off the hour; unique, so it names the post below.
+           now() - ($posts - n) * interval '3 hours' - (n * 37 % 60) * interval '1 minute'
+               AS published_at
+      FROM generate_series(1, $posts) n
+), inserted AS (
+    INSERT INTO posts (kind, title, body, happens_on, author_id, whole_school, published_at)
+    SELECT plan.kind,
+           CASE WHEN plan.whole_school THEN 'Nieuws voor de hele school ' ELSE 'Uit de groep ' END
+               || plan.n,
+           repeat('Deze week hebben we veel gedaan in de klas. ', 2 + plan.n % 5) || E'\\n\\n'
+               || repeat('Denkt u aan de gymspullen en een fruithap voor de pauze? ', 1 + plan.n % 3)
+               || E'\\n\\nMet vriendelijke groet,\\nDe school',
+           CASE WHEN plan.kind = 'agenda' THEN (plan.published_at + interval '9 days')::date END,
+           CASE WHEN plan.whole_school
+                THEN (SELECT id FROM people WHERE email = 'directie@meting.example.nl')
+                ELSE (SELECT person_id FROM group_teachers gt JOIN groups g ON g.id = gt.group_id
+                       WHERE g.import_key = 'G' || plan.group_no)
+           END,
+           plan.whole_school,
+           plan.published_at
+      FROM plan ORDER BY plan.n
+    RETURNING id, published_at
+)
+INSERT INTO post_groups (post_id, group_id)
+SELECT inserted.id, g.id
+  FROM inserted
+  JOIN plan ON plan.published_at = inserted.published_at AND NOT plan.whole_school
+  JOIN groups g ON g.import_key IN ('G' || plan.group_no,
+                                    CASE WHEN plan.two_groups THEN 'G' || (1 + (plan.n + 1) % 32) END);
+INSERT INTO post_reads (post_id, person_id, read_at)
+SELECT DISTINCT po.id, g.person_id, po.published_at + interval '1 hour'
+  FROM (SELECT * FROM posts ORDER BY published_at DESC LIMIT 1000) po
+  JOIN pupils p ON po.whole_school
+                OR p.group_id IN (SELECT group_id FROM post_groups WHERE post_id = po.id)
+  JOIN guardians g ON g.pupil_id = p.id
+ WHERE random() < 0.6;
+";
+
+/// 34 groups and `$parents` pupils, each with one parent (no accounts: urgent mail does not
+/// need one), as in the end-to-end test of urgent messages.
+const URGENT_SCHOOL_SQL: &str = "
+INSERT INTO groups (import_key, name, year)
+SELECT 'G' || g, 'Groep ' || g, 1 + g % 8 FROM generate_series(1, 34) g;
+INSERT INTO pupils (import_key, first_name, last_name, date_of_birth, group_id)
+SELECT 'P' || n, 'Kind', 'Nummer ' || n, DATE '2018-01-01',
+       (SELECT id FROM groups WHERE import_key = 'G' || (1 + n % 34))
+  FROM generate_series(1, $parents) n;
+INSERT INTO people (name, email, kind, roles)
+SELECT 'Ouder ' || n, 'ouder' || n || '@$domain', 'parent', '{parent}'
+  FROM generate_series(1, $parents) n;
+INSERT INTO guardians (pupil_id, person_id, status, approved_at)
+SELECT p.id, pe.id, 'active', now()
+  FROM pupils p JOIN people pe ON pe.email = 'ouder' || substr(p.import_key, 2) || '@$domain';
+";
+
+/// Connections of the app's pools that sit inside a transaction nobody is running.
+///
+/// wrk cuts its connections when it stops, which cancels the requests under way; one
+/// cancelled while its `BEGIN` is on the wire gives its connection back to the pool inside
+/// that transaction (sqlx raises the connection's transaction depth only once `BEGIN` has
+/// answered, so nothing rolls it back). Whatever runs on such a connection later fails:
+/// counted here so that those failures are not taken for slowness.
+async fn connections_left_in_a_transaction(state: &AppState) -> anyhow::Result<i64> {
+    // Requests still finishing give their connections back within moments.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity
+          WHERE datname = current_database() AND pid <> pg_backend_pid()
+            AND state IN ('idle in transaction', 'idle in transaction (aborted)')",
+    )
+    .fetch_one(&state.db)
+    .await?)
+}
+
+/// The figure after `label` in wrk's report (`Requests/sec:`, `50%`, `99%`).
+fn wrk_figure<'a>(report: &'a str, label: &str) -> &'a str {
+    report
+        .lines()
+        .find(|line| line.trim_start().starts_with(label))
+        .and_then(|line| line.split_whitespace().nth(1))
+        .unwrap_or("?")
+}
+
+// glibc's allocator spent about a tenth of the server's CPU on a busy page (measured with
+// perf, docs/BENCHMARKS.md); mimalloc's per-thread heaps do the same work for less.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    schoolplein_server::serve::install_crypto_provider();
+    let smtp = SmtpServer::start().await;
+    let mut config = config(&args);
+    config.mail.transport = MailTransport::Smtp;
+    config.mail.smtp.host = "127.0.0.1".into();
+    config.mail.smtp.port = smtp.port();
+    let platform = schoolplein_kernel::db::postgres_pool(&config.database)?;
+    tenant_router::fleet::migrate_platform(&platform).await?;
+    // Mail that an interrupted earlier run left queued would compete with this run's.
+    sqlx::query("TRUNCATE platform.outbox")
+        .execute(&platform)
+        .await?;
+    platform.close().await;
+    let state = app::build_state(config).await?;
+    let _refresh = state
+        .tenants
+        .spawn_refresh(state.db.clone(), Duration::from_secs(60));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(schoolplein_server::serve::serve(
+        listener,
+        app::app(state.clone()),
+        None,
+        std::future::pending::<()>(),
+        Duration::from_secs(1),
+    ));
+    let stamp = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+    let mut out = std::io::stdout().lock();
+    // The urgent post first: the end of wrk's run can leave pooled connections unusable (see
+    // `connections_left_in_a_transaction`), which would slow the outbox worker down.
+    writeln!(
+        out,
+        "{}",
+        urgent_post(&state, &smtp, addr, &args, &stamp).await?
+    )?;
+    out.flush()?;
+    writeln!(out, "{}", timeline(&state, addr, &args, &stamp).await?)?;
+    out.flush()?;
+    Ok(())
+}
+
+/// A parent's first timeline page under 50 clients: the report line.
+async fn timeline(
+    state: &AppState,
+    addr: SocketAddr,
+    args: &Args,
+    stamp: &str,
+) -> anyhow::Result<String> {
+    // The timeline's school, its posts and readers in bulk.
+    let school = create_school(state, &format!("posts-{stamp}"), "Basisschool Meting").await?;
+    let host = format!("{}.schoolplein.test", school.slug);
+    let mut tx = TenantTx::begin(&state.schools, school.id).await?;
+    let school_sql = TIMELINE_SCHOOL_SQL.replace("$posts", &args.posts.to_string());
+    sqlx::raw_sql(sqlx::AssertSqlSafe(school_sql))
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+
+    // The viewer: a parent with an account whose three children are in three groups, who has
+    // read most of what reached them except the last two days' posts and a few older ones.
+    let viewer_email = format!("ouder-meting-{stamp}@example.nl");
+    let viewer_id =
+        enroll_member(state, &school, "Ouder Meting", &viewer_email, Role::Parent).await?;
+    let mut tx = TenantTx::begin(&state.schools, school.id).await?;
+    sqlx::query(
+        "INSERT INTO guardians (pupil_id, person_id, status, approved_at)
+         SELECT DISTINCT ON (p.group_id) p.id, $1, 'active', now()
+           FROM pupils p JOIN groups g ON g.id = p.group_id
+          WHERE g.import_key = ANY($2)
+          ORDER BY p.group_id, p.id",
+    )
+    .bind(viewer_id)
+    .bind(&VIEWER_GROUPS[..])
+    .execute(&mut *tx)
+    .await?;
+    let viewer_posts: i64 = sqlx::query_scalar(
+        "WITH mine AS (SELECT p.group_id FROM guardians g JOIN pupils p ON p.id = g.pupil_id
+                        WHERE g.person_id = $1),
+              seen AS (SELECT po.id, po.published_at FROM posts po
+                        WHERE po.whole_school
+                           OR EXISTS (SELECT 1 FROM post_groups pg
+                                       WHERE pg.post_id = po.id
+                                         AND pg.group_id IN (SELECT group_id FROM mine))),
+              read AS (INSERT INTO post_reads (post_id, person_id, read_at)
+                       SELECT id, $1, published_at + interval '2 hours' FROM seen
+                        WHERE id % 9 <> 0 AND published_at < now() - interval '2 days')
+         SELECT count(*) FROM seen",
+    )
+    .bind(viewer_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    // Autovacuum analyses tables this size within a minute; measure the plans a school in
+    // use gets, not those for tables never analysed.
+    sqlx::raw_sql(
+        "ANALYZE groups, people, pupils, guardians, posts, post_groups, post_reads,
+                 post_special_groups, special_group_members",
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+
+    let mut parent = signed_in(addr, &host, &viewer_email).await?;
+    let page = parent.get(&host, "/timeline").await;
+    let text = page.text();
+    anyhow::ensure!(
+        page.status == 200 && text.matches("id=\"post-").count() == TIMELINE_PAGE,
+        "the timeline answered {} with {} posts, expected {TIMELINE_PAGE}",
+        page.status,
+        text.matches("id=\"post-").count()
+    );
+    let unread_on_page = text.matches("class=\"post unread").count();
+    let cookie = format!(
+        "sp_session={}",
+        parent.cookie(&host, "sp_session").unwrap_or_default()
+    );
+    let wrk = tokio::process::Command::new("wrk")
+        .args(["-t2", "-c50", &format!("-d{}s", args.seconds), "--latency"])
+        .args([
+            "-H",
+            &format!("Host: {host}"),
+            "-H",
+            &format!("Cookie: {cookie}"),
+        ])
+        .arg(format!("http://{addr}/timeline"))
+        .kill_on_drop(true)
+        .output()
+        .await?;
+    let report = String::from_utf8_lossy(&wrk.stdout);
+    anyhow::ensure!(
+        wrk.status.success() && !report.contains("Non-2xx"),
+        "wrk failed or saw errors: {report}"
+    );
+    let stranded = connections_left_in_a_transaction(state).await?;
+    if stranded > 0 {
+        writeln!(
+            std::io::stderr(),
+            "posts: warning: when wrk stopped, {stranded} of the app's database connections were left inside a transaction (requests cancelled during BEGIN); statements later run on them fail"
+        )?;
+    }
+    Ok(format!(
+        "posts: timeline ({} posts, {viewer_posts} of them for a parent of 3 children in 3 groups; first page {TIMELINE_PAGE} posts, {unread_on_page} unread), wrk -t2 -c50 {}s: {} req/s, p50 {}, p99 {} (target p99 < 25 ms)",
+        args.posts,
+        args.seconds,
+        wrk_figure(&report, "Requests/sec"),
+        wrk_figure(&report, "50%"),
+        wrk_figure(&report, "99%"),
+    ))
+}
+
+/// An urgent post to the whole school, from "send" to the last mail accepted: the report line.
+async fn urgent_post(
+    state: &AppState,
+    smtp: &SmtpServer,
+    addr: SocketAddr,
+    args: &Args,
+    stamp: &str,
+) -> anyhow::Result<String> {
+    // The outbox worker runs as inside `serve`: on the app's pool, with the shipped settings.
+    // It starts before the urgent school is set up, so it listens for wake-ups by the time
+    // the post is sent.
+    let worker = Worker::new(state.db.clone(), &state.config.mail)?;
+    let (stop_worker, worker_stopped) = oneshot::channel::<()>();
+    let worker = tokio::spawn(worker.run(async move {
+        let _ = worker_stopped.await;
+    }));
+
+    let school = create_school(state, &format!("dringend-{stamp}"), "Basisschool Dringend").await?;
+    let host = format!("{}.schoolplein.test", school.slug);
+    let mut tx = TenantTx::begin(&state.schools, school.id).await?;
+    let school_sql = URGENT_SCHOOL_SQL
+        .replace("$parents", &args.parents.to_string())
+        .replace("$domain", URGENT_DOMAIN);
+    sqlx::raw_sql(sqlx::AssertSqlSafe(school_sql))
+        .execute(&mut *tx)
+        .await?;
+    sqlx::raw_sql("ANALYZE groups, people, pupils, guardians")
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    let admin_email = format!("directie-{stamp}@example.nl");
+    enroll_member(state, &school, "Directeur", &admin_email, Role::SchoolAdmin).await?;
+    let mut admin = signed_in(addr, &host, &admin_email).await?;
+    // The form's page, for its token, as the admin's browser has it before "send".
+    admin.get(&host, "/posts/new").await;
+
+    let sent = Instant::now();
+    let answer = admin
+        .post_form(
+            &host,
+            "/posts",
+            &[
+                ("kind", "news"),
+                ("title", "Ontruimingsoefening"),
+                (
+                    "body",
+                    "Vandaag om 10 uur oefenen we de ontruiming.\n\nDe directie",
+                ),
+                ("whole_school", "on"),
+                ("urgent", "on"),
+            ],
+        )
+        .await;
+    let post_took = sent.elapsed();
+    anyhow::ensure!(
+        answer.status == 303,
+        "the urgent post answered {}",
+        answer.status
+    );
+    let expected = args.parents as usize;
+    let urgent_suffix = format!("@{URGENT_DOMAIN}");
+    let is_urgent_recipient = |to: &String| to.ends_with(&urgent_suffix);
+    // Counting is cheap; the received mails are copied only once enough have arrived.
+    let urgent_mails = loop {
+        if smtp.count() >= expected {
+            let mails: Vec<_> = smtp
+                .received()
+                .into_iter()
+                .filter(|mail| mail.rcpt_to.iter().any(is_urgent_recipient))
+                .collect();
+            if mails.len() >= expected {
+                break mails;
+            }
+        }
+        anyhow::ensure!(
+            sent.elapsed() < URGENT_LIMIT,
+            "{} of {expected} urgent mails arrived within {} s",
+            smtp.count(),
+            URGENT_LIMIT.as_secs()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    let _ = stop_worker.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(10), worker).await;
+    let first = urgent_mails
+        .iter()
+        .map(|mail| mail.received_at)
+        .min()
+        .unwrap_or(sent);
+    let last = urgent_mails
+        .iter()
+        .map(|mail| mail.received_at)
+        .max()
+        .unwrap_or(sent);
+    let recipients: HashSet<&String> = urgent_mails.iter().flat_map(|mail| &mail.rcpt_to).collect();
+    Ok(format!(
+        "posts: urgent post to {expected} parents (whole school): POST /posts {} ms; send → first mail accepted {} ms, last {} ms ({} recipients, {} duplicates) (target < 10000 ms)",
+        post_took.as_millis(),
+        first.saturating_duration_since(sent).as_millis(),
+        last.saturating_duration_since(sent).as_millis(),
+        recipients.len(),
+        urgent_mails.len() - recipients.len(),
+    ))
+}
