@@ -261,6 +261,13 @@ async fn the_pages_obey_the_settings() {
             .status,
         403
     );
+    for page in ["/timeline", "/partner"] {
+        assert_eq!(parent.get(&host, page).await.status, 403, "{page}");
+    }
+    for action in ["/children/photo/remove", "/partner/end"] {
+        let answer = parent.post_form(&host, action, &[]).await;
+        assert_eq!(answer.status, 403, "{action}");
+    }
     let mut newcomer = Client::new(app.addr);
     assert_eq!(newcomer.get(&host, "/register").await.status, 403);
     assert_eq!(

@@ -89,6 +89,7 @@ pub async fn remove_photo(
     viewer: Viewer,
     CsrfForm(_): CsrfForm<schoolplein_registration::routes::sign_in::EmptyForm>,
 ) -> Result<Response, AppError> {
+    open_to(&state, &tenant, &viewer).await?;
     viewer.require_writable()?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     sqlx::query("DELETE FROM person_photos WHERE person_id = $1")
