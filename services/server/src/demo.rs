@@ -1,12 +1,12 @@
 //! `schoolplein dev seed-demo`: the demo people of `scripts/dev` — an admin and a teacher in
-//! the demo school, and a parent in both demo schools — with one known password. Development
-//! only; running it again changes nothing.
+//! the demo school, and a parent in both demo schools — with one known password, and a first
+//! news post in each school. Development only; running it again changes nothing.
 
 use std::io::Write;
 
 use schoolplein_kernel::{Config, Role};
 use schoolplein_registration::{EmailAddress, NewPassword, enroll};
-use tenant_router::TenantSlug;
+use tenant_router::{TenantSlug, TenantTx};
 
 use crate::app;
 use crate::cli::CliError;
@@ -78,5 +78,42 @@ pub async fn seed_demo(config: Config) -> Result<(), CliError> {
         )?;
     }
     writeln!(out, "  password for all: {DEMO_PASSWORD}")?;
+    for (slug, title, body) in DEMO_POSTS {
+        let slug = TenantSlug::parse(slug).map_err(|e| CliError::Failed(e.into()))?;
+        let school = tenant_router::provision::find_school(&state.db, &slug)
+            .await
+            .map_err(|e| CliError::Usage(format!("{e} (create the demo schools first)")))?;
+        let mut tx = TenantTx::begin(&state.schools, school.id)
+            .await
+            .map_err(|e| CliError::Failed(e.into()))?;
+        // The first post of a school with none, by its admin, for the whole school.
+        sqlx::query(
+            "INSERT INTO posts (kind, title, body, author_id, whole_school)
+             SELECT 'news', $1, $2,
+                    (SELECT id FROM people WHERE 'school_admin' = ANY(roles) ORDER BY id LIMIT 1),
+                    true
+              WHERE NOT EXISTS (SELECT 1 FROM posts)",
+        )
+        .bind(title)
+        .bind(body)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| CliError::Failed(e.into()))?;
+        tx.commit().await.map_err(|e| CliError::Failed(e.into()))?;
+    }
     Ok(())
 }
+
+/// (school slug, title, text) of the first news post in each demo school.
+const DEMO_POSTS: &[(&str, &str, &str)] = &[
+    (
+        "demo",
+        "Welkom op het nieuwe ouderportaal",
+        "Vanaf vandaag leest u hier het nieuws van De Klimop en van de groep van uw kind.\n\nVragen? Loop gerust even binnen bij de administratie.",
+    ),
+    (
+        "tweede",
+        "Eerste schooldag",
+        "Maandag begint het nieuwe schooljaar. De deuren gaan om 8.20 uur open.",
+    ),
+];
