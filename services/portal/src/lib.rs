@@ -38,6 +38,20 @@ pub fn router() -> Router<AppState> {
             get(routes::posts::edit_form).post(routes::posts::edit),
         )
         .route("/posts/{post_id}/remind", post(routes::posts::remind))
+        .route(
+            "/posts/{post_id}/attachments",
+            post(routes::attachments::upload).layer(DefaultBodyLimit::max(
+                routes::attachments::MAX_ATTACHMENT_BYTES + 64 * 1024,
+            )),
+        )
+        .route(
+            "/posts/{post_id}/attachments/{attachment_id}",
+            get(routes::attachments::download),
+        )
+        .route(
+            "/posts/{post_id}/attachments/{attachment_id}/delete",
+            post(routes::attachments::delete),
+        )
         .route("/r/{secret}", get(routes::posts::follow_link))
         .route("/partner", get(routes::partner::show))
         .route("/partner/request", post(routes::partner::request))

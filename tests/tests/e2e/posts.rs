@@ -858,3 +858,142 @@ async fn an_urgent_message_to_a_school_of_1000_parents_reaches_all_1000_at_the_s
     assert_eq!(page.matches("class=\"read\">").count(), 1);
     assert_eq!(page.matches("class=\"not-read\">").count(), 999);
 }
+
+#[tokio::test]
+async fn attachments_are_what_their_bytes_say_reach_only_the_posts_audience_and_download_as_files()
+{
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool Bijlagen", "").await;
+    let host = school_host(&school.slug);
+    let mut admin = school::member(&app, &school, "Directeur", &[Role::SchoolAdmin]).await;
+    school::import_sample(&mut admin.client, &school).await;
+    let mut teacher = school::member(&app, &school, "Juf", &[Role::Teacher]).await;
+    school::teach(&app, &school, teacher.person_id, "G3B").await;
+    let mut reader = parent(&app, &school, "Ouder 3b", &["2026001"]).await;
+    let mut outsider = parent(&app, &school, "Ouder 4", &["2026003"]).await;
+    let g3 = school::id(
+        &app,
+        &school,
+        "SELECT id FROM groups WHERE import_key = $1",
+        "G3B",
+    )
+    .await
+    .to_string();
+    let post = publish(
+        &mut teacher.client,
+        &host,
+        &[
+            ("kind", "news"),
+            ("title", "Brief over het schoolreisje"),
+            ("groups", &g3),
+        ],
+    )
+    .await;
+    let path = format!("/posts/{post}/attachments");
+    let pdf = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n";
+
+    // Files that lie about what they are, and other refusals, name the field.
+    for (name, bytes) in [
+        (
+            "brief.pdf",
+            &b"<!doctype html><script>alert(1)</script>"[..],
+        ),
+        (
+            "plaatje.png",
+            b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>",
+        ),
+        ("leeg.pdf", b""),
+    ] {
+        let answer = teacher
+            .client
+            .post_file(&host, &path, name, bytes, None)
+            .await;
+        assert_eq!(answer.status, 400, "{name}");
+        assert!(answer.text().contains("file"), "{name}: {}", answer.text());
+    }
+    let too_big = vec![b'%'; 10 * 1024 * 1024 + 1];
+    let answer = teacher
+        .client
+        .post_file(&host, &path, "groot.pdf", &too_big, None)
+        .await;
+    assert!([400, 413].contains(&answer.status), "{}", answer.status);
+    let answer = reader
+        .client
+        .post_file(&host, &path, "brief.pdf", pdf, None)
+        .await;
+    assert_eq!(answer.status, 403, "a parent cannot attach");
+    let answer = teacher
+        .client
+        .post_file(&host, &path, "brief.pdf", pdf, Some("wrong"))
+        .await;
+    assert_eq!(answer.status, 403, "a forged form");
+
+    // A real PDF with a hostile name: kept, its name shown as text.
+    let hostile = "<img src=x onerror=alert(1)>.pdf";
+    let answer = teacher
+        .client
+        .post_file(&host, &path, hostile, pdf, None)
+        .await;
+    assert_eq!(answer.status, 303, "{}", answer.text());
+    let page = reader
+        .client
+        .get(&host, &format!("/posts/{post}"))
+        .await
+        .text();
+    assert!(
+        page.contains("&lt;img src=x onerror=alert(1)&gt;.pdf"),
+        "{page}"
+    );
+    assert!(!page.contains("<img src=x"), "{page}");
+    let link = page
+        .split("class=\"attachment\"")
+        .next()
+        .and_then(|before| before.rsplit("href=\"").next())
+        .and_then(|rest| rest.split('"').next())
+        .expect("a link to the file")
+        .replace("&#x2F;", "/");
+    let file = reader.client.get(&host, &link).await;
+    assert_eq!(file.status, 200);
+    assert_eq!(file.body, pdf);
+    assert_eq!(file.header("content-type"), Some("application/pdf"));
+    assert!(
+        file.header("content-disposition")
+            .is_some_and(|d| d.starts_with("attachment;"))
+    );
+    assert_eq!(file.header("x-content-type-options"), Some("nosniff"));
+    // Not for a parent the post does not reach, nor through another post's address.
+    assert_eq!(outsider.client.get(&host, &link).await.status, 404);
+    let other = publish(
+        &mut admin.client,
+        &host,
+        &[
+            ("kind", "news"),
+            ("title", "Iets anders"),
+            ("whole_school", "on"),
+        ],
+    )
+    .await;
+    let sideways = link.replace(&format!("/posts/{post}/"), &format!("/posts/{other}/"));
+    assert_eq!(outsider.client.get(&host, &sideways).await.status, 404);
+
+    // At most five per post; the author removes one.
+    for n in 0..4 {
+        let answer = teacher
+            .client
+            .post_file(&host, &path, &format!("bijlage{n}.pdf"), pdf, None)
+            .await;
+        assert_eq!(answer.status, 303);
+    }
+    let answer = teacher
+        .client
+        .post_file(&host, &path, "zesde.pdf", pdf, None)
+        .await;
+    assert_eq!(answer.status, 400);
+    assert!(answer.text().contains("file"));
+    let answer = teacher
+        .client
+        .post_form(&host, &format!("{link}/delete"), &[])
+        .await;
+    assert_eq!(answer.status, 303);
+    assert_eq!(reader.client.get(&host, &link).await.status, 404);
+}

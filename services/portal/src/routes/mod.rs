@@ -1,5 +1,6 @@
 //! The portal's pages.
 
+pub mod attachments;
 pub mod children;
 pub mod groups;
 pub mod groups_admin;

@@ -19,13 +19,14 @@ use sqlx::AssertSqlSafe;
 use tenant_router::{CurrentTenant, TenantTx};
 
 use crate::fields::optional_text;
+use crate::routes::attachments::{self, AttachmentLink};
 use crate::routes::children::open_to;
 
 /// Posts per timeline page.
 pub const PAGE_SIZE: i64 = 20;
 
 /// Who the viewer is to posts.
-async fn reader(tx: &mut TenantTx, viewer: &Viewer) -> Result<PostReader, sqlx::Error> {
+pub(crate) async fn reader(tx: &mut TenantTx, viewer: &Viewer) -> Result<PostReader, sqlx::Error> {
     PostReader::load(
         tx,
         viewer.person_id,
@@ -212,6 +213,7 @@ struct PostPage<'a> {
     receipts: Option<Vec<Receipt>>,
     /// How many were just reminded.
     reminded: Option<usize>,
+    attachments: Vec<AttachmentLink>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -257,12 +259,14 @@ pub async fn show(
     } else {
         None
     };
+    let attachments = attachments::of_post(&mut tx, post_id).await?;
     tx.commit().await?;
     let page = PostPage {
         csrf: csrf.token(),
         post,
         receipts,
         reminded: query.reminded,
+        attachments,
     };
     let html = Html(state.templates.render("portal/post.html", lang, &page)?);
     Ok((csrf, html).into_response())
@@ -681,7 +685,7 @@ pub async fn remind(
 
 /// A post's author and kind, locked, if the viewer may change it (its author or a school
 /// admin): 404 when there is no such post, 403 when it is someone else's.
-async fn changeable(
+pub(crate) async fn changeable(
     tx: &mut TenantTx,
     viewer: &Viewer,
     post_id: i64,
