@@ -14,15 +14,18 @@ use crate::settings::{Module, SchoolSettings};
 pub enum PostKind {
     News,
     Agenda,
+    /// A bulletin-board item parents answer.
+    Board,
 }
 
 impl PostKind {
-    pub const ALL: [PostKind; 2] = [PostKind::News, PostKind::Agenda];
+    pub const ALL: [PostKind; 3] = [PostKind::News, PostKind::Agenda, PostKind::Board];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::News => "news",
             Self::Agenda => "agenda",
+            Self::Board => "board",
         }
     }
 
@@ -32,7 +35,7 @@ impl PostKind {
 
     pub fn module(self) -> Module {
         match self {
-            Self::News => Module::News,
+            Self::News | Self::Board => Module::News,
             Self::Agenda => Module::Calendar,
         }
     }

@@ -38,6 +38,7 @@ pub fn router() -> Router<AppState> {
             get(routes::posts::edit_form).post(routes::posts::edit),
         )
         .route("/posts/{post_id}/remind", post(routes::posts::remind))
+        .route("/posts/{post_id}/answers", post(routes::posts::answer))
         .route(
             "/posts/{post_id}/attachments",
             post(routes::attachments::upload).layer(DefaultBodyLimit::max(

@@ -997,3 +997,110 @@ async fn attachments_are_what_their_bytes_say_reach_only_the_posts_audience_and_
     assert_eq!(answer.status, 303);
     assert_eq!(reader.client.get(&host, &link).await.status, 404);
 }
+
+#[tokio::test]
+async fn parents_answer_a_notice_board_item_and_only_the_author_and_admins_see_every_answer() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool Prikbord", "").await;
+    let host = school_host(&school.slug);
+    let mut admin = school::member(&app, &school, "Directeur", &[Role::SchoolAdmin]).await;
+    school::import_sample(&mut admin.client, &school).await;
+    let mut teacher = school::member(&app, &school, "Juf", &[Role::Teacher]).await;
+    school::teach(&app, &school, teacher.person_id, "G3B").await;
+    let mut anna = parent(&app, &school, "Anna", &["2026001"]).await;
+    let mut bram = parent(&app, &school, "Bram", &["2026002"]).await;
+    let mut outsider = parent(&app, &school, "Ouder 4", &["2026003"]).await;
+    let g3 = school::id(
+        &app,
+        &school,
+        "SELECT id FROM groups WHERE import_key = $1",
+        "G3B",
+    )
+    .await
+    .to_string();
+    let board = publish(
+        &mut teacher.client,
+        &host,
+        &[
+            ("kind", "board"),
+            ("title", "Wie kan vrijdag rijden?"),
+            ("groups", &g3),
+        ],
+    )
+    .await;
+    let path = format!("/posts/{board}/answers");
+    anna.client.get(&host, &format!("/posts/{board}")).await;
+    let answer = anna
+        .client
+        .post_form(&host, &path, &[("body", "Ik, met 3 plekken.")])
+        .await;
+    assert_eq!(answer.status, 303, "{}", answer.text());
+    bram.client.get(&host, &format!("/posts/{board}")).await;
+    let answer = bram
+        .client
+        .post_form(&host, &path, &[("body", "<b>Ik</b> ook")])
+        .await;
+    assert_eq!(answer.status, 303);
+    let empty = bram.client.post_form(&host, &path, &[("body", "  ")]).await;
+    assert_eq!(empty.status, 400);
+    assert!(empty.text().contains("body"));
+    outsider.client.get(&host, "/timeline").await;
+    let answer = outsider
+        .client
+        .post_form(&host, &path, &[("body", "Ik!")])
+        .await;
+    assert_eq!(answer.status, 404, "the item does not reach this parent");
+
+    let seen_by = |page: String| page.matches("class=\"answer\"").count();
+    let anna_page = anna
+        .client
+        .get(&host, &format!("/posts/{board}"))
+        .await
+        .text();
+    assert_eq!(seen_by(anna_page.clone()), 1);
+    assert!(
+        anna_page.contains("3 plekken") && !anna_page.contains("ook"),
+        "{anna_page}"
+    );
+    let teacher_page = teacher
+        .client
+        .get(&host, &format!("/posts/{board}"))
+        .await
+        .text();
+    assert_eq!(seen_by(teacher_page.clone()), 2);
+    assert!(
+        teacher_page.contains("&lt;b&gt;Ik&lt;&#x2F;b&gt; ook"),
+        "{teacher_page}"
+    );
+    assert_eq!(
+        seen_by(
+            admin
+                .client
+                .get(&host, &format!("/posts/{board}"))
+                .await
+                .text()
+        ),
+        2
+    );
+
+    // News takes no answers.
+    let news = publish(
+        &mut admin.client,
+        &host,
+        &[
+            ("kind", "news"),
+            ("title", "Nieuws"),
+            ("whole_school", "on"),
+        ],
+    )
+    .await;
+    let answer = anna
+        .client
+        .post_form(
+            &host,
+            &format!("/posts/{news}/answers"),
+            &[("body", "Leuk")],
+        )
+        .await;
+    assert_eq!(answer.status, 400);
+}

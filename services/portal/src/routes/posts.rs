@@ -214,6 +214,17 @@ struct PostPage<'a> {
     /// How many were just reminded.
     reminded: Option<usize>,
     attachments: Vec<AttachmentLink>,
+    /// A bulletin-board item's answers the viewer may see: all of them for its author and
+    /// admins, otherwise the viewer's own.
+    answers: Vec<Answer>,
+}
+
+/// An answer to a bulletin-board item.
+#[derive(Debug, Serialize, sqlx::FromRow)]
+struct Answer {
+    name: String,
+    body: String,
+    created_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -260,6 +271,21 @@ pub async fn show(
         None
     };
     let attachments = attachments::of_post(&mut tx, post_id).await?;
+    let answers: Vec<Answer> = if post.kind == PostKind::Board.as_str() {
+        sqlx::query_as(
+            "SELECT pe.name, an.body, an.created_at
+               FROM post_answers an JOIN people pe ON pe.id = an.person_id
+              WHERE an.post_id = $1 AND ($2 OR an.person_id = $3)
+              ORDER BY an.id",
+        )
+        .bind(post_id)
+        .bind(post.may_change)
+        .bind(reader.person_id)
+        .fetch_all(&mut *tx)
+        .await?
+    } else {
+        Vec::new()
+    };
     tx.commit().await?;
     let page = PostPage {
         csrf: csrf.token(),
@@ -267,6 +293,7 @@ pub async fn show(
         receipts,
         reminded: query.reminded,
         attachments,
+        answers,
     };
     let html = Html(state.templates.render("portal/post.html", lang, &page)?);
     Ok((csrf, html).into_response())
@@ -340,7 +367,8 @@ struct NewPost {
 }
 
 impl NewPost {
-    /// Fields `kind`, `title`, `body`, `happens_on` (agenda, yyyy-mm-dd), and the audience:
+    /// Fields `kind` (news, agenda, board), `title`, `body`, `happens_on` (agenda,
+    /// yyyy-mm-dd), and the audience:
     /// `whole_school=on`, or one `groups` per group and one `special_groups` per special
     /// group; `urgent=on` for an urgent message.
     fn parse(form: &[(String, String)]) -> Result<Self, AppError> {
@@ -360,7 +388,7 @@ impl NewPost {
                 NaiveDate::parse_from_str(text, "%Y-%m-%d")
                     .map_err(|_| AppError::bad_request("happens_on", "portal.posts.bad_date"))?,
             ),
-            (PostKind::News, _) => None,
+            (PostKind::News | PostKind::Board, _) => None,
         };
         let whole_school = get("whole_school") == "on";
         let ids = |field: &'static str| -> Result<BTreeSet<i64>, AppError> {
@@ -501,6 +529,46 @@ pub async fn create(
         };
         mail_urgent(&state, &tenant, &mut tx, post_id, mail, &recipients).await?;
     }
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/posts/{post_id}")).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AnswerForm {
+    body: String,
+}
+
+/// `POST /posts/{id}/answers`: an answer to a bulletin-board item, by anyone it reaches.
+pub async fn answer(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Viewer,
+    Path(post_id): Path<i64>,
+    CsrfForm(form): CsrfForm<AnswerForm>,
+) -> Result<Response, AppError> {
+    open_to(&state, &tenant, &viewer).await?;
+    viewer.require_writable()?;
+    let body = optional_text("body", &form.body, 2000, true)?
+        .ok_or_else(|| AppError::bad_request("body", "portal.posts.answer_required"))?;
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    let reader = reader(&mut tx, &viewer).await?;
+    let row: Option<PostRow> = sqlx::query_as(AssertSqlSafe(ONE_POST_SQL.as_str()))
+        .bind(reader.person_id)
+        .bind(reader.admin)
+        .bind(&reader.groups)
+        .bind(post_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let row = row.ok_or(AppError::NotFound)?;
+    if row.kind != PostKind::Board.as_str() {
+        return Err(AppError::bad_request("body", "portal.posts.not_board"));
+    }
+    sqlx::query("INSERT INTO post_answers (post_id, person_id, body) VALUES ($1, $2, $3)")
+        .bind(post_id)
+        .bind(reader.person_id)
+        .bind(&body)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/posts/{post_id}")).into_response())
 }
