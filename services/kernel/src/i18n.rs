@@ -27,6 +27,12 @@ impl Language {
         }
     }
 
+    /// The language an account chose, by its stored tag; Dutch for no account or an unknown
+    /// tag (mails to people without an account are written in Dutch).
+    pub fn of_account(tag: Option<&str>) -> Self {
+        tag.and_then(Self::from_tag).unwrap_or(Self::Nl)
+    }
+
     pub fn from_tag(tag: &str) -> Option<Self> {
         let primary = tag.split(['-', '_']).next().unwrap_or_default();
         if primary.eq_ignore_ascii_case("nl") {
@@ -236,6 +242,14 @@ fn flatten(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_account_without_a_known_language_is_written_to_in_dutch() {
+        assert_eq!(Language::of_account(Some("en")), Language::En);
+        assert_eq!(Language::of_account(Some("nl-BE")), Language::Nl);
+        assert_eq!(Language::of_account(Some("fr")), Language::Nl);
+        assert_eq!(Language::of_account(None), Language::Nl);
+    }
 
     #[test]
     fn negotiates_by_preference_and_defaults_to_dutch() {

@@ -188,7 +188,7 @@ async fn load(parts: &mut Parts, state: &AppState) -> Result<Option<Arc<SignedIn
                     account_id: session.account_id,
                     name: row.name,
                     email: row.email,
-                    language: Language::from_tag(&row.language).unwrap_or(Language::Nl),
+                    language: Language::of_account(Some(&row.language)),
                     session: token.hash(),
                     kept: session.keep,
                     membership: row.person_id.map(|person_id| Membership {

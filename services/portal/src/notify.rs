@@ -58,10 +58,7 @@ pub async fn admins_of_change(
                 MailRequest {
                     to: email,
                     template: "portal/details_changed",
-                    language: language
-                        .as_deref()
-                        .and_then(Language::from_tag)
-                        .unwrap_or(Language::Nl),
+                    language: Language::of_account(language.as_deref()),
                     urgent: false,
                     context: &DetailsChangedMail {
                         parent: &parent,

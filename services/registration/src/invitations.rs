@@ -95,8 +95,8 @@ pub async fn invite(
     // The mail speaks the language the person chose, if they already have an account.
     let language = accounts::find_by_email(&mut tx, invitee.email.as_str())
         .await?
-        .and_then(|a| Language::from_tag(&a.language))
-        .unwrap_or(Language::Nl);
+        .map(|a| a.language);
+    let language = Language::of_account(language.as_deref());
     let letterhead = Letterhead::load(&mut tx).await?;
     let link = config.tenancy.school_url(
         school.slug.as_str(),

@@ -554,20 +554,33 @@ async fn unread_marks_paging_module_settings_and_text_that_stays_text() {
     let first_ids = ids_in(&first);
     assert_eq!(first_ids.len(), 20);
     assert!(first_ids.windows(2).all(|w| w[0] > w[1]), "{first_ids:?}");
-    let older = first_ids.last().unwrap();
-    assert!(
-        first.contains(&format!("/timeline?before={older}")),
-        "{first}"
-    );
-    let second = reader
+    let older = *first_ids.last().unwrap();
+    let next = first
+        .split("href=\"")
+        .filter_map(|rest| rest.split('"').next())
+        .find(|href| href.starts_with("/timeline?before="))
+        .unwrap_or_else(|| panic!("a link to older posts: {first}"))
+        .to_owned();
+    assert!(next.ends_with(&format!("-{older}")), "{next}");
+    // The page goes on from there even when the post it starts below is deleted meanwhile.
+    let answer = admin
         .client
-        .get(&host, &format!("/timeline?before={older}"))
-        .await
-        .text();
+        .post_form(&host, &format!("/posts/{older}/delete"), &[])
+        .await;
+    assert_eq!(answer.status, 303);
+    let second = reader.client.get(&host, &next).await.text();
     let second_ids = ids_in(&second);
     assert_eq!(second_ids.len(), 5, "{second_ids:?}");
     assert_eq!(*second_ids.last().unwrap(), hostile);
     assert!(!second.contains("/timeline?before="));
+    for bad in ["gisteren", &older.to_string()] {
+        let bad = reader
+            .client
+            .get(&host, &format!("/timeline?before={bad}"))
+            .await;
+        assert_eq!(bad.status, 400);
+        assert!(bad.text().contains("before"));
+    }
     let bad = reader.client.get(&host, "/timeline?before=gisteren").await;
     assert_eq!(bad.status, 400);
     assert!(bad.text().contains("before"));

@@ -201,6 +201,17 @@ async fn lock_pair(
     Ok(find(a).zip(find(b)))
 }
 
+/// Whether `from` has an open request to `to`.
+async fn asked(tx: &mut TenantTx, from: i64, to: i64) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM partner_requests WHERE from_person = $1 AND to_person = $2)",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_one(&mut **tx)
+    .await
+}
+
 /// Links `a` and `b` (both rows locked, neither linked) and drops every request to or from
 /// either of them.
 async fn link(tx: &mut TenantTx, a: i64, b: i64) -> Result<(), sqlx::Error> {
@@ -278,13 +289,7 @@ pub async fn request(
             "portal.partner.they_are_linked",
         ));
     }
-    let they_asked: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM partner_requests WHERE from_person = $1 AND to_person = $2)",
-    )
-    .bind(other)
-    .bind(me)
-    .fetch_one(&mut *tx)
-    .await?;
+    let they_asked = asked(&mut tx, other, me).await?;
     if they_asked {
         link(&mut tx, me, other).await?;
         notices::add(&mut tx, other, NoticeKind::PartnerLinked, Some(me)).await?;
@@ -340,10 +345,7 @@ async fn mail_request(
             MailRequest {
                 to: &email,
                 template: "portal/partner_request",
-                language: language
-                    .as_deref()
-                    .and_then(Language::from_tag)
-                    .unwrap_or(Language::Nl),
+                language: Language::of_account(language.as_deref()),
                 urgent: false,
                 context: &PartnerRequestMail {
                     parent: from_name,
@@ -392,13 +394,7 @@ pub async fn accept(
     let from = person_field("from", &form.from)?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     let pair = lock_pair(&mut tx, me, from).await?;
-    let asked: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM partner_requests WHERE from_person = $1 AND to_person = $2)",
-    )
-    .bind(from)
-    .bind(me)
-    .fetch_one(&mut *tx)
-    .await?;
+    let asked = asked(&mut tx, from, me).await?;
     let Some(((my_partner, _), (their_partner, blocked))) = pair.filter(|_| asked) else {
         return Err(AppError::bad_request("from", "portal.partner.no_request"));
     };

@@ -125,18 +125,64 @@ fn select_posts(condition: &str, tail: &str) -> String {
     )
 }
 
-/// A timeline page: `$4` the kinds shown, `$5` the last post of the previous page, `$6` how many.
+/// A timeline page: `$4` the kinds shown, `$5`/`$6` the publication time and id of the last
+/// post of the previous page, `$7` how many.
 static TIMELINE_SQL: LazyLock<String> = LazyLock::new(|| {
     select_posts(
         "po.kind = ANY($4)
-         AND ($5::bigint IS NULL OR (po.published_at, po.id) <
-              (SELECT published_at, id FROM posts WHERE id = $5))",
-        "ORDER BY po.published_at DESC, po.id DESC LIMIT $6",
+         AND ($5::timestamptz IS NULL OR (po.published_at, po.id) < ($5, $6))",
+        "ORDER BY po.published_at DESC, po.id DESC LIMIT $7",
     )
 });
 
+/// Where a timeline page starts: below the last post of the previous one, by its publication
+/// time and id — not by looking that post up, so a page still follows when it was deleted.
+/// Written `<microseconds since 1970>-<id>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PageCursor {
+    published_at: DateTime<Utc>,
+    id: i64,
+}
+
+impl PageCursor {
+    fn of(post: &PostView) -> Self {
+        Self {
+            published_at: post.published_at,
+            id: post.id,
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        let (micros, id) = text.trim().split_once('-')?;
+        Some(Self {
+            published_at: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+            id: id.parse().ok()?,
+        })
+    }
+
+    fn to_param(self) -> String {
+        format!("{}-{}", self.published_at.timestamp_micros(), self.id)
+    }
+}
+
 /// One post, `$4`.
 static ONE_POST_SQL: LazyLock<String> = LazyLock::new(|| select_posts("po.id = $4", ""));
+
+/// One post, if the reader sees it: a post one may not see does not exist for them (404).
+async fn visible_post(
+    tx: &mut TenantTx,
+    reader: &PostReader,
+    post_id: i64,
+) -> Result<PostRow, AppError> {
+    let row: Option<PostRow> = sqlx::query_as(AssertSqlSafe(ONE_POST_SQL.as_str()))
+        .bind(reader.person_id)
+        .bind(reader.admin)
+        .bind(&reader.groups)
+        .bind(post_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.ok_or(AppError::NotFound)
+}
 
 #[derive(Debug, Deserialize)]
 pub struct TimelineQuery {
@@ -148,8 +194,8 @@ pub struct TimelineQuery {
 struct TimelinePage<'a> {
     csrf: &'a str,
     posts: Vec<PostView>,
-    /// The id to ask for the next (older) page with, when there is one.
-    older: Option<i64>,
+    /// The cursor to ask for the next (older) page with, when there is one.
+    older: Option<String>,
     may_post: bool,
     news_label: Option<String>,
 }
@@ -167,8 +213,8 @@ pub async fn timeline(
     let before = match query.before.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(text) => Some(
-            text.parse::<i64>()
-                .map_err(|_| AppError::bad_request("before", "portal.posts.bad_page"))?,
+            PageCursor::parse(text)
+                .ok_or_else(|| AppError::bad_request("before", "portal.posts.bad_page"))?,
         ),
     };
     let settings = state.settings.get(&state.schools, tenant.id()).await?;
@@ -179,7 +225,8 @@ pub async fn timeline(
         .bind(reader.admin)
         .bind(&reader.groups)
         .bind(PostKind::shown_by(&settings))
-        .bind(before)
+        .bind(before.map(|c| c.published_at))
+        .bind(before.map(|c| c.id))
         .bind(PAGE_SIZE + 1)
         .fetch_all(&mut *tx)
         .await?;
@@ -192,7 +239,9 @@ pub async fn timeline(
         .collect();
     let page = TimelinePage {
         csrf: csrf.token(),
-        older: more.then(|| posts.last().map(|p| p.id)).flatten(),
+        older: more
+            .then(|| posts.last().map(|p| PageCursor::of(p).to_param()))
+            .flatten(),
         posts,
         may_post: reader.may_post(),
         news_label: settings.module(Module::News).name,
@@ -246,15 +295,7 @@ pub async fn show(
     let settings = state.settings.get(&state.schools, tenant.id()).await?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     let reader = reader(&mut tx, &viewer).await?;
-    let row: Option<PostRow> = sqlx::query_as(AssertSqlSafe(ONE_POST_SQL.as_str()))
-        .bind(reader.person_id)
-        .bind(reader.admin)
-        .bind(&reader.groups)
-        .bind(post_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    // A post the viewer may not see does not exist for them.
-    let row = row.ok_or(AppError::NotFound)?;
+    let row = visible_post(&mut tx, &reader, post_id).await?;
     if row.unread {
         sqlx::query(
             "INSERT INTO post_reads (post_id, person_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
@@ -552,14 +593,7 @@ pub async fn answer(
         .ok_or_else(|| AppError::bad_request("body", "portal.posts.answer_required"))?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     let reader = reader(&mut tx, &viewer).await?;
-    let row: Option<PostRow> = sqlx::query_as(AssertSqlSafe(ONE_POST_SQL.as_str()))
-        .bind(reader.person_id)
-        .bind(reader.admin)
-        .bind(&reader.groups)
-        .bind(post_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let row = row.ok_or(AppError::NotFound)?;
+    let row = visible_post(&mut tx, &reader, post_id).await?;
     if row.kind != PostKind::Board.as_str() {
         return Err(AppError::bad_request("body", "portal.posts.not_board"));
     }
@@ -616,11 +650,7 @@ async fn mail_urgent(
                 MailRequest {
                     to: &recipient.email,
                     template: "portal/urgent",
-                    language: recipient
-                        .language
-                        .as_deref()
-                        .and_then(Language::from_tag)
-                        .unwrap_or(Language::Nl),
+                    language: Language::of_account(recipient.language.as_deref()),
                     urgent: true,
                     context: &mail,
                     letterhead: Some(&letterhead),
@@ -869,4 +899,22 @@ pub async fn delete(
         .await?;
     tx.commit().await?;
     Ok(Redirect::to("/timeline").into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_cursor_reads_back_what_it_wrote_and_nothing_else() {
+        let cursor = PageCursor {
+            published_at: DateTime::from_timestamp_micros(1_795_000_000_123_456).unwrap(),
+            id: 42,
+        };
+        assert_eq!(cursor.to_param(), "1795000000123456-42");
+        assert_eq!(PageCursor::parse(&cursor.to_param()), Some(cursor));
+        for bad in ["42", "gisteren", "1-", "-1", "x-1", "1-x", ""] {
+            assert_eq!(PageCursor::parse(bad), None, "{bad}");
+        }
+    }
 }
