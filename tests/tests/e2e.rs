@@ -15,6 +15,7 @@ mod e2e {
     mod passwords;
     mod posts;
     mod privacy;
+    mod questionnaires;
     mod reachability;
     mod roles;
     mod roster;

@@ -52,12 +52,14 @@ impl PostKind {
 
 /// The condition on `po` (a post) for the reader in `$1` (person), `$2` (admin), `$3`
 /// (groups): the whole school, its author, admins, the reader's groups, and the special
-/// groups the reader joined.
+/// groups the reader joined; a post sent to a recipient list, the people on it when it was sent.
 pub const SEES_POST: &str = "($2 OR po.whole_school OR po.author_id = $1
       OR EXISTS (SELECT 1 FROM post_groups pg WHERE pg.post_id = po.id AND pg.group_id = ANY($3))
       OR EXISTS (SELECT 1 FROM post_special_groups ps
                    JOIN special_group_members m ON m.special_group_id = ps.special_group_id
-                  WHERE ps.post_id = po.id AND m.person_id = $1))";
+                  WHERE ps.post_id = po.id AND m.person_id = $1)
+      OR (po.by_list AND EXISTS (SELECT 1 FROM post_recipients r
+                                  WHERE r.post_id = po.id AND r.person_id = $1)))";
 
 /// A person as a reader (and writer) of a school's posts.
 #[derive(Debug)]

@@ -8,6 +8,7 @@ pub mod domain;
 pub mod error;
 pub mod mails;
 pub mod outbox;
+pub mod reminders;
 pub mod smtp;
 pub mod transport;
 pub mod worker;
@@ -42,6 +43,18 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "mail/mailing/delivery_check/body.html",
         include_str!("../templates/mail/mailing/delivery_check/body.html"),
+    ),
+    (
+        "mail/mailing/questionnaire_reminder/subject.txt",
+        include_str!("../templates/mail/mailing/questionnaire_reminder/subject.txt"),
+    ),
+    (
+        "mail/mailing/questionnaire_reminder/body.txt",
+        include_str!("../templates/mail/mailing/questionnaire_reminder/body.txt"),
+    ),
+    (
+        "mail/mailing/questionnaire_reminder/body.html",
+        include_str!("../templates/mail/mailing/questionnaire_reminder/body.html"),
     ),
     (
         "mailing/dev_mail_list.html",

@@ -40,6 +40,22 @@ pub fn router() -> Router<AppState> {
         .route("/posts/{post_id}/remind", post(routes::posts::remind))
         .route("/posts/{post_id}/answers", post(routes::posts::answer))
         .route(
+            "/posts/{post_id}/responses",
+            post(routes::questionnaires::respond),
+        )
+        .route(
+            "/posts/{post_id}/remind-unanswered",
+            post(routes::questionnaires::remind_unanswered),
+        )
+        .route(
+            "/recipient-lists",
+            get(routes::recipient_lists::index).post(routes::recipient_lists::create),
+        )
+        .route(
+            "/recipient-lists/{list_id}/delete",
+            post(routes::recipient_lists::delete),
+        )
+        .route(
             "/posts/{post_id}/attachments",
             post(routes::attachments::upload).layer(DefaultBodyLimit::max(
                 routes::attachments::MAX_ATTACHMENT_BYTES + 64 * 1024,
@@ -183,6 +199,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/timeline.html"),
     ),
     ("portal/post.html", include_str!("../templates/post.html")),
+    (
+        "portal/recipient_lists.html",
+        include_str!("../templates/recipient_lists.html"),
+    ),
     (
         "portal/post_edit.html",
         include_str!("../templates/post_edit.html"),

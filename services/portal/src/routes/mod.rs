@@ -11,5 +11,7 @@ pub mod parent_admin;
 pub mod partner;
 pub mod photos;
 pub mod posts;
+pub mod questionnaires;
+pub mod recipient_lists;
 pub mod settings;
 pub mod special;

@@ -21,6 +21,8 @@ use tenant_router::{CurrentTenant, TenantTx};
 use crate::fields::optional_text;
 use crate::routes::attachments::{self, AttachmentLink};
 use crate::routes::children::open_to;
+use crate::routes::questionnaires::{QuestionnaireDraft, QuestionnaireView};
+use crate::routes::recipient_lists::{self, ListChoice};
 
 /// Posts per timeline page.
 pub const PAGE_SIZE: i64 = 20;
@@ -37,7 +39,7 @@ pub(crate) async fn reader(tx: &mut TenantTx, viewer: &Viewer) -> Result<PostRea
 }
 
 #[derive(Debug, Serialize, sqlx::FromRow)]
-struct PostRow {
+pub(crate) struct PostRow {
     id: i64,
     kind: String,
     title: String,
@@ -169,7 +171,7 @@ impl PageCursor {
 static ONE_POST_SQL: LazyLock<String> = LazyLock::new(|| select_posts("po.id = $4", ""));
 
 /// One post, if the reader sees it: a post one may not see does not exist for them (404).
-async fn visible_post(
+pub(crate) async fn visible_post(
     tx: &mut TenantTx,
     reader: &PostReader,
     post_id: i64,
@@ -266,6 +268,9 @@ struct PostPage<'a> {
     /// A bulletin-board item's answers the viewer may see: all of them for its author and
     /// admins, otherwise the viewer's own.
     answers: Vec<Answer>,
+    questionnaire: Option<QuestionnaireView>,
+    /// The viewer's questionnaire answers were just saved.
+    answered: bool,
 }
 
 /// An answer to a bulletin-board item.
@@ -279,6 +284,7 @@ struct Answer {
 #[derive(Debug, Deserialize)]
 pub struct PostQuery {
     reminded: Option<usize>,
+    answered: Option<u8>,
 }
 
 /// `GET /posts/{id}`: one post; opening it marks it read for the viewer.
@@ -327,6 +333,16 @@ pub async fn show(
     } else {
         Vec::new()
     };
+    let catalog = state.templates.catalog();
+    let yes_no = ["yes", "no"].map(|key| {
+        catalog
+            .get(lang, &format!("portal.questionnaires.{key}"))
+            .unwrap_or(key)
+            .to_owned()
+    });
+    let questionnaire =
+        QuestionnaireView::load(&mut tx, post_id, reader.person_id, post.may_change, yes_no)
+            .await?;
     tx.commit().await?;
     let page = PostPage {
         csrf: csrf.token(),
@@ -335,6 +351,8 @@ pub async fn show(
         reminded: query.reminded,
         attachments,
         answers,
+        questionnaire,
+        answered: query.answered.is_some(),
     };
     let html = Html(state.templates.render("portal/post.html", lang, &page)?);
     Ok((csrf, html).into_response())
@@ -353,6 +371,9 @@ struct NewPostPage<'a> {
     special_groups: Vec<GroupChoice>,
     admin: bool,
     kinds: Vec<&'static str>,
+    recipient_lists: Vec<ListChoice>,
+    /// Question slots on the form.
+    question_slots: Vec<usize>,
 }
 
 /// `GET /posts/new` (staff who may post).
@@ -378,6 +399,7 @@ pub async fn new_post(
         sqlx::query_as("SELECT id, name FROM special_groups ORDER BY name, id")
             .fetch_all(&mut *tx)
             .await?;
+    let recipient_lists = recipient_lists::choices(&mut tx, &reader).await?;
     tx.commit().await?;
     let page = NewPostPage {
         csrf: csrf.token(),
@@ -385,6 +407,8 @@ pub async fn new_post(
         special_groups,
         admin: reader.admin,
         kinds: PostKind::shown_by(&settings),
+        recipient_lists,
+        question_slots: (1..=crate::routes::questionnaires::MAX_QUESTIONS).collect(),
     };
     let html = Html(
         state
@@ -405,6 +429,9 @@ struct NewPost {
     special_groups: BTreeSet<i64>,
     /// Mailed at once to every parent it is for (C2).
     urgent: bool,
+    /// Sent to the people on this recipient list at this moment, instead of groups.
+    recipient_list: Option<i64>,
+    questionnaire: QuestionnaireDraft,
 }
 
 impl NewPost {
@@ -445,14 +472,23 @@ impl NewPost {
         };
         let groups = ids("groups")?;
         let special_groups = ids("special_groups")?;
-        // Exactly one of the two audiences: the whole school, or groups and special groups.
+        let recipient_list = match get("recipient_list").trim() {
+            "" => None,
+            text => Some(text.parse::<i64>().map_err(|_| {
+                AppError::bad_request("recipient_list", "portal.recipient_lists.unknown")
+            })?),
+        };
+        // Exactly one of three audiences: the whole school, groups and special groups, or a
+        // recipient list.
         let has_groups = !groups.is_empty() || !special_groups.is_empty();
-        if whole_school == has_groups {
+        let audiences = [whole_school, has_groups, recipient_list.is_some()];
+        if audiences.iter().filter(|&&chosen| chosen).count() != 1 {
             return Err(AppError::bad_request(
                 "groups",
                 "portal.posts.audience_choice",
             ));
         }
+        let questionnaire = QuestionnaireDraft::parse(|key| get(key).to_owned())?;
         Ok(Self {
             kind,
             title,
@@ -462,6 +498,8 @@ impl NewPost {
             groups,
             special_groups,
             urgent: get("urgent") == "on",
+            recipient_list,
+            questionnaire,
         })
     }
 }
@@ -503,9 +541,15 @@ pub async fn create(
             "portal.posts.bad_group",
         ));
     }
+    // Who is on the list right now: a pupil who joined the group since the list was made is.
+    let listed = match post.recipient_list {
+        Some(list_id) => Some(recipient_lists::resolve(&mut tx, &reader, list_id).await?),
+        None => None,
+    };
     let post_id: i64 = sqlx::query_scalar(
-        "INSERT INTO posts (kind, title, body, happens_on, author_id, whole_school, urgent)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        "INSERT INTO posts (kind, title, body, happens_on, author_id, whole_school, urgent,
+                            by_list)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
     .bind(post.kind.as_str())
     .bind(&post.title)
@@ -514,8 +558,19 @@ pub async fn create(
     .bind(viewer.person_id)
     .bind(post.whole_school)
     .bind(post.urgent)
+    .bind(listed.is_some())
     .fetch_one(&mut *tx)
     .await?;
+    if let Some(people) = &listed {
+        sqlx::query(
+            "INSERT INTO post_recipients (post_id, person_id) SELECT $1, unnest($2::bigint[])",
+        )
+        .bind(post_id)
+        .bind(people)
+        .execute(&mut *tx)
+        .await?;
+    }
+    post.questionnaire.insert(&mut tx, post_id).await?;
     sqlx::query("INSERT INTO post_groups (post_id, group_id) SELECT $1, unnest($2::bigint[])")
         .bind(post_id)
         .bind(&groups)
@@ -537,26 +592,17 @@ pub async fn create(
         .await?;
     if post.urgent {
         let recipients: Vec<Recipient> = sqlx::query_as(
-            "SELECT DISTINCT pe.id AS person_id, pe.email, a.language
-               FROM people pe
-               LEFT JOIN platform.accounts a ON a.id = pe.account_id
-              WHERE pe.blocked_at IS NULL
-                AND (EXISTS (SELECT 1 FROM guardians g
-                               JOIN pupils p ON p.id = g.pupil_id AND p.left_at IS NULL
-                              WHERE g.person_id = pe.id AND g.status = 'active'
-                                AND ($2 OR p.group_id IN (SELECT group_id FROM post_groups
-                                                           WHERE post_id = $1)))
-                     OR EXISTS (SELECT 1 FROM post_special_groups ps
-                                  JOIN special_group_members m
-                                    ON m.special_group_id = ps.special_group_id
-                                 WHERE ps.post_id = $1 AND m.person_id = pe.id))",
+            "SELECT pe.id AS person_id, pe.email, a.language
+               FROM (SELECT DISTINCT person_id FROM post_addressees($1)) addressee
+               JOIN people pe ON pe.id = addressee.person_id
+               LEFT JOIN platform.accounts a ON a.id = pe.account_id",
         )
         .bind(post_id)
-        .bind(post.whole_school)
         .fetch_all(&mut *tx)
         .await?;
         sqlx::query(
-            "INSERT INTO post_recipients (post_id, person_id) SELECT $1, unnest($2::bigint[])",
+            "INSERT INTO post_recipients (post_id, person_id) SELECT $1, unnest($2::bigint[])
+             ON CONFLICT DO NOTHING",
         )
         .bind(post_id)
         .bind(recipients.iter().map(|r| r.person_id).collect::<Vec<_>>())
