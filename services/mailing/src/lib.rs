@@ -4,11 +4,14 @@
 
 pub mod db;
 pub mod dev;
+pub mod digest;
 pub mod domain;
 pub mod error;
 pub mod mails;
+pub mod notifications;
 pub mod outbox;
 pub mod reminders;
+pub mod schedule;
 pub mod smtp;
 pub mod transport;
 pub mod worker;
@@ -55,6 +58,30 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "mail/mailing/questionnaire_reminder/body.html",
         include_str!("../templates/mail/mailing/questionnaire_reminder/body.html"),
+    ),
+    (
+        "mail/mailing/digest/subject.txt",
+        include_str!("../templates/mail/mailing/digest/subject.txt"),
+    ),
+    (
+        "mail/mailing/digest/body.txt",
+        include_str!("../templates/mail/mailing/digest/body.txt"),
+    ),
+    (
+        "mail/mailing/digest/body.html",
+        include_str!("../templates/mail/mailing/digest/body.html"),
+    ),
+    (
+        "mail/mailing/new_post/subject.txt",
+        include_str!("../templates/mail/mailing/new_post/subject.txt"),
+    ),
+    (
+        "mail/mailing/new_post/body.txt",
+        include_str!("../templates/mail/mailing/new_post/body.txt"),
+    ),
+    (
+        "mail/mailing/new_post/body.html",
+        include_str!("../templates/mail/mailing/new_post/body.html"),
     ),
     (
         "mailing/dev_mail_list.html",

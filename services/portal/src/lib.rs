@@ -48,6 +48,10 @@ pub fn router() -> Router<AppState> {
             post(routes::questionnaires::remind_unanswered),
         )
         .route(
+            "/notifications",
+            get(routes::notifications::show).post(routes::notifications::save),
+        )
+        .route(
             "/recipient-lists",
             get(routes::recipient_lists::index).post(routes::recipient_lists::create),
         )
@@ -96,6 +100,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/admin/settings",
             get(routes::settings::show_settings).post(routes::settings::save_settings),
+        )
+        .route(
+            "/admin/settings/digest",
+            post(routes::settings::save_digest),
         )
         .route(
             "/admin/groups",
@@ -199,6 +207,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/timeline.html"),
     ),
     ("portal/post.html", include_str!("../templates/post.html")),
+    (
+        "portal/notifications.html",
+        include_str!("../templates/notifications.html"),
+    ),
     (
         "portal/recipient_lists.html",
         include_str!("../templates/recipient_lists.html"),

@@ -80,6 +80,11 @@ pub enum Command {
         #[command(subcommand)]
         command: MailCommand,
     },
+    /// The jobs that run by the clock (questionnaire reminders, digests).
+    Jobs {
+        #[command(subcommand)]
+        command: JobsCommand,
+    },
     /// Development helpers (refused outside the development environment).
     Dev {
         #[command(subcommand)]
@@ -91,6 +96,22 @@ pub enum Command {
 pub enum DevCommand {
     /// Create the demo accounts of the demo schools (again: changes nothing).
     SeedDemo,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// Run once what is due, for every school (`serve` does this every minute by itself).
+    Run {
+        /// The instant to run as, RFC 3339 (e.g. 2026-11-23T17:30:00+01:00), instead of now.
+        #[arg(long, value_parser = parse_instant)]
+        at: Option<chrono::DateTime<chrono::Utc>>,
+    },
+}
+
+fn parse_instant(raw: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(raw)
+        .map(|at| at.to_utc())
+        .map_err(|e| format!("{raw:?} is not an RFC 3339 instant: {e}"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -249,6 +270,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                     language,
                 },
         } => mail::run_mail_check(&config, &slug, &address, language).await,
+        Command::Jobs {
+            command: JobsCommand::Run { at },
+        } => mail::run_jobs(&config, at.unwrap_or_else(chrono::Utc::now)).await,
         Command::Dev {
             command: DevCommand::SeedDemo,
         } => demo::seed_demo(config).await,
@@ -279,6 +303,7 @@ async fn run_serve(config: Config, listen: Option<SocketAddr>) -> Result<(), Cli
     let state = app::build_state(config).await?;
     let _refresh = state.tenants.spawn_refresh(state.db.clone(), reload_every);
     let (stop_mail, mail_stop) = tokio::sync::watch::channel(false);
+    let jobs = mail::spawn_jobs_in_serve(&state, mail_stop.clone());
     let mail_worker = mail::spawn_worker_in_serve(&state, mail_stop)?;
     let listener = tokio::net::TcpListener::bind(address)
         .await
@@ -297,6 +322,9 @@ async fn run_serve(config: Config, listen: Option<SocketAddr>) -> Result<(), Cli
     )
     .await?;
     mail::finish_worker_in_serve(mail_worker, grace).await;
+    if let Some(jobs) = jobs {
+        let _ = tokio::time::timeout(grace, jobs).await;
+    }
     Ok(())
 }
 

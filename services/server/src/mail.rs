@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use schoolplein_kernel::{AppState, Config, Language, db};
+use schoolplein_mailing::schedule::{self, ScheduleReport};
 use schoolplein_mailing::{DeliveryCheckMail, Outbox, Worker, WorkerStats};
 use tenant_router::{TenantId, TenantSlug};
 use tokio::sync::watch;
@@ -92,4 +93,75 @@ pub fn parse_language(raw: &str) -> Result<Language, String> {
         .into_iter()
         .find(|language| language.tag() == raw)
         .ok_or_else(|| format!("{raw:?} is not a language we write in (nl or en)"))
+}
+
+/// How often `serve` looks for jobs due.
+const JOBS_EVERY: Duration = Duration::from_secs(60);
+
+/// `schoolplein jobs run [--at …]`: the clock's jobs due at `at`, once, for every school.
+pub async fn run_jobs(config: &Config, at: chrono::DateTime<chrono::Utc>) -> Result<(), CliError> {
+    let mut database = config.database.clone();
+    database.max_connections = 2;
+    database.min_connections = 0;
+    let pool = db::postgres_pool(&database)?;
+    let templates = Arc::new(app::templates().build()?);
+    let report = schedule::run_due(&pool, &pool, templates, config, at)
+        .await
+        .map_err(|e| CliError::Failed(e.into()))?;
+    let ScheduleReport {
+        schools,
+        digests,
+        digest_items,
+        reminders,
+        failed,
+    } = report;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{schools} schools at {at}: {digests} digests ({digest_items} items), \
+         {reminders} questionnaire reminders, {failed} schools failed"
+    )?;
+    if failed > 0 {
+        return Err(CliError::Failed(anyhow::anyhow!("{failed} schools failed")));
+    }
+    Ok(())
+}
+
+/// Runs the clock's jobs every minute beside the web server, where the outbox worker runs
+/// (`mail.worker_in_serve`); until `stop` turns true. Several servers may: a school's run
+/// waits for another's and then finds nothing due.
+pub fn spawn_jobs_in_serve(
+    state: &AppState,
+    mut stop: watch::Receiver<bool>,
+) -> Option<JoinHandle<()>> {
+    if !state.config.mail.worker_in_serve {
+        return None;
+    }
+    let state = state.clone();
+    Some(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(JOBS_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.wait_for(|stopping| *stopping) => return,
+            }
+            let now = chrono::Utc::now();
+            match schedule::run_due(
+                &state.db,
+                &state.schools,
+                state.templates.clone(),
+                &state.config,
+                now,
+            )
+            .await
+            {
+                Ok(report) if report.digests + report.reminders > 0 || report.failed > 0 => {
+                    tracing::info!(?report, "scheduled jobs ran");
+                }
+                Ok(_) => {}
+                Err(error) => tracing::error!(%error, "scheduled jobs could not run"),
+            }
+        }
+    }))
 }

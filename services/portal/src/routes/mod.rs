@@ -7,6 +7,7 @@ pub mod groups_admin;
 pub mod import;
 pub mod letters;
 pub mod lists;
+pub mod notifications;
 pub mod parent_admin;
 pub mod partner;
 pub mod photos;

@@ -12,6 +12,7 @@ use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::settings::{Module, SchoolSettings};
 use schoolplein_kernel::tokens::SecretToken;
 use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer};
+use schoolplein_mailing::notifications;
 use schoolplein_mailing::{Letterhead, MailRequest, Outbox};
 use schoolplein_registration::routes::sign_in::EmptyForm;
 use serde::{Deserialize, Serialize};
@@ -546,10 +547,15 @@ pub async fn create(
         Some(list_id) => Some(recipient_lists::resolve(&mut tx, &reader, list_id).await?),
         None => None,
     };
+    // A digest run holds this row while it reads what is new: the post is either in what it
+    // read, or published (clock time, after the lock) later than the slot it covered.
+    sqlx::query("SELECT 1 FROM school_settings FOR SHARE")
+        .execute(&mut *tx)
+        .await?;
     let post_id: i64 = sqlx::query_scalar(
         "INSERT INTO posts (kind, title, body, happens_on, author_id, whole_school, urgent,
-                            by_list)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                            by_list, published_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, clock_timestamp()) RETURNING id",
     )
     .bind(post.kind.as_str())
     .bind(&post.title)
@@ -615,6 +621,14 @@ pub async fn create(
             link: String::new(),
         };
         mail_urgent(&state, &tenant, &mut tx, post_id, mail, &recipients).await?;
+    } else {
+        // Those who want a mail per item of this kind get it now; the rest, in a digest.
+        let outbox = Outbox::new(state.templates.clone(), &state.config.mail);
+        let link = state
+            .config
+            .tenancy
+            .school_url(tenant.entry().slug.as_str(), &format!("/posts/{post_id}"));
+        notifications::mail_each(&mut tx, &outbox, post_id, &link).await?;
     }
     tx.commit().await?;
     Ok(Redirect::to(&format!("/posts/{post_id}")).into_response())

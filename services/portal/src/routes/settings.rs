@@ -28,6 +28,16 @@ struct SettingsPage<'a> {
     extra_fields: String,
     modules: Vec<ModuleRow>,
     saved: bool,
+    digest_time: String,
+    digest_days: Vec<Weekday>,
+}
+
+/// A weekday on the digest form.
+#[derive(Debug, Serialize)]
+struct Weekday {
+    number: i16,
+    name: String,
+    chosen: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -48,7 +58,22 @@ pub async fn show_settings(
     // Read afresh: the admin must see what is stored, not a copy.
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let current = settings::read(&mut tx).await?;
+    let (digest_time, chosen_days): (String, Vec<i16>) =
+        sqlx::query_as("SELECT to_char(digest_time, 'HH24:MI'), digest_days FROM school_settings")
+            .fetch_one(&mut *tx)
+            .await?;
     tx.commit().await?;
+    let catalog = state.templates.catalog();
+    let digest_days = (1..=7)
+        .map(|number| Weekday {
+            number,
+            name: catalog
+                .get(lang, &format!("portal.notifications.weekday.{number}"))
+                .unwrap_or_default()
+                .to_owned(),
+            chosen: chosen_days.contains(&number),
+        })
+        .collect();
     let modules = Module::ALL
         .into_iter()
         .map(|module| {
@@ -66,6 +91,8 @@ pub async fn show_settings(
         extra_fields: current.extra_fields.join("\n"),
         modules,
         saved: query.saved.is_some(),
+        digest_time,
+        digest_days,
     };
     let html = Html(
         state
@@ -195,5 +222,59 @@ pub async fn save_settings(
     // This process need not wait for its own notification.
     state.settings.forget(tenant.id());
     tracing::info!(person.id = viewer.person_id, "school settings changed");
+    Ok(Redirect::to("/admin/settings?saved=1").into_response())
+}
+
+/// `POST /admin/settings/digest`: `digest_time` (hh:mm, 06:00–22:00, the school's local
+/// time) and one `digest_days` per weekday (1 = Monday), at least one.
+pub async fn save_digest(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Viewer,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    viewer.require_any(&[Role::SchoolAdmin])?;
+    let time_text = form
+        .iter()
+        .find(|(k, _)| k == "digest_time")
+        .map(|(_, v)| v.trim())
+        .unwrap_or_default();
+    let time = chrono::NaiveTime::parse_from_str(time_text, "%H:%M")
+        .ok()
+        .filter(|t| {
+            (chrono::NaiveTime::from_hms_opt(6, 0, 0)..=chrono::NaiveTime::from_hms_opt(22, 0, 0))
+                .contains(&Some(*t))
+        })
+        .ok_or_else(|| AppError::bad_request("digest_time", "portal.settings.bad_digest_time"))?;
+    let mut days = form
+        .iter()
+        .filter(|(k, _)| k == "digest_days")
+        .map(|(_, v)| {
+            v.trim()
+                .parse::<i16>()
+                .ok()
+                .filter(|d| (1..=7).contains(d))
+                .ok_or_else(|| {
+                    AppError::bad_request("digest_days", "portal.settings.bad_digest_days")
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    days.sort_unstable();
+    days.dedup();
+    if days.is_empty() {
+        return Err(AppError::bad_request(
+            "digest_days",
+            "portal.settings.bad_digest_days",
+        ));
+    }
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    sqlx::query(
+        "UPDATE school_settings SET digest_time = $1, digest_days = $2, updated_at = now()",
+    )
+    .bind(time)
+    .bind(&days)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
     Ok(Redirect::to("/admin/settings?saved=1").into_response())
 }

@@ -1,0 +1,79 @@
+//! The jobs that run by the clock: for every active school, the questionnaire reminders
+//! and the digests due at a given instant. The server runs them every minute; the command
+//! line runs them once at any instant (how tests set the clock).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use schoolplein_kernel::audience::PostKind;
+use schoolplein_kernel::config::Config;
+use schoolplein_kernel::settings;
+use schoolplein_kernel::templates::Templates;
+use sqlx::PgPool;
+use tenant_router::{SchoolPool, TenantId, TenantTx};
+
+use crate::{MailError, Outbox, digest, reminders};
+
+/// What one run did, over all schools.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ScheduleReport {
+    pub schools: usize,
+    pub digests: usize,
+    pub digest_items: usize,
+    pub reminders: usize,
+    /// Schools whose jobs failed (logged; the others went on, and the next run tries again).
+    pub failed: usize,
+}
+
+/// Runs the jobs due at `now` for every active school, one transaction per school.
+pub async fn run_due(
+    platform: &PgPool,
+    schools: &impl SchoolPool,
+    templates: Arc<Templates>,
+    config: &Config,
+    now: DateTime<Utc>,
+) -> Result<ScheduleReport, MailError> {
+    let active: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, slug FROM platform.tenants WHERE status = 'active' ORDER BY id")
+            .fetch_all(platform)
+            .await?;
+    let outbox = Outbox::new(templates, &config.mail);
+    let mut report = ScheduleReport::default();
+    for (id, slug) in active {
+        report.schools += 1;
+        let tenant = TenantId::new(id);
+        match run_school(schools, tenant, &slug, &outbox, config, now).await {
+            Ok((outcome, reminded)) => {
+                report.digests += outcome.mailed;
+                report.digest_items += outcome.items;
+                report.reminders += reminded;
+            }
+            Err(error) => {
+                report.failed += 1;
+                tracing::error!(school.id = id, %error, "scheduled jobs failed for a school");
+            }
+        }
+    }
+    Ok(report)
+}
+
+async fn run_school(
+    schools: &impl SchoolPool,
+    tenant: TenantId,
+    slug: &str,
+    outbox: &Outbox,
+    config: &Config,
+    now: DateTime<Utc>,
+) -> Result<(digest::DigestOutcome, usize), MailError> {
+    let url = |path: &str| config.tenancy.school_url(slug, path);
+    let mut tx = TenantTx::begin(schools, tenant).await?;
+    let reminded = reminders::remind_near_deadlines(&mut tx, outbox, now, |post_id| {
+        url(&format!("/posts/{post_id}"))
+    })
+    .await?;
+    let school_settings = settings::read(&mut tx).await?;
+    let kinds = PostKind::shown_by(&school_settings);
+    let outcome = digest::run(&mut tx, outbox, now, &kinds, url).await?;
+    tx.commit().await?;
+    Ok((outcome, reminded))
+}

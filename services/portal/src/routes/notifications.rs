@@ -1,0 +1,127 @@
+//! A person's notification preferences in this school (N2): per kind of post, a mail per
+//! item, a daily or twice-daily digest, or nothing. Urgent messages cannot be turned off.
+
+use std::collections::HashMap;
+
+use axum::extract::{Query, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use schoolplein_kernel::csrf::{Csrf, CsrfForm};
+use schoolplein_kernel::{AppError, AppState, Lang, Viewer};
+use schoolplein_mailing::notifications::{Delivery, KINDS};
+use serde::{Deserialize, Serialize};
+use tenant_router::{CurrentTenant, TenantTx};
+
+use crate::routes::children::open_to;
+
+#[derive(Debug, Serialize)]
+struct KindRow {
+    kind: &'static str,
+    delivery: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct PreferencesPage<'a> {
+    csrf: &'a str,
+    kinds: Vec<KindRow>,
+    deliveries: Vec<&'static str>,
+    digest_time: String,
+    /// The school's digest weekdays, named.
+    digest_days: Vec<String>,
+    saved: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SavedQuery {
+    saved: Option<String>,
+}
+
+/// `GET /notifications`: the viewer's choices, and when the school's digest goes out.
+pub async fn show(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    viewer: Viewer,
+    Query(query): Query<SavedQuery>,
+) -> Result<Response, AppError> {
+    open_to(&state, &tenant, &viewer).await?;
+    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
+    let chosen: Vec<(String, String)> =
+        sqlx::query_as("SELECT kind, delivery FROM notification_preferences WHERE person_id = $1")
+            .bind(viewer.person_id)
+            .fetch_all(&mut *tx)
+            .await?;
+    let (digest_time, digest_days): (String, Vec<i16>) =
+        sqlx::query_as("SELECT to_char(digest_time, 'HH24:MI'), digest_days FROM school_settings")
+            .fetch_one(&mut *tx)
+            .await?;
+    tx.commit().await?;
+    let catalog = state.templates.catalog();
+    let digest_days = digest_days
+        .iter()
+        .map(|day| {
+            catalog
+                .get(lang, &format!("portal.notifications.weekday.{day}"))
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    let kinds = KINDS
+        .into_iter()
+        .map(|kind| KindRow {
+            kind,
+            delivery: chosen
+                .iter()
+                .find(|(k, _)| k == kind)
+                .and_then(|(_, d)| Delivery::parse(d))
+                .unwrap_or(Delivery::DEFAULT)
+                .as_str(),
+        })
+        .collect();
+    let page = PreferencesPage {
+        csrf: csrf.token(),
+        kinds,
+        deliveries: Delivery::ALL.into_iter().map(Delivery::as_str).collect(),
+        digest_time,
+        digest_days,
+        saved: query.saved.is_some(),
+    };
+    let html = Html(
+        state
+            .templates
+            .render("portal/notifications.html", lang, &page)?,
+    );
+    Ok((csrf, html).into_response())
+}
+
+/// `POST /notifications`: one field per kind (`news`, `agenda`, `board`), each `each`,
+/// `daily`, `twice_daily` or `none`; all are checked before any is stored.
+pub async fn save(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Viewer,
+    CsrfForm(form): CsrfForm<HashMap<String, String>>,
+) -> Result<Response, AppError> {
+    open_to(&state, &tenant, &viewer).await?;
+    viewer.require_writable()?;
+    let mut choices = Vec::with_capacity(KINDS.len());
+    for kind in KINDS {
+        let text = form.get(kind).map(|v| v.trim()).unwrap_or_default();
+        let delivery = Delivery::parse(text)
+            .ok_or_else(|| AppError::bad_request(kind, "portal.notifications.bad_delivery"))?;
+        choices.push((kind, delivery.as_str()));
+    }
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    sqlx::query(
+        "INSERT INTO notification_preferences (person_id, kind, delivery)
+         SELECT $1, unnest($2::text[]), unnest($3::text[])
+         ON CONFLICT (person_id, kind) DO UPDATE SET delivery = excluded.delivery",
+    )
+    .bind(viewer.person_id)
+    .bind(choices.iter().map(|(k, _)| *k).collect::<Vec<_>>())
+    .bind(choices.iter().map(|(_, d)| *d).collect::<Vec<_>>())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/notifications?saved=1").into_response())
+}
