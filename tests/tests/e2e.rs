@@ -5,6 +5,7 @@ mod e2e {
     mod accounts;
     mod browser;
     mod cli;
+    mod documents;
     mod home;
     mod hosts;
     mod invitations;

@@ -8,6 +8,7 @@ pub mod pdf;
 pub mod privacy;
 pub mod roster;
 pub mod routes;
+pub mod sharing;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -52,6 +53,32 @@ pub fn router() -> Router<AppState> {
         .route(
             "/posts/{post_id}/attachments/{attachment_id}/delete",
             post(routes::attachments::delete),
+        )
+        .route(
+            "/documents",
+            get(routes::documents::list_folders).post(routes::documents::create_folder),
+        )
+        .route(
+            "/documents/{folder_id}",
+            get(routes::documents::show_folder),
+        )
+        .route(
+            "/documents/{folder_id}/delete",
+            post(routes::documents::delete_folder),
+        )
+        .route(
+            "/documents/{folder_id}/files",
+            post(routes::documents::upload_documents).layer(DefaultBodyLimit::max(
+                routes::documents::MAX_DOCUMENT_BYTES + 64 * 1024,
+            )),
+        )
+        .route(
+            "/documents/{folder_id}/files/{document_id}",
+            get(routes::documents::download_document),
+        )
+        .route(
+            "/documents/{folder_id}/files/{document_id}/delete",
+            post(routes::documents::delete_document),
         )
         .route("/r/{secret}", get(routes::posts::follow_link))
         .route("/partner", get(routes::partner::show))
@@ -231,6 +258,14 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "portal/children.html",
         include_str!("../templates/children.html"),
+    ),
+    (
+        "portal/documents.html",
+        include_str!("../templates/documents.html"),
+    ),
+    (
+        "portal/document_folder.html",
+        include_str!("../templates/document_folder.html"),
     ),
 ];
 

@@ -2,6 +2,7 @@
 
 pub mod attachments;
 pub mod children;
+pub mod documents;
 pub mod groups;
 pub mod groups_admin;
 pub mod import;

@@ -57,6 +57,7 @@ fn menu(
         Module::Children,
         Module::Groups,
         Module::Notices,
+        Module::Documents,
     ]
     .into_iter()
     .filter(|m| settings.is_on(*m))
