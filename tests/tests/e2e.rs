@@ -3,6 +3,7 @@
 
 mod e2e {
     mod accounts;
+    mod albums;
     mod browser;
     mod cli;
     mod documents;

@@ -57,6 +57,7 @@ fn menu(
         Module::Children,
         Module::Groups,
         Module::Notices,
+        Module::Photos,
         Module::Documents,
     ]
     .into_iter()
