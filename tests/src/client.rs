@@ -210,6 +210,37 @@ impl Client {
             .await
     }
 
+    /// Uploads several files in one form, as a file input with `multiple` does: the host's
+    /// form token first, then each file in the field `field`.
+    pub async fn post_files(
+        &mut self,
+        host: &str,
+        path: &str,
+        field: &str,
+        files: &[(&str, &[u8])],
+    ) -> RawResponse {
+        let boundary = "----schoolplein-test-boundary-3c9a";
+        let token = self.cookie(host, "sp_csrf").unwrap_or_default();
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{token}\r\n"
+        )
+        .into_bytes();
+        for (file_name, bytes) in files {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let content_type = format!("multipart/form-data; boundary={boundary}");
+        self.send("POST", host, path, Some((&content_type, &body)))
+            .await
+    }
+
     /// Fetches the sign-in page (for its form token) and signs in.
     pub async fn sign_in(
         &mut self,

@@ -3,9 +3,11 @@
 
 mod e2e {
     mod accounts;
+    mod albums;
     mod browser;
     mod cli;
     mod digests;
+    mod documents;
     mod home;
     mod hosts;
     mod invitations;

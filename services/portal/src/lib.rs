@@ -8,6 +8,8 @@ pub mod pdf;
 pub mod privacy;
 pub mod roster;
 pub mod routes;
+pub mod sharing;
+pub mod zip;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -72,6 +74,79 @@ pub fn router() -> Router<AppState> {
         .route(
             "/posts/{post_id}/attachments/{attachment_id}/delete",
             post(routes::attachments::delete),
+        )
+        .route(
+            "/documents",
+            get(routes::documents::list_folders).post(routes::documents::create_folder),
+        )
+        .route(
+            "/documents/{folder_id}",
+            get(routes::documents::show_folder),
+        )
+        .route(
+            "/documents/{folder_id}/delete",
+            post(routes::documents::delete_folder),
+        )
+        .route(
+            "/documents/{folder_id}/files",
+            post(routes::documents::upload_documents).layer(DefaultBodyLimit::max(
+                routes::documents::MAX_DOCUMENT_BYTES + 64 * 1024,
+            )),
+        )
+        .route(
+            "/documents/{folder_id}/files/{document_id}",
+            get(routes::documents::download_document),
+        )
+        .route(
+            "/documents/{folder_id}/files/{document_id}/delete",
+            post(routes::documents::delete_document),
+        )
+        .route(
+            "/albums",
+            get(routes::albums::list_albums).post(routes::albums::create_album),
+        )
+        .route("/albums/{album_id}", get(routes::albums::show_album))
+        .route(
+            "/albums/{album_id}/settings",
+            post(routes::albums::save_album_settings),
+        )
+        .route(
+            "/albums/{album_id}/delete",
+            post(routes::albums::delete_album),
+        )
+        .route(
+            "/albums/{album_id}/download",
+            post(routes::albums::download_zip),
+        )
+        .route(
+            "/albums/{album_id}/photos",
+            post(routes::albums::upload_photos).layer(DefaultBodyLimit::max(
+                routes::albums::MAX_PHOTO_BYTES + 64 * 1024,
+            )),
+        )
+        .route(
+            "/albums/{album_id}/photos/{photo_id}",
+            get(routes::albums::show_photo),
+        )
+        .route(
+            "/albums/{album_id}/photos/{photo_id}/thumbnail",
+            get(routes::albums::show_thumbnail),
+        )
+        .route(
+            "/albums/{album_id}/photos/{photo_id}/original",
+            get(routes::albums::download_photo),
+        )
+        .route(
+            "/albums/{album_id}/photos/{photo_id}/tags",
+            post(routes::albums::save_tags),
+        )
+        .route(
+            "/albums/{album_id}/photos/{photo_id}/delete",
+            post(routes::albums::delete_photo),
+        )
+        .route(
+            "/admin/image-consent",
+            get(routes::image_consent::show_consent).post(routes::image_consent::save_consent),
         )
         .route("/r/{secret}", get(routes::posts::follow_link))
         .route("/partner", get(routes::partner::show))
@@ -263,6 +338,24 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "portal/children.html",
         include_str!("../templates/children.html"),
+    ),
+    (
+        "portal/documents.html",
+        include_str!("../templates/documents.html"),
+    ),
+    (
+        "portal/document_folder.html",
+        include_str!("../templates/document_folder.html"),
+    ),
+    (
+        "portal/albums.html",
+        include_str!("../templates/albums.html"),
+    ),
+    ("portal/album.html", include_str!("../templates/album.html")),
+    ("portal/photo.html", include_str!("../templates/photo.html")),
+    (
+        "portal/image_consent.html",
+        include_str!("../templates/image_consent.html"),
     ),
 ];
 

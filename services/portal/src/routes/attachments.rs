@@ -45,7 +45,7 @@ pub fn clean_file_name(raw: &str) -> String {
 
 /// `Content-Disposition` for a download named `name` (RFC 6266 with RFC 5987's encoding, and
 /// an ASCII-only fallback).
-fn disposition(name: &str) -> String {
+pub(crate) fn disposition(name: &str) -> String {
     let ascii: String = name
         .chars()
         .map(|c| {

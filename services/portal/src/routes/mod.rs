@@ -1,9 +1,12 @@
 //! The portal's pages.
 
+pub mod albums;
 pub mod attachments;
 pub mod children;
+pub mod documents;
 pub mod groups;
 pub mod groups_admin;
+pub mod image_consent;
 pub mod import;
 pub mod letters;
 pub mod lists;

@@ -57,6 +57,8 @@ fn menu(
         Module::Children,
         Module::Groups,
         Module::Notices,
+        Module::Photos,
+        Module::Documents,
     ]
     .into_iter()
     .filter(|m| settings.is_on(*m))

@@ -1,0 +1,445 @@
+//! Documents (C7), the school's "digital bookcase": folders for the whole school or for one
+//! group, where staff put newsletters and letters and parents download them, newest first.
+//! A folder one may not see does not exist for them (404), and files are always downloads.
+
+use axum::extract::{Multipart, Path, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use chrono::{DateTime, Utc};
+use schoolplein_kernel::csrf::{Csrf, CsrfForm, CsrfToken};
+use schoolplein_kernel::settings::Module;
+use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
+use schoolplein_registration::routes::sign_in::EmptyForm;
+use serde::{Deserialize, Serialize};
+use sqlx::AssertSqlSafe;
+use tenant_router::{CurrentTenant, TenantTx};
+
+use crate::fields::optional_text;
+use crate::routes::attachments::disposition;
+use crate::sharing::{
+    self, FileLimits, GroupChoice, file_headers, manageable_groups, may_manage, member,
+    module_open, read_upload, sees_group_item,
+};
+
+/// The largest document accepted.
+pub const MAX_DOCUMENT_BYTES: usize = 10 * 1024 * 1024;
+
+const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+const PPTX: &str = "application/vnd.openxmlformats-officedocument.presentationml.presentation";
+
+/// The type of a document by its bytes: PDF, JPEG, PNG, or a Word, Excel or PowerPoint file
+/// (Office Open XML). What the file's name or the browser claims counts for nothing.
+pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
+    crate::routes::attachments::sniff(bytes).or_else(|| office_type(bytes))
+}
+
+/// An Office Open XML file is a zip archive whose parts list is `[Content_Types].xml` and
+/// whose main part names the program: `word/document.xml`, `xl/workbook.xml` or
+/// `ppt/presentation.xml`. Entry names are stored uncompressed, so they are found in the bytes.
+/// Any other zip is refused. The file is only ever offered as a download (never opened by the
+/// browser), so a zip that merely contains these names is harmless.
+fn office_type(bytes: &[u8]) -> Option<&'static str> {
+    if !bytes.starts_with(b"PK\x03\x04") {
+        return None;
+    }
+    let contains = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    if !contains(b"[Content_Types].xml") {
+        return None;
+    }
+    [
+        (&b"word/document.xml"[..], DOCX),
+        (b"xl/workbook.xml", XLSX),
+        (b"ppt/presentation.xml", PPTX),
+    ]
+    .into_iter()
+    .find(|(part, _)| contains(part))
+    .map(|(_, content_type)| content_type)
+}
+
+/// A folder as the list shows it.
+#[derive(Debug, Serialize, sqlx::FromRow)]
+struct FolderRow {
+    id: i64,
+    name: String,
+    group_id: Option<i64>,
+    /// The group's name; `None` for the whole school.
+    group_name: Option<String>,
+    documents: i64,
+    latest: Option<DateTime<Utc>>,
+}
+
+/// The folders the reader in `$1`–`$3` sees, `$4` one folder or all.
+fn folders_sql() -> String {
+    format!(
+        "SELECT f.id, f.name, f.group_id, g.name AS group_name,
+                (SELECT count(*) FROM documents d WHERE d.folder_id = f.id) AS documents,
+                (SELECT max(d.created_at) FROM documents d WHERE d.folder_id = f.id) AS latest
+           FROM document_folders f LEFT JOIN groups g ON g.id = f.group_id
+          WHERE {} AND ($4::bigint IS NULL OR f.id = $4)
+          ORDER BY f.group_id IS NOT NULL, g.year NULLS LAST, g.name, f.name, f.id",
+        sees_group_item("f")
+    )
+}
+
+async fn visible_folders(
+    tx: &mut TenantTx,
+    reader: &schoolplein_kernel::audience::PostReader,
+    only: Option<i64>,
+) -> Result<Vec<FolderRow>, sqlx::Error> {
+    sqlx::query_as(AssertSqlSafe(folders_sql()))
+        .bind(reader.person_id)
+        .bind(reader.admin)
+        .bind(&reader.groups)
+        .bind(only)
+        .fetch_all(&mut **tx)
+        .await
+}
+
+#[derive(Debug, Serialize)]
+struct FolderView {
+    #[serde(flatten)]
+    row: FolderRow,
+    may_manage: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct DocumentsPage<'a> {
+    csrf: &'a str,
+    folders: Vec<FolderView>,
+    /// Where the viewer may make folders; empty for parents.
+    groups: Vec<GroupChoice>,
+    may_create: bool,
+    admin: bool,
+    /// The school's own name for the module, if it chose one.
+    label: Option<String>,
+}
+
+/// `GET /documents`: the folders the viewer sees, school folders first.
+pub async fn list_folders(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    viewer: Viewer,
+) -> Result<Response, AppError> {
+    let settings = module_open(&state, &tenant, &viewer, Module::Documents).await?;
+    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
+    let reader = member(&mut tx, &viewer).await?;
+    let folders = visible_folders(&mut tx, &reader, None).await?;
+    let groups = if reader.may_post() {
+        manageable_groups(&mut tx, &reader).await?
+    } else {
+        Vec::new()
+    };
+    tx.commit().await?;
+    let page = DocumentsPage {
+        csrf: csrf.token(),
+        folders: folders
+            .into_iter()
+            .map(|row| FolderView {
+                may_manage: may_manage(&reader, row.group_id),
+                row,
+            })
+            .collect(),
+        groups,
+        may_create: reader.may_post(),
+        admin: reader.admin,
+        label: settings.module(Module::Documents).name,
+    };
+    let html = Html(
+        state
+            .templates
+            .render("portal/documents.html", lang, &page)?,
+    );
+    Ok((csrf, html).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NewFolderForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    group_id: String,
+}
+
+/// `POST /documents`: a new folder, fields `name` and `group_id` (empty: the whole school,
+/// admins only; teachers for the groups they teach).
+pub async fn create_folder(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Viewer,
+    CsrfForm(form): CsrfForm<NewFolderForm>,
+) -> Result<Response, AppError> {
+    module_open(&state, &tenant, &viewer, Module::Documents).await?;
+    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
+    viewer.require_writable()?;
+    let name = optional_text("name", &form.name, 100, false)?
+        .ok_or_else(|| AppError::bad_request("name", "portal.documents.name_required"))?;
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    let reader = member(&mut tx, &viewer).await?;
+    let group = sharing::chosen_group(&mut tx, &reader, "group_id", &form.group_id).await?;
+    let folder_id: i64 = sqlx::query_scalar(
+        "INSERT INTO document_folders (name, group_id, created_by) VALUES ($1, $2, $3)
+         RETURNING id",
+    )
+    .bind(&name)
+    .bind(group)
+    .bind(viewer.person_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/documents/{folder_id}")).into_response())
+}
+
+/// A document as a folder lists it.
+#[derive(Debug, Serialize, sqlx::FromRow)]
+struct DocumentRow {
+    id: i64,
+    file_name: String,
+    content_type: String,
+    size: i32,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize)]
+struct FolderPage<'a> {
+    csrf: &'a str,
+    folder: FolderView,
+    documents: Vec<DocumentRow>,
+}
+
+/// One folder, if the viewer sees it; 404 otherwise.
+async fn visible_folder(
+    tx: &mut TenantTx,
+    reader: &schoolplein_kernel::audience::PostReader,
+    folder_id: i64,
+) -> Result<FolderView, AppError> {
+    let row = visible_folders(tx, reader, Some(folder_id))
+        .await?
+        .pop()
+        .ok_or(AppError::NotFound)?;
+    Ok(FolderView {
+        may_manage: may_manage(reader, row.group_id),
+        row,
+    })
+}
+
+/// `GET /documents/{folder}`: its documents, newest first.
+pub async fn show_folder(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    viewer: Viewer,
+    Path(folder_id): Path<i64>,
+) -> Result<Response, AppError> {
+    module_open(&state, &tenant, &viewer, Module::Documents).await?;
+    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
+    let reader = member(&mut tx, &viewer).await?;
+    let folder = visible_folder(&mut tx, &reader, folder_id).await?;
+    let documents: Vec<DocumentRow> = sqlx::query_as(
+        "SELECT id, file_name, content_type, length(bytes) AS size, created_at
+           FROM documents WHERE folder_id = $1 ORDER BY created_at DESC, id DESC",
+    )
+    .bind(folder_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let page = FolderPage {
+        csrf: csrf.token(),
+        folder,
+        documents,
+    };
+    let html = Html(
+        state
+            .templates
+            .render("portal/document_folder.html", lang, &page)?,
+    );
+    Ok((csrf, html).into_response())
+}
+
+/// Files one upload form may carry (each within the request's size limit).
+const MAX_FILES_PER_UPLOAD: usize = 10;
+
+/// `POST /documents/{folder}/files` (multipart: `csrf` first, then one or more `file`), by
+/// staff who may manage the folder. All files are kept, or none.
+pub async fn upload_documents(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Viewer,
+    csrf: CsrfToken,
+    Path(folder_id): Path<i64>,
+    multipart: Multipart,
+) -> Result<Response, AppError> {
+    module_open(&state, &tenant, &viewer, Module::Documents).await?;
+    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
+    viewer.require_writable()?;
+    let form = read_upload(
+        multipart,
+        &csrf,
+        FileLimits {
+            field: "file",
+            max_bytes: MAX_DOCUMENT_BYTES,
+            max_files: MAX_FILES_PER_UPLOAD,
+            messages: "portal.documents",
+        },
+    )
+    .await?;
+    let mut typed = Vec::with_capacity(form.files.len());
+    for (name, bytes) in form.files {
+        let content_type = sniff(&bytes)
+            .ok_or_else(|| AppError::bad_request("file", "portal.documents.not_allowed"))?;
+        typed.push((name, content_type, bytes));
+    }
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    let reader = member(&mut tx, &viewer).await?;
+    let folder = visible_folder(&mut tx, &reader, folder_id).await?;
+    if !folder.may_manage {
+        return Err(AppError::Forbidden {
+            reason: "portal.sharing.not_yours",
+        });
+    }
+    for (name, content_type, bytes) in &typed {
+        sqlx::query(
+            "INSERT INTO documents (folder_id, file_name, content_type, bytes, uploaded_by)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(folder_id)
+        .bind(name)
+        .bind(content_type)
+        .bind(bytes)
+        .bind(viewer.person_id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/documents/{folder_id}")).into_response())
+}
+
+/// `GET /documents/{folder}/files/{document}`: to whoever sees the folder, as a download.
+pub async fn download_document(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Viewer,
+    Path((folder_id, document_id)): Path<(i64, i64)>,
+) -> Result<Response, AppError> {
+    module_open(&state, &tenant, &viewer, Module::Documents).await?;
+    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
+    let reader = member(&mut tx, &viewer).await?;
+    let sql = format!(
+        "SELECT d.file_name, d.content_type, d.bytes
+           FROM documents d JOIN document_folders f ON f.id = d.folder_id
+          WHERE d.id = $5 AND f.id = $4 AND {}",
+        sees_group_item("f")
+    );
+    let file: Option<(String, String, Vec<u8>)> = sqlx::query_as(AssertSqlSafe(sql))
+        .bind(reader.person_id)
+        .bind(reader.admin)
+        .bind(&reader.groups)
+        .bind(folder_id)
+        .bind(document_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    let (name, content_type, bytes) = file.ok_or(AppError::NotFound)?;
+    Ok((file_headers(&content_type, disposition(&name)), bytes).into_response())
+}
+
+/// `POST /documents/{folder}/files/{document}/delete`, by staff who may manage the folder.
+pub async fn delete_document(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Viewer,
+    Path((folder_id, document_id)): Path<(i64, i64)>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Result<Response, AppError> {
+    module_open(&state, &tenant, &viewer, Module::Documents).await?;
+    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
+    viewer.require_writable()?;
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    let reader = member(&mut tx, &viewer).await?;
+    let folder = visible_folder(&mut tx, &reader, folder_id).await?;
+    if !folder.may_manage {
+        return Err(AppError::Forbidden {
+            reason: "portal.sharing.not_yours",
+        });
+    }
+    let removed = sqlx::query("DELETE FROM documents WHERE id = $1 AND folder_id = $2")
+        .bind(document_id)
+        .bind(folder_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if removed == 0 {
+        return Err(AppError::NotFound);
+    }
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/documents/{folder_id}")).into_response())
+}
+
+/// `POST /documents/{folder}/delete`: the folder with its documents, by staff who may manage
+/// it.
+pub async fn delete_folder(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Viewer,
+    Path(folder_id): Path<i64>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Result<Response, AppError> {
+    module_open(&state, &tenant, &viewer, Module::Documents).await?;
+    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
+    viewer.require_writable()?;
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    let reader = member(&mut tx, &viewer).await?;
+    let folder = visible_folder(&mut tx, &reader, folder_id).await?;
+    if !folder.may_manage {
+        return Err(AppError::Forbidden {
+            reason: "portal.sharing.not_yours",
+        });
+    }
+    sqlx::query("DELETE FROM document_folders WHERE id = $1")
+        .bind(folder_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/documents").into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A zip archive as Office writes it, reduced to the names that matter.
+    fn ooxml(main_part: &str) -> Vec<u8> {
+        let mut bytes = b"PK\x03\x04\x14\x00\x06\x00".to_vec();
+        bytes.extend_from_slice(&[0; 18]);
+        bytes.extend_from_slice(&19u16.to_le_bytes());
+        bytes.extend_from_slice(&[0, 0]);
+        bytes.extend_from_slice(b"[Content_Types].xml<Types/>PK\x03\x04");
+        bytes.extend_from_slice(main_part.as_bytes());
+        bytes
+    }
+
+    #[test]
+    fn office_files_are_known_by_their_parts_and_other_zips_are_refused() {
+        assert_eq!(sniff(&ooxml("word/document.xml")), Some(DOCX));
+        assert_eq!(sniff(&ooxml("xl/workbook.xml")), Some(XLSX));
+        assert_eq!(sniff(&ooxml("ppt/presentation.xml")), Some(PPTX));
+        assert_eq!(
+            sniff(&ooxml("content.xml")),
+            None,
+            "a zip of something else"
+        );
+        assert_eq!(sniff(b"PK\x03\x04word/document.xml"), None, "no parts list");
+        assert_eq!(sniff(b"%PDF-1.7"), Some("application/pdf"));
+        for lie in [
+            &b"<html><script>alert(1)</script>"[..],
+            b"<svg xmlns='http://www.w3.org/2000/svg'/>",
+            b"MZ\x90\x00",
+            b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1",
+            b"",
+        ] {
+            assert_eq!(sniff(lie), None);
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! Consent to use pupils' images (C6): the school's admins record, per pupil, whether the
+//! parents said yes. Without a recorded yes, photos showing the pupil are hidden from other
+//! parents (see the albums).
+
+use std::collections::BTreeSet;
+
+use axum::extract::{Query, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use schoolplein_kernel::csrf::{Csrf, CsrfForm};
+use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
+use serde::{Deserialize, Serialize};
+use tenant_router::{CurrentTenant, TenantTx};
+
+/// A pupil at school, with their consent.
+#[derive(Debug, Serialize, sqlx::FromRow)]
+struct ConsentRow {
+    id: i64,
+    name: String,
+    group_name: Option<String>,
+    image_consent: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct ConsentPage<'a> {
+    csrf: &'a str,
+    pupils: Vec<ConsentRow>,
+    saved: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SavedQuery {
+    saved: Option<String>,
+}
+
+/// `GET /admin/image-consent`: every pupil at school, by group, with a box for consent.
+pub async fn show_consent(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    viewer: Viewer,
+    Query(query): Query<SavedQuery>,
+) -> Result<Response, AppError> {
+    viewer.require_any(&[Role::SchoolAdmin])?;
+    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
+    let pupils: Vec<ConsentRow> = sqlx::query_as(
+        "SELECT p.id, p.first_name || ' ' || p.last_name AS name, g.name AS group_name,
+                p.image_consent
+           FROM pupils p LEFT JOIN groups g ON g.id = p.group_id
+          WHERE p.left_at IS NULL
+          ORDER BY g.year NULLS LAST, g.name, p.first_name, p.last_name, p.id",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let page = ConsentPage {
+        csrf: csrf.token(),
+        pupils,
+        saved: query.saved.is_some(),
+    };
+    let html = Html(
+        state
+            .templates
+            .render("portal/image_consent.html", lang, &page)?,
+    );
+    Ok((csrf, html).into_response())
+}
+
+/// `POST /admin/image-consent`: one `consent` per pupil who has it; every other pupil at
+/// school has not.
+pub async fn save_consent(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Viewer,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    viewer.require_any(&[Role::SchoolAdmin])?;
+    viewer.require_writable()?;
+    let consenting: BTreeSet<i64> = form
+        .iter()
+        .filter(|(key, _)| key == "consent")
+        .map(|(_, value)| {
+            value
+                .trim()
+                .parse::<i64>()
+                .map_err(|_| AppError::bad_request("consent", "portal.albums.bad_id"))
+        })
+        .collect::<Result<_, _>>()?;
+    let consenting: Vec<i64> = consenting.into_iter().collect();
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    let known: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM pupils WHERE id = ANY($1) AND left_at IS NULL")
+            .bind(&consenting)
+            .fetch_one(&mut *tx)
+            .await?;
+    if known != consenting.len() as i64 {
+        return Err(AppError::bad_request(
+            "consent",
+            "portal.albums.unknown_pupil",
+        ));
+    }
+    sqlx::query(
+        "UPDATE pupils SET image_consent = (id = ANY($1)), updated_at = now()
+          WHERE left_at IS NULL AND image_consent <> (id = ANY($1))",
+    )
+    .bind(&consenting)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/admin/image-consent?saved=1").into_response())
+}
