@@ -6,6 +6,7 @@ pub mod fields;
 pub mod notify;
 pub mod pdf;
 pub mod privacy;
+pub mod rich_text;
 pub mod roster;
 pub mod routes;
 pub mod sharing;

@@ -336,3 +336,125 @@ async fn an_admin_imports_prints_letters_and_a_parent_registers_is_approved_and_
     assert_eq!(browser.text_of("#group-name").await, "Groep 3b");
     browser.close().await;
 }
+
+/// Signs the browser out of the school at `origin`.
+async fn sign_out(browser: &Browser, origin: &str) {
+    browser.goto(&format!("{origin}/account")).await;
+    browser.click("#sign-out").await;
+}
+
+#[tokio::test]
+async fn a_teacher_asks_group_3_a_question_a_parent_answers_and_the_teacher_sees_the_tally_and_reminds()
+ {
+    use schoolplein_kernel::Role;
+    use schoolplein_tests::mailbox::Mailbox;
+    use schoolplein_tests::school::{self, PASSWORD};
+
+    let db = TestDb::fresh().await;
+    let mailbox = Mailbox::start(&db).await;
+    let app = TestApp::spawn_with(TestAppOptions {
+        db: Some(db),
+        ..Default::default()
+    })
+    .await;
+    let school = app.create_school("Basisschool De Vragenlijst", "").await;
+    let mut admin = school::member(&app, &school, "Directeur", &[Role::SchoolAdmin]).await;
+    school::import_sample(&mut admin.client, &school).await;
+    let teacher = school::member(&app, &school, "Juf Drie", &[Role::Teacher]).await;
+    school::teach(&app, &school, teacher.person_id, "G3B").await;
+    let answering = school::member(&app, &school, "Ouder Drie", &[Role::Parent]).await;
+    school::link_child(&app, &school, answering.person_id, "2026001").await;
+    let silent = school::member(&app, &school, "Ouder Stil", &[Role::Parent]).await;
+    school::link_child(&app, &school, silent.person_id, "2026002").await;
+    let group_4 = school::member(&app, &school, "Ouder Vier", &[Role::Parent]).await;
+    school::link_child(&app, &school, group_4.person_id, "2026003").await;
+    let g3 = school::id(
+        &app,
+        &school,
+        "SELECT id FROM groups WHERE import_key = $1",
+        "G3B",
+    )
+    .await;
+    let origin = format!("http://{}.localhost:{}", school.slug, app.addr.port());
+
+    let browser = Browser::start().await;
+    // The teacher writes news for group 3 with two questions.
+    sign_in_with_the_form(&browser, &origin, &teacher.email, PASSWORD).await;
+    browser.wait_for_url(|url| !url.contains("/sign-in")).await;
+    browser.goto(&format!("{origin}/posts/new")).await;
+    browser.fill("#title", "Kijkavond groep 3").await;
+    browser
+        .fill("#body", "Komt u kijken naar het werk van de kinderen?")
+        .await;
+    browser.click(&format!("#group-{g3}")).await;
+    browser.click("#questionnaire summary").await;
+    browser.click("#q1-kind option[value='yes_no']").await;
+    browser
+        .fill("#q1-prompt", "Komt u naar de kijkavond?")
+        .await;
+    browser.click("#q2-kind option[value='one_choice']").await;
+    browser.fill("#q2-prompt", "Hoe laat?").await;
+    browser.fill("#q2-options", "17:00\n18:30").await;
+    browser.click("#publish").await;
+    let url = browser
+        .wait_for_url(|url| url.contains("/posts/") && !url.ends_with("/new"))
+        .await;
+    let post: i64 = url
+        .rsplit('/')
+        .next()
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("a post's address: {url}"));
+    assert_eq!(
+        browser.text_of("#answered-count").await.split(' ').next(),
+        Some("0")
+    );
+    sign_out(&browser, &origin).await;
+
+    // A parent of group 3 sees it on the timeline and answers.
+    sign_in_with_the_form(&browser, &origin, &answering.email, PASSWORD).await;
+    browser.wait_for_url(|url| !url.contains("/sign-in")).await;
+    browser.goto(&format!("{origin}/timeline")).await;
+    assert!(browser.has(&format!("#post-{post}")).await);
+    browser.goto(&format!("{origin}/posts/{post}")).await;
+    browser.click("#section-0 input[value='yes']").await;
+    browser
+        .click("#section-0 .question:nth-of-type(2) input[value='1']")
+        .await;
+    browser.click("#send-responses").await;
+    browser.wait_for_url(|url| url.contains("answered=1")).await;
+    assert!(browser.has("#answers-saved").await);
+    assert!(!browser.has("#tally").await, "parents see no tally");
+    sign_out(&browser, &origin).await;
+
+    // A parent of group 4 does not see it.
+    sign_in_with_the_form(&browser, &origin, &group_4.email, PASSWORD).await;
+    browser.wait_for_url(|url| !url.contains("/sign-in")).await;
+    browser.goto(&format!("{origin}/timeline")).await;
+    assert!(!browser.has(&format!("#post-{post}")).await);
+    browser.goto(&format!("{origin}/posts/{post}")).await;
+    assert!(!browser.has("#post-title").await);
+    sign_out(&browser, &origin).await;
+
+    // The teacher sees the tally and reminds the one who has not answered.
+    sign_in_with_the_form(&browser, &origin, &teacher.email, PASSWORD).await;
+    browser.wait_for_url(|url| !url.contains("/sign-in")).await;
+    browser.goto(&format!("{origin}/posts/{post}")).await;
+    assert_eq!(
+        browser.text_of("#answered-count").await.split(" / ").next(),
+        Some("1")
+    );
+    let tally = browser.text_of("#tally").await;
+    assert!(tally.contains("18:30: 1 (Ouder Drie)"), "{tally}");
+    assert!(
+        browser
+            .text_of("#not-answered")
+            .await
+            .contains("Ouder Stil")
+    );
+    browser.click("#remind-unanswered").await;
+    browser.wait_for_url(|url| url.contains("reminded=1")).await;
+    let mail = mailbox.latest(&silent.email, 1).await;
+    assert!(mail.text.contains("Kijkavond groep 3"), "{}", mail.text);
+    assert!(mailbox.delivered_to(&answering.email).await.is_empty());
+    browser.close().await;
+}

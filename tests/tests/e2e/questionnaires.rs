@@ -256,6 +256,10 @@ async fn parents_answer_once_per_family_partners_share_staff_see_the_tally_and_r
         "mother and father answered, Bee not: {tally}"
     );
     assert!(tally.contains("Ouder Bee"), "{tally}");
+    assert!(
+        tally.contains("(Moeder Aa)"),
+        "a family answer names no child: {tally}"
+    );
     assert!(!tally.contains("<script>alert"), "{tally}");
     assert!(!tally.contains("<img src=x"), "{tally}");
     assert!(

@@ -20,6 +20,7 @@ use sqlx::AssertSqlSafe;
 use tenant_router::{CurrentTenant, TenantTx};
 
 use crate::fields::optional_text;
+use crate::rich_text;
 use crate::routes::attachments::{self, AttachmentLink};
 use crate::routes::children::open_to;
 use crate::routes::questionnaires::{QuestionnaireDraft, QuestionnaireView};
@@ -45,6 +46,7 @@ pub(crate) struct PostRow {
     kind: String,
     title: String,
     body: String,
+    body_html: Option<String>,
     happens_on: Option<NaiveDate>,
     author: Option<String>,
     author_id: Option<i64>,
@@ -56,7 +58,7 @@ pub(crate) struct PostRow {
     urgent: bool,
 }
 
-/// A post as pages show it: the body as paragraphs (plain text, escaped by the template).
+/// A post as pages show it: the body as sanitised HTML, and its first paragraph as text.
 #[derive(Debug, Serialize)]
 struct PostView {
     id: i64,
@@ -64,7 +66,11 @@ struct PostView {
     /// The school's name for the kind's module, if it chose one.
     label: Option<String>,
     title: String,
-    paragraphs: Vec<String>,
+    /// Safe HTML: made by the sanitiser (or, for posts from before rich text, from escaped
+    /// paragraphs).
+    html: String,
+    /// The first paragraph, text only, as safe HTML.
+    excerpt: Option<String>,
     happens_on: Option<NaiveDate>,
     author: Option<String>,
     whole_school: bool,
@@ -82,7 +88,11 @@ impl PostView {
         Self {
             id: row.id,
             label,
-            paragraphs: paragraphs(&row.body),
+            html: row
+                .body_html
+                .clone()
+                .unwrap_or_else(|| rich_text::to_safe_html(&escape_html(&row.body))),
+            excerpt: rich_text::excerpt(&row.body),
             may_change: reader.admin || row.author_id == Some(reader.person_id),
             kind: row.kind,
             title: row.title,
@@ -98,21 +108,19 @@ impl PostView {
     }
 }
 
-/// Paragraphs at blank lines; single line breaks stay inside a paragraph.
-fn paragraphs(body: &str) -> Vec<String> {
-    body.replace("\r\n", "\n")
-        .split("\n\n")
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(str::to_owned)
-        .collect()
+/// Plain text as HTML text (posts from before rich text were plain text).
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// Posts the reader sees that meet `condition`, with their groups' names and whether the
 /// reader has opened them.
 fn select_posts(condition: &str, tail: &str) -> String {
     format!(
-        "SELECT po.id, po.kind, po.title, po.body, po.happens_on, a.name AS author, po.author_id,
+        "SELECT po.id, po.kind, po.title, po.body, po.body_html, po.happens_on, a.name AS author, po.author_id,
                 po.whole_school,
                 ARRAY(SELECT g.name FROM post_groups pg JOIN groups g ON g.id = pg.group_id
                        WHERE pg.post_id = po.id ORDER BY g.year NULLS LAST, g.name)
@@ -554,8 +562,8 @@ pub async fn create(
         .await?;
     let post_id: i64 = sqlx::query_scalar(
         "INSERT INTO posts (kind, title, body, happens_on, author_id, whole_school, urgent,
-                            by_list, published_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, clock_timestamp()) RETURNING id",
+                            by_list, published_at, body_html)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, clock_timestamp(), $9) RETURNING id",
     )
     .bind(post.kind.as_str())
     .bind(&post.title)
@@ -565,6 +573,7 @@ pub async fn create(
     .bind(post.whole_school)
     .bind(post.urgent)
     .bind(listed.is_some())
+    .bind(rich_text::to_safe_html(&post.body))
     .fetch_one(&mut *tx)
     .await?;
     if let Some(people) = &listed {
@@ -616,7 +625,7 @@ pub async fn create(
         .await?;
         let mail = UrgentMail {
             title: &post.title,
-            paragraphs: paragraphs(&post.body),
+            paragraphs: rich_text::paragraphs(&post.body),
             author: &viewer.name,
             link: String::new(),
         };
@@ -828,7 +837,7 @@ pub async fn remind(
     .await?;
     let mail = UrgentMail {
         title: &title,
-        paragraphs: paragraphs(&body),
+        paragraphs: rich_text::paragraphs(&body),
         author: &viewer.name,
         link: String::new(),
     };
@@ -928,13 +937,15 @@ pub async fn edit(
     fields.push(("whole_school".into(), "on".into()));
     let post = NewPost::parse(&fields)?;
     sqlx::query(
-        "UPDATE posts SET title = $2, body = $3, happens_on = $4, edited_at = now()
+        "UPDATE posts SET title = $2, body = $3, happens_on = $4, edited_at = now(),
+                          body_html = $5
           WHERE id = $1",
     )
     .bind(post_id)
     .bind(&post.title)
     .bind(&post.body)
     .bind(post.happens_on)
+    .bind(rich_text::to_safe_html(&post.body))
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;

@@ -302,7 +302,7 @@ impl QuestionnaireView {
         .fetch_one(&mut **tx)
         .await?;
         let rows: Vec<SectionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT a.pupil_id, {PUPIL_NAME} AS child, a.response_id, answerer.name AS answered_by
+            "SELECT a.pupil_id, CASE WHEN pu.id IS NOT NULL THEN {PUPIL_NAME} END AS child, a.response_id, answerer.name AS answered_by
                FROM post_answered($1) a
                LEFT JOIN pupils pu ON pu.id = a.pupil_id
                LEFT JOIN responses r ON r.id = a.response_id
@@ -383,7 +383,8 @@ async fn tally(
 ) -> Result<Tally, AppError> {
     let rows: Vec<TallyRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT ra.question_id, ra.yes, ra.choices, ra.text,
-                pe.name || coalesce(' (' || {PUPIL_NAME} || ')', '') AS who
+                pe.name || CASE WHEN pu.id IS NULL THEN '' ELSE ' (' || {PUPIL_NAME} || ')' END
+                  AS who
            FROM responses r
            JOIN response_answers ra ON ra.response_id = r.id
            JOIN people pe ON pe.id = r.person_id

@@ -1,0 +1,135 @@
+//! Rich text in posts: what staff write — paragraphs, and a little HTML for emphasis, lists,
+//! headings and links — made safe by an allow-list sanitiser before it is stored or shown.
+
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+/// Only these tags survive; everything else is dropped (its text kept, except for script and
+/// style, whose content goes too). Links only to http(s) and mail addresses, never with the
+/// power to reach back into the portal's page.
+static SANITISER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
+    let mut builder = ammonia::Builder::empty();
+    builder
+        .add_tags([
+            "p",
+            "br",
+            "strong",
+            "b",
+            "em",
+            "i",
+            "u",
+            "ul",
+            "ol",
+            "li",
+            "a",
+            "h3",
+            "h4",
+            "blockquote",
+        ])
+        .add_tag_attributes("a", ["href"])
+        .url_schemes(HashSet::from(["http", "https", "mailto"]))
+        .link_rel(Some("noopener noreferrer nofollow"))
+        .strip_comments(true);
+    builder
+});
+
+/// Text only: every tag goes, the text stays (escaped).
+static TEXT_ONLY: LazyLock<ammonia::Builder<'static>> = LazyLock::new(ammonia::Builder::empty);
+
+/// Paragraphs at blank lines; single line breaks stay inside a paragraph.
+pub fn paragraphs(body: &str) -> Vec<String> {
+    body.replace("\r\n", "\n")
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The safe HTML of a body: each paragraph (at blank lines) in `<p>`, single line breaks as
+/// `<br>`, then the sanitiser over the whole.
+pub fn to_safe_html(body: &str) -> String {
+    let html: String = paragraphs(body)
+        .iter()
+        .map(|p| format!("<p>{}</p>", p.replace('\n', "<br>")))
+        .collect();
+    SANITISER.clean(&html).to_string()
+}
+
+/// The first paragraph as safe HTML holding text only, for lists of posts.
+pub fn excerpt(body: &str) -> Option<String> {
+    paragraphs(body)
+        .first()
+        .map(|p| TEXT_ONLY.clean(p).to_string())
+        .filter(|text| !text.trim().is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allowed_markup_stays_and_paragraphs_are_made() {
+        let html = to_safe_html(
+            "Beste ouders,\n\nWe gaan <b>vrijdag</b> naar het <a href=\"https://bos.nl\">bos</a>.\nNeem mee:\n\n<ul><li>laarzen</li></ul>",
+        );
+        for kept in [
+            "<p>Beste ouders,</p>",
+            "<b>vrijdag</b>",
+            "<a href=\"https://bos.nl\" rel=\"noopener noreferrer nofollow\">bos</a>",
+            ".<br>Neem mee:",
+            "<ul><li>laarzen</li></ul>",
+        ] {
+            assert!(html.contains(kept), "{kept} in {html}");
+        }
+    }
+
+    #[test]
+    fn hostile_markup_is_made_inert() {
+        let payloads = [
+            "<script>alert(1)</script>",
+            "<img src=x onerror=alert(1)>",
+            "<a href=\"javascript:alert(1)\">klik</a>",
+            "<a href=\"data:text/html,<script>alert(1)</script>\">klik</a>",
+            "<svg onload=alert(1)>",
+            "<iframe src=\"https://evil.example\"></iframe>",
+            "<p style=\"background:url(javascript:alert(1))\" onclick=\"alert(1)\">x</p>",
+            "<style>body{display:none}</style>",
+            "<form action=\"https://evil.example\"><input name=password></form>",
+            "\"><script>alert(1)</script>",
+            "<a href=\"  JaVaScRiPt:alert(1)\">x</a>",
+            "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
+        ];
+        for payload in payloads {
+            let html = to_safe_html(payload).to_lowercase();
+            for bad in [
+                "<script",
+                "onerror",
+                "onload",
+                "onclick",
+                "javascript:",
+                "data:",
+                "<svg",
+                "<iframe",
+                "style",
+                "<form",
+                "<input",
+                "<img",
+                "<math",
+            ] {
+                assert!(!html.contains(bad), "{payload} -> {html}");
+            }
+            let text = excerpt(payload).unwrap_or_default();
+            assert!(!text.contains('<'), "{payload} -> {text}");
+        }
+    }
+
+    #[test]
+    fn an_excerpt_is_the_first_paragraphs_text() {
+        assert_eq!(
+            excerpt("Het <b>schoolreisje</b> & meer\n\nTweede").as_deref(),
+            Some("Het schoolreisje &amp; meer")
+        );
+        assert_eq!(excerpt(""), None);
+    }
+}
