@@ -126,3 +126,25 @@ pub async fn import_sample(admin: &mut Client, school: &TenantEntry) {
         .await;
     assert_eq!(imported.status, 200, "{}", imported.text());
 }
+
+/// Enrolls a parent, signed in, linked (in effect) to the pupils with these keys.
+pub async fn parent(app: &TestApp, school: &TenantEntry, name: &str, children: &[&str]) -> Member {
+    let parent = member(app, school, name, &[Role::Parent]).await;
+    for child in children {
+        link_child(app, school, parent.person_id, child).await;
+    }
+    parent
+}
+
+/// Publishes a post through the form (after opening it, for its CSRF token) and returns the
+/// new post's id.
+pub async fn publish(client: &mut Client, host: &str, fields: &[(&str, &str)]) -> i64 {
+    client.get(host, "/posts/new").await;
+    let answer = client.post_form(host, "/posts", fields).await;
+    assert_eq!(answer.status, 303, "{fields:?}: {}", answer.text());
+    answer
+        .header("location")
+        .and_then(|l| l.strip_prefix("/posts/"))
+        .and_then(|id| id.parse().ok())
+        .expect("the new post's address")
+}

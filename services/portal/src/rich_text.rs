@@ -56,6 +56,22 @@ pub fn to_safe_html(body: &str) -> String {
     SANITISER.clean(&html).to_string()
 }
 
+/// Plain text (posts from before rich text) as HTML: escaped paragraphs, line breaks kept.
+pub fn plain_to_html(body: &str) -> String {
+    paragraphs(body)
+        .iter()
+        .map(|p| {
+            let text = p
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+                .replace('"', "&quot;")
+                .replace('\n', "<br>");
+            format!("<p>{text}</p>")
+        })
+        .collect()
+}
+
 /// The first paragraph as safe HTML holding text only, for lists of posts.
 pub fn excerpt(body: &str) -> Option<String> {
     paragraphs(body)
@@ -122,6 +138,14 @@ mod tests {
             let text = excerpt(payload).unwrap_or_default();
             assert!(!text.contains('<'), "{payload} -> {text}");
         }
+    }
+
+    #[test]
+    fn plain_text_stays_text() {
+        assert_eq!(
+            plain_to_html("a <b>\"&\"</b>\nb\n\nc"),
+            "<p>a &lt;b&gt;&quot;&amp;&quot;&lt;/b&gt;<br>b</p><p>c</p>"
+        );
     }
 
     #[test]

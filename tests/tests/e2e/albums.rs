@@ -5,17 +5,9 @@
 
 use schoolplein_kernel::Role;
 use schoolplein_tests::client::Client;
-use schoolplein_tests::school::{self, Member};
+use schoolplein_tests::school::{self, parent};
 use schoolplein_tests::{TestApp, school_host};
 use tenant_router::TenantEntry;
-
-async fn parent(app: &TestApp, school: &TenantEntry, name: &str, children: &[&str]) -> Member {
-    let member = school::member(app, school, name, &[Role::Parent]).await;
-    for child in children {
-        school::link_child(app, school, member.person_id, child).await;
-    }
-    member
-}
 
 async fn group_id(app: &TestApp, school: &TenantEntry, key: &str) -> String {
     school::id(

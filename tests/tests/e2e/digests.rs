@@ -5,30 +5,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 use schoolplein_kernel::Role;
-use schoolplein_tests::client::Client;
 use schoolplein_tests::mailbox::Mailbox;
-use schoolplein_tests::school::{self, Member};
+use schoolplein_tests::school::{self, parent, publish};
 use schoolplein_tests::{TestApp, TestAppOptions, TestDb, school_host, schoolplein_command};
-use tenant_router::TenantEntry;
-
-async fn parent(app: &TestApp, school: &TenantEntry, name: &str, children: &[&str]) -> Member {
-    let member = school::member(app, school, name, &[Role::Parent]).await;
-    for child in children {
-        school::link_child(app, school, member.person_id, child).await;
-    }
-    member
-}
-
-async fn publish(client: &mut Client, host: &str, fields: &[(&str, &str)]) -> i64 {
-    client.get(host, "/posts/new").await;
-    let answer = client.post_form(host, "/posts", fields).await;
-    assert_eq!(answer.status, 303, "{fields:?}: {}", answer.text());
-    answer
-        .header("location")
-        .and_then(|l| l.strip_prefix("/posts/"))
-        .and_then(|id| id.parse().ok())
-        .expect("the new post's address")
-}
 
 /// `schoolplein jobs run --at <at>`; its report line.
 async fn run_jobs(db: &TestDb, at: DateTime<Utc>) -> String {

@@ -4,20 +4,12 @@
 
 use schoolplein_kernel::Role;
 use schoolplein_tests::client::Client;
-use schoolplein_tests::school::{self, Member};
+use schoolplein_tests::school::{self, parent};
 use schoolplein_tests::{TestApp, eventually, school_host};
 use std::time::Duration;
 use tenant_router::{TenantEntry, TenantTx};
 
 const PDF: &[u8] = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n";
-
-async fn parent(app: &TestApp, school: &TenantEntry, name: &str, children: &[&str]) -> Member {
-    let member = school::member(app, school, name, &[Role::Parent]).await;
-    for child in children {
-        school::link_child(app, school, member.person_id, child).await;
-    }
-    member
-}
 
 async fn group_id(app: &TestApp, school: &TenantEntry, key: &str) -> i64 {
     school::id(

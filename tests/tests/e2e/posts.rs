@@ -7,29 +7,9 @@ use std::time::Duration;
 use schoolplein_kernel::Role;
 use schoolplein_tests::client::Client;
 use schoolplein_tests::mailbox::Mailbox;
-use schoolplein_tests::school::{self, Member};
+use schoolplein_tests::school::{self, parent, publish};
 use schoolplein_tests::{TestApp, TestAppOptions, TestDb, school_host};
-use tenant_router::{TenantEntry, TenantTx};
-
-async fn parent(app: &TestApp, school: &TenantEntry, name: &str, children: &[&str]) -> Member {
-    let member = school::member(app, school, name, &[Role::Parent]).await;
-    for child in children {
-        school::link_child(app, school, member.person_id, child).await;
-    }
-    member
-}
-
-/// Publishes a post and returns its id.
-async fn publish(client: &mut Client, host: &str, fields: &[(&str, &str)]) -> i64 {
-    client.get(host, "/posts/new").await;
-    let answer = client.post_form(host, "/posts", fields).await;
-    assert_eq!(answer.status, 303, "{fields:?}: {}", answer.text());
-    answer
-        .header("location")
-        .and_then(|l| l.strip_prefix("/posts/"))
-        .and_then(|id| id.parse().ok())
-        .expect("the new post's address")
-}
+use tenant_router::TenantTx;
 
 /// The ids of the posts on the first timeline page.
 async fn timeline(client: &mut Client, host: &str) -> Vec<i64> {
@@ -489,6 +469,45 @@ async fn unread_marks_paging_module_settings_and_text_that_stays_text() {
         );
         assert!(!page.contains("<a href=\"javascript"), "{page}");
     }
+    // What the allow-list keeps is shown as markup, with links that cannot reach back.
+    let rich = publish(
+        &mut admin.client,
+        &host,
+        &[
+            ("kind", "news"),
+            ("title", "Opgemaakt"),
+            (
+                "body",
+                "Neem <b>laarzen</b> mee.\n\n<ul><li>fruit</li></ul> <a href=\"https://bos.example\" onclick=\"x()\">bos</a>",
+            ),
+            ("whole_school", "on"),
+        ],
+    )
+    .await;
+    let page = reader
+        .client
+        .get(&host, &format!("/posts/{rich}"))
+        .await
+        .text();
+    for kept in [
+        "<p>Neem <b>laarzen</b> mee.</p>",
+        "<li>fruit</li>",
+        "<a href=\"https://bos.example\" rel=\"noopener noreferrer nofollow\">bos</a>",
+    ] {
+        assert!(page.contains(kept), "{kept}: {page}");
+    }
+    assert!(!page.contains("onclick"), "{page}");
+    let listed = reader.client.get(&host, "/timeline").await.text();
+    assert!(
+        listed.contains("<p>Neem laarzen mee.</p>"),
+        "text only: {listed}"
+    );
+    // Out of the way of the paging below.
+    let answer = admin
+        .client
+        .post_form(&host, &format!("/posts/{rich}/delete"), &[])
+        .await;
+    assert_eq!(answer.status, 303);
 
     // The author has read their own post; the parent had not until they opened it.
     assert!(

@@ -5,29 +5,9 @@
 use schoolplein_kernel::Role;
 use schoolplein_tests::client::Client;
 use schoolplein_tests::mailbox::Mailbox;
-use schoolplein_tests::school::{self, Member};
+use schoolplein_tests::school::{self, parent, publish};
 use schoolplein_tests::{TestApp, TestAppOptions, TestDb, school_host};
 use tenant_router::{TenantEntry, TenantTx};
-
-async fn parent(app: &TestApp, school: &TenantEntry, name: &str, children: &[&str]) -> Member {
-    let member = school::member(app, school, name, &[Role::Parent]).await;
-    for child in children {
-        school::link_child(app, school, member.person_id, child).await;
-    }
-    member
-}
-
-/// Publishes a post and returns its id.
-async fn publish(client: &mut Client, host: &str, fields: &[(&str, &str)]) -> i64 {
-    client.get(host, "/posts/new").await;
-    let answer = client.post_form(host, "/posts", fields).await;
-    assert_eq!(answer.status, 303, "{fields:?}: {}", answer.text());
-    answer
-        .header("location")
-        .and_then(|l| l.strip_prefix("/posts/"))
-        .and_then(|id| id.parse().ok())
-        .expect("the new post's address")
-}
 
 /// Runs one statement in the school's schema.
 async fn exec(app: &TestApp, school: &TenantEntry, sql: &'static str) {
@@ -434,6 +414,22 @@ async fn parents_answer_once_per_family_partners_share_staff_see_the_tally_and_r
         .await;
     assert_eq!(answer.status, 400);
     assert!(answer.text().contains("recipient_list"));
+
+    // Lists are deleted by staff who may use them; not by a parent.
+    let komt_niet = list_id("Komt niet");
+    let answer = other
+        .client
+        .post_form(&host, &format!("/recipient-lists/{komt_niet}/delete"), &[])
+        .await;
+    assert_eq!(answer.status, 403);
+    let answer = teacher
+        .client
+        .post_form(&host, &format!("/recipient-lists/{komt_niet}/delete"), &[])
+        .await;
+    assert_eq!(answer.status, 303);
+    let lists = teacher.client.get(&host, "/recipient-lists").await.text();
+    assert!(!lists.contains("Komt niet"), "{lists}");
+    assert!(lists.contains("Nog geen antwoord"), "{lists}");
 
     // After the deadline answers are closed.
     exec(

@@ -91,7 +91,7 @@ impl PostView {
             html: row
                 .body_html
                 .clone()
-                .unwrap_or_else(|| rich_text::to_safe_html(&escape_html(&row.body))),
+                .unwrap_or_else(|| rich_text::plain_to_html(&row.body)),
             excerpt: rich_text::excerpt(&row.body),
             may_change: reader.admin || row.author_id == Some(reader.person_id),
             kind: row.kind,
@@ -106,14 +106,6 @@ impl PostView {
             urgent: row.urgent,
         }
     }
-}
-
-/// Plain text as HTML text (posts from before rich text were plain text).
-fn escape_html(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// Posts the reader sees that meet `condition`, with their groups' names and whether the
