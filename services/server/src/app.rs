@@ -53,6 +53,8 @@ pub fn templates() -> TemplatesBuilder {
         .messages(schoolplein_mailing::MESSAGES)
         .templates(schoolplein_portal::TEMPLATES)
         .messages(schoolplein_portal::MESSAGES)
+        .templates(schoolplein_calendar::TEMPLATES)
+        .messages(schoolplein_calendar::MESSAGES)
 }
 
 /// Builds the shared state: pools, the school map (loaded now), templates.
@@ -93,6 +95,7 @@ pub fn school_routes() -> Router<AppState> {
         .route("/", get(home::show_home))
         .merge(schoolplein_registration::router())
         .merge(schoolplein_portal::router())
+        .merge(schoolplein_calendar::router())
 }
 
 /// The platform's pages on the bare base domain.

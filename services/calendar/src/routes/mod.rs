@@ -1,0 +1,1 @@
+//! The calendar pages and feeds, and the conference rounds, by who uses them.
