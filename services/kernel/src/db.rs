@@ -22,6 +22,10 @@ pub fn connect_options(config: &DatabaseConfig) -> Result<PgConnectOptions, sqlx
         .options([
             ("search_path", "pg_catalog"),
             ("plan_cache_mode", "force_generic_plan"),
+            // Our statements are short. PostgreSQL's JIT compiles a query whose estimated cost
+            // passes a threshold, and a digest's unread counts (a correlated count per person)
+            // passed it: 300 ms of compiling for 50 ms of work, per school (docs/BENCHMARKS.md).
+            ("jit", "off"),
         ]))
 }
 

@@ -2,6 +2,8 @@
 //! twice a day), one mail per person listing the posts that reached them since their last
 //! digest and how many they have not read; none when there is nothing new.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use schoolplein_kernel::Language;
 use serde::Serialize;
@@ -153,28 +155,37 @@ pub async fn run(
         .await?;
         let letterhead = Letterhead::load(tx).await?;
         let timeline = url("/timeline");
-        for (person_id, email, language) in addresses {
+        let unread: HashMap<i64, i64> = unread.into_iter().collect();
+        let addresses: HashMap<i64, (String, Option<String>)> = addresses
+            .into_iter()
+            .map(|(id, email, language)| (id, (email, language)))
+            .collect();
+        let mut batch = outbox.batch();
+        // The items come ordered by person: one digest per run of the same person.
+        for theirs in items.chunk_by(|a, b| a.person_id == b.person_id) {
+            let Some(person_id) = theirs.first().map(|i| i.person_id) else {
+                continue;
+            };
+            let Some((email, language)) = addresses.get(&person_id) else {
+                continue; // blocked
+            };
             let mail = DigestMail {
-                items: items
+                items: theirs
                     .iter()
-                    .filter(|i| i.person_id == person_id)
                     .map(|i| DigestItem {
                         kind: i.kind.clone(),
                         title: i.title.clone(),
                         link: url(&format!("/posts/{}", i.post_id)),
                     })
                     .collect(),
-                unread: unread
-                    .iter()
-                    .find(|(id, _)| *id == person_id)
-                    .map_or(0, |(_, n)| *n),
+                unread: unread.get(&person_id).copied().unwrap_or(0),
                 timeline: timeline.clone(),
             };
-            outbox
-                .enqueue(
+            batch
+                .add(
                     tx,
                     MailRequest {
-                        to: &email,
+                        to: email,
                         template: "mailing/digest",
                         language: Language::of_account(language.as_deref()),
                         urgent: false,
@@ -183,9 +194,9 @@ pub async fn run(
                     },
                 )
                 .await?;
-            outcome.mailed += 1;
             outcome.items += mail.items.len();
         }
+        outcome.mailed = batch.finish(tx).await?;
     }
     sqlx::query(
         "UPDATE people SET daily_digest_through = greatest(daily_digest_through, $1),

@@ -95,9 +95,10 @@ pub async fn mail_each(
         author: author.as_deref(),
         link,
     };
+    let mut batch = outbox.batch();
     for (email, language) in &recipients {
-        outbox
-            .enqueue(
+        batch
+            .add(
                 tx,
                 MailRequest {
                     to: email,
@@ -110,5 +111,6 @@ pub async fn mail_each(
             )
             .await?;
     }
+    batch.finish(tx).await?;
     Ok(recipients.len())
 }

@@ -66,11 +66,7 @@ impl Outbox {
     ) -> Result<MailId, MailError> {
         let recipient = Recipient::parse(mail.to)?;
         let rendered = self.render(mail.template, mail.language, mail.context, mail.letterhead)?;
-        let message_id = format!(
-            "<{}@{}>",
-            uuid::Uuid::new_v4().simple(),
-            self.message_id_domain
-        );
+        let message_id = self.message_id();
         let id = outbox::insert(
             conn,
             &NewMail {
@@ -87,6 +83,25 @@ impl Outbox {
         .await?;
         tracing::debug!(mail.id = %id, mail.template = mail.template, tenant.id = ?mail.letterhead.map(|l| l.tenant.get()), "mail enqueued");
         Ok(id)
+    }
+
+    /// A batch of mails for one transaction: each is rendered as it is added and the rows
+    /// are written a few hundred at a time, so a digest run or an urgent message to a whole
+    /// school costs a handful of round trips instead of one per mail.
+    pub fn batch(&self) -> MailBatch<'_> {
+        MailBatch {
+            outbox: self,
+            pending: Vec::new(),
+            written: 0,
+        }
+    }
+
+    fn message_id(&self) -> String {
+        format!(
+            "<{}@{}>",
+            uuid::Uuid::new_v4().simple(),
+            self.message_id_domain
+        )
     }
 
     /// Renders `mail/<template>/{subject.txt,body.txt,body.html}` and wraps the bodies in the
@@ -140,4 +155,83 @@ impl Outbox {
             body_html,
         })
     }
+}
+
+/// Mails rendered and waiting to be written in one statement; see [`Outbox::batch`].
+#[derive(Debug)]
+pub struct MailBatch<'o> {
+    outbox: &'o Outbox,
+    pending: Vec<OwnedMail>,
+    written: usize,
+}
+
+/// Rows per statement: large enough that round trips stop mattering, small enough that a
+/// whole school's digests are never all in memory at once.
+const BATCH_ROWS: usize = 500;
+
+impl MailBatch<'_> {
+    /// Renders the mail (bad input is a typed error, as with [`Outbox::enqueue`]) and writes
+    /// the batch on `conn` when it is full.
+    pub async fn add<C: Serialize + ?Sized>(
+        &mut self,
+        conn: &mut PgConnection,
+        mail: MailRequest<'_, C>,
+    ) -> Result<(), MailError> {
+        let recipient = Recipient::parse(mail.to)?;
+        let rendered =
+            self.outbox
+                .render(mail.template, mail.language, mail.context, mail.letterhead)?;
+        self.pending.push(OwnedMail {
+            tenant_id: mail.letterhead.map(|l| l.tenant.get()),
+            recipient: recipient.as_str().to_owned(),
+            rendered,
+            message_id: self.outbox.message_id(),
+            urgent: mail.urgent,
+        });
+        if self.pending.len() >= BATCH_ROWS {
+            self.write(conn).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes what is left on `conn`; returns how many mails the batch wrote in all. A batch
+    /// dropped without `finish` leaves its last rows unwritten.
+    pub async fn finish(mut self, conn: &mut PgConnection) -> Result<usize, MailError> {
+        self.write(conn).await?;
+        Ok(self.written)
+    }
+
+    async fn write(&mut self, conn: &mut PgConnection) -> Result<(), MailError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<NewMail<'_>> = self
+            .pending
+            .iter()
+            .map(|mail| NewMail {
+                tenant_id: mail.tenant_id,
+                recipient: &mail.recipient,
+                subject: &mail.rendered.subject,
+                body_text: &mail.rendered.body_text,
+                body_html: &mail.rendered.body_html,
+                message_id: &mail.message_id,
+                urgent: mail.urgent,
+            })
+            .collect();
+        outbox::insert_many(conn, &rows, NOTIFY_CHANNEL).await?;
+        tracing::debug!(mails = rows.len(), "mails enqueued");
+        self.written += rows.len();
+        drop(rows);
+        self.pending.clear();
+        Ok(())
+    }
+}
+
+#[derive(Debug)]
+struct OwnedMail {
+    tenant_id: Option<i64>,
+    recipient: String,
+    rendered: RenderedMail,
+    message_id: String,
+    urgent: bool,
 }

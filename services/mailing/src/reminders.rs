@@ -65,9 +65,10 @@ pub async fn mail_unanswered(
         reason,
         link,
     };
+    let mut batch = outbox.batch();
     for (email, language) in &unanswered {
-        outbox
-            .enqueue(
+        batch
+            .add(
                 tx,
                 MailRequest {
                     to: email,
@@ -80,6 +81,7 @@ pub async fn mail_unanswered(
             )
             .await?;
     }
+    batch.finish(tx).await?;
     Ok(unanswered.len())
 }
 

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use futures_util::StreamExt as _;
 use schoolplein_kernel::audience::PostKind;
 use schoolplein_kernel::config::Config;
 use schoolplein_kernel::settings;
@@ -25,6 +26,9 @@ pub struct ScheduleReport {
     pub failed: usize,
 }
 
+/// How many schools' jobs run at once (each on a connection of its own).
+pub const SCHOOLS_AT_ONCE: usize = 4;
+
 /// Runs the jobs due at `now` for every active school, one transaction per school.
 pub async fn run_due(
     platform: &PgPool,
@@ -39,10 +43,21 @@ pub async fn run_due(
             .await?;
     let outbox = Outbox::new(templates, &config.mail);
     let mut report = ScheduleReport::default();
-    for (id, slug) in active {
+    // A few schools at a time: each run is mostly waiting on PostgreSQL (its queries, its
+    // commit), so overlapping them uses the database's cores; more would only queue there.
+    let mut runs = futures_util::stream::iter(active)
+        .map(|(id, slug)| {
+            let outbox = &outbox;
+            async move {
+                let result =
+                    run_school(schools, TenantId::new(id), &slug, outbox, config, now).await;
+                (id, result)
+            }
+        })
+        .buffer_unordered(SCHOOLS_AT_ONCE);
+    while let Some((id, result)) = runs.next().await {
         report.schools += 1;
-        let tenant = TenantId::new(id);
-        match run_school(schools, tenant, &slug, &outbox, config, now).await {
+        match result {
             Ok((outcome, reminded)) => {
                 report.digests += outcome.mailed;
                 report.digest_items += outcome.items;

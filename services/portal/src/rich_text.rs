@@ -80,9 +80,94 @@ pub fn excerpt(body: &str) -> Option<String> {
         .filter(|text| !text.trim().is_empty())
 }
 
+/// The sanitiser's HTML as plain-text paragraphs, for mails: line breaks kept, list items
+/// as bullets, a link's address after its text. Expects this module's output (only the
+/// allowed tags, attributes in double quotes), never raw input.
+pub fn text_paragraphs(safe_html: &str) -> Vec<String> {
+    let mut text = String::with_capacity(safe_html.len());
+    let mut link: Option<String> = None;
+    let mut rest = safe_html;
+    while let Some(open) = rest.find('<') {
+        text.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('>') else {
+            break;
+        };
+        let tag = &rest[open + 1..open + close];
+        rest = &rest[open + close + 1..];
+        let name = tag
+            .split(|c: char| c.is_whitespace() || c == '/')
+            .find(|part| !part.is_empty())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        match (tag.starts_with('/'), name.as_str()) {
+            (false, "br") => text.push('\n'),
+            (false, "li") => text.push_str("\n• "),
+            (true, "p" | "h3" | "h4" | "blockquote" | "ul" | "ol") => text.push_str("\n\n"),
+            (false, "a") => {
+                link = tag
+                    .split_once("href=\"")
+                    .and_then(|(_, after)| after.split_once('"'))
+                    .map(|(href, _)| href.to_owned());
+            }
+            (true, "a") => {
+                if let Some(href) = link.take() {
+                    let href = decode_entities(&href);
+                    let address = href.strip_prefix("mailto:").unwrap_or(&href);
+                    if !text.ends_with(address) {
+                        text.push_str(&format!(" ({address})"));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    text.push_str(rest);
+    paragraphs(&decode_entities(&text))
+        .into_iter()
+        .map(|p| {
+            p.lines()
+                .map(str::trim)
+                .filter(|line| !line.is_empty())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect()
+}
+
+/// The entities the sanitiser writes, back into characters.
+fn decode_entities(html: &str) -> String {
+    html.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&nbsp;", "\u{a0}")
+        .replace("&amp;", "&")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mails_get_the_text_of_the_safe_html() {
+        let html = to_safe_html(
+            "Beste ouders,\n\nWe gaan <b>vrijdag</b> naar het <a href=\"https://bos.nl/?a=1&b=2\">bos</a> &amp; de hei.\nNeem mee:\n\n<ul><li>laarzen</li><li>een jas</li></ul>\n\nMail <a href=\"mailto:juf@school.nl\">juf@school.nl</a> als 3 < 4.",
+        );
+        assert_eq!(
+            text_paragraphs(&html),
+            [
+                "Beste ouders,",
+                "We gaan vrijdag naar het bos (https://bos.nl/?a=1&b=2) & de hei.\nNeem mee:",
+                "• laarzen\n• een jas",
+                "Mail juf@school.nl als 3 < 4.",
+            ]
+        );
+        // Old plain posts go through plain_to_html first: what was typed comes back.
+        assert_eq!(
+            text_paragraphs(&plain_to_html("a <b> & \"c\"\nd\n\ne")),
+            ["a <b> & \"c\"\nd", "e"]
+        );
+    }
 
     #[test]
     fn allowed_markup_stays_and_paragraphs_are_made() {

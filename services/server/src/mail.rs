@@ -101,7 +101,7 @@ const JOBS_EVERY: Duration = Duration::from_secs(60);
 /// `schoolplein jobs run [--at …]`: the clock's jobs due at `at`, once, for every school.
 pub async fn run_jobs(config: &Config, at: chrono::DateTime<chrono::Utc>) -> Result<(), CliError> {
     let mut database = config.database.clone();
-    database.max_connections = 2;
+    database.max_connections = schedule::SCHOOLS_AT_ONCE as u32 + 1;
     database.min_connections = 0;
     let pool = db::postgres_pool(&database)?;
     let templates = Arc::new(app::templates().build()?);

@@ -68,15 +68,18 @@ impl RunningWorker {
     }
 }
 
-/// Queues `count` platform mails to `to-<tag>-<n>@example.nl`, `per_tx` to a transaction.
+/// Queues `count` platform mails to `to-<tag>-<n>@example.nl`, `per_tx` to a transaction,
+/// each transaction's as one batch (which writes 500 rows at a time, so the larger
+/// transactions write more than once).
 async fn enqueue_many(db: &TestDb, outbox: &Outbox, tag: &str, count: usize, urgent: bool) {
-    let per_tx = 100;
+    let per_tx = 600;
     for start in (0..count).step_by(per_tx) {
         let mut tx = db.pool.begin().await.expect("begin");
+        let mut batch = outbox.batch();
         for n in start..(start + per_tx).min(count) {
             let to = format!("to-{tag}-{n}@example.nl");
-            outbox
-                .enqueue(
+            batch
+                .add(
                     &mut tx,
                     MailRequest {
                         to: &to,
@@ -90,6 +93,8 @@ async fn enqueue_many(db: &TestDb, outbox: &Outbox, tag: &str, count: usize, urg
                 .await
                 .expect("enqueued");
         }
+        let written = batch.finish(&mut tx).await.expect("written");
+        assert_eq!(written, (start + per_tx).min(count) - start);
         tx.commit().await.expect("commit");
     }
 }

@@ -48,6 +48,36 @@ pub async fn insert(
     Ok(MailId::new(id))
 }
 
+/// Writes the mails in one statement and wakes the workers (once) when the caller's
+/// transaction commits.
+pub async fn insert_many<'a>(
+    conn: &mut PgConnection,
+    mails: &[NewMail<'a>],
+    notify_channel: &str,
+) -> Result<(), sqlx::Error> {
+    let column = |field: fn(&NewMail<'a>) -> &'a str| mails.iter().map(field).collect::<Vec<_>>();
+    sqlx::query(
+        "WITH inserted AS (
+             INSERT INTO platform.outbox
+                 (tenant_id, recipient, subject, body_text, body_html, message_id, urgent)
+             SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],
+                                  $6::text[], $7::boolean[])
+             RETURNING 1)
+         SELECT count(*) FROM inserted, pg_notify($8, '')",
+    )
+    .bind(mails.iter().map(|m| m.tenant_id).collect::<Vec<_>>())
+    .bind(column(|m| m.recipient))
+    .bind(column(|m| m.subject))
+    .bind(column(|m| m.body_text))
+    .bind(column(|m| m.body_html))
+    .bind(column(|m| m.message_id))
+    .bind(mails.iter().map(|m| m.urgent).collect::<Vec<_>>())
+    .bind(notify_channel)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// A mail claimed by one worker until its lease ends.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ClaimedMail {

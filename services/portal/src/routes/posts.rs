@@ -617,7 +617,7 @@ pub async fn create(
         .await?;
         let mail = UrgentMail {
             title: &post.title,
-            paragraphs: rich_text::paragraphs(&post.body),
+            paragraphs: rich_text::text_paragraphs(&rich_text::to_safe_html(&post.body)),
             author: &viewer.name,
             link: String::new(),
         };
@@ -668,6 +668,17 @@ pub async fn answer(
     Ok(Redirect::to(&format!("/posts/{post_id}")).into_response())
 }
 
+/// What reminding the unread of an urgent post needs of it.
+#[derive(Debug, sqlx::FromRow)]
+struct RemindedPost {
+    author_id: Option<i64>,
+    urgent: bool,
+    title: String,
+    body: String,
+    body_html: Option<String>,
+    recently: bool,
+}
+
 /// A parent an urgent message is mailed to.
 #[derive(Debug, sqlx::FromRow)]
 struct Recipient {
@@ -698,6 +709,7 @@ async fn mail_urgent(
     let letterhead = Letterhead::load(tx).await?;
     let outbox = Outbox::new(state.templates.clone(), &state.config.mail);
     let mut hashes = Vec::with_capacity(recipients.len());
+    let mut batch = outbox.batch();
     for recipient in recipients {
         let secret = SecretToken::generate();
         hashes.push(secret.hash().as_bytes().to_vec());
@@ -705,8 +717,8 @@ async fn mail_urgent(
             tenant.entry().slug.as_str(),
             &format!("/r/{}", secret.expose()),
         );
-        outbox
-            .enqueue(
+        batch
+            .add(
                 tx,
                 MailRequest {
                     to: &recipient.email,
@@ -719,6 +731,7 @@ async fn mail_urgent(
             )
             .await?;
     }
+    batch.finish(tx).await?;
     sqlx::query(
         "INSERT INTO post_links (link_hash, post_id, person_id)
          SELECT unnest($1::bytea[]), $2, unnest($3::bigint[])",
@@ -791,8 +804,8 @@ pub async fn remind(
     viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
     viewer.require_writable()?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    let post: Option<(Option<i64>, bool, String, String, bool)> = sqlx::query_as(
-        "SELECT author_id, urgent, title, body,
+    let post: Option<RemindedPost> = sqlx::query_as(
+        "SELECT author_id, urgent, title, body, body_html,
                 coalesce(reminded_at > now() - make_interval(mins => $2), false) AS recently
            FROM posts WHERE id = $1 FOR UPDATE",
     )
@@ -800,7 +813,14 @@ pub async fn remind(
     .bind(REMIND_EVERY_MINUTES)
     .fetch_optional(&mut *tx)
     .await?;
-    let (author, urgent, title, body, recently) = post.ok_or(AppError::NotFound)?;
+    let RemindedPost {
+        author_id: author,
+        urgent,
+        title,
+        body,
+        body_html,
+        recently,
+    } = post.ok_or(AppError::NotFound)?;
     if !viewer.has(Role::SchoolAdmin) && author != Some(viewer.person_id) {
         return Err(AppError::Forbidden {
             reason: "portal.posts.not_yours",
@@ -829,7 +849,10 @@ pub async fn remind(
     .await?;
     let mail = UrgentMail {
         title: &title,
-        paragraphs: rich_text::paragraphs(&body),
+        // The mail's text from what the portal shows (old plain posts escaped first).
+        paragraphs: rich_text::text_paragraphs(
+            &body_html.unwrap_or_else(|| rich_text::plain_to_html(&body)),
+        ),
         author: &viewer.name,
         link: String::new(),
     };
