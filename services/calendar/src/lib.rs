@@ -1,6 +1,7 @@
 //! The school's calendar, its iCalendar feeds and the parent–teacher conference rounds.
 
 pub mod routes;
+pub mod slots;
 
 use axum::Router;
 use schoolplein_kernel::{AppState, Language};
