@@ -6,6 +6,7 @@ mod e2e {
     mod albums;
     mod browser;
     mod cli;
+    mod conferences;
     mod digests;
     mod documents;
     mod home;

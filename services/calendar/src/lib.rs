@@ -1,16 +1,105 @@
 //! The school's calendar, its iCalendar feeds and the parent–teacher conference rounds.
 
+pub mod booking;
+pub mod rounds;
 pub mod routes;
+pub mod slots;
+pub mod times;
 
 use axum::Router;
+use axum::routing::{get, post};
 use schoolplein_kernel::{AppState, Language};
 
 /// The pages of this service, on every school host.
 pub fn router() -> Router<AppState> {
-    Router::new()
+    Router::new().merge(conference_routes())
 }
 
-pub const TEMPLATES: &[(&str, &str)] = &[];
+/// The conference rounds: the teacher's planning pages and the parents' booking page.
+fn conference_routes() -> Router<AppState> {
+    use routes::{bookings, rounds};
+    Router::new()
+        .route(
+            "/conference-rounds",
+            get(rounds::list_rounds).post(rounds::create_round),
+        )
+        .route(
+            "/conference-rounds/invitation",
+            post(rounds::save_invitation_text),
+        )
+        .route("/conference-rounds/{round_id}", get(rounds::show_round))
+        .route(
+            "/conference-rounds/{round_id}/settings",
+            post(rounds::save_round_settings),
+        )
+        .route(
+            "/conference-rounds/{round_id}/slots",
+            post(rounds::add_slot),
+        )
+        .route(
+            "/conference-rounds/{round_id}/slots/{slot_id}/delete",
+            post(rounds::delete_slot),
+        )
+        .route(
+            "/conference-rounds/{round_id}/slots/{slot_id}/double",
+            post(rounds::double_slot),
+        )
+        .route(
+            "/conference-rounds/{round_id}/slots/{slot_id}/single",
+            post(rounds::single_slot),
+        )
+        .route(
+            "/conference-rounds/{round_id}/slots/{slot_id}/assign",
+            post(rounds::assign_slot),
+        )
+        .route(
+            "/conference-rounds/{round_id}/bookings/{booking_id}/remove",
+            post(rounds::remove_booking),
+        )
+        .route(
+            "/conference-rounds/{round_id}/publish",
+            post(rounds::publish_round),
+        )
+        .route(
+            "/conference-rounds/{round_id}/close",
+            post(rounds::close_round),
+        )
+        .route(
+            "/conference-rounds/{round_id}/delete",
+            post(rounds::delete_round),
+        )
+        .route("/conferences", get(bookings::show_conferences))
+        .route("/conferences/book", post(bookings::book_slot))
+        .route("/conferences/cancel", post(bookings::cancel_booking))
+}
+
+pub const TEMPLATES: &[(&str, &str)] = &[
+    // Conference rounds.
+    (
+        "calendar/rounds.html",
+        include_str!("../templates/rounds.html"),
+    ),
+    (
+        "calendar/round.html",
+        include_str!("../templates/round.html"),
+    ),
+    (
+        "calendar/conferences.html",
+        include_str!("../templates/conferences.html"),
+    ),
+    (
+        "mail/calendar/round_invitation/subject.txt",
+        include_str!("../templates/mail/calendar/round_invitation/subject.txt"),
+    ),
+    (
+        "mail/calendar/round_invitation/body.txt",
+        include_str!("../templates/mail/calendar/round_invitation/body.txt"),
+    ),
+    (
+        "mail/calendar/round_invitation/body.html",
+        include_str!("../templates/mail/calendar/round_invitation/body.html"),
+    ),
+];
 
 pub const MESSAGES: &[(Language, &str, &str)] = &[
     (

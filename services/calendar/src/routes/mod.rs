@@ -1,1 +1,4 @@
 //! The calendar pages and feeds, and the conference rounds, by who uses them.
+
+pub mod bookings;
+pub mod rounds;

@@ -59,6 +59,7 @@ fn menu(
         Module::Notices,
         Module::Photos,
         Module::Documents,
+        Module::Conferences,
     ]
     .into_iter()
     .filter(|m| settings.is_on(*m))

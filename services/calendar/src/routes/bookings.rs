@@ -1,0 +1,512 @@
+//! The parents' conference page (K4, K6): every open round of their children on one page,
+//! the same day side by side, slots next to a sibling's talk offered first; booking, changing
+//! and cancelling, each one short transaction.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Query, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use chrono::{DateTime, NaiveDate, Utc};
+use http::StatusCode;
+use schoolplein_kernel::csrf::{Csrf, CsrfForm};
+use schoolplein_kernel::settings::Module;
+use schoolplein_kernel::{AppError, AppState, Lang, Language, Viewer};
+use serde::Serialize;
+use tenant_router::{CurrentTenant, TenantTx};
+
+use crate::booking::{self, Availability, Booker, Placed, SiblingTalk};
+use crate::rounds::{BookingMode, Form, PUPIL_NAME, ROUND_COLUMNS, Round};
+use crate::routes::rounds::text_with;
+use crate::times;
+
+/// Parents' pages answer while the school keeps the portal open to them and the conference
+/// module on; staff always get in (a teacher may be a parent too).
+async fn open_to(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    viewer: &Viewer,
+) -> Result<(), AppError> {
+    if viewer.is_staff() {
+        return Ok(());
+    }
+    let settings = state.settings.get(&state.schools, tenant.id()).await?;
+    settings.open_to(false)?;
+    if !settings.is_on(Module::Conferences) {
+        return Err(AppError::NotFound);
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct Child {
+    id: i64,
+    name: String,
+    group_id: i64,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct SlotState {
+    id: i64,
+    round_id: i64,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    booking_id: Option<i64>,
+    pupil_id: Option<i64>,
+    parent_id: Option<i64>,
+    booked_by: Option<String>,
+    assigned: Option<bool>,
+}
+
+/// A slot in a child's column.
+#[derive(Debug, Clone, Serialize)]
+struct SlotView {
+    id: i64,
+    time: String,
+    double: bool,
+    /// `free`, `mine` (this child's talk) or `taken`.
+    state: &'static str,
+    next_to: Option<String>,
+    clash: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct Column {
+    round_id: i64,
+    child_id: i64,
+    title: String,
+    child: String,
+    may_book: bool,
+    slots: Vec<SlotView>,
+}
+
+#[derive(Debug, Serialize)]
+struct Day {
+    label: String,
+    columns: Vec<Column>,
+}
+
+#[derive(Debug, Serialize)]
+struct MyTalk {
+    booking_id: i64,
+    when: String,
+    booked_by: Option<String>,
+    assigned: bool,
+}
+
+/// One round for one child: its state, the child's talk, and suggestions.
+#[derive(Debug, Serialize)]
+struct RoundCard {
+    round_id: i64,
+    child_id: i64,
+    title: String,
+    group: String,
+    child: String,
+    per_parent: bool,
+    message: String,
+    availability: Availability,
+    /// Why booking is not possible now, in words; `None` while it is open.
+    status_text: Option<String>,
+    cutoff: Option<String>,
+    may_book: bool,
+    my_talk: Option<MyTalk>,
+    /// Free slots next to a sibling's talk, first.
+    suggestions: Vec<SlotView>,
+}
+
+#[derive(Debug, Serialize)]
+struct ConferencesPage<'a> {
+    csrf: &'a str,
+    /// Why the last request did not go through (a slot taken meanwhile).
+    problem: Option<String>,
+    booked: bool,
+    cancelled: bool,
+    rounds: Vec<RoundCard>,
+    days: Vec<Day>,
+}
+
+/// What a parent's family looks like to the booking rules: their children at school.
+async fn children_of(tx: &mut TenantTx, person_id: i64) -> Result<Vec<Child>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT pu.id, {PUPIL_NAME} AS name, pu.group_id
+           FROM guardians gu JOIN pupils pu ON pu.id = gu.pupil_id
+          WHERE gu.person_id = $1 AND gu.status = 'active' AND pu.left_at IS NULL
+            AND pu.group_id IS NOT NULL
+          ORDER BY pu.date_of_birth, pu.id"
+    )))
+    .bind(person_id)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Whether a booking in `mode` is this parent's for this child.
+fn is_mine(mode: BookingMode, slot: &SlotState, child: i64, person_id: i64) -> bool {
+    slot.pupil_id == Some(child)
+        && match mode {
+            BookingMode::Shared => true,
+            BookingMode::PerParent => slot.parent_id == Some(person_id),
+        }
+}
+
+/// The page, with `problem` saying why the last request did not go through.
+async fn render_page(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    lang: Language,
+    csrf: &Csrf,
+    viewer: &Viewer,
+    problem: Option<String>,
+    query: &[(String, String)],
+) -> Result<String, AppError> {
+    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
+    let children = children_of(&mut tx, viewer.person_id).await?;
+    let groups: Vec<i64> = children.iter().map(|c| c.group_id).collect();
+    let rounds: Vec<Round> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {ROUND_COLUMNS} FROM conference_rounds r JOIN groups g ON g.id = r.group_id
+          WHERE r.group_id = ANY($1) AND r.status <> 'draft'
+          ORDER BY r.days[1], r.id"
+    )))
+    .bind(&groups)
+    .fetch_all(&mut *tx)
+    .await?;
+    let round_ids: Vec<i64> = rounds.iter().map(|r| r.id).collect();
+    let slots: Vec<SlotState> = sqlx::query_as(
+        "SELECT s.id, s.round_id, s.starts_at, s.ends_at, b.id AS booking_id, b.pupil_id,
+                b.parent_id, booker.name AS booked_by, b.assigned
+           FROM conference_slots s
+           LEFT JOIN conference_bookings b ON b.slot_id = s.id
+           LEFT JOIN people booker ON booker.id = b.booked_by
+          WHERE s.round_id = ANY($1)
+          ORDER BY s.starts_at, s.id",
+    )
+    .bind(&round_ids)
+    .fetch_all(&mut *tx)
+    .await?;
+    let now: DateTime<Utc> = sqlx::query_scalar("SELECT now()")
+        .fetch_one(&mut *tx)
+        .await?;
+    tx.commit().await?;
+
+    let several = children.len() >= 2;
+    let round_of = |id: i64| rounds.iter().find(|r| r.id == id);
+    // Every talk of the family: the siblings' talks a slot may lie next to.
+    let talks: Vec<SiblingTalk> = slots
+        .iter()
+        .filter_map(|slot| {
+            let round = round_of(slot.round_id)?;
+            let child = children
+                .iter()
+                .find(|c| is_mine(round.mode(), slot, c.id, viewer.person_id))?;
+            Some(SiblingTalk {
+                pupil_id: child.id,
+                child: child.name.clone(),
+                starts_at: slot.starts_at,
+                ends_at: slot.ends_at,
+            })
+        })
+        .collect();
+    let mut cards = Vec::new();
+    let mut days: BTreeMap<NaiveDate, Vec<Column>> = BTreeMap::new();
+    for round in &rounds {
+        for child in children.iter().filter(|c| c.group_id == round.group_id) {
+            let availability = Availability::of(round, now, several);
+            let may_book = availability == Availability::Open;
+            let mode = round.mode();
+            let mut my_talk = None;
+            let mut suggestions = Vec::new();
+            let mut columns: BTreeMap<NaiveDate, Vec<SlotView>> = BTreeMap::new();
+            for slot in slots.iter().filter(|s| s.round_id == round.id) {
+                let mine = is_mine(mode, slot, child.id, viewer.person_id);
+                let status = match (mine, slot.booking_id) {
+                    (true, _) => "mine",
+                    (false, Some(_)) => "taken",
+                    (false, None) => "free",
+                };
+                let relation = if status == "free" {
+                    booking::next_to(slot.starts_at, slot.ends_at, child.id, &talks)
+                } else {
+                    Default::default()
+                };
+                let view = SlotView {
+                    id: slot.id,
+                    time: times::span(slot.starts_at, slot.ends_at),
+                    double: slot.ends_at - slot.starts_at > round.talk_length(),
+                    state: status,
+                    next_to: relation.sibling,
+                    clash: relation.clash,
+                };
+                if let (true, Some(booking_id)) = (mine, slot.booking_id) {
+                    my_talk = Some(MyTalk {
+                        booking_id,
+                        when: format!(
+                            "{} {}",
+                            times::day_label(
+                                &state.templates,
+                                lang,
+                                times::local_date(slot.starts_at)
+                            ),
+                            view.time
+                        ),
+                        booked_by: slot.booked_by.clone(),
+                        assigned: slot.assigned.unwrap_or(false),
+                    });
+                }
+                if view.next_to.is_some() {
+                    suggestions.push(view.clone());
+                }
+                columns
+                    .entry(times::local_date(slot.starts_at))
+                    .or_default()
+                    .push(view);
+            }
+            for (date, slots) in columns {
+                days.entry(date).or_default().push(Column {
+                    round_id: round.id,
+                    child_id: child.id,
+                    title: round.title.clone(),
+                    child: child.name.clone(),
+                    may_book,
+                    slots,
+                });
+            }
+            let status_text = match availability {
+                Availability::Open => None,
+                Availability::NotYet { at } => Some(text_with(
+                    state,
+                    lang,
+                    "bookings.opens_at",
+                    &[("at", &times::moment(&state.templates, lang, at))],
+                )),
+                Availability::PastCutoff { .. } => {
+                    Some(text_with(state, lang, "bookings.past_cutoff", &[]))
+                }
+                Availability::Closed | Availability::Draft => {
+                    Some(text_with(state, lang, "bookings.closed", &[]))
+                }
+            };
+            cards.push(RoundCard {
+                round_id: round.id,
+                child_id: child.id,
+                title: round.title.clone(),
+                group: round.group_name.clone(),
+                child: child.name.clone(),
+                per_parent: mode == BookingMode::PerParent,
+                message: round.message.clone(),
+                availability,
+                status_text,
+                cutoff: round
+                    .cutoff()
+                    .filter(|_| availability == Availability::Open)
+                    .map(|at| times::moment(&state.templates, lang, at)),
+                may_book,
+                my_talk,
+                suggestions: if may_book { suggestions } else { Vec::new() },
+            });
+        }
+    }
+    let page = ConferencesPage {
+        csrf: csrf.token(),
+        problem,
+        booked: query.iter().any(|(k, _)| k == "booked"),
+        cancelled: query.iter().any(|(k, _)| k == "cancelled"),
+        rounds: cards,
+        days: days
+            .into_iter()
+            .map(|(date, columns)| Day {
+                label: times::day_label(&state.templates, lang, date),
+                columns,
+            })
+            .collect(),
+    };
+    Ok(state
+        .templates
+        .render("calendar/conferences.html", lang, &page)?)
+}
+
+/// `GET /conferences`: the parent's page.
+pub async fn show_conferences(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    viewer: Viewer,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    open_to(&state, &tenant, &viewer).await?;
+    let html = render_page(&state, &tenant, lang, &csrf, &viewer, None, &query).await?;
+    Ok((csrf, Html(html)).into_response())
+}
+
+/// The page again with a problem stated, as a 409: the request was fine, the world moved.
+async fn conflict(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    lang: Language,
+    csrf: Csrf,
+    viewer: &Viewer,
+    key: &str,
+) -> Result<Response, AppError> {
+    let problem = text_with(state, lang, key, &[]);
+    let html = render_page(state, tenant, lang, &csrf, viewer, Some(problem), &[]).await?;
+    Ok((StatusCode::CONFLICT, csrf, Html(html)).into_response())
+}
+
+/// The round of a slot, held shared until the transaction ends: closing the round (which
+/// updates that row) waits for this booking, and a booking after the close sees it closed.
+async fn round_of_slot(tx: &mut TenantTx, slot_id: i64) -> Result<Option<Round>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {ROUND_COLUMNS}
+           FROM conference_slots s
+           JOIN conference_rounds r ON r.id = s.round_id
+           JOIN groups g ON g.id = r.group_id
+          WHERE s.id = $1
+            FOR SHARE OF r"
+    )))
+    .bind(slot_id)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// Whether the child is the viewer's (in effect, at school) and in the group, how many
+/// children at school the viewer has, and the database's clock, in one query.
+async fn family_check(
+    tx: &mut TenantTx,
+    person_id: i64,
+    pupil_id: i64,
+    group_id: i64,
+) -> Result<(bool, i64, DateTime<Utc>), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM guardians gu JOIN pupils pu ON pu.id = gu.pupil_id
+                         WHERE gu.person_id = $1 AND gu.pupil_id = $2 AND gu.status = 'active'
+                           AND pu.left_at IS NULL AND pu.group_id = $3),
+                (SELECT count(*) FROM guardians gu JOIN pupils pu ON pu.id = gu.pupil_id
+                  WHERE gu.person_id = $1 AND gu.status = 'active' AND pu.left_at IS NULL),
+                now()",
+    )
+    .bind(person_id)
+    .bind(pupil_id)
+    .bind(group_id)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// A refusal by the round's rules: 400 naming `slot`, in words with the moment.
+fn refuse(state: &AppState, lang: Language, availability: Availability) -> Option<AppError> {
+    let key = availability.refusal()?;
+    let at = match availability {
+        Availability::NotYet { at } | Availability::PastCutoff { since: at } => {
+            times::moment(&state.templates, lang, at)
+        }
+        _ => String::new(),
+    };
+    Some(AppError::bad_request(
+        "slot",
+        text_with(state, lang, key, &[("at", &at)]),
+    ))
+}
+
+/// `POST /conferences/book`: fields `slot` and `child`. Books the slot for the child (or, in
+/// `per_parent` mode, the viewer's own talk about the child), moving the earlier booking in
+/// that round if there was one. A slot someone else has is a 409 with the page saying so.
+pub async fn book_slot(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    viewer: Viewer,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    open_to(&state, &tenant, &viewer).await?;
+    viewer.require_writable()?;
+    let form = Form(&form);
+    let slot_id = form.id("slot")?;
+    let pupil_id = form.id("child")?;
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    let round = round_of_slot(&mut tx, slot_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let (mine, children, now) =
+        family_check(&mut tx, viewer.person_id, pupil_id, round.group_id).await?;
+    if !mine {
+        return Err(AppError::Forbidden {
+            reason: "bookings.error.not_your_child",
+        });
+    }
+    let availability = Availability::of(&round, now, children >= 2);
+    if availability == Availability::Draft {
+        return Err(AppError::NotFound);
+    }
+    if let Some(refusal) = refuse(&state, lang, availability) {
+        return Err(refusal);
+    }
+    let who = Booker::parent(round.mode(), pupil_id, viewer.person_id);
+    match booking::place(&mut tx, &round, slot_id, &who).await? {
+        Placed::Booked | Placed::AlreadyTheirs => {
+            tx.commit().await?;
+            Ok(Redirect::to(&format!(
+                "/conferences?booked={slot_id}#round-{}-{pupil_id}",
+                round.id
+            ))
+            .into_response())
+        }
+        Placed::Taken => {
+            tx.rollback().await?;
+            conflict(&state, &tenant, lang, csrf, &viewer, "bookings.taken").await
+        }
+        Placed::ChangedMeanwhile => {
+            tx.rollback().await?;
+            conflict(
+                &state,
+                &tenant,
+                lang,
+                csrf,
+                &viewer,
+                "bookings.changed_meanwhile",
+            )
+            .await
+        }
+    }
+}
+
+/// `POST /conferences/cancel`: field `booking`. Frees the viewer's talk (in `shared` mode any
+/// parent of the child may; in `per_parent` mode only their own). One already gone is no error.
+pub async fn cancel_booking(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    viewer: Viewer,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    open_to(&state, &tenant, &viewer).await?;
+    viewer.require_writable()?;
+    let booking_id = Form(&form).id("booking")?;
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    let found: Option<(i64, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT slot_id, pupil_id, parent_id FROM conference_bookings WHERE id = $1",
+    )
+    .bind(booking_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((slot_id, pupil_id, parent_id)) = found else {
+        return Ok(Redirect::to("/conferences?cancelled=1").into_response());
+    };
+    let round = round_of_slot(&mut tx, slot_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let (mine, children, now) =
+        family_check(&mut tx, viewer.person_id, pupil_id, round.group_id).await?;
+    let own = match round.mode() {
+        BookingMode::Shared => mine,
+        BookingMode::PerParent => mine && parent_id == Some(viewer.person_id),
+    };
+    if !own {
+        return Err(AppError::Forbidden {
+            reason: "bookings.error.not_yours",
+        });
+    }
+    if let Some(refusal) = refuse(&state, lang, Availability::of(&round, now, children >= 2)) {
+        return Err(refusal);
+    }
+    booking::remove(&mut tx, booking_id, slot_id).await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/conferences?cancelled=1").into_response())
+}

@@ -1,0 +1,852 @@
+//! The teacher's pages for conference rounds (K3): plan a round for a group, edit its slots,
+//! assign families, publish it with the invitation mail, and close it; the school's default
+//! invitation text for admins.
+
+use axum::extract::{Path, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use chrono::{DateTime, Utc};
+use schoolplein_kernel::csrf::{Csrf, CsrfForm};
+use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer};
+use schoolplein_mailing::{Letterhead, MailRequest, Outbox};
+use serde::Serialize;
+use tenant_router::{CurrentTenant, TenantTx};
+
+use crate::booking::{self, Booker, Placed};
+use crate::rounds::{
+    self, Form, NewRound, Round, RoundSettings, RoundStatus, SlotRow, managed_round,
+};
+use crate::slots::{self, SlotError};
+use crate::times;
+
+/// A slot error as a 400 naming its field, its reason in the person's language.
+pub(crate) fn slot_error(state: &AppState, language: Language, error: SlotError) -> AppError {
+    let text = state
+        .templates
+        .catalog()
+        .get(language, error.key())
+        .unwrap_or(error.key());
+    AppError::bad_request(error.field(), error.describe(text))
+}
+
+/// A text from the catalogue with `{name}` placeholders filled in.
+pub(crate) fn text_with(
+    state: &AppState,
+    language: Language,
+    key: &str,
+    values: &[(&str, &str)],
+) -> String {
+    let text = state
+        .templates
+        .catalog()
+        .get(language, key)
+        .unwrap_or(key)
+        .to_owned();
+    values.iter().fold(text, |text, (name, value)| {
+        text.replace(&format!("{{{name}}}"), value)
+    })
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+struct GroupOption {
+    id: i64,
+    name: String,
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+struct RoundListRow {
+    id: i64,
+    title: String,
+    group_name: String,
+    status: String,
+    days: Vec<chrono::NaiveDate>,
+    slots: i64,
+    booked: i64,
+}
+
+#[derive(Debug, Serialize)]
+struct RoundListItem {
+    id: i64,
+    title: String,
+    group_name: String,
+    status: String,
+    days: Vec<String>,
+    slots: i64,
+    booked: i64,
+}
+
+#[derive(Debug, Serialize)]
+struct RoundsPage<'a> {
+    csrf: &'a str,
+    admin: bool,
+    groups: Vec<GroupOption>,
+    rounds: Vec<RoundListItem>,
+    invitation_text: String,
+    invitation_text_en: String,
+    saved: bool,
+}
+
+/// `GET /conference-rounds`: the rounds of the groups the viewer plans for (admins: all), the
+/// form for a new one, and for admins the school's invitation text.
+pub async fn list_rounds(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    viewer: Viewer,
+    axum::extract::Query(query): axum::extract::Query<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
+    let admin = viewer.has(Role::SchoolAdmin);
+    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
+    let groups: Vec<GroupOption> = sqlx::query_as(
+        "SELECT g.id, g.name FROM groups g
+          WHERE $1 OR EXISTS (SELECT 1 FROM group_teachers t
+                               WHERE t.group_id = g.id AND t.person_id = $2)
+          ORDER BY g.year NULLS LAST, g.name",
+    )
+    .bind(admin)
+    .bind(viewer.person_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let rows: Vec<RoundListRow> = sqlx::query_as(
+        "SELECT r.id, r.title, g.name AS group_name, r.status, r.days,
+                (SELECT count(*) FROM conference_slots s WHERE s.round_id = r.id) AS slots,
+                (SELECT count(*) FROM conference_bookings b WHERE b.round_id = r.id) AS booked
+           FROM conference_rounds r JOIN groups g ON g.id = r.group_id
+          WHERE $1 OR EXISTS (SELECT 1 FROM group_teachers t
+                               WHERE t.group_id = r.group_id AND t.person_id = $2)
+          ORDER BY r.days[1] DESC, r.id DESC",
+    )
+    .bind(admin)
+    .bind(viewer.person_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let (nl, en) = rounds::invitation_texts(&mut tx).await?;
+    tx.commit().await?;
+    let page = RoundsPage {
+        csrf: csrf.token(),
+        admin,
+        groups,
+        rounds: rows
+            .into_iter()
+            .map(|r| RoundListItem {
+                days: r
+                    .days
+                    .iter()
+                    .map(|d| times::day_label(&state.templates, lang, *d))
+                    .collect(),
+                id: r.id,
+                title: r.title,
+                group_name: r.group_name,
+                status: r.status,
+                slots: r.slots,
+                booked: r.booked,
+            })
+            .collect(),
+        invitation_text: nl.unwrap_or_default(),
+        invitation_text_en: en.unwrap_or_default(),
+        saved: query.iter().any(|(k, _)| k == "saved"),
+    };
+    let html = Html(
+        state
+            .templates
+            .render("calendar/rounds.html", lang, &page)?,
+    );
+    Ok((csrf, html).into_response())
+}
+
+/// `POST /conference-rounds`: a new round for a group the viewer teaches (admins: any), its
+/// slots generated from the form; see [`NewRound::parse`] for the fields.
+pub async fn create_round(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    viewer: Viewer,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
+    viewer.require_writable()?;
+    let new = NewRound::parse(&Form(&form))?;
+    let talks = rounds::instants(&new.plan).map_err(|e| slot_error(&state, lang, e))?;
+    if talks.first().is_some_and(|(start, _)| *start <= Utc::now()) {
+        return Err(AppError::bad_request(
+            "start_date",
+            "rounds.error.in_the_past",
+        ));
+    }
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM groups WHERE id = $1)")
+        .bind(new.group_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    if !known {
+        return Err(AppError::bad_request("group", "rounds.error.unknown_group"));
+    }
+    if !rounds::manages_group(&mut tx, &viewer, new.group_id).await? {
+        return Err(AppError::Forbidden {
+            reason: "rounds.error.not_your_group",
+        });
+    }
+    let id = rounds::insert_round(&mut tx, &new, &talks, viewer.person_id).await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/conference-rounds/{id}")).into_response())
+}
+
+/// A slot on the teacher's page.
+#[derive(Debug, Serialize)]
+struct TeacherSlot {
+    id: i64,
+    time: String,
+    double: bool,
+    booking_id: Option<i64>,
+    child: Option<String>,
+    parent: Option<String>,
+    booked_by: Option<String>,
+    assigned: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct TeacherDay {
+    label: String,
+    date: String,
+    slots: Vec<TeacherSlot>,
+}
+
+#[derive(Debug, Serialize)]
+struct FamilyOption {
+    key: String,
+    label: String,
+}
+
+#[derive(Debug, Serialize)]
+struct RoundPage<'a> {
+    csrf: &'a str,
+    round: &'a Round,
+    status: RoundStatus,
+    days: Vec<TeacherDay>,
+    day_labels: Vec<String>,
+    slot_count: usize,
+    booked_count: usize,
+    families: Vec<FamilyOption>,
+    day_start: String,
+    day_end: String,
+    opens_at: String,
+    siblings_open_at: String,
+    opens_label: Option<String>,
+    siblings_label: Option<String>,
+    cutoff_label: Option<String>,
+    invitation: String,
+    invitation_en: String,
+    first_day: String,
+}
+
+/// Days with their slots, in local time.
+fn teacher_days(
+    state: &AppState,
+    lang: Language,
+    round: &Round,
+    slots: Vec<SlotRow>,
+) -> Vec<TeacherDay> {
+    let mut days: Vec<TeacherDay> = Vec::new();
+    for slot in slots {
+        let date = times::local_date(slot.starts_at);
+        let view = TeacherSlot {
+            id: slot.id,
+            time: times::span(slot.starts_at, slot.ends_at),
+            double: slot.ends_at - slot.starts_at > round.talk_length(),
+            booking_id: slot.booking_id,
+            child: slot.child,
+            parent: slot.parent,
+            booked_by: slot.booked_by,
+            assigned: slot.assigned.unwrap_or(false),
+        };
+        match days.last_mut() {
+            Some(day) if day.date == date.to_string() => day.slots.push(view),
+            _ => days.push(TeacherDay {
+                label: times::day_label(&state.templates, lang, date),
+                date: date.to_string(),
+                slots: vec![view],
+            }),
+        }
+    }
+    days
+}
+
+/// `GET /conference-rounds/{id}`: the round's slots by day with their bookings, and the forms
+/// to change them, the settings, publishing and closing.
+pub async fn show_round(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    viewer: Viewer,
+    Path(round_id): Path<i64>,
+) -> Result<Response, AppError> {
+    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
+    let round = managed_round(&mut tx, &viewer, round_id, false).await?;
+    let slots = rounds::slots_of(&mut tx, round.id).await?;
+    let families = rounds::families(&mut tx, &round).await?;
+    let (school_nl, school_en) = rounds::invitation_texts(&mut tx).await?;
+    tx.commit().await?;
+    let catalog = state.templates.catalog();
+    let built_in = |language| {
+        catalog
+            .get(language, "rounds.default_invitation")
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let slot_count = slots.len();
+    let booked_count = slots.iter().filter(|s| s.booking_id.is_some()).count();
+    let days = teacher_days(&state, lang, &round, slots);
+    let moment = |at: Option<DateTime<Utc>>| at.map(|at| times::moment(&state.templates, lang, at));
+    let page = RoundPage {
+        csrf: csrf.token(),
+        status: round.state(),
+        day_labels: round
+            .days
+            .iter()
+            .map(|d| times::day_label(&state.templates, lang, *d))
+            .collect(),
+        slot_count,
+        booked_count,
+        families: families
+            .iter()
+            .map(|f| FamilyOption {
+                key: f.key(),
+                label: match &f.parent {
+                    Some(parent) => format!("{} — {parent}", f.child),
+                    None => f.child.clone(),
+                },
+            })
+            .collect(),
+        day_start: round.day_start.format("%H:%M").to_string(),
+        day_end: round.day_end.format("%H:%M").to_string(),
+        opens_at: round.opens_at.map(times::input_value).unwrap_or_default(),
+        siblings_open_at: round
+            .siblings_open_at
+            .map(times::input_value)
+            .unwrap_or_default(),
+        opens_label: moment(round.opens_at),
+        siblings_label: moment(round.siblings_open_at),
+        cutoff_label: moment(round.cutoff()),
+        invitation: school_nl.unwrap_or_else(|| built_in(Language::Nl)),
+        invitation_en: school_en.unwrap_or_else(|| built_in(Language::En)),
+        first_day: round
+            .days
+            .first()
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+        days,
+        round: &round,
+    };
+    let html = Html(state.templates.render("calendar/round.html", lang, &page)?);
+    Ok((csrf, html).into_response())
+}
+
+/// Where to go back to after a change to a round.
+fn back_to(round_id: i64) -> Response {
+    Redirect::to(&format!("/conference-rounds/{round_id}")).into_response()
+}
+
+/// Opens a transaction with the round locked for a change by the viewer; a closed round
+/// takes no more changes.
+async fn change_round(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    viewer: &Viewer,
+    round_id: i64,
+) -> Result<(TenantTx, Round), AppError> {
+    viewer.require_writable()?;
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    let round = managed_round(&mut tx, viewer, round_id, true).await?;
+    if round.state() == RoundStatus::Closed {
+        return Err(AppError::bad_request("round", "rounds.error.closed"));
+    }
+    Ok((tx, round))
+}
+
+/// `POST /conference-rounds/{id}/settings`: the booking mode, cut-off, opening moments and
+/// the teacher's message (see [`RoundSettings::parse`]).
+pub async fn save_round_settings(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Viewer,
+    Path(round_id): Path<i64>,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let settings = RoundSettings::parse(&Form(&form))?;
+    let (mut tx, round) = change_round(&state, &tenant, &viewer, round_id).await?;
+    rounds::save_settings(&mut tx, &round, &settings).await?;
+    tx.commit().await?;
+    Ok(back_to(round_id))
+}
+
+/// A slot of the round, locked; 404 when it is not the round's.
+async fn slot_of_round(
+    tx: &mut TenantTx,
+    round: &Round,
+    slot_id: i64,
+) -> Result<(DateTime<Utc>, DateTime<Utc>, Option<i64>), AppError> {
+    rounds::lock_slots(tx, &[slot_id]).await?;
+    let slot: Option<(DateTime<Utc>, DateTime<Utc>, Option<i64>)> = sqlx::query_as(
+        "SELECT s.starts_at, s.ends_at, b.id FROM conference_slots s
+           LEFT JOIN conference_bookings b ON b.slot_id = s.id
+          WHERE s.id = $1 AND s.round_id = $2",
+    )
+    .bind(slot_id)
+    .bind(round.id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    slot.ok_or(AppError::NotFound)
+}
+
+/// Inserts a slot; an overlap with another is a 400 on `field`.
+async fn insert_slot(
+    tx: &mut TenantTx,
+    round_id: i64,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    field: &'static str,
+) -> Result<(), AppError> {
+    let inserted = sqlx::query(
+        "INSERT INTO conference_slots (round_id, starts_at, ends_at) VALUES ($1, $2, $3)",
+    )
+    .bind(round_id)
+    .bind(starts_at)
+    .bind(ends_at)
+    .execute(&mut **tx)
+    .await;
+    match inserted {
+        Ok(_) => Ok(()),
+        Err(error) if rounds::is_overlap(&error) => {
+            Err(AppError::bad_request(field, "rounds.error.overlap"))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// `POST /conference-rounds/{id}/slots`: one more slot, fields `date`, `start` and `double`
+/// (a talk of twice the round's length).
+pub async fn add_slot(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    viewer: Viewer,
+    Path(round_id): Path<i64>,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let form = Form(&form);
+    let date = form
+        .date("date")?
+        .ok_or_else(|| AppError::bad_request("date", "rounds.error.required"))?;
+    let start = form.time("start")?;
+    let starts_at = slots::to_utc(date, start).map_err(|e| slot_error(&state, lang, e))?;
+    if starts_at <= Utc::now() {
+        return Err(AppError::bad_request("date", "rounds.error.in_the_past"));
+    }
+    let (mut tx, round) = change_round(&state, &tenant, &viewer, round_id).await?;
+    let times = if form.get("double").is_empty() { 1 } else { 2 };
+    let ends_at = starts_at + round.talk_length() * times;
+    insert_slot(&mut tx, round.id, starts_at, ends_at, "start").await?;
+    tx.commit().await?;
+    Ok(back_to(round_id))
+}
+
+/// `POST /conference-rounds/{id}/slots/{slot}/delete`: removes a free slot.
+pub async fn delete_slot(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Viewer,
+    Path((round_id, slot_id)): Path<(i64, i64)>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Result<Response, AppError> {
+    let (mut tx, round) = change_round(&state, &tenant, &viewer, round_id).await?;
+    let (_, _, booking) = slot_of_round(&mut tx, &round, slot_id).await?;
+    if booking.is_some() {
+        return Err(AppError::bad_request("slot", "rounds.error.slot_booked"));
+    }
+    sqlx::query("DELETE FROM conference_slots WHERE id = $1")
+        .bind(slot_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(back_to(round_id))
+}
+
+/// `POST /conference-rounds/{id}/slots/{slot}/double`: the talk takes twice the round's
+/// length; the free slots in the time it grows into go. A booked one there, or the day's end,
+/// stops it.
+pub async fn double_slot(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Viewer,
+    Path((round_id, slot_id)): Path<(i64, i64)>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Result<Response, AppError> {
+    let (mut tx, round) = change_round(&state, &tenant, &viewer, round_id).await?;
+    let (starts_at, ends_at, _) = slot_of_round(&mut tx, &round, slot_id).await?;
+    if ends_at - starts_at > round.talk_length() {
+        return Err(AppError::bad_request("slot", "rounds.error.already_double"));
+    }
+    let new_end = starts_at + round.talk_length() * 2;
+    if slots::to_local(new_end).time() > round.day_end
+        || times::local_date(new_end) != times::local_date(starts_at)
+    {
+        return Err(AppError::bad_request("slot", "rounds.error.past_day_end"));
+    }
+    let in_the_way: Vec<(i64, Option<i64>)> = sqlx::query_as(
+        "SELECT s.id, b.id FROM conference_slots s
+           LEFT JOIN conference_bookings b ON b.slot_id = s.id
+          WHERE s.round_id = $1 AND s.id <> $2 AND s.starts_at < $3 AND s.ends_at > $4",
+    )
+    .bind(round.id)
+    .bind(slot_id)
+    .bind(new_end)
+    .bind(ends_at)
+    .fetch_all(&mut *tx)
+    .await?;
+    // The round's row, held for this change, keeps bookings out of the round meanwhile
+    // (they hold it shared), so what this read saw stays true until the commit.
+    if in_the_way.iter().any(|(_, booking)| booking.is_some()) {
+        return Err(AppError::bad_request("slot", "rounds.error.next_booked"));
+    }
+    let ids: Vec<i64> = in_the_way.iter().map(|(id, _)| *id).collect();
+    sqlx::query("DELETE FROM conference_slots WHERE id = ANY($1)")
+        .bind(&ids)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE conference_slots SET ends_at = $2 WHERE id = $1")
+        .bind(slot_id)
+        .bind(new_end)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            if rounds::is_overlap(&e) {
+                AppError::bad_request("slot", "rounds.error.overlap")
+            } else {
+                e.into()
+            }
+        })?;
+    tx.commit().await?;
+    Ok(back_to(round_id))
+}
+
+/// `POST /conference-rounds/{id}/slots/{slot}/single`: a double talk back to the round's
+/// length; the time it gave up becomes free slots again.
+pub async fn single_slot(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Viewer,
+    Path((round_id, slot_id)): Path<(i64, i64)>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Result<Response, AppError> {
+    let (mut tx, round) = change_round(&state, &tenant, &viewer, round_id).await?;
+    let (starts_at, ends_at, _) = slot_of_round(&mut tx, &round, slot_id).await?;
+    let length = round.talk_length();
+    if ends_at - starts_at <= length {
+        return Err(AppError::bad_request("slot", "rounds.error.not_double"));
+    }
+    sqlx::query("UPDATE conference_slots SET ends_at = $2 WHERE id = $1")
+        .bind(slot_id)
+        .bind(starts_at + length)
+        .execute(&mut *tx)
+        .await?;
+    let mut start = starts_at + length;
+    while start + length <= ends_at {
+        insert_slot(&mut tx, round.id, start, start + length, "slot").await?;
+        start += length;
+    }
+    tx.commit().await?;
+    Ok(back_to(round_id))
+}
+
+/// `POST /conference-rounds/{id}/slots/{slot}/assign`: the teacher books the slot for a family
+/// (field `family`: a pupil of the group, and in `per_parent` mode one of their parents),
+/// moving the family's earlier booking in the round if there was one.
+pub async fn assign_slot(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Viewer,
+    Path((round_id, slot_id)): Path<(i64, i64)>,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let (pupil_id, parent_id) = rounds::parse_family(Form(&form).get("family"))?;
+    let (mut tx, round) = change_round(&state, &tenant, &viewer, round_id).await?;
+    let belongs = rounds::families(&mut tx, &round)
+        .await?
+        .iter()
+        .any(|f| f.pupil_id == pupil_id && f.parent_id == parent_id);
+    if !belongs {
+        return Err(AppError::bad_request("family", "rounds.error.bad_family"));
+    }
+    let slot_exists: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM conference_slots WHERE id = $1 AND round_id = $2)",
+    )
+    .bind(slot_id)
+    .bind(round.id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if !slot_exists {
+        return Err(AppError::NotFound);
+    }
+    let who = Booker {
+        pupil_id,
+        parent_id,
+        by: viewer.person_id,
+        assigned: true,
+    };
+    match booking::place(&mut tx, &round, slot_id, &who).await? {
+        Placed::Booked | Placed::AlreadyTheirs => {
+            tx.commit().await?;
+            Ok(back_to(round_id))
+        }
+        Placed::Taken | Placed::ChangedMeanwhile => {
+            Err(AppError::bad_request("slot", "rounds.error.slot_booked"))
+        }
+    }
+}
+
+/// `POST /conference-rounds/{id}/bookings/{booking}/remove`: the teacher frees a slot.
+pub async fn remove_booking(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Viewer,
+    Path((round_id, booking_id)): Path<(i64, i64)>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Result<Response, AppError> {
+    let (mut tx, round) = change_round(&state, &tenant, &viewer, round_id).await?;
+    let slot: Option<i64> = sqlx::query_scalar(
+        "SELECT slot_id FROM conference_bookings WHERE id = $1 AND round_id = $2",
+    )
+    .bind(booking_id)
+    .bind(round.id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let slot = slot.ok_or(AppError::NotFound)?;
+    booking::remove(&mut tx, booking_id, slot).await?;
+    tx.commit().await?;
+    Ok(back_to(round_id))
+}
+
+#[derive(Debug, Serialize)]
+struct InvitationMail<'a> {
+    title: &'a str,
+    group: &'a str,
+    paragraphs: Vec<&'a str>,
+    message: &'a str,
+    days: Vec<String>,
+    opens: Option<String>,
+    link: &'a str,
+}
+
+/// `POST /conference-rounds/{id}/publish`: parents see the round from now on. With `mail`,
+/// every parent of the group gets the invitation (`invitation`, and `invitation_en` for those
+/// who read English, when given) through the outbox, in the same transaction.
+pub async fn publish_round(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Viewer,
+    Path(round_id): Path<i64>,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let form = Form(&form);
+    let mail = !form.get("mail").is_empty();
+    let invitation = rounds::text("invitation", form.get("invitation"), 4000, true)?;
+    let invitation_en = rounds::text("invitation_en", form.get("invitation_en"), 4000, true)?;
+    if mail && invitation.is_empty() {
+        return Err(AppError::bad_request(
+            "invitation",
+            "rounds.error.invitation_required",
+        ));
+    }
+    let (mut tx, round) = change_round(&state, &tenant, &viewer, round_id).await?;
+    if round.state() != RoundStatus::Draft {
+        return Err(AppError::bad_request(
+            "round",
+            "rounds.error.already_published",
+        ));
+    }
+    let slots: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM conference_slots WHERE round_id = $1")
+            .bind(round.id)
+            .fetch_one(&mut *tx)
+            .await?;
+    if slots == 0 {
+        return Err(AppError::bad_request("round", "rounds.error.no_slots"));
+    }
+    sqlx::query(
+        "UPDATE conference_rounds
+            SET status = 'published', published_at = now(), invitation_text = $2,
+                invitation_text_en = $3
+          WHERE id = $1",
+    )
+    .bind(round.id)
+    .bind(mail.then_some(&invitation))
+    .bind((mail && !invitation_en.is_empty()).then_some(&invitation_en))
+    .execute(&mut *tx)
+    .await?;
+    if mail {
+        mail_invitations(
+            &state,
+            &tenant,
+            &mut tx,
+            &round,
+            &invitation,
+            &invitation_en,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(back_to(round_id))
+}
+
+/// Queues the invitation to every parent of the round's group (links in effect, not blocked).
+async fn mail_invitations(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    tx: &mut TenantTx,
+    round: &Round,
+    invitation: &str,
+    invitation_en: &str,
+) -> Result<usize, AppError> {
+    let parents: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT DISTINCT pe.email, a.language
+           FROM pupils pu
+           JOIN guardians gu ON gu.pupil_id = pu.id AND gu.status = 'active'
+           JOIN people pe ON pe.id = gu.person_id AND pe.blocked_at IS NULL
+           LEFT JOIN platform.accounts a ON a.id = pe.account_id
+          WHERE pu.group_id = $1 AND pu.left_at IS NULL",
+    )
+    .bind(round.group_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    if parents.is_empty() {
+        return Ok(0);
+    }
+    let letterhead = Letterhead::load(tx).await?;
+    let link = state
+        .config
+        .tenancy
+        .school_url(tenant.entry().slug.as_str(), "/conferences");
+    let outbox = Outbox::new(state.templates.clone(), &state.config.mail);
+    for (email, language) in &parents {
+        let language = Language::of_account(language.as_deref());
+        let text = match language {
+            Language::En if !invitation_en.is_empty() => invitation_en,
+            _ => invitation,
+        };
+        let context = InvitationMail {
+            title: &round.title,
+            group: &round.group_name,
+            paragraphs: text
+                .split("\n\n")
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .collect(),
+            message: &round.message,
+            days: round
+                .days
+                .iter()
+                .map(|d| times::day_label(&state.templates, language, *d))
+                .collect(),
+            opens: round
+                .opens_at
+                .map(|at| times::moment(&state.templates, language, at)),
+            link: &link,
+        };
+        outbox
+            .enqueue(
+                tx,
+                MailRequest {
+                    to: email,
+                    template: "calendar/round_invitation",
+                    language,
+                    urgent: false,
+                    context: &context,
+                    letterhead: Some(&letterhead),
+                },
+            )
+            .await?;
+    }
+    Ok(parents.len())
+}
+
+/// `POST /conference-rounds/{id}/close`: the planning is final; parents can no longer book,
+/// change or cancel. Waits for bookings under way (they hold the round's row shared).
+pub async fn close_round(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Viewer,
+    Path(round_id): Path<i64>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Result<Response, AppError> {
+    let (mut tx, round) = change_round(&state, &tenant, &viewer, round_id).await?;
+    if round.state() != RoundStatus::Published {
+        return Err(AppError::bad_request("round", "rounds.error.not_published"));
+    }
+    sqlx::query("UPDATE conference_rounds SET status = 'closed', closed_at = now() WHERE id = $1")
+        .bind(round.id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(back_to(round_id))
+}
+
+/// `POST /conference-rounds/{id}/delete`: a round not yet published goes, with its slots.
+pub async fn delete_round(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Viewer,
+    Path(round_id): Path<i64>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Result<Response, AppError> {
+    let (mut tx, round) = change_round(&state, &tenant, &viewer, round_id).await?;
+    if round.state() != RoundStatus::Draft {
+        return Err(AppError::bad_request(
+            "round",
+            "rounds.error.already_published",
+        ));
+    }
+    sqlx::query("DELETE FROM conference_rounds WHERE id = $1")
+        .bind(round.id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/conference-rounds").into_response())
+}
+
+/// `POST /conference-rounds/invitation` (admins): the school's invitation text, `invitation_text`
+/// and `invitation_text_en`; empty: the built-in text.
+pub async fn save_invitation_text(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Viewer,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    viewer.require_any(&[Role::SchoolAdmin])?;
+    viewer.require_writable()?;
+    let form = Form(&form);
+    let nl = rounds::text("invitation_text", form.get("invitation_text"), 4000, true)?;
+    let en = rounds::text(
+        "invitation_text_en",
+        form.get("invitation_text_en"),
+        4000,
+        true,
+    )?;
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    sqlx::query(
+        "UPDATE conference_settings
+            SET invitation_text = $1, invitation_text_en = $2, updated_by = $3, updated_at = now()",
+    )
+    .bind((!nl.is_empty()).then_some(&nl))
+    .bind((!en.is_empty()).then_some(&en))
+    .bind(viewer.person_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/conference-rounds?saved=1").into_response())
+}
+
+/// A form with nothing but its token.
+#[derive(Debug, serde::Deserialize)]
+pub struct EmptyForm {}
