@@ -1,6 +1,8 @@
 //! The school's calendar, its iCalendar feeds and the parent–teacher conference rounds.
 
+pub mod ical;
 pub mod routes;
+pub mod zone;
 
 use axum::Router;
 use schoolplein_kernel::{AppState, Language};
