@@ -1,1 +1,3 @@
 //! The calendar pages and feeds, and the conference rounds, by who uses them.
+
+pub mod events;
