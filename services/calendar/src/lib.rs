@@ -2,6 +2,7 @@
 
 pub mod display;
 pub mod events;
+pub mod feeds;
 pub mod home;
 pub mod ical;
 pub mod routes;
@@ -30,6 +31,10 @@ pub fn router() -> Router<AppState> {
             "/calendar/events/{event_id}/delete",
             post(routes::events::delete_event),
         )
+        .route("/calendar/feeds", get(routes::feeds::show_feeds))
+        .route("/calendar/feeds/renew", post(routes::feeds::renew_feed))
+        .route("/calendar/feeds/revoke", post(routes::feeds::revoke_feed))
+        .route("/feeds/{file}", get(routes::feeds::serve_feed))
 }
 
 pub const TEMPLATES: &[(&str, &str)] = &[
@@ -48,6 +53,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "calendar/event_form.html",
         include_str!("../templates/event_form.html"),
+    ),
+    (
+        "calendar/feeds.html",
+        include_str!("../templates/feeds.html"),
     ),
 ];
 

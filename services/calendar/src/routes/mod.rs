@@ -1,3 +1,4 @@
 //! The calendar pages and feeds, and the conference rounds, by who uses them.
 
 pub mod events;
+pub mod feeds;
