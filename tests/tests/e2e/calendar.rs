@@ -979,7 +979,13 @@ async fn feeds_hold_what_their_owner_sees_and_renewing_ends_the_old_link() {
         "the address is shown only once"
     );
 
-    // Stopping: no address works any more.
+    // Stopping: a malformed group stops nothing; the personal link then stops for good.
+    let refused = p3
+        .client
+        .post_form(&host, "/calendar/feeds/revoke", &[("group_id", "drie")])
+        .await;
+    assert_eq!(refused.status, 400);
+    fetch_feed(&app, &host, &renewed).await;
     let stopped = p3
         .client
         .post_form(&host, "/calendar/feeds/revoke", &[("group_id", "")])
