@@ -5,6 +5,7 @@ mod e2e {
     mod accounts;
     mod albums;
     mod browser;
+    mod calendar;
     mod cli;
     mod conferences;
     mod digests;

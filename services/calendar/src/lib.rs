@@ -1,10 +1,16 @@
 //! The school's calendar, its iCalendar feeds and the parent–teacher conference rounds.
 
 pub mod booking;
+pub mod display;
+pub mod events;
+pub mod feeds;
+pub mod home;
+pub mod ical;
 pub mod rounds;
 pub mod routes;
 pub mod slots;
 pub mod times;
+pub mod zone;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -12,7 +18,34 @@ use schoolplein_kernel::{AppState, Language};
 
 /// The pages of this service, on every school host.
 pub fn router() -> Router<AppState> {
-    Router::new().merge(conference_routes())
+    Router::new()
+        .merge(calendar_routes())
+        .merge(conference_routes())
+}
+
+/// The calendar: its month and list views, events, and the iCalendar feeds.
+fn calendar_routes() -> Router<AppState> {
+    Router::new()
+        .route("/calendar", get(routes::events::show_month))
+        .route("/calendar/upcoming", get(routes::events::list_upcoming))
+        .route("/calendar/events", post(routes::events::create_event))
+        .route("/calendar/events/new", get(routes::events::new_event))
+        .route(
+            "/calendar/events/{event_id}",
+            get(routes::events::show_event),
+        )
+        .route(
+            "/calendar/events/{event_id}/edit",
+            get(routes::events::edit_event_form).post(routes::events::edit_event),
+        )
+        .route(
+            "/calendar/events/{event_id}/delete",
+            post(routes::events::delete_event),
+        )
+        .route("/calendar/feeds", get(routes::feeds::show_feeds))
+        .route("/calendar/feeds/renew", post(routes::feeds::renew_feed))
+        .route("/calendar/feeds/revoke", post(routes::feeds::revoke_feed))
+        .route("/feeds/{file}", get(routes::feeds::serve_feed))
 }
 
 /// The conference rounds: the teacher's planning pages and the parents' booking page.
@@ -98,6 +131,27 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "mail/calendar/round_invitation/body.html",
         include_str!("../templates/mail/calendar/round_invitation/body.html"),
+    ),
+    // The calendar.
+    (
+        "calendar/month.html",
+        include_str!("../templates/month.html"),
+    ),
+    (
+        "calendar/upcoming.html",
+        include_str!("../templates/upcoming.html"),
+    ),
+    (
+        "calendar/event.html",
+        include_str!("../templates/event.html"),
+    ),
+    (
+        "calendar/event_form.html",
+        include_str!("../templates/event_form.html"),
+    ),
+    (
+        "calendar/feeds.html",
+        include_str!("../templates/feeds.html"),
     ),
 ];
 

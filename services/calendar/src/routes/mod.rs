@@ -2,3 +2,5 @@
 
 pub mod bookings;
 pub mod rounds;
+pub mod events;
+pub mod feeds;

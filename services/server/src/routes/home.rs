@@ -1,9 +1,12 @@
 //! A school's home page: its name and welcome text, read from the school's own schema, and
 //! for a signed-in member the way to the news (with what is unread), their notices, schools
-//! and account.
+//! and account, the calendar's next seven days with a count per day; for visitors the coming
+//! public events.
 
 use axum::extract::State;
 use axum::response::Html;
+use schoolplein_calendar::display::Names;
+use schoolplein_calendar::home::{NextDay, PublicEvent, next_days, public_events};
 use schoolplein_kernel::audience::{PostKind, PostReader};
 use schoolplein_kernel::settings::{Module, SchoolSettings};
 use schoolplein_kernel::{AppError, AppState, Lang, MaybeViewer, Role};
@@ -30,6 +33,8 @@ struct MemberBar {
     /// The school's menu: module key to the name shown, for the modules that are on.
     menu: std::collections::BTreeMap<&'static str, String>,
     intranet_url: Option<String>,
+    /// The calendar's next seven days, while the calendar is on (or for staff).
+    next_days: Option<Vec<NextDay>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -37,6 +42,8 @@ struct HomePage {
     school_name: String,
     welcome_text: String,
     member: Option<MemberBar>,
+    /// For visitors: the coming public events, while the calendar is on.
+    public_events: Vec<PublicEvent>,
 }
 
 async fn settings_of(
@@ -60,6 +67,7 @@ fn menu(
         Module::Photos,
         Module::Documents,
         Module::Conferences,
+        Module::Calendar,
     ]
     .into_iter()
     .filter(|m| settings.is_on(*m))
@@ -84,19 +92,24 @@ pub async fn show_home(
     Lang(language): Lang,
     MaybeViewer(viewer): MaybeViewer,
 ) -> Result<Html<String>, AppError> {
-    // Settings first, while no transaction of this request holds a connection; only members
-    // see the menu, so an anonymous visit reads none.
-    let settings = match &viewer {
-        Some(_) => Some(settings_of(&state, &tenant).await?),
-        None => None,
-    };
+    // Settings first, while no transaction of this request holds a connection (they are
+    // kept in memory: the menu and whether the calendar is on).
+    let settings = settings_of(&state, &tenant).await?;
+    let now = chrono::Utc::now();
+    let names = Names::new(state.templates.catalog(), language);
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let profile: SchoolProfile = sqlx::query_as("SELECT name, welcome_text FROM school_profile")
         .fetch_optional(&mut *tx)
         .await?
         .ok_or_else(|| AppError::Internal(format!("school {} has no profile", tenant.id())))?;
-    let member = match (viewer, settings) {
-        (Some(viewer), Some(settings)) => Some(MemberBar {
+    let calendar_on = settings.is_on(Module::Calendar);
+    let member = match viewer {
+        Some(viewer) => Some(MemberBar {
+            next_days: if calendar_on || viewer.is_staff() {
+                Some(next_days(&mut tx, viewer.person_id, &viewer.roles, now, &names).await?)
+            } else {
+                None
+            },
             unread_posts: PostReader::load(
                 &mut tx,
                 viewer.person_id,
@@ -114,13 +127,19 @@ pub async fn show_home(
             is_admin: viewer.has(Role::SchoolAdmin),
             name: viewer.name,
         }),
-        _ => None,
+        None => None,
+    };
+    let public_events = if member.is_none() && calendar_on {
+        public_events(&mut tx, now, &names).await?
+    } else {
+        Vec::new()
     };
     tx.commit().await?;
     let page = HomePage {
         school_name: profile.name,
         welcome_text: profile.welcome_text,
         member,
+        public_events,
     };
     Ok(Html(state.templates.render(
         "home.html",

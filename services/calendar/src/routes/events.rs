@@ -1,0 +1,549 @@
+//! The calendar's pages (K1): the month (weeks from Monday), the list of what is coming, one
+//! event, and the form staff add and change events with. An event one may not see answers 404.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use chrono::{Datelike, NaiveDate, Utc};
+use schoolplein_kernel::csrf::{Csrf, CsrfForm};
+use schoolplein_kernel::settings::{Module, SchoolSettings};
+use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
+use serde::{Deserialize, Serialize};
+use tenant_router::{CurrentTenant, TenantTx};
+
+use crate::display::Names;
+use crate::events::{self, EventDraft, EventReader, EventRow, Visibility};
+use crate::zone;
+
+/// The school's settings, when the viewer may use the calendar: while the school has it
+/// switched off it does not exist for parents (404) and staff keep it, to fill it first;
+/// while the portal is closed to parents, parents get 403.
+pub async fn calendar_open(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    viewer: &Viewer,
+) -> Result<Arc<SchoolSettings>, AppError> {
+    let settings = state.settings.get(&state.schools, tenant.id()).await?;
+    if !settings.is_on(Module::Calendar) && !viewer.is_staff() {
+        return Err(AppError::NotFound);
+    }
+    settings.open_to(viewer.is_staff())?;
+    Ok(settings)
+}
+
+/// A form with nothing but its token (a delete button).
+#[derive(Debug, Deserialize)]
+pub struct TokenOnlyForm {}
+
+/// An event in a day's cell of the month.
+#[derive(Debug, Serialize)]
+struct DayEvent {
+    id: i64,
+    title: String,
+    time: String,
+}
+
+#[derive(Debug, Serialize)]
+struct DayView {
+    /// yyyy-mm-dd, the cell's anchor.
+    date: String,
+    number: u32,
+    /// "zaterdag 24 oktober 2026", for screen readers and the list.
+    label: String,
+    in_month: bool,
+    today: bool,
+    events: Vec<DayEvent>,
+}
+
+#[derive(Debug, Serialize)]
+struct MonthPage {
+    label: Option<String>,
+    month: String,
+    /// yyyy-mm of the months before and after.
+    previous: String,
+    next: String,
+    header: Vec<String>,
+    weeks: Vec<Vec<DayView>>,
+    may_create: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MonthQuery {
+    month: Option<String>,
+}
+
+/// The first day of a `yyyy-mm` month.
+fn parse_month(text: &str) -> Option<NaiveDate> {
+    let (year, month) = text.trim().split_once('-')?;
+    if year.len() != 4 || month.len() != 2 {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(year.parse().ok()?, month.parse().ok()?, 1)
+        .filter(|d| (2000..=2100).contains(&d.year()))
+}
+
+fn month_param(first: NaiveDate) -> String {
+    first.format("%Y-%m").to_string()
+}
+
+/// The days the month's grid shows: whole weeks, Monday first.
+fn grid(first: NaiveDate) -> Vec<NaiveDate> {
+    let start = first - chrono::Duration::days(i64::from(first.weekday().num_days_from_monday()));
+    let next_month = first
+        .checked_add_months(chrono::Months::new(1))
+        .unwrap_or(first);
+    let last = next_month.pred_opt().unwrap_or(first);
+    let end = last + chrono::Duration::days(i64::from(6 - last.weekday().num_days_from_monday()));
+    start.iter_days().take_while(|d| *d <= end).collect()
+}
+
+/// Whether an event covers part of a Dutch day.
+fn on_day(event: &EventRow, day: NaiveDate) -> bool {
+    let from = zone::start_of_day(day);
+    let to = zone::start_of_day(day.succ_opt().unwrap_or(day));
+    event.starts_at < to && event.ends_at > from
+}
+
+/// `GET /calendar?month=yyyy-mm`: the month's weeks with what happens on each day that the
+/// viewer sees (this month when none is asked for).
+pub async fn show_month(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    viewer: Viewer,
+    Query(query): Query<MonthQuery>,
+) -> Result<Response, AppError> {
+    let settings = calendar_open(&state, &tenant, &viewer).await?;
+    let today = zone::today(Utc::now());
+    let first = match query.month.as_deref().map(str::trim) {
+        None | Some("") => today.with_day(1).unwrap_or(today),
+        Some(text) => parse_month(text)
+            .ok_or_else(|| AppError::bad_request("month", "calendar.events.bad_month"))?,
+    };
+    let days = grid(first);
+    let (Some(grid_start), Some(grid_end)) = (days.first().copied(), days.last().copied()) else {
+        return Err(AppError::bad_request("month", "calendar.events.bad_month"));
+    };
+    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
+    let reader = EventReader::of_viewer(&mut tx, &viewer).await?;
+    let rows = events::visible_between(
+        &mut tx,
+        &reader,
+        zone::start_of_day(grid_start),
+        zone::start_of_day(grid_end.succ_opt().unwrap_or(grid_end)),
+    )
+    .await?;
+    tx.commit().await?;
+    let names = Names::new(state.templates.catalog(), lang);
+    let cells: Vec<DayView> = days
+        .iter()
+        .map(|&day| DayView {
+            date: day.format("%Y-%m-%d").to_string(),
+            number: day.day(),
+            label: names.day(day),
+            in_month: day.month() == first.month(),
+            today: day == today,
+            events: rows
+                .iter()
+                .filter(|e| on_day(e, day))
+                .map(|e| DayEvent {
+                    id: e.id,
+                    title: e.title.clone(),
+                    time: names.time_on(e, day),
+                })
+                .collect(),
+        })
+        .collect();
+    let mut weeks = Vec::with_capacity(cells.len() / 7);
+    let mut cells = cells.into_iter().peekable();
+    while cells.peek().is_some() {
+        weeks.push(cells.by_ref().take(7).collect());
+    }
+    let page = MonthPage {
+        label: settings.module(Module::Calendar).name,
+        month: names.month(first),
+        previous: month_param(
+            first
+                .checked_sub_months(chrono::Months::new(1))
+                .unwrap_or(first),
+        ),
+        next: month_param(
+            first
+                .checked_add_months(chrono::Months::new(1))
+                .unwrap_or(first),
+        ),
+        header: names.week_header(),
+        weeks,
+        may_create: reader.may_create(),
+    };
+    let html = Html(state.templates.render("calendar/month.html", lang, &page)?);
+    Ok(html.into_response())
+}
+
+/// An event in a list.
+#[derive(Debug, Serialize)]
+struct EventItem {
+    id: i64,
+    title: String,
+    when: String,
+    place: String,
+    audience: String,
+    visibility: String,
+}
+
+fn item(event: &EventRow, names: &Names, whole_school: &str) -> EventItem {
+    EventItem {
+        id: event.id,
+        title: event.title.clone(),
+        when: names.when(event),
+        place: event.place.clone(),
+        audience: if event.whole_school {
+            whole_school.to_owned()
+        } else {
+            event.groups.join(", ")
+        },
+        visibility: event.visibility.clone(),
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct UpcomingPage {
+    label: Option<String>,
+    events: Vec<EventItem>,
+    may_create: bool,
+}
+
+/// How many coming events the list shows.
+const UPCOMING: i64 = 100;
+
+/// `GET /calendar/upcoming`: what is coming that the viewer sees, soonest first.
+pub async fn list_upcoming(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    viewer: Viewer,
+) -> Result<Response, AppError> {
+    let settings = calendar_open(&state, &tenant, &viewer).await?;
+    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
+    let reader = EventReader::of_viewer(&mut tx, &viewer).await?;
+    let rows = events::upcoming(&mut tx, &reader, Utc::now(), UPCOMING).await?;
+    tx.commit().await?;
+    let catalog = state.templates.catalog();
+    let names = Names::new(catalog, lang);
+    let whole_school = catalog
+        .get(lang, "calendar.events.whole_school")
+        .unwrap_or_default();
+    let page = UpcomingPage {
+        label: settings.module(Module::Calendar).name,
+        events: rows.iter().map(|e| item(e, &names, whole_school)).collect(),
+        may_create: reader.may_create(),
+    };
+    let html = Html(
+        state
+            .templates
+            .render("calendar/upcoming.html", lang, &page)?,
+    );
+    Ok(html.into_response())
+}
+
+#[derive(Debug, Serialize)]
+struct EventPage<'a> {
+    csrf: &'a str,
+    event: EventItem,
+    description_lines: Vec<String>,
+    author: Option<String>,
+    /// The month the event starts in, to go back to.
+    month: String,
+    may_manage: bool,
+}
+
+/// `GET /calendar/events/{id}`.
+pub async fn show_event(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    viewer: Viewer,
+    Path(event_id): Path<i64>,
+) -> Result<Response, AppError> {
+    calendar_open(&state, &tenant, &viewer).await?;
+    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
+    let reader = EventReader::of_viewer(&mut tx, &viewer).await?;
+    let event = events::visible_event(&mut tx, &reader, event_id).await?;
+    tx.commit().await?;
+    let catalog = state.templates.catalog();
+    let names = Names::new(catalog, lang);
+    let whole_school = catalog
+        .get(lang, "calendar.events.whole_school")
+        .unwrap_or_default();
+    let page = EventPage {
+        csrf: csrf.token(),
+        description_lines: event.description.lines().map(str::to_owned).collect(),
+        author: event.author.clone(),
+        month: month_param(zone::local(event.starts_at).date()),
+        may_manage: reader.may_manage(&event),
+        event: item(&event, &names, whole_school),
+    };
+    let html = Html(state.templates.render("calendar/event.html", lang, &page)?);
+    Ok((csrf, html).into_response())
+}
+
+/// What the form shows: an event's fields as typed (empty for a new one).
+#[derive(Debug, Default, Serialize)]
+struct FormValues {
+    title: String,
+    description: String,
+    place: String,
+    visibility: String,
+    whole_school: bool,
+    groups: Vec<i64>,
+    all_day: bool,
+    start_date: String,
+    start_time: String,
+    end_date: String,
+    end_time: String,
+}
+
+impl FormValues {
+    fn of(event: &EventRow) -> Self {
+        let (start_date, start_time, end_date, end_time) = match event.all_day() {
+            Some((first, last)) => (first, String::new(), last, String::new()),
+            None => {
+                let starts = zone::local(event.starts_at);
+                let ends = zone::local(event.ends_at);
+                (
+                    starts.date(),
+                    starts.format("%H:%M").to_string(),
+                    ends.date(),
+                    ends.format("%H:%M").to_string(),
+                )
+            }
+        };
+        Self {
+            title: event.title.clone(),
+            description: event.description.clone(),
+            place: event.place.clone(),
+            visibility: event.visibility.clone(),
+            whole_school: event.whole_school,
+            groups: event.group_ids.clone(),
+            all_day: event.all_day().is_some(),
+            start_date: start_date.format("%Y-%m-%d").to_string(),
+            start_time,
+            end_date: end_date.format("%Y-%m-%d").to_string(),
+            end_time,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+struct GroupChoice {
+    id: i64,
+    name: String,
+}
+
+#[derive(Debug, Serialize)]
+struct FormPage<'a> {
+    csrf: &'a str,
+    /// Where the form posts to.
+    action: String,
+    /// `None` for a new event.
+    event_id: Option<i64>,
+    values: FormValues,
+    groups: Vec<GroupChoice>,
+    admin: bool,
+    visibilities: Vec<&'static str>,
+}
+
+async fn form_page(
+    state: &AppState,
+    lang: schoolplein_kernel::Language,
+    csrf: &Csrf,
+    tx: &mut TenantTx,
+    reader: &EventReader,
+    event: Option<&EventRow>,
+) -> Result<Html<String>, AppError> {
+    let groups: Vec<GroupChoice> = sqlx::query_as(
+        "SELECT id, name FROM groups WHERE $1 OR id = ANY($2) ORDER BY year NULLS LAST, name",
+    )
+    .bind(reader.admin)
+    .bind(reader.taught.iter().copied().collect::<Vec<i64>>())
+    .fetch_all(&mut **tx)
+    .await?;
+    let page = FormPage {
+        csrf: csrf.token(),
+        action: event.map_or_else(
+            || "/calendar/events".to_owned(),
+            |e| format!("/calendar/events/{}/edit", e.id),
+        ),
+        event_id: event.map(|e| e.id),
+        values: event.map(FormValues::of).unwrap_or_else(|| FormValues {
+            visibility: Visibility::Members.as_str().to_owned(),
+            whole_school: reader.admin,
+            ..FormValues::default()
+        }),
+        groups,
+        admin: reader.admin,
+        visibilities: Visibility::ALL.iter().map(|v| v.as_str()).collect(),
+    };
+    Ok(Html(state.templates.render(
+        "calendar/event_form.html",
+        lang,
+        &page,
+    )?))
+}
+
+/// Staff who may add events (admins, teachers of a group); 403 for anyone else.
+fn require_maker(viewer: &Viewer, reader: &EventReader) -> Result<(), AppError> {
+    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
+    if reader.may_create() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden {
+            reason: "calendar.events.no_groups",
+        })
+    }
+}
+
+/// `GET /calendar/events/new`.
+pub async fn new_event(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    viewer: Viewer,
+) -> Result<Response, AppError> {
+    calendar_open(&state, &tenant, &viewer).await?;
+    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
+    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
+    let reader = EventReader::of_viewer(&mut tx, &viewer).await?;
+    require_maker(&viewer, &reader)?;
+    let html = form_page(&state, lang, &csrf, &mut tx, &reader, None).await?;
+    tx.commit().await?;
+    Ok((csrf, html).into_response())
+}
+
+/// `POST /calendar/events` (see [`EventDraft::parse`] for the fields): admins for the school
+/// or any groups, teachers for the groups they teach. Bad input writes nothing.
+pub async fn create_event(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Viewer,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    calendar_open(&state, &tenant, &viewer).await?;
+    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
+    viewer.require_writable()?;
+    let draft = EventDraft::parse(&form)?;
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    let reader = EventReader::of_viewer(&mut tx, &viewer).await?;
+    require_maker(&viewer, &reader)?;
+    draft.check_audience(&mut tx, &reader).await?;
+    let event_id = events::insert(&mut tx, &draft, viewer.person_id).await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/calendar/events/{event_id}")).into_response())
+}
+
+/// An event the viewer may change, or 404 (unseen) / 403 (seen, not theirs to change).
+async fn manageable_event(
+    tx: &mut TenantTx,
+    reader: &EventReader,
+    event_id: i64,
+) -> Result<EventRow, AppError> {
+    let event = events::visible_event(tx, reader, event_id).await?;
+    if reader.may_manage(&event) {
+        Ok(event)
+    } else {
+        Err(AppError::Forbidden {
+            reason: "calendar.events.not_yours",
+        })
+    }
+}
+
+/// `GET /calendar/events/{id}/edit`.
+pub async fn edit_event_form(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    viewer: Viewer,
+    Path(event_id): Path<i64>,
+) -> Result<Response, AppError> {
+    calendar_open(&state, &tenant, &viewer).await?;
+    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
+    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
+    let reader = EventReader::of_viewer(&mut tx, &viewer).await?;
+    let event = manageable_event(&mut tx, &reader, event_id).await?;
+    let html = form_page(&state, lang, &csrf, &mut tx, &reader, Some(&event)).await?;
+    tx.commit().await?;
+    Ok((csrf, html).into_response())
+}
+
+/// `POST /calendar/events/{id}/edit`: the same fields as a new event.
+pub async fn edit_event(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Viewer,
+    Path(event_id): Path<i64>,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    calendar_open(&state, &tenant, &viewer).await?;
+    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
+    viewer.require_writable()?;
+    let draft = EventDraft::parse(&form)?;
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    let reader = EventReader::of_viewer(&mut tx, &viewer).await?;
+    manageable_event(&mut tx, &reader, event_id).await?;
+    draft.check_audience(&mut tx, &reader).await?;
+    events::update(&mut tx, event_id, &draft).await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/calendar/events/{event_id}")).into_response())
+}
+
+/// `POST /calendar/events/{id}/delete`.
+pub async fn delete_event(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Viewer,
+    Path(event_id): Path<i64>,
+    CsrfForm(_): CsrfForm<TokenOnlyForm>,
+) -> Result<Response, AppError> {
+    calendar_open(&state, &tenant, &viewer).await?;
+    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
+    viewer.require_writable()?;
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    let reader = EventReader::of_viewer(&mut tx, &viewer).await?;
+    let event = manageable_event(&mut tx, &reader, event_id).await?;
+    events::delete(&mut tx, event_id).await?;
+    tx.commit().await?;
+    let month = month_param(zone::local(event.starts_at).date());
+    Ok(Redirect::to(&format!("/calendar?month={month}")).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_month_is_whole_weeks_from_monday() {
+        let november = parse_month("2026-11").unwrap();
+        let days = grid(november);
+        // 1 November 2026 is a Sunday: the grid starts on Monday 26 October.
+        assert_eq!(days.first(), NaiveDate::from_ymd_opt(2026, 10, 26).as_ref());
+        assert_eq!(days.last(), NaiveDate::from_ymd_opt(2026, 12, 6).as_ref());
+        assert_eq!(days.len() % 7, 0);
+        assert_eq!(days.len(), 42);
+        let february = grid(parse_month("2027-02").unwrap());
+        assert_eq!(february.len(), 28, "1 February 2027 is a Monday");
+        for bad in [
+            "2026-13",
+            "2026-1",
+            "26-11",
+            "november",
+            "2026-11-01",
+            "1999-12",
+        ] {
+            assert_eq!(parse_month(bad), None, "{bad}");
+        }
+    }
+}
