@@ -1,6 +1,6 @@
 //! The calendar pages and feeds, and the conference rounds, by who uses them.
 
 pub mod bookings;
-pub mod rounds;
 pub mod events;
 pub mod feeds;
+pub mod rounds;
