@@ -144,3 +144,72 @@ pub fn event_entries(
         })
         .collect()
 }
+
+/// A conference talk of a parent's, for their personal feed.
+#[derive(Debug, sqlx::FromRow)]
+pub struct TalkRow {
+    pub booking_id: i64,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub round_title: String,
+    pub child: String,
+    pub group_name: String,
+    pub booked_at: DateTime<Utc>,
+}
+
+/// The talks booked for `person_id` as a parent: their children's shared talks and their own
+/// in rounds where each parent books apart, in published and closed rounds, ending after
+/// `since`. Only children they are still an active guardian of.
+pub async fn talks_of(
+    tx: &mut TenantTx,
+    person_id: i64,
+    since: DateTime<Utc>,
+) -> Result<Vec<TalkRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT b.id AS booking_id, s.starts_at, s.ends_at, r.title AS round_title,
+                p.first_name AS child, g.name AS group_name, b.booked_at
+           FROM conference_bookings b
+           JOIN conference_slots s ON s.id = b.slot_id
+           JOIN conference_rounds r ON r.id = b.round_id
+           JOIN pupils p ON p.id = b.pupil_id AND p.left_at IS NULL
+           JOIN groups g ON g.id = r.group_id
+           JOIN guardians gu ON gu.pupil_id = b.pupil_id AND gu.person_id = $1
+                            AND gu.status = 'active'
+          WHERE r.status IN ('published', 'closed') AND s.ends_at > $2
+            AND (b.parent_id IS NULL OR b.parent_id = $1)
+          ORDER BY s.starts_at, b.id",
+    )
+    .bind(person_id)
+    .bind(since)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Feed entries of a parent's talks. A changed talk keeps its booking and so its UID: the
+/// calendar app moves the entry instead of showing both times.
+pub fn talk_entries(
+    rows: &[TalkRow],
+    label: &str,
+    tenancy: &TenancyConfig,
+    tenant: &TenantEntry,
+) -> Vec<FeedEvent> {
+    rows.iter()
+        .map(|talk| FeedEvent {
+            uid: format!(
+                "conference-{}-{}@{}",
+                talk.booking_id,
+                tenant.id.get(),
+                tenancy.base_domain
+            ),
+            when: FeedTime::At {
+                starts: talk.starts_at,
+                ends: talk.ends_at,
+            },
+            summary: format!("{label}: {} ({})", talk.child, talk.group_name),
+            location: None,
+            description: Some(talk.round_title.clone()),
+            url: Some(tenancy.school_url(tenant.slug.as_str(), "/conferences")),
+            changed: talk.booked_at,
+        })
+        .collect()
+}

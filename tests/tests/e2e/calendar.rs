@@ -686,7 +686,7 @@ fn feed_path(page: &str) -> String {
 }
 
 /// Makes (or renews) a feed link from the feeds page and returns its path.
-async fn make_feed(client: &mut Client, host: &str, group: &str) -> String {
+pub(crate) async fn make_feed(client: &mut Client, host: &str, group: &str) -> String {
     client.get(host, "/calendar/feeds").await;
     let page = client
         .post_form(host, "/calendar/feeds/renew", &[("group_id", group)])
@@ -698,7 +698,7 @@ async fn make_feed(client: &mut Client, host: &str, group: &str) -> String {
 
 /// Fetches a feed without any session, checks it is a well-formed iCalendar text, and parses
 /// it with the independent parser.
-async fn fetch_feed(app: &TestApp, host: &str, path: &str) -> Calendar {
+pub(crate) async fn fetch_feed(app: &TestApp, host: &str, path: &str) -> Calendar {
     Calendar::from_str(&fetch_feed_text(app, host, path).await).expect("the feed parses")
 }
 
@@ -728,7 +728,7 @@ async fn fetch_feed_text(app: &TestApp, host: &str, path: &str) -> String {
     text
 }
 
-fn events(calendar: &Calendar) -> Vec<&icalendar::Event> {
+pub(crate) fn events(calendar: &Calendar) -> Vec<&icalendar::Event> {
     calendar
         .components
         .iter()
@@ -746,7 +746,7 @@ fn by_summary<'a>(calendar: &'a Calendar, summary: &str) -> Option<&'a icalendar
 }
 
 /// The instant of a DTSTART or DTEND: UTC, or a local time in its TZID.
-fn instant(value: DatePerhapsTime) -> DateTime<Utc> {
+pub(crate) fn instant(value: DatePerhapsTime) -> DateTime<Utc> {
     match value {
         DatePerhapsTime::DateTime(CalendarDateTime::Utc(at)) => at,
         DatePerhapsTime::DateTime(CalendarDateTime::WithTimezone { date_time, tzid }) => {

@@ -12,6 +12,10 @@ use schoolplein_tests::school::{self, Member, parent, quick_member};
 use schoolplein_tests::{RawResponse, TestApp, TestAppOptions, TestDb, school_host};
 use tenant_router::{TenantEntry, TenantTx};
 
+use icalendar::Component as _;
+
+use super::calendar::{events as feed_events, fetch_feed, instant, make_feed};
+
 /// One number from the school's schema, with one bound id.
 async fn scalar(app: &TestApp, school: &TenantEntry, sql: &'static str, id: i64) -> i64 {
     let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
@@ -469,9 +473,49 @@ async fn parents_book_on_one_page_change_atomically_cancel_and_are_refused_where
     assert!(lost.text().contains("net door iemand anders gekozen"));
     assert_eq!(bookings(&app, &school, round_a).await, [(a[2].0, p3, None)]);
 
+    // P's personal calendar feed holds the talk (read by an independent parser).
+    let feed = make_feed(&mut p.client, &host, "").await;
+    let talk = |calendar: &icalendar::Calendar| {
+        let talks: Vec<_> = feed_events(calendar)
+            .into_iter()
+            .filter(|e| {
+                e.get_summary()
+                    .is_some_and(|s| s.starts_with("Oudergesprek: "))
+            })
+            .map(|e| {
+                (
+                    e.get_uid().unwrap_or_default().to_owned(),
+                    e.get_start().map(instant),
+                )
+            })
+            .collect();
+        assert_eq!(talks.len(), 1, "one talk in the feed: {talks:?}");
+        talks[0].clone()
+    };
+    let starts = |slot: i64| {
+        let (app, school) = (&app, &school);
+        async move {
+            let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+            let at: chrono::DateTime<Utc> =
+                sqlx::query_scalar("SELECT starts_at FROM conference_slots WHERE id = $1")
+                    .bind(slot)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .unwrap();
+            at
+        }
+    };
+    let (uid, at) = talk(&fetch_feed(&app, &host, &feed).await);
+    assert_eq!(at, Some(starts(a[2].0).await));
+
     // P changes to 15:40: the old slot is free in the same step, and Q takes it.
     assert_eq!(book(&mut p, &host, a[4].0, p3).await.status, 303);
     assert_eq!(bookings(&app, &school, round_a).await, [(a[4].0, p3, None)]);
+    // The feed moves the same entry (same UID) to the new time.
+    assert_eq!(
+        talk(&fetch_feed(&app, &host, &feed).await),
+        (uid, Some(starts(a[4].0).await))
+    );
     assert_eq!(book(&mut q, &host, a[2].0, q3).await.status, 303);
 
     // A stale form: Q's page still offers 15:40, which P has meanwhile.

@@ -9,7 +9,7 @@ use http::header;
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::settings::Module;
 use schoolplein_kernel::tokens::SecretToken;
-use schoolplein_kernel::{AppError, AppState, Lang, Language, Viewer};
+use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
@@ -238,6 +238,15 @@ pub async fn serve_feed(
     };
     let since = Utc::now() - Duration::days(FEED_HISTORY_DAYS);
     let rows = events::for_feed(&mut tx, &reader, since, owner.group_id).await?;
+    // The personal feed also holds the parent's booked conference talks.
+    let talks = if owner.group_id.is_none()
+        && owner.roles.contains(&Role::Parent)
+        && settings.is_on(Module::Conferences)
+    {
+        feeds::talks_of(&mut tx, owner.person_id, since).await?
+    } else {
+        Vec::new()
+    };
     tx.commit().await?;
     let personal = state
         .templates
@@ -249,7 +258,18 @@ pub async fn serve_feed(
         tenant.entry().display_name,
         group_name.as_deref().unwrap_or(personal)
     );
-    let entries = feeds::event_entries(&rows, &state.config.tenancy, tenant.entry());
+    let mut entries = feeds::event_entries(&rows, &state.config.tenancy, tenant.entry());
+    let talk_label = state
+        .templates
+        .catalog()
+        .get(owner.language, "calendar.feeds.talk")
+        .unwrap_or_default();
+    entries.extend(feeds::talk_entries(
+        &talks,
+        talk_label,
+        &state.config.tenancy,
+        tenant.entry(),
+    ));
     let body = ical::write_feed(&name, &entries);
     Ok((
         [
