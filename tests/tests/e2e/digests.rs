@@ -236,10 +236,43 @@ async fn digests_go_out_once_at_the_schools_time_with_what_is_new_and_honour_pre
     assert!(report.contains("0 digests"), "{report}");
     let again = run_jobs(&app.db, slot + Duration::minutes(5)).await;
     assert!(again.contains("0 digests"), "{again}");
-    // The next morning, 07:30: only the twice-daily parent could get one, and nothing is
-    // new for them.
+    // News that evening, at 19:30 (its publishing moment set as if it had come then).
+    let evening = publish(
+        &mut admin.client,
+        &host,
+        &[
+            ("kind", "news"),
+            ("title", "Avondnieuws"),
+            ("whole_school", "on"),
+        ],
+    )
+    .await;
+    let mut tx = tenant_router::TenantTx::begin(&app.db.pool, school.id)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE posts SET published_at = $2 WHERE id = $1")
+        .bind(evening)
+        .bind(slot + Duration::hours(2))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    // The next morning, 07:30: only the twice-daily parent gets it.
     let morning = run_jobs(&app.db, slot + Duration::hours(14)).await;
-    assert!(morning.contains("0 digests"), "{morning}");
+    assert!(morning.contains("1 digests"), "{morning}");
+    let of_twice = digests_of(twice.email.clone()).await;
+    assert_eq!(of_twice.len(), 2);
+    assert!(of_twice[1].contains("Avondnieuws") && !of_twice[1].contains("Sinterklaas"));
+    assert_eq!(digests_of(daily.email.clone()).await.len(), 1);
+    // That day at 17:30: the daily parent gets it; the twice-daily parent had it already.
+    let next = run_jobs(&app.db, slot + Duration::hours(24)).await;
+    assert!(next.contains("1 digests"), "{next}");
+    let of_daily = digests_of(daily.email.clone()).await;
+    assert_eq!(of_daily.len(), 2);
+    assert!(of_daily[1].contains("Avondnieuws"), "{}", of_daily[1]);
+    assert_eq!(digests_of(twice.email.clone()).await.len(), 2);
+    assert!(digests_of(nothing.email.clone()).await.is_empty());
+    assert_eq!(digests_of(each.email.clone()).await.len(), 1);
 }
 
 #[tokio::test]
