@@ -1,6 +1,7 @@
 //! The school's calendar, its iCalendar feeds and the parent–teacher conference rounds.
 
 pub mod booking;
+pub mod closing;
 pub mod display;
 pub mod events;
 pub mod feeds;
@@ -131,6 +132,18 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "mail/calendar/round_invitation/body.html",
         include_str!("../templates/mail/calendar/round_invitation/body.html"),
+    ),
+    (
+        "mail/calendar/round_final/subject.txt",
+        include_str!("../templates/mail/calendar/round_final/subject.txt"),
+    ),
+    (
+        "mail/calendar/round_final/body.txt",
+        include_str!("../templates/mail/calendar/round_final/body.txt"),
+    ),
+    (
+        "mail/calendar/round_final/body.html",
+        include_str!("../templates/mail/calendar/round_final/body.html"),
     ),
     // The calendar.
     (
