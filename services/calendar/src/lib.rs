@@ -99,6 +99,10 @@ fn conference_routes() -> Router<AppState> {
             post(rounds::close_round),
         )
         .route(
+            "/conference-rounds/{round_id}/overview.pdf",
+            get(routes::overview::round_overview),
+        )
+        .route(
             "/conference-rounds/{round_id}/delete",
             post(rounds::delete_round),
         )

@@ -9,7 +9,7 @@ use schoolplein_kernel::Role;
 use schoolplein_tests::client::Client;
 use schoolplein_tests::mailbox::Mailbox;
 use schoolplein_tests::school::{self, Member, parent, quick_member};
-use schoolplein_tests::{RawResponse, TestApp, TestAppOptions, TestDb, school_host};
+use schoolplein_tests::{RawResponse, TestApp, TestAppOptions, TestDb, pdf_text, school_host};
 use tenant_router::{TenantEntry, TenantTx};
 
 /// One number from the school's schema, with one bound id.
@@ -1095,4 +1095,82 @@ async fn closing_mails_every_parent_their_final_time_or_that_there_is_none_once(
         2,
         "Lotte's family has no account: nobody else to mail"
     );
+}
+
+#[tokio::test]
+async fn the_teacher_downloads_a_pdf_overview_of_the_days_with_children_parents_free_slots_and_breaks()
+ {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool Het Overzicht", "").await;
+    let other_school = app.create_school("Basisschool Ergens Anders", "").await;
+    let host = school_host(&school.slug);
+    let mut admin = school::member(&app, &school, "Directeur", &[Role::SchoolAdmin]).await;
+    school::import_sample(&mut admin.client, &school).await;
+    let mut teacher = school::member(&app, &school, "Juf Drie", &[Role::Teacher]).await;
+    school::teach(&app, &school, teacher.person_id, "G3B").await;
+    let mut stranger =
+        school::member(&app, &other_school, "Meester Elders", &[Role::Teacher]).await;
+    let mut mother = parent(&app, &school, "Anna de Vries", &["2026001"]).await;
+    parent(&app, &school, "Mark de Vries", &["2026001"]).await;
+    let g3 = group(&app, &school, "G3B").await.to_string();
+    let sanne = pupil(&app, &school, "2026001").await;
+    let mut round_fields = small_round(&g3, "6");
+    round_fields.push(("talks_before_break", "3".into()));
+    round_fields.push(("break_minutes", "10".into()));
+    let round = create_round(&mut teacher.client, &host, &fields(&round_fields)).await;
+    publish(&mut teacher.client, &host, round, false).await;
+    let all = slots(&app, &school, round).await;
+    assert_eq!(all[3].1, "15:40-15:50", "a break after three talks");
+    assert_eq!(book(&mut mother, &host, all[1].0, sanne).await.status, 303);
+
+    let path = format!("/conference-rounds/{round}/overview.pdf");
+    let page = teacher
+        .client
+        .get(&host, &format!("/conference-rounds/{round}"))
+        .await
+        .text();
+    assert!(page.contains(&format!("href=\"{path}\"")), "{page}");
+    let pdf = teacher.client.get(&host, &path).await;
+    assert_eq!(pdf.status, 200, "{}", pdf.text());
+    assert_eq!(pdf.header("content-type"), Some("application/pdf"));
+    assert!(
+        pdf.header("content-disposition")
+            .is_some_and(|d| d.starts_with("attachment;") && d.contains(".pdf")),
+        "{:?}",
+        pdf.header("content-disposition")
+    );
+    assert!(pdf.body.starts_with(b"%PDF-"));
+    // pdftotext spaces words as it measures them: compare with single spaces.
+    let text = pdf_text(&pdf.body)
+        .await
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let (dutch_day, _) = weekdays(&round_fields[4].1);
+    for expected in [
+        dutch_day,
+        "15:10–15:20",
+        "Sanne de Vries — Anna de Vries, Mark de Vries",
+        "15:00–15:10 (vrij)",
+        "15:30–15:40 pauze",
+        "Juf Drie",
+    ] {
+        assert!(text.contains(expected), "{expected}: {text}");
+    }
+
+    // Parents may not; another school does not know the round; nor does an unknown id.
+    assert_eq!(mother.client.get(&host, &path).await.status, 403);
+    let elsewhere = stranger
+        .client
+        .get(&school_host(&other_school.slug), &path)
+        .await;
+    assert_eq!(elsewhere.status, 404);
+    let unknown = teacher
+        .client
+        .get(
+            &host,
+            &format!("/conference-rounds/{}/overview.pdf", round + 1000),
+        )
+        .await;
+    assert_eq!(unknown.status, 404, "{}", unknown.text());
 }
