@@ -183,6 +183,22 @@ impl Browser {
         .await;
     }
 
+    /// Sets the value of the field matching `selector` directly. Date and time fields take
+    /// typed keys in the order of the browser's locale (mm/dd/yyyy, AM/PM); a value set this
+    /// way means the same in every locale, and the form sends it as typed input would.
+    pub async fn set_value(&self, selector: &str, value: &str) {
+        let id = self.element(selector).await;
+        self.call(
+            "POST",
+            &format!("/session/{}/execute/sync", self.session),
+            Some(json!({
+                "script": "arguments[0].value = arguments[1];",
+                "args": [{ "element-6066-11e4-a52e-4f735466cecf": id }, value],
+            })),
+        )
+        .await;
+    }
+
     /// Clicks the element matching `selector` (a link or a form's button) and waits for the
     /// page that follows.
     pub async fn click(&self, selector: &str) {

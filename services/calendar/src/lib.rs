@@ -1,6 +1,7 @@
 //! The school's calendar, its iCalendar feeds and the parent–teacher conference rounds.
 
 pub mod booking;
+pub mod closing;
 pub mod display;
 pub mod events;
 pub mod feeds;
@@ -98,6 +99,10 @@ fn conference_routes() -> Router<AppState> {
             post(rounds::close_round),
         )
         .route(
+            "/conference-rounds/{round_id}/overview.pdf",
+            get(routes::overview::round_overview),
+        )
+        .route(
             "/conference-rounds/{round_id}/delete",
             post(rounds::delete_round),
         )
@@ -131,6 +136,18 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "mail/calendar/round_invitation/body.html",
         include_str!("../templates/mail/calendar/round_invitation/body.html"),
+    ),
+    (
+        "mail/calendar/round_final/subject.txt",
+        include_str!("../templates/mail/calendar/round_final/subject.txt"),
+    ),
+    (
+        "mail/calendar/round_final/body.txt",
+        include_str!("../templates/mail/calendar/round_final/body.txt"),
+    ),
+    (
+        "mail/calendar/round_final/body.html",
+        include_str!("../templates/mail/calendar/round_final/body.html"),
     ),
     // The calendar.
     (

@@ -492,6 +492,8 @@ pub struct SlotRow {
     pub ends_at: DateTime<Utc>,
     pub booking_id: Option<i64>,
     pub pupil_id: Option<i64>,
+    /// `per_parent` mode: whose talk it is.
+    pub parent_id: Option<i64>,
     pub child: Option<String>,
     pub parent: Option<String>,
     pub booked_by: Option<String>,
@@ -501,7 +503,7 @@ pub struct SlotRow {
 /// A round's slots in time order, with who booked them.
 pub async fn slots_of(tx: &mut TenantTx, round_id: i64) -> Result<Vec<SlotRow>, sqlx::Error> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT s.id, s.starts_at, s.ends_at, b.id AS booking_id, b.pupil_id,
+        "SELECT s.id, s.starts_at, s.ends_at, b.id AS booking_id, b.pupil_id, b.parent_id,
                 CASE WHEN pu.id IS NOT NULL THEN {PUPIL_NAME} END AS child,
                 parent.name AS parent, booker.name AS booked_by, b.assigned
            FROM conference_slots s

@@ -10,6 +10,7 @@ pub mod error;
 pub mod i18n;
 pub mod limits;
 pub mod passwords;
+pub mod pdf;
 pub mod session;
 pub mod settings;
 pub mod state;

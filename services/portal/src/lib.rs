@@ -4,7 +4,6 @@
 pub mod db;
 pub mod fields;
 pub mod notify;
-pub mod pdf;
 pub mod privacy;
 pub mod rich_text;
 pub mod roster;

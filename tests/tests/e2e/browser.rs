@@ -458,3 +458,197 @@ async fn a_teacher_asks_group_3_a_question_a_parent_answers_and_the_teacher_sees
     assert!(mailbox.delivered_to(&answering.email).await.is_empty());
     browser.close().await;
 }
+
+#[tokio::test]
+async fn a_teacher_plans_conferences_from_the_seed_two_parents_book_one_changes_and_both_get_their_final_time()
+ {
+    use chrono::{Duration, Utc};
+    use schoolplein_kernel::Role;
+    use schoolplein_tests::mailbox::Mailbox;
+    use schoolplein_tests::school::{self, PASSWORD};
+
+    let db = TestDb::fresh().await;
+    let mailbox = Mailbox::start(&db).await;
+    let app = TestApp::spawn_with(TestAppOptions {
+        db: Some(db),
+        ..Default::default()
+    })
+    .await;
+    let school = app.create_school("Basisschool De Gesprekken", "").await;
+    let mut admin = school::member(&app, &school, "Directeur", &[Role::SchoolAdmin]).await;
+    school::import_sample(&mut admin.client, &school).await;
+    let teacher = school::member(&app, &school, "Juf Drie", &[Role::Teacher]).await;
+    school::teach(&app, &school, teacher.person_id, "G3B").await;
+    let anna = school::parent(&app, &school, "Anna de Vries", &["2026001"]).await;
+    let joost = school::parent(&app, &school, "Joost Bakker", &["2026002"]).await;
+    let key = |sql: &'static str, key: &'static str| school::id(&app, &school, sql, key);
+    let g3 = key("SELECT id FROM groups WHERE import_key = $1", "G3B").await;
+    let sanne = key("SELECT id FROM pupils WHERE import_key = $1", "2026001").await;
+    let daan = key("SELECT id FROM pupils WHERE import_key = $1", "2026002").await;
+    let date = |days: i64| {
+        (Utc::now() + Duration::days(days))
+            .date_naive()
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    let (first, extra) = (date(30), date(32));
+    let origin = format!("http://{}.localhost:{}", school.slug, app.addr.port());
+
+    let browser = Browser::start().await;
+    // The teacher fills in the seed's round: 20 talks of 10 minutes, a 10-minute break after
+    // every 5, 15:00–18:30, and an extra day.
+    sign_in_with_the_form(&browser, &origin, &teacher.email, PASSWORD).await;
+    browser.wait_for_url(|url| !url.contains("/sign-in")).await;
+    browser.goto(&format!("{origin}/conference-rounds")).await;
+    browser
+        .click(&format!("#round-group option[value='{g3}']"))
+        .await;
+    browser.fill("#round-title", "Rapportgesprekken").await;
+    browser.fill("#round-talks", "20").await;
+    browser.fill("#round-talk-minutes", "10").await;
+    browser.fill("#round-before-break", "5").await;
+    browser.fill("#round-break-minutes", "10").await;
+    browser.set_value("#round-start-date", &first).await;
+    browser.set_value("#round-extra-1", &extra).await;
+    browser.set_value("#round-day-start", "15:00").await;
+    browser.set_value("#round-day-end", "18:30").await;
+    browser.click("#create-round").await;
+    let url = browser
+        .wait_for_url(|url| {
+            url.rsplit('/')
+                .next()
+                .is_some_and(|id| id.parse::<i64>().is_ok())
+        })
+        .await;
+    let round: i64 = url
+        .rsplit('/')
+        .next()
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("a round's address: {url}"));
+
+    // The generated times: talks in blocks of five with the break between, 18 on the first
+    // day up to 18:30, the last 2 on the extra day.
+    let first_day = browser.text_of(&format!("#day-{first}")).await;
+    for time in ["15:00–15:10", "15:40–15:50", "16:00–16:10", "18:20–18:30"] {
+        assert!(first_day.contains(time), "{time}: {first_day}");
+    }
+    assert!(!first_day.contains("15:50–16:00"), "the break is no talk");
+    let rows = |day: &str, n: usize| format!("#day-{day} tbody tr:nth-child({n})");
+    assert!(browser.has(&rows(&first, 18)).await && !browser.has(&rows(&first, 19)).await);
+    assert!(browser.has(&rows(&extra, 2)).await && !browser.has(&rows(&extra, 3)).await);
+    assert!(
+        browser
+            .text_of(&rows(&extra, 1))
+            .await
+            .contains("15:00–15:10")
+    );
+    browser.click("#publish-button").await;
+    assert!(
+        browser
+            .text_of("#round-status")
+            .await
+            .contains("gepubliceerd")
+    );
+    sign_out(&browser, &origin).await;
+
+    // The slots as stored, to find the buttons of 15:20, 15:40 and 16:10.
+    let slot = |time: &'static str| {
+        let app = &app;
+        let school = &school;
+        async move {
+            let mut tx = tenant_router::TenantTx::begin(&app.db.pool, school.id)
+                .await
+                .unwrap();
+            let id: i64 = sqlx::query_scalar(
+                "SELECT id FROM conference_slots
+                  WHERE round_id = $1
+                    AND to_char(starts_at AT TIME ZONE 'Europe/Amsterdam', 'HH24:MI') = $2
+                  ORDER BY starts_at LIMIT 1",
+            )
+            .bind(round)
+            .bind(time)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+            tx.rollback().await.unwrap();
+            id
+        }
+    };
+    let (at_1520, at_1540, at_1610) = (
+        slot("15:20").await,
+        slot("15:40").await,
+        slot("16:10").await,
+    );
+
+    // Anna books 15:20 for Sanne.
+    sign_in_with_the_form(&browser, &origin, &anna.email, PASSWORD).await;
+    browser.wait_for_url(|url| !url.contains("/sign-in")).await;
+    browser.goto(&format!("{origin}/conferences")).await;
+    browser
+        .click(&format!("#slot-{at_1520}-{sanne} button.book"))
+        .await;
+    browser.wait_for_url(|url| url.contains("booked=")).await;
+    assert!(browser.has("#booked").await);
+    sign_out(&browser, &origin).await;
+
+    // Joost books 15:40 for Daan, then changes to 16:10; 15:20 is taken for him.
+    sign_in_with_the_form(&browser, &origin, &joost.email, PASSWORD).await;
+    browser.wait_for_url(|url| !url.contains("/sign-in")).await;
+    browser.goto(&format!("{origin}/conferences")).await;
+    assert!(
+        !browser
+            .has(&format!("#slot-{at_1520}-{daan} button.book"))
+            .await,
+        "Anna's time is not offered"
+    );
+    browser
+        .click(&format!("#slot-{at_1540}-{daan} button.book"))
+        .await;
+    browser
+        .wait_for_url(|url| url.contains(&format!("booked={at_1540}")))
+        .await;
+    browser
+        .click(&format!("#slot-{at_1610}-{daan} button.book"))
+        .await;
+    browser
+        .wait_for_url(|url| url.contains(&format!("booked={at_1610}")))
+        .await;
+    assert!(browser.has("#booked").await);
+    sign_out(&browser, &origin).await;
+
+    // The teacher closes the planning.
+    sign_in_with_the_form(&browser, &origin, &teacher.email, PASSWORD).await;
+    browser.wait_for_url(|url| !url.contains("/sign-in")).await;
+    browser
+        .goto(&format!("{origin}/conference-rounds/{round}"))
+        .await;
+    browser.click("#close-round").await;
+    assert!(browser.has("#closed-notice").await);
+    assert!(browser.text_of("#round-status").await.contains("gesloten"));
+    browser.close().await;
+
+    // Both parents get their final time by mail (after the invitation): Joost the new one.
+    let to_anna = mailbox.latest(&anna.email, 2).await;
+    assert!(
+        to_anna.subject.contains("Definitieve tijden"),
+        "{}",
+        to_anna.subject
+    );
+    assert!(
+        to_anna.text.contains("Sanne de Vries") && to_anna.text.contains("15:20–15:30"),
+        "{}",
+        to_anna.text
+    );
+    let to_joost = mailbox.latest(&joost.email, 2).await;
+    assert!(
+        to_joost.subject.contains("Definitieve tijden"),
+        "{}",
+        to_joost.subject
+    );
+    assert!(
+        to_joost.text.contains("Daan Bakker") && to_joost.text.contains("16:10–16:20"),
+        "{}",
+        to_joost.text
+    );
+    assert!(!to_joost.text.contains("15:40–15:50"), "not the old time");
+}

@@ -9,7 +9,7 @@ use schoolplein_kernel::Role;
 use schoolplein_tests::client::Client;
 use schoolplein_tests::mailbox::Mailbox;
 use schoolplein_tests::school::{self, Member, parent, quick_member};
-use schoolplein_tests::{RawResponse, TestApp, TestAppOptions, TestDb, school_host};
+use schoolplein_tests::{RawResponse, TestApp, TestAppOptions, TestDb, pdf_text, school_host};
 use tenant_router::{TenantEntry, TenantTx};
 
 use icalendar::Component as _;
@@ -905,4 +905,316 @@ async fn three_hundred_parents_rush_thirty_slots_and_exactly_thirty_get_one() {
     for (i, (slot, child, _)) in booked.iter().enumerate() {
         assert_eq!((*slot, *child), (all_2[i].0, pupils_2[i]));
     }
+}
+
+/// A slot's local time as mails write it (`15:20–15:30`).
+fn mailed(slot: &(i64, String)) -> String {
+    slot.1.replace('-', "–")
+}
+
+/// The Dutch and English weekday of a date field's value.
+fn weekdays(date: &str) -> (&'static str, &'static str) {
+    use chrono::Datelike;
+    let date = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap();
+    let i = date.weekday().num_days_from_monday() as usize;
+    (
+        [
+            "maandag",
+            "dinsdag",
+            "woensdag",
+            "donderdag",
+            "vrijdag",
+            "zaterdag",
+            "zondag",
+        ][i],
+        [
+            "Monday",
+            "Tuesday",
+            "Wednesday",
+            "Thursday",
+            "Friday",
+            "Saturday",
+            "Sunday",
+        ][i],
+    )
+}
+
+/// How many mails the outbox holds for this school with `title` in the subject.
+async fn queued(app: &TestApp, school: &TenantEntry, title: &str) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM platform.outbox WHERE tenant_id = $1 AND subject LIKE '%' || $2 || '%'",
+    )
+    .bind(school.id.get())
+    .bind(title)
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn closing_mails_every_parent_their_final_time_or_that_there_is_none_once() {
+    let db = TestDb::fresh().await;
+    let mailbox = Mailbox::start(&db).await;
+    let app = TestApp::spawn_with(TestAppOptions {
+        db: Some(db),
+        ..TestAppOptions::default()
+    })
+    .await;
+    let school = app.create_school("Basisschool Het Slot", "").await;
+    let host = school_host(&school.slug);
+    let mut admin = school::member(&app, &school, "Directeur", &[Role::SchoolAdmin]).await;
+    school::import_sample(&mut admin.client, &school).await;
+    let mut teacher = school::member(&app, &school, "Juf Drie", &[Role::Teacher]).await;
+    school::teach(&app, &school, teacher.person_id, "G3B").await;
+    school::teach(&app, &school, teacher.person_id, "G4").await;
+    // Group 3: Sanne's mother and father (who reads English); Daan's father books nothing.
+    let mut mother = parent(&app, &school, "Anna de Vries", &["2026001"]).await;
+    let father = parent(&app, &school, "Mark de Vries", &["2026001"]).await;
+    let unbooked = parent(&app, &school, "Joost Bakker", &["2026002"]).await;
+    exec(
+        &app,
+        &school,
+        "UPDATE platform.accounts SET language = 'en'
+          WHERE id = (SELECT account_id FROM people WHERE id = $1)",
+        father.person_id,
+    )
+    .await;
+    // Group 4: Elif's separated parents, each booking their own talk.
+    let mut elif_mother = parent(&app, &school, "Ayşe Yılmaz", &["2026003"]).await;
+    let mut elif_father = parent(&app, &school, "Emre Yılmaz", &["2026003"]).await;
+    let (g3, g4) = (
+        group(&app, &school, "G3B").await.to_string(),
+        group(&app, &school, "G4").await.to_string(),
+    );
+    let (sanne, elif) = (
+        pupil(&app, &school, "2026001").await,
+        pupil(&app, &school, "2026003").await,
+    );
+    let shared_fields = small_round(&g3, "6");
+    let (dutch_day, english_day) = weekdays(&shared_fields[4].1);
+    let shared = create_round(&mut teacher.client, &host, &fields(&shared_fields)).await;
+    let mut own_fields = small_round(&g4, "6");
+    own_fields.push(("booking_mode", "per_parent".into()));
+    let own = create_round(&mut teacher.client, &host, &fields(&own_fields)).await;
+    publish(&mut teacher.client, &host, shared, false).await;
+    publish(&mut teacher.client, &host, own, false).await;
+    let a = slots(&app, &school, shared).await;
+    let b = slots(&app, &school, own).await;
+    assert_eq!(book(&mut mother, &host, a[2].0, sanne).await.status, 303);
+    assert_eq!(
+        book(&mut elif_mother, &host, b[0].0, elif).await.status,
+        303
+    );
+    assert_eq!(
+        book(&mut elif_father, &host, b[1].0, elif).await.status,
+        303
+    );
+    // Elif's father changes his time before the close: the mail has the new one.
+    assert_eq!(
+        book(&mut elif_father, &host, b[3].0, elif).await.status,
+        303
+    );
+    assert_eq!(queued(&app, &school, "Gesprekken").await, 0);
+
+    // The teacher closes the shared round: one mail per parent, in their language.
+    teacher
+        .client
+        .get(&host, &format!("/conference-rounds/{shared}"))
+        .await;
+    let closed = teacher
+        .client
+        .post_form(&host, &format!("/conference-rounds/{shared}/close"), &[])
+        .await;
+    assert_eq!(closed.status, 303, "{}", closed.text());
+    let title = format!("Gesprekken {g3}");
+    assert_eq!(
+        queued(&app, &school, &title).await,
+        3,
+        "one mail per parent"
+    );
+    let to_mother = mailbox.latest(&mother.email, 1).await;
+    assert!(
+        to_mother.subject.contains("Definitieve tijden"),
+        "{}",
+        to_mother.subject
+    );
+    for expected in [
+        "Sanne de Vries",
+        dutch_day,
+        &mailed(&a[2]),
+        "10 minuten",
+        "met Juf Drie",
+    ] {
+        assert!(
+            to_mother.text.contains(expected),
+            "{expected}: {}",
+            to_mother.text
+        );
+    }
+    assert!(!to_mother.text.contains("geen tijd"), "{}", to_mother.text);
+    let to_father = mailbox.latest(&father.email, 1).await;
+    assert!(
+        to_father.subject.contains("Final times"),
+        "{}",
+        to_father.subject
+    );
+    for expected in [english_day, &mailed(&a[2]), "10 minutes", "with Juf Drie"] {
+        assert!(
+            to_father.text.contains(expected),
+            "{expected}: {}",
+            to_father.text
+        );
+    }
+    let to_unbooked = mailbox.latest(&unbooked.email, 1).await;
+    assert!(
+        to_unbooked
+            .text
+            .contains("Daan Bakker: voor dit kind is geen tijd ingepland")
+            && to_unbooked.text.contains("contact op met Juf Drie"),
+        "{}",
+        to_unbooked.text
+    );
+    assert!(!to_unbooked.text.contains(&mailed(&a[2])));
+
+    // The teacher sees it is closed and who has no time.
+    let page = teacher
+        .client
+        .get(&host, &format!("/conference-rounds/{shared}"))
+        .await
+        .text();
+    assert!(page.contains("id=\"closed-notice\""), "{page}");
+    let without = &page[page.find("id=\"without-slot\"").expect("the list")..];
+    let without = &without[..without.find("</section>").unwrap()];
+    assert!(
+        without.contains("Daan Bakker") && !without.contains("Sanne"),
+        "{without}"
+    );
+
+    // Closing again is refused with its reason and mails nobody again; nor can parents book.
+    let again = teacher
+        .client
+        .post_form(&host, &format!("/conference-rounds/{shared}/close"), &[])
+        .await;
+    assert_eq!(again.status, 400);
+    assert!(again.text().contains("gesloten"), "{}", again.text());
+    assert_eq!(queued(&app, &school, &title).await, 3);
+    let late = book(&mut mother, &host, a[4].0, sanne).await;
+    assert_eq!(late.status, 400);
+    assert!(late.text().contains("gesloten"));
+    assert_eq!(
+        bookings(&app, &school, shared).await,
+        [(a[2].0, sanne, None)]
+    );
+
+    // Per parent: each parent is told their own time only, the changed one its new time.
+    teacher
+        .client
+        .get(&host, &format!("/conference-rounds/{own}"))
+        .await;
+    let closed = teacher
+        .client
+        .post_form(&host, &format!("/conference-rounds/{own}/close"), &[])
+        .await;
+    assert_eq!(closed.status, 303);
+    let to_elif_mother = mailbox.latest(&elif_mother.email, 1).await;
+    let to_elif_father = mailbox.latest(&elif_father.email, 1).await;
+    assert!(
+        to_elif_mother.text.contains(&mailed(&b[0])),
+        "{}",
+        to_elif_mother.text
+    );
+    assert!(!to_elif_mother.text.contains(&mailed(&b[3])));
+    assert!(
+        to_elif_father.text.contains(&mailed(&b[3])),
+        "{}",
+        to_elif_father.text
+    );
+    assert!(!to_elif_father.text.contains(&mailed(&b[0])));
+    assert!(
+        !to_elif_father.text.contains(&mailed(&b[1])),
+        "the old time is gone"
+    );
+    assert_eq!(
+        queued(&app, &school, &format!("Gesprekken {g4}")).await,
+        2,
+        "Lotte's family has no account: nobody else to mail"
+    );
+}
+
+#[tokio::test]
+async fn the_teacher_downloads_a_pdf_overview_of_the_days_with_children_parents_free_slots_and_breaks()
+ {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool Het Overzicht", "").await;
+    let other_school = app.create_school("Basisschool Ergens Anders", "").await;
+    let host = school_host(&school.slug);
+    let mut admin = school::member(&app, &school, "Directeur", &[Role::SchoolAdmin]).await;
+    school::import_sample(&mut admin.client, &school).await;
+    let mut teacher = school::member(&app, &school, "Juf Drie", &[Role::Teacher]).await;
+    school::teach(&app, &school, teacher.person_id, "G3B").await;
+    let mut stranger =
+        school::member(&app, &other_school, "Meester Elders", &[Role::Teacher]).await;
+    let mut mother = parent(&app, &school, "Anna de Vries", &["2026001"]).await;
+    parent(&app, &school, "Mark de Vries", &["2026001"]).await;
+    let g3 = group(&app, &school, "G3B").await.to_string();
+    let sanne = pupil(&app, &school, "2026001").await;
+    let mut round_fields = small_round(&g3, "6");
+    round_fields.push(("talks_before_break", "3".into()));
+    round_fields.push(("break_minutes", "10".into()));
+    let round = create_round(&mut teacher.client, &host, &fields(&round_fields)).await;
+    publish(&mut teacher.client, &host, round, false).await;
+    let all = slots(&app, &school, round).await;
+    assert_eq!(all[3].1, "15:40-15:50", "a break after three talks");
+    assert_eq!(book(&mut mother, &host, all[1].0, sanne).await.status, 303);
+
+    let path = format!("/conference-rounds/{round}/overview.pdf");
+    let page = teacher
+        .client
+        .get(&host, &format!("/conference-rounds/{round}"))
+        .await
+        .text();
+    assert!(page.contains(&format!("href=\"{path}\"")), "{page}");
+    let pdf = teacher.client.get(&host, &path).await;
+    assert_eq!(pdf.status, 200, "{}", pdf.text());
+    assert_eq!(pdf.header("content-type"), Some("application/pdf"));
+    assert!(
+        pdf.header("content-disposition")
+            .is_some_and(|d| d.starts_with("attachment;") && d.contains(".pdf")),
+        "{:?}",
+        pdf.header("content-disposition")
+    );
+    assert!(pdf.body.starts_with(b"%PDF-"));
+    // pdftotext spaces words as it measures them: compare with single spaces.
+    let text = pdf_text(&pdf.body)
+        .await
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let (dutch_day, _) = weekdays(&round_fields[4].1);
+    for expected in [
+        dutch_day,
+        "15:10–15:20",
+        "Sanne de Vries — Anna de Vries, Mark de Vries",
+        "15:00–15:10 (vrij)",
+        "15:30–15:40 pauze",
+        "Juf Drie",
+    ] {
+        assert!(text.contains(expected), "{expected}: {text}");
+    }
+
+    // Parents may not; another school does not know the round; nor does an unknown id.
+    assert_eq!(mother.client.get(&host, &path).await.status, 403);
+    let elsewhere = stranger
+        .client
+        .get(&school_host(&other_school.slug), &path)
+        .await;
+    assert_eq!(elsewhere.status, 404);
+    let unknown = teacher
+        .client
+        .get(
+            &host,
+            &format!("/conference-rounds/{}/overview.pdf", round + 1000),
+        )
+        .await;
+    assert_eq!(unknown.status, 404, "{}", unknown.text());
 }

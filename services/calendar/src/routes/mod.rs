@@ -3,4 +3,5 @@
 pub mod bookings;
 pub mod events;
 pub mod feeds;
+pub mod overview;
 pub mod rounds;

@@ -12,6 +12,7 @@ use serde::Serialize;
 use tenant_router::{CurrentTenant, TenantTx};
 
 use crate::booking::{self, Booker, Placed};
+use crate::closing;
 use crate::rounds::{
     self, Form, NewRound, Round, RoundSettings, RoundStatus, SlotRow, managed_round,
 };
@@ -238,6 +239,17 @@ struct RoundPage<'a> {
     invitation: String,
     invitation_en: String,
     first_day: String,
+    /// The families without a talk (per parent in `per_parent` mode).
+    without: Vec<String>,
+    closed_label: Option<String>,
+}
+
+/// How the teacher's page names a family.
+fn family_label(family: &rounds::Family) -> String {
+    match &family.parent {
+        Some(parent) => format!("{} — {parent}", family.child),
+        None => family.child.clone(),
+    }
 }
 
 /// Days with their slots, in local time.
@@ -297,6 +309,17 @@ pub async fn show_round(
     };
     let slot_count = slots.len();
     let booked_count = slots.iter().filter(|s| s.booking_id.is_some()).count();
+    let without = families
+        .iter()
+        .filter(|f| {
+            !slots.iter().any(|s| {
+                s.booking_id.is_some()
+                    && s.pupil_id == Some(f.pupil_id)
+                    && s.parent_id == f.parent_id
+            })
+        })
+        .map(family_label)
+        .collect();
     let days = teacher_days(&state, lang, &round, slots);
     let moment = |at: Option<DateTime<Utc>>| at.map(|at| times::moment(&state.templates, lang, at));
     let page = RoundPage {
@@ -313,10 +336,7 @@ pub async fn show_round(
             .iter()
             .map(|f| FamilyOption {
                 key: f.key(),
-                label: match &f.parent {
-                    Some(parent) => format!("{} — {parent}", f.child),
-                    None => f.child.clone(),
-                },
+                label: family_label(f),
             })
             .collect(),
         day_start: round.day_start.format("%H:%M").to_string(),
@@ -329,6 +349,8 @@ pub async fn show_round(
         opens_label: moment(round.opens_at),
         siblings_label: moment(round.siblings_open_at),
         cutoff_label: moment(round.cutoff()),
+        closed_label: moment(round.closed_at),
+        without,
         invitation: school_nl.unwrap_or_else(|| built_in(Language::Nl)),
         invitation_en: school_en.unwrap_or_else(|| built_in(Language::En)),
         first_day: round
@@ -772,7 +794,10 @@ async fn mail_invitations(
 }
 
 /// `POST /conference-rounds/{id}/close`: the planning is final; parents can no longer book,
-/// change or cancel. Waits for bookings under way (they hold the round's row shared).
+/// change or cancel, and every parent of the group is mailed their final times (or that a
+/// child has none), in the same transaction. Waits for bookings under way (they hold the
+/// round's row shared), so the mails hold the bookings as they stand at the close. A closed
+/// round is refused by [`change_round`], so closing twice mails nobody again.
 pub async fn close_round(
     State(state): State<AppState>,
     tenant: CurrentTenant,
@@ -788,6 +813,7 @@ pub async fn close_round(
         .bind(round.id)
         .execute(&mut *tx)
         .await?;
+    closing::mail_final_times(&state, &tenant, &mut tx, &round).await?;
     tx.commit().await?;
     Ok(back_to(round_id))
 }

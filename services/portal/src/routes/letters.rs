@@ -7,7 +7,7 @@ use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer};
 use schoolplein_registration::ActivationCode;
 use tenant_router::{CurrentTenant, TenantTx};
 
-use crate::pdf::{Block, download};
+use schoolplein_kernel::pdf::{Block, download};
 
 #[derive(Debug, sqlx::FromRow)]
 struct LetterRow {

@@ -7,8 +7,8 @@ use axum::response::Response;
 use schoolplein_kernel::{AppError, AppState, Lang, Language, Viewer};
 use tenant_router::{CurrentTenant, TenantTx};
 
-use crate::pdf::{Block, download};
 use crate::routes::groups::{GroupView, group_view};
+use schoolplein_kernel::pdf::{Block, download};
 
 fn text(state: &AppState, language: Language, key: &str) -> String {
     state

@@ -10,7 +10,7 @@ use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
 use serde::Serialize;
 use tenant_router::{CurrentTenant, TenantTx};
 
-use crate::pdf::{Block, download};
+use schoolplein_kernel::pdf::{Block, download};
 
 #[derive(Debug, Serialize, sqlx::FromRow)]
 struct SpecialRow {

@@ -1,13 +1,14 @@
-//! PDF documents of the school: A4 pages of text set in the configured TrueType fonts, made
-//! on a blocking thread (a class's letters take tens of milliseconds of CPU).
+//! PDF documents of the school (class lists, letters, conference overviews): A4 pages of text
+//! set in the configured TrueType fonts, made on a blocking thread (a class's letters take tens
+//! of milliseconds of CPU).
 
 use std::sync::Arc;
 
+use crate::state::PdfFonts;
 use krilla::Document;
 use krilla::geom::Point;
 use krilla::page::PageSettings;
 use krilla::text::{Font, TextDirection};
-use schoolplein_kernel::state::PdfFonts;
 
 /// A4 in points.
 const PAGE_WIDTH: f32 = 595.0;
@@ -142,10 +143,10 @@ pub async fn download(
     pages: Vec<Vec<Block>>,
     prefix: &str,
     name: &str,
-) -> Result<axum::response::Response, schoolplein_kernel::AppError> {
+) -> Result<axum::response::Response, crate::AppError> {
+    use crate::AppError;
     use axum::response::IntoResponse;
     use http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
-    use schoolplein_kernel::AppError;
 
     let fonts = fonts.clone();
     let pdf = tokio::task::spawn_blocking(move || render(&fonts, &pages))
