@@ -622,6 +622,7 @@ async fn a_teacher_plans_conferences_from_the_seed_two_parents_book_one_changes_
     browser
         .goto(&format!("{origin}/conference-rounds/{round}"))
         .await;
+    browser.click("#confirm-close").await;
     browser.click("#close-round").await;
     assert!(browser.has("#closed-notice").await);
     assert!(browser.text_of("#round-status").await.contains("gesloten"));

@@ -583,7 +583,11 @@ async fn parents_book_on_one_page_change_atomically_cancel_and_are_refused_where
         .await;
     let closed = teacher
         .client
-        .post_form(&host, &format!("/conference-rounds/{round_a}/close"), &[])
+        .post_form(
+            &host,
+            &format!("/conference-rounds/{round_a}/close"),
+            &[("confirm", "yes")],
+        )
         .await;
     assert_eq!(closed.status, 303);
     let refused = book(&mut p, &host, a[5].0, p3).await;
@@ -1016,6 +1020,25 @@ async fn closing_mails_every_parent_their_final_time_or_that_there_is_none_once(
     );
     assert_eq!(queued(&app, &school, "Gesprekken").await, 0);
 
+    // Closing without ticking the box that says every parent is mailed: refused, nothing sent.
+    let page = teacher
+        .client
+        .get(&host, &format!("/conference-rounds/{shared}"))
+        .await
+        .text();
+    assert!(page.contains("id=\"confirm-close\""), "{page}");
+    let unconfirmed = teacher
+        .client
+        .post_form(&host, &format!("/conference-rounds/{shared}/close"), &[])
+        .await;
+    assert_eq!(unconfirmed.status, 400);
+    assert!(
+        unconfirmed.text().contains("confirm"),
+        "{}",
+        unconfirmed.text()
+    );
+    assert_eq!(queued(&app, &school, &format!("Gesprekken {g3}")).await, 0);
+
     // The teacher closes the shared round: one mail per parent, in their language.
     teacher
         .client
@@ -1023,7 +1046,11 @@ async fn closing_mails_every_parent_their_final_time_or_that_there_is_none_once(
         .await;
     let closed = teacher
         .client
-        .post_form(&host, &format!("/conference-rounds/{shared}/close"), &[])
+        .post_form(
+            &host,
+            &format!("/conference-rounds/{shared}/close"),
+            &[("confirm", "yes")],
+        )
         .await;
     assert_eq!(closed.status, 303, "{}", closed.text());
     let title = format!("Gesprekken {g3}");
@@ -1093,7 +1120,11 @@ async fn closing_mails_every_parent_their_final_time_or_that_there_is_none_once(
     // Closing again is refused with its reason and mails nobody again; nor can parents book.
     let again = teacher
         .client
-        .post_form(&host, &format!("/conference-rounds/{shared}/close"), &[])
+        .post_form(
+            &host,
+            &format!("/conference-rounds/{shared}/close"),
+            &[("confirm", "yes")],
+        )
         .await;
     assert_eq!(again.status, 400);
     assert!(again.text().contains("gesloten"), "{}", again.text());
@@ -1113,7 +1144,11 @@ async fn closing_mails_every_parent_their_final_time_or_that_there_is_none_once(
         .await;
     let closed = teacher
         .client
-        .post_form(&host, &format!("/conference-rounds/{own}/close"), &[])
+        .post_form(
+            &host,
+            &format!("/conference-rounds/{own}/close"),
+            &[("confirm", "yes")],
+        )
         .await;
     assert_eq!(closed.status, 303);
     let to_elif_mother = mailbox.latest(&elif_mother.email, 1).await;

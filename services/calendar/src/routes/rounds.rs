@@ -803,8 +803,15 @@ pub async fn close_round(
     tenant: CurrentTenant,
     viewer: Viewer,
     Path(round_id): Path<i64>,
-    CsrfForm(_): CsrfForm<EmptyForm>,
+    CsrfForm(form): CsrfForm<CloseForm>,
 ) -> Result<Response, AppError> {
+    // Closing mails every parent of the group and cannot be undone: asked for in so many words.
+    if form.confirm.as_deref() != Some("yes") {
+        return Err(AppError::bad_request(
+            "confirm",
+            "rounds.error.confirm_close",
+        ));
+    }
     let (mut tx, round) = change_round(&state, &tenant, &viewer, round_id).await?;
     if round.state() != RoundStatus::Published {
         return Err(AppError::bad_request("round", "rounds.error.not_published"));
@@ -876,3 +883,9 @@ pub async fn save_invitation_text(
 /// A form with nothing but its token.
 #[derive(Debug, serde::Deserialize)]
 pub struct EmptyForm {}
+
+/// The close button's form: the box saying the teacher knows every parent is mailed.
+#[derive(Debug, serde::Deserialize)]
+pub struct CloseForm {
+    confirm: Option<String>,
+}
