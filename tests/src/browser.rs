@@ -87,6 +87,14 @@ impl Browser {
     }
 
     async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let (status, value) = self.answer(method, path, body).await;
+        assert!(status < 300, "WebDriver {method} {path} failed: {value}");
+        value
+    }
+
+    /// A WebDriver call's status and value, whatever the status (an element may go stale
+    /// while the next page loads).
+    async fn answer(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let body = body.map(|b| b.to_string().into_bytes());
         let response = http::request(
             self.addr,
@@ -100,11 +108,7 @@ impl Browser {
         .expect("chromedriver answers");
         let value: Value =
             serde_json::from_slice(&response.body).expect("chromedriver speaks JSON");
-        assert!(
-            response.status < 300,
-            "WebDriver {method} {path} failed: {value}"
-        );
-        value["value"].clone()
+        (response.status, value["value"].clone())
     }
 
     /// Opens a URL and waits for the page to load.
@@ -148,6 +152,35 @@ impl Browser {
                 tokio::time::Instant::now() < deadline,
                 "no element matches {selector} on {}",
                 self.url().await
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits (up to 10 s) for an element matching `selector`: after a click, the next page
+    /// may still be on its way.
+    pub async fn wait_for(&self, selector: &str) {
+        self.element(selector).await;
+    }
+
+    /// Waits (up to 10 s) until the first element matching `selector` holds `needle` in its
+    /// text, and returns that text; the page before a click's answer may still be shown.
+    pub async fn wait_for_text(&self, selector: &str, needle: &str) -> String {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let mut last = String::new();
+        loop {
+            if let Some(id) = self.elements(selector).await.into_iter().next() {
+                let path = format!("/session/{}/element/{id}/text", self.session);
+                if let (200, text) = self.answer("GET", &path, None).await {
+                    last = text.as_str().unwrap_or_default().to_owned();
+                    if last.contains(needle) {
+                        return last;
+                    }
+                }
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{selector} never held {needle:?} (last: {last:?})"
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

@@ -1,8 +1,7 @@
 //! Conference rounds (K3): what the teacher's forms say about a round, checked, and the SQL that
 //! stores rounds and their slots, keeping teachers to the groups they teach.
 
-use chrono::{DateTime, Days, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
-use chrono_tz::Europe::Amsterdam;
+use chrono::{DateTime, Days, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use schoolplein_kernel::{AppError, Role, Viewer};
 use serde::Serialize;
 use tenant_router::TenantTx;
@@ -282,17 +281,6 @@ pub fn instants(plan: &RoundPlan) -> Result<Vec<Talk>, SlotError> {
     plan.slots()?.iter().map(LocalSlot::instants).collect()
 }
 
-/// Midnight at the start of a day, Dutch time.
-pub fn midnight(date: NaiveDate) -> DateTime<Utc> {
-    Amsterdam
-        .from_local_datetime(&date.and_time(NaiveTime::MIN))
-        .earliest()
-        .map_or_else(
-            || date.and_time(NaiveTime::MIN).and_utc(),
-            |at| at.with_timezone(&Utc),
-        )
-}
-
 /// A round as stored, with its group's name.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Round {
@@ -333,7 +321,9 @@ impl Round {
     pub fn cutoff(&self) -> Option<DateTime<Utc>> {
         let days = u64::try_from(self.change_until_days?).ok()?;
         let first = self.days.iter().min()?;
-        Some(midnight(first.checked_sub_days(Days::new(days))?))
+        Some(crate::zone::start_of_day(
+            first.checked_sub_days(Days::new(days))?,
+        ))
     }
 
     /// A talk of this round's length starting at `start`.

@@ -4,7 +4,6 @@
 use std::fmt;
 
 use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
-use chrono_tz::Europe::Amsterdam;
 
 /// Extra days a round may have besides its start date (seed 000: "maximaal vier extra dagen").
 pub const MAX_EXTRA_DAYS: usize = 4;
@@ -316,15 +315,10 @@ impl RoundPlan {
 /// A local time on a date in the school's zone as an instant; a time the clock skips or passes
 /// twice that day is refused rather than guessed.
 pub fn to_utc(date: NaiveDate, time: NaiveTime) -> Result<DateTime<Utc>, SlotError> {
-    match Amsterdam.from_local_datetime(&NaiveDateTime::new(date, time)) {
+    match crate::zone::ZONE.from_local_datetime(&NaiveDateTime::new(date, time)) {
         LocalResult::Single(at) => Ok(at.with_timezone(&Utc)),
         LocalResult::Ambiguous(..) | LocalResult::None => Err(SlotError::ClockChange { date }),
     }
-}
-
-/// An instant as the school's local date and time.
-pub fn to_local(at: DateTime<Utc>) -> NaiveDateTime {
-    at.with_timezone(&Amsterdam).naive_local()
 }
 
 impl LocalSlot {
@@ -593,7 +587,10 @@ mod tests {
             after.instants().unwrap().0.to_rfc3339(),
             "2026-03-29T08:00:00+00:00"
         );
-        assert_eq!(to_local(after.instants().unwrap().1).time(), time(10, 15));
+        assert_eq!(
+            crate::zone::local(after.instants().unwrap().1).time(),
+            time(10, 15)
+        );
         // 02:30 does not exist that night; 02:30 on 25 October 2026 happens twice.
         assert_eq!(
             to_utc(date(2026, 3, 29), time(2, 30)),

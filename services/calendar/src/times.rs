@@ -4,7 +4,7 @@
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use schoolplein_kernel::{Language, Templates};
 
-use crate::slots::to_local;
+use crate::zone::local as to_local;
 
 /// `di 10-11-2026` in Dutch, `Tue 10-11-2026` in English.
 pub fn day_label(templates: &Templates, language: Language, date: NaiveDate) -> String {

@@ -543,12 +543,7 @@ async fn a_teacher_plans_conferences_from_the_seed_two_parents_book_one_changes_
             .contains("15:00–15:10")
     );
     browser.click("#publish-button").await;
-    assert!(
-        browser
-            .text_of("#round-status")
-            .await
-            .contains("gepubliceerd")
-    );
+    browser.wait_for_text("#round-status", "gepubliceerd").await;
     sign_out(&browser, &origin).await;
 
     // The slots as stored, to find the buttons of 15:20, 15:40 and 16:10.
@@ -588,7 +583,7 @@ async fn a_teacher_plans_conferences_from_the_seed_two_parents_book_one_changes_
         .click(&format!("#slot-{at_1520}-{sanne} button.book"))
         .await;
     browser.wait_for_url(|url| url.contains("booked=")).await;
-    assert!(browser.has("#booked").await);
+    browser.wait_for("#booked").await;
     sign_out(&browser, &origin).await;
 
     // Joost books 15:40 for Daan, then changes to 16:10; 15:20 is taken for him.
@@ -613,7 +608,7 @@ async fn a_teacher_plans_conferences_from_the_seed_two_parents_book_one_changes_
     browser
         .wait_for_url(|url| url.contains(&format!("booked={at_1610}")))
         .await;
-    assert!(browser.has("#booked").await);
+    browser.wait_for("#booked").await;
     sign_out(&browser, &origin).await;
 
     // The teacher closes the planning.
@@ -624,8 +619,8 @@ async fn a_teacher_plans_conferences_from_the_seed_two_parents_book_one_changes_
         .await;
     browser.click("#confirm-close").await;
     browser.click("#close-round").await;
-    assert!(browser.has("#closed-notice").await);
-    assert!(browser.text_of("#round-status").await.contains("gesloten"));
+    browser.wait_for("#closed-notice").await;
+    browser.wait_for_text("#round-status", "gesloten").await;
     browser.close().await;
 
     // Both parents get their final time by mail (after the invitation): Joost the new one.

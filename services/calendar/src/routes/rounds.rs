@@ -511,7 +511,7 @@ pub async fn double_slot(
         return Err(AppError::bad_request("slot", "rounds.error.already_double"));
     }
     let new_end = starts_at + round.talk_length() * 2;
-    if slots::to_local(new_end).time() > round.day_end
+    if crate::zone::local(new_end).time() > round.day_end
         || times::local_date(new_end) != times::local_date(starts_at)
     {
         return Err(AppError::bad_request("slot", "rounds.error.past_day_end"));
