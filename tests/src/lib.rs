@@ -2,6 +2,7 @@
 //! running app on port 0 per test, fresh schools, the `schoolplein` binary, an SMTP server
 //! in the test process, and headless Chromium.
 
+pub mod bench;
 pub mod browser;
 pub mod certificates;
 pub mod client;

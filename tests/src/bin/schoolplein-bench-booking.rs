@@ -17,12 +17,12 @@ use rand::seq::SliceRandom as _;
 use schoolplein_calendar::rounds::{self, BookingMode, NewRound, RoundSettings};
 use schoolplein_calendar::slots::RoundPlan;
 use schoolplein_kernel::session::{SESSION_COOKIE, SessionData, Sessions};
-use schoolplein_kernel::{AppState, Config, Role};
+use schoolplein_kernel::{AppState, Role};
 use schoolplein_registration::{EmailAddress, enroll};
 use schoolplein_server::app;
+use schoolplein_tests::bench;
 use schoolplein_tests::client::Client;
-use tenant_router::provision::{self, NewSchool};
-use tenant_router::{SchoolName, TenantEntry, TenantMigrations, TenantSlug, TenantTx};
+use tenant_router::{TenantEntry, TenantTx};
 use tokio::sync::Semaphore;
 
 #[derive(Debug, Parser)]
@@ -43,45 +43,6 @@ struct Args {
     /// Booking requests under way at once, at most.
     #[arg(long, default_value_t = 64)]
     in_flight: usize,
-}
-
-fn config(args: &Args) -> Config {
-    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let vars = [
-        (
-            "SCHOOLPLEIN__DATABASE__URL".to_owned(),
-            args.database_url.clone(),
-        ),
-        ("SCHOOLPLEIN__REDIS__URL".to_owned(), args.redis_url.clone()),
-        (
-            "SCHOOLPLEIN__REDIS__KEY_PREFIX".to_owned(),
-            "bench-booking:".to_owned(),
-        ),
-        (
-            "SCHOOLPLEIN__DATABASE__MAX_CONNECTIONS".to_owned(),
-            "20".to_owned(),
-        ),
-    ];
-    Config::load_from(&root.join("config"), "test", vars).expect("config loads")
-}
-
-/// A new school, once the app's directory knows it.
-async fn create_school(state: &AppState, slug: &str) -> anyhow::Result<TenantEntry> {
-    let school = provision::create_school(
-        &state.db,
-        &TenantMigrations::embedded(),
-        &NewSchool {
-            slug: TenantSlug::parse(slug)?,
-            name: SchoolName::parse("Basisschool De Spits")?,
-            welcome_text: String::new(),
-        },
-    )
-    .await?;
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while state.tenants.by_id(school.id).is_none() && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    Ok(school)
 }
 
 /// `$groups` groups, a teacher who plans their rounds, `$parents` pupils spread over them.
@@ -117,7 +78,8 @@ async fn set_up(
     args: &Args,
     stamp: &str,
 ) -> anyhow::Result<(TenantEntry, String, Vec<Parent>)> {
-    let school = create_school(state, &format!("spits-{stamp}")).await?;
+    let school =
+        bench::create_school(state, &format!("spits-{stamp}"), "Basisschool De Spits").await?;
     let host = format!("{}.schoolplein.test", school.slug);
     let mut tx = TenantTx::begin(&state.schools, school.id).await?;
     let sql = SCHOOL_SQL
@@ -294,7 +256,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     schoolplein_server::serve::install_crypto_provider();
-    let config = config(&args);
+    let config = bench::config(&args.database_url, &args.redis_url, "bench-booking:", &[])?;
     let platform = schoolplein_kernel::db::postgres_pool(&config.database)?;
     tenant_router::fleet::migrate_platform(&platform).await?;
     platform.close().await;

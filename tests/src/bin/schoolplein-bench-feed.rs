@@ -7,11 +7,11 @@ use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use schoolplein_kernel::{AppState, Config, Role};
+use schoolplein_kernel::Role;
 use schoolplein_registration::{EmailAddress, NewPassword, enroll};
 use schoolplein_server::app;
-use tenant_router::provision::{self, NewSchool};
-use tenant_router::{SchoolName, TenantEntry, TenantMigrations, TenantSlug, TenantTx};
+use schoolplein_tests::bench;
+use tenant_router::TenantTx;
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -31,26 +31,6 @@ struct Args {
 const PASSWORD: &str = "Bench-Wacht-2026!";
 /// The groups of the parent's three children.
 const VIEWER_GROUPS: [&str; 3] = ["G1", "G11", "G21"];
-
-fn config(args: &Args) -> Config {
-    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let vars = [
-        (
-            "SCHOOLPLEIN__DATABASE__URL".to_owned(),
-            args.database_url.clone(),
-        ),
-        ("SCHOOLPLEIN__REDIS__URL".to_owned(), args.redis_url.clone()),
-        (
-            "SCHOOLPLEIN__REDIS__KEY_PREFIX".to_owned(),
-            "bench-feed:".to_owned(),
-        ),
-        (
-            "SCHOOLPLEIN__DATABASE__MAX_CONNECTIONS".to_owned(),
-            "20".to_owned(),
-        ),
-    ];
-    Config::load_from(&root.join("config"), "test", vars).expect("config loads")
-}
 
 /// 32 groups with a teacher each, 900 pupils with a parent each, and `2 × $events` events
 /// over the past 300 days and the coming 300: half of them for the whole school or one of
@@ -112,15 +92,6 @@ SELECT inserted.id, g.id
   JOIN groups g ON g.import_key = plan.group_key;
 ";
 
-/// The figure after `label` in wrk's report (`Requests/sec:`, `50%`, `99%`).
-fn wrk_figure<'a>(report: &'a str, label: &str) -> &'a str {
-    report
-        .lines()
-        .find(|line| line.trim_start().starts_with(label))
-        .and_then(|line| line.split_whitespace().nth(1))
-        .unwrap_or("?")
-}
-
 // As the served binary: mimalloc.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -129,7 +100,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     schoolplein_server::serve::install_crypto_provider();
-    let config = config(&args);
+    let config = bench::config(&args.database_url, &args.redis_url, "bench-feed:", &[])?;
     let platform = schoolplein_kernel::db::postgres_pool(&config.database)?;
     tenant_router::fleet::migrate_platform(&platform).await?;
     platform.close().await;
@@ -147,7 +118,8 @@ async fn main() -> anyhow::Result<()> {
         Duration::from_secs(1),
     ));
     let stamp = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
-    let school = create_school(&state, &format!("feed-{stamp}")).await?;
+    let school =
+        bench::create_school(&state, &format!("feed-{stamp}"), "Basisschool Kalender").await?;
     let host = format!("{}.schoolplein.test", school.slug);
     let mut tx = TenantTx::begin(&state.schools, school.id).await?;
     sqlx::raw_sql(sqlx::AssertSqlSafe(
@@ -244,30 +216,11 @@ async fn main() -> anyhow::Result<()> {
             out,
             "feed: wrk -t1 -c{connections} {}s: {} req/s, p50 {}, p99 {}",
             args.seconds,
-            wrk_figure(&report, "Requests/sec"),
-            wrk_figure(&report, "50%"),
-            wrk_figure(&report, "99%"),
+            bench::wrk_figure(&report, "Requests/sec"),
+            bench::wrk_figure(&report, "50%"),
+            bench::wrk_figure(&report, "99%"),
         )?;
         out.flush()?;
     }
     Ok(())
-}
-
-/// A new school, once the app's directory knows it.
-async fn create_school(state: &AppState, slug: &str) -> anyhow::Result<TenantEntry> {
-    let school = provision::create_school(
-        &state.db,
-        &TenantMigrations::embedded(),
-        &NewSchool {
-            slug: TenantSlug::parse(slug)?,
-            name: SchoolName::parse("Basisschool Kalender")?,
-            welcome_text: String::new(),
-        },
-    )
-    .await?;
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while state.tenants.by_id(school.id).is_none() && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    Ok(school)
 }

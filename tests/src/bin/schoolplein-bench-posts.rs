@@ -11,14 +11,14 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use schoolplein_kernel::config::MailTransport;
-use schoolplein_kernel::{AppState, Config, Role};
+use schoolplein_kernel::{AppState, Role};
 use schoolplein_mailing::Worker;
 use schoolplein_registration::{EmailAddress, NewPassword, enroll};
 use schoolplein_server::app;
+use schoolplein_tests::bench;
 use schoolplein_tests::client::Client;
 use schoolplein_tests::smtp::SmtpServer;
-use tenant_router::provision::{self, NewSchool};
-use tenant_router::{SchoolName, TenantEntry, TenantMigrations, TenantSlug, TenantTx};
+use tenant_router::{TenantEntry, TenantTx};
 use tokio::sync::oneshot;
 
 #[derive(Debug, Parser)]
@@ -47,58 +47,6 @@ const VIEWER_GROUPS: [&str; 3] = ["G1", "G11", "G21"];
 const URGENT_DOMAIN: &str = "dringend.example.nl";
 /// How long the urgent mails may take before the run gives up (the target is 10 s).
 const URGENT_LIMIT: Duration = Duration::from_secs(120);
-
-fn config(args: &Args) -> Config {
-    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let vars = [
-        (
-            "SCHOOLPLEIN__DATABASE__URL".to_owned(),
-            args.database_url.clone(),
-        ),
-        ("SCHOOLPLEIN__REDIS__URL".to_owned(), args.redis_url.clone()),
-        (
-            "SCHOOLPLEIN__REDIS__KEY_PREFIX".to_owned(),
-            "bench-posts:".to_owned(),
-        ),
-        (
-            "SCHOOLPLEIN__DATABASE__MAX_CONNECTIONS".to_owned(),
-            "20".to_owned(),
-        ),
-        // The outbox worker as shipped (config/base.toml), not the test profile's small
-        // batches and short lease.
-        ("SCHOOLPLEIN__MAIL__BATCH_SIZE".to_owned(), "100".to_owned()),
-        ("SCHOOLPLEIN__MAIL__CONCURRENCY".to_owned(), "8".to_owned()),
-        ("SCHOOLPLEIN__MAIL__LEASE_SECS".to_owned(), "300".to_owned()),
-        (
-            "SCHOOLPLEIN__MAIL__POLL_INTERVAL_MS".to_owned(),
-            "5000".to_owned(),
-        ),
-        (
-            "SCHOOLPLEIN__MAIL__SMTP__TIMEOUT_SECS".to_owned(),
-            "30".to_owned(),
-        ),
-    ];
-    Config::load_from(&root.join("config"), "test", vars).expect("config loads")
-}
-
-/// A new school, once the app's directory knows it.
-async fn create_school(state: &AppState, slug: &str, name: &str) -> anyhow::Result<TenantEntry> {
-    let school = provision::create_school(
-        &state.db,
-        &TenantMigrations::embedded(),
-        &NewSchool {
-            slug: TenantSlug::parse(slug)?,
-            name: SchoolName::parse(name)?,
-            welcome_text: String::new(),
-        },
-    )
-    .await?;
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while state.tenants.by_id(school.id).is_none() && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    Ok(school)
-}
 
 /// A member with an account and the benchmark's password; returns their person id.
 async fn enroll_member(
@@ -238,15 +186,6 @@ async fn connections_left_in_a_transaction(state: &AppState) -> anyhow::Result<i
     .await?)
 }
 
-/// The figure after `label` in wrk's report (`Requests/sec:`, `50%`, `99%`).
-fn wrk_figure<'a>(report: &'a str, label: &str) -> &'a str {
-    report
-        .lines()
-        .find(|line| line.trim_start().starts_with(label))
-        .and_then(|line| line.split_whitespace().nth(1))
-        .unwrap_or("?")
-}
-
 // glibc's allocator spent about a tenth of the server's CPU on a busy page (measured with
 // perf, docs/BENCHMARKS.md); mimalloc's per-thread heaps do the same work for less.
 #[global_allocator]
@@ -257,7 +196,20 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     schoolplein_server::serve::install_crypto_provider();
     let smtp = SmtpServer::start().await;
-    let mut config = config(&args);
+    // The outbox worker as shipped (config/base.toml), not the test profile's small batches
+    // and short lease.
+    let mut config = bench::config(
+        &args.database_url,
+        &args.redis_url,
+        "bench-posts:",
+        &[
+            ("SCHOOLPLEIN__MAIL__BATCH_SIZE", "100"),
+            ("SCHOOLPLEIN__MAIL__CONCURRENCY", "8"),
+            ("SCHOOLPLEIN__MAIL__LEASE_SECS", "300"),
+            ("SCHOOLPLEIN__MAIL__POLL_INTERVAL_MS", "5000"),
+            ("SCHOOLPLEIN__MAIL__SMTP__TIMEOUT_SECS", "30"),
+        ],
+    )?;
     config.mail.transport = MailTransport::Smtp;
     config.mail.smtp.host = "127.0.0.1".into();
     config.mail.smtp.port = smtp.port();
@@ -304,7 +256,8 @@ async fn timeline(
     stamp: &str,
 ) -> anyhow::Result<String> {
     // The timeline's school, its posts and readers in bulk.
-    let school = create_school(state, &format!("posts-{stamp}"), "Basisschool Meting").await?;
+    let school =
+        bench::create_school(state, &format!("posts-{stamp}"), "Basisschool Meting").await?;
     let host = format!("{}.schoolplein.test", school.slug);
     let mut tx = TenantTx::begin(&state.schools, school.id).await?;
     let school_sql = TIMELINE_SCHOOL_SQL.replace("$posts", &args.posts.to_string());
@@ -398,9 +351,9 @@ async fn timeline(
         "posts: timeline ({} posts, {viewer_posts} of them for a parent of 3 children in 3 groups; first page {TIMELINE_PAGE} posts, {unread_on_page} unread), wrk -t2 -c50 {}s: {} req/s, p50 {}, p99 {} (target p99 < 25 ms)",
         args.posts,
         args.seconds,
-        wrk_figure(&report, "Requests/sec"),
-        wrk_figure(&report, "50%"),
-        wrk_figure(&report, "99%"),
+        bench::wrk_figure(&report, "Requests/sec"),
+        bench::wrk_figure(&report, "50%"),
+        bench::wrk_figure(&report, "99%"),
     ))
 }
 
@@ -421,7 +374,8 @@ async fn urgent_post(
         let _ = worker_stopped.await;
     }));
 
-    let school = create_school(state, &format!("dringend-{stamp}"), "Basisschool Dringend").await?;
+    let school =
+        bench::create_school(state, &format!("dringend-{stamp}"), "Basisschool Dringend").await?;
     let host = format!("{}.schoolplein.test", school.slug);
     let mut tx = TenantTx::begin(&state.schools, school.id).await?;
     let school_sql = URGENT_SCHOOL_SQL
