@@ -53,10 +53,81 @@ pub async fn create_school(
 }
 
 /// The figure after `label` in wrk's report (`Requests/sec:`, `50%`, `99%`).
-pub fn wrk_figure<'a>(report: &'a str, label: &str) -> &'a str {
+fn wrk_figure<'a>(report: &'a str, label: &str) -> &'a str {
     report
         .lines()
         .find(|line| line.trim_start().starts_with(label))
         .and_then(|line| line.split_whitespace().nth(1))
         .unwrap_or("?")
+}
+
+/// What wrk measured on one path.
+#[derive(Debug)]
+pub struct WrkRun {
+    pub requests_per_second: String,
+    pub p50: String,
+    pub p99: String,
+}
+
+impl std::fmt::Display for WrkRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} req/s, p50 {}, p99 {}",
+            self.requests_per_second, self.p50, self.p99
+        )
+    }
+}
+
+/// Runs `wrk --latency` with `connections` clients on two threads (one when there are fewer
+/// than two clients) for `seconds` on `path` of `host` at `addr`, with `cookie` when given;
+/// an error when wrk fails or sees an answer other than 2xx/3xx.
+pub async fn wrk(
+    addr: std::net::SocketAddr,
+    host: &str,
+    cookie: Option<&str>,
+    path: &str,
+    connections: u32,
+    seconds: u64,
+) -> anyhow::Result<WrkRun> {
+    let threads = connections.clamp(1, 2);
+    let mut command = tokio::process::Command::new("wrk");
+    command
+        .arg(format!("-t{threads}"))
+        .arg(format!("-c{connections}"))
+        .arg(format!("-d{seconds}s"))
+        .arg("--latency")
+        .args(["-H", &format!("Host: {host}")]);
+    if let Some(cookie) = cookie {
+        command.args(["-H", &format!("Cookie: {cookie}")]);
+    }
+    let output = command
+        .arg(format!("http://{addr}{path}"))
+        .kill_on_drop(true)
+        .output()
+        .await?;
+    let report = String::from_utf8_lossy(&output.stdout);
+    anyhow::ensure!(
+        output.status.success() && !report.contains("Non-2xx"),
+        "wrk failed or saw errors on {path}: {report}"
+    );
+    Ok(WrkRun {
+        requests_per_second: wrk_figure(&report, "Requests/sec").to_owned(),
+        p50: wrk_figure(&report, "50%").to_owned(),
+        p99: wrk_figure(&report, "99%").to_owned(),
+    })
+}
+
+/// Serves the real app over `state` on a free loopback port, for as long as the process runs.
+pub async fn serve(state: &AppState) -> anyhow::Result<std::net::SocketAddr> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(schoolplein_server::serve::serve(
+        listener,
+        schoolplein_server::app::app(state.clone()),
+        None,
+        std::future::pending::<()>(),
+        Duration::from_secs(1),
+    ));
+    Ok(addr)
 }

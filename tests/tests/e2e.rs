@@ -10,6 +10,7 @@ mod e2e {
     mod conferences;
     mod digests;
     mod documents;
+    mod groups;
     mod home;
     mod hosts;
     mod invitations;

@@ -11,6 +11,7 @@ pub mod i18n;
 pub mod limits;
 pub mod passwords;
 pub mod pdf;
+pub mod school_cache;
 pub mod session;
 pub mod settings;
 pub mod state;

@@ -220,40 +220,15 @@ impl SettingsCache {
         }
     }
 
-    /// Listens for changes announced by any process, on a connection of its own (a listener
-    /// holds its connection for good, which must not come out of the requests' pool);
-    /// reconnects after a lost connection, forgetting everything then (notifications may
-    /// have been missed).
+    /// Listens for changes announced by any process (see [`crate::school_cache::listen`]).
     pub fn spawn_listener(
         &self,
         database: &crate::config::DatabaseConfig,
     ) -> Result<tokio::task::JoinHandle<()>, sqlx::Error> {
-        let mut own = database.clone();
-        own.max_connections = 1;
-        own.min_connections = 0;
-        let pool = crate::db::postgres_pool(&own)?;
         let cache = self.clone();
-        Ok(tokio::spawn(async move {
-            loop {
-                match sqlx::postgres::PgListener::connect_with(&pool).await {
-                    Ok(mut listener) => {
-                        if listener.listen(SETTINGS_CHANNEL).await.is_err() {
-                            tokio::time::sleep(Duration::from_secs(1)).await;
-                            continue;
-                        }
-                        cache.forget_all();
-                        while let Ok(notification) = listener.recv().await {
-                            match notification.payload().parse::<i64>() {
-                                Ok(id) => cache.forget(TenantId::new(id)),
-                                Err(_) => cache.forget_all(),
-                            }
-                        }
-                        cache.forget_all();
-                    }
-                    Err(_) if pool.is_closed() => return,
-                    Err(_) => tokio::time::sleep(Duration::from_secs(1)).await,
-                }
-            }
-        }))
+        crate::school_cache::listen(database, SETTINGS_CHANNEL, move |school| match school {
+            Some(tenant) => cache.forget(tenant),
+            None => cache.forget_all(),
+        })
     }
 }

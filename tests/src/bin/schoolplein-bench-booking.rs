@@ -264,15 +264,7 @@ async fn main() -> anyhow::Result<()> {
     let _refresh = state
         .tenants
         .spawn_refresh(state.db.clone(), Duration::from_secs(60));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    tokio::spawn(schoolplein_server::serve::serve(
-        listener,
-        app::app(state.clone()),
-        None,
-        std::future::pending::<()>(),
-        Duration::from_secs(1),
-    ));
+    let addr = bench::serve(&state).await?;
     let stamp = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
     let (school, host, parents) = set_up(&state, addr, &args, &stamp).await?;
     let slot_count: i64 = {

@@ -108,15 +108,7 @@ async fn main() -> anyhow::Result<()> {
     let _refresh = state
         .tenants
         .spawn_refresh(state.db.clone(), Duration::from_secs(60));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    tokio::spawn(schoolplein_server::serve::serve(
-        listener,
-        app::app(state.clone()),
-        None,
-        std::future::pending::<()>(),
-        Duration::from_secs(1),
-    ));
+    let addr = bench::serve(&state).await?;
     let stamp = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
     let school =
         bench::create_school(&state, &format!("feed-{stamp}"), "Basisschool Kalender").await?;
@@ -195,31 +187,8 @@ async fn main() -> anyhow::Result<()> {
     out.flush()?;
 
     for connections in [1, 8] {
-        let wrk = tokio::process::Command::new("wrk")
-            .args([
-                "-t1".to_owned(),
-                format!("-c{connections}"),
-                format!("-d{}s", args.seconds),
-                "--latency".to_owned(),
-            ])
-            .args(["-H", &format!("Host: {host}")])
-            .arg(format!("http://{addr}{path}"))
-            .kill_on_drop(true)
-            .output()
-            .await?;
-        let report = String::from_utf8_lossy(&wrk.stdout);
-        anyhow::ensure!(
-            wrk.status.success() && !report.contains("Non-2xx"),
-            "wrk failed or saw errors: {report}"
-        );
-        writeln!(
-            out,
-            "feed: wrk -t1 -c{connections} {}s: {} req/s, p50 {}, p99 {}",
-            args.seconds,
-            bench::wrk_figure(&report, "Requests/sec"),
-            bench::wrk_figure(&report, "50%"),
-            bench::wrk_figure(&report, "99%"),
-        )?;
+        let run = bench::wrk(addr, &host, None, &path, connections, args.seconds).await?;
+        writeln!(out, "feed: wrk -c{connections} {}s: {run}", args.seconds)?;
         out.flush()?;
     }
     Ok(())

@@ -8,12 +8,12 @@ use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use schoolplein_kernel::{Config, Role};
+use schoolplein_kernel::Role;
 use schoolplein_registration::{EmailAddress, NewPassword, enroll};
 use schoolplein_server::app;
+use schoolplein_tests::bench;
 use schoolplein_tests::client::Client;
-use tenant_router::provision::{self, NewSchool};
-use tenant_router::{SchoolName, TenantMigrations, TenantSlug, TenantTx};
+use tenant_router::TenantTx;
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -26,30 +26,18 @@ struct Args {
     /// wrk's run on the group page, in seconds.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// Rounds of the group page, each kept in memory and then read every time.
+    #[arg(long, default_value_t = 2)]
+    rounds: u32,
+    /// Further paths to measure the same way after the group page (comma-separated), e.g. a
+    /// page that only reads the session, to see what the rest of the way costs; `{group}`
+    /// stands for the measured group's id.
+    #[arg(long, value_delimiter = ',')]
+    also: Vec<String>,
 }
 
 const PASSWORD: &str = "Bench-Wacht-2026!";
 const PUPILS_PER_GROUP: usize = 30;
-
-fn config(args: &Args) -> Config {
-    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let vars = [
-        (
-            "SCHOOLPLEIN__DATABASE__URL".to_owned(),
-            args.database_url.clone(),
-        ),
-        ("SCHOOLPLEIN__REDIS__URL".to_owned(), args.redis_url.clone()),
-        (
-            "SCHOOLPLEIN__REDIS__KEY_PREFIX".to_owned(),
-            "bench-roster:".to_owned(),
-        ),
-        (
-            "SCHOOLPLEIN__DATABASE__MAX_CONNECTIONS".to_owned(),
-            "20".to_owned(),
-        ),
-    ];
-    Config::load_from(&root.join("config"), "test", vars).expect("config loads")
-}
 
 /// One made-up pupil with one or two contacts (1.8 on average).
 struct Pupil {
@@ -189,7 +177,14 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     schoolplein_server::serve::install_crypto_provider();
-    let config = config(&args);
+    let config = bench::config(&args.database_url, &args.redis_url, "bench-roster:", &[])?;
+    // The same app with nothing of the roster kept in memory: every group page reads it.
+    let reading_config = bench::config(
+        &args.database_url,
+        &args.redis_url,
+        "bench-roster:",
+        &[("SCHOOLPLEIN__DATABASE__ROSTER_CACHE_ENTRIES", "0")],
+    )?;
     let platform = schoolplein_kernel::db::postgres_pool(&config.database)?;
     tenant_router::fleet::migrate_platform(&platform).await?;
     platform.close().await;
@@ -197,36 +192,24 @@ async fn main() -> anyhow::Result<()> {
     let _refresh = state
         .tenants
         .spawn_refresh(state.db.clone(), Duration::from_secs(60));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    tokio::spawn(schoolplein_server::serve::serve(
-        listener,
-        app::app(state.clone()),
-        None,
-        std::future::pending::<()>(),
-        Duration::from_secs(1),
-    ));
+    let addr = bench::serve(&state).await?;
+    let reading_state = app::build_state(reading_config).await?;
+    let _reading_refresh = reading_state
+        .tenants
+        .spawn_refresh(reading_state.db.clone(), Duration::from_secs(60));
+    let reading_addr = bench::serve(&reading_state).await?;
     let mut out = std::io::stdout().lock();
 
     // Two fresh schools, one per format.
     let stamp = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
     let mut schools = Vec::new();
     for format in ["csv", "xml"] {
-        let slug = TenantSlug::parse(&format!("roster-{format}-{stamp}"))?;
-        let school = provision::create_school(
-            &state.db,
-            &TenantMigrations::embedded(),
-            &NewSchool {
-                slug,
-                name: SchoolName::parse("Basisschool Meting")?,
-                welcome_text: String::new(),
-            },
+        let school = bench::create_school(
+            &state,
+            &format!("roster-{format}-{stamp}"),
+            "Basisschool Meting",
         )
         .await?;
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while state.tenants.by_id(school.id).is_none() && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
         let email = format!("admin-{format}-{stamp}@example.nl");
         enroll(
             &state,
@@ -351,39 +334,29 @@ async fn main() -> anyhow::Result<()> {
         "sp_session={}",
         parent.cookie(host, "sp_session").unwrap_or_default()
     );
-    let wrk = tokio::process::Command::new("wrk")
-        .args(["-t2", "-c50", &format!("-d{}s", args.seconds), "--latency"])
-        .args([
-            "-H",
-            &format!("Host: {host}"),
-            "-H",
-            &format!("Cookie: {cookie}"),
-        ])
-        .arg(format!("http://{addr}/groups/{group_id}"))
-        .output()
-        .await?;
-    let report = String::from_utf8_lossy(&wrk.stdout);
-    anyhow::ensure!(!report.contains("Non-2xx"), "wrk saw errors: {report}");
-    let requests = report
-        .lines()
-        .find(|l| l.starts_with("Requests/sec"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .unwrap_or("?");
-    let p99 = report
-        .lines()
-        .find(|l| l.trim_start().starts_with("99%"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .unwrap_or("?");
-    let p50 = report
-        .lines()
-        .find(|l| l.trim_start().starts_with("50%"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .unwrap_or("?");
-    writeln!(
-        out,
-        "roster: group page (30 pupils, 30 parents, as a parent of the group), wrk -c50 {}s: {requests} req/s, p50 {p50}, p99 {p99} (target p99 < 20 ms)",
-        args.seconds
-    )?;
+    let group_page = format!("/groups/{group_id}");
+    // Side by side, taking turns: kept in memory (as shipped), then read on every page.
+    for round in 1..=args.rounds {
+        for (label, at) in [("kept", addr), ("read every time", reading_addr)] {
+            let run = bench::wrk(at, host, Some(&cookie), &group_page, 50, args.seconds).await?;
+            writeln!(
+                out,
+                "roster: group page (30 pupils, 30 parents, as a parent of the group), roster {label}, round {round}, wrk -c50 {}s: {run} (target p99 < 20 ms)",
+                args.seconds
+            )?;
+            out.flush()?;
+        }
+    }
+    // Pages that do less, for comparison: what the rest of the way costs.
+    for path in args.also.iter().filter(|p| !p.is_empty()) {
+        let path = path.replace("{group}", &group_id.to_string());
+        let run = bench::wrk(addr, host, Some(&cookie), &path, 50, args.seconds).await?;
+        writeln!(
+            out,
+            "roster: {path} as the same parent, wrk -c50 {}s: {run}",
+            args.seconds
+        )?;
+    }
     out.flush()?;
 
     // The class-list PDF of the same group, one request at a time.

@@ -104,19 +104,41 @@ pub async fn group_access(
     Ok(access_of(viewer, looker, settings, &taught))
 }
 
-/// A group with its teachers, and the viewer as the rules see them — one round trip.
+/// A group with its teachers, and the viewer's place in the roster — one round trip.
 #[derive(Debug)]
 pub struct GroupHead {
     pub name: String,
     pub teachers: Vec<String>,
-    pub looker: Looker,
+    pub person: PersonRoster,
+}
+
+/// What of the roster decides which groups and fields a person may see: their children's
+/// groups and the groups they teach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonRoster {
+    pub person_id: i64,
+    pub child_groups: BTreeSet<i64>,
+    pub has_child: bool,
     pub taught: Vec<i64>,
 }
 
+impl PersonRoster {
+    /// The person as the privacy rules see them; staff come from the viewer's roles.
+    pub fn looker(&self, viewer: &Viewer) -> Looker {
+        Looker {
+            person_id: self.person_id,
+            is_staff: viewer.is_staff(),
+            child_groups: self.child_groups.clone(),
+            has_child: self.has_child,
+        }
+    }
+}
+
+/// The group with its teachers (`None`: no such group), and the person's place in the roster.
 pub async fn group_head(
     tx: &mut TenantTx,
     group_id: i64,
-    viewer: &Viewer,
+    person_id: i64,
 ) -> Result<Option<GroupHead>, sqlx::Error> {
     #[derive(sqlx::FromRow)]
     struct Row {
@@ -139,19 +161,18 @@ pub async fn group_head(
            FROM groups g WHERE g.id = $1",
     )
     .bind(group_id)
-    .bind(viewer.person_id)
+    .bind(person_id)
     .fetch_optional(&mut **tx)
     .await?;
     Ok(row.map(|row| GroupHead {
         name: row.name,
         teachers: row.teachers,
-        looker: Looker {
-            person_id: viewer.person_id,
-            is_staff: viewer.is_staff(),
+        person: PersonRoster {
+            person_id,
             child_groups: row.child_groups.into_iter().collect(),
             has_child: row.has_child,
+            taught: row.taught,
         },
-        taught: row.taught,
     }))
 }
 

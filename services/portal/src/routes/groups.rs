@@ -7,10 +7,13 @@ use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Response};
 use schoolplein_kernel::{AppError, AppState, Lang, Viewer};
 use serde::Serialize;
-use tenant_router::{CurrentTenant, TenantTx};
+use tenant_router::{CurrentTenant, TenantId, TenantTx};
 
-use crate::db::people::{self, field_names};
-use crate::privacy::{Field, visible_fields};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::db::people::{self, GroupPupil, PersonRoster, field_names};
+use crate::privacy::{Choice, Field, visible_fields};
 
 /// A parent as the viewer may see them.
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -52,6 +55,54 @@ pub struct GroupView {
     pub address_list: bool,
 }
 
+/// A group as its page reads it, before privacy is applied: the same for every viewer, so it
+/// is kept in memory per school until the school's roster changes (`AppState::roster`).
+#[derive(Debug)]
+pub struct GroupRoster {
+    pub name: String,
+    pub teachers: Vec<String>,
+    pub pupils: Vec<GroupPupil>,
+    pub choices: HashMap<i64, Vec<Choice>>,
+    /// Health notes per pupil: for staff only, left out of any other viewer's view.
+    pub health: HashMap<i64, String>,
+}
+
+/// The group and the viewer's place in the roster: from memory, or read in one read-only
+/// transaction (and kept). `None`: no such group.
+async fn rosters(
+    state: &AppState,
+    tenant: TenantId,
+    viewer: &Viewer,
+    group_id: i64,
+) -> Result<Option<(Arc<GroupRoster>, Arc<PersonRoster>)>, AppError> {
+    let cache = &state.roster;
+    let (group_key, person_key) = (("group", group_id), ("person", viewer.person_id));
+    if let (Some(group), Some(person)) =
+        (cache.get(tenant, group_key), cache.get(tenant, person_key))
+    {
+        return Ok(Some((group, person)));
+    }
+    // Taken before the transaction begins: a change announced meanwhile voids what it reads.
+    let ticket = cache.ticket(tenant);
+    let mut tx = TenantTx::begin_read_only(&state.schools, tenant).await?;
+    let Some(head) = people::group_head(&mut tx, group_id, viewer.person_id).await? else {
+        return Ok(None);
+    };
+    let (pupils, choices, health) = people::group_families(&mut tx, group_id, true).await?;
+    tx.commit().await?;
+    let group = Arc::new(GroupRoster {
+        name: head.name,
+        teachers: head.teachers,
+        pupils,
+        choices,
+        health,
+    });
+    let person = Arc::new(head.person);
+    cache.put(ticket, group_key, group.clone());
+    cache.put(ticket, person_key, person.clone());
+    Ok(Some((group, person)))
+}
+
 /// The group as this viewer may see it, or 404 (no such group) / 403 (not theirs).
 pub async fn group_view(
     state: &AppState,
@@ -59,35 +110,30 @@ pub async fn group_view(
     viewer: &Viewer,
     group_id: i64,
 ) -> Result<GroupView, AppError> {
-    // Settings first: read while no transaction of this request holds a connection.
     let settings = state.settings.get(&state.schools, tenant.id()).await?;
-    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
-    let head = people::group_head(&mut tx, group_id, viewer)
+    let (group, person) = rosters(state, tenant.id(), viewer, group_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let access = people::access_of(viewer, &head.looker, &settings, &head.taught);
+    let looker = person.looker(viewer);
+    let access = people::access_of(viewer, &looker, &settings, &person.taught);
     if !access.allows(group_id) {
         return Err(AppError::Forbidden {
             reason: "portal.group.not_yours",
         });
     }
-    let looker = head.looker;
-    let (name, teachers) = (head.name, head.teachers);
-    let (pupils, choices, health) =
-        people::group_families(&mut tx, group_id, looker.is_staff).await?;
-    tx.commit().await?;
-    let families = pupils
-        .into_iter()
+    let families = group
+        .pupils
+        .iter()
         .filter_map(|pupil| {
-            let pupil_health = health.get(&pupil.pupil_id).cloned();
             let parents: Vec<ParentView> = pupil
                 .parents
-                .into_iter()
+                .iter()
                 .filter_map(|parent| {
                     let shown = visible_fields(
                         &looker,
                         parent.person_id,
-                        choices
+                        group
+                            .choices
                             .get(&parent.person_id)
                             .map_or(&[][..], Vec::as_slice),
                     );
@@ -95,33 +141,33 @@ pub async fn group_view(
                     if !shown.contains(&Field::Name) {
                         return None;
                     }
-                    let keep = |field: Field, value: Option<String>| {
-                        value.filter(|_| shown.contains(&field))
+                    let keep = |field: Field, value: &Option<String>| {
+                        value.clone().filter(|_| shown.contains(&field))
                     };
                     Some(ParentView {
                         person_id: looker.is_staff.then_some(parent.person_id),
                         photo_url: (parent.has_photo && shown.contains(&Field::Photo))
                             .then(|| format!("/people/{}/photo", parent.person_id)),
-                        email: keep(Field::Email, Some(parent.email)),
-                        address: keep(Field::Address, parent.address),
-                        phone_mobile: keep(Field::PhoneMobile, parent.phone_mobile),
-                        phone_other: keep(Field::PhoneOther, parent.phone_other),
-                        name: parent.name,
+                        email: shown.contains(&Field::Email).then(|| parent.email.clone()),
+                        address: keep(Field::Address, &parent.address),
+                        phone_mobile: keep(Field::PhoneMobile, &parent.phone_mobile),
+                        phone_other: keep(Field::PhoneOther, &parent.phone_other),
+                        name: parent.name.clone(),
                         shown: field_names(&shown),
                     })
                 })
                 .collect();
             if looker.is_staff {
                 Some(FamilyView {
-                    child: pupil.full_name,
-                    health: pupil_health,
+                    child: pupil.full_name.clone(),
+                    health: group.health.get(&pupil.pupil_id).cloned(),
                     parents,
                 })
             } else if parents.is_empty() {
                 None
             } else {
                 Some(FamilyView {
-                    child: pupil.first_name,
+                    child: pupil.first_name.clone(),
                     health: None,
                     parents,
                 })
@@ -130,8 +176,8 @@ pub async fn group_view(
         .collect();
     Ok(GroupView {
         id: group_id,
-        name,
-        teachers,
+        name: group.name.clone(),
+        teachers: group.teachers.clone(),
         families,
         staff_view: looker.is_staff,
         address_list: looker.is_staff || settings.parents_download_address_list,

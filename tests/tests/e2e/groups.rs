@@ -1,0 +1,175 @@
+//! The group page's roster kept in memory (`AppState::roster`): every table it is read from
+//! announces changes at commit, whoever writes, and a change shows on the next pages.
+
+use std::time::{Duration, Instant};
+
+use schoolplein_kernel::Role;
+use schoolplein_kernel::school_cache::ROSTER_CHANNEL;
+use schoolplein_tests::school::{id, import_sample, link_child, member};
+use schoolplein_tests::{TestApp, school_host};
+use sqlx::postgres::PgListener;
+use tenant_router::{TenantEntry, TenantTx};
+
+const GROUP: &str = "SELECT id FROM groups WHERE import_key = $1";
+
+/// Runs `statement` in the school's transaction and says whether the school announced a
+/// roster change at its commit (other tests' schools announce on the same channel).
+async fn announces(app: &TestApp, school: &TenantEntry, statement: &str) -> bool {
+    let mut listener = PgListener::connect_with(&app.db.pool).await.unwrap();
+    listener.listen(ROSTER_CHANNEL).await.unwrap();
+    let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_owned()))
+        .execute(&mut *tx)
+        .await
+        .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    tx.commit().await.unwrap();
+    let ours = school.id.get().to_string();
+    let deadline = Instant::now() + Duration::from_millis(500);
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match tokio::time::timeout(left, listener.recv()).await {
+            Ok(Ok(notification)) if notification.payload() == ours => return true,
+            Ok(Ok(_)) => continue,
+            Ok(Err(e)) => panic!("listener: {e}"),
+            Err(_) => break,
+        }
+    }
+    false
+}
+
+#[tokio::test]
+async fn every_table_a_group_page_reads_announces_its_changes_and_nothing_else_does() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool Aankondiging", "").await;
+    let mut admin = member(&app, &school, "Directeur", &[Role::SchoolAdmin]).await;
+    import_sample(&mut admin.client, &school).await;
+    // Statement triggers fire even when no row matches: the statements need not change data.
+    for statement in [
+        "UPDATE groups SET name = name WHERE false",
+        "DELETE FROM group_teachers WHERE false",
+        "UPDATE pupils SET first_name = first_name WHERE false",
+        "UPDATE guardians SET status = status WHERE false",
+        "DELETE FROM privacy_choices WHERE false",
+        "DELETE FROM person_photos WHERE false",
+        "UPDATE pupil_medical SET allergies = allergies WHERE false",
+        "DELETE FROM people WHERE false",
+        "UPDATE people SET phone_mobile = phone_mobile WHERE false",
+        "UPDATE people SET blocked_at = blocked_at WHERE false",
+    ] {
+        assert!(
+            announces(&app, &school, statement).await,
+            "no announcement after: {statement}"
+        );
+    }
+    // The digest's bookkeeping, twice a day in every school, leaves the roster be.
+    for statement in [
+        "UPDATE people SET digest_through = digest_through WHERE false",
+        "SELECT count(*) FROM pupils",
+    ] {
+        assert!(
+            !announces(&app, &school, statement).await,
+            "an announcement after: {statement}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_change_by_any_writer_reaches_the_group_page_kept_in_memory() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool Geheugen", "").await;
+    let host = school_host(&school.slug);
+    let mut admin = member(&app, &school, "Directeur", &[Role::SchoolAdmin]).await;
+    import_sample(&mut admin.client, &school).await;
+    let g3b = id(&app, &school, GROUP, "G3B").await;
+    let mut viewer = member(&app, &school, "Ouder Kijker", &[Role::Parent]).await;
+    link_child(&app, &school, viewer.person_id, "2026002").await;
+    let mut shown = member(&app, &school, "Ouder Zichtbaar", &[Role::Parent]).await;
+    link_child(&app, &school, shown.person_id, "2026001").await;
+    let saved = shown
+        .client
+        .post_form(
+            &host,
+            "/children/details",
+            &[
+                ("address", ""),
+                ("phone_mobile", "06-11112222"),
+                ("phone_other", ""),
+                ("about", ""),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.text());
+    let sanne = id(
+        &app,
+        &school,
+        "SELECT id FROM pupils WHERE import_key = $1",
+        "2026001",
+    )
+    .await;
+    let saved = shown
+        .client
+        .post_form(
+            &host,
+            &format!("/children/{sanne}/privacy"),
+            &[("name", "group"), ("phone_mobile", "group")],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.text());
+
+    let page = viewer.client.get(&host, &format!("/groups/{g3b}")).await;
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("06-11112222"), "{}", page.text());
+    assert!(
+        !app.state.roster.is_empty(),
+        "the group page keeps what it read"
+    );
+
+    // Another process (here: plain SQL, not the app) changes the number: the page follows.
+    let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+    sqlx::query("UPDATE people SET phone_mobile = '06-33334444' WHERE id = $1")
+        .bind(shown.person_id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let text = viewer
+            .client
+            .get(&host, &format!("/groups/{g3b}"))
+            .await
+            .text();
+        if text.contains("06-33334444") {
+            assert!(!text.contains("06-11112222"));
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the page still shows the old number: {text}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // The viewer's own place in the roster is kept too: their child leaves the group, and the
+    // page is theirs no more.
+    let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+    sqlx::query("DELETE FROM guardians WHERE person_id = $1")
+        .bind(viewer.person_id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while viewer
+        .client
+        .get(&host, &format!("/groups/{g3b}"))
+        .await
+        .status
+        != 403
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the page stays open to a former parent"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
