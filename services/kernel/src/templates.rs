@@ -12,6 +12,7 @@ use crate::i18n::{Catalog, CatalogError, Language};
 const KERNEL_TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("../templates/layout.html")),
     ("error.html", include_str!("../templates/error.html")),
+    ("editor.html", include_str!("../templates/editor.html")),
 ];
 
 const KERNEL_MESSAGES: &[(Language, &str, &str)] = &[
