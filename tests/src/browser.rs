@@ -12,6 +12,8 @@ use crate::http;
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
+/// How WebDriver names an element in a script's arguments.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// One browser session; chromedriver and Chromium stop when it drops.
 #[derive(Debug)]
@@ -220,16 +222,51 @@ impl Browser {
     /// typed keys in the order of the browser's locale (mm/dd/yyyy, AM/PM); a value set this
     /// way means the same in every locale, and the form sends it as typed input would.
     pub async fn set_value(&self, selector: &str, value: &str) {
+        self.run_on(
+            selector,
+            "arguments[0].value = arguments[1];",
+            &[json!(value)],
+        )
+        .await;
+    }
+
+    /// Runs `script` in the page with the first element matching `selector` as
+    /// `arguments[0]` and `args` after it, and returns what the script returns.
+    pub async fn run_on(&self, selector: &str, script: &str, args: &[Value]) -> Value {
         let id = self.element(selector).await;
+        let mut all = vec![json!({ ELEMENT: id })];
+        all.extend_from_slice(args);
         self.call(
             "POST",
             &format!("/session/{}/execute/sync", self.session),
-            Some(json!({
-                "script": "arguments[0].value = arguments[1];",
-                "args": [{ "element-6066-11e4-a52e-4f735466cecf": id }, value],
-            })),
+            Some(json!({ "script": script, "args": all })),
+        )
+        .await
+    }
+
+    /// Types `keys` into the element matching `selector` as they come, without clearing it
+    /// first. WebDriver's key codes work: `\u{E009}` holds Control until `\u{E000}`.
+    pub async fn send_keys(&self, selector: &str, keys: &str) {
+        let id = self.element(selector).await;
+        self.call(
+            "POST",
+            &format!("/session/{}/element/{id}/value", self.session),
+            Some(json!({ "text": keys })),
         )
         .await;
+    }
+
+    /// An attribute of the first element matching `selector`, if it has it.
+    pub async fn attribute(&self, selector: &str, name: &str) -> Option<String> {
+        let id = self.element(selector).await;
+        let value = self
+            .call(
+                "GET",
+                &format!("/session/{}/element/{id}/attribute/{name}", self.session),
+                None,
+            )
+            .await;
+        value.as_str().map(str::to_owned)
     }
 
     /// Clicks the element matching `selector` (a link or a form's button) and waits for the

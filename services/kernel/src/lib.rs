@@ -29,3 +29,7 @@ pub use viewer::{MaybeViewer, Role, SignedIn, Viewer};
 
 /// The stylesheet every page links to as `/static/site.css`.
 pub const SITE_CSS: &str = include_str!("../static/site.css");
+
+/// The formatting toolbar of rich-text fields, `/static/editor.js`: pages with such a field
+/// load it through the `editor.html` template.
+pub const EDITOR_JS: &str = include_str!("../static/editor.js");

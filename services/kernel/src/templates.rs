@@ -12,6 +12,7 @@ use crate::i18n::{Catalog, CatalogError, Language};
 const KERNEL_TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("../templates/layout.html")),
     ("error.html", include_str!("../templates/error.html")),
+    ("editor.html", include_str!("../templates/editor.html")),
 ];
 
 const KERNEL_MESSAGES: &[(Language, &str, &str)] = &[
@@ -179,21 +180,26 @@ impl TextsUsed {
     }
 }
 
-/// What `name` and the templates it extends name under `t`; `None` when a template uses `t`
-/// in a way this cannot follow (then it gets every text).
+/// What `name`, the templates it extends and those it includes name under `t`; `None` when
+/// a template uses `t` in a way this cannot follow (then it gets every text).
 fn texts_used(name: &str, sources: &HashMap<&str, &str>) -> Option<TextsUsed> {
     let mut used = TextsUsed::default();
-    let mut next = Some(name);
+    let mut next = vec![name];
     let mut seen = std::collections::HashSet::new();
-    while let Some(current) = next.take() {
+    while let Some(current) = next.pop() {
         if !seen.insert(current) {
-            break;
+            continue;
         }
         let source = sources.get(current)?;
         for tag in tera_tags(source) {
+            if let Some(included) = included(tag) {
+                // An included template renders with the page's context, `t` too.
+                next.push(included?);
+                continue;
+            }
             scan_tag(tag, &mut used.paths)?;
             if let Some(parent) = extended(tag) {
-                next = Some(parent);
+                next.push(parent);
             }
         }
     }
@@ -229,6 +235,26 @@ fn extended(tag: &str) -> Option<&str> {
         .trim_start()
         .strip_prefix("extends")?;
     Some(rest.trim().trim_end_matches('-').trim().trim_matches('"'))
+}
+
+/// The template of `{% include "name" %}`: `Some(None)` for an include this cannot follow (a
+/// list of names, `ignore missing`), so the page gets every text rather than too few.
+fn included(tag: &str) -> Option<Option<&str>> {
+    let rest = tag
+        .trim()
+        .trim_start_matches('-')
+        .trim_start()
+        .strip_prefix("include")?;
+    if !rest.starts_with(char::is_whitespace) {
+        return None;
+    }
+    let rest = rest.trim().trim_end_matches('-').trim();
+    let name = ['"', '\'', '`'].into_iter().find_map(|quote| {
+        rest.strip_prefix(quote)?
+            .strip_suffix(quote)
+            .filter(|name| !name.contains(quote))
+    });
+    Some(name)
 }
 
 /// Adds the `t.…` paths in one tag; `None` for a use of `t` that is not `t.key`.
@@ -327,6 +353,38 @@ mod tests {
         );
         assert_eq!(texts_used("whole.html", &sources), None);
         assert_eq!(texts_used("missing.html", &sources), None);
+    }
+
+    #[test]
+    fn a_template_gets_the_texts_of_what_it_includes() {
+        let sources: HashMap<&str, &str> = [
+            ("layout.html", "{{ t.site.name }}{% block scripts %}{% endblock %}"),
+            (
+                "page.html",
+                r#"{% extends "layout.html" %}{% block scripts %}{% include "part.html" %}{% endblock %}
+                   {{ t.portal.posts.title }}{% include 'part.html' %}"#,
+            ),
+            ("part.html", "{{ t.editor.bold }} {{ included }}{%- include \"inner.html\" -%}"),
+            ("inner.html", "{{ t.editor.link }}"),
+            ("listed.html", r#"{% include ["part.html", "inner.html"] %}"#),
+            ("optional.html", r#"{% include "part.html" ignore missing %}"#),
+            ("broken.html", r#"{% include "missing.html" %}"#),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(
+            texts_used("page.html", &sources),
+            Some(paths(&[
+                ("editor", Some("bold")),
+                ("editor", Some("link")),
+                ("portal", Some("posts")),
+                ("site", Some("name")),
+            ]))
+        );
+        // What the scan cannot follow gets every text rather than too few.
+        assert_eq!(texts_used("listed.html", &sources), None);
+        assert_eq!(texts_used("optional.html", &sources), None);
+        assert_eq!(texts_used("broken.html", &sources), None);
     }
 
     #[test]

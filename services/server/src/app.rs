@@ -137,6 +137,7 @@ pub fn app_with(
         ("/healthz", get(health::healthz)),
         ("/readyz", get(health::readyz)),
         ("/static/site.css", get(site_css)),
+        ("/static/editor.js", get(editor_js)),
     ];
     any_host_routes.extend(any_host);
     let dispatcher = HostDispatchLayer::new(HostDispatcher {
@@ -223,5 +224,15 @@ async fn site_css() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         schoolplein_kernel::SITE_CSS,
+    )
+}
+
+async fn editor_js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        schoolplein_kernel::EDITOR_JS,
     )
 }

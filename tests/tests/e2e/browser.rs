@@ -648,3 +648,247 @@ async fn a_teacher_plans_conferences_from_the_seed_two_parents_book_one_changes_
     );
     assert!(!to_joost.text.contains("15:40–15:50"), "not the old time");
 }
+
+/// Selects the first `needle` in the post's text field, as a person dragging over it would.
+async fn select_in_body(browser: &Browser, needle: &str) {
+    let found = browser
+        .run_on(
+            "#body",
+            "const field = arguments[0]; const at = field.value.indexOf(arguments[1]);
+             if (at < 0) { return false; }
+             field.focus(); field.setSelectionRange(at, at + arguments[1].length); return true;",
+            &[serde_json::json!(needle)],
+        )
+        .await;
+    assert_eq!(
+        found,
+        serde_json::json!(true),
+        "{needle:?} in the text field"
+    );
+}
+
+/// The post's text field: its text, and the part of it that is selected.
+async fn body_field(browser: &Browser) -> (String, String) {
+    let field = browser
+        .run_on(
+            "#body",
+            "const f = arguments[0]; return [f.value, f.value.slice(f.selectionStart, f.selectionEnd)];",
+            &[],
+        )
+        .await;
+    let text = |i: usize| field[i].as_str().unwrap_or_default().to_owned();
+    (text(0), text(1))
+}
+
+#[tokio::test]
+async fn an_admin_formats_a_post_with_the_toolbar_and_the_published_post_shows_the_markup() {
+    use schoolplein_kernel::Role;
+    use schoolplein_tests::school::{self, PASSWORD};
+    use serde_json::json;
+
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool De Opmaak", "").await;
+    let admin = school::member(&app, &school, "Directeur", &[Role::SchoolAdmin]).await;
+    let origin = format!("http://{}.localhost:{}", school.slug, app.addr.port());
+
+    let browser = Browser::start().await;
+    sign_in_with_the_form(&browser, &origin, &admin.email, PASSWORD).await;
+    browser.wait_for_url(|url| !url.contains("/sign-in")).await;
+    browser.goto(&format!("{origin}/posts/new")).await;
+
+    // The script put a toolbar above the field, labelled in the page's language (Dutch).
+    browser
+        .wait_for(".editor-toolbar button[data-tool='bold']")
+        .await;
+    assert_eq!(
+        browser
+            .attribute(".editor-toolbar", "role")
+            .await
+            .as_deref(),
+        Some("toolbar")
+    );
+    assert_eq!(
+        browser
+            .attribute(".editor-toolbar", "aria-label")
+            .await
+            .as_deref(),
+        Some("Opmaak")
+    );
+    for (tool, label, title) in [
+        ("bold", "Vet", "Vet (Ctrl+B)"),
+        ("italic", "Cursief", "Cursief (Ctrl+I)"),
+        ("heading", "Tussenkop", "Tussenkop"),
+        ("bulleted-list", "Opsomming", "Opsomming"),
+        ("numbered-list", "Genummerde lijst", "Genummerde lijst"),
+        ("link", "Link", "Link"),
+    ] {
+        let button = format!(".editor-toolbar button[data-tool='{tool}']");
+        let attribute = |name: &'static str| browser.attribute(&button, name);
+        assert_eq!(attribute("type").await.as_deref(), Some("button"), "{tool}");
+        assert_eq!(
+            attribute("aria-label").await.as_deref(),
+            Some(label),
+            "{tool}"
+        );
+        assert_eq!(attribute("title").await.as_deref(), Some(title), "{tool}");
+    }
+
+    // One tab stop; the arrow keys and End move along the toolbar.
+    let focused = || {
+        browser.run_on(
+            "body",
+            "return document.activeElement.dataset.tool || null;",
+            &[],
+        )
+    };
+    browser
+        .run_on("[data-tool='bold']", "arguments[0].focus();", &[])
+        .await;
+    browser.send_keys("[data-tool='bold']", "\u{E014}").await;
+    assert_eq!(focused().await, json!("italic"));
+    browser.send_keys("[data-tool='italic']", "\u{E010}").await;
+    assert_eq!(focused().await, json!("link"));
+    assert_eq!(
+        browser
+            .attribute("[data-tool='link']", "tabindex")
+            .await
+            .as_deref(),
+        Some("0")
+    );
+    assert_eq!(
+        browser
+            .attribute("[data-tool='bold']", "tabindex")
+            .await
+            .as_deref(),
+        Some("-1")
+    );
+
+    browser.fill("#title", "Naar het bos").await;
+    browser
+        .fill(
+            "#body",
+            "Vrijdag gaan we naar het bos van Staatsbosbeheer.\n\nNeem mee:\nlaarzen\neen jas",
+        )
+        .await;
+    browser
+        .run_on(
+            "#body",
+            "window.inputs = 0; arguments[0].addEventListener('input', () => { window.inputs += 1; });",
+            &[],
+        )
+        .await;
+    let inputs = || browser.run_on("body", "return window.inputs;", &[]);
+
+    // Bold: the word is wrapped and stays selected; the field heard an input event.
+    select_in_body(&browser, "Vrijdag").await;
+    browser.click("[data-tool='bold']").await;
+    let (text, selected) = body_field(&browser).await;
+    assert!(text.starts_with("<strong>Vrijdag</strong> gaan"), "{text}");
+    assert_eq!(selected, "Vrijdag");
+    assert_eq!(inputs().await, json!(1));
+
+    // Italic by its shortcut.
+    select_in_body(&browser, "het bos").await;
+    browser.send_keys("#body", "\u{E009}i\u{E000}").await;
+    let (text, selected) = body_field(&browser).await;
+    assert!(text.contains("naar <em>het bos</em> van"), "{text}");
+    assert_eq!(selected, "het bos");
+
+    // A bulleted list of two lines, a paragraph of its own.
+    select_in_body(&browser, "laarzen\neen jas").await;
+    browser.click("[data-tool='bulleted-list']").await;
+    let (text, _) = body_field(&browser).await;
+    assert!(
+        text.ends_with("Neem mee:\n\n<ul><li>laarzen</li><li>een jas</li></ul>"),
+        "{text}"
+    );
+
+    // A link: the address is asked for, and only what the sanitiser keeps is taken.
+    select_in_body(&browser, "Staatsbosbeheer").await;
+    browser
+        .run_on(
+            "body",
+            "window.prompt = (question) => { window.asked = question; return 'javascript:alert(1)'; };
+             window.alert = (message) => { window.refused = message; };",
+            &[],
+        )
+        .await;
+    browser.click("[data-tool='link']").await;
+    assert_eq!(
+        browser.run_on("body", "return window.asked;", &[]).await,
+        json!("Adres van de link (https://… of mailto:…)")
+    );
+    let refused = browser.run_on("body", "return window.refused;", &[]).await;
+    assert!(
+        refused
+            .as_str()
+            .is_some_and(|m| m.starts_with("Dit adres kan geen link worden")),
+        "{refused}"
+    );
+    assert!(!body_field(&browser).await.0.contains("<a "), "refused");
+    browser
+        .run_on(
+            "body",
+            "window.prompt = () => ' https://www.staatsbosbeheer.nl/ ';",
+            &[],
+        )
+        .await;
+    browser.click("[data-tool='link']").await;
+    let (text, selected) = body_field(&browser).await;
+    assert_eq!(
+        text,
+        "<strong>Vrijdag</strong> gaan we naar <em>het bos</em> van \
+         <a href=\"https://www.staatsbosbeheer.nl/\">Staatsbosbeheer</a>.\n\n\
+         Neem mee:\n\n<ul><li>laarzen</li><li>een jas</li></ul>"
+    );
+    assert_eq!(selected, "Staatsbosbeheer");
+
+    // Published, the post shows the markup.
+    browser.click("#whole-school").await;
+    browser.click("#publish").await;
+    let url = browser
+        .wait_for_url(|url| url.contains("/posts/") && !url.ends_with("/new"))
+        .await;
+    let post_body = || browser.run_on("#post-body", "return arguments[0].innerHTML;", &[]);
+    let html = post_body().await;
+    let html = html.as_str().unwrap_or_default();
+    for shown in [
+        "<strong>Vrijdag</strong>",
+        "<em>het bos</em>",
+        "<a href=\"https://www.staatsbosbeheer.nl/\" rel=\"noopener noreferrer nofollow\">Staatsbosbeheer</a>",
+        "<p>Neem mee:</p>",
+        "<ul><li>laarzen</li><li>een jas</li></ul>",
+    ] {
+        assert!(html.contains(shown), "{shown} in {html}");
+    }
+
+    // The edit page has the toolbar too: bold off again, a heading, a numbered list.
+    browser.goto(&format!("{url}/edit")).await;
+    browser
+        .wait_for(".editor-toolbar button[data-tool='bold']")
+        .await;
+    select_in_body(&browser, "Vrijdag").await;
+    browser.click("[data-tool='bold']").await;
+    select_in_body(&browser, "Neem").await;
+    browser.click("[data-tool='heading']").await;
+    select_in_body(&browser, "laarzen").await;
+    browser.click("[data-tool='numbered-list']").await;
+    let (text, _) = body_field(&browser).await;
+    assert!(
+        text.starts_with("Vrijdag gaan")
+            && text.ends_with("<h3>Neem mee:</h3>\n\n<ol><li>laarzen</li><li>een jas</li></ol>"),
+        "{text}"
+    );
+    browser.click("#save-post").await;
+    browser.wait_for_url(|u| u == url).await;
+    let html = post_body().await;
+    let html = html.as_str().unwrap_or_default();
+    assert!(!html.contains("<strong>"), "{html}");
+    for shown in [
+        "<h3>Neem mee:</h3>",
+        "<ol><li>laarzen</li><li>een jas</li></ol>",
+    ] {
+        assert!(html.contains(shown), "{shown} in {html}");
+    }
+    browser.close().await;
+}

@@ -1136,3 +1136,81 @@ async fn parents_answer_a_notice_board_item_and_only_the_author_and_admins_see_e
         .await;
     assert_eq!(answer.status, 400);
 }
+
+#[tokio::test]
+async fn post_forms_load_the_formatting_script_with_their_labels_and_it_is_served_as_javascript() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool De Knoppen", "").await;
+    let host = school_host(&school.slug);
+    let mut admin = school::member(&app, &school, "Directeur", &[Role::SchoolAdmin]).await;
+
+    // Both forms of a post mark their text field and load the script with Dutch labels.
+    let post = publish(
+        &mut admin.client,
+        &host,
+        &[
+            ("kind", "news"),
+            ("title", "Knoppen"),
+            ("body", "Tekst"),
+            ("whole_school", "on"),
+        ],
+    )
+    .await;
+    for path in ["/posts/new".to_owned(), format!("/posts/{post}/edit")] {
+        let page = admin.client.get(&host, &path).await;
+        assert_eq!(page.status, 200, "{path}");
+        let html = page.text();
+        for expected in [
+            "<script src=\"/static/editor.js\" defer",
+            "data-toolbar=\"Opmaak\"",
+            "data-bold=\"Vet\"",
+            "data-bulleted-list=\"Opsomming\"",
+            "data-link-refused=\"Dit adres kan geen link worden",
+            "maxlength=\"20000\" data-rich-text>",
+        ] {
+            assert!(html.contains(expected), "{path}: {expected} in {html}");
+        }
+    }
+    // A page without a rich-text field loads no script at all.
+    let timeline = admin.client.get(&host, "/timeline").await.text();
+    assert!(!timeline.contains("<script"), "{timeline}");
+
+    // The labels follow the person's language.
+    let english = admin
+        .client
+        .post_form(
+            &host,
+            "/account/profile",
+            &[("name", "Directeur"), ("language", "en")],
+        )
+        .await;
+    assert_eq!(english.status, 303, "{}", english.text());
+    let form = admin.client.get(&host, "/posts/new").await.text();
+    assert!(
+        form.contains("data-toolbar=\"Formatting\"") && form.contains("data-bold=\"Bold\""),
+        "{form}"
+    );
+
+    // The script itself, on a school's host and the platform's, as JavaScript with the same
+    // security headers as every answer.
+    for on in [host.as_str(), schoolplein_tests::BASE_DOMAIN] {
+        let script = app.get(on, "/static/editor.js").await;
+        assert_eq!(script.status, 200, "{on}");
+        assert_eq!(
+            script.header("content-type"),
+            Some("text/javascript; charset=utf-8"),
+            "{on}"
+        );
+        assert_eq!(script.header("x-content-type-options"), Some("nosniff"));
+        assert_eq!(script.header("x-frame-options"), Some("DENY"));
+        assert_eq!(script.header("referrer-policy"), Some("same-origin"));
+        let policy = script.header("content-security-policy").unwrap_or_default();
+        assert!(
+            policy.contains("script-src 'self'") && policy.contains("style-src 'self'"),
+            "{policy}"
+        );
+        assert!(script.header("x-request-id").is_some());
+        assert_eq!(script.text(), schoolplein_kernel::EDITOR_JS);
+        assert!(script.text().contains("textarea[data-rich-text]"));
+    }
+}
