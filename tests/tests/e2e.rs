@@ -10,7 +10,6 @@ mod e2e {
     mod conferences;
     mod digests;
     mod documents;
-    mod groups;
     mod home;
     mod hosts;
     mod invitations;
@@ -25,6 +24,7 @@ mod e2e {
     mod reachability;
     mod roles;
     mod roster;
+    mod school_cache;
     mod settings;
     mod special;
     mod switcher;

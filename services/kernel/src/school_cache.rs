@@ -1,9 +1,11 @@
-//! Data that many pages read and schools rarely change (the roster behind group pages), kept in
-//! memory per school, dropped when the school announces a change, bounded in size and age.
+//! Data that many pages read and schools rarely change (the roster behind group pages, the posts
+//! behind timelines), kept in memory per school, dropped when the school announces a change,
+//! bounded in size and age.
 //!
-//! A school's roster tables announce every change at commit (a trigger, migration 0025); every
-//! process listens and drops that school's entries. Two rules keep an entry from outliving the
-//! data it was read from:
+//! A school's roster and post tables announce every change at commit (triggers, tenant
+//! migrations 0025 and 0026); every process listens and drops that school's entries. A read
+//! mark is announced for its reader alone, and drops only that person's timeline. Two rules
+//! keep an entry from outliving the data it was read from:
 //! - A reader takes a [`Ticket`] *before* it begins its transaction, and [`SchoolCache::put`]
 //!   refuses the entry when a change was announced since: the reader may have read the data
 //!   from before that change.
@@ -17,11 +19,17 @@ use std::time::{Duration, Instant};
 
 use tenant_router::TenantId;
 
-/// The channel on which a school announces a change to its roster (payload: the school's id).
-pub const ROSTER_CHANNEL: &str = "schoolplein_roster_changed";
+/// The channel on which a school announces a change to its roster or posts (payload: the
+/// school's id).
+pub const SCHOOL_CHANNEL: &str = "schoolplein_school_changed";
+/// The channel on which a person's read marks announce a change (payload: `<school id>:<person
+/// id>`).
+pub const READS_CHANNEL: &str = "schoolplein_reads_changed";
+/// The kind of entry a person's timeline is kept under (its id: the person's).
+pub const TIMELINE: &str = "timeline";
 /// The longest an entry is served without being read again.
 pub const MAX_AGE: Duration = Duration::from_secs(60);
-/// Entries kept in all, over all schools, when not configured (`database.roster_cache_entries`):
+/// Entries kept in all, over all schools, when not configured (`database.school_cache_entries`):
 /// a 30-pupil group's page data is a few KiB, so this bounds the cache at some tens of MiB.
 pub const CAPACITY: usize = 20_000;
 
@@ -147,6 +155,18 @@ impl SchoolCache {
         inner.entries -= dropped;
     }
 
+    /// Drops one entry of a school (a person's read marks changed). A read begun before is
+    /// not kept either: the school's generation moves, as for [`forget`](Self::forget).
+    pub fn forget_entry(&self, tenant: TenantId, key: Key) {
+        let mut inner = self.lock();
+        let school = inner.schools.entry(tenant).or_default();
+        school.generation += 1;
+        let dropped = school.entries.remove(&key).is_some();
+        if dropped {
+            inner.entries -= 1;
+        }
+    }
+
     /// Drops everything (announcements may have been missed).
     pub fn forget_all(&self) {
         let mut inner = self.lock();
@@ -164,16 +184,22 @@ impl SchoolCache {
         self.len() == 0
     }
 
-    /// Listens for roster changes announced by any process (see [`listen`]).
+    /// Listens for changes announced by any process (see [`listen`]): a school's, and a
+    /// person's read marks.
     pub fn spawn_listener(
         &self,
         database: &crate::config::DatabaseConfig,
     ) -> Result<tokio::task::JoinHandle<()>, sqlx::Error> {
         let cache = self.clone();
-        listen(database, ROSTER_CHANNEL, move |school| match school {
-            Some(tenant) => cache.forget(tenant),
-            None => cache.forget_all(),
-        })
+        listen(
+            database,
+            &[SCHOOL_CHANNEL, READS_CHANNEL],
+            move |change| match change {
+                Change::School(tenant) => cache.forget(tenant),
+                Change::Person(tenant, person) => cache.forget_entry(tenant, (TIMELINE, person)),
+                Change::Unknown => cache.forget_all(),
+            },
+        )
     }
 }
 
@@ -203,15 +229,39 @@ impl Inner {
     }
 }
 
-/// Listens on `channel` for changes announced by any process, on a connection of its own (a
+/// What an announcement names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// A school's data (payload: its id).
+    School(TenantId),
+    /// One person's data in a school (payload: `<school id>:<person id>`).
+    Person(TenantId, i64),
+    /// Cannot tell: an unreadable payload, or a reconnect after a lost connection
+    /// (announcements may have been missed meanwhile).
+    Unknown,
+}
+
+impl Change {
+    pub fn parse(payload: &str) -> Self {
+        let number = |text: &str| text.parse::<i64>().ok();
+        match payload.split_once(':') {
+            None => number(payload).map_or(Self::Unknown, |id| Self::School(TenantId::new(id))),
+            Some((school, person)) => match (number(school), number(person)) {
+                (Some(school), Some(person)) => Self::Person(TenantId::new(school), person),
+                _ => Self::Unknown,
+            },
+        }
+    }
+}
+
+/// Listens on `channels` for changes announced by any process, on a connection of its own (a
 /// listener holds its connection for good, which must not come out of the requests' pool), and
-/// calls `changed` with the school named in each announcement — or with `None` when it cannot
-/// tell which: an unreadable payload, or a reconnect after a lost connection (announcements
-/// may have been missed meanwhile).
+/// calls `changed` with what each announcement names — [`Change::Unknown`] also after a lost
+/// connection, when announcements may have been missed.
 pub fn listen(
     database: &crate::config::DatabaseConfig,
-    channel: &'static str,
-    changed: impl Fn(Option<TenantId>) + Send + 'static,
+    channels: &'static [&'static str],
+    changed: impl Fn(Change) + Send + 'static,
 ) -> Result<tokio::task::JoinHandle<()>, sqlx::Error> {
     let mut own = database.clone();
     own.max_connections = 1;
@@ -221,21 +271,15 @@ pub fn listen(
         loop {
             match sqlx::postgres::PgListener::connect_with(&pool).await {
                 Ok(mut listener) => {
-                    if listener.listen(channel).await.is_err() {
+                    if listener.listen_all(channels.iter().copied()).await.is_err() {
                         tokio::time::sleep(Duration::from_secs(1)).await;
                         continue;
                     }
-                    changed(None);
+                    changed(Change::Unknown);
                     while let Ok(notification) = listener.recv().await {
-                        changed(
-                            notification
-                                .payload()
-                                .parse::<i64>()
-                                .ok()
-                                .map(TenantId::new),
-                        );
+                        changed(Change::parse(notification.payload()));
                     }
-                    changed(None);
+                    changed(Change::Unknown);
                 }
                 Err(_) if pool.is_closed() => return,
                 Err(_) => tokio::time::sleep(Duration::from_secs(1)).await,
@@ -293,6 +337,33 @@ mod tests {
         assert!(!cache.put(everything_before, GROUP, Arc::new(1_u32)));
         assert!(cache.put(cache.ticket(school), GROUP, Arc::new(2_u32)));
         assert_eq!(cache.get::<u32>(school, GROUP).as_deref(), Some(&2));
+    }
+
+    #[test]
+    fn announcements_name_a_school_or_a_person_in_it() {
+        assert_eq!(Change::parse("42"), Change::School(TenantId::new(42)));
+        assert_eq!(Change::parse("42:7"), Change::Person(TenantId::new(42), 7));
+        for unreadable in ["", "t_42", "42:", ":7", "42:x"] {
+            assert_eq!(Change::parse(unreadable), Change::Unknown, "{unreadable:?}");
+        }
+    }
+
+    #[test]
+    fn a_persons_change_drops_their_entry_alone() {
+        let cache = SchoolCache::default();
+        let school = TenantId::new(1);
+        let (mine, yours) = ((TIMELINE, 7), (TIMELINE, 8));
+        assert!(cache.put(cache.ticket(school), mine, Arc::new(1_u32)));
+        assert!(cache.put(cache.ticket(school), yours, Arc::new(2_u32)));
+        let before = cache.ticket(school);
+        cache.forget_entry(school, mine);
+        assert!(cache.get::<u32>(school, mine).is_none());
+        assert_eq!(cache.get::<u32>(school, yours).as_deref(), Some(&2));
+        assert!(
+            !cache.put(before, mine, Arc::new(3_u32)),
+            "a read begun before"
+        );
+        assert_eq!(cache.len(), 1);
     }
 
     #[test]

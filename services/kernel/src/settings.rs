@@ -226,9 +226,9 @@ impl SettingsCache {
         database: &crate::config::DatabaseConfig,
     ) -> Result<tokio::task::JoinHandle<()>, sqlx::Error> {
         let cache = self.clone();
-        crate::school_cache::listen(database, SETTINGS_CHANNEL, move |school| match school {
-            Some(tenant) => cache.forget(tenant),
-            None => cache.forget_all(),
+        crate::school_cache::listen(database, &[SETTINGS_CHANNEL], move |change| match change {
+            crate::school_cache::Change::School(tenant) => cache.forget(tenant),
+            _ => cache.forget_all(),
         })
     }
 }

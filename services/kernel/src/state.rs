@@ -27,8 +27,8 @@ pub struct AppState {
     pub fonts: PdfFonts,
     /// Each school's settings, kept in memory (see `settings`).
     pub settings: crate::settings::SettingsCache,
-    /// Each school's roster as group pages show it, kept in memory (see `school_cache`).
-    pub roster: crate::school_cache::SchoolCache,
+    /// What group pages and timelines read of each school, kept in memory (see `school_cache`).
+    pub school_data: crate::school_cache::SchoolCache,
 }
 
 /// TrueType font files, shared by every PDF the process makes.

@@ -74,12 +74,12 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let settings = schoolplein_kernel::settings::SettingsCache::default();
     // Every process hears when a school changes its settings, so no page shows old ones.
     settings.spawn_listener(&config.database)?;
-    let roster = schoolplein_kernel::school_cache::SchoolCache::new(
-        config.database.roster_cache_entries,
+    let school_data = schoolplein_kernel::school_cache::SchoolCache::new(
+        config.database.school_cache_entries,
         schoolplein_kernel::school_cache::MAX_AGE,
     );
-    // Likewise when a school's roster changes (announced by its tables' triggers).
-    roster.spawn_listener(&config.database)?;
+    // Likewise when a school's roster or posts change (announced by its tables' triggers).
+    school_data.spawn_listener(&config.database)?;
     let fonts =
         schoolplein_kernel::state::PdfFonts::load(&config.pdf).map_err(|e| anyhow::anyhow!(e))?;
     Ok(AppState {
@@ -92,7 +92,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         passwords,
         fonts,
         settings,
-        roster,
+        school_data,
     })
 }
 

@@ -36,6 +36,9 @@ struct Args {
     /// wrk's run on the timeline, in seconds.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// Rounds of the timeline, each kept in memory and then read every time.
+    #[arg(long, default_value_t = 2)]
+    rounds: u32,
     /// Further paths to measure as the same parent after the timeline (comma-separated).
     #[arg(long, value_delimiter = ',')]
     also: Vec<String>,
@@ -223,11 +226,19 @@ async fn main() -> anyhow::Result<()> {
         .execute(&platform)
         .await?;
     platform.close().await;
+    // The same app with nothing kept in memory: every timeline page reads the database.
+    let mut reading_config = config.clone();
+    reading_config.database.school_cache_entries = 0;
     let state = app::build_state(config).await?;
     let _refresh = state
         .tenants
         .spawn_refresh(state.db.clone(), Duration::from_secs(60));
     let addr = bench::serve(&state).await?;
+    let reading_state = app::build_state(reading_config).await?;
+    let _reading_refresh = reading_state
+        .tenants
+        .spawn_refresh(reading_state.db.clone(), Duration::from_secs(60));
+    let reading_addr = bench::serve(&reading_state).await?;
     let stamp = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
     let mut out = std::io::stdout().lock();
     // The urgent post first: the end of wrk's run can leave pooled connections unusable (see
@@ -238,15 +249,20 @@ async fn main() -> anyhow::Result<()> {
         urgent_post(&state, &smtp, addr, &args, &stamp).await?
     )?;
     out.flush()?;
-    writeln!(out, "{}", timeline(&state, addr, &args, &stamp).await?)?;
+    writeln!(
+        out,
+        "{}",
+        timeline(&state, [addr, reading_addr], &args, &stamp).await?
+    )?;
     out.flush()?;
     Ok(())
 }
 
-/// A parent's first timeline page under 50 clients: the report line.
+/// A parent's first timeline page under 50 clients, on the app as shipped and on one that
+/// keeps nothing in memory, taking turns: the report lines.
 async fn timeline(
     state: &AppState,
-    addr: SocketAddr,
+    [addr, reading_addr]: [SocketAddr; 2],
     args: &Args,
     stamp: &str,
 ) -> anyhow::Result<String> {
@@ -318,7 +334,16 @@ async fn timeline(
         "sp_session={}",
         parent.cookie(&host, "sp_session").unwrap_or_default()
     );
-    let run = bench::wrk(addr, &host, Some(&cookie), "/timeline", 50, args.seconds).await?;
+    let mut runs = String::new();
+    for round in 1..=args.rounds {
+        for (label, at) in [("kept", addr), ("read every time", reading_addr)] {
+            let run = bench::wrk(at, &host, Some(&cookie), "/timeline", 50, args.seconds).await?;
+            runs.push_str(&format!(
+                "\nposts: timeline, first page {label}, round {round}, wrk -t2 -c50 {}s: {run} (target p99 < 25 ms)",
+                args.seconds
+            ));
+        }
+    }
     let mut others = String::new();
     for path in args.also.iter().filter(|p| !p.is_empty()) {
         let run = bench::wrk(addr, &host, Some(&cookie), path, 50, args.seconds).await?;
@@ -335,8 +360,8 @@ async fn timeline(
         )?;
     }
     Ok(format!(
-        "posts: timeline ({} posts, {viewer_posts} of them for a parent of 3 children in 3 groups; first page {TIMELINE_PAGE} posts, {unread_on_page} unread), wrk -t2 -c50 {}s: {run} (target p99 < 25 ms){others}",
-        args.posts, args.seconds,
+        "posts: timeline ({} posts, {viewer_posts} of them for a parent of 3 children in 3 groups; first page {TIMELINE_PAGE} posts, {unread_on_page} unread){runs}{others}",
+        args.posts,
     ))
 }
 

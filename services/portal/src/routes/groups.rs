@@ -75,7 +75,7 @@ async fn rosters(
     viewer: &Viewer,
     group_id: i64,
 ) -> Result<Option<(Arc<GroupRoster>, Arc<PersonRoster>)>, AppError> {
-    let cache = &state.roster;
+    let cache = &state.school_data;
     let (group_key, person_key) = (("group", group_id), ("person", viewer.person_id));
     if let (Some(group), Some(person)) =
         (cache.get(tenant, group_key), cache.get(tenant, person_key))

@@ -2,13 +2,14 @@
 //! chosen groups, the timeline of what reaches a person, newest first, with unread marks.
 
 use std::collections::BTreeSet;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use schoolplein_kernel::audience::{PostKind, PostReader, SEES_POST};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
+use schoolplein_kernel::school_cache::TIMELINE;
 use schoolplein_kernel::settings::{Module, SchoolSettings};
 use schoolplein_kernel::tokens::SecretToken;
 use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer};
@@ -17,7 +18,7 @@ use schoolplein_mailing::{Letterhead, MailRequest, Outbox};
 use schoolplein_registration::routes::sign_in::EmptyForm;
 use serde::{Deserialize, Serialize};
 use sqlx::AssertSqlSafe;
-use tenant_router::{CurrentTenant, TenantTx};
+use tenant_router::{CurrentTenant, TenantId, TenantTx};
 
 use crate::fields::optional_text;
 use crate::rich_text;
@@ -40,7 +41,7 @@ pub(crate) async fn reader(tx: &mut TenantTx, viewer: &Viewer) -> Result<PostRea
     .await
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub(crate) struct PostRow {
     id: i64,
     kind: String,
@@ -203,6 +204,70 @@ struct TimelinePage<'a> {
     news_label: Option<String>,
 }
 
+/// A timeline page as read: its posts (one more than a page, to tell whether older ones
+/// follow), for whom, and under which settings.
+#[derive(Debug)]
+struct ReadPage {
+    reader: PostReader,
+    teacher: bool,
+    settings: Arc<SchoolSettings>,
+    rows: Vec<PostRow>,
+}
+
+/// One read-only transaction: the reader's groups and the page's posts.
+async fn read_page(
+    state: &AppState,
+    tenant: TenantId,
+    viewer: &Viewer,
+    settings: &Arc<SchoolSettings>,
+    before: Option<PageCursor>,
+) -> Result<ReadPage, AppError> {
+    let mut tx = TenantTx::begin_read_only(&state.schools, tenant).await?;
+    let reader = reader(&mut tx, viewer).await?;
+    let rows: Vec<PostRow> = sqlx::query_as(AssertSqlSafe(TIMELINE_SQL.as_str()))
+        .bind(reader.person_id)
+        .bind(reader.admin)
+        .bind(&reader.groups)
+        .bind(PostKind::shown_by(settings))
+        .bind(before.map(|c| c.published_at))
+        .bind(before.map(|c| c.id))
+        .bind(PAGE_SIZE + 1)
+        .fetch_all(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(ReadPage {
+        reader,
+        teacher: viewer.has(Role::Teacher),
+        settings: settings.clone(),
+        rows,
+    })
+}
+
+/// The first page, the one read most: kept per person until the school's posts or roster or
+/// the person's read marks change (`school_cache`), and used only under the same settings and
+/// roles it was read with.
+async fn first_page(
+    state: &AppState,
+    tenant: TenantId,
+    viewer: &Viewer,
+    settings: &Arc<SchoolSettings>,
+) -> Result<Arc<ReadPage>, AppError> {
+    let cache = &state.school_data;
+    let key = (TIMELINE, viewer.person_id);
+    if let Some(kept) = cache.get::<ReadPage>(tenant, key)
+        && Arc::ptr_eq(&kept.settings, settings)
+        && kept.reader.admin == viewer.has(Role::SchoolAdmin)
+        && kept.teacher == viewer.has(Role::Teacher)
+    {
+        return Ok(kept);
+    }
+    // Taken before the transaction begins: a change announced meanwhile voids what it reads.
+    let ticket = cache.ticket(tenant);
+    let read = Arc::new(read_page(state, tenant, viewer, settings, None).await?);
+    cache.put(ticket, key, read.clone());
+    Ok(read)
+}
+
 /// `GET /timeline`: what reaches the viewer, newest first, `PAGE_SIZE` at a time.
 pub async fn timeline(
     State(state): State<AppState>,
@@ -221,25 +286,21 @@ pub async fn timeline(
         ),
     };
     let settings = state.settings.get(&state.schools, tenant.id()).await?;
-    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
-    let reader = reader(&mut tx, &viewer).await?;
-    let mut rows: Vec<PostRow> = sqlx::query_as(AssertSqlSafe(TIMELINE_SQL.as_str()))
-        .bind(reader.person_id)
-        .bind(reader.admin)
-        .bind(&reader.groups)
-        .bind(PostKind::shown_by(&settings))
-        .bind(before.map(|c| c.published_at))
-        .bind(before.map(|c| c.id))
-        .bind(PAGE_SIZE + 1)
-        .fetch_all(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    let more = rows.len() as i64 > PAGE_SIZE;
-    rows.truncate(PAGE_SIZE as usize);
-    let posts: Vec<PostView> = rows
-        .into_iter()
-        .map(|row| PostView::new(row, &reader, &settings))
+    let read = match before {
+        None => first_page(&state, tenant.id(), &viewer, &settings).await?,
+        Some(cursor) => {
+            Arc::new(read_page(&state, tenant.id(), &viewer, &settings, Some(cursor)).await?)
+        }
+    };
+    let more = read.rows.len() as i64 > PAGE_SIZE;
+    let posts: Vec<PostView> = read
+        .rows
+        .iter()
+        .take(PAGE_SIZE as usize)
+        .cloned()
+        .map(|row| PostView::new(row, &read.reader, &settings))
         .collect();
+    let reader = &read.reader;
     let page = TimelinePage {
         csrf: csrf.token(),
         older: more

@@ -1,10 +1,11 @@
-//! The group page's roster kept in memory (`AppState::roster`): every table it is read from
-//! announces changes at commit, whoever writes, and a change shows on the next pages.
+//! What group pages and timelines keep in memory (`AppState::school_data`): every table they
+//! are read from announces changes at commit, whoever writes, and a change shows on the next
+//! pages; read marks announce their reader alone.
 
 use std::time::{Duration, Instant};
 
 use schoolplein_kernel::Role;
-use schoolplein_kernel::school_cache::ROSTER_CHANNEL;
+use schoolplein_kernel::school_cache::{READS_CHANNEL, SCHOOL_CHANNEL};
 use schoolplein_tests::school::{id, import_sample, link_child, member};
 use schoolplein_tests::{TestApp, school_host};
 use sqlx::postgres::PgListener;
@@ -13,21 +14,33 @@ use tenant_router::{TenantEntry, TenantTx};
 const GROUP: &str = "SELECT id FROM groups WHERE import_key = $1";
 
 /// Runs `statement` in the school's transaction and says whether the school announced a
-/// roster change at its commit (other tests' schools announce on the same channel).
+/// change at its commit (other tests' schools announce on the same channel).
 async fn announces(app: &TestApp, school: &TenantEntry, statement: &str) -> bool {
+    let ours = school.id.get().to_string();
+    announces_on(app, school, statement, SCHOOL_CHANNEL, &ours).await
+}
+
+/// Runs `statement` in the school's transaction and says whether `payload` was announced on
+/// `channel` at its commit.
+async fn announces_on(
+    app: &TestApp,
+    school: &TenantEntry,
+    statement: &str,
+    channel: &str,
+    payload: &str,
+) -> bool {
     let mut listener = PgListener::connect_with(&app.db.pool).await.unwrap();
-    listener.listen(ROSTER_CHANNEL).await.unwrap();
+    listener.listen(channel).await.unwrap();
     let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
     sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_owned()))
         .execute(&mut *tx)
         .await
         .unwrap_or_else(|e| panic!("{statement}: {e}"));
     tx.commit().await.unwrap();
-    let ours = school.id.get().to_string();
     let deadline = Instant::now() + Duration::from_millis(500);
     while let Some(left) = deadline.checked_duration_since(Instant::now()) {
         match tokio::time::timeout(left, listener.recv()).await {
-            Ok(Ok(notification)) if notification.payload() == ours => return true,
+            Ok(Ok(notification)) if notification.payload() == payload => return true,
             Ok(Ok(_)) => continue,
             Ok(Err(e)) => panic!("listener: {e}"),
             Err(_) => break,
@@ -37,7 +50,7 @@ async fn announces(app: &TestApp, school: &TenantEntry, statement: &str) -> bool
 }
 
 #[tokio::test]
-async fn every_table_a_group_page_reads_announces_its_changes_and_nothing_else_does() {
+async fn every_table_a_group_page_or_timeline_reads_announces_its_changes_and_nothing_else_does() {
     let app = TestApp::spawn().await;
     let school = app.create_school("Basisschool Aankondiging", "").await;
     let mut admin = member(&app, &school, "Directeur", &[Role::SchoolAdmin]).await;
@@ -54,6 +67,12 @@ async fn every_table_a_group_page_reads_announces_its_changes_and_nothing_else_d
         "DELETE FROM people WHERE false",
         "UPDATE people SET phone_mobile = phone_mobile WHERE false",
         "UPDATE people SET blocked_at = blocked_at WHERE false",
+        "UPDATE posts SET title = title WHERE false",
+        "DELETE FROM post_groups WHERE false",
+        "DELETE FROM post_special_groups WHERE false",
+        "DELETE FROM post_recipients WHERE false",
+        "UPDATE special_groups SET name = name WHERE false",
+        "DELETE FROM special_group_members WHERE false",
     ] {
         assert!(
             announces(&app, &school, statement).await,
@@ -70,6 +89,36 @@ async fn every_table_a_group_page_reads_announces_its_changes_and_nothing_else_d
             "an announcement after: {statement}"
         );
     }
+    // A read mark announces its reader, not the school.
+    let reader = member(&app, &school, "Ouder Lezer", &[Role::Parent]).await;
+    let post: i64 = {
+        let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+        let id = sqlx::query_scalar(
+            "INSERT INTO posts (kind, title, body, whole_school, author_id)
+             VALUES ('news', 'Nieuws', 'Tekst', true, $1) RETURNING id",
+        )
+        .bind(admin.person_id)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        id
+    };
+    let read = format!(
+        "INSERT INTO post_reads (post_id, person_id) VALUES ({post}, {})",
+        reader.person_id
+    );
+    let whose = format!("{}:{}", school.id.get(), reader.person_id);
+    assert!(announces_on(&app, &school, &read, READS_CHANNEL, &whose).await);
+    let unread = format!(
+        "DELETE FROM post_reads WHERE person_id = {}",
+        reader.person_id
+    );
+    assert!(announces_on(&app, &school, &unread, READS_CHANNEL, &whose).await);
+    assert!(
+        !announces(&app, &school, &read).await,
+        "a read mark is not the school's change"
+    );
 }
 
 #[tokio::test]
@@ -119,7 +168,7 @@ async fn a_change_by_any_writer_reaches_the_group_page_kept_in_memory() {
     assert_eq!(page.status, 200);
     assert!(page.text().contains("06-11112222"), "{}", page.text());
     assert!(
-        !app.state.roster.is_empty(),
+        !app.state.school_data.is_empty(),
         "the group page keeps what it read"
     );
 
@@ -170,6 +219,63 @@ async fn a_change_by_any_writer_reaches_the_group_page_kept_in_memory() {
             Instant::now() < deadline,
             "the page stays open to a former parent"
         );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_new_post_and_a_read_mark_reach_the_timeline_kept_in_memory() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool Tijdlijn", "").await;
+    let host = school_host(&school.slug);
+    let admin = member(&app, &school, "Directeur", &[Role::SchoolAdmin]).await;
+    let mut parent = member(&app, &school, "Ouder Lezer", &[Role::Parent]).await;
+    let first = parent.client.get(&host, "/timeline").await;
+    assert_eq!(first.status, 200);
+    assert!(!app.state.school_data.is_empty(), "the first page is kept");
+
+    // A post written by another process (plain SQL here) appears, unread.
+    let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+    let post: i64 = sqlx::query_scalar(
+        "INSERT INTO posts (kind, title, body, whole_school, author_id)
+         VALUES ('news', 'Schoolreisje naar de Efteling', 'Tekst', true, $1) RETURNING id",
+    )
+    .bind(admin.person_id)
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let page = parent.client.get(&host, "/timeline").await.text();
+        if page.contains("Schoolreisje naar de Efteling") {
+            assert!(page.contains("class=\"post unread"), "{page}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the new post does not show: {page}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Opening it marks it read; the timeline follows.
+    assert_eq!(
+        parent
+            .client
+            .get(&host, &format!("/posts/{post}"))
+            .await
+            .status,
+        200
+    );
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let page = parent.client.get(&host, "/timeline").await.text();
+        if !page.contains("class=\"post unread") {
+            assert!(page.contains("Schoolreisje naar de Efteling"));
+            break;
+        }
+        assert!(Instant::now() < deadline, "the post stays unread: {page}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
