@@ -21,10 +21,12 @@ CREATE TRIGGER school_changed
 CREATE FUNCTION announce_read_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'DELETE' THEN
+    -- An update could move a mark from one person to another: both hear of it.
+    IF TG_OP IN ('DELETE', 'UPDATE') THEN
         PERFORM pg_notify('schoolplein_reads_changed',
                           substr(TG_TABLE_SCHEMA, 3) || ':' || OLD.person_id);
-    ELSE
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
         PERFORM pg_notify('schoolplein_reads_changed',
                           substr(TG_TABLE_SCHEMA, 3) || ':' || NEW.person_id);
     END IF;

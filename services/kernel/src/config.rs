@@ -135,10 +135,10 @@ pub struct DatabaseConfig {
     /// to its own pool first, so a backend serves 1/n of the schools. They share another
     /// `max_connections` between them (the first pool keeps the platform's queries).
     pub school_pools: u32,
-    /// What group pages and timelines read, kept in memory, in entries over all schools (a
-    /// group, a person's place in the roster, a timeline's first page; a few KiB each). 0
-    /// keeps nothing: every page reads.
-    pub school_cache_entries: usize,
+    /// What group pages and timelines read, kept in memory, in MiB over all schools (as the
+    /// readers estimate it: a group a few KiB, a timeline's first page some tens). 0 keeps
+    /// nothing: every page reads.
+    pub school_cache_mib: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -9,8 +9,10 @@
 //! - A reader takes a [`Ticket`] *before* it begins its transaction, and [`SchoolCache::put`]
 //!   refuses the entry when a change was announced since: the reader may have read the data
 //!   from before that change.
-//! - An entry is read again after [`MAX_AGE`] at the latest, and everything is dropped when the
-//!   listener has to reconnect (announcements may have been missed meanwhile).
+//! - Nothing is kept or served while the listener is not listening (before it starts, and
+//!   from a lost connection until it listens again, when everything is dropped), nor for a
+//!   school whose tables do not announce yet (a school not yet migrated to 0026, during a
+//!   rollout). An entry is read again after [`MAX_AGE`] at the latest.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -29,9 +31,13 @@ pub const READS_CHANNEL: &str = "schoolplein_reads_changed";
 pub const TIMELINE: &str = "timeline";
 /// The longest an entry is served without being read again.
 pub const MAX_AGE: Duration = Duration::from_secs(60);
-/// Entries kept in all, over all schools, when not configured (`database.school_cache_entries`):
-/// a 30-pupil group's page data is a few KiB, so this bounds the cache at some tens of MiB.
-pub const CAPACITY: usize = 20_000;
+/// Bytes kept in all, over all schools, when not configured (`database.school_cache_mib`), as
+/// estimated by the readers: a 30-pupil group's page data is a few KiB, a timeline's first page
+/// some tens.
+pub const CAPACITY: usize = 64 << 20;
+/// How long the listener waits for an announcement before it checks its connection: a
+/// connection that died without a word would otherwise leave the cache trusted and deaf.
+const PING_AFTER: Duration = Duration::from_secs(30);
 
 /// Which kind of data an entry holds, and of what (`("group", 12)`).
 pub type Key = (&'static str, i64);
@@ -51,7 +57,8 @@ impl std::fmt::Debug for SchoolCache {
         let inner = self.lock();
         f.debug_struct("SchoolCache")
             .field("schools", &inner.schools.len())
-            .field("entries", &inner.entries)
+            .field("bytes", &inner.bytes)
+            .field("listening", &inner.listening)
             .finish()
     }
 }
@@ -65,17 +72,37 @@ impl Default for SchoolCache {
 #[derive(Default)]
 struct Inner {
     schools: HashMap<TenantId, School>,
-    /// Entries over all schools.
-    entries: usize,
+    /// Estimated bytes over all schools.
+    bytes: usize,
     /// Raised by [`SchoolCache::forget_all`]: tickets from before are void everywhere.
     epoch: u64,
+    /// The listener is listening: announcements reach the cache.
+    listening: bool,
 }
 
 #[derive(Default)]
 struct School {
     /// Raised by every announced change of this school.
     generation: u64,
-    entries: HashMap<Key, (Instant, Value)>,
+    /// The school's tables announce their changes (see [`SchoolCache::learn_announces`]).
+    announces: bool,
+    entries: HashMap<Key, Entry>,
+}
+
+struct Entry {
+    kept_at: Instant,
+    value: Value,
+    bytes: usize,
+}
+
+impl School {
+    /// Drops every entry; returns the bytes freed.
+    fn clear(&mut self) -> usize {
+        std::mem::take(&mut self.entries)
+            .values()
+            .map(|e| e.bytes)
+            .sum()
+    }
 }
 
 /// Taken before reading what will be kept: proof that no change was announced meanwhile.
@@ -87,7 +114,8 @@ pub struct Ticket {
 }
 
 impl SchoolCache {
-    /// Keeps at most `capacity` entries (0: none) for at most `max_age`.
+    /// Keeps at most `capacity` bytes (0: nothing) for at most `max_age`, once a listener
+    /// listens ([`spawn_listener`](Self::spawn_listener)).
     pub fn new(capacity: usize, max_age: Duration) -> Self {
         Self {
             inner: Arc::default(),
@@ -104,11 +132,14 @@ impl SchoolCache {
     /// The entry for `key` of `tenant`, when there is a fresh one of type `T`.
     pub fn get<T: Any + Send + Sync>(&self, tenant: TenantId, key: Key) -> Option<Arc<T>> {
         let inner = self.lock();
-        let (kept_at, value) = inner.schools.get(&tenant)?.entries.get(&key)?;
-        if kept_at.elapsed() >= self.max_age {
+        if !inner.listening {
             return None;
         }
-        value.clone().downcast::<T>().ok()
+        let entry = inner.schools.get(&tenant)?.entries.get(&key)?;
+        if entry.kept_at.elapsed() >= self.max_age {
+            return None;
+        }
+        entry.value.clone().downcast::<T>().ok()
     }
 
     /// Take this before beginning the transaction whose result is to be kept.
@@ -121,29 +152,70 @@ impl SchoolCache {
         }
     }
 
-    /// Keeps `value` under `key`, unless the school announced a change since `ticket` was
-    /// taken (then what was read may be older than that change). Returns whether it was kept.
-    pub fn put<T: Any + Send + Sync>(&self, ticket: Ticket, key: Key, value: Arc<T>) -> bool {
+    /// Keeps `value` (about `bytes` large) under `key`, unless the school announced a change
+    /// since `ticket` was taken (then what was read may be older than that change), nobody
+    /// listens, or the school's tables do not announce. Returns whether it was kept.
+    pub fn put<T: Any + Send + Sync>(
+        &self,
+        ticket: Ticket,
+        key: Key,
+        value: Arc<T>,
+        bytes: usize,
+    ) -> bool {
         let mut inner = self.lock();
-        let current = inner
+        let (generation, announces) = inner
             .schools
             .get(&ticket.tenant)
-            .map_or(0, |s| s.generation);
-        if current != ticket.generation || inner.epoch != ticket.epoch || self.capacity == 0 {
+            .map_or((0, false), |s| (s.generation, s.announces));
+        if generation != ticket.generation
+            || inner.epoch != ticket.epoch
+            || !inner.listening
+            || !announces
+            || bytes > self.capacity / 8
+        {
             return false;
         }
-        if inner.entries >= self.capacity {
-            inner.make_room(self.capacity);
+        if inner.bytes + bytes > self.capacity {
+            inner.make_room(self.capacity - bytes);
         }
         let school = inner.schools.entry(ticket.tenant).or_default();
-        let added = school
-            .entries
-            .insert(key, (Instant::now(), value))
-            .is_none();
-        if added {
-            inner.entries += 1;
-        }
+        let entry = Entry {
+            kept_at: Instant::now(),
+            value,
+            bytes,
+        };
+        let replaced = school.entries.insert(key, entry).map_or(0, |e| e.bytes);
+        inner.bytes = inner.bytes + bytes - replaced;
         true
+    }
+
+    /// Whether the school's tables are known to announce their changes.
+    pub fn announces(&self, tenant: TenantId) -> bool {
+        self.lock()
+            .schools
+            .get(&tenant)
+            .is_some_and(|s| s.announces)
+    }
+
+    /// Learns, inside a transaction of the school, whether its tables announce their changes
+    /// (tenant migration 0026 is applied): asked once per school and process, since triggers
+    /// once there stay. Nothing is kept for a school that does not.
+    pub async fn learn_announces(
+        &self,
+        tx: &mut tenant_router::TenantTx,
+    ) -> Result<(), sqlx::Error> {
+        let tenant = tx.tenant();
+        if self.announces(tenant) {
+            return Ok(());
+        }
+        let announces: bool =
+            sqlx::query_scalar("SELECT to_regprocedure('announce_read_change()') IS NOT NULL")
+                .fetch_one(&mut **tx)
+                .await?;
+        if announces {
+            self.lock().schools.entry(tenant).or_default().announces = true;
+        }
+        Ok(())
     }
 
     /// Drops a school's entries (it announced a change).
@@ -151,8 +223,8 @@ impl SchoolCache {
         let mut inner = self.lock();
         let school = inner.schools.entry(tenant).or_default();
         school.generation += 1;
-        let dropped = std::mem::take(&mut school.entries).len();
-        inner.entries -= dropped;
+        let freed = school.clear();
+        inner.bytes -= freed;
     }
 
     /// Drops one entry of a school (a person's read marks changed). A read begun before is
@@ -161,10 +233,8 @@ impl SchoolCache {
         let mut inner = self.lock();
         let school = inner.schools.entry(tenant).or_default();
         school.generation += 1;
-        let dropped = school.entries.remove(&key).is_some();
-        if dropped {
-            inner.entries -= 1;
-        }
+        let freed = school.entries.remove(&key).map_or(0, |e| e.bytes);
+        inner.bytes -= freed;
     }
 
     /// Drops everything (announcements may have been missed).
@@ -172,12 +242,17 @@ impl SchoolCache {
         let mut inner = self.lock();
         inner.epoch += 1;
         inner.schools.clear();
-        inner.entries = 0;
+        inner.bytes = 0;
+    }
+
+    /// Whether announcements reach the cache; nothing is kept or served while they do not.
+    fn set_listening(&self, listening: bool) {
+        self.lock().listening = listening;
     }
 
     /// Entries kept over all schools.
     pub fn len(&self) -> usize {
-        self.lock().entries
+        self.lock().schools.values().map(|s| s.entries.len()).sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -198,32 +273,40 @@ impl SchoolCache {
                 Change::School(tenant) => cache.forget(tenant),
                 Change::Person(tenant, person) => cache.forget_entry(tenant, (TIMELINE, person)),
                 Change::Unknown => cache.forget_all(),
+                Change::Lost => {
+                    cache.set_listening(false);
+                    cache.forget_all();
+                }
+                Change::Listening => {
+                    cache.forget_all();
+                    cache.set_listening(true);
+                }
             },
         )
     }
 }
 
 impl Inner {
-    /// Drops whole schools' entries, oldest first, until an eighth of the room is free: one
-    /// sort per eighth of the capacity keeps the cost per entry small.
-    fn make_room(&mut self, capacity: usize) {
-        let target = capacity.saturating_sub(capacity / 8 + 1);
+    /// Drops whole schools' entries, least recently filled first, until `room` less an eighth
+    /// is used: one sort per eighth of the capacity keeps the cost per entry small.
+    fn make_room(&mut self, room: usize) {
+        let target = room.saturating_sub(room / 8);
         let mut by_age: Vec<(Instant, TenantId)> = self
             .schools
             .iter()
             .filter_map(|(tenant, school)| {
-                let newest = school.entries.values().map(|(at, _)| *at).max()?;
+                let newest = school.entries.values().map(|e| e.kept_at).max()?;
                 Some((newest, *tenant))
             })
             .collect();
         by_age.sort_unstable();
         for (_, tenant) in by_age {
-            if self.entries <= target {
+            if self.bytes <= target {
                 break;
             }
             if let Some(school) = self.schools.get_mut(&tenant) {
-                let dropped = std::mem::take(&mut school.entries).len();
-                self.entries -= dropped;
+                let freed = school.clear();
+                self.bytes -= freed;
             }
         }
     }
@@ -236,9 +319,12 @@ pub enum Change {
     School(TenantId),
     /// One person's data in a school (payload: `<school id>:<person id>`).
     Person(TenantId, i64),
-    /// Cannot tell: an unreadable payload, or a reconnect after a lost connection
-    /// (announcements may have been missed meanwhile).
+    /// Cannot tell which: an unreadable payload.
     Unknown,
+    /// The connection was lost: announcements are missed from now on.
+    Lost,
+    /// Listening (again): announcements before now may have been missed.
+    Listening,
 }
 
 impl Change {
@@ -256,8 +342,9 @@ impl Change {
 
 /// Listens on `channels` for changes announced by any process, on a connection of its own (a
 /// listener holds its connection for good, which must not come out of the requests' pool), and
-/// calls `changed` with what each announcement names — [`Change::Unknown`] also after a lost
-/// connection, when announcements may have been missed.
+/// calls `changed` with what each announcement names; with [`Change::Listening`] once it
+/// listens, and [`Change::Lost`] when the connection is lost (it then connects anew). A quiet
+/// connection is checked every half minute, so one that died silently is noticed.
 pub fn listen(
     database: &crate::config::DatabaseConfig,
     channels: &'static [&'static str],
@@ -269,21 +356,39 @@ pub fn listen(
     let pool = crate::db::postgres_pool(&own)?;
     Ok(tokio::spawn(async move {
         loop {
-            match sqlx::postgres::PgListener::connect_with(&pool).await {
-                Ok(mut listener) => {
-                    if listener.listen_all(channels.iter().copied()).await.is_err() {
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                        continue;
-                    }
-                    changed(Change::Unknown);
-                    while let Ok(notification) = listener.recv().await {
+            let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
+                Ok(listener) => listener,
+                Err(_) if pool.is_closed() => return,
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            if listener.listen_all(channels.iter().copied()).await.is_err() {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+            changed(Change::Listening);
+            loop {
+                // `try_recv`, not `recv`: `recv` reconnects by itself after a lost connection
+                // and says nothing of the announcements missed meanwhile.
+                match tokio::time::timeout(PING_AFTER, listener.try_recv()).await {
+                    Ok(Ok(Some(notification))) => {
                         changed(Change::parse(notification.payload()));
                     }
-                    changed(Change::Unknown);
+                    Ok(Ok(None) | Err(_)) => break,
+                    Err(_quiet) => {
+                        let ping = sqlx::query("SELECT 1").execute(&mut listener);
+                        if !matches!(
+                            tokio::time::timeout(Duration::from_secs(5), ping).await,
+                            Ok(Ok(_))
+                        ) {
+                            break;
+                        }
+                    }
                 }
-                Err(_) if pool.is_closed() => return,
-                Err(_) => tokio::time::sleep(Duration::from_secs(1)).await,
             }
+            changed(Change::Lost);
         }
     }))
 }
@@ -294,30 +399,45 @@ mod tests {
 
     const GROUP: Key = ("group", 7);
 
+    /// A cache whose listener listens, and whose schools 1 to 40 announce their changes.
+    fn listening(capacity: usize, max_age: Duration) -> SchoolCache {
+        let cache = SchoolCache::new(capacity, max_age);
+        cache.set_listening(true);
+        announcing(&cache);
+        cache
+    }
+
+    fn announcing(cache: &SchoolCache) {
+        let mut inner = cache.lock();
+        for id in 1..=40 {
+            inner
+                .schools
+                .entry(TenantId::new(id))
+                .or_default()
+                .announces = true;
+        }
+    }
+
+    fn put<T: Any + Send + Sync>(cache: &SchoolCache, tenant: TenantId, key: Key, v: T) -> bool {
+        cache.put(cache.ticket(tenant), key, Arc::new(v), 100)
+    }
+
     #[test]
     fn an_entry_is_served_until_its_school_announces_a_change() {
-        let cache = SchoolCache::default();
+        let cache = listening(CAPACITY, MAX_AGE);
         let (ours, theirs) = (TenantId::new(1), TenantId::new(2));
-        assert!(cache.put(cache.ticket(ours), GROUP, Arc::new("ours".to_owned())));
-        assert!(cache.put(cache.ticket(theirs), GROUP, Arc::new("theirs".to_owned())));
-        assert_eq!(
-            cache
-                .get::<String>(ours, GROUP)
-                .as_deref()
-                .map(String::as_str),
-            Some("ours")
-        );
+        assert!(put(&cache, ours, GROUP, "ours".to_owned()));
+        assert!(put(&cache, theirs, GROUP, "theirs".to_owned()));
+        let text = |tenant| cache.get::<String>(tenant, GROUP).map(|s| s.to_string());
+        assert_eq!(text(ours).as_deref(), Some("ours"));
         assert!(
             cache.get::<u32>(ours, GROUP).is_none(),
             "another type is a miss"
         );
         cache.forget(ours);
-        assert!(cache.get::<String>(ours, GROUP).is_none());
+        assert!(text(ours).is_none());
         assert_eq!(
-            cache
-                .get::<String>(theirs, GROUP)
-                .as_deref()
-                .map(String::as_str),
+            text(theirs).as_deref(),
             Some("theirs"),
             "another school's entry stays"
         );
@@ -326,17 +446,42 @@ mod tests {
 
     #[test]
     fn a_read_begun_before_a_change_is_not_kept() {
-        let cache = SchoolCache::default();
+        let cache = listening(CAPACITY, MAX_AGE);
         let school = TenantId::new(1);
         let before = cache.ticket(school);
         cache.forget(school);
-        assert!(!cache.put(before, GROUP, Arc::new(1_u32)));
+        assert!(!cache.put(before, GROUP, Arc::new(1_u32), 100));
         assert!(cache.get::<u32>(school, GROUP).is_none());
         let everything_before = cache.ticket(school);
         cache.forget_all();
-        assert!(!cache.put(everything_before, GROUP, Arc::new(1_u32)));
-        assert!(cache.put(cache.ticket(school), GROUP, Arc::new(2_u32)));
+        announcing(&cache);
+        assert!(!cache.put(everything_before, GROUP, Arc::new(1_u32), 100));
+        assert!(put(&cache, school, GROUP, 2_u32));
         assert_eq!(cache.get::<u32>(school, GROUP).as_deref(), Some(&2));
+    }
+
+    #[test]
+    fn nothing_is_kept_or_served_while_nobody_listens_or_for_a_school_that_does_not_announce() {
+        let cache = SchoolCache::new(CAPACITY, MAX_AGE);
+        announcing(&cache);
+        let school = TenantId::new(1);
+        assert!(
+            !put(&cache, school, GROUP, 1_u32),
+            "before the listener listens"
+        );
+        cache.set_listening(true);
+        assert!(put(&cache, school, GROUP, 1_u32));
+        cache.set_listening(false);
+        assert!(
+            cache.get::<u32>(school, GROUP).is_none(),
+            "deaf: not served"
+        );
+        cache.set_listening(true);
+        assert!(
+            !put(&cache, TenantId::new(99), GROUP, 1_u32),
+            "not migrated yet"
+        );
+        assert!(!cache.announces(TenantId::new(99)));
     }
 
     #[test]
@@ -350,50 +495,59 @@ mod tests {
 
     #[test]
     fn a_persons_change_drops_their_entry_alone() {
-        let cache = SchoolCache::default();
+        let cache = listening(CAPACITY, MAX_AGE);
         let school = TenantId::new(1);
         let (mine, yours) = ((TIMELINE, 7), (TIMELINE, 8));
-        assert!(cache.put(cache.ticket(school), mine, Arc::new(1_u32)));
-        assert!(cache.put(cache.ticket(school), yours, Arc::new(2_u32)));
+        assert!(put(&cache, school, mine, 1_u32));
+        assert!(put(&cache, school, yours, 2_u32));
         let before = cache.ticket(school);
         cache.forget_entry(school, mine);
         assert!(cache.get::<u32>(school, mine).is_none());
         assert_eq!(cache.get::<u32>(school, yours).as_deref(), Some(&2));
         assert!(
-            !cache.put(before, mine, Arc::new(3_u32)),
+            !cache.put(before, mine, Arc::new(3_u32), 100),
             "a read begun before"
         );
         assert_eq!(cache.len(), 1);
     }
 
     #[test]
-    fn a_cache_of_no_entries_keeps_nothing() {
-        let cache = SchoolCache::new(0, MAX_AGE);
+    fn a_cache_of_no_bytes_keeps_nothing() {
+        let cache = listening(0, MAX_AGE);
         let school = TenantId::new(1);
-        assert!(!cache.put(cache.ticket(school), GROUP, Arc::new(1_u32)));
+        assert!(!put(&cache, school, GROUP, 1_u32));
         assert!(cache.get::<u32>(school, GROUP).is_none());
     }
 
     #[test]
     fn old_entries_are_read_again() {
-        let cache = SchoolCache::new(10, Duration::ZERO);
+        let cache = listening(CAPACITY, Duration::ZERO);
         let school = TenantId::new(1);
-        assert!(cache.put(cache.ticket(school), GROUP, Arc::new(1_u32)));
+        assert!(put(&cache, school, GROUP, 1_u32));
         assert!(cache.get::<u32>(school, GROUP).is_none());
     }
 
     #[test]
-    fn the_oldest_schools_make_room_when_it_is_full() {
-        let cache = SchoolCache::new(16, MAX_AGE);
+    fn the_least_recently_filled_schools_make_room_when_it_is_full() {
+        let cache = listening(1_600, MAX_AGE);
         for id in 1..=40 {
             let school = TenantId::new(id);
-            assert!(cache.put(cache.ticket(school), GROUP, Arc::new(id)));
-            assert!(cache.len() <= 16);
+            assert!(put(&cache, school, GROUP, id));
+            assert!(cache.lock().bytes <= 1_600);
         }
         assert_eq!(
             cache.get::<i64>(TenantId::new(40), GROUP).as_deref(),
             Some(&40)
         );
         assert!(cache.get::<i64>(TenantId::new(1), GROUP).is_none());
+        assert!(
+            !cache.put(
+                cache.ticket(TenantId::new(2)),
+                GROUP,
+                Arc::new(0_i64),
+                1_000
+            ),
+            "an entry of more than an eighth of the room is not kept"
+        );
     }
 }

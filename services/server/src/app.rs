@@ -75,7 +75,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     // Every process hears when a school changes its settings, so no page shows old ones.
     settings.spawn_listener(&config.database)?;
     let school_data = schoolplein_kernel::school_cache::SchoolCache::new(
-        config.database.school_cache_entries,
+        config.database.school_cache_mib << 20,
         schoolplein_kernel::school_cache::MAX_AGE,
     );
     // Likewise when a school's roster or posts change (announced by its tables' triggers).

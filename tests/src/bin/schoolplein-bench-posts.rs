@@ -228,7 +228,7 @@ async fn main() -> anyhow::Result<()> {
     platform.close().await;
     // The same app with nothing kept in memory: every timeline page reads the database.
     let mut reading_config = config.clone();
-    reading_config.database.school_cache_entries = 0;
+    reading_config.database.school_cache_mib = 0;
     let state = app::build_state(config).await?;
     let _refresh = state
         .tenants

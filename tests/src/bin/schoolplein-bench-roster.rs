@@ -183,7 +183,7 @@ async fn main() -> anyhow::Result<()> {
         &args.database_url,
         &args.redis_url,
         "bench-roster:",
-        &[("SCHOOLPLEIN__DATABASE__SCHOOL_CACHE_ENTRIES", "0")],
+        &[("SCHOOLPLEIN__DATABASE__SCHOOL_CACHE_MIB", "0")],
     )?;
     let platform = schoolplein_kernel::db::postgres_pool(&config.database)?;
     tenant_router::fleet::migrate_platform(&platform).await?;

@@ -123,6 +123,11 @@ pub struct PersonRoster {
 }
 
 impl PersonRoster {
+    /// About how much memory it takes, for the cache's bound.
+    pub fn bytes(&self) -> usize {
+        96 + 8 * (self.child_groups.len() * 3 + self.taught.len())
+    }
+
     /// The person as the privacy rules see them; staff come from the viewer's roles.
     pub fn looker(&self, viewer: &Viewer) -> Looker {
         Looker {

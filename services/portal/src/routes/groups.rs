@@ -67,6 +67,36 @@ pub struct GroupRoster {
     pub health: HashMap<i64, String>,
 }
 
+impl GroupRoster {
+    /// About how much memory it takes, for the cache's bound.
+    fn bytes(&self) -> usize {
+        let parents: usize = self
+            .pupils
+            .iter()
+            .flat_map(|p| &p.parents)
+            .map(|p| {
+                let optional = [&p.address, &p.phone_mobile, &p.phone_other];
+                96 + p.name.len()
+                    + p.email.len()
+                    + optional
+                        .iter()
+                        .flat_map(|o| o.as_ref())
+                        .map(|t| t.len())
+                        .sum::<usize>()
+            })
+            .sum();
+        let pupils: usize = self
+            .pupils
+            .iter()
+            .map(|p| 64 + p.first_name.len() + p.full_name.len())
+            .sum();
+        let choices: usize = self.choices.values().map(|c| 48 + 24 * c.len()).sum();
+        let health: usize = self.health.values().map(|h| 32 + h.len()).sum();
+        let teachers: usize = self.teachers.iter().map(|t| 24 + t.len()).sum();
+        128 + self.name.len() + teachers + pupils + parents + choices + health
+    }
+}
+
 /// The group and the viewer's place in the roster: from memory, or read in one read-only
 /// transaction (and kept). `None`: no such group.
 async fn rosters(
@@ -85,6 +115,7 @@ async fn rosters(
     // Taken before the transaction begins: a change announced meanwhile voids what it reads.
     let ticket = cache.ticket(tenant);
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant).await?;
+    cache.learn_announces(&mut tx).await?;
     let Some(head) = people::group_head(&mut tx, group_id, viewer.person_id).await? else {
         return Ok(None);
     };
@@ -98,8 +129,8 @@ async fn rosters(
         health,
     });
     let person = Arc::new(head.person);
-    cache.put(ticket, group_key, group.clone());
-    cache.put(ticket, person_key, person.clone());
+    cache.put(ticket, group_key, group.clone(), group.bytes());
+    cache.put(ticket, person_key, person.clone(), person.bytes());
     Ok(Some((group, person)))
 }
 

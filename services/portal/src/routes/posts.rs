@@ -214,6 +214,26 @@ struct ReadPage {
     rows: Vec<PostRow>,
 }
 
+impl ReadPage {
+    /// About how much memory it takes, for the cache's bound.
+    fn bytes(&self) -> usize {
+        let rows: usize = self
+            .rows
+            .iter()
+            .map(|row| {
+                let groups: usize = row.groups.iter().map(|g| 24 + g.len()).sum();
+                192 + row.kind.len()
+                    + row.title.len()
+                    + row.body.len()
+                    + row.body_html.as_ref().map_or(0, String::len)
+                    + row.author.as_ref().map_or(0, String::len)
+                    + groups
+            })
+            .sum();
+        256 + 8 * (self.reader.groups.len() + self.reader.taught.len()) + rows
+    }
+}
+
 /// One read-only transaction: the reader's groups and the page's posts.
 async fn read_page(
     state: &AppState,
@@ -223,6 +243,7 @@ async fn read_page(
     before: Option<PageCursor>,
 ) -> Result<ReadPage, AppError> {
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant).await?;
+    state.school_data.learn_announces(&mut tx).await?;
     let reader = reader(&mut tx, viewer).await?;
     let rows: Vec<PostRow> = sqlx::query_as(AssertSqlSafe(TIMELINE_SQL.as_str()))
         .bind(reader.person_id)
@@ -264,7 +285,7 @@ async fn first_page(
     // Taken before the transaction begins: a change announced meanwhile voids what it reads.
     let ticket = cache.ticket(tenant);
     let read = Arc::new(read_page(state, tenant, viewer, settings, None).await?);
-    cache.put(ticket, key, read.clone());
+    cache.put(ticket, key, read.clone(), read.bytes());
     Ok(read)
 }
 
@@ -364,7 +385,8 @@ pub async fn show(
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     let reader = reader(&mut tx, &viewer).await?;
     let row = visible_post(&mut tx, &reader, post_id).await?;
-    if row.unread {
+    let marks_read = row.unread;
+    if marks_read {
         sqlx::query(
             "INSERT INTO post_reads (post_id, person_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
         )
@@ -406,6 +428,12 @@ pub async fn show(
         QuestionnaireView::load(&mut tx, post_id, reader.person_id, post.may_change, yes_no)
             .await?;
     tx.commit().await?;
+    if marks_read {
+        // The reader's next timeline shows it read; other processes hear it from the trigger.
+        state
+            .school_data
+            .forget_entry(tenant.id(), (TIMELINE, reader.person_id));
+    }
     let page = PostPage {
         csrf: csrf.token(),
         post,
