@@ -312,6 +312,12 @@ impl Inner {
     }
 }
 
+/// The name this process's listeners give their connections (`pg_stat_activity`'s
+/// `application_name`), so an operator can tell them from the requests' connections.
+pub fn listener_name() -> String {
+    format!("schoolplein listener {}", std::process::id())
+}
+
 /// What an announcement names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
@@ -350,10 +356,11 @@ pub fn listen(
     channels: &'static [&'static str],
     changed: impl Fn(Change) + Send + 'static,
 ) -> Result<tokio::task::JoinHandle<()>, sqlx::Error> {
-    let mut own = database.clone();
-    own.max_connections = 1;
-    own.min_connections = 0;
-    let pool = crate::db::postgres_pool(&own)?;
+    let options = crate::db::connect_options(database)?.application_name(&listener_name());
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .min_connections(0)
+        .connect_lazy_with(options);
     Ok(tokio::spawn(async move {
         loop {
             let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {

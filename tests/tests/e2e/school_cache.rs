@@ -288,3 +288,66 @@ async fn a_new_post_and_a_read_mark_reach_the_timeline_kept_in_memory() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test]
+async fn a_lost_listener_forgets_what_was_kept_so_a_change_missed_meanwhile_still_shows() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool Doof", "").await;
+    let host = school_host(&school.slug);
+    let mut admin = member(&app, &school, "Directeur", &[Role::SchoolAdmin]).await;
+    import_sample(&mut admin.client, &school).await;
+    let g3b = id(&app, &school, GROUP, "G3B").await;
+    let mut viewer = member(&app, &school, "Ouder Kijker", &[Role::Parent]).await;
+    link_child(&app, &school, viewer.person_id, "2026002").await;
+    let page = format!("/groups/{g3b}");
+    kept_after(&app, &mut viewer.client, &host, &page).await;
+
+    // The group is renamed in the transaction that ends the app's listening connections: its
+    // announcement finds no listener, so only noticing the loss can drop the old name.
+    let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+    sqlx::query("UPDATE groups SET name = 'Groep Onderweg' WHERE id = $1")
+        .bind(g3b)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let ended: i64 = sqlx::query_scalar(
+        "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) \
+         FROM pg_stat_activity WHERE application_name = $1",
+    )
+    .bind(schoolplein_kernel::school_cache::listener_name())
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    assert!(ended >= 1, "no listening connection of this process found");
+    tx.commit().await.unwrap();
+    shows_within(&mut viewer.client, &host, &page, "Groep Onderweg").await;
+
+    // Listening again, the page is kept again, and the next change arrives as before.
+    kept_after(&app, &mut viewer.client, &host, &page).await;
+    let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+    sqlx::query("UPDATE groups SET name = 'Groep Terug' WHERE id = $1")
+        .bind(g3b)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    shows_within(&mut viewer.client, &host, &page, "Groep Terug").await;
+}
+
+/// Asks for `path` until it shows `text`, for at most two seconds (entries live a minute).
+async fn shows_within(client: &mut Client, host: &str, path: &str, text: &str) {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let page = client.get(host, path).await;
+        assert_eq!(page.status, 200);
+        if page.text().contains(text) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{path} still does not show {text}: {}",
+            page.text()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
