@@ -3,11 +3,13 @@
 //! lifetime as the safety net.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use tenant_router::{SchoolPool, TenantId, TenantTx};
+
+use crate::school_cache::Change;
 
 /// The channel on which a school's settings change is announced (payload: the school's id).
 pub const SETTINGS_CHANNEL: &str = "schoolplein_settings_changed";
@@ -174,50 +176,93 @@ type Entry = (Instant, Arc<SchoolSettings>);
 /// Settings per school, in memory.
 #[derive(Debug, Clone, Default)]
 pub struct SettingsCache {
-    entries: Arc<Mutex<HashMap<TenantId, Entry>>>,
+    kept: Arc<Mutex<Kept>>,
+}
+
+#[derive(Debug, Default)]
+struct Kept {
+    entries: HashMap<TenantId, Entry>,
+    /// Counts the changes heard: a read that saw it move may have read what a change
+    /// replaced, and is not kept.
+    changes: u64,
+    /// Whether the listener listens: only then is a change sure to be heard, so only then
+    /// is anything kept or served.
+    listening: bool,
 }
 
 impl SettingsCache {
+    fn kept(&self) -> std::sync::MutexGuard<'_, Kept> {
+        // Nothing here can leave the map half-changed, so a poisoned lock is still sound.
+        self.kept.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// The school's settings: from memory when fresh, otherwise read (one read-only
-    /// transaction) and kept.
+    /// transaction) and kept, unless a change was heard meanwhile.
     pub async fn get(
         &self,
         pool: &impl SchoolPool,
         tenant: TenantId,
     ) -> Result<Arc<SchoolSettings>, sqlx::Error> {
-        if let Some(settings) = self.fresh(tenant) {
-            return Ok(settings);
-        }
+        let changes_before = match self.fresh(tenant) {
+            Ok(settings) => return Ok(settings),
+            Err(changes_before) => changes_before,
+        };
         let read_at = Instant::now();
         let mut tx = TenantTx::begin_read_only(pool, tenant).await?;
         let settings = Arc::new(read(&mut tx).await?);
         tx.commit().await?;
-        if let Ok(mut entries) = self.entries.lock() {
-            entries.insert(tenant, (read_at, settings.clone()));
-        }
+        self.keep(tenant, changes_before, read_at, settings.clone());
         Ok(settings)
     }
 
-    fn fresh(&self, tenant: TenantId) -> Option<Arc<SchoolSettings>> {
-        let entries = self.entries.lock().ok()?;
-        entries
-            .get(&tenant)
-            .filter(|(read_at, _)| read_at.elapsed() < MAX_AGE)
-            .map(|(_, settings)| settings.clone())
+    /// The school's settings when fresh ones are kept; otherwise the count of changes heard,
+    /// for [`keep`](Self::keep).
+    fn fresh(&self, tenant: TenantId) -> Result<Arc<SchoolSettings>, u64> {
+        let kept = self.kept();
+        match kept.entries.get(&tenant) {
+            Some((read_at, settings)) if kept.listening && read_at.elapsed() < MAX_AGE => {
+                Ok(settings.clone())
+            }
+            _ => Err(kept.changes),
+        }
+    }
+
+    /// Keeps settings read since `changes_before` was counted, unless a change was heard
+    /// meanwhile or nobody listens. Returns whether they were kept.
+    fn keep(
+        &self,
+        tenant: TenantId,
+        changes_before: u64,
+        read_at: Instant,
+        settings: Arc<SchoolSettings>,
+    ) -> bool {
+        let mut kept = self.kept();
+        if !kept.listening || kept.changes != changes_before {
+            return false;
+        }
+        kept.entries.insert(tenant, (read_at, settings));
+        true
     }
 
     /// Forgets a school's settings (they changed).
     pub fn forget(&self, tenant: TenantId) {
-        if let Ok(mut entries) = self.entries.lock() {
-            entries.remove(&tenant);
-        }
+        let mut kept = self.kept();
+        kept.entries.remove(&tenant);
+        kept.changes += 1;
     }
 
-    /// Forgets every school's (a missed notification).
+    /// Forgets every school's (a change may have been missed).
     pub fn forget_all(&self) {
-        if let Ok(mut entries) = self.entries.lock() {
-            entries.clear();
-        }
+        let mut kept = self.kept();
+        kept.entries.clear();
+        kept.changes += 1;
+    }
+
+    fn set_listening(&self, listening: bool) {
+        let mut kept = self.kept();
+        kept.entries.clear();
+        kept.changes += 1;
+        kept.listening = listening;
     }
 
     /// Listens for changes announced by any process (see [`crate::school_cache::listen`]).
@@ -227,8 +272,103 @@ impl SettingsCache {
     ) -> Result<tokio::task::JoinHandle<()>, sqlx::Error> {
         let cache = self.clone();
         crate::school_cache::listen(database, &[SETTINGS_CHANNEL], move |change| match change {
-            crate::school_cache::Change::School(tenant) => cache.forget(tenant),
-            _ => cache.forget_all(),
+            Change::School(tenant) => cache.forget(tenant),
+            Change::Person(..) | Change::Unknown => cache.forget_all(),
+            Change::Lost => cache.set_listening(false),
+            Change::Listening => cache.set_listening(true),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(portal_open: bool) -> Arc<SchoolSettings> {
+        Arc::new(SchoolSettings {
+            teachers_manage_parents: false,
+            teachers_see_all_groups: false,
+            activate_parents_at_once: false,
+            parents_download_address_list: false,
+            pdf_header: String::new(),
+            extra_fields: Vec::new(),
+            intranet_url: None,
+            photo_upload_tile: false,
+            portal_open,
+            modules: BTreeMap::new(),
+        })
+    }
+
+    const SCHOOL: TenantId = TenantId::new(1);
+    const OTHER: TenantId = TenantId::new(2);
+
+    fn listening() -> SettingsCache {
+        let cache = SettingsCache::default();
+        cache.set_listening(true);
+        cache
+    }
+
+    #[test]
+    fn settings_read_while_nothing_changed_are_kept_and_served() {
+        let cache = listening();
+        let before = cache.fresh(SCHOOL).unwrap_err();
+        assert!(cache.keep(SCHOOL, before, Instant::now(), settings(true)));
+        assert!(cache.fresh(SCHOOL).unwrap().portal_open);
+        assert!(cache.fresh(OTHER).is_err());
+    }
+
+    #[test]
+    fn settings_read_across_a_change_are_not_kept() {
+        // The read began before the change was heard, so it may hold what the change replaced.
+        let cache = listening();
+        let before = cache.fresh(SCHOOL).unwrap_err();
+        cache.forget(SCHOOL);
+        assert!(!cache.keep(SCHOOL, before, Instant::now(), settings(true)));
+        assert!(cache.fresh(SCHOOL).is_err());
+        // Read again afterwards, they are.
+        let after = cache.fresh(SCHOOL).unwrap_err();
+        assert!(cache.keep(SCHOOL, after, Instant::now(), settings(false)));
+        assert!(!cache.fresh(SCHOOL).unwrap().portal_open);
+    }
+
+    #[test]
+    fn a_change_drops_its_schools_settings_only() {
+        let cache = listening();
+        for tenant in [SCHOOL, OTHER] {
+            let before = cache.fresh(tenant).unwrap_err();
+            assert!(cache.keep(tenant, before, Instant::now(), settings(true)));
+        }
+        cache.forget(SCHOOL);
+        assert!(cache.fresh(SCHOOL).is_err());
+        assert!(cache.fresh(OTHER).is_ok());
+        cache.forget_all();
+        assert!(cache.fresh(OTHER).is_err());
+    }
+
+    #[test]
+    fn nothing_is_kept_or_served_while_nobody_listens() {
+        let cache = SettingsCache::default();
+        let before = cache.fresh(SCHOOL).unwrap_err();
+        assert!(!cache.keep(SCHOOL, before, Instant::now(), settings(true)));
+
+        let cache = listening();
+        let before = cache.fresh(SCHOOL).unwrap_err();
+        assert!(cache.keep(SCHOOL, before, Instant::now(), settings(true)));
+        cache.set_listening(false);
+        assert!(cache.fresh(SCHOOL).is_err());
+        let before = cache.fresh(SCHOOL).unwrap_err();
+        assert!(!cache.keep(SCHOOL, before, Instant::now(), settings(true)));
+        // Listening again: what was read while deaf is not kept either.
+        cache.set_listening(true);
+        assert!(!cache.keep(SCHOOL, before, Instant::now(), settings(true)));
+    }
+
+    #[test]
+    fn old_settings_are_read_again() {
+        let cache = listening();
+        let before = cache.fresh(SCHOOL).unwrap_err();
+        let long_ago = Instant::now() - MAX_AGE;
+        assert!(cache.keep(SCHOOL, before, long_ago, settings(true)));
+        assert!(cache.fresh(SCHOOL).is_err());
     }
 }
