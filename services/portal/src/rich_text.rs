@@ -47,13 +47,60 @@ pub fn paragraphs(body: &str) -> Vec<String> {
 }
 
 /// The safe HTML of a body: each paragraph (at blank lines) in `<p>`, single line breaks as
-/// `<br>`, then the sanitiser over the whole.
+/// `<br>` (but not those next to a block's tag, as between the items of a list typed one per
+/// line), then the sanitiser over the whole.
 pub fn to_safe_html(body: &str) -> String {
     let html: String = paragraphs(body)
         .iter()
-        .map(|p| format!("<p>{}</p>", p.replace('\n', "<br>")))
+        .map(|p| format!("<p>{}</p>", with_line_breaks(p)))
         .collect();
-    SANITISER.clean(&html).to_string()
+    // A block inside a paragraph (a list, a heading) closes it: the parser leaves an empty
+    // paragraph on either side, which would only add space. An empty paragraph is never
+    // what was written (`paragraphs` drops blank ones), and removing a whole element from
+    // the sanitiser's output cannot make markup of what remains.
+    SANITISER.clean(&html).to_string().replace("<p></p>", "")
+}
+
+/// Tags of blocks: a line break next to one of them separates blocks, not lines of text.
+const BLOCK_TAGS: [&str; 7] = ["p", "ul", "ol", "li", "h3", "h4", "blockquote"];
+
+/// The name of the tag that `text` starts with (`<ul>`, `</li>`, `<h3 class="x">`: "ul",
+/// "li", "h3"), lower case.
+fn leading_tag(text: &str) -> Option<String> {
+    let tag = text.strip_prefix('<')?;
+    let tag = tag.strip_prefix('/').unwrap_or(tag);
+    let end = tag.find(|c: char| !c.is_ascii_alphanumeric())?;
+    matches!(tag[end..].chars().next(), Some('>' | ' ' | '\t' | '/'))
+        .then(|| tag[..end].to_ascii_lowercase())
+}
+
+fn is_block_tag(tag: Option<String>) -> bool {
+    tag.is_some_and(|name| BLOCK_TAGS.contains(&name.as_str()))
+}
+
+/// A paragraph's lines joined by `<br>`, except where a line ends or the next begins with a
+/// block's tag.
+fn with_line_breaks(paragraph: &str) -> String {
+    let mut html = String::with_capacity(paragraph.len() + 16);
+    let mut previous: Option<&str> = None;
+    for line in paragraph.split('\n') {
+        if let Some(previous) = previous {
+            let previous = previous.trim_end();
+            let ends_block = previous.ends_with('>')
+                && previous
+                    .rfind('<')
+                    .is_some_and(|at| is_block_tag(leading_tag(&previous[at..])));
+            let starts_block = is_block_tag(leading_tag(line.trim_start()));
+            html.push_str(if ends_block || starts_block {
+                "\n"
+            } else {
+                "<br>"
+            });
+        }
+        html.push_str(line);
+        previous = Some(line);
+    }
+    html
 }
 
 /// Plain text (posts from before rich text) as HTML: escaped paragraphs, line breaks kept.
@@ -183,6 +230,29 @@ mod tests {
         ] {
             assert!(html.contains(kept), "{kept} in {html}");
         }
+    }
+
+    #[test]
+    fn blocks_get_no_line_breaks_and_leave_no_empty_paragraphs() {
+        // A list typed one item per line, as most people would.
+        assert_eq!(
+            to_safe_html("Neem mee:\n<ul>\n<li>laarzen</li>\n<LI>een jas</LI>\n</ul>"),
+            "<p>Neem mee:\n</p><ul>\n<li>laarzen</li>\n<li>een jas</li>\n</ul>"
+        );
+        // As the toolbar writes them: a block of its own between blank lines.
+        assert_eq!(
+            to_safe_html(
+                "<h3>Schoolreis</h3>\nWe gaan <b>vrijdag</b>.\nNeem mee:\n\n<ol><li>laarzen</li></ol>"
+            ),
+            "<h3>Schoolreis</h3>\nWe gaan <b>vrijdag</b>.<br>Neem mee:<ol><li>laarzen</li></ol>"
+        );
+        // Lines of text, and inline tags at a line's edge, keep their breaks.
+        assert_eq!(
+            to_safe_html("<b>Let op</b>\n<a href=\"https://bos.nl\">bos</a>\n<br>x"),
+            "<p><b>Let op</b><br><a href=\"https://bos.nl\" rel=\"noopener noreferrer nofollow\">bos</a><br><br>x</p>"
+        );
+        // A tag that merely begins like a block's is no block.
+        assert_eq!(to_safe_html("<u>a</u>\n<ulx>b"), "<p><u>a</u><br>b</p>");
     }
 
     #[test]
