@@ -21,12 +21,10 @@ CREATE TRIGGER school_changed
 CREATE FUNCTION announce_read_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    -- An update could move a mark from one person to another: both hear of it.
-    IF TG_OP IN ('DELETE', 'UPDATE') THEN
+    IF TG_OP = 'DELETE' THEN
         PERFORM pg_notify('schoolplein_reads_changed',
                           substr(TG_TABLE_SCHEMA, 3) || ':' || OLD.person_id);
-    END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    ELSE
         PERFORM pg_notify('schoolplein_reads_changed',
                           substr(TG_TABLE_SCHEMA, 3) || ':' || NEW.person_id);
     END IF;

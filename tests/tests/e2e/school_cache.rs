@@ -122,6 +122,21 @@ async fn every_table_a_group_page_or_timeline_reads_announces_its_changes_and_no
     );
     let whose = format!("{}:{}", school.id.get(), reader.person_id);
     assert!(announces_on(&app, &school, &read, READS_CHANNEL, &whose).await);
+    // A mark moved to someone else (by hand: the app never does) announces both.
+    let other = member(&app, &school, "Ouder Ander", &[Role::Parent]).await;
+    let theirs = format!("{}:{}", school.id.get(), other.person_id);
+    let moved = format!(
+        "UPDATE post_reads SET person_id = {} WHERE post_id = {post}",
+        other.person_id
+    );
+    assert!(announces_on(&app, &school, &moved, READS_CHANNEL, &whose).await);
+    let moved_back = format!(
+        "UPDATE post_reads SET person_id = {} WHERE post_id = {post}",
+        reader.person_id
+    );
+    assert!(announces_on(&app, &school, &moved_back, READS_CHANNEL, &whose).await);
+    assert!(announces_on(&app, &school, &moved, READS_CHANNEL, &theirs).await);
+    assert!(announces_on(&app, &school, &moved_back, READS_CHANNEL, &theirs).await);
     let unread = format!(
         "DELETE FROM post_reads WHERE person_id = {}",
         reader.person_id
