@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use schoolplein_kernel::Role;
 use schoolplein_kernel::school_cache::{READS_CHANNEL, SCHOOL_CHANNEL};
 use schoolplein_tests::client::Client;
-use schoolplein_tests::school::{id, import_sample, link_child, member};
+use schoolplein_tests::school::{Member, id, import_sample, link_child, member};
 use schoolplein_tests::{TestApp, school_host};
 use sqlx::postgres::PgListener;
 use tenant_router::{TenantEntry, TenantTx};
@@ -151,13 +151,7 @@ async fn every_table_a_group_page_or_timeline_reads_announces_its_changes_and_no
 #[tokio::test]
 async fn a_change_by_any_writer_reaches_the_group_page_kept_in_memory() {
     let app = TestApp::spawn().await;
-    let school = app.create_school("Basisschool Geheugen", "").await;
-    let host = school_host(&school.slug);
-    let mut admin = member(&app, &school, "Directeur", &[Role::SchoolAdmin]).await;
-    import_sample(&mut admin.client, &school).await;
-    let g3b = id(&app, &school, GROUP, "G3B").await;
-    let mut viewer = member(&app, &school, "Ouder Kijker", &[Role::Parent]).await;
-    link_child(&app, &school, viewer.person_id, "2026002").await;
+    let (school, host, mut viewer, g3b) = school_with_viewer(&app, "Basisschool Geheugen").await;
     let mut shown = member(&app, &school, "Ouder Zichtbaar", &[Role::Parent]).await;
     link_child(&app, &school, shown.person_id, "2026001").await;
     let saved = shown
@@ -307,24 +301,14 @@ async fn a_new_post_and_a_read_mark_reach_the_timeline_kept_in_memory() {
 #[tokio::test]
 async fn a_lost_listener_forgets_what_was_kept_so_a_change_missed_meanwhile_still_shows() {
     let app = TestApp::spawn().await;
-    let school = app.create_school("Basisschool Doof", "").await;
-    let host = school_host(&school.slug);
-    let mut admin = member(&app, &school, "Directeur", &[Role::SchoolAdmin]).await;
-    import_sample(&mut admin.client, &school).await;
-    let g3b = id(&app, &school, GROUP, "G3B").await;
-    let mut viewer = member(&app, &school, "Ouder Kijker", &[Role::Parent]).await;
-    link_child(&app, &school, viewer.person_id, "2026002").await;
+    let (school, host, mut viewer, g3b) = school_with_viewer(&app, "Basisschool Doof").await;
     let page = format!("/groups/{g3b}");
     kept_after(&app, &mut viewer.client, &host, &page).await;
 
     // The group is renamed in the transaction that ends the app's listening connections: its
     // announcement finds no listener, so only noticing the loss can drop the old name.
     let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
-    sqlx::query("UPDATE groups SET name = 'Groep Onderweg' WHERE id = $1")
-        .bind(g3b)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+    rename_group(&mut tx, g3b, "Groep Onderweg").await;
     let ended: i64 = sqlx::query_scalar(
         "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) \
          FROM pg_stat_activity WHERE application_name = $1",
@@ -340,13 +324,31 @@ async fn a_lost_listener_forgets_what_was_kept_so_a_change_missed_meanwhile_stil
     // Listening again, the page is kept again, and the next change arrives as before.
     kept_after(&app, &mut viewer.client, &host, &page).await;
     let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
-    sqlx::query("UPDATE groups SET name = 'Groep Terug' WHERE id = $1")
-        .bind(g3b)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+    rename_group(&mut tx, g3b, "Groep Terug").await;
     tx.commit().await.unwrap();
     shows_within(&mut viewer.client, &host, &page, "Groep Terug").await;
+}
+
+/// A school with the sample roster and a signed-in parent of a pupil in group 3B: the
+/// school, its host, the parent and the group's id.
+async fn school_with_viewer(app: &TestApp, name: &str) -> (TenantEntry, String, Member, i64) {
+    let school = app.create_school(name, "").await;
+    let host = school_host(&school.slug);
+    let mut admin = member(app, &school, "Directeur", &[Role::SchoolAdmin]).await;
+    import_sample(&mut admin.client, &school).await;
+    let g3b = id(app, &school, GROUP, "G3B").await;
+    let viewer = member(app, &school, "Ouder Kijker", &[Role::Parent]).await;
+    link_child(app, &school, viewer.person_id, "2026002").await;
+    (school, host, viewer, g3b)
+}
+
+async fn rename_group(tx: &mut TenantTx, group_id: i64, name: &str) {
+    sqlx::query("UPDATE groups SET name = $2 WHERE id = $1")
+        .bind(group_id)
+        .bind(name)
+        .execute(&mut **tx)
+        .await
+        .unwrap();
 }
 
 /// Asks for `path` until it shows `text`, for at most two seconds (entries live a minute).
