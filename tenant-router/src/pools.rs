@@ -10,14 +10,98 @@
 
 use std::sync::Arc;
 
+use sqlx::pool::PoolConnection;
 use sqlx::{AssertSqlSafe, PgPool, Postgres, Transaction};
 
+use crate::breaker::{Breaker, Unreachable};
 use crate::tenant::TenantId;
 
-/// The pools that school transactions run on. Cheap to clone.
+/// The pools that school transactions run on, guarded by the PostgreSQL breaker (see
+/// `breaker`): while the server is unreachable, beginning a transaction fails at once.
+/// Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct SchoolPools {
     shards: Arc<[PgPool]>,
+    breaker: Breaker,
+}
+
+/// Whether a failure means the connection to PostgreSQL was refused or lost (as opposed to a
+/// statement's own failure, or a pool that is merely busy).
+pub fn lost_connection(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
+        // Class 08: connection exceptions; 57P01–57P03: the server is shutting down,
+        // crashed, or not yet accepting connections.
+        sqlx::Error::Database(error) => error.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03")
+        }),
+        _ => false,
+    }
+}
+
+/// The error work gets when PostgreSQL is known to be unreachable.
+pub fn unreachable_error(unreachable: Unreachable) -> sqlx::Error {
+    sqlx::Error::Io(std::io::Error::new(
+        std::io::ErrorKind::NotConnected,
+        unreachable,
+    ))
+}
+
+/// The platform's pool as requests use it: guarded by the PostgreSQL breaker like
+/// [`SchoolPools`]. Background work that should wait for the server uses [`pool`](Self::pool).
+#[derive(Debug, Clone)]
+pub struct PlatformPool {
+    pool: PgPool,
+    breaker: Breaker,
+}
+
+impl PlatformPool {
+    pub fn new(pool: PgPool, breaker: Breaker) -> Self {
+        Self { pool, breaker }
+    }
+
+    /// The pool itself, unguarded.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    pub fn breaker(&self) -> &Breaker {
+        &self.breaker
+    }
+
+    /// A connection, or at once an error while PostgreSQL is unreachable.
+    pub async fn acquire(&self) -> Result<PoolConnection<Postgres>, sqlx::Error> {
+        self.breaker
+            .guard(self.pool.acquire(), lost_connection, unreachable_error)
+            .await
+    }
+
+    /// A platform transaction (see [`crate::tx::begin_platform`]), guarded likewise.
+    pub async fn begin(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        self.breaker
+            .guard(
+                crate::tx::begin_platform(&self.pool),
+                lost_connection,
+                unreachable_error,
+            )
+            .await
+    }
+}
+
+impl SchoolPool for PlatformPool {
+    async fn begin_for(
+        &self,
+        tenant: TenantId,
+        statement: String,
+    ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        self.breaker
+            .guard(
+                self.pool.begin_for(tenant, statement),
+                lost_connection,
+                unreachable_error,
+            )
+            .await
+    }
 }
 
 /// Where a transaction can be begun for a school: the sharded [`SchoolPools`], or a plain
@@ -46,6 +130,7 @@ impl SchoolPools {
     pub fn single(pool: PgPool) -> Self {
         Self {
             shards: Arc::from(vec![pool]),
+            breaker: Breaker::new("postgres"),
         }
     }
 
@@ -53,7 +138,19 @@ impl SchoolPools {
     pub fn sharded(pools: Vec<PgPool>) -> Option<Self> {
         (!pools.is_empty()).then(|| Self {
             shards: Arc::from(pools),
+            breaker: Breaker::new("postgres"),
         })
+    }
+
+    /// The same pools, guarded by `breaker` (shared with the platform's pool, since both
+    /// reach the same server).
+    pub fn guarded_by(mut self, breaker: Breaker) -> Self {
+        self.breaker = breaker;
+        self
+    }
+
+    pub fn breaker(&self) -> &Breaker {
+        &self.breaker
     }
 
     pub fn shards(&self) -> &[PgPool] {
@@ -89,7 +186,13 @@ impl SchoolPool for SchoolPools {
             .map(|step| (home + step) % count)
             .find(|&i| self.shards[i].num_idle() > 0)
             .unwrap_or(home);
-        self.shards[pick].begin_with(AssertSqlSafe(statement)).await
+        self.breaker
+            .guard(
+                self.shards[pick].begin_with(AssertSqlSafe(statement)),
+                lost_connection,
+                unreachable_error,
+            )
+            .await
     }
 }
 

@@ -36,7 +36,7 @@ pub async fn create_school(
     name: &str,
 ) -> anyhow::Result<TenantEntry> {
     let school = provision::create_school(
-        &state.db,
+        state.db.pool(),
         &TenantMigrations::embedded(),
         &NewSchool {
             slug: TenantSlug::parse(slug)?,

@@ -2,6 +2,7 @@
 //! running app on port 0 per test, fresh schools, the `schoolplein` binary, an SMTP server
 //! in the test process, and headless Chromium.
 
+pub mod archive;
 pub mod bench;
 pub mod browser;
 pub mod certificates;
@@ -248,7 +249,7 @@ impl TestApp {
         schoolplein_server::serve::install_crypto_provider();
         let reload = Duration::from_secs(config.tenancy.full_reload_secs);
         let state = app::build_state(config).await.expect("app state");
-        let refresh = state.tenants.spawn_refresh(state.db.clone(), reload);
+        let refresh = state.tenants.spawn_refresh(state.db.pool().clone(), reload);
         let school = match options.school_routes {
             Some(extra) => app::school_routes().merge(extra),
             None => app::school_routes(),

@@ -10,10 +10,12 @@ mod e2e {
     mod conferences;
     mod digests;
     mod documents;
+    mod downloads;
     mod home;
     mod hosts;
     mod invitations;
     mod isolation;
+    mod limits;
     mod mail;
     mod parents;
     mod partners;

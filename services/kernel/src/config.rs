@@ -282,6 +282,10 @@ pub struct AccountsConfig {
     pub failed_sign_in_window_minutes: u64,
     /// Password-reset requests allowed per address within an hour.
     pub max_password_resets_per_address: u32,
+    /// Registration confirmations (each a mail and a password hash) per address per hour.
+    pub max_registration_mails_per_address: u32,
+    /// Password-reset and registration mails together per IP address per hour.
+    pub max_account_mails_per_ip: u32,
     /// How many password hashes may be computed at once (each takes a CPU core for a while);
     /// never more than the cores less one, so that pages keep a core during a sign-in storm.
     /// Hashing threads run at a lower CPU priority than the rest (see `passwords`).

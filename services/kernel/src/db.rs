@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use tenant_router::PlatformPool;
 
 use crate::config::{DatabaseConfig, RedisConfig};
 
@@ -75,7 +76,9 @@ pub fn school_pools(
         .unwrap_or_else(|| tenant_router::SchoolPools::single(platform.clone())))
 }
 
-/// A Redis connection manager, which reconnects by itself.
+/// A Redis connection manager, which reconnects by itself. A failed reconnection is not
+/// retried in place (commands would wait for the retries): Redis's breaker and its probe
+/// take over (see [`watch_servers`]).
 pub async fn redis_connection(
     config: &RedisConfig,
 ) -> Result<redis::aio::ConnectionManager, redis::RedisError> {
@@ -83,8 +86,65 @@ pub async fn redis_connection(
     let manager_config = redis::aio::ConnectionManagerConfig::new()
         .set_connection_timeout(Some(Duration::from_secs(2)))
         .set_response_timeout(Some(Duration::from_secs(2)))
-        .set_number_of_retries(2);
+        .set_number_of_retries(0);
     redis::aio::ConnectionManager::new_with_config(client, manager_config).await
+}
+
+/// The channel the reachability watcher listens on; nothing is ever announced there.
+const WATCH_CHANNEL: &str = "schoolplein_reachability";
+
+/// Keeps the breakers of PostgreSQL and Redis up to date:
+///
+/// - a connection that listens, so PostgreSQL going away (a shutdown, a crash) is noticed the
+///   moment its connections close, not by a request waiting out the pool's timeout; a lost
+///   listener trips the breaker only if a fresh connection fails too (an operator ending that
+///   one connection is no outage);
+/// - a probe per server that, while it is down, knocks four times a second and lets requests
+///   through again once it answers.
+pub fn watch_servers(
+    database: &DatabaseConfig,
+    db: &PlatformPool,
+    redis: &crate::kv::Redis,
+) -> Result<(), sqlx::Error> {
+    let pool = db.pool().clone();
+    let probe_postgres = move || {
+        let pool = pool.clone();
+        async move {
+            let mut conn = pool.acquire().await.map_err(|e| e.to_string())?;
+            sqlx::query("SELECT 1")
+                .execute(&mut *conn)
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string())
+        }
+    };
+    db.breaker().spawn_probe(probe_postgres.clone());
+    let breaker = db.breaker().clone();
+    crate::school_cache::listen(database, &[WATCH_CHANNEL], move |change| {
+        if change == crate::school_cache::Change::Lost {
+            let breaker = breaker.clone();
+            let probe = probe_postgres.clone();
+            tokio::spawn(async move {
+                match tokio::time::timeout(tenant_router::breaker::PROBE_TIMEOUT, probe()).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(error)) => breaker.trip(&error),
+                    Err(_) => breaker.trip(&"no answer in time"),
+                }
+            });
+        }
+    })?;
+    let manager = redis.unguarded();
+    redis.breaker().spawn_probe(move || {
+        let mut manager = manager.clone();
+        async move {
+            redis::cmd("PING")
+                .query_async::<String>(&mut manager)
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string())
+        }
+    });
+    Ok(())
 }
 
 /// The Redis key of a piece of school data: always prefixed with the school's id, so two

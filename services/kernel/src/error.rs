@@ -1,7 +1,6 @@
 //! One error type for every handler, and the one place that turns errors into pages.
 
 use std::borrow::Cow;
-use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -12,6 +11,7 @@ use serde::Serialize;
 use tenant_router::HostError;
 
 use crate::i18n::{ChosenLanguage, Language, language_of};
+use crate::state::AppState;
 use crate::templates::{TemplateError, Templates};
 
 /// Everything a handler can fail with. A 4xx tells the person what to change; a 5xx says
@@ -47,6 +47,9 @@ pub enum AppError {
     Database(#[from] sqlx::Error),
     #[error("redis error: {0}")]
     Redis(#[from] redis::RedisError),
+    /// A server the request needs is known to be down (see `tenant_router::breaker`).
+    #[error(transparent)]
+    Unreachable(#[from] tenant_router::Unreachable),
     #[error(transparent)]
     Template(#[from] TemplateError),
     #[error("{0}")]
@@ -72,9 +75,24 @@ impl AppError {
             Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::SchoolSuspended { .. } => StatusCode::FORBIDDEN,
             Self::Database(sqlx::Error::PoolTimedOut) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Database(_) | Self::Redis(_) | Self::Template(_) | Self::Internal(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
+            _ if self.unreachable_server().is_some() => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Database(_)
+            | Self::Redis(_)
+            | Self::Unreachable(_)
+            | Self::Template(_)
+            | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The server this failure shows to be unreachable (`postgres`, `redis`), if it does.
+    pub fn unreachable_server(&self) -> Option<&'static str> {
+        match self {
+            Self::Unreachable(unreachable) => Some(unreachable.0),
+            Self::Database(error) if tenant_router::pools::lost_connection(error) => {
+                Some("postgres")
             }
+            Self::Redis(error) if lost_redis(error) => Some("redis"),
+            _ => None,
         }
     }
 
@@ -89,10 +107,24 @@ impl AppError {
             Self::FormExpired => ErrorKind::FormExpired,
             Self::TooManyAttempts { .. } => ErrorKind::TooManyAttempts,
             Self::Database(sqlx::Error::PoolTimedOut) => ErrorKind::Unavailable,
+            _ if self.unreachable_server().is_some() => ErrorKind::Unreachable,
             _ => ErrorKind::Internal,
         }
     }
 }
+
+/// Whether a Redis failure means the connection was refused, lost or timed out.
+pub fn lost_redis(error: &redis::RedisError) -> bool {
+    error.is_io_error()
+        || error.is_connection_refusal()
+        || error.is_connection_dropped()
+        || error.is_timeout()
+        || error.is_unrecoverable_error()
+}
+
+/// How long to tell a client to wait when a server is unreachable: the probe knocks four
+/// times a second, so most outages a person notices last longer than this.
+const RETRY_UNREACHABLE_SECS: u64 = 5;
 
 /// What kind of error page to show; carried from the handler to the page renderer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -108,7 +140,10 @@ pub enum ErrorKind {
     TooManyAttempts,
     Timeout,
     TooLarge,
+    /// Busy: no connection came free in time.
     Unavailable,
+    /// PostgreSQL or Redis cannot be reached.
+    Unreachable,
     Internal,
 }
 
@@ -121,6 +156,8 @@ pub struct ErrorPage {
     pub school_name: Option<String>,
     /// For "too many attempts": after how many minutes to try again.
     pub retry_minutes: Option<u64>,
+    /// The server found unreachable, so that its breaker is tripped (see `render_error_pages`).
+    pub unreachable: Option<&'static str>,
 }
 
 impl IntoResponse for AppError {
@@ -130,7 +167,11 @@ impl IntoResponse for AppError {
             let location = format!("/sign-in?next={}", encode_query_value(next));
             return (status, [(http::header::LOCATION, location)]).into_response();
         }
-        if status.is_server_error() {
+        let unreachable = self.unreachable_server();
+        if let Some(server) = unreachable {
+            // Once per request at most; the breaker logs the outage itself once.
+            tracing::debug!(server, error = %self, "server unreachable");
+        } else if status.is_server_error() {
             // Logged inside the request's span, which carries its id and school.
             tracing::error!(error = %self, "request failed");
         }
@@ -154,6 +195,7 @@ impl IntoResponse for AppError {
                 Self::SchoolSuspended { name } => Some(name),
                 _ => None,
             },
+            unreachable,
         };
         let mut response = (status, status.canonical_reason().unwrap_or("error")).into_response();
         response.extensions_mut().insert(page);
@@ -186,11 +228,16 @@ const MAX_REASON_LEN: usize = 300;
 
 /// Middleware: every error response (ours, the framework's rejections, timeouts, size limits)
 /// becomes a page in the request's language, or JSON under `/api`.
+///
+/// A failure that shows PostgreSQL or Redis unreachable trips that server's breaker here, so
+/// the requests after it fail at once; every 503 and 429 says when to come back
+/// (`Retry-After`).
 pub async fn render_error_pages(
-    State(templates): State<Arc<Templates>>,
+    State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
+    let templates = &state.templates;
     let (mut parts, body) = request.into_parts();
     let asked = language_of(&parts);
     let chosen = ChosenLanguage::default();
@@ -212,6 +259,18 @@ pub async fn render_error_pages(
         None if has_own_body(&response) => return response,
         None => framework_error(status, response).await,
     };
+    if let Some(server) = page.unreachable {
+        for breaker in [state.db.breaker(), state.redis.breaker()] {
+            if breaker.name() == server {
+                breaker.trip(&"a request lost its connection");
+            }
+        }
+    }
+    let retry_after = match page.kind {
+        ErrorKind::Unreachable | ErrorKind::Unavailable => Some(RETRY_UNREACHABLE_SECS),
+        ErrorKind::TooManyAttempts => page.retry_minutes.map(|m| m.max(1) * 60),
+        _ => None,
+    };
     let request_id = request_id.as_deref().filter(|_| status.is_server_error());
     let mut rendered = if wants_json {
         let json = ErrorJson {
@@ -222,7 +281,7 @@ pub async fn render_error_pages(
         };
         axum::Json(json).into_response()
     } else {
-        match error_html(&templates, language, &page, request_id) {
+        match error_html(templates, language, &page, request_id) {
             Ok(html) => Html(html).into_response(),
             Err(error) => {
                 tracing::error!(%error, "cannot render the error page");
@@ -231,6 +290,11 @@ pub async fn render_error_pages(
         }
     };
     *rendered.status_mut() = status;
+    if let Some(secs) = retry_after {
+        rendered
+            .headers_mut()
+            .insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
+    }
     rendered
 }
 
@@ -272,6 +336,7 @@ async fn framework_error(status: StatusCode, response: Response) -> ErrorPage {
         reason,
         school_name: None,
         retry_minutes: None,
+        unreachable: None,
     }
 }
 
@@ -301,6 +366,7 @@ fn error_html(
         ErrorKind::Timeout => ("error.timeout_title", Some("error.timeout_text")),
         ErrorKind::TooLarge => ("error.too_large_title", Some("error.too_large_text")),
         ErrorKind::Unavailable => ("error.unavailable_title", Some("error.unavailable_text")),
+        ErrorKind::Unreachable => ("error.unreachable_title", Some("error.unreachable_text")),
         ErrorKind::Internal => ("error.internal_title", Some("error.internal_text")),
     };
     // A reason is a catalogue key (shown in the person's language) or, from the framework's

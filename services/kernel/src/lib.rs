@@ -2,12 +2,14 @@
 //! sessions and the viewer, form protection, abuse limits, i18n and template rendering.
 
 pub mod audience;
+pub mod body;
 pub mod config;
 pub mod cookies;
 pub mod csrf;
 pub mod db;
 pub mod error;
 pub mod i18n;
+pub mod kv;
 pub mod limits;
 pub mod passwords;
 pub mod pdf;

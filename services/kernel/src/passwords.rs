@@ -211,6 +211,8 @@ mod tests {
             max_failed_sign_ins_per_ip: 50,
             failed_sign_in_window_minutes: 15,
             max_password_resets_per_address: 3,
+            max_registration_mails_per_address: 3,
+            max_account_mails_per_ip: 50,
             password_hash_concurrency: 2,
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,

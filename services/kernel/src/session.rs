@@ -37,7 +37,7 @@ pub struct ListedSession {
 /// The session store.
 #[derive(Clone)]
 pub struct Sessions {
-    redis: redis::aio::ConnectionManager,
+    redis: crate::kv::Redis,
     idle: Duration,
     keep: Duration,
     prefix: String,
@@ -53,11 +53,7 @@ impl std::fmt::Debug for Sessions {
 }
 
 impl Sessions {
-    pub fn new(
-        redis: redis::aio::ConnectionManager,
-        config: &AccountsConfig,
-        prefix: &str,
-    ) -> Self {
+    pub fn new(redis: crate::kv::Redis, config: &AccountsConfig, prefix: &str) -> Self {
         Self {
             redis,
             idle: config.session_idle(),
@@ -94,11 +90,11 @@ impl Sessions {
 
     /// Starts a session; the caller sets the cookie. A fresh token every time, so signing in
     /// never reuses an id someone may have planted.
-    pub async fn create(&self, data: &SessionData) -> Result<SecretToken, redis::RedisError> {
+    pub async fn create(&self, data: &SessionData) -> Result<SecretToken, crate::error::AppError> {
         let token = SecretToken::generate();
         let id = token.hash();
         let json = serde_json::to_string(data).map_err(json_error)?;
-        let mut redis = self.redis.clone();
+        let mut redis = self.redis.connection()?;
         redis::pipe()
             .atomic()
             .set_ex(
@@ -122,9 +118,9 @@ impl Sessions {
     pub async fn load(
         &self,
         token: &SecretToken,
-    ) -> Result<Option<SessionData>, redis::RedisError> {
+    ) -> Result<Option<SessionData>, crate::error::AppError> {
         let key = self.session_key(&token.hash());
-        let mut redis = self.redis.clone();
+        let mut redis = self.redis.connection()?;
         let (json, ttl): (Option<String>, i64) = redis::pipe()
             .get(&key)
             .ttl(&key)
@@ -142,13 +138,14 @@ impl Sessions {
     }
 
     /// Ends one session.
-    pub async fn end(&self, account_id: i64, id: &TokenHash) -> Result<(), redis::RedisError> {
-        let mut redis = self.redis.clone();
+    pub async fn end(&self, account_id: i64, id: &TokenHash) -> Result<(), crate::error::AppError> {
+        let mut redis = self.redis.connection()?;
         redis::pipe()
             .del(self.session_key(id))
             .srem(self.account_key(account_id), id.to_hex())
             .exec_async(&mut redis)
-            .await
+            .await?;
+        Ok(())
     }
 
     /// Ends every session of an account except `keep` (the one in use, after a password change).
@@ -156,8 +153,8 @@ impl Sessions {
         &self,
         account_id: i64,
         keep: Option<&TokenHash>,
-    ) -> Result<usize, redis::RedisError> {
-        let mut redis = self.redis.clone();
+    ) -> Result<usize, crate::error::AppError> {
+        let mut redis = self.redis.connection()?;
         let ids: Vec<String> = redis.smembers(self.account_key(account_id)).await?;
         let keep = keep.map(TokenHash::to_hex);
         let ending: Vec<&String> = ids.iter().filter(|id| Some(*id) != keep.as_ref()).collect();
@@ -174,8 +171,11 @@ impl Sessions {
     }
 
     /// The account's live sessions, newest first; forgets ids whose session has expired.
-    pub async fn list(&self, account_id: i64) -> Result<Vec<ListedSession>, redis::RedisError> {
-        let mut redis = self.redis.clone();
+    pub async fn list(
+        &self,
+        account_id: i64,
+    ) -> Result<Vec<ListedSession>, crate::error::AppError> {
+        let mut redis = self.redis.connection()?;
         let ids: Vec<String> = redis.smembers(self.account_key(account_id)).await?;
         if ids.is_empty() {
             return Ok(Vec::new());
@@ -204,12 +204,8 @@ impl Sessions {
     }
 }
 
-fn json_error(error: serde_json::Error) -> redis::RedisError {
-    redis::RedisError::from((
-        redis::ErrorKind::Client,
-        "session encoding",
-        error.to_string(),
-    ))
+fn json_error(error: serde_json::Error) -> crate::error::AppError {
+    crate::error::AppError::Internal(format!("session encoding: {error}"))
 }
 
 /// The session cookie for this request's host: shared by every school under the base domain

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 use sqlx::PgPool;
-use tenant_router::{SchoolPools, TenantDirectory};
+use tenant_router::{PlatformPool, SchoolPools, TenantDirectory};
 
 use crate::config::Config;
 use crate::passwords::PasswordHashing;
@@ -14,11 +14,13 @@ use crate::templates::Templates;
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub config: Arc<Config>,
-    /// The platform's pool (accounts, sessions' memberships, the outbox, the school map).
-    pub db: PgPool,
+    /// The platform's pool (accounts, sessions' memberships, the outbox, the school map),
+    /// guarded by the PostgreSQL breaker; `db.pool()` for background work.
+    pub db: PlatformPool,
     /// Where school transactions run (`TenantTx::begin(&state.schools, …)`).
     pub schools: SchoolPools,
-    pub redis: redis::aio::ConnectionManager,
+    /// Redis, guarded by its breaker.
+    pub redis: crate::kv::Redis,
     pub tenants: TenantDirectory,
     pub templates: Arc<Templates>,
     /// Password hashing, bounded for the whole process.
@@ -77,7 +79,7 @@ impl FromRef<AppState> for Arc<Templates> {
 
 impl FromRef<AppState> for PgPool {
     fn from_ref(state: &AppState) -> Self {
-        state.db.clone()
+        state.db.pool().clone()
     }
 }
 

@@ -180,7 +180,7 @@ async fn load(parts: &mut Parts, state: &AppState) -> Result<Option<Arc<SignedIn
             )
             .bind(session.account_id)
             .bind(tenant)
-            .fetch_optional(&state.db)
+            .fetch_optional(&mut *state.db.acquire().await?)
             .await?;
             row.map(|row| {
                 tracing::Span::current().record("account.id", session.account_id);

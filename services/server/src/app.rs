@@ -11,10 +11,11 @@ use http::header::{self, HeaderName, HeaderValue};
 use http::{Response, StatusCode};
 use schoolplein_kernel::templates::TemplatesBuilder;
 use schoolplein_kernel::{AppState, Config, Language, Templates, db, telemetry};
-use tenant_router::{HostSource, TenantDirectory};
+use tenant_router::{Breaker, HostSource, PlatformPool, TenantDirectory};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -59,18 +60,24 @@ pub fn templates() -> TemplatesBuilder {
 
 /// Builds the shared state: pools, the school map (loaded now), templates.
 pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
-    let db = db::postgres_pool(&config.database)?;
+    let pool = db::postgres_pool(&config.database)?;
     let bases = config.base_domains()?;
-    let tenants = TenantDirectory::load(&db, bases)
+    let tenants = TenantDirectory::load(&pool, bases)
         .await
         .map_err(|e| anyhow::anyhow!("cannot load the schools from PostgreSQL: {e}"))?;
     let redis = db::redis_connection(&config.redis)
         .await
         .map_err(|e| anyhow::anyhow!("cannot reach Redis: {e}"))?;
+    // While either server is unreachable, requests that need it fail at once (a 503 page)
+    // instead of each waiting out its own timeout; see `tenant_router::breaker`.
+    let postgres = Breaker::new("postgres");
+    let db = PlatformPool::new(pool.clone(), postgres.clone());
+    let redis = schoolplein_kernel::kv::Redis::new(redis, Breaker::new("redis"));
+    db::watch_servers(&config.database, &db, &redis)?;
     let templates = Arc::new(templates().build()?);
     let passwords = schoolplein_kernel::passwords::PasswordHashing::new(&config.accounts)
         .map_err(|e| anyhow::anyhow!("accounts: {e}"))?;
-    let schools = db::school_pools(&config.database, &db)?;
+    let schools = db::school_pools(&config.database, &pool)?.guarded_by(postgres);
     let settings = schoolplein_kernel::settings::SettingsCache::default();
     // Every process hears when a school changes its settings, so no page shows old ones.
     settings.spawn_listener(&config.database)?;
@@ -196,9 +203,9 @@ pub fn app_with(
             header::STRICT_TRANSPORT_SECURITY,
             hsts,
         ))
-        .layer(CompressionLayer::new())
+        .layer(CompressionLayer::new().compress_when(worth_compressing()))
         .layer(from_fn_with_state(
-            state.templates.clone(),
+            state.clone(),
             schoolplein_kernel::error::render_error_pages,
         ))
         .layer(CatchPanicLayer::custom(|_| {
@@ -211,6 +218,15 @@ pub fn app_with(
         ))
         .layer(RequestBodyLimitLayer::new(server.body_limit_bytes));
     routes.layer(layers)
+}
+
+/// Text is compressed; what is compressed already is not: zips of photos, PDFs (their
+/// content is deflated), images. Compressing those again costs a core for nothing.
+fn worth_compressing() -> impl Predicate {
+    DefaultPredicate::new()
+        .and(NotForContentType::const_new("application/zip"))
+        .and(NotForContentType::const_new("application/pdf"))
+        .and(NotForContentType::const_new("font/"))
 }
 
 fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {

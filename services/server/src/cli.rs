@@ -301,7 +301,9 @@ async fn run_serve(config: Config, listen: Option<SocketAddr>) -> Result<(), Cli
     let grace = Duration::from_secs(config.server.shutdown_grace_secs);
     let reload_every = Duration::from_secs(config.tenancy.full_reload_secs);
     let state = app::build_state(config).await?;
-    let _refresh = state.tenants.spawn_refresh(state.db.clone(), reload_every);
+    let _refresh = state
+        .tenants
+        .spawn_refresh(state.db.pool().clone(), reload_every);
     let (stop_mail, mail_stop) = tokio::sync::watch::channel(false);
     let jobs = mail::spawn_jobs_in_serve(&state, mail_stop.clone());
     let mail_worker = mail::spawn_worker_in_serve(&state, mail_stop)?;

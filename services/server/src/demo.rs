@@ -61,7 +61,7 @@ pub async fn seed_demo(config: Config) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
     for (slug, name, email, roles) in DEMO_PEOPLE {
         let slug = TenantSlug::parse(slug).map_err(|e| CliError::Failed(e.into()))?;
-        let school = tenant_router::provision::find_school(&state.db, &slug)
+        let school = tenant_router::provision::find_school(state.db.pool(), &slug)
             .await
             .map_err(|e| CliError::Usage(format!("{e} (create the demo schools first)")))?;
         let email = EmailAddress::parse(email)
@@ -80,7 +80,7 @@ pub async fn seed_demo(config: Config) -> Result<(), CliError> {
     writeln!(out, "  password for all: {DEMO_PASSWORD}")?;
     for (slug, title, body) in DEMO_POSTS {
         let slug = TenantSlug::parse(slug).map_err(|e| CliError::Failed(e.into()))?;
-        let school = tenant_router::provision::find_school(&state.db, &slug)
+        let school = tenant_router::provision::find_school(state.db.pool(), &slug)
             .await
             .map_err(|e| CliError::Usage(format!("{e} (create the demo schools first)")))?;
         let mut tx = TenantTx::begin(&state.schools, school.id)

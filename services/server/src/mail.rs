@@ -37,7 +37,7 @@ pub fn spawn_worker_in_serve(
     if !state.config.mail.worker_in_serve {
         return Ok(None);
     }
-    let worker = Worker::new(state.db.clone(), &state.config.mail)
+    let worker = Worker::new(state.db.pool().clone(), &state.config.mail)
         .map_err(|e| CliError::Usage(e.to_string()))?;
     Ok(Some(tokio::spawn(worker.run(async move {
         let _ = stop.wait_for(|stopping| *stopping).await;
@@ -148,7 +148,7 @@ pub fn spawn_jobs_in_serve(
             }
             let now = chrono::Utc::now();
             match schedule::run_due(
-                &state.db,
+                state.db.pool(),
                 &state.schools,
                 state.templates.clone(),
                 &state.config,

@@ -263,7 +263,7 @@ async fn main() -> anyhow::Result<()> {
     let state = app::build_state(config).await?;
     let _refresh = state
         .tenants
-        .spawn_refresh(state.db.clone(), Duration::from_secs(60));
+        .spawn_refresh(state.db.pool().clone(), Duration::from_secs(60));
     let addr = bench::serve(&state).await?;
     let stamp = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
     let (school, host, parents) = set_up(&state, addr, &args, &stamp).await?;

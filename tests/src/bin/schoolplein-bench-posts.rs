@@ -188,7 +188,7 @@ async fn connections_left_in_a_transaction(state: &AppState) -> anyhow::Result<i
           WHERE datname = current_database() AND pid <> pg_backend_pid()
             AND state IN ('idle in transaction', 'idle in transaction (aborted)')",
     )
-    .fetch_one(&state.db)
+    .fetch_one(state.db.pool())
     .await?)
 }
 
@@ -232,12 +232,12 @@ async fn main() -> anyhow::Result<()> {
     let state = app::build_state(config).await?;
     let _refresh = state
         .tenants
-        .spawn_refresh(state.db.clone(), Duration::from_secs(60));
+        .spawn_refresh(state.db.pool().clone(), Duration::from_secs(60));
     let addr = bench::serve(&state).await?;
     let reading_state = app::build_state(reading_config).await?;
     let _reading_refresh = reading_state
         .tenants
-        .spawn_refresh(reading_state.db.clone(), Duration::from_secs(60));
+        .spawn_refresh(reading_state.db.pool().clone(), Duration::from_secs(60));
     let reading_addr = bench::serve(&reading_state).await?;
     let stamp = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
     let mut out = std::io::stdout().lock();
@@ -376,7 +376,7 @@ async fn urgent_post(
     // The outbox worker runs as inside `serve`: on the app's pool, with the shipped settings.
     // It starts before the urgent school is set up, so it listens for wake-ups by the time
     // the post is sent.
-    let worker = Worker::new(state.db.clone(), &state.config.mail)?;
+    let worker = Worker::new(state.db.pool().clone(), &state.config.mail)?;
     let (stop_worker, worker_stopped) = oneshot::channel::<()>();
     let worker = tokio::spawn(worker.run(async move {
         let _ = worker_stopped.await;

@@ -191,12 +191,12 @@ async fn main() -> anyhow::Result<()> {
     let state = app::build_state(config).await?;
     let _refresh = state
         .tenants
-        .spawn_refresh(state.db.clone(), Duration::from_secs(60));
+        .spawn_refresh(state.db.pool().clone(), Duration::from_secs(60));
     let addr = bench::serve(&state).await?;
     let reading_state = app::build_state(reading_config).await?;
     let _reading_refresh = reading_state
         .tenants
-        .spawn_refresh(reading_state.db.clone(), Duration::from_secs(60));
+        .spawn_refresh(reading_state.db.pool().clone(), Duration::from_secs(60));
     let reading_addr = bench::serve(&reading_state).await?;
     let mut out = std::io::stdout().lock();
 

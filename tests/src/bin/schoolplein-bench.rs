@@ -368,7 +368,7 @@ async fn main() -> anyhow::Result<()> {
             let state = app::build_state(config).await?;
             let _refresh = state
                 .tenants
-                .spawn_refresh(state.db.clone(), Duration::from_secs(60));
+                .spawn_refresh(state.db.pool().clone(), Duration::from_secs(60));
             // The bare handler answers with exactly the bytes of school b1's home page.
             let page: Arc<str> = render_home(&state, "b1").await?.into();
             PAGE.set(page)
@@ -425,7 +425,7 @@ async fn render_home(state: &AppState, slug: &str) -> anyhow::Result<String> {
         .tenants
         .by_slug(&TenantSlug::parse(slug)?)
         .ok_or_else(|| anyhow::anyhow!("school {slug} does not exist: create schools first"))?;
-    let mut tx = tenant_router::TenantTx::begin(&state.db, school.id).await?;
+    let mut tx = tenant_router::TenantTx::begin(state.db.pool(), school.id).await?;
     let (name, welcome): (String, String) =
         sqlx::query_as("SELECT name, welcome_text FROM school_profile")
             .fetch_one(&mut *tx)

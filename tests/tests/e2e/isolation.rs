@@ -155,7 +155,7 @@ async fn drive_fifty_schools(configure: Option<fn(&mut schoolplein_kernel::Confi
         ..Default::default()
     })
     .await;
-    assert_eq!(app.state.db.options().get_max_connections(), 2);
+    assert_eq!(app.state.db.pool().options().get_max_connections(), 2);
     let school_connections: u32 = app
         .state
         .schools
@@ -275,7 +275,7 @@ async fn drive_fifty_schools(configure: Option<fn(&mut schoolplein_kernel::Confi
     assert!(counts.values().all(|&n| n == ROWS_PER_SCHOOL), "{counts:?}");
 
     // The app's pooled connections carry no school's search path afterwards.
-    for pool in std::iter::once(&app.state.db).chain(app.state.schools.shards()) {
+    for pool in std::iter::once(app.state.db.pool()).chain(app.state.schools.shards()) {
         for _ in 0..2 {
             let leaked = sqlx::query("SELECT token FROM canary")
                 .fetch_all(pool)

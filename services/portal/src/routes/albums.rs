@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeSet, VecDeque};
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Multipart, Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
@@ -771,7 +771,7 @@ pub async fn download_zip(
             "portal.albums.selection_too_large",
         ));
     }
-    let body = Body::from_stream(zip_stream(state, tenant.id(), album_id, items));
+    let body = schoolplein_kernel::body::streamed(zip_stream(state, tenant.id(), album_id, items));
     let name = disposition(&format!(
         "{}.zip",
         crate::routes::attachments::clean_file_name(&album.title)

@@ -5,6 +5,7 @@
 use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
+use schoolplein_kernel::limits::{Limiter, Subject, rules};
 use schoolplein_kernel::{AppError, AppState, Lang, Language, Viewer};
 use schoolplein_mailing::{Letterhead, MailRequest, Outbox};
 use schoolplein_registration::db::notices::{self, NoticeKind};
@@ -263,6 +264,13 @@ pub async fn request(
             "portal.partner.not_yourself",
         ));
     }
+    // A request may mail the other parent.
+    let _attempt = Limiter::from_state(&state)
+        .attempt(&[(
+            rules::PARTNER_REQUESTS_PER_ACCOUNT,
+            Subject::account(viewer.account_id),
+        )])
+        .await?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     let Some(((my_partner, _), (their_partner, blocked))) = lock_pair(&mut tx, me, other).await?
     else {

@@ -1,6 +1,7 @@
 //! `platform.accounts`: one row per person, whatever the number of schools.
 
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
+use tenant_router::PlatformPool;
 
 use crate::domain::EmailAddress;
 
@@ -13,21 +14,24 @@ pub struct SignInAccount {
 }
 
 pub async fn find_for_sign_in(
-    pool: &PgPool,
+    db: &PlatformPool,
     email: &EmailAddress,
 ) -> Result<Option<SignInAccount>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, password_hash, disabled FROM platform.accounts WHERE lower(email) = lower($1)",
     )
     .bind(email.as_str())
-    .fetch_optional(pool)
+    .fetch_optional(&mut *db.acquire().await?)
     .await
 }
 
-pub async fn password_hash(pool: &PgPool, account_id: i64) -> Result<Option<String>, sqlx::Error> {
+pub async fn password_hash(
+    db: &PlatformPool,
+    account_id: i64,
+) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar("SELECT password_hash FROM platform.accounts WHERE id = $1")
         .bind(account_id)
-        .fetch_optional(pool)
+        .fetch_optional(&mut *db.acquire().await?)
         .await
         .map(Option::flatten)
 }
@@ -76,7 +80,7 @@ pub async fn set_password(
 }
 
 pub async fn update_profile(
-    pool: &PgPool,
+    db: &PlatformPool,
     account_id: i64,
     name: &str,
     language: &str,
@@ -85,7 +89,7 @@ pub async fn update_profile(
         .bind(account_id)
         .bind(name)
         .bind(language)
-        .execute(pool)
+        .execute(&mut *db.acquire().await?)
         .await?;
     Ok(())
 }
@@ -99,13 +103,16 @@ pub struct SchoolOfAccount {
     pub blocked: bool,
 }
 
-pub async fn schools(pool: &PgPool, account_id: i64) -> Result<Vec<SchoolOfAccount>, sqlx::Error> {
+pub async fn schools(
+    db: &PlatformPool,
+    account_id: i64,
+) -> Result<Vec<SchoolOfAccount>, sqlx::Error> {
     sqlx::query_as(
         "SELECT tenant_id, person_id, roles, blocked_at IS NOT NULL AS blocked
            FROM platform.memberships WHERE account_id = $1 ORDER BY tenant_id",
     )
     .bind(account_id)
-    .fetch_all(pool)
+    .fetch_all(&mut *db.acquire().await?)
     .await
 }
 

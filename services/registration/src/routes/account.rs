@@ -5,6 +5,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{TimeZone, Utc};
 use http::StatusCode;
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
+use schoolplein_kernel::limits::{Limiter, Subject, rules};
 use schoolplein_kernel::session::Sessions;
 use schoolplein_kernel::{AppError, AppState, Lang, Language, SignedIn};
 use serde::{Deserialize, Serialize};
@@ -124,6 +125,14 @@ pub async fn change_password(
     let csrf = Csrf::from_headers(&headers, &state);
     let refuse = |field: &'static str, key: &'static str| (field, key);
     let outcome = async {
+        // The current password is a guess at the account's password like a sign-in's, and
+        // counted with those, before it is checked.
+        let guess = Limiter::from_state(&state)
+            .attempt(&[(
+                rules::password_per_account(&state.config.accounts),
+                Subject::address(&signed_in.email.to_ascii_lowercase()),
+            )])
+            .await?;
         let stored = accounts::password_hash(&state.db, signed_in.account_id).await?;
         if form.current.len() > 1000
             || !state
@@ -132,11 +141,13 @@ pub async fn change_password(
                 .await
                 .map_err(|e| AppError::Internal(e.to_string()))?
         {
+            drop(guess);
             return Ok(Err(refuse(
                 "current",
                 "registration.current_password_wrong",
             )));
         }
+        guess.succeeded().await?;
         let new = match NewPassword::parse(&form.new) {
             Ok(new) => new,
             Err(e) => return Ok(Err(refuse("new", e.key()))),

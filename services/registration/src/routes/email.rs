@@ -6,7 +6,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Utc;
 use http::StatusCode;
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
-use schoolplein_kernel::limits::{Limiter, minutes};
+use schoolplein_kernel::limits::{Limiter, Subject, rules};
 use schoolplein_kernel::tokens::SecretToken;
 use schoolplein_kernel::{AppError, AppState, Lang, SignedIn};
 use schoolplein_mailing::{Letterhead, MailRequest, Outbox};
@@ -18,9 +18,6 @@ use crate::db::accounts::{self, EmailChangeOutcome};
 use crate::domain::EmailAddress;
 use crate::routes::account::render;
 use crate::routes::links::{EndedLink, ended_link_page};
-
-/// Requests for a new address per account per hour: each sends two mails.
-const MAX_EMAIL_CHANGES_PER_HOUR: u32 = 5;
 
 #[derive(Debug, Deserialize)]
 pub struct EmailChangeForm {
@@ -58,6 +55,14 @@ pub async fn request_email_change(
         if new_email.normalized() == signed_in.email.to_ascii_lowercase() {
             return Ok(Err(refuse("new_email", "registration.email_unchanged")));
         }
+        // The current password is a guess at the account's password like a sign-in's, and
+        // counted with those, before it is checked.
+        let guess = Limiter::from_state(&state)
+            .attempt(&[(
+                rules::password_per_account(&state.config.accounts),
+                Subject::address(&signed_in.email.to_ascii_lowercase()),
+            )])
+            .await?;
         let stored = accounts::password_hash(&state.db, signed_in.account_id).await?;
         let correct = form.password.len() <= 1000
             && state
@@ -66,11 +71,13 @@ pub async fn request_email_change(
                 .await
                 .map_err(|e| AppError::Internal(e.to_string()))?;
         if !correct {
+            drop(guess);
             return Ok(Err(refuse(
                 "password",
                 "registration.current_password_wrong",
             )));
         }
+        guess.succeeded().await?;
         Ok::<_, AppError>(Ok(new_email))
     }
     .await?;
@@ -81,15 +88,12 @@ pub async fn request_email_change(
             return Ok((StatusCode::BAD_REQUEST, csrf, html).into_response());
         }
     };
-    let limiter = Limiter::from_state(&state);
-    let key = format!("limit:email-change:account:{}", signed_in.account_id);
-    if let Some(wait) = limiter.blocked(&key, MAX_EMAIL_CHANGES_PER_HOUR).await? {
-        return Err(AppError::TooManyAttempts {
-            minutes: minutes(wait),
-        });
-    }
-    limiter
-        .hit(&key, std::time::Duration::from_secs(3600))
+    // Each request mails both addresses.
+    let _attempt = Limiter::from_state(&state)
+        .attempt(&[(
+            rules::EMAIL_CHANGE_PER_ACCOUNT,
+            Subject::account(signed_in.account_id),
+        )])
         .await?;
 
     let token = SecretToken::generate();
@@ -215,7 +219,7 @@ pub async fn confirm_email_change(
     let Some(token) = SecretToken::parse(&token) else {
         return ended_link_page(&state, lang, EndedLink::Invalid);
     };
-    let mut tx = tenant_router::tx::begin_platform(&state.db).await?;
+    let mut tx = state.db.begin().await?;
     let Some(change) = account_links::find_email_change(&mut tx, &token.hash(), true).await? else {
         return ended_link_page(&state, lang, EndedLink::Invalid);
     };

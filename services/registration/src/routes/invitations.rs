@@ -6,6 +6,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Utc;
 use http::StatusCode;
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
+use schoolplein_kernel::limits::{Limiter, Subject, rules};
 use schoolplein_kernel::tokens::SecretToken;
 use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer};
 use schoolplein_mailing::Outbox;
@@ -39,6 +40,19 @@ pub async fn invite_person(
         EmailAddress::parse(&form.email).map_err(|e| AppError::bad_request("email", e.key()))?;
     let role = Role::parse(&form.role)
         .ok_or_else(|| AppError::bad_request("role", "registration.role_not_invitable"))?;
+    // Every invitation is a mail to the address given.
+    let _attempt = Limiter::from_state(&state)
+        .attempt(&[
+            (
+                rules::INVITATIONS_PER_INVITER,
+                Subject::account(viewer.account_id),
+            ),
+            (
+                rules::INVITATIONS_PER_ADDRESS,
+                Subject::address(&email.normalized()),
+            ),
+        ])
+        .await?;
     let outbox = Outbox::new(state.templates.clone(), &state.config.mail);
     invite(
         &state.schools,

@@ -9,13 +9,12 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Utc;
 use http::StatusCode;
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
-use schoolplein_kernel::limits::{ClientIp, Limiter, minutes};
+use schoolplein_kernel::limits::{ClientIp, Limiter, Subject, rules};
 use schoolplein_kernel::session::Sessions;
 use schoolplein_kernel::tokens::SecretToken;
 use schoolplein_kernel::{AppError, AppState, Lang, Language};
 use schoolplein_mailing::{Letterhead, MailRequest, Outbox};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use tenant_router::{CurrentTenant, TenantTx};
 
 use crate::db::account_links::{self, LinkState};
@@ -25,8 +24,6 @@ use crate::routes::links::{EndedLink, ended_link_page};
 
 /// How long a reset link works.
 pub const RESET_LINK_LIFETIME: Duration = Duration::from_secs(3600);
-/// The window of the per-address and per-IP limits on reset requests.
-const RESET_LIMIT_WINDOW: Duration = Duration::from_secs(3600);
 
 #[derive(Debug, Serialize)]
 struct ForgotPage<'a> {
@@ -77,31 +74,22 @@ pub async fn request_password_reset(
     State(state): State<AppState>,
     tenant: CurrentTenant,
     Lang(lang): Lang,
-    ClientIp(ip): ClientIp,
+    ip: ClientIp,
     headers: http::HeaderMap,
     CsrfForm(form): CsrfForm<ForgotForm>,
 ) -> Result<Response, AppError> {
     let email =
         EmailAddress::parse(&form.email).map_err(|e| AppError::bad_request("email", e.key()))?;
-    let limiter = Limiter::from_state(&state);
-    let address_key = format!(
-        "limit:reset:address:{:x}",
-        Sha256::digest(email.normalized().as_bytes())
-    );
-    let ip_key = format!("limit:reset:ip:{ip}");
     let config = &state.config.accounts;
-    for (key, limit) in [
-        (&address_key, config.max_password_resets_per_address),
-        (&ip_key, config.max_failed_sign_ins_per_ip),
-    ] {
-        if let Some(wait) = limiter.blocked(key, limit).await? {
-            return Err(AppError::TooManyAttempts {
-                minutes: minutes(wait),
-            });
-        }
-    }
-    limiter.hit(&address_key, RESET_LIMIT_WINDOW).await?;
-    limiter.hit(&ip_key, RESET_LIMIT_WINDOW).await?;
+    let _attempt = Limiter::from_state(&state)
+        .attempt(&[
+            (
+                rules::reset_per_address(config),
+                Subject::address(&email.normalized()),
+            ),
+            (rules::account_mails_per_ip(config), ip.subject()),
+        ])
+        .await?;
 
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     let account = accounts::find_by_email(&mut tx, email.as_str())
@@ -251,7 +239,7 @@ pub async fn reset_password(
         .hash(password.expose())
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?;
-    let mut tx = tenant_router::tx::begin_platform(&state.db).await?;
+    let mut tx = state.db.begin().await?;
     let Some(reset) = account_links::find_password_reset(&mut tx, &token.hash(), true).await?
     else {
         return ended_link_page(&state, lang, EndedLink::Invalid);

@@ -14,7 +14,7 @@ use http::header::SET_COOKIE;
 use redis::AsyncCommands;
 use schoolplein_kernel::cookies::{SameSite, SetCookie, cookie};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
-use schoolplein_kernel::limits::{ClientIp, Limiter, minutes};
+use schoolplein_kernel::limits::{ClientIp, Limiter, Subject, rules};
 use schoolplein_kernel::tokens::SecretToken;
 use schoolplein_kernel::{AppError, AppState, Lang, Language, SignedIn};
 use schoolplein_mailing::{Letterhead, MailRequest, Outbox};
@@ -33,9 +33,6 @@ const CLAIM_COOKIE: &str = "sp_claim";
 const CLAIM_LIFETIME: Duration = Duration::from_secs(30 * 60);
 /// How long the mailed confirmation link works.
 const CONFIRM_LIFETIME: Duration = Duration::from_secs(24 * 3600);
-/// Wrong codes allowed per address (and per account) within the window.
-const MAX_WRONG_CODES: u32 = 10;
-const WRONG_CODE_WINDOW: Duration = Duration::from_secs(3600);
 
 /// What Redis keeps of an accepted code, under the hash of the cookie's token.
 #[derive(Debug, Serialize, Deserialize)]
@@ -118,7 +115,7 @@ pub async fn enter_code(
     State(state): State<AppState>,
     tenant: CurrentTenant,
     Lang(lang): Lang,
-    ClientIp(ip): ClientIp,
+    ip: ClientIp,
     headers: HeaderMap,
     signed_in: Option<SignedIn>,
     CsrfForm(form): CsrfForm<CodeForm>,
@@ -132,18 +129,16 @@ pub async fn enter_code(
     if note.is_some_and(|n| n.chars().count() > 500) {
         return Err(AppError::bad_request("note", "registration.note_too_long"));
     }
-    let limiter = Limiter::from_state(&state);
-    let mut keys = vec![format!("limit:code:ip:{ip}")];
+    // Counted before the code is looked up, so a burst of guesses meets the limit; a right
+    // code gives its count back.
+    let mut counts = vec![(rules::WRONG_CODE_PER_IP, ip.subject())];
     if let Some(signed_in) = &signed_in {
-        keys.push(format!("limit:code:account:{}", signed_in.account_id));
+        counts.push((
+            rules::WRONG_CODE_PER_ACCOUNT,
+            Subject::account(signed_in.account_id),
+        ));
     }
-    for key in &keys {
-        if let Some(wait) = limiter.blocked(key, MAX_WRONG_CODES).await? {
-            return Err(AppError::TooManyAttempts {
-                minutes: minutes(wait),
-            });
-        }
-    }
+    let attempt = Limiter::from_state(&state).attempt(&counts).await?;
     let claim = match ActivationCode::parse(&form.code) {
         Some(code) => {
             let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
@@ -154,9 +149,8 @@ pub async fn enter_code(
         None => None,
     };
     let Some(claim) = claim else {
-        for key in &keys {
-            limiter.hit(key, WRONG_CODE_WINDOW).await?;
-        }
+        // The attempt stays counted.
+        drop(attempt);
         let csrf = Csrf::from_headers(&headers, &state);
         let page = CodePage {
             csrf: csrf.token(),
@@ -167,6 +161,7 @@ pub async fn enter_code(
         let html = render_code(&state, lang, &csrf, page)?;
         return Ok((StatusCode::BAD_REQUEST, csrf, html).into_response());
     };
+    attempt.succeeded().await?;
     if let Some(signed_in) = signed_in {
         let status = link_now(&state, &tenant, &signed_in, &claim, note).await?;
         return Ok(
@@ -180,7 +175,7 @@ pub async fn enter_code(
         note: note.map(str::to_owned),
     };
     let json = serde_json::to_string(&stored).map_err(|e| AppError::Internal(e.to_string()))?;
-    let mut redis = state.redis.clone();
+    let mut redis = state.redis.connection()?;
     let _: () = redis
         .set_ex(claim_key(&state, &token), json, CLAIM_LIFETIME.as_secs())
         .await?;
@@ -243,7 +238,7 @@ async fn carried_claim(
     let Some(token) = cookie(headers, CLAIM_COOKIE).and_then(SecretToken::parse) else {
         return Ok(None);
     };
-    let mut redis = state.redis.clone();
+    let mut redis = state.redis.connection()?;
     let json: Option<String> = redis.get(claim_key(state, &token)).await?;
     let Some(stored) = json.and_then(|j| serde_json::from_str::<StoredClaim>(&j).ok()) else {
         return Ok(None);
@@ -324,6 +319,7 @@ pub async fn create_account(
     State(state): State<AppState>,
     tenant: CurrentTenant,
     Lang(lang): Lang,
+    ip: ClientIp,
     headers: HeaderMap,
     CsrfForm(form): CsrfForm<NewAccountForm>,
 ) -> Result<Response, AppError> {
@@ -361,6 +357,18 @@ pub async fn create_account(
             return Ok((StatusCode::BAD_REQUEST, csrf, html).into_response());
         }
     };
+    // Each confirmation is a mail to the address given and a password hash: counted per
+    // address and per IP address before either, every attempt (none is given back).
+    let accounts_config = &state.config.accounts;
+    let _attempt = Limiter::from_state(&state)
+        .attempt(&[
+            (
+                rules::registration_per_address(accounts_config),
+                Subject::address(&email.normalized()),
+            ),
+            (rules::account_mails_per_ip(accounts_config), ip.subject()),
+        ])
+        .await?;
     let hash = state
         .passwords
         .hash(password.expose())
@@ -439,7 +447,7 @@ pub async fn link_carried(
     };
     let status = link_now(&state, &tenant, &signed_in, &claim, stored.note.as_deref()).await?;
     if let Some(token) = cookie(&headers, CLAIM_COOKIE).and_then(SecretToken::parse) {
-        let mut redis = state.redis.clone();
+        let mut redis = state.redis.connection()?;
         let _: i64 = redis.del(claim_key(&state, &token)).await?;
     }
     let removal = SetCookie {

@@ -185,7 +185,7 @@ pub async fn open_school(
         keep: signed_in.kept,
     };
     let json = serde_json::to_string(&handoff).map_err(|e| AppError::Internal(e.to_string()))?;
-    let mut redis = state.redis.clone();
+    let mut redis = state.redis.connection()?;
     let _: () = redis
         .set_ex(
             handoff_key(&state, &token),
@@ -208,7 +208,7 @@ pub async fn take_handoff(
     let Some(token) = SecretToken::parse(&token) else {
         return to_sign_in();
     };
-    let mut redis = state.redis.clone();
+    let mut redis = state.redis.connection()?;
     let json: Option<String> = redis::cmd("GETDEL")
         .arg(handoff_key(&state, &token))
         .query_async(&mut redis)

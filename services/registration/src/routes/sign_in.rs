@@ -6,11 +6,10 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use http::StatusCode;
 use http::header::SET_COOKIE;
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
-use schoolplein_kernel::limits::{ClientIp, Limiter, minutes};
+use schoolplein_kernel::limits::{ClientIp, Limiter, Subject, rules};
 use schoolplein_kernel::session::{SessionData, Sessions, describe_device, session_cookie};
 use schoolplein_kernel::{AppError, AppState, Lang, SignedIn};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::db::accounts;
 use crate::domain::EmailAddress;
@@ -97,7 +96,7 @@ const MAX_PASSWORD_INPUT: usize = 1000;
 pub async fn sign_in(
     State(state): State<AppState>,
     Lang(lang): Lang,
-    ClientIp(ip): ClientIp,
+    ip: ClientIp,
     headers: HeaderMap,
     CsrfForm(form): CsrfForm<SignInForm>,
 ) -> Result<Response, AppError> {
@@ -117,23 +116,17 @@ pub async fn sign_in(
             "registration.password_too_long",
         ));
     }
-    let limiter = Limiter::from_state(&state);
-    let ip_key = format!("limit:sign-in:ip:{ip}");
-    // Keyed by a hash of the address: Redis holds no addresses.
-    let account_key = format!(
-        "limit:sign-in:account:{:x}",
-        Sha256::digest(email.normalized().as_bytes())
-    );
-    for (key, limit) in [
-        (&ip_key, config.max_failed_sign_ins_per_ip),
-        (&account_key, config.max_failed_sign_ins_per_account),
-    ] {
-        if let Some(wait) = limiter.blocked(key, limit).await? {
-            return Err(AppError::TooManyAttempts {
-                minutes: minutes(wait),
-            });
-        }
-    }
+    // Counted before the password is checked, so that a burst of guesses sent at once meets
+    // the limit like guesses sent one by one; a right password gives its count back.
+    let attempt = Limiter::from_state(&state)
+        .attempt(&[
+            (rules::sign_in_per_ip(config), ip.subject()),
+            (
+                rules::password_per_account(config),
+                Subject::address(&email.normalized()),
+            ),
+        ])
+        .await?;
     let account = accounts::find_for_sign_in(&state.db, &email).await?;
     let stored = account
         .as_ref()
@@ -147,9 +140,8 @@ pub async fn sign_in(
     let account = match account {
         Some(account) if correct => account,
         _ => {
-            let window = config.failed_sign_in_window();
-            limiter.hit(&ip_key, window).await?;
-            limiter.hit(&account_key, window).await?;
+            // The attempt stays counted.
+            drop(attempt);
             let csrf = Csrf::from_headers(&headers, &state);
             let page = SignInPage {
                 csrf: csrf.token(),
@@ -162,7 +154,7 @@ pub async fn sign_in(
             return Ok((StatusCode::BAD_REQUEST, csrf, html).into_response());
         }
     };
-    limiter.clear(&account_key).await?;
+    attempt.succeeded().await?;
     let sessions = Sessions::from_state(&state);
     // A session this browser already had ends: signing in always starts a new id.
     if let Some(old) =

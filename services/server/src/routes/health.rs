@@ -1,4 +1,7 @@
-//! `/healthz` (the process is alive) and `/readyz` (it can reach PostgreSQL and Redis).
+//! `/healthz` (the process is alive) and `/readyz` (it can reach PostgreSQL and Redis, and
+//! which one it cannot).
+
+use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
@@ -6,6 +9,9 @@ use axum::response::IntoResponse;
 use http::StatusCode;
 use schoolplein_kernel::AppState;
 use serde::Serialize;
+
+/// How long `/readyz` waits for either server: a load balancer's check must not hang.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(1);
 
 pub async fn healthz() -> &'static str {
     "ok"
@@ -18,24 +24,37 @@ struct Readiness {
     schools: usize,
 }
 
+/// Ready when both servers answer now. A server whose breaker is tripped is reported
+/// unreachable at once, without another wait; one that answers again resets its breaker.
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    let postgres = sqlx::query_scalar::<_, i32>("SELECT 1")
-        .fetch_one(&state.db)
-        .await
-        .is_ok();
-    let mut redis = state.redis.clone();
-    let redis_ok = redis::cmd("PING")
-        .query_async::<String>(&mut redis)
-        .await
-        .is_ok();
-    let status = if postgres && redis_ok {
+    let postgres = async {
+        let mut conn = state.db.acquire().await.ok()?;
+        sqlx::query_scalar::<_, i32>("SELECT 1")
+            .fetch_one(&mut *conn)
+            .await
+            .ok()
+    };
+    let redis = async {
+        let mut redis = state.redis.connection().ok()?;
+        redis::cmd("PING")
+            .query_async::<String>(&mut redis)
+            .await
+            .ok()
+    };
+    let (postgres, redis) = tokio::join!(
+        tokio::time::timeout(CHECK_TIMEOUT, postgres),
+        tokio::time::timeout(CHECK_TIMEOUT, redis)
+    );
+    let postgres_ok = matches!(postgres, Ok(Some(_)));
+    let redis_ok = matches!(redis, Ok(Some(_)));
+    let status = if postgres_ok && redis_ok {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
     let word = |ok: bool| if ok { "ok" } else { "unreachable" };
     let body = Readiness {
-        postgres: word(postgres),
+        postgres: word(postgres_ok),
         redis: word(redis_ok),
         schools: state.tenants.len(),
     };
