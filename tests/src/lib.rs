@@ -10,6 +10,7 @@ pub mod client;
 pub mod http;
 pub mod mailbox;
 pub mod school;
+pub mod servers;
 pub mod smtp;
 
 use std::net::SocketAddr;
@@ -67,17 +68,23 @@ pub fn schoolplein_bin() -> PathBuf {
 
 /// The test configuration for a database, as `config/test.toml` plus the test servers.
 pub fn test_config(database: &str) -> Config {
+    config_for(
+        &database_url(database),
+        &env_var("SCHOOLPLEIN_TEST_REDIS_URL"),
+        database,
+    )
+}
+
+/// `config/test.toml` with these servers. Redis keys are prefixed with the database's name:
+/// every test database's accounts count from 1, and their sessions and limits must not meet
+/// in a Redis the tests share.
+pub fn config_for(database_url: &str, redis_url: &str, database: &str) -> Config {
     let vars = [
         (
             "SCHOOLPLEIN__DATABASE__URL".to_owned(),
-            database_url(database),
+            database_url.to_owned(),
         ),
-        (
-            "SCHOOLPLEIN__REDIS__URL".to_owned(),
-            env_var("SCHOOLPLEIN_TEST_REDIS_URL"),
-        ),
-        // Every test database's accounts count from 1: their sessions and limits must not
-        // meet in the one Redis the tests share.
+        ("SCHOOLPLEIN__REDIS__URL".to_owned(), redis_url.to_owned()),
         (
             "SCHOOLPLEIN__REDIS__KEY_PREFIX".to_owned(),
             format!("{database}:"),
@@ -92,6 +99,8 @@ pub fn test_config(database: &str) -> Config {
 pub struct TestDb {
     pub name: String,
     pub pool: PgPool,
+    /// The database's URL.
+    pub url: String,
 }
 
 static SHARED: OnceCell<TestDb> = OnceCell::const_new();
@@ -111,9 +120,13 @@ impl TestDb {
     }
 
     async fn open(name: &str) -> TestDb {
-        let admin = PgPool::connect(&env_var("SCHOOLPLEIN_TEST_DATABASE_URL"))
-            .await
-            .expect("test cluster");
+        Self::open_on(&env_var("SCHOOLPLEIN_TEST_DATABASE_URL"), name).await
+    }
+
+    /// A database on another server than the shared one (`admin_url` names its `postgres`
+    /// database), for tests that stop and start their own servers.
+    pub async fn open_on(admin_url: &str, name: &str) -> TestDb {
+        let admin = PgPool::connect(admin_url).await.expect("test cluster");
         // Several test processes may create the shared database at once; one wins.
         let exists: bool =
             sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
@@ -140,7 +153,12 @@ impl TestDb {
             );
         }
         admin.close().await;
-        let config = test_config(name);
+        let (server, _) = admin_url
+            .rsplit_once('/')
+            .expect("the admin URL ends in /<database>");
+        let url = format!("{server}/{name}");
+        // Only its database settings are used here.
+        let config = config_for(&url, "redis://127.0.0.1:6379", name);
         let pool = schoolplein_kernel::db::postgres_pool(&config.database).expect("pool options");
         fleet::migrate_platform(&pool)
             .await
@@ -148,6 +166,7 @@ impl TestDb {
         TestDb {
             name: name.to_owned(),
             pool,
+            url,
         }
     }
 
@@ -209,6 +228,8 @@ pub struct TestAppOptions {
     pub school_routes: Option<Router<AppState>>,
     /// Changes to the test configuration, made before the app starts.
     pub configure: Option<fn(&mut Config)>,
+    /// A Redis of the test's own instead of the shared one.
+    pub redis_url: Option<String>,
 }
 
 /// A running app on 127.0.0.1 with a random port; stops on drop.
@@ -231,7 +252,10 @@ impl TestApp {
             Some(db) => db,
             None => TestDb::shared().await,
         };
-        let mut config = test_config(&db.name);
+        let redis_url = options
+            .redis_url
+            .unwrap_or_else(|| env_var("SCHOOLPLEIN_TEST_REDIS_URL"));
+        let mut config = config_for(&db.url, &redis_url, &db.name);
         if let Some(max) = options.max_connections {
             config.database.max_connections = max;
             config.database.acquire_timeout_secs = 60;

@@ -17,6 +17,7 @@ mod e2e {
     mod isolation;
     mod limits;
     mod mail;
+    mod outages;
     mod parents;
     mod partners;
     mod passwords;

@@ -3,8 +3,8 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, PgPool};
 use tenant_router::PlatformPool;
 
 use crate::config::{DatabaseConfig, RedisConfig};
@@ -106,16 +106,22 @@ pub fn watch_servers(
     db: &PlatformPool,
     redis: &crate::kv::Redis,
 ) -> Result<(), sqlx::Error> {
-    let pool = db.pool().clone();
+    // A fresh connection of its own, not the pool's: the pool retries a refused connection
+    // until its acquire timeout, and would hand out one of its own idle ones.
+    let options = connect_options(database)?;
     let probe_postgres = move || {
-        let pool = pool.clone();
+        let options = options.clone();
         async move {
-            let mut conn = pool.acquire().await.map_err(|e| e.to_string())?;
-            sqlx::query("SELECT 1")
-                .execute(&mut *conn)
+            let mut conn = sqlx::PgConnection::connect_with(&options)
+                .await
+                .map_err(|e| e.to_string())?;
+            let answered = sqlx::query("SELECT 1")
+                .execute(&mut conn)
                 .await
                 .map(drop)
-                .map_err(|e| e.to_string())
+                .map_err(|e| e.to_string());
+            let _ = conn.close().await;
+            answered
         }
     };
     db.breaker().spawn_probe(probe_postgres.clone());

@@ -113,13 +113,15 @@ impl AppError {
     }
 }
 
-/// Whether a Redis failure means the connection was refused, lost or timed out.
+/// Whether a Redis failure means the server cannot serve now: the connection was refused,
+/// lost or timed out, or the server is still loading its data or failing over.
 pub fn lost_redis(error: &redis::RedisError) -> bool {
     error.is_io_error()
         || error.is_connection_refusal()
         || error.is_connection_dropped()
         || error.is_timeout()
         || error.is_unrecoverable_error()
+        || matches!(error.code(), Some("LOADING" | "MASTERDOWN" | "TRYAGAIN"))
 }
 
 /// How long to tell a client to wait when a server is unreachable: the probe knocks four
