@@ -53,8 +53,16 @@ pub fn router() -> Router<AppState> {
             get(routes::schools::open_school),
         )
         .route(
+            "/schools/{tenant_id}/handoff",
+            get(routes::schools::grant_handoff),
+        )
+        .route(
+            "/session/handoff/begin",
+            get(routes::schools::begin_handoff),
+        )
+        .route(
             "/session/handoff/{token}",
-            get(routes::schools::take_handoff),
+            get(routes::schools::take_handoff).post(routes::schools::confirm_handoff),
         )
         .route("/notices", get(routes::schools::show_notices))
         .route(
@@ -139,6 +147,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "registration/schools.html",
         include_str!("../templates/schools.html"),
+    ),
+    (
+        "registration/handoff_confirm.html",
+        include_str!("../templates/handoff_confirm.html"),
     ),
     (
         "registration/notices.html",

@@ -158,6 +158,37 @@ async fn an_invited_teacher_joins_and_a_parent_switches_schools_in_the_browser()
 
     // A parent of both schools switches from one to the other without signing in again.
     sign_in_with_the_form(&browser, &klimop_origin, "sanne@ouders.example", PASSWORD).await;
+    // A hand-off link made in another browser (here, the test's own client, signed in as
+    // the same parent) does not sign this one in at the other school.
+    {
+        let host_k = format!("{}.localhost:{port}", klimop.slug);
+        let host_p = format!("{}.localhost:{port}", plein.slug);
+        let mut other = schoolplein_tests::client::Client::new(app.addr);
+        assert_eq!(
+            other
+                .sign_in(&host_k, "sanne@ouders.example", PASSWORD, false)
+                .await
+                .status,
+            303
+        );
+        let path_of = |answer: &schoolplein_tests::RawResponse| {
+            let location = answer.header("location").expect("a redirect").to_owned();
+            let rest = location.strip_prefix("http://").expect("absolute");
+            rest[rest.find('/').unwrap()..].to_owned()
+        };
+        let open = other
+            .get(&host_k, &format!("/schools/{}/open", plein.id))
+            .await;
+        let marked = other.get(&host_p, &path_of(&open)).await;
+        let granted = other.get(&host_k, &path_of(&marked)).await;
+        let link = path_of(&granted);
+        assert!(link.starts_with("/session/handoff/"), "{link}");
+        browser.goto(&format!("{plein_origin}{link}")).await;
+        browser.wait_for_url(|url| url.ends_with("/sign-in")).await;
+        browser.goto(&format!("{plein_origin}/account")).await;
+        browser.wait_for_url(|url| url.contains("/sign-in")).await;
+        browser.goto(&format!("{klimop_origin}/")).await;
+    }
     assert_eq!(
         browser.text_of("#school-name").await,
         "Basisschool De Klimop"

@@ -152,6 +152,17 @@ pub async fn find_by_id(
     .await
 }
 
+/// The account's name and sign-in address, as the person sees them on their account page.
+pub async fn name_and_email(
+    conn: &mut PgConnection,
+    account_id: i64,
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT name, email FROM platform.accounts WHERE id = $1 AND NOT disabled")
+        .bind(account_id)
+        .fetch_optional(conn)
+        .await
+}
+
 /// Sets the password only when the account has none yet (a person accepting an invitation
 /// must not overwrite a password set meanwhile). True when it was set.
 pub async fn set_first_password(
