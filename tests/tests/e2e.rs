@@ -11,6 +11,7 @@ mod e2e {
     mod digests;
     mod documents;
     mod downloads;
+    mod forgery;
     mod home;
     mod hosts;
     mod invitations;

@@ -1,5 +1,7 @@
 //! Protection against forged forms: a random token in a host-only cookie that every form
-//! carries back in a hidden field (`CsrfForm` checks it, in constant time).
+//! carries back in a hidden field (`CsrfForm` checks it, in constant time); and, as second
+//! and third lines behind it, the browser's own word on where a form comes from
+//! (`Sec-Fetch-Site`, and `Origin` when it is sent).
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::response::{IntoResponseParts, ResponseParts};
@@ -96,15 +98,68 @@ impl CsrfToken {
 impl FromRequestParts<AppState> for CsrfToken {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         Ok(Self {
             expected: cookie(&parts.headers, CSRF_COOKIE).and_then(SecretToken::parse),
-            cross_site: parts
-                .headers
-                .get("sec-fetch-site")
-                .is_some_and(|v| v.as_bytes() == b"cross-site"),
+            cross_site: from_elsewhere(&parts.headers, state),
         })
     }
+}
+
+/// Whether the browser says the form comes from another site: `Sec-Fetch-Site: cross-site`,
+/// or an `Origin` that is not this host (`null` included). Browsers send `Origin` with every
+/// form post; without one, the token alone decides.
+fn from_elsewhere(headers: &http::HeaderMap, state: &AppState) -> bool {
+    if headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes() == b"cross-site")
+    {
+        return true;
+    }
+    let Some(origin) = headers.get(http::header::ORIGIN) else {
+        return false;
+    };
+    let source = if state.config.server.trust_forwarded_host {
+        tenant_router::HostSource::TrustedProxy
+    } else {
+        tenant_router::HostSource::Direct
+    };
+    let Ok(host) = tenant_router::host::request_host(headers, None, source) else {
+        return true;
+    };
+    let authority = |raw: &str| -> Option<(String, Option<u16>)> {
+        let (name, port) = match raw.rsplit_once(':') {
+            Some((name, port)) => (name, Some(port.parse::<u16>().ok()?)),
+            None => (raw, None),
+        };
+        let name = tenant_router::NormalizedHost::parse_name(name).ok()?;
+        // The default ports are the same as none.
+        Some((
+            name.as_str().to_owned(),
+            port.filter(|p| *p != 80 && *p != 443),
+        ))
+    };
+    let Some(sent) = origin
+        .to_str()
+        .ok()
+        .and_then(|o| o.split_once("://"))
+        .filter(|(scheme, _)| matches!(*scheme, "http" | "https"))
+        .and_then(|(_, rest)| authority(rest))
+    else {
+        return true;
+    };
+    let raw_host = if source == tenant_router::HostSource::TrustedProxy {
+        headers
+            .get("x-forwarded-host")
+            .or_else(|| headers.get(http::header::HOST))
+    } else {
+        headers.get(http::header::HOST)
+    };
+    let port = raw_host
+        .and_then(|v| v.to_str().ok())
+        .and_then(authority)
+        .and_then(|(_, port)| port);
+    sent != (host.as_str().to_owned(), port)
 }
 
 /// A submitted form whose token matches the cookie, parsed into `T`. A missing or wrong token
@@ -118,11 +173,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
     async fn from_request(request: Request, state: &AppState) -> Result<Self, AppError> {
         let (parts, body) = request.into_parts();
         // Browsers say when a request comes from another site; such a form is never ours.
-        if parts
-            .headers
-            .get("sec-fetch-site")
-            .is_some_and(|v| v.as_bytes() == b"cross-site")
-        {
+        if from_elsewhere(&parts.headers, state) {
             return Err(AppError::FormExpired);
         }
         let expected = cookie(&parts.headers, CSRF_COOKIE).and_then(SecretToken::parse);

@@ -1,5 +1,6 @@
 //! Accounts, sign-in, sessions, invitations and passwords.
 
+pub mod account_mail;
 pub mod db;
 pub mod domain;
 pub mod invitations;
@@ -75,7 +76,7 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             "/register/link",
-            get(routes::register::link_carried).post(routes::register::link_carried),
+            get(routes::register::show_link_carried).post(routes::register::link_carried),
         )
         .route(
             "/register/confirm/{token}",
@@ -147,6 +148,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "registration/schools.html",
         include_str!("../templates/schools.html"),
+    ),
+    (
+        "registration/register_link.html",
+        include_str!("../templates/register_link.html"),
     ),
     (
         "registration/handoff_confirm.html",

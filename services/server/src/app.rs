@@ -89,7 +89,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     school_data.spawn_listener(&config.database)?;
     let fonts =
         schoolplein_kernel::state::PdfFonts::load(&config.pdf).map_err(|e| anyhow::anyhow!(e))?;
-    Ok(AppState {
+    let state = AppState {
         config: Arc::new(config),
         db,
         schools,
@@ -100,7 +100,10 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         fonts,
         settings,
         school_data,
-    })
+    };
+    // Password-reset requests are answered off the request's path (see `account_mail`).
+    schoolplein_registration::account_mail::spawn(&state)?;
+    Ok(state)
 }
 
 /// The school's own pages (every route here sees a `CurrentTenant`).

@@ -360,7 +360,12 @@ async fn signed_in_parents_add_children_in_any_school_and_existing_addresses_kee
     let account_page = later.get(&klimop_host, "/register/account").await.text();
     assert!(account_page.contains("/sign-in?next=/register/link"));
     later.sign_in(&klimop_host, &email, PASSWORD, false).await;
-    let took = later.get(&klimop_host, "/register/link").await;
+    // Opening the page changes nothing; its button links.
+    let page = later.get(&klimop_host, "/register/link").await;
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("id=\"link-carried\""));
+    assert_eq!(links(&app, &klimop).await.len(), 1);
+    let took = later.post_form(&klimop_host, "/register/link", &[]).await;
     assert_eq!(
         took.header("location"),
         Some("/register/done?status=active")

@@ -367,3 +367,77 @@ async fn a_new_sign_in_address_is_confirmed_at_that_address_and_announced_at_the
             .unwrap();
     assert_eq!(still, 1, "the account kept its address");
 }
+
+/// The median of some durations.
+fn median(mut took: Vec<std::time::Duration>) -> std::time::Duration {
+    took.sort();
+    took[took.len() / 2]
+}
+
+#[tokio::test]
+async fn a_reset_request_takes_as_long_for_an_address_with_an_account_as_without() {
+    let db = TestDb::fresh().await;
+    let app = TestApp::spawn_with(TestAppOptions {
+        db: Some(db),
+        configure: Some(|config| {
+            // Four hundred requests from one address, for two addresses among them.
+            config.accounts.max_password_resets_per_address = 10_000;
+            config.accounts.max_account_mails_per_ip = 10_000;
+        }),
+        ..TestAppOptions::default()
+    })
+    .await;
+    let school = app.create_school("Basisschool De Stopwatch", "").await;
+    let host = school_host(&school.slug);
+    let existing = parent(&app, &school).await;
+    let mut client = Client::new(app.addr);
+    client.get(&host, "/password/forgot").await;
+    let mut ask = async |email: &str| {
+        let started = std::time::Instant::now();
+        let answer = client
+            .post_form(&host, "/password/forgot", &[("email", email)])
+            .await;
+        let took = started.elapsed();
+        assert_eq!(answer.status, 200);
+        (took, answer.text())
+    };
+    // Warm up both paths, then interleave.
+    let (_, with_account) = ask(&existing).await;
+    let (_, without) = ask(&format!("{}@example.nl", unique_slug())).await;
+    assert_eq!(
+        with_account, without,
+        "the same page, whether or not the address has an account"
+    );
+    let (mut known, mut unknown) = (Vec::new(), Vec::new());
+    for _ in 0..200 {
+        known.push(ask(&existing).await.0);
+        unknown.push(ask(&format!("{}@example.nl", unique_slug())).await.0);
+    }
+    let (known, unknown) = (median(known), median(unknown));
+    let gap = known.abs_diff(unknown);
+    eprintln!("reset request medians: with an account {known:?}, without {unknown:?}");
+    assert!(
+        gap <= std::time::Duration::from_millis(1),
+        "with an account {known:?}, without {unknown:?}"
+    );
+    // Every request for the address with an account was answered by mail.
+    assert!(
+        schoolplein_tests::eventually(std::time::Duration::from_secs(30), || async {
+            let mails: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM platform.outbox WHERE recipient = $1")
+                    .bind(&existing)
+                    .fetch_one(&app.db.pool)
+                    .await
+                    .unwrap();
+            mails == 201
+        })
+        .await
+        .is_some(),
+        "201 reset mails"
+    );
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM platform.account_mail_requests")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "every request answered, none kept");
+}

@@ -163,16 +163,19 @@ pub async fn change_password(
             .hash(new.expose())
             .await
             .map_err(|e| AppError::Internal(e.to_string()))?;
-        let mut conn = state.db.acquire().await?;
-        accounts::set_password(&mut conn, signed_in.account_id, &hash).await?;
-        Ok::<_, AppError>(Ok(()))
+        // The other sessions end before the new password is kept: if Redis cannot end
+        // them, the password stays as it was.
+        let mut tx = state.db.begin().await?;
+        accounts::set_password(&mut tx, signed_in.account_id, &hash).await?;
+        let ended = Sessions::from_state(&state)
+            .end_all(signed_in.account_id, Some(&signed_in.session))
+            .await?;
+        tx.commit().await?;
+        Ok::<_, AppError>(Ok(ended))
     }
     .await?;
     match outcome {
-        Ok(()) => {
-            let ended = Sessions::from_state(&state)
-                .end_all(signed_in.account_id, Some(&signed_in.session))
-                .await?;
+        Ok(ended) => {
             tracing::info!(account.id = signed_in.account_id, ended, "password changed");
             let html = render(
                 &state,

@@ -2,8 +2,6 @@
 //! an account has that address — then choose a new password with the single-use link, which
 //! lasts an hour and ends every session of the account.
 
-use std::time::Duration;
-
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Utc;
@@ -13,17 +11,14 @@ use schoolplein_kernel::limits::{ClientIp, Limiter, Subject, rules};
 use schoolplein_kernel::session::Sessions;
 use schoolplein_kernel::tokens::SecretToken;
 use schoolplein_kernel::{AppError, AppState, Lang, Language};
-use schoolplein_mailing::{Letterhead, MailRequest, Outbox};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
+use crate::account_mail;
 use crate::db::account_links::{self, LinkState};
 use crate::db::accounts;
 use crate::domain::{EmailAddress, NewPassword};
 use crate::routes::links::{EndedLink, ended_link_page};
-
-/// How long a reset link works.
-pub const RESET_LINK_LIFETIME: Duration = Duration::from_secs(3600);
 
 #[derive(Debug, Serialize)]
 struct ForgotPage<'a> {
@@ -62,14 +57,9 @@ pub struct ForgotForm {
     email: String,
 }
 
-#[derive(Debug, Serialize)]
-struct PasswordResetMail<'a> {
-    link: &'a str,
-}
-
-/// `POST /password/forgot`: mails a link when the address has an account. The page says
-/// the same either way, and the limits count every request, so neither tells whether an
-/// account exists.
+/// `POST /password/forgot`: asks for a link to be mailed if the address has an account.
+/// The page says the same, in the same time, either way, and the limits count every
+/// request, so nothing tells whether an account exists.
 pub async fn request_password_reset(
     State(state): State<AppState>,
     tenant: CurrentTenant,
@@ -91,42 +81,10 @@ pub async fn request_password_reset(
         ])
         .await?;
 
+    // Whether the address has an account is decided later, off this request's path
+    // (`account_mail`): this answer costs the same either way.
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    let account = accounts::find_by_email(&mut tx, email.as_str())
-        .await?
-        .filter(|a| !a.disabled);
-    if let Some(account) = account {
-        let token = SecretToken::generate();
-        let lifetime = chrono::Duration::from_std(RESET_LINK_LIFETIME)
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-        account_links::create_password_reset(
-            &mut tx,
-            account.id,
-            &token.hash(),
-            Utc::now() + lifetime,
-        )
-        .await?;
-        let letterhead = Letterhead::load(&mut tx).await?;
-        let link = state.config.tenancy.school_url(
-            tenant.entry().slug.as_str(),
-            &format!("/password/reset/{}", token.expose()),
-        );
-        Outbox::new(state.templates.clone(), &state.config.mail)
-            .enqueue(
-                &mut tx,
-                MailRequest {
-                    // The address as the account holds it: that is where it was confirmed.
-                    to: &account.email,
-                    template: "registration/password_reset",
-                    language: Language::from_tag(&account.language).unwrap_or(lang),
-                    urgent: true,
-                    context: &PasswordResetMail { link: &link },
-                    letterhead: Some(&letterhead),
-                },
-            )
-            .await?;
-        tracing::info!(account.id = account.id, "password reset link sent");
-    }
+    account_mail::request_password_reset(&mut tx, &email, lang).await?;
     tx.commit().await?;
     let csrf = Csrf::from_headers(&headers, &state);
     let html = render_forgot(&state, lang, &csrf, true)?;
@@ -249,10 +207,13 @@ pub async fn reset_password(
     }
     accounts::set_password(&mut tx, reset.account_id, &hash).await?;
     account_links::close_password_resets(&mut tx, reset.account_id).await?;
-    tx.commit().await?;
+    // Sessions end before the new password is kept: if Redis cannot end them, the password
+    // stays as it was (and the link works again), never a new password beside live
+    // sessions an intruder may hold.
     let ended = Sessions::from_state(&state)
         .end_all(reset.account_id, None)
         .await?;
+    tx.commit().await?;
     tracing::info!(account.id = reset.account_id, ended, "password reset");
     Ok(Redirect::to("/sign-in?notice=password_reset").into_response())
 }

@@ -434,13 +434,48 @@ pub async fn create_account(
     Ok((csrf, html).into_response())
 }
 
-/// `GET|POST /register/link`: the signed-in person takes the code they entered before
-/// signing in.
+#[derive(Debug, Serialize)]
+struct LinkPage<'a> {
+    csrf: &'a str,
+    claim: &'a Claim,
+    school_name: &'a str,
+    signed_in_as: &'a str,
+}
+
+/// `GET /register/link`: after signing in with the account they have, the person confirms
+/// taking the code they entered before (a page, so that opening a link changes nothing).
+pub async fn show_link_carried(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    headers: HeaderMap,
+    signed_in: SignedIn,
+) -> Result<Response, AppError> {
+    let Some((_, claim)) = carried_claim(&state, &tenant, &headers).await? else {
+        return Ok(Redirect::to("/register").into_response());
+    };
+    let html = Html(state.templates.render(
+        "registration/register_link.html",
+        lang,
+        &LinkPage {
+            csrf: csrf.token(),
+            claim: &claim,
+            school_name: &tenant.entry().display_name,
+            signed_in_as: &signed_in.email,
+        },
+    )?);
+    Ok((csrf, html).into_response())
+}
+
+/// `POST /register/link`: the signed-in person takes the code they entered before signing
+/// in.
 pub async fn link_carried(
     State(state): State<AppState>,
     tenant: CurrentTenant,
     headers: HeaderMap,
     signed_in: SignedIn,
+    CsrfForm(_): CsrfForm<crate::routes::sign_in::EmptyForm>,
 ) -> Result<Response, AppError> {
     let Some((stored, claim)) = carried_claim(&state, &tenant, &headers).await? else {
         return Ok(Redirect::to("/register").into_response());
