@@ -183,9 +183,10 @@ async fn bad_files_are_refused_whole_naming_line_and_field() {
 
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         (
-            "latin1.csv",
-            b"leerlingnummer;roepnaam;achternaam;geboortedatum;groep\n1;Ren\xe9e;Vries;14-03-2019;Groep 3\n".to_vec(),
-            "niet in UTF-8",
+            // Windows-1252 is read (see below), but 0x81 is no character in it.
+            "stuurteken.csv",
+            b"leerlingnummer;roepnaam;achternaam;geboortedatum;groep\n1;Ren\xe9e\x81;Vries;14-03-2019;Groep 3\n".to_vec(),
+            "onzichtbaar stuurteken",
         ),
         (
             "kolommen.csv",
@@ -294,4 +295,84 @@ async fn post_huge(app: &TestApp, host: &str, client: &Client, body: &[u8]) -> O
     writer.abort();
     let text = String::from_utf8_lossy(&answer);
     text.split_whitespace().nth(1).and_then(|s| s.parse().ok())
+}
+
+/// A text as Excel on a Dutch Windows machine saves "CSV (gescheiden door
+/// lijstscheidingsteken)": Windows-1252, CRLF line ends. Panics on a character it lacks.
+fn windows_1252(text: &str) -> Vec<u8> {
+    text.chars()
+        .map(|c| match c {
+            '€' => 0x80,
+            '–' => 0x96,
+            c if (c as u32) < 0x80 || (0xA0..=0xFF).contains(&(c as u32)) => c as u8,
+            c => panic!("{c} is not in Windows-1252"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_csv_from_excel_on_windows_imports_with_its_accents_and_says_how_it_was_read() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("School Excel", "").await;
+    let mut admin = signed_in(&app, &school, &[Role::SchoolAdmin]).await;
+    let file = "leerlingnummer;roepnaam;tussenvoegsel;achternaam;geboortedatum;groep\r\n\
+                3001;Zoë;;Bakker;14-03-2019;Groep 3\r\n\
+                3002;Chloë;van;Dijk;02-11-2018;Groep 3\r\n\
+                3003;Fenna-Maëlle;;Jansen;21-06-2019;Groep 3\r\n\
+                3004;Anaïs;d';Hondt;05-01-2019;Groep 3\r\n";
+    let answer = upload(&mut admin, &school, "leerlingen.csv", &windows_1252(file)).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let page = answer.text();
+    assert_eq!(counts(&page), (4, 0, 0, 0));
+    assert!(
+        page.contains("Tekens gelezen als Windows-1252"),
+        "the page says how the file was read: {page}"
+    );
+    let names: Vec<String> = pupils(&app, &school)
+        .await
+        .into_iter()
+        .map(|(_, name, _, _, _)| name)
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "Zoë Bakker",
+            "Chloë Dijk",
+            "Fenna-Maëlle Jansen",
+            "Anaïs Hondt"
+        ]
+    );
+    // The same file saved as "CSV UTF-8" (with Excel's byte-order mark) changes nothing.
+    let utf8 = [b"\xEF\xBB\xBF".as_slice(), file.as_bytes()].concat();
+    let again = upload(&mut admin, &school, "leerlingen.csv", &utf8).await;
+    assert_eq!(again.status, 200, "{}", again.text());
+    assert_eq!(counts(&again.text()), (0, 0, 4, 0));
+    assert!(again.text().contains("Tekens gelezen als UTF-8"));
+}
+
+#[tokio::test]
+async fn pupils_without_a_roepnaam_are_called_by_their_first_voornaam_or_their_initials() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("School Voornamen", "").await;
+    let mut admin = signed_in(&app, &school, &[Role::SchoolAdmin]).await;
+    // As administrations export pupils whose roepnaam was never filled in.
+    let file = EDEXML
+        .replacen(
+            "<roepnaam>Sanne</roepnaam>",
+            "<voornamen>Susanna Maria</voornamen>",
+            1,
+        )
+        .replacen("<roepnaam>Daan</roepnaam>", "", 1);
+    assert_ne!(file, EDEXML, "the sample changed");
+    let answer = upload(&mut admin, &school, "export.xml", file.as_bytes()).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let names: Vec<String> = pupils(&app, &school)
+        .await
+        .into_iter()
+        .map(|(_, name, _, _, _)| name)
+        .collect();
+    assert!(names.contains(&"Susanna Vries".to_owned()), "{names:?}");
+    // Daan's file gives only his initials.
+    assert!(names.iter().any(|n| n.starts_with("D. ")), "{names:?}");
+    assert!(!names.iter().any(|n| n.starts_with("Daan")), "{names:?}");
 }

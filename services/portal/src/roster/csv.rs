@@ -1,40 +1,31 @@
 //! The CSV layout (see `docs/IMPORT.md`): one line per pupil, a header line naming the
-//! columns, `;` or `,` or tab between fields, UTF-8.
+//! columns, `;` or `,` or tab between fields, in UTF-8, UTF-16 or Windows-1252 (recognised
+//! by `encoding`).
 
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 
 use super::{
-    Contact, ImportedGroup, ImportedPupil, Problems, RosterFile, birth_date, check_whole, email,
-    phone, text, year_in_name,
+    Contact, ImportedGroup, ImportedPupil, Problems, RosterFile, birth_date, called_by,
+    check_whole, email, phone, text, year_in_name,
 };
 
-/// Columns a file must have.
-pub const REQUIRED_COLUMNS: [&str; 5] = [
-    "leerlingnummer",
-    "roepnaam",
-    "achternaam",
-    "geboortedatum",
-    "groep",
-];
+/// Columns a file must have, besides one of [`NAME_COLUMNS`].
+pub const REQUIRED_COLUMNS: [&str; 4] = ["leerlingnummer", "achternaam", "geboortedatum", "groep"];
+/// The name a pupil is called by: the roepnaam, else the first of the voornamen, else the
+/// voorletters (see `called_by`); a file has at least one of these columns.
+pub const NAME_COLUMNS: [&str; 3] = ["roepnaam", "voornamen", "voorletters"];
 /// Columns a file may have besides: `tussenvoegsel`, and per contact n = 1…6
 /// `ouderN_relatie`, `ouderN_naam`, `ouderN_email`, `ouderN_telefoon`.
 pub const OPTIONAL_COLUMNS: [&str; 1] = ["tussenvoegsel"];
 
 pub(crate) fn parse(bytes: &[u8], today: NaiveDate, problems: &mut Problems) -> Option<RosterFile> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let text_all = match std::str::from_utf8(bytes) {
-        Ok(text) => text,
-        Err(error) => {
-            let line = 1 + bytes[..error.valid_up_to()]
-                .iter()
-                .filter(|b| **b == b'\n')
-                .count();
-            problems.add(line, "file", "portal.import.not_utf8");
-            return None;
-        }
+    let Some((text_all, encoding)) = super::encoding::decode(bytes) else {
+        problems.add(1, "file", "portal.import.unreadable");
+        return None;
     };
+    let text_all: &str = &text_all;
     let header_line = text_all.lines().next().unwrap_or_default();
     let delimiter = [b';', b',', b'\t']
         .into_iter()
@@ -62,10 +53,16 @@ pub(crate) fn parse(bytes: &[u8], today: NaiveDate, problems: &mut Problems) -> 
             problems.add(1, required, "portal.import.missing_column");
         }
     }
+    if !NAME_COLUMNS.iter().any(|name| column.contains_key(name)) {
+        problems.add(1, "roepnaam", "portal.import.missing_column");
+    }
     if !problems.is_empty() {
         return None;
     }
-    let mut file = RosterFile::default();
+    let mut file = RosterFile {
+        encoding: Some(encoding),
+        ..RosterFile::default()
+    };
     let mut groups: BTreeMap<String, ImportedGroup> = BTreeMap::new();
     for record in reader.records() {
         let record = match record {
@@ -89,7 +86,14 @@ pub(crate) fn parse(bytes: &[u8], today: NaiveDate, problems: &mut Problems) -> 
             100,
             problems,
         );
-        let first_name = text(get("roepnaam"), line, "roepnaam", true, 100, problems);
+        let first_name = text(
+            called_by(get("roepnaam"), get("voornamen"), get("voorletters")),
+            line,
+            "roepnaam",
+            true,
+            100,
+            problems,
+        );
         let name_prefix = text(
             get("tussenvoegsel"),
             line,
@@ -227,13 +231,29 @@ mod tests {
     }
 
     #[test]
-    fn missing_columns_and_wrong_encoding_are_named() {
+    fn missing_columns_are_named() {
         let refused = parse_any(b"leerlingnummer;naam\n1;Sanne\n", today()).unwrap_err();
         let fields: Vec<&str> = refused.problems.iter().map(|p| p.field.as_str()).collect();
-        assert_eq!(fields, ["roepnaam", "achternaam", "geboortedatum", "groep"]);
-        let latin1 = b"leerlingnummer;roepnaam;achternaam;geboortedatum;groep\n1;Ren\xe9e;Vries;14-03-2019;Groep 3\n";
-        let refused = parse_any(latin1, today()).unwrap_err();
-        assert_eq!(refused.problems[0].line, 2);
-        assert_eq!(refused.problems[0].reason, "portal.import.not_utf8");
+        assert_eq!(fields, ["achternaam", "geboortedatum", "groep", "roepnaam"]);
+    }
+
+    #[test]
+    fn excel_files_in_windows_1252_and_utf16_read_with_their_accents() {
+        let windows = b"leerlingnummer;roepnaam;achternaam;geboortedatum;groep\r\n1;Ren\xe9e;Vries;14-03-2019;Groep 3\r\n2;Zo\xeb;Bakker;01-02-2019;Groep 3\r\n";
+        let (_, file) = parse_any(windows, today()).unwrap();
+        let names: Vec<&str> = file.pupils.iter().map(|p| p.first_name.as_str()).collect();
+        assert_eq!(names, ["Renée", "Zoë"]);
+        assert_eq!(
+            file.encoding,
+            Some(super::super::encoding::TextEncoding::Windows1252)
+        );
+        let text = "leerlingnummer\troepnaam\tachternaam\tgeboortedatum\tgroep\r\n1\tŞeyma\tYılmaz\t14-03-2019\tGroep 3\r\n";
+        let utf16: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        let (_, file) = parse_any(&utf16, today()).unwrap();
+        assert_eq!(file.pupils[0].first_name, "Şeyma");
+        assert_eq!(file.pupils[0].last_name, "Yılmaz");
     }
 }

@@ -10,7 +10,7 @@ use quick_xml::events::Event;
 
 use super::{
     Contact, ImportedGroup, ImportedPupil, MAX_CONTACTS, Problems, RosterFile, birth_date,
-    check_whole, email, phone, text,
+    called_by, check_whole, email, phone, text,
 };
 
 /// Deepest nesting a sensible file has (EDEX needs five levels).
@@ -263,7 +263,14 @@ pub(crate) fn parse(bytes: &[u8], today: NaiveDate, problems: &mut Problems) -> 
             problems,
         );
         let first_name = text(
-            pupil.child_text("roepnaam"),
+            called_by(
+                pupil.child_text("roepnaam"),
+                pupil.child_text("voornamen"),
+                // EDEX names the initials `voorletters-1`.
+                pupil
+                    .child_text("voorletters-1")
+                    .or_else(|| pupil.child_text("voorletters")),
+            ),
             line,
             "roepnaam",
             true,
@@ -317,7 +324,13 @@ pub(crate) fn parse(bytes: &[u8], today: NaiveDate, problems: &mut Problems) -> 
         {
             let line = contact.line;
             let first = text(
-                contact.child_text("roepnaam"),
+                called_by(
+                    contact.child_text("roepnaam"),
+                    contact.child_text("voornamen"),
+                    contact
+                        .child_text("voorletters-1")
+                        .or_else(|| contact.child_text("voorletters")),
+                ),
                 line,
                 "contactpersoon roepnaam",
                 false,

@@ -4,6 +4,7 @@
 
 pub mod csv;
 pub mod edexml;
+pub mod encoding;
 
 use std::collections::HashMap;
 
@@ -82,6 +83,8 @@ pub struct ImportedPupil {
 pub struct RosterFile {
     pub groups: Vec<ImportedGroup>,
     pub pupils: Vec<ImportedPupil>,
+    /// How a CSV file's bytes were read (EDEXML declares its own: UTF-8).
+    pub encoding: Option<encoding::TextEncoding>,
 }
 
 /// What is wrong, where: a catalogue key as the reason (`portal.import.…`).
@@ -155,6 +158,20 @@ pub fn parse(bytes: &[u8], today: NaiveDate) -> Result<(Format, RosterFile), Ref
             Err(problems.refuse(format))
         }
     }
+}
+
+/// The name a pupil (or contact) is called by: the roepnaam; else, as administrations export
+/// people whose roepnaam was never filled in, the first of the voornamen; else the
+/// voorletters. `None` when the file gives none of them.
+pub(crate) fn called_by<'a>(
+    roepnaam: Option<&'a str>,
+    voornamen: Option<&'a str>,
+    voorletters: Option<&'a str>,
+) -> Option<&'a str> {
+    let given = |v: Option<&'a str>| v.map(str::trim).filter(|v| !v.is_empty());
+    given(roepnaam)
+        .or_else(|| given(voornamen).and_then(|names| names.split_whitespace().next()))
+        .or_else(|| given(voorletters))
 }
 
 /// A text field: trimmed, required or not, at most `max` characters, no control characters.
@@ -301,6 +318,21 @@ pub(crate) fn check_whole(file: &RosterFile, fields: (&str, &str), problems: &mu
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_pupil_is_called_by_the_roepnaam_else_the_first_voornaam_else_the_voorletters() {
+        use super::called_by;
+        assert_eq!(
+            called_by(Some("Sanne"), Some("Susanna Maria"), Some("S.M.")),
+            Some("Sanne")
+        );
+        assert_eq!(
+            called_by(Some("  "), Some(" Susanna  Maria "), Some("S.M.")),
+            Some("Susanna")
+        );
+        assert_eq!(called_by(None, None, Some("S.M.")), Some("S.M."));
+        assert_eq!(called_by(None, Some(""), None), None);
+    }
+
     use super::*;
 
     #[test]

@@ -24,6 +24,8 @@ struct ImportPage<'a> {
     max_mb: usize,
     report: Option<ImportReport>,
     format: Option<&'static str>,
+    /// How a CSV file's characters were read: a text key (`encoding_windows1252`).
+    encoding: Option<&'static str>,
     problems: Vec<Problem>,
     more_problems: usize,
     recent: Vec<RecentImport>,
@@ -66,6 +68,7 @@ fn empty_page(csrf: &Csrf) -> ImportPage<'_> {
         max_mb: MAX_FILE_BYTES / (1024 * 1024),
         report: None,
         format: None,
+        encoding: None,
         problems: Vec::new(),
         more_problems: 0,
         recent: Vec::new(),
@@ -170,6 +173,7 @@ pub async fn import_roster(
     let page = ImportPage {
         report: Some(report),
         format: Some(format.as_str()),
+        encoding: file.encoding.map(|e| e.text_key()),
         ..empty_page(&csrf)
     };
     let html = render(&state, &tenant, lang, page).await?;
