@@ -7,6 +7,7 @@ pub mod bench;
 pub mod browser;
 pub mod certificates;
 pub mod client;
+pub mod edex;
 pub mod http;
 pub mod mailbox;
 pub mod school;

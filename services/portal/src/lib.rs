@@ -193,6 +193,14 @@ pub fn router() -> Router<AppState> {
             post(routes::groups_admin::add_teacher),
         )
         .route(
+            "/admin/groups/merge",
+            post(routes::groups_admin::merge_group),
+        )
+        .route(
+            "/admin/groups/{group_id}/split",
+            post(routes::groups_admin::split_group),
+        )
+        .route(
             "/admin/groups/{group_id}/teachers/{person_id}/remove",
             post(routes::groups_admin::remove_teacher),
         )

@@ -5,6 +5,7 @@
 use schoolplein_kernel::Role;
 use schoolplein_registration::{EmailAddress, NewPassword, enroll};
 use schoolplein_tests::client::Client;
+use schoolplein_tests::edex::EdexSchool;
 use schoolplein_tests::{RawResponse, TestApp, school_host, unique_slug};
 use tenant_router::{TenantEntry, TenantTx};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -375,4 +376,236 @@ async fn pupils_without_a_roepnaam_are_called_by_their_first_voornaam_or_their_i
     // Daan's file gives only his initials.
     assert!(names.iter().any(|n| n.starts_with("D. ")), "{names:?}");
     assert!(!names.iter().any(|n| n.starts_with("Daan")), "{names:?}");
+}
+
+/// One number from the school's schema.
+async fn scalar(app: &TestApp, school: &TenantEntry, sql: &'static str) -> i64 {
+    let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+    let n = sqlx::query_scalar(sql).fetch_one(&mut *tx).await.unwrap();
+    tx.rollback().await.unwrap();
+    n
+}
+
+#[tokio::test]
+async fn an_export_with_combination_groups_imports_whole_and_a_second_import_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool De Klimop", "").await;
+    let mut admin = signed_in(&app, &school, &[Role::SchoolAdmin]).await;
+    let shape = EdexSchool {
+        classes: 12,
+        years_per_class: 2,
+        pupils: 260,
+        contacts_per_pupil: 2,
+        mail_tag: 1,
+    };
+    let xml = shape.xml();
+
+    let first = upload(&mut admin, &school, "export.xml", xml.as_bytes()).await;
+    assert_eq!(first.status, 200, "{}", first.text());
+    assert_eq!(counts(&first.text()), (260, 0, 0, 0));
+    assert_eq!(
+        count_of(&first.text(), "count-groups"),
+        12,
+        "one group per class"
+    );
+    assert_eq!(
+        scalar(&app, &school, "SELECT count(*) FROM groups").await,
+        12
+    );
+    assert_eq!(
+        scalar(&app, &school, "SELECT count(*) FROM group_keys").await,
+        24,
+        "every key of the administration is kept"
+    );
+    let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+    let beren: (Vec<i16>, i16, i64) = sqlx::query_as(
+        "SELECT g.years, g.year, (SELECT count(*) FROM pupils p WHERE p.group_id = g.id)
+           FROM groups g WHERE g.name = '1-2 Beren'",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    assert_eq!(
+        beren,
+        (vec![1, 2], 1, 22),
+        "both years' pupils are in one class"
+    );
+    let daan: (String, String, String) = sqlx::query_as(
+        "SELECT p.first_name, p.name_prefix, g.name FROM pupils p JOIN groups g ON g.id = p.group_id
+          WHERE p.import_key = '3000001'",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    assert_eq!(
+        daan,
+        ("Daan".into(), "de".into(), shape.class_name(1)),
+        "no roepnaam: the first voornaam; elements in another order"
+    );
+    tx.rollback().await.unwrap();
+    assert_eq!(
+        scalar(&app, &school, "SELECT count(*) FROM imported_teachers").await,
+        12,
+        "the <leerkrachten> block is read"
+    );
+
+    let again = upload(&mut admin, &school, "export.xml", xml.as_bytes()).await;
+    assert_eq!(again.status, 200, "{}", again.text());
+    assert_eq!(counts(&again.text()), (0, 0, 260, 0));
+    assert_eq!(count_of(&again.text(), "count-groups"), 0);
+    assert_eq!(
+        scalar(&app, &school, "SELECT count(*) FROM groups").await,
+        12
+    );
+
+    // A real mistake still refuses the whole file, naming line and field.
+    let broken = xml.replacen("<geboortedatum>2019-", "<geboortedatum>2019-13-", 1);
+    let refused = upload(&mut admin, &school, "export.xml", broken.as_bytes()).await;
+    assert_eq!(refused.status, 422);
+    let text = refused.text();
+    assert!(text.contains("geboortedatum"), "{text}");
+    assert_eq!(imports(&app, &school).await, 2, "nothing imported");
+}
+
+async fn group_id(app: &TestApp, school: &TenantEntry, name: &str) -> Option<i64> {
+    let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+    let id = sqlx::query_scalar("SELECT id FROM groups WHERE name = $1")
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    id
+}
+
+/// (group name, pupils) for every group, by name.
+async fn group_sizes(app: &TestApp, school: &TenantEntry) -> Vec<(String, i64)> {
+    let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+    let rows = sqlx::query_as(
+        "SELECT g.name, (SELECT count(*) FROM pupils p WHERE p.group_id = g.id)
+           FROM groups g ORDER BY g.name",
+    )
+    .fetch_all(&mut *tx)
+    .await
+    .unwrap();
+    tx.rollback().await.unwrap();
+    rows
+}
+
+#[tokio::test]
+async fn a_school_splits_and_merges_groups_by_hand_and_the_next_import_keeps_its_choice() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool De Klimop", "").await;
+    let host = school_host(&school.slug);
+    let mut admin = signed_in(&app, &school, &[Role::SchoolAdmin]).await;
+    let shape = EdexSchool {
+        classes: 4,
+        years_per_class: 2,
+        pupils: 40,
+        contacts_per_pupil: 0,
+        mail_tag: 2,
+    };
+    let xml = shape.xml();
+    assert_eq!(
+        upload(&mut admin, &school, "export.xml", xml.as_bytes())
+            .await
+            .status,
+        200
+    );
+    let beren = group_id(&app, &school, &shape.class_name(0)).await.unwrap();
+    let vossen = group_id(&app, &school, &shape.class_name(1)).await.unwrap();
+    let uilen = group_id(&app, &school, &shape.class_name(2)).await.unwrap();
+    let page = admin.get(&host, "/admin/groups").await;
+    assert!(page.text().contains("split-group"), "{}", page.text());
+
+    // Mistakes are named, and change nothing.
+    let wrong_key = admin
+        .post_form(
+            &host,
+            &format!("/admin/groups/{beren}/split"),
+            &[("key", "no-such-key"), ("name", "2 Beren")],
+        )
+        .await;
+    assert_eq!(wrong_key.status, 400);
+    assert!(wrong_key.text().contains("key"));
+    let taken = admin
+        .post_form(
+            &host,
+            &format!("/admin/groups/{beren}/split"),
+            &[
+                ("key", &EdexSchool::group_key(0, 2)),
+                ("name", &shape.class_name(1)),
+            ],
+        )
+        .await;
+    assert_eq!(taken.status, 400, "a name another group has");
+    let same = admin
+        .post_form(
+            &host,
+            "/admin/groups/merge",
+            &[("from", &beren.to_string()), ("into", &beren.to_string())],
+        )
+        .await;
+    assert_eq!(same.status, 400);
+    assert_eq!(group_sizes(&app, &school).await.len(), 4);
+
+    // Year 2 of "1-2 Beren" becomes a group of its own; "3-4 Vossen" joins "5-6 Uilen".
+    let split = admin
+        .post_form(
+            &host,
+            &format!("/admin/groups/{beren}/split"),
+            &[("key", &EdexSchool::group_key(0, 2)), ("name", "2 Beren")],
+        )
+        .await;
+    assert_eq!(split.status, 303, "{}", split.text());
+    let merged = admin
+        .post_form(
+            &host,
+            "/admin/groups/merge",
+            &[("from", &vossen.to_string()), ("into", &uilen.to_string())],
+        )
+        .await;
+    assert_eq!(merged.status, 303, "{}", merged.text());
+    let arranged = group_sizes(&app, &school).await;
+    let size = |name: &str| {
+        arranged
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, size)| *size)
+    };
+    assert_eq!(size("2 Beren"), Some(5));
+    assert_eq!(size(&shape.class_name(0)), Some(5));
+    assert_eq!(size(&shape.class_name(1)), None, "merged away");
+    assert_eq!(size(&shape.class_name(2)), Some(20));
+
+    // The same file again: the school's arrangement stands.
+    let again = upload(&mut admin, &school, "export.xml", xml.as_bytes()).await;
+    assert_eq!(again.status, 200, "{}", again.text());
+    assert_eq!(counts(&again.text()), (0, 0, 40, 0));
+    assert_eq!(count_of(&again.text(), "count-groups"), 0);
+    assert_eq!(group_sizes(&app, &school).await, arranged);
+}
+
+#[tokio::test]
+async fn merging_moves_every_column_that_refers_to_a_group() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool De Klimop", "").await;
+    let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+    let mut found: Vec<(String, String)> = sqlx::query_as(
+        "SELECT c.conrelid::regclass::text, a.attname::text
+           FROM pg_constraint c
+           JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)
+          WHERE c.contype = 'f' AND c.confrelid = 'groups'::regclass",
+    )
+    .fetch_all(&mut *tx)
+    .await
+    .unwrap();
+    tx.rollback().await.unwrap();
+    found.sort();
+    let mut known: Vec<(String, String)> = schoolplein_portal::db::groups::GROUP_REFERENCES
+        .iter()
+        .map(|(t, c)| ((*t).to_owned(), (*c).to_owned()))
+        .collect();
+    known.sort();
+    assert_eq!(found, known, "db::groups::merge must move every reference");
 }

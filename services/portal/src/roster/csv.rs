@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 
 use super::{
     Contact, ImportedGroup, ImportedPupil, Problems, RosterFile, birth_date, called_by,
-    check_whole, email, phone, text, year_in_name,
+    check_whole, email, phone, text, years_in_name,
 };
 
 /// Columns a file must have, besides one of [`NAME_COLUMNS`].
@@ -144,9 +144,10 @@ pub(crate) fn parse(bytes: &[u8], today: NaiveDate, problems: &mut Problems) -> 
             groups
                 .entry(group.to_lowercase())
                 .or_insert_with(|| ImportedGroup {
+                    line,
                     key: group.clone(),
                     name: group.clone(),
-                    year: year_in_name(&group),
+                    years: years_in_name(&group),
                 });
         }
         // Pushed even when the date is bad, so that checks over the whole file still see
@@ -189,7 +190,7 @@ mod tests {
         assert_eq!(format, Format::Csv);
         assert_eq!(roster.groups.len(), 2);
         assert_eq!(roster.groups[0].name, "Groep 3b");
-        assert_eq!(roster.groups[0].year, Some(3));
+        assert_eq!(roster.groups[0].years, [3]);
         let sanne = &roster.pupils[0];
         assert_eq!(
             (sanne.line, sanne.key.as_str(), sanne.name_prefix.as_str()),

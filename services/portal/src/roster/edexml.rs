@@ -1,16 +1,17 @@
 //! EDEXML, the exchange format that Dutch pupil administrations (ParnasSys, ESIS) export:
 //! `<EDEX>` with `<school>`, `<groepen>` (`<groep key>` with `<naam>`, `<jaargroep>`) and
 //! `<leerlingen>` (`<leerling key>` with names, `<geboortedatum>`, `<groep key>` and the
-//! pupil's `<contactpersonen>`). Read without DTDs or entity expansion: an XML bomb is a
-//! refused file, not a busy server.
+//! pupil's `<contactpersonen>`) and `<leerkrachten>`. Read as the schema allows: elements in
+//! any order, optional ones optional, unknown ones ignored. Read without DTDs or entity
+//! expansion: an XML bomb is a refused file, not a busy server.
 
 use chrono::NaiveDate;
 use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::Event;
 
 use super::{
-    Contact, ImportedGroup, ImportedPupil, MAX_CONTACTS, Problems, RosterFile, birth_date,
-    called_by, check_whole, email, phone, text,
+    Contact, ImportedGroup, ImportedPupil, ImportedTeacher, MAX_CONTACTS, Problems, RosterFile,
+    birth_date, called_by, check_whole, email, phone, text, years_in_name,
 };
 
 /// Deepest nesting a sensible file has (EDEX needs five levels).
@@ -236,18 +237,27 @@ pub(crate) fn parse(bytes: &[u8], today: NaiveDate, problems: &mut Problems) -> 
             100,
             problems,
         );
-        let year = group
-            .child_text("jaargroep")
-            .map(str::trim)
-            .filter(|y| !y.is_empty())
-            .and_then(|y| match y.parse::<i16>() {
-                Ok(year) if (0..=8).contains(&year) => Some(year),
-                _ => {
-                    problems.add(line, "jaargroep", "portal.import.bad_year");
-                    None
+        // The schema's year groups are 0–8, and letters for other kinds of pupils (S for
+        // special needs): those are no year group, not a mistake.
+        let years = match group.child_text("jaargroep").map(str::trim) {
+            Some(year) if year.bytes().all(|b| b.is_ascii_digit()) && !year.is_empty() => {
+                match year.parse::<i16>() {
+                    Ok(year) if (0..=8).contains(&year) => vec![year],
+                    _ => {
+                        problems.add(line, "jaargroep", "portal.import.bad_year");
+                        Vec::new()
+                    }
                 }
-            });
-        file.groups.push(ImportedGroup { key, name, year });
+            }
+            Some(year) if !year.is_empty() => Vec::new(),
+            _ => years_in_name(&name),
+        };
+        file.groups.push(ImportedGroup {
+            line,
+            key,
+            name,
+            years,
+        });
     }
     for pupil in root
         .children("leerlingen")
@@ -300,23 +310,18 @@ pub(crate) fn parse(bytes: &[u8], today: NaiveDate, problems: &mut Problems) -> 
             today,
             problems,
         );
-        let group_key = match pupil.child("groep") {
-            Some(group) => {
-                let key = text(
-                    group.attribute("key"),
-                    group.line,
-                    "groep key",
-                    true,
-                    100,
-                    problems,
-                );
-                (!key.is_empty()).then_some(key)
-            }
-            None => {
-                problems.add(line, "groep", "portal.import.missing");
-                None
-            }
-        };
+        // A pupil may be in no group yet (enrolled for later): the schema makes it optional.
+        let group_key = pupil.child("groep").and_then(|group| {
+            let key = text(
+                group.attribute("key"),
+                group.line,
+                "groep key",
+                true,
+                100,
+                problems,
+            );
+            (!key.is_empty()).then_some(key)
+        });
         let mut contacts = Vec::new();
         for contact in pupil
             .children("contactpersonen")
@@ -405,8 +410,92 @@ pub(crate) fn parse(bytes: &[u8], today: NaiveDate, problems: &mut Problems) -> 
             });
         }
     }
+    for teacher in root
+        .children("leerkrachten")
+        .flat_map(|l| l.children("leerkracht"))
+    {
+        file.teachers.push(read_teacher(teacher, &file, problems));
+    }
     check_whole(&file, ("leerling key", "groep key"), problems);
     Some(file)
+}
+
+/// A `<leerkracht>`: their name, address and the keys of their groups (`<groepen>` holds
+/// `<groep key>`; composed groups such as a reading group are not classes and are skipped).
+fn read_teacher(teacher: &Element, file: &RosterFile, problems: &mut Problems) -> ImportedTeacher {
+    let line = teacher.line;
+    let key = text(
+        teacher.attribute("key"),
+        line,
+        "leerkracht key",
+        true,
+        100,
+        problems,
+    );
+    let first = text(
+        called_by(
+            teacher.child_text("roepnaam"),
+            teacher.child_text("voornamen"),
+            teacher
+                .child_text("voorletters-1")
+                .or_else(|| teacher.child_text("voorletters")),
+        ),
+        line,
+        "leerkracht roepnaam",
+        false,
+        100,
+        problems,
+    );
+    let prefix = text(
+        teacher.child_text("voorvoegsel"),
+        line,
+        "leerkracht voorvoegsel",
+        false,
+        30,
+        problems,
+    );
+    let last = text(
+        teacher.child_text("achternaam"),
+        line,
+        "leerkracht achternaam",
+        true,
+        100,
+        problems,
+    );
+    let email = email(
+        teacher.child_text("emailadres"),
+        line,
+        "leerkracht emailadres",
+        problems,
+    );
+    let mut group_keys = Vec::new();
+    for group in teacher
+        .children("groepen")
+        .flat_map(|g| g.children("groep"))
+    {
+        let Some(group_key) = group.attribute("key").map(str::trim) else {
+            continue;
+        };
+        if file.groups.iter().any(|g| g.key == group_key) {
+            group_keys.push(group_key.to_owned());
+        } else {
+            problems.add(
+                group.line,
+                "leerkracht groep key",
+                "portal.import.unknown_group",
+            );
+        }
+    }
+    ImportedTeacher {
+        key,
+        name: [first.as_str(), prefix.as_str(), last.as_str()]
+            .into_iter()
+            .filter(|part| !part.is_empty())
+            .collect::<Vec<_>>()
+            .join(" "),
+        email,
+        group_keys,
+    }
 }
 
 #[cfg(test)]

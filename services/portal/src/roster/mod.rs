@@ -47,12 +47,47 @@ impl Format {
     }
 }
 
-/// A group as the file names it.
+/// A group as the file names it. A combination group ("1-2 Beren") may come as one entry per
+/// year group, each with its own key and the same name: they are one class (see
+/// [`RosterFile::classes`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportedGroup {
+    pub line: usize,
     pub key: String,
     pub name: String,
-    pub year: Option<i16>,
+    /// The year groups (0–8) this entry stands for, lowest first; empty when unknown.
+    pub years: Vec<i16>,
+}
+
+/// One class of the file: the entries that share a name, with every key and year.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportedClass<'a> {
+    /// The name as first written.
+    pub name: &'a str,
+    pub entries: Vec<&'a ImportedGroup>,
+}
+
+impl ImportedClass<'_> {
+    /// Every year group of the class, lowest first.
+    pub fn years(&self) -> Vec<i16> {
+        let mut years: Vec<i16> = self
+            .entries
+            .iter()
+            .flat_map(|e| e.years.iter().copied())
+            .collect();
+        years.sort_unstable();
+        years.dedup();
+        years
+    }
+}
+
+/// A teacher as the file's `<leerkrachten>` lists them, with the keys of their groups.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ImportedTeacher {
+    pub key: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub group_keys: Vec<String>,
 }
 
 /// A parent or guardian as the administration holds them: shown to staff only.
@@ -83,8 +118,30 @@ pub struct ImportedPupil {
 pub struct RosterFile {
     pub groups: Vec<ImportedGroup>,
     pub pupils: Vec<ImportedPupil>,
+    /// The teachers, when the file lists them (EDEXML's `<leerkrachten>`).
+    pub teachers: Vec<ImportedTeacher>,
     /// How a CSV file's bytes were read (EDEXML declares its own: UTF-8).
     pub encoding: Option<encoding::TextEncoding>,
+}
+
+impl RosterFile {
+    /// The file's classes: entries with the same name (in any case) are one class, in the
+    /// order the file first names them.
+    pub fn classes(&self) -> Vec<ImportedClass<'_>> {
+        let mut classes: Vec<ImportedClass<'_>> = Vec::new();
+        let mut by_name: HashMap<String, usize> = HashMap::new();
+        for group in &self.groups {
+            let index = *by_name.entry(group.name.to_lowercase()).or_insert_with(|| {
+                classes.push(ImportedClass {
+                    name: &group.name,
+                    entries: Vec::new(),
+                });
+                classes.len() - 1
+            });
+            classes[index].entries.push(group);
+        }
+        classes
+    }
 }
 
 /// What is wrong, where: a catalogue key as the reason (`portal.import.…`).
@@ -267,13 +324,17 @@ pub(crate) fn phone(
     }
 }
 
-/// The year group in a name such as "Groep 3b" or "groep 1/2" (the first digit), if any.
-pub(crate) fn year_in_name(name: &str) -> Option<i16> {
-    name.chars()
-        .find(char::is_ascii_digit)
-        .and_then(|c| c.to_digit(10))
-        .and_then(|d| i16::try_from(d).ok())
-        .filter(|d| *d <= 8)
+/// The year groups in a name such as "Groep 3b", "groep 1/2" or "3-4-5 Vossen": every number
+/// from 0 to 8 in it, lowest first; a larger number ("Groep 12") is not a year group.
+pub(crate) fn years_in_name(name: &str) -> Vec<i16> {
+    let mut years: Vec<i16> = name
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|digits| digits.parse::<i16>().ok())
+        .filter(|year| (0..=8).contains(year))
+        .collect();
+    years.sort_unstable();
+    years.dedup();
+    years
 }
 
 /// Checks what spans the whole file: each pupil key once, each group named once, every
@@ -286,19 +347,11 @@ pub(crate) fn check_whole(file: &RosterFile, fields: (&str, &str), problems: &mu
             problems.add(pupil.line, key_field, "portal.import.duplicate_key");
         }
     }
-    let mut names: HashMap<String, &str> = HashMap::new();
+    // Entries with the same name are one combination group; only a key may not repeat.
     let mut group_keys: HashMap<&str, ()> = HashMap::new();
     for group in &file.groups {
-        if names
-            .insert(group.name.to_lowercase(), group.key.as_str())
-            .is_some()
-            || group_keys.insert(group.key.as_str(), ()).is_some()
-        {
-            problems.add(
-                0,
-                format!("group {}", group.name),
-                "portal.import.duplicate_group",
-            );
+        if group_keys.insert(group.key.as_str(), ()).is_some() {
+            problems.add(group.line, group_field, "portal.import.duplicate_group");
         }
     }
     for pupil in &file.pupils {
@@ -379,9 +432,11 @@ mod tests {
         assert!(problems.is_empty());
         assert_eq!(phone(Some("bel me"), 1, "p", &mut problems), None);
         assert_eq!(problems.listed.len(), 1);
-        assert_eq!(year_in_name("Groep 3b"), Some(3));
-        assert_eq!(year_in_name("groep 1/2"), Some(1));
-        assert_eq!(year_in_name("Zonnebloemen"), None);
+        assert_eq!(years_in_name("Groep 3b"), [3]);
+        assert_eq!(years_in_name("groep 1/2"), [1, 2]);
+        assert_eq!(years_in_name("3-4-5 Vossen"), [3, 4, 5]);
+        assert_eq!(years_in_name("Groep 12"), Vec::<i16>::new());
+        assert_eq!(years_in_name("Zonnebloemen"), Vec::<i16>::new());
     }
 
     #[test]

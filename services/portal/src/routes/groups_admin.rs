@@ -1,5 +1,6 @@
-//! The admin's groups (P1, P4): make a group, give it its teachers, and at the end of the
-//! school year move all pupils of one group to another.
+//! The admin's groups (P1, P4): make a group, give it its teachers, merge two groups or split
+//! a combination group by year, and at the end of the school year move all pupils of one
+//! group to another.
 
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -8,14 +9,26 @@ use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
+use crate::db::groups::{self, ArrangeRefused, MergeError};
+
 #[derive(Debug, Serialize, sqlx::FromRow)]
 struct GroupRow {
     id: i64,
     name: String,
-    year: Option<i16>,
+    years: Vec<i16>,
     pupils: i64,
+    /// The administration's keys with the years each stands for: a group with two or more
+    /// can be split.
+    #[sqlx(json)]
+    keys: Vec<GroupKey>,
     #[sqlx(skip)]
     teachers: Vec<TeacherRow>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct GroupKey {
+    key: String,
+    years: Vec<i16>,
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -56,8 +69,11 @@ pub async fn show_groups_admin(
     viewer.require_any(&[Role::SchoolAdmin])?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let mut groups: Vec<GroupRow> = sqlx::query_as(
-        "SELECT g.id, g.name, g.year,
-                (SELECT count(*) FROM pupils p WHERE p.group_id = g.id AND p.left_at IS NULL) AS pupils
+        "SELECT g.id, g.name, g.years,
+                (SELECT count(*) FROM pupils p WHERE p.group_id = g.id AND p.left_at IS NULL) AS pupils,
+                (SELECT coalesce(jsonb_agg(jsonb_build_object('key', k.key, 'years', k.years)
+                                           ORDER BY k.years, k.key), '[]')
+                   FROM group_keys k WHERE k.group_id = g.id) AS keys
            FROM groups g ORDER BY g.year NULLS LAST, g.name",
     )
     .fetch_all(&mut *tx)
@@ -123,7 +139,8 @@ pub async fn create_group(
     };
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     let created: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO groups (name, year) VALUES ($1, $2)
+        "INSERT INTO groups (name, year, years)
+         VALUES ($1, $2, CASE WHEN $2::int2 IS NULL THEN '{}' ELSE ARRAY[$2::int2] END)
          ON CONFLICT ((lower(name))) DO NOTHING RETURNING id",
     )
     .bind(name)
@@ -246,4 +263,75 @@ pub async fn move_pupils(
         "pupils moved to another group"
     );
     Ok(Redirect::to(&format!("/admin/groups?moved={moved}")).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MergeForm {
+    from: i64,
+    into: i64,
+}
+
+fn refused(refusal: ArrangeRefused) -> AppError {
+    match refusal {
+        ArrangeRefused::UnknownGroup => {
+            AppError::bad_request("into", "portal.groups.unknown_group")
+        }
+        ArrangeRefused::SameGroup => AppError::bad_request("into", "portal.groups.same_group"),
+        ArrangeRefused::NotSplittable => {
+            AppError::bad_request("key", "portal.groups.not_splittable")
+        }
+        ArrangeRefused::NameTaken => AppError::bad_request("name", "portal.groups.name_taken"),
+    }
+}
+
+impl From<MergeError> for AppError {
+    fn from(error: MergeError) -> Self {
+        match error {
+            MergeError::Refused(refusal) => refused(refusal),
+            MergeError::Database(error) => error.into(),
+        }
+    }
+}
+
+/// `POST /admin/groups/merge`: group `from` becomes part of `into` — its pupils, teachers,
+/// keys, posts, events, albums and folders with it. Imports keep them together from then on.
+pub async fn merge_group(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Viewer,
+    CsrfForm(form): CsrfForm<MergeForm>,
+) -> Result<Response, AppError> {
+    viewer.require_any(&[Role::SchoolAdmin])?;
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    groups::merge(&mut tx, form.from, form.into).await?;
+    tx.commit().await?;
+    tracing::info!(from = form.from, into = form.into, "groups merged");
+    Ok(Redirect::to("/admin/groups").into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SplitForm {
+    key: String,
+    name: String,
+}
+
+/// `POST /admin/groups/{id}/split`: one year group of a combination group (one of the
+/// administration's keys) becomes a group of its own, with its pupils. Imports keep them apart.
+pub async fn split_group(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Viewer,
+    Path(group_id): Path<i64>,
+    CsrfForm(form): CsrfForm<SplitForm>,
+) -> Result<Response, AppError> {
+    viewer.require_any(&[Role::SchoolAdmin])?;
+    let name = form.name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(AppError::bad_request("name", "portal.groups.bad_name"));
+    }
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    let created = groups::split(&mut tx, group_id, form.key.trim(), name).await?;
+    tx.commit().await?;
+    tracing::info!(from = group_id, created, "group split");
+    Ok(Redirect::to("/admin/groups").into_response())
 }

@@ -1,0 +1,207 @@
+//! A school arranging its groups by hand: merging two groups into one class, or splitting a
+//! combination group by year. Both keep the administration's keys where the school put them,
+//! so the next import respects the choice.
+
+use tenant_router::TenantTx;
+
+/// Every column that refers to a group, as `(table, column)`. Merging moves each of them; a
+/// test compares this list with the database's foreign keys, so a new table that refers to
+/// groups cannot be forgotten here.
+pub const GROUP_REFERENCES: [(&str, &str); 12] = [
+    ("albums", "group_id"),
+    ("calendar_feeds", "group_id"),
+    ("conference_rounds", "group_id"),
+    ("document_folders", "group_id"),
+    ("event_groups", "group_id"),
+    ("group_keys", "group_id"),
+    ("group_teachers", "group_id"),
+    ("post_groups", "group_id"),
+    ("pupils", "group_id"),
+    ("recipient_lists", "group_id"),
+    ("special_group_groups", "group_id"),
+    ("special_groups", "main_group_id"),
+];
+
+/// Why a merge or split cannot be done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArrangeRefused {
+    UnknownGroup,
+    SameGroup,
+    /// The key is not one of the group's, or it is the group's only key.
+    NotSplittable,
+    NameTaken,
+}
+
+/// Moves everything of group `from` into group `into` — pupils, teachers, keys, posts, events,
+/// albums, folders, lists, conference rounds, feeds — and deletes `from`. `into` spans the
+/// years of both and is marked as arranged by the school.
+pub async fn merge(tx: &mut TenantTx, from: i64, into: i64) -> Result<(), MergeError> {
+    if from == into {
+        return Err(MergeError::Refused(ArrangeRefused::SameGroup));
+    }
+    let found: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM groups WHERE id IN ($1, $2) FOR UPDATE")
+            .bind(from)
+            .bind(into)
+            .fetch_all(&mut **tx)
+            .await?;
+    if found.len() != 2 {
+        return Err(MergeError::Refused(ArrangeRefused::UnknownGroup));
+    }
+    // Rows whose key includes the group: copied where not there yet; the rest go with `from`.
+    for (table, other) in [
+        ("group_teachers", "person_id"),
+        ("post_groups", "post_id"),
+        ("event_groups", "event_id"),
+        ("special_group_groups", "special_group_id"),
+    ] {
+        let sql = format!(
+            "INSERT INTO {table} (group_id, {other}) SELECT $2, {other} FROM {table}
+              WHERE group_id = $1 ON CONFLICT DO NOTHING"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(from)
+            .bind(into)
+            .execute(&mut **tx)
+            .await?;
+    }
+    // One feed per person and group: a person with feeds of both keeps the one of `into`.
+    sqlx::query(
+        "DELETE FROM calendar_feeds f WHERE f.group_id = $1
+            AND EXISTS (SELECT 1 FROM calendar_feeds o WHERE o.group_id = $2 AND o.person_id = f.person_id)",
+    )
+    .bind(from)
+    .bind(into)
+    .execute(&mut **tx)
+    .await?;
+    for (table, column) in [
+        ("albums", "group_id"),
+        ("calendar_feeds", "group_id"),
+        ("conference_rounds", "group_id"),
+        ("document_folders", "group_id"),
+        ("group_keys", "group_id"),
+        ("pupils", "group_id"),
+        ("recipient_lists", "group_id"),
+        ("special_groups", "main_group_id"),
+    ] {
+        let sql = format!("UPDATE {table} SET {column} = $2 WHERE {column} = $1");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(from)
+            .bind(into)
+            .execute(&mut **tx)
+            .await?;
+    }
+    // `from`'s first key becomes `into`'s, if it had none (the column is unique: freed first).
+    let from_key: Option<String> = sqlx::query_scalar(
+        "UPDATE groups n SET import_key = NULL FROM groups o
+          WHERE n.id = $1 AND o.id = n.id RETURNING o.import_key",
+    )
+    .bind(from)
+    .fetch_one(&mut **tx)
+    .await?;
+    sqlx::query(
+        "UPDATE groups g SET arranged_by_school = true,
+                years = ARRAY(SELECT DISTINCT y FROM groups o, unnest(o.years) y
+                               WHERE o.id IN ($1, $2) ORDER BY y),
+                year = (SELECT min(y) FROM groups o, unnest(o.years) y WHERE o.id IN ($1, $2)),
+                import_key = coalesce(g.import_key, $3)
+          WHERE g.id = $2",
+    )
+    .bind(from)
+    .bind(into)
+    .bind(from_key)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("DELETE FROM groups WHERE id = $1")
+        .bind(from)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Splits the administration's key `key` (one year group) off group `group` into a new group
+/// named `name`, with the pupils the administration places under that key. Returns the new
+/// group's id.
+pub async fn split(
+    tx: &mut TenantTx,
+    group: i64,
+    key: &str,
+    name: &str,
+) -> Result<i64, MergeError> {
+    let keys: Vec<String> =
+        sqlx::query_scalar("SELECT key FROM group_keys WHERE group_id = $1 FOR UPDATE")
+            .bind(group)
+            .fetch_all(&mut **tx)
+            .await?;
+    if keys.is_empty() {
+        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM groups WHERE id = $1)")
+            .bind(group)
+            .fetch_one(&mut **tx)
+            .await?;
+        if !exists {
+            return Err(MergeError::Refused(ArrangeRefused::UnknownGroup));
+        }
+    }
+    if keys.len() < 2 || !keys.iter().any(|k| k == key) {
+        return Err(MergeError::Refused(ArrangeRefused::NotSplittable));
+    }
+    // The group's own import_key may be the one that leaves.
+    sqlx::query(
+        "UPDATE groups SET import_key = (SELECT min(key) FROM group_keys
+                                          WHERE group_id = $1 AND key <> $2)
+          WHERE id = $1 AND import_key = $2",
+    )
+    .bind(group)
+    .bind(key)
+    .execute(&mut **tx)
+    .await?;
+    let created: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO groups (name, import_key, years, year, arranged_by_school)
+         SELECT $1, $2, k.years, k.years[1], true FROM group_keys k WHERE k.key = $2
+         ON CONFLICT DO NOTHING RETURNING id",
+    )
+    .bind(name)
+    .bind(key)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(created) = created else {
+        return Err(MergeError::Refused(ArrangeRefused::NameTaken));
+    };
+    sqlx::query("UPDATE group_keys SET group_id = $2 WHERE key = $1")
+        .bind(key)
+        .bind(created)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "UPDATE pupils SET group_id = $3, updated_at = now() WHERE group_id = $1 AND group_key = $2",
+    )
+    .bind(group)
+    .bind(key)
+    .bind(created)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "UPDATE groups g SET arranged_by_school = true,
+                years = ARRAY(SELECT DISTINCT y FROM group_keys k, unnest(k.years) y
+                               WHERE k.group_id = $1 ORDER BY y),
+                year = (SELECT min(y) FROM group_keys k, unnest(k.years) y WHERE k.group_id = $1)
+          WHERE g.id = $1",
+    )
+    .bind(group)
+    .execute(&mut **tx)
+    .await?;
+    Ok(created)
+}
+
+/// A refusal the admin can act on, or the database's error.
+#[derive(Debug)]
+pub enum MergeError {
+    Refused(ArrangeRefused),
+    Database(sqlx::Error),
+}
+
+impl From<sqlx::Error> for MergeError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Database(error)
+    }
+}
