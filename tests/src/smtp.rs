@@ -69,6 +69,8 @@ struct Shared {
     options: SmtpOptions,
     mails: Mutex<Vec<ReceivedMail>>,
     refuse_mail: AtomicBool,
+    /// Recipients answered `550` (no such mailbox), as a bounce.
+    unknown_recipients: Mutex<Vec<String>>,
     connections: Mutex<Vec<AbortHandle>>,
 }
 
@@ -150,6 +152,15 @@ impl SmtpServer {
     /// From now on, answer every MAIL command with `451` (try again later), or stop doing so.
     pub fn refuse_mail(&self, refuse: bool) {
         self.shared.refuse_mail.store(refuse, Ordering::SeqCst);
+    }
+
+    /// From now on, answer `550` (no such mailbox) to RCPT for `address`: a hard bounce.
+    pub fn refuse_recipient(&self, address: &str) {
+        self.shared
+            .unknown_recipients
+            .lock()
+            .expect("lock")
+            .push(address.to_ascii_lowercase());
     }
 
     /// Everything received so far, in order of arrival.
@@ -276,6 +287,15 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
                 b"250 2.1.0 OK\r\n"
             }
             "RCPT" if mail_from.is_none() => b"503 5.5.1 MAIL first\r\n",
+            "RCPT"
+                if shared
+                    .unknown_recipients
+                    .lock()
+                    .expect("lock")
+                    .contains(&path_of(&command).to_ascii_lowercase()) =>
+            {
+                b"550 5.1.1 No such mailbox\r\n"
+            }
             "RCPT" => {
                 rcpt_to.push(path_of(&command));
                 b"250 2.1.5 OK\r\n"

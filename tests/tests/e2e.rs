@@ -19,6 +19,7 @@ mod e2e {
     mod limits;
     mod mail;
     mod outages;
+    mod parent_invitations;
     mod parents;
     mod partners;
     mod passwords;

@@ -7,6 +7,7 @@ pub mod dev;
 pub mod digest;
 pub mod domain;
 pub mod error;
+pub mod invitations;
 pub mod mails;
 pub mod notifications;
 pub mod outbox;
@@ -34,6 +35,18 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "mail/layout.txt",
         include_str!("../templates/mail/layout.txt"),
+    ),
+    (
+        "mail/mailing/parent_invitation/subject.txt",
+        include_str!("../templates/mail/mailing/parent_invitation/subject.txt"),
+    ),
+    (
+        "mail/mailing/parent_invitation/body.txt",
+        include_str!("../templates/mail/mailing/parent_invitation/body.txt"),
+    ),
+    (
+        "mail/mailing/parent_invitation/body.html",
+        include_str!("../templates/mail/mailing/parent_invitation/body.html"),
     ),
     (
         "mail/mailing/delivery_check/subject.txt",

@@ -1,5 +1,5 @@
-//! The jobs that run by the clock: for every active school, the questionnaire reminders
-//! and the digests due at a given instant. The server runs them every minute; the command
+//! The jobs that run by the clock: for every active school, the questionnaire reminders,
+//! the reminders of parent invitations and the digests due at a given instant. The server runs them every minute; the command
 //! line runs them once at any instant (how tests set the clock).
 
 use std::sync::Arc;
@@ -13,7 +13,7 @@ use schoolplein_kernel::templates::Templates;
 use sqlx::PgPool;
 use tenant_router::{SchoolPool, TenantId, TenantTx};
 
-use crate::{MailError, Outbox, digest, reminders};
+use crate::{MailError, Outbox, digest, invitations, reminders};
 
 /// What one run did, over all schools.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +22,8 @@ pub struct ScheduleReport {
     pub digests: usize,
     pub digest_items: usize,
     pub reminders: usize,
+    /// Reminders of parent invitations not yet accepted after a week.
+    pub invitation_reminders: usize,
     /// Schools whose jobs failed (logged; the others went on, and the next run tries again).
     pub failed: usize,
 }
@@ -58,10 +60,11 @@ pub async fn run_due(
     while let Some((id, result)) = runs.next().await {
         report.schools += 1;
         match result {
-            Ok((outcome, reminded)) => {
+            Ok((outcome, reminded, invitations)) => {
                 report.digests += outcome.mailed;
                 report.digest_items += outcome.items;
                 report.reminders += reminded;
+                report.invitation_reminders += invitations;
             }
             Err(error) => {
                 report.failed += 1;
@@ -79,16 +82,20 @@ async fn run_school(
     outbox: &Outbox,
     config: &Config,
     now: DateTime<Utc>,
-) -> Result<(digest::DigestOutcome, usize), MailError> {
+) -> Result<(digest::DigestOutcome, usize, usize), MailError> {
     let url = |path: &str| config.tenancy.school_url(slug, path);
     let mut tx = TenantTx::begin(schools, tenant).await?;
     let reminded = reminders::remind_near_deadlines(&mut tx, outbox, now, |post_id| {
         url(&format!("/posts/{post_id}"))
     })
     .await?;
+    let invitations = invitations::remind_invited(&mut tx, outbox, now, |token| {
+        url(&format!("/invited/{}", token.expose()))
+    })
+    .await?;
     let school_settings = settings::read(&mut tx).await?;
     let kinds = PostKind::shown_by(&school_settings);
     let outcome = digest::run(&mut tx, outbox, now, &kinds, url).await?;
     tx.commit().await?;
-    Ok((outcome, reminded))
+    Ok((outcome, reminded, invitations))
 }

@@ -185,6 +185,15 @@ pub fn router() -> Router<AppState> {
             get(routes::groups_admin::show_groups_admin).post(routes::groups_admin::create_group),
         )
         .route(
+            "/admin/import/teachers",
+            get(routes::import::show_import_teachers).post(routes::import::invite_import_teachers),
+        )
+        .route(
+            "/admin/invitations",
+            get(routes::invitations_admin::show_invitations)
+                .post(routes::invitations_admin::send_invitations),
+        )
+        .route(
             "/admin/groups/move",
             post(routes::groups_admin::move_pupils),
         )
@@ -323,6 +332,14 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/import.html"),
     ),
     ("portal/group.html", include_str!("../templates/group.html")),
+    (
+        "portal/invitations_admin.html",
+        include_str!("../templates/invitations_admin.html"),
+    ),
+    (
+        "portal/import_teachers.html",
+        include_str!("../templates/import_teachers.html"),
+    ),
     (
         "portal/groups_admin.html",
         include_str!("../templates/groups_admin.html"),

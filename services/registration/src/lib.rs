@@ -48,6 +48,15 @@ pub fn router() -> Router<AppState> {
             "/invitation/{token}",
             get(routes::invitations::show_invitation).post(routes::invitations::accept_invitation),
         )
+        .route(
+            "/invited/{token}",
+            get(routes::parent_invitations::show_parent_invitation)
+                .post(routes::parent_invitations::accept_signed_in),
+        )
+        .route(
+            "/invited/{token}/account",
+            post(routes::parent_invitations::accept_with_new_account),
+        )
         .route("/schools", get(routes::schools::show_schools))
         .route(
             "/schools/{tenant_id}/open",
@@ -148,6 +157,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "registration/schools.html",
         include_str!("../templates/schools.html"),
+    ),
+    (
+        "registration/parent_invitation.html",
+        include_str!("../templates/parent_invitation.html"),
     ),
     (
         "registration/register_link.html",

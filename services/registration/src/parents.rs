@@ -33,15 +33,14 @@ impl LinkStatus {
     }
 }
 
-/// The account's parent in this school with the claim applied, in the caller's transaction.
-pub async fn link_parent(
+/// The account's person in this school, made a parent: found by account, else by address,
+/// else added (with a welcome notice).
+pub async fn parent_person(
     tx: &mut TenantTx,
     account_id: i64,
     email: &EmailAddress,
     name: &str,
-    claim: &Claim,
-    note: Option<&str>,
-) -> Result<(i64, LinkStatus), sqlx::Error> {
+) -> Result<i64, sqlx::Error> {
     let linked: Option<i64> = sqlx::query_scalar("SELECT id FROM people WHERE account_id = $1")
         .bind(account_id)
         .fetch_optional(&mut **tx)
@@ -64,6 +63,19 @@ pub async fn link_parent(
         }
     };
     people::add_roles(tx, person_id, &[Role::Parent]).await?;
+    Ok(person_id)
+}
+
+/// The account's parent in this school with the claim applied, in the caller's transaction.
+pub async fn link_parent(
+    tx: &mut TenantTx,
+    account_id: i64,
+    email: &EmailAddress,
+    name: &str,
+    claim: &Claim,
+    note: Option<&str>,
+) -> Result<(i64, LinkStatus), sqlx::Error> {
+    let person_id = parent_person(tx, account_id, email, name).await?;
     let status = match claim {
         Claim::Pupil { pupil_id, .. } => {
             let at_once = codes::settings(tx).await?.activate_parents_at_once;

@@ -113,13 +113,15 @@ pub async fn run_jobs(config: &Config, at: chrono::DateTime<chrono::Utc>) -> Res
         digests,
         digest_items,
         reminders,
+        invitation_reminders,
         failed,
     } = report;
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
         "{schools} schools at {at}: {digests} digests ({digest_items} items), \
-         {reminders} questionnaire reminders, {failed} schools failed"
+         {reminders} questionnaire reminders, {invitation_reminders} invitation reminders, \
+         {failed} schools failed"
     )?;
     if failed > 0 {
         return Err(CliError::Failed(anyhow::anyhow!("{failed} schools failed")));
@@ -156,7 +158,10 @@ pub fn spawn_jobs_in_serve(
             )
             .await
             {
-                Ok(report) if report.digests + report.reminders > 0 || report.failed > 0 => {
+                Ok(report)
+                    if report.digests + report.reminders + report.invitation_reminders > 0
+                        || report.failed > 0 =>
+                {
                     tracing::info!(?report, "scheduled jobs ran");
                 }
                 Ok(_) => {}

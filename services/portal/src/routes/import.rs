@@ -1,15 +1,17 @@
 //! Importing the pupil administration's file (P2): the admin uploads CSV or EDEXML; the whole
 //! file is checked first, and either every problem is listed (nothing imported) or it is
 //! applied in one transaction and the page says what was added, changed, left alone and
-//! marked as left.
+//! marked as left. The teachers an EDEXML file lists are offered for invitation as staff of
+//! their groups.
 
-use axum::extract::{Multipart, State};
-use axum::response::{Html, IntoResponse, Response};
+use axum::extract::{Multipart, Query, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Utc;
 use http::StatusCode;
-use schoolplein_kernel::csrf::{Csrf, CsrfToken};
+use schoolplein_kernel::csrf::{Csrf, CsrfForm, CsrfToken};
 use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer};
-use serde::Serialize;
+use schoolplein_registration::{EmailAddress, PersonName};
+use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
 use crate::db::roster::{ImportReport, apply_import};
@@ -28,6 +30,8 @@ struct ImportPage<'a> {
     encoding: Option<&'static str>,
     problems: Vec<Problem>,
     more_problems: usize,
+    /// Teachers of the imported file not yet staff, offered for invitation.
+    teachers: usize,
     recent: Vec<RecentImport>,
 }
 
@@ -71,6 +75,7 @@ fn empty_page(csrf: &Csrf) -> ImportPage<'_> {
         encoding: None,
         problems: Vec::new(),
         more_problems: 0,
+        teachers: 0,
         recent: Vec::new(),
     }
 }
@@ -172,10 +177,142 @@ pub async fn import_roster(
     );
     let page = ImportPage {
         report: Some(report),
+        teachers: file.teachers.len(),
         format: Some(format.as_str()),
         encoding: file.encoding.map(|e| e.text_key()),
         ..empty_page(&csrf)
     };
     let html = render(&state, &tenant, lang, page).await?;
     Ok((csrf, html).into_response())
+}
+
+/// A teacher of the last imported file, with their groups and where they stand.
+#[derive(Debug, Serialize, sqlx::FromRow)]
+struct ImportedTeacherRow {
+    key: String,
+    name: String,
+    email: Option<String>,
+    groups: Vec<String>,
+    /// Staff of this school already (by address).
+    is_staff: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct TeachersPage<'a> {
+    csrf: &'a str,
+    teachers: Vec<ImportedTeacherRow>,
+    invited: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct InvitedQuery {
+    invited: Option<i64>,
+}
+
+async fn imported_teachers(tx: &mut TenantTx) -> Result<Vec<ImportedTeacherRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT t.key, t.name, t.email,
+                ARRAY(SELECT DISTINCT g.name FROM group_keys k JOIN groups g ON g.id = k.group_id
+                       WHERE k.key = ANY (t.group_keys) ORDER BY g.name) AS groups,
+                EXISTS (SELECT 1 FROM people pe WHERE pe.kind = 'staff'
+                         AND lower(pe.email) = lower(t.email)) AS is_staff
+           FROM imported_teachers t ORDER BY t.name, t.key",
+    )
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// `GET /admin/import/teachers`: the teachers the last file listed, for the admin to choose
+/// whom to invite as staff of their groups.
+pub async fn show_import_teachers(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    viewer: Viewer,
+    Query(query): Query<InvitedQuery>,
+) -> Result<Response, AppError> {
+    viewer.require_any(&[Role::SchoolAdmin])?;
+    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
+    let teachers = imported_teachers(&mut tx).await?;
+    tx.commit().await?;
+    let html = Html(state.templates.render(
+        "portal/import_teachers.html",
+        lang,
+        &TeachersPage {
+            csrf: csrf.token(),
+            teachers,
+            invited: query.invited,
+        },
+    )?);
+    Ok((csrf, html).into_response())
+}
+
+/// `POST /admin/import/teachers` (`teacher=<key>`, repeated): invites each chosen teacher who
+/// has an address and is not staff yet, and makes them teacher of their groups.
+pub async fn invite_import_teachers(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Viewer,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    viewer.require_any(&[Role::SchoolAdmin])?;
+    let chosen: Vec<&str> = form
+        .iter()
+        .filter(|(name, _)| name == "teacher")
+        .map(|(_, key)| key.as_str())
+        .collect();
+    if chosen.is_empty() {
+        return Err(AppError::bad_request(
+            "teacher",
+            "portal.import.choose_teachers",
+        ));
+    }
+    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
+    let teachers = imported_teachers(&mut tx).await?;
+    tx.commit().await?;
+    let outbox = schoolplein_mailing::Outbox::new(state.templates.clone(), &state.config.mail);
+    let mut invited = 0;
+    for teacher in teachers
+        .iter()
+        .filter(|t| chosen.contains(&t.key.as_str()) && !t.is_staff)
+    {
+        let Some(email) = teacher
+            .email
+            .as_deref()
+            .and_then(|e| EmailAddress::parse(e).ok())
+        else {
+            continue;
+        };
+        let name = PersonName::parse(&teacher.name).ok();
+        let done = schoolplein_registration::invitations::invite(
+            &state.schools,
+            &outbox,
+            &state.config,
+            tenant.entry(),
+            &schoolplein_registration::invitations::Invitee {
+                name: name.as_ref(),
+                email: &email,
+                role: Role::Teacher,
+            },
+            Some(viewer.person_id),
+        )
+        .await?;
+        let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+        sqlx::query(
+            "INSERT INTO group_teachers (group_id, person_id)
+             SELECT DISTINCT k.group_id, $2 FROM imported_teachers t
+               JOIN group_keys k ON k.key = ANY (t.group_keys)
+              WHERE t.key = $1
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(&teacher.key)
+        .bind(done.person_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        invited += 1;
+    }
+    tracing::info!(invited, "teachers from the import invited");
+    Ok(Redirect::to(&format!("/admin/import/teachers?invited={invited}")).into_response())
 }

@@ -8,6 +8,7 @@ pub mod groups;
 pub mod groups_admin;
 pub mod image_consent;
 pub mod import;
+pub mod invitations_admin;
 pub mod letters;
 pub mod lists;
 pub mod notifications;

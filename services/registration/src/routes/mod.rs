@@ -5,6 +5,7 @@ pub mod account;
 pub mod email;
 pub mod invitations;
 pub mod links;
+pub mod parent_invitations;
 pub mod parents_admin;
 pub mod password;
 pub mod people;

@@ -155,33 +155,8 @@ pub async fn sign_in(
         }
     };
     attempt.succeeded().await?;
-    let sessions = Sessions::from_state(&state);
-    // A session this browser already had ends: signing in always starts a new id.
-    if let Some(old) =
-        schoolplein_kernel::cookies::cookie(&headers, schoolplein_kernel::session::SESSION_COOKIE)
-            .and_then(schoolplein_kernel::tokens::SecretToken::parse)
-    {
-        sessions.end(account.id, &old.hash()).await?;
-    }
     let keep = form.keep.is_some();
-    let token = sessions
-        .create(&SessionData {
-            account_id: account.id,
-            created_at: chrono::Utc::now().timestamp(),
-            keep,
-            device: describe_device(
-                headers
-                    .get(http::header::USER_AGENT)
-                    .and_then(|v| v.to_str().ok()),
-            ),
-        })
-        .await?;
-    let cookie = session_cookie(
-        &state,
-        &headers,
-        token.expose().to_owned(),
-        keep.then(|| sessions.lifetime(true)),
-    );
+    let cookie = start_session(&state, &headers, account.id, keep).await?;
     tracing::info!(account.id = account.id, keep, "signed in");
     Ok(([(SET_COOKIE, cookie.header_value())], Redirect::to(&next)).into_response())
 }
@@ -232,3 +207,38 @@ pub async fn sign_out_everywhere(
 /// A form with nothing but its token.
 #[derive(Debug, Deserialize)]
 pub struct EmptyForm {}
+
+/// Starts a session for `account_id` in this browser and returns its cookie. A session the
+/// browser already had ends: signing in always starts a new id.
+pub(crate) async fn start_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    account_id: i64,
+    keep: bool,
+) -> Result<schoolplein_kernel::cookies::SetCookie, AppError> {
+    let sessions = Sessions::from_state(state);
+    if let Some(old) =
+        schoolplein_kernel::cookies::cookie(headers, schoolplein_kernel::session::SESSION_COOKIE)
+            .and_then(schoolplein_kernel::tokens::SecretToken::parse)
+    {
+        sessions.end(account_id, &old.hash()).await?;
+    }
+    let token = sessions
+        .create(&SessionData {
+            account_id,
+            created_at: chrono::Utc::now().timestamp(),
+            keep,
+            device: describe_device(
+                headers
+                    .get(http::header::USER_AGENT)
+                    .and_then(|v| v.to_str().ok()),
+            ),
+        })
+        .await?;
+    Ok(session_cookie(
+        state,
+        headers,
+        token.expose().to_owned(),
+        keep.then(|| sessions.lifetime(true)),
+    ))
+}

@@ -1,0 +1,335 @@
+//! A parent accepting a mailed invitation (A3): the link names the children; signed in, one
+//! button links them to this account; otherwise the parent makes an account for the invited
+//! address on the spot (the link proves the mailbox, so no confirmation mail) or signs in
+//! with the one they have. Single use; the children are linked at once, the school having
+//! invited them.
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use chrono::{DateTime, Utc};
+use http::StatusCode;
+use http::header::SET_COOKIE;
+use schoolplein_kernel::csrf::{Csrf, CsrfForm};
+use schoolplein_kernel::limits::{ClientIp, Limiter, Subject, rules};
+use schoolplein_kernel::tokens::SecretToken;
+use schoolplein_kernel::{AppError, AppState, Lang, Language, SignedIn};
+use serde::{Deserialize, Serialize};
+use tenant_router::{CurrentTenant, TenantTx};
+
+use crate::db::accounts;
+use crate::domain::{EmailAddress, NewPassword, PersonName};
+use crate::parents::parent_person;
+use crate::routes::links::{EndedLink, ended_link_page};
+use crate::routes::sign_in::start_session;
+
+#[derive(Debug, sqlx::FromRow)]
+struct Invitation {
+    id: i64,
+    email: String,
+    invited_by: Option<i64>,
+    expires_at: DateTime<Utc>,
+    accepted_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+struct InvitedChild {
+    pupil_id: i64,
+    name: String,
+    group_name: Option<String>,
+    contact_name: String,
+}
+
+/// The invitation behind a link (the first mail's or the reminder's), locked when `lock`.
+async fn find(
+    tx: &mut TenantTx,
+    token: &SecretToken,
+    lock: bool,
+) -> Result<Option<Invitation>, sqlx::Error> {
+    let sql = if lock {
+        "SELECT id, email, invited_by, expires_at, accepted_at FROM parent_invitations
+          WHERE token_hash = $1 OR reminder_token_hash = $1 FOR UPDATE"
+    } else {
+        "SELECT id, email, invited_by, expires_at, accepted_at FROM parent_invitations
+          WHERE token_hash = $1 OR reminder_token_hash = $1"
+    };
+    sqlx::query_as(sql)
+        .bind(token.hash().as_bytes())
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+fn ended(invitation: &Invitation) -> Option<EndedLink> {
+    if invitation.accepted_at.is_some() {
+        Some(EndedLink::InvitationUsed)
+    } else if invitation.expires_at <= Utc::now() {
+        Some(EndedLink::InvitationExpired)
+    } else {
+        None
+    }
+}
+
+/// The children still at school that the invitation names.
+async fn children(tx: &mut TenantTx, invitation_id: i64) -> Result<Vec<InvitedChild>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT p.id AS pupil_id,
+                concat_ws(' ', p.first_name, nullif(p.name_prefix, ''), p.last_name) AS name,
+                g.name AS group_name, ip.contact_name
+           FROM parent_invitation_pupils ip
+           JOIN pupils p ON p.id = ip.pupil_id AND p.left_at IS NULL
+           LEFT JOIN groups g ON g.id = p.group_id
+          WHERE ip.invitation_id = $1
+          ORDER BY p.first_name, p.id",
+    )
+    .bind(invitation_id)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+#[derive(Debug, Serialize)]
+struct InvitationPage<'a> {
+    csrf: &'a str,
+    token: &'a str,
+    school_name: &'a str,
+    email: &'a str,
+    children: &'a [InvitedChild],
+    signed_in_as: Option<&'a str>,
+    name: &'a str,
+    error: Option<&'a str>,
+    error_field: Option<&'a str>,
+}
+
+fn render(
+    state: &AppState,
+    lang: Language,
+    page: &InvitationPage<'_>,
+) -> Result<Html<String>, AppError> {
+    Ok(Html(state.templates.render(
+        "registration/parent_invitation.html",
+        lang,
+        page,
+    )?))
+}
+
+/// `GET /invited/{token}`: whom the invitation is for, and how to accept it. Opening the
+/// link changes nothing (mail scanners open links too).
+pub async fn show_parent_invitation(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    signed_in: Option<SignedIn>,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    let Some(token) = SecretToken::parse(&token) else {
+        return ended_link_page(&state, lang, EndedLink::Invalid);
+    };
+    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
+    let Some(invitation) = find(&mut tx, &token, false).await? else {
+        return ended_link_page(&state, lang, EndedLink::Invalid);
+    };
+    if let Some(why) = ended(&invitation) {
+        return ended_link_page(&state, lang, why);
+    }
+    let children = children(&mut tx, invitation.id).await?;
+    tx.commit().await?;
+    if children.is_empty() {
+        return ended_link_page(&state, lang, EndedLink::Invalid);
+    }
+    let html = render(
+        &state,
+        lang,
+        &InvitationPage {
+            csrf: csrf.token(),
+            token: token.expose(),
+            school_name: &tenant.entry().display_name,
+            email: &invitation.email,
+            children: &children,
+            signed_in_as: signed_in.as_ref().map(|s| s.email.as_str()),
+            name: &children[0].contact_name,
+            error: None,
+            error_field: None,
+        },
+    )?;
+    Ok((csrf, html).into_response())
+}
+
+/// Links the invitation's children to the account's parent in this school and uses the
+/// invitation up, in `tx` (which holds its row). Returns the person.
+async fn accept(
+    tx: &mut TenantTx,
+    invitation: &Invitation,
+    account_id: i64,
+    email: &EmailAddress,
+    name: &str,
+) -> Result<i64, AppError> {
+    let person_id = parent_person(tx, account_id, email, name).await?;
+    sqlx::query(
+        "INSERT INTO guardians (pupil_id, person_id, status, approved_at, approved_by)
+         SELECT ip.pupil_id, $2, 'active', now(), $3
+           FROM parent_invitation_pupils ip JOIN pupils p ON p.id = ip.pupil_id
+          WHERE ip.invitation_id = $1 AND p.left_at IS NULL
+         ON CONFLICT (pupil_id, person_id) DO UPDATE
+            SET status = 'active', approved_at = coalesce(guardians.approved_at, now()),
+                approved_by = coalesce(guardians.approved_by, EXCLUDED.approved_by)",
+    )
+    .bind(invitation.id)
+    .bind(person_id)
+    .bind(invitation.invited_by)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "UPDATE parent_invitations SET accepted_at = now(), accepted_by = $2 WHERE id = $1",
+    )
+    .bind(invitation.id)
+    .bind(person_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(person_id)
+}
+
+/// `POST /invited/{token}`: the signed-in person accepts; the children are theirs at once.
+pub async fn accept_signed_in(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    signed_in: SignedIn,
+    Path(token): Path<String>,
+    CsrfForm(_): CsrfForm<crate::routes::sign_in::EmptyForm>,
+) -> Result<Response, AppError> {
+    let Some(token) = SecretToken::parse(&token) else {
+        return ended_link_page(&state, lang, EndedLink::Invalid);
+    };
+    if signed_in.membership.as_ref().is_some_and(|m| m.read_only) {
+        return Err(AppError::Forbidden {
+            reason: "error.forbidden_read_only",
+        });
+    }
+    let email = EmailAddress::parse(&signed_in.email)
+        .map_err(|e| AppError::bad_request("email", e.key()))?;
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    let Some(invitation) = find(&mut tx, &token, true).await? else {
+        return ended_link_page(&state, lang, EndedLink::Invalid);
+    };
+    if let Some(why) = ended(&invitation) {
+        return ended_link_page(&state, lang, why);
+    }
+    let person_id = accept(
+        &mut tx,
+        &invitation,
+        signed_in.account_id,
+        &email,
+        &signed_in.name,
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(
+        account.id = signed_in.account_id,
+        person.id = person_id,
+        invitation.id = invitation.id,
+        "parent invitation accepted"
+    );
+    Ok(Redirect::to("/register/done?status=active").into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct InvitedAccountForm {
+    name: String,
+    password: String,
+    repeat: String,
+}
+
+/// `POST /invited/{token}/account`: an account for the invited address, made and signed in
+/// at once — the link came to that mailbox. An address that has an account signs in instead.
+pub async fn accept_with_new_account(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    ip: ClientIp,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+    CsrfForm(form): CsrfForm<InvitedAccountForm>,
+) -> Result<Response, AppError> {
+    let Some(token) = SecretToken::parse(&token) else {
+        return ended_link_page(&state, lang, EndedLink::Invalid);
+    };
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    let Some(invitation) = find(&mut tx, &token, true).await? else {
+        return ended_link_page(&state, lang, EndedLink::Invalid);
+    };
+    if let Some(why) = ended(&invitation) {
+        return ended_link_page(&state, lang, why);
+    }
+    let email = EmailAddress::parse(&invitation.email)
+        .map_err(|e| AppError::bad_request("email", e.key()))?;
+    let has_account = accounts::find_by_email(&mut tx, email.as_str())
+        .await?
+        .is_some();
+    let checked = (|| {
+        if has_account {
+            return Err(("email", "registration.invited_has_account"));
+        }
+        let name = PersonName::parse(&form.name).map_err(|e| ("name", e.key()))?;
+        let password = NewPassword::parse(&form.password).map_err(|e| ("password", e.key()))?;
+        if form.repeat != form.password {
+            return Err(("repeat", "registration.password_repeat_differs"));
+        }
+        Ok((name, password))
+    })();
+    let (name, password) = match checked {
+        Ok(fields) => fields,
+        Err((field, key)) => {
+            let children = children(&mut tx, invitation.id).await?;
+            tx.rollback().await?;
+            let csrf = Csrf::from_headers(&headers, &state);
+            let html = render(
+                &state,
+                lang,
+                &InvitationPage {
+                    csrf: csrf.token(),
+                    token: token.expose(),
+                    school_name: &tenant.entry().display_name,
+                    email: &invitation.email,
+                    children: &children,
+                    signed_in_as: None,
+                    name: &form.name.chars().take(100).collect::<String>(),
+                    error: Some(key.rsplit('.').next().unwrap_or(key)),
+                    error_field: Some(field),
+                },
+            )?;
+            return Ok((StatusCode::BAD_REQUEST, csrf, html).into_response());
+        }
+    };
+    // A password hash is work: counted per address and per IP before it, as registering is.
+    let accounts_config = &state.config.accounts;
+    let _attempt = Limiter::from_state(&state)
+        .attempt(&[
+            (
+                rules::registration_per_address(accounts_config),
+                Subject::address(&email.normalized()),
+            ),
+            (rules::account_mails_per_ip(accounts_config), ip.subject()),
+        ])
+        .await?;
+    let hash = state
+        .passwords
+        .hash(password.expose())
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let account_id = accounts::find_or_create(&mut tx, &email, name.as_str(), lang.tag()).await?;
+    accounts::set_first_password(&mut tx, account_id, &hash).await?;
+    let person_id = accept(&mut tx, &invitation, account_id, &email, name.as_str()).await?;
+    tx.commit().await?;
+    tracing::info!(
+        account.id = account_id,
+        person.id = person_id,
+        invitation.id = invitation.id,
+        "parent invitation accepted with a new account"
+    );
+    let cookie = start_session(&state, &headers, account_id, false).await?;
+    Ok((
+        [(SET_COOKIE, cookie.header_value())],
+        Redirect::to("/register/done?status=active"),
+    )
+        .into_response())
+}
