@@ -163,6 +163,34 @@ async fn import(
     Ok(elapsed)
 }
 
+/// A fresh school `roster-<name>` with a signed-in admin who has opened the import page.
+async fn school_with_admin(
+    state: &schoolplein_kernel::AppState,
+    addr: std::net::SocketAddr,
+    name: &str,
+) -> anyhow::Result<(tenant_router::TenantEntry, String, Client)> {
+    let school =
+        bench::create_school(state, &format!("roster-{name}"), "Basisschool Meting").await?;
+    let email = format!("admin-{name}@example.nl");
+    enroll(
+        state,
+        school.id,
+        "Beheerder",
+        &EmailAddress::parse(&email).map_err(|e| anyhow::anyhow!(e.key()))?,
+        &[Role::SchoolAdmin],
+        Some(&NewPassword::parse(PASSWORD).map_err(|e| anyhow::anyhow!(e.key()))?),
+    )
+    .await?;
+    let host = format!("{}.schoolplein.test", school.slug);
+    let mut admin = Client::new(addr);
+    anyhow::ensure!(
+        admin.sign_in(&host, &email, PASSWORD, false).await.status == 303,
+        "admin sign-in"
+    );
+    admin.get(&host, "/admin/import").await;
+    Ok((school, host, admin))
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[index.min(sorted.len() - 1)]
@@ -204,30 +232,7 @@ async fn main() -> anyhow::Result<()> {
     let stamp = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
     let mut schools = Vec::new();
     for format in ["csv", "xml"] {
-        let school = bench::create_school(
-            &state,
-            &format!("roster-{format}-{stamp}"),
-            "Basisschool Meting",
-        )
-        .await?;
-        let email = format!("admin-{format}-{stamp}@example.nl");
-        enroll(
-            &state,
-            school.id,
-            "Beheerder",
-            &EmailAddress::parse(&email).map_err(|e| anyhow::anyhow!(e.key()))?,
-            &[Role::SchoolAdmin],
-            Some(&NewPassword::parse(PASSWORD).map_err(|e| anyhow::anyhow!(e.key()))?),
-        )
-        .await?;
-        let host = format!("{}.schoolplein.test", school.slug);
-        let mut admin = Client::new(addr);
-        anyhow::ensure!(
-            admin.sign_in(&host, &email, PASSWORD, false).await.status == 303,
-            "admin sign-in"
-        );
-        admin.get(&host, "/admin/import").await;
-        schools.push((school, host, admin));
+        schools.push(school_with_admin(&state, addr, &format!("{format}-{stamp}")).await?);
     }
     let first = school_file(args.pupils, 0);
     let second = school_file(args.pupils, 20);
@@ -253,6 +258,33 @@ async fn main() -> anyhow::Result<()> {
             "roster: {format}: {} pupils, {parents} contacts, {} KiB: import {} ms (target < 5000); re-import with 20 changes {} ms (target < 2000)",
             args.pupils,
             whole.len() / 1024,
+            full.as_millis(),
+            again.as_millis()
+        )?;
+        out.flush()?;
+    }
+
+    // The shape administrations export: 40 combination groups as one entry per year group
+    // (80 keys), pupils without roepnaam, elements in two orders, a <leerkrachten> block.
+    {
+        let (_, host, mut admin) =
+            school_with_admin(&state, addr, &format!("combi-{stamp}")).await?;
+        let shape = schoolplein_tests::edex::EdexSchool {
+            classes: 40,
+            years_per_class: 2,
+            pupils: args.pupils,
+            contacts_per_pupil: 2,
+            mail_tag: 0,
+        };
+        let xml = shape.xml();
+        let full = import(&mut admin, &host, "export.xml", xml.as_bytes()).await?;
+        let again = import(&mut admin, &host, "export.xml", xml.as_bytes()).await?;
+        writeln!(
+            out,
+            "roster: edexml with 40 combination groups: {} pupils, {} contacts, {} KiB: import {} ms (target < 2000); unchanged re-import {} ms",
+            args.pupils,
+            args.pupils * 2,
+            xml.len() / 1024,
             full.as_millis(),
             again.as_millis()
         )?;

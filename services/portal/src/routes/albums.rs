@@ -268,7 +268,7 @@ struct PhotoRow {
 fn photos_sql() -> String {
     format!(
         "SELECT ph.id, ph.file_name, ph.created_at,
-                CASE WHEN $4 THEN ARRAY(SELECT p.first_name || ' ' || p.last_name
+                CASE WHEN $4 THEN ARRAY(SELECT concat_ws(' ', p.first_name, nullif(p.name_prefix, ''), p.last_name)
                                           FROM photo_tags t JOIN pupils p ON p.id = t.pupil_id
                                          WHERE t.photo_id = ph.id ORDER BY p.first_name)
                      ELSE '{{}}'::text[] END AS tagged,
@@ -595,7 +595,7 @@ pub async fn show_photo(
     // The album's group's pupils (every pupil for a school album), and whoever is tagged.
     let pupils: Vec<TagChoice> = if may_manage {
         sqlx::query_as(
-            "SELECT p.id, p.first_name || ' ' || p.last_name AS name, g.name AS group_name,
+            "SELECT p.id, concat_ws(' ', p.first_name, nullif(p.name_prefix, ''), p.last_name) AS name, g.name AS group_name,
                     p.image_consent,
                     EXISTS (SELECT 1 FROM photo_tags t WHERE t.photo_id = $2 AND t.pupil_id = p.id)
                         AS tagged

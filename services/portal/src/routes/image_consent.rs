@@ -44,7 +44,7 @@ pub async fn show_consent(
     viewer.require_any(&[Role::SchoolAdmin])?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let pupils: Vec<ConsentRow> = sqlx::query_as(
-        "SELECT p.id, p.first_name || ' ' || p.last_name AS name, g.name AS group_name,
+        "SELECT p.id, concat_ws(' ', p.first_name, nullif(p.name_prefix, ''), p.last_name) AS name, g.name AS group_name,
                 p.image_consent
            FROM pupils p LEFT JOIN groups g ON g.id = p.group_id
           WHERE p.left_at IS NULL
