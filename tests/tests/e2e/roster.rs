@@ -449,6 +449,48 @@ async fn an_export_with_combination_groups_imports_whole_and_a_second_import_cha
         "the <leerkrachten> block is read"
     );
 
+    // The teachers of the file are offered; those the admin ticks become staff of their groups.
+    let host = school_host(&school.slug);
+    assert!(first.text().contains("id=\"invite-teachers\""));
+    let offered = admin.get(&host, "/admin/import/teachers").await;
+    assert_eq!(offered.status, 200);
+    assert_eq!(offered.text().matches("name=\"teacher\"").count(), 12);
+    let none = admin.post_form(&host, "/admin/import/teachers", &[]).await;
+    assert_eq!(none.status, 400, "choosing nobody is named");
+    assert!(none.text().contains("teacher"));
+    let invited = admin
+        .post_form(
+            &host,
+            "/admin/import/teachers",
+            &[("teacher", "lk-0"), ("teacher", "lk-1")],
+        )
+        .await;
+    assert_eq!(
+        invited.header("location"),
+        Some("/admin/import/teachers?invited=2")
+    );
+    assert_eq!(
+        scalar(
+            &app,
+            &school,
+            "SELECT count(*) FROM group_teachers t JOIN people p ON p.id = t.person_id
+              WHERE p.email LIKE 'leerkracht_.t1@example.nl'"
+        )
+        .await,
+        2,
+        "each made teacher of their one class"
+    );
+    assert_eq!(
+        scalar(&app, &school, "SELECT count(*) FROM invitations").await,
+        2
+    );
+    let again_offered = admin.get(&host, "/admin/import/teachers").await.text();
+    assert_eq!(
+        again_offered.matches(" disabled").count(),
+        2,
+        "staff already are not offered again"
+    );
+
     let again = upload(&mut admin, &school, "export.xml", xml.as_bytes()).await;
     assert_eq!(again.status, 200, "{}", again.text());
     assert_eq!(counts(&again.text()), (0, 0, 260, 0));

@@ -214,6 +214,10 @@ pub async fn accept_signed_in(
     if let Some(why) = ended(&invitation) {
         return ended_link_page(&state, lang, why);
     }
+    if children(&mut tx, invitation.id).await?.is_empty() {
+        // Every child named has left school since: the link does nothing more.
+        return ended_link_page(&state, lang, EndedLink::Invalid);
+    }
     let person_id = accept(
         &mut tx,
         &invitation,
@@ -260,6 +264,10 @@ pub async fn accept_with_new_account(
     if let Some(why) = ended(&invitation) {
         return ended_link_page(&state, lang, why);
     }
+    let children = children(&mut tx, invitation.id).await?;
+    if children.is_empty() {
+        return ended_link_page(&state, lang, EndedLink::Invalid);
+    }
     let email = EmailAddress::parse(&invitation.email)
         .map_err(|e| AppError::bad_request("email", e.key()))?;
     let has_account = accounts::find_by_email(&mut tx, email.as_str())
@@ -279,7 +287,6 @@ pub async fn accept_with_new_account(
     let (name, password) = match checked {
         Ok(fields) => fields,
         Err((field, key)) => {
-            let children = children(&mut tx, invitation.id).await?;
             tx.rollback().await?;
             let csrf = Csrf::from_headers(&headers, &state);
             let html = render(
