@@ -327,6 +327,69 @@ impl Browser {
             .unwrap_or_default()
     }
 
+    /// Sets the window to `width` × `height` CSS pixels: 390 × 844 is a phone, 1280 × 800 a
+    /// laptop.
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.call(
+            "POST",
+            &format!("/session/{}/window/rect", self.session),
+            Some(json!({ "width": width, "height": height })),
+        )
+        .await;
+    }
+
+    /// Whether the page shown fits the window's width: nothing sticks out sideways, so a
+    /// phone never scrolls horizontally to read it.
+    pub async fn fits_width(&self) -> bool {
+        let overflow = self
+            .run_on(
+                "body",
+                "return document.documentElement.scrollWidth - window.innerWidth;",
+                &[],
+            )
+            .await;
+        overflow.as_i64().is_some_and(|extra| extra <= 0)
+    }
+
+    /// A PNG of the window as it shows the page now.
+    pub async fn screenshot(&self) -> Vec<u8> {
+        use base64::Engine as _;
+        let png = self
+            .call(
+                "GET",
+                &format!("/session/{}/screenshot", self.session),
+                None,
+            )
+            .await;
+        base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().unwrap_or_default())
+            .expect("chromedriver sends base64")
+    }
+
+    /// Looks at the page at a phone's and a laptop's size: asserts it fits the width at both,
+    /// and keeps a screenshot of each as `<name>-390.png` and `<name>-1280.png` in the folder
+    /// `SCHOOLPLEIN_SCREENSHOTS` names, when it is set (for a person to look at).
+    pub async fn look_at(&self, name: &str) {
+        for (width, height) in [(390, 844), (1280, 800)] {
+            self.resize(width, height).await;
+            assert!(
+                self.fits_width().await,
+                "{} sticks out sideways at {width} px wide",
+                self.url().await
+            );
+            if let Some(folder) = std::env::var_os("SCHOOLPLEIN_SCREENSHOTS") {
+                let folder = std::path::PathBuf::from(folder);
+                std::fs::create_dir_all(&folder).expect("the screenshot folder");
+                std::fs::write(
+                    folder.join(format!("{name}-{width}.png")),
+                    self.screenshot().await,
+                )
+                .expect("a screenshot written");
+            }
+        }
+        self.resize(1280, 800).await;
+    }
+
     /// The page's title.
     pub async fn title(&self) -> String {
         let title = self

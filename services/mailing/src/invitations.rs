@@ -29,6 +29,8 @@ struct ParentInvitationMail<'a> {
     days: i64,
     reminder: bool,
     expires_on: String,
+    /// The parent has no account, so no language chosen: the mail says it in both.
+    other_language: bool,
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -38,6 +40,8 @@ struct Candidate {
     contact_name: String,
     child: String,
     group_name: Option<String>,
+    /// The language of the address's account, when it has one.
+    language: Option<String>,
 }
 
 /// Invites every contact with an address of the pupils at school (of group `group`, or all)
@@ -58,7 +62,9 @@ pub async fn invite_parents(
     let candidates: Vec<Candidate> = sqlx::query_as(
         "SELECT p.id AS pupil_id, lower(c->>'email') AS email, c->>'name' AS contact_name,
                 concat_ws(' ', p.first_name, nullif(p.name_prefix, ''), p.last_name) AS child,
-                g.name AS group_name
+                g.name AS group_name,
+                (SELECT a.language FROM platform.accounts a
+                  WHERE lower(a.email) = lower(c->>'email')) AS language
            FROM pupils p
            LEFT JOIN groups g ON g.id = p.group_id
            CROSS JOIN LATERAL jsonb_array_elements(p.contacts) c
@@ -169,8 +175,9 @@ async fn mail_invitation(
             MailRequest {
                 to: email,
                 template: "mailing/parent_invitation",
-                // The school's parents read Dutch first; the page they open speaks theirs.
-                language: Language::of_account(None),
+                // A parent with an account reads their language; one without reads Dutch,
+                // the school's, with a line in English.
+                language: Language::of_account(children[0].language.as_deref()),
                 urgent: false,
                 context: &ParentInvitationMail {
                     contact_name: &children[0].contact_name,
@@ -179,6 +186,7 @@ async fn mail_invitation(
                     days: lifetime.num_days(),
                     reminder,
                     expires_on,
+                    other_language: children[0].language.is_none(),
                 },
                 letterhead: Some(letterhead),
             },
@@ -215,7 +223,9 @@ pub async fn remind_invited(
         let children: Vec<Candidate> = sqlx::query_as(
             "SELECT p.id AS pupil_id, $2::text AS email, ip.contact_name,
                     concat_ws(' ', p.first_name, nullif(p.name_prefix, ''), p.last_name) AS child,
-                    g.name AS group_name
+                    g.name AS group_name,
+                    (SELECT a.language FROM platform.accounts a
+                      WHERE lower(a.email) = lower($2)) AS language
                FROM parent_invitation_pupils ip
                JOIN pupils p ON p.id = ip.pupil_id AND p.left_at IS NULL
                LEFT JOIN groups g ON g.id = p.group_id

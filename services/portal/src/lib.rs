@@ -203,7 +203,7 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             "/admin/groups/merge",
-            post(routes::groups_admin::merge_group),
+            get(routes::groups_admin::confirm_merge).post(routes::groups_admin::merge_group),
         )
         .route(
             "/admin/groups/{group_id}/split",
@@ -343,6 +343,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "portal/groups_admin.html",
         include_str!("../templates/groups_admin.html"),
+    ),
+    (
+        "portal/groups_merge.html",
+        include_str!("../templates/groups_merge.html"),
     ),
     (
         "portal/parent.html",

@@ -923,3 +923,198 @@ async fn an_admin_formats_a_post_with_the_toolbar_and_the_published_post_shows_t
     }
     browser.close().await;
 }
+
+/// The id of the school's group named `name`.
+async fn group_named(
+    app: &schoolplein_tests::TestApp,
+    school: tenant_router::TenantId,
+    name: &str,
+) -> i64 {
+    let mut tx = tenant_router::TenantTx::begin(&app.db.pool, school)
+        .await
+        .unwrap();
+    let id = sqlx::query_scalar("SELECT id FROM groups WHERE name = $1")
+        .bind(name)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    id
+}
+
+#[tokio::test]
+async fn an_admin_imports_combination_groups_arranges_them_and_invites_a_group_whose_parent_joins_from_the_mail()
+ {
+    use schoolplein_kernel::Role;
+    use schoolplein_registration::{EmailAddress, NewPassword, enroll};
+    use schoolplein_tests::edex::EdexSchool;
+    use schoolplein_tests::mailbox::Mailbox;
+
+    const PASSWORD: &str = "Kn1kker-Boom-Zeil";
+    const PARENT_PASSWORD: &str = "Ouder-Wacht-42!";
+    let db = TestDb::fresh().await;
+    let mailbox = Mailbox::start(&db).await;
+    let app = TestApp::spawn_with(TestAppOptions {
+        db: Some(db),
+        ..Default::default()
+    })
+    .await;
+    let school = app.create_school("Basisschool De Klimop", "").await;
+    enroll(
+        &app.state,
+        school.id,
+        "Directeur Anja",
+        &EmailAddress::parse("anja@klimop.example").unwrap(),
+        &[Role::SchoolAdmin],
+        Some(&NewPassword::parse(PASSWORD).unwrap()),
+    )
+    .await
+    .unwrap();
+    let origin = format!("http://{}.localhost:{}", school.slug, app.addr.port());
+    let shape = EdexSchool {
+        classes: 3,
+        years_per_class: 2,
+        pupils: 18,
+        contacts_per_pupil: 1,
+        mail_tag: 17,
+    };
+    let file = std::env::temp_dir().join(format!("edex-{}.xml", uuid::Uuid::new_v4()));
+    std::fs::write(&file, shape.xml()).unwrap();
+
+    // The administration's export, with combination groups and teachers, imports whole.
+    let browser = Browser::start().await;
+    sign_in_with_the_form(&browser, &origin, "anja@klimop.example", PASSWORD).await;
+    browser.goto(&format!("{origin}/admin/import")).await;
+    browser.fill("#file", &file.display().to_string()).await;
+    browser.click("#import").await;
+    assert_eq!(browser.text_of("#count-added").await, "18");
+    assert_eq!(browser.text_of("#count-groups").await, "3");
+    browser.look_at("import-report").await;
+    let _ = std::fs::remove_file(&file);
+
+    // The file's teachers are offered, each with their groups.
+    browser.click("#invite-teachers").await;
+    browser.wait_for("#import-teachers").await;
+    assert!(
+        browser
+            .text_of("#import-teachers")
+            .await
+            .contains(&shape.class_name(0))
+    );
+    browser.look_at("import-teachers").await;
+
+    // Year 2 of "1-2 Beren" becomes a group of its own.
+    let beren = group_named(&app, school.id, &shape.class_name(0)).await;
+    browser.goto(&format!("{origin}/admin/groups")).await;
+    assert!(
+        browser
+            .text_of(&format!("#admin-group-{beren}"))
+            .await
+            .contains("1, 2")
+    );
+    browser.look_at("groups-admin").await;
+    browser
+        .click(&format!("#admin-group-{beren} details.split summary"))
+        .await;
+    browser
+        .set_value(&format!("#split-key-{beren}"), &EdexSchool::group_key(0, 2))
+        .await;
+    browser
+        .fill(&format!("#split-name-{beren}"), "2 Beren")
+        .await;
+    browser
+        .click(&format!("#admin-group-{beren} .split-group button"))
+        .await;
+    browser.wait_for_text("#admin-groups", "2 Beren").await;
+
+    // "5-6 Uilen" joins "3-4 Vossen", after the admin saw what moves.
+    let vossen = group_named(&app, school.id, &shape.class_name(1)).await;
+    let uilen = group_named(&app, school.id, &shape.class_name(2)).await;
+    browser.set_value("#merge-from", &uilen.to_string()).await;
+    browser.set_value("#merge-into", &vossen.to_string()).await;
+    browser.click("#merge").await;
+    let summary = browser.text_of("#merge-summary").await;
+    assert!(summary.contains(&shape.class_name(2)) && summary.contains(&shape.class_name(1)));
+    browser.look_at("groups-merge").await;
+    browser.click("#merge-confirm").await;
+    browser
+        .wait_for_url(|url| url.ends_with("/admin/groups"))
+        .await;
+    assert!(
+        !browser.has(&format!("#admin-group-{uilen}")).await,
+        "merged away"
+    );
+    assert!(
+        browser
+            .text_of(&format!("#admin-group-{vossen}"))
+            .await
+            .contains("3, 4, 5, 6")
+    );
+
+    // From the group's page, the admin invites its parents: three left in "1-2 Beren".
+    browser.goto(&format!("{origin}/groups/{beren}")).await;
+    browser.click("#invite-group-parents").await;
+    browser.wait_for("#send-invitations-button").await;
+    assert_eq!(browser.text_of("#total-not-invited").await, "3");
+    browser.click("#send-invitations-button").await;
+    assert_eq!(
+        browser
+            .text_of("#invitations-sent")
+            .await
+            .split_whitespace()
+            .last(),
+        Some("3")
+    );
+    assert_eq!(browser.text_of("#total-invited").await, "3");
+    assert!(
+        browser.has("#nobody-to-invite").await && !browser.has("#send-invitations-button").await,
+        "nothing more to send"
+    );
+    browser.look_at("invitations-admin").await;
+    sign_out(&browser, &origin).await;
+    browser.wait_for_url(|url| url.ends_with("/sign-in")).await;
+
+    // The parent opens the mail's link, makes a mistake, keeps what they typed, and joins.
+    let parent = shape.contact_email(0, 0);
+    let mail = mailbox.latest(&parent, 1).await;
+    let link = mail.link("/invited/").expect("the invitation link");
+    browser.goto(&format!("{origin}{link}")).await;
+    assert!(
+        browser
+            .text_of("#invited-children")
+            .await
+            .contains("1-2 Beren")
+    );
+    browser.look_at("parent-invitation").await;
+    browser.fill("#name", "Anna Jansen").await;
+    browser.fill("#password", PARENT_PASSWORD).await;
+    browser.fill("#repeat", "Ouder-Wacht-43!").await;
+    browser.click("#create-account").await;
+    browser.wait_for("#register-error").await;
+    assert_eq!(
+        browser.attribute("#name", "value").await.as_deref(),
+        Some("Anna Jansen")
+    );
+    assert_eq!(
+        browser
+            .attribute("#repeat", "aria-invalid")
+            .await
+            .as_deref(),
+        Some("true")
+    );
+    browser.look_at("parent-invitation-mistake").await;
+    browser.fill("#password", PARENT_PASSWORD).await;
+    browser.fill("#repeat", PARENT_PASSWORD).await;
+    browser.click("#create-account").await;
+    browser
+        .wait_for_url(|url| url.ends_with("/register/done?status=active"))
+        .await;
+    browser.look_at("parent-invitation-done").await;
+    browser.goto(&format!("{origin}/children")).await;
+    assert_eq!(browser.text_of(".child-group").await, shape.class_name(0));
+
+    // The same link a second time, in this browser or another, does nothing more.
+    browser.goto(&format!("{origin}{link}")).await;
+    assert!(!browser.has("#invited-account").await);
+    browser.close().await;
+}

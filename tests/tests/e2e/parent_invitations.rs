@@ -289,3 +289,53 @@ async fn who_did_not_react_after_a_week_is_reminded_once_and_both_links_work() {
     assert_eq!(parent.get(&host, &first_link).await.status, 200);
     assert_eq!(parent.get(&host, &second_link).await.status, 200);
 }
+
+#[tokio::test]
+async fn a_parent_with_an_english_account_is_invited_in_english_and_one_without_in_dutch_with_an_english_line()
+ {
+    let (app, mailbox) = setup().await;
+    let school = app.create_school("Basisschool De Klimop", "").await;
+    let host = school_host(&school.slug);
+    let admin_address = format!("{}@example.nl", unique_slug());
+    let mut admin = signed_in(&app, &school, &admin_address, &[Role::SchoolAdmin]).await;
+    let shape = EdexSchool {
+        classes: 1,
+        years_per_class: 1,
+        pupils: 2,
+        contacts_per_pupil: 1,
+        mail_tag: 19,
+    };
+    // The second pupil's parent has an account already (from another school), in English.
+    let english = shape.contact_email(1, 0);
+    sqlx::query("INSERT INTO platform.accounts (email, name, language) VALUES ($1, 'Sam', 'en')")
+        .bind(&english)
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    admin
+        .post_file(
+            &host,
+            "/admin/import",
+            "export.xml",
+            shape.xml().as_bytes(),
+            None,
+        )
+        .await;
+    let sent = admin.post_form(&host, "/admin/invitations", &[]).await;
+    assert_eq!(sent.header("location"), Some("/admin/invitations?sent=2"));
+
+    let dutch = mailbox.latest(&shape.contact_email(0, 0), 1).await;
+    assert!(
+        dutch.subject.starts_with("Uitnodiging"),
+        "{}",
+        dutch.subject
+    );
+    assert!(dutch.text.contains("In English:"), "{}", dutch.text);
+    let in_english = mailbox.latest(&english, 1).await;
+    assert!(
+        in_english.subject.starts_with("Invitation"),
+        "{}",
+        in_english.subject
+    );
+    assert!(!in_english.text.contains("In het Nederlands"));
+}

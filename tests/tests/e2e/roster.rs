@@ -600,6 +600,29 @@ async fn a_school_splits_and_merges_groups_by_hand_and_the_next_import_keeps_its
         )
         .await;
     assert_eq!(split.status, 303, "{}", split.text());
+    // The merge is asked first, with what would move; asking changes nothing.
+    let asked = admin
+        .get(
+            &host,
+            &format!("/admin/groups/merge?from={vossen}&into={uilen}"),
+        )
+        .await;
+    assert_eq!(asked.status, 200, "{}", asked.text());
+    assert!(asked.text().contains("merge-confirm"));
+    assert!(asked.text().contains(&shape.class_name(1)));
+    assert!(
+        asked.text().contains("<td>10</td>"),
+        "the pupils that move: {}",
+        asked.text()
+    );
+    assert_eq!(group_sizes(&app, &school).await.len(), 5);
+    let asked_same = admin
+        .get(
+            &host,
+            &format!("/admin/groups/merge?from={uilen}&into={uilen}"),
+        )
+        .await;
+    assert_eq!(asked_same.status, 400);
     let merged = admin
         .post_form(
             &host,

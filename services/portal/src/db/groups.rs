@@ -2,7 +2,30 @@
 //! combination group by year. Both keep the administration's keys where the school put them,
 //! so the next import respects the choice.
 
+use serde::Serialize;
 use tenant_router::TenantTx;
+
+/// A group as a picker offers it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct GroupChoice {
+    pub id: i64,
+    pub name: String,
+}
+
+/// Every group of the school, by year and name.
+pub async fn all(tx: &mut TenantTx) -> Result<Vec<GroupChoice>, sqlx::Error> {
+    sqlx::query_as("SELECT id, name FROM groups ORDER BY year NULLS LAST, name")
+        .fetch_all(&mut **tx)
+        .await
+}
+
+/// Whether the school has a group with this id.
+pub async fn exists(tx: &mut TenantTx, id: i64) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM groups WHERE id = $1)")
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await
+}
 
 /// Every column that refers to a group, as `(table, column)`. Merging moves each of them; a
 /// test compares this list with the database's foreign keys, so a new table that refers to
@@ -30,6 +53,52 @@ pub enum ArrangeRefused {
     /// The key is not one of the group's, or it is the group's only key.
     NotSplittable,
     NameTaken,
+}
+
+/// A group as the merge confirmation describes it: what it holds that would move.
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct GroupHoldings {
+    pub id: i64,
+    pub name: String,
+    pub years: Vec<i16>,
+    pub pupils: i64,
+    pub teachers: i64,
+    pub posts: i64,
+    pub events: i64,
+    pub albums: i64,
+    pub folders: i64,
+}
+
+/// What merging `from` into `into` would move, for the admin to confirm.
+pub async fn merge_preview(
+    tx: &mut TenantTx,
+    from: i64,
+    into: i64,
+) -> Result<(GroupHoldings, GroupHoldings), MergeError> {
+    if from == into {
+        return Err(MergeError::Refused(ArrangeRefused::SameGroup));
+    }
+    let mut found: Vec<GroupHoldings> = sqlx::query_as(
+        "SELECT g.id, g.name, g.years,
+                (SELECT count(*) FROM pupils p WHERE p.group_id = g.id AND p.left_at IS NULL) AS pupils,
+                (SELECT count(*) FROM group_teachers t WHERE t.group_id = g.id) AS teachers,
+                (SELECT count(*) FROM post_groups pg WHERE pg.group_id = g.id) AS posts,
+                (SELECT count(*) FROM event_groups e WHERE e.group_id = g.id) AS events,
+                (SELECT count(*) FROM albums a WHERE a.group_id = g.id) AS albums,
+                (SELECT count(*) FROM document_folders f WHERE f.group_id = g.id) AS folders
+           FROM groups g WHERE g.id IN ($1, $2)",
+    )
+    .bind(from)
+    .bind(into)
+    .fetch_all(&mut **tx)
+    .await?;
+    let position = |id: i64, found: &[GroupHoldings]| found.iter().position(|g| g.id == id);
+    let (Some(f), Some(_)) = (position(from, &found), position(into, &found)) else {
+        return Err(MergeError::Refused(ArrangeRefused::UnknownGroup));
+    };
+    let from_group = found.remove(f);
+    let into_group = found.remove(0);
+    Ok((from_group, into_group))
 }
 
 /// Moves everything of group `from` into group `into` — pupils, teachers, keys, posts, events,

@@ -1,5 +1,7 @@
 //! SQL for the roster and the people of the school's schema.
 
 pub mod groups;
+pub mod imports;
+pub mod invitations;
 pub mod people;
 pub mod roster;

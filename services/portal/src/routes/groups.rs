@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Response};
-use schoolplein_kernel::{AppError, AppState, Lang, Viewer};
+use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
 use serde::Serialize;
 use tenant_router::{CurrentTenant, TenantId, TenantTx};
 
@@ -215,6 +215,15 @@ pub async fn group_view(
     })
 }
 
+/// The group page: the view every reader gets, and what this reader may do from it.
+#[derive(Debug, Serialize)]
+struct GroupPage<'a> {
+    #[serde(flatten)]
+    view: &'a GroupView,
+    /// An admin invites the group's parents by mail from here (A3).
+    can_invite: bool,
+}
+
 /// `GET /groups/{id}`.
 pub async fn show_group(
     State(state): State<AppState>,
@@ -224,7 +233,11 @@ pub async fn show_group(
     Path(group_id): Path<i64>,
 ) -> Result<Response, AppError> {
     let view = group_view(&state, &tenant, &viewer, group_id).await?;
-    Ok(Html(state.templates.render("portal/group.html", lang, &view)?).into_response())
+    let page = GroupPage {
+        view: &view,
+        can_invite: viewer.has(Role::SchoolAdmin) && !view.families.is_empty(),
+    };
+    Ok(Html(state.templates.render("portal/group.html", lang, &page)?).into_response())
 }
 
 /// `GET /api/groups/{id}`: the same view as JSON.

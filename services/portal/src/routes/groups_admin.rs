@@ -2,7 +2,7 @@
 //! a combination group by year, and at the end of the school year move all pupils of one
 //! group to another.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
@@ -291,6 +291,39 @@ impl From<MergeError> for AppError {
             MergeError::Database(error) => error.into(),
         }
     }
+}
+
+#[derive(Debug, Serialize)]
+struct MergePage<'a> {
+    csrf: &'a str,
+    from: groups::GroupHoldings,
+    into: groups::GroupHoldings,
+}
+
+/// `GET /admin/groups/merge?from=&into=`: what merging would move, with the button that does
+/// it — a merge is not undone by one click, so it is confirmed on its own page.
+pub async fn confirm_merge(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    viewer: Viewer,
+    Query(form): Query<MergeForm>,
+) -> Result<Response, AppError> {
+    viewer.require_any(&[Role::SchoolAdmin])?;
+    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
+    let (from, into) = groups::merge_preview(&mut tx, form.from, form.into).await?;
+    tx.commit().await?;
+    let html = Html(state.templates.render(
+        "portal/groups_merge.html",
+        lang,
+        &MergePage {
+            csrf: csrf.token(),
+            from,
+            into,
+        },
+    )?);
+    Ok((csrf, html).into_response())
 }
 
 /// `POST /admin/groups/merge`: group `from` becomes part of `into` — its pupils, teachers,

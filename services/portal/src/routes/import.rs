@@ -14,6 +14,7 @@ use schoolplein_registration::{EmailAddress, PersonName};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
+use crate::db::imports::{self, ImportedTeacherRow, RecentImport};
 use crate::db::roster::{ImportReport, apply_import};
 use crate::roster::{self, MAX_FILE_BYTES, Problem};
 
@@ -35,16 +36,6 @@ struct ImportPage<'a> {
     recent: Vec<RecentImport>,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
-struct RecentImport {
-    format: String,
-    added: i32,
-    changed: i32,
-    unchanged: i32,
-    marked_left: i32,
-    created_at: chrono::DateTime<Utc>,
-}
-
 async fn render(
     state: &AppState,
     tenant: &CurrentTenant,
@@ -52,12 +43,7 @@ async fn render(
     mut page: ImportPage<'_>,
 ) -> Result<Html<String>, AppError> {
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
-    page.recent = sqlx::query_as(
-        "SELECT format, added, changed, unchanged, marked_left, created_at
-           FROM roster_imports ORDER BY id DESC LIMIT 5",
-    )
-    .fetch_all(&mut *tx)
-    .await?;
+    page.recent = imports::recent(&mut tx, 5).await?;
     tx.commit().await?;
     Ok(Html(state.templates.render(
         "portal/import.html",
@@ -186,17 +172,6 @@ pub async fn import_roster(
     Ok((csrf, html).into_response())
 }
 
-/// A teacher of the last imported file, with their groups and where they stand.
-#[derive(Debug, Serialize, sqlx::FromRow)]
-struct ImportedTeacherRow {
-    key: String,
-    name: String,
-    email: Option<String>,
-    groups: Vec<String>,
-    /// Staff of this school already (by address).
-    is_staff: bool,
-}
-
 #[derive(Debug, Serialize)]
 struct TeachersPage<'a> {
     csrf: &'a str,
@@ -207,19 +182,6 @@ struct TeachersPage<'a> {
 #[derive(Debug, Deserialize)]
 pub struct InvitedQuery {
     invited: Option<i64>,
-}
-
-async fn imported_teachers(tx: &mut TenantTx) -> Result<Vec<ImportedTeacherRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT t.key, t.name, t.email,
-                ARRAY(SELECT DISTINCT g.name FROM group_keys k JOIN groups g ON g.id = k.group_id
-                       WHERE k.key = ANY (t.group_keys) ORDER BY g.name) AS groups,
-                EXISTS (SELECT 1 FROM people pe WHERE pe.kind = 'staff'
-                         AND lower(pe.email) = lower(t.email)) AS is_staff
-           FROM imported_teachers t ORDER BY t.name, t.key",
-    )
-    .fetch_all(&mut **tx)
-    .await
 }
 
 /// `GET /admin/import/teachers`: the teachers the last file listed, for the admin to choose
@@ -234,7 +196,7 @@ pub async fn show_import_teachers(
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin])?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
-    let teachers = imported_teachers(&mut tx).await?;
+    let teachers = imports::imported_teachers(&mut tx).await?;
     tx.commit().await?;
     let html = Html(state.templates.render(
         "portal/import_teachers.html",
@@ -269,7 +231,7 @@ pub async fn invite_import_teachers(
         ));
     }
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
-    let teachers = imported_teachers(&mut tx).await?;
+    let teachers = imports::imported_teachers(&mut tx).await?;
     tx.commit().await?;
     let outbox = schoolplein_mailing::Outbox::new(state.templates.clone(), &state.config.mail);
     let mut invited = 0;
@@ -299,17 +261,7 @@ pub async fn invite_import_teachers(
         )
         .await?;
         let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-        sqlx::query(
-            "INSERT INTO group_teachers (group_id, person_id)
-             SELECT DISTINCT k.group_id, $2 FROM imported_teachers t
-               JOIN group_keys k ON k.key = ANY (t.group_keys)
-              WHERE t.key = $1
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(&teacher.key)
-        .bind(done.person_id)
-        .execute(&mut *tx)
-        .await?;
+        imports::give_teacher_their_groups(&mut tx, &teacher.key, done.person_id).await?;
         tx.commit().await?;
         invited += 1;
     }

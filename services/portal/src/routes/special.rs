@@ -30,18 +30,12 @@ struct SpecialRow {
     closed: bool,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
-struct GroupOption {
-    id: i64,
-    name: String,
-}
-
 #[derive(Debug, Serialize)]
 struct SpecialPage<'a> {
     csrf: &'a str,
     staff: bool,
     special_groups: Vec<SpecialRow>,
-    groups: Vec<GroupOption>,
+    groups: Vec<crate::db::groups::GroupChoice>,
 }
 
 /// Which special groups a parent may join: by their children's groups (links in effect).
@@ -94,10 +88,7 @@ pub async fn show_special_groups(
         .bind(staff)
         .fetch_all(&mut *tx)
         .await?;
-    let groups: Vec<GroupOption> =
-        sqlx::query_as("SELECT id, name FROM groups ORDER BY year NULLS LAST, name")
-            .fetch_all(&mut *tx)
-            .await?;
+    let groups = crate::db::groups::all(&mut tx).await?;
     tx.commit().await?;
     let page = SpecialPage {
         csrf: csrf.token(),

@@ -6,4 +6,5 @@ pub mod accounts;
 pub mod codes;
 pub mod invitations;
 pub mod notices;
+pub mod parent_invitations;
 pub mod people;

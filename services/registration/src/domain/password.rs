@@ -75,6 +75,20 @@ impl NewPassword {
         Ok(Self(text.to_owned()))
     }
 
+    /// A new password typed twice, as every form that sets one asks it: refused as
+    /// `(field, text key)` — `field` for the password itself, `repeat` when the two differ.
+    pub fn typed_twice(
+        field: &'static str,
+        password: &str,
+        repeat: &str,
+    ) -> Result<Self, (&'static str, &'static str)> {
+        let password = Self::parse(password).map_err(|e| (field, e.key()))?;
+        if repeat != password.expose() {
+            return Err(("repeat", "registration.password_repeat_differs"));
+        }
+        Ok(password)
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }

@@ -148,16 +148,10 @@ pub async fn change_password(
             )));
         }
         guess.succeeded().await?;
-        let new = match NewPassword::parse(&form.new) {
+        let new = match NewPassword::typed_twice("new", &form.new, &form.repeat) {
             Ok(new) => new,
-            Err(e) => return Ok(Err(refuse("new", e.key()))),
+            Err((field, key)) => return Ok(Err(refuse(field, key))),
         };
-        if form.repeat != form.new {
-            return Ok(Err(refuse(
-                "repeat",
-                "registration.password_repeat_differs",
-            )));
-        }
         let hash = state
             .passwords
             .hash(new.expose())

@@ -198,14 +198,11 @@ pub struct AcceptForm {
 fn new_account_fields(
     form: &AcceptForm,
 ) -> Result<(PersonName, NewPassword), (&'static str, &'static str)> {
-    let name = PersonName::parse(form.name.as_deref().unwrap_or_default())
-        .map_err(|e| ("name", e.key()))?;
-    let password = form.password.as_deref().unwrap_or_default();
-    let password = NewPassword::parse(password).map_err(|e| ("password", e.key()))?;
-    if form.repeat.as_deref() != Some(password.expose()) {
-        return Err(("repeat", "registration.password_repeat_differs"));
-    }
-    Ok((name, password))
+    crate::domain::new_account_fields(
+        form.name.as_deref().unwrap_or_default(),
+        form.password.as_deref().unwrap_or_default(),
+        form.repeat.as_deref().unwrap_or_default(),
+    )
 }
 
 /// `POST /invitation/{token}`: accepts. Creates the account (or uses the existing one),

@@ -7,7 +7,7 @@
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use http::StatusCode;
 use http::header::SET_COOKIE;
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
@@ -18,48 +18,13 @@ use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
 use crate::db::accounts;
-use crate::domain::{EmailAddress, NewPassword, PersonName};
+use crate::db::parent_invitations::{self, InvitedChild, ParentInvitation, children, find};
+use crate::domain::{EmailAddress, new_account_fields};
 use crate::parents::parent_person;
 use crate::routes::links::{EndedLink, ended_link_page};
 use crate::routes::sign_in::start_session;
 
-#[derive(Debug, sqlx::FromRow)]
-struct Invitation {
-    id: i64,
-    email: String,
-    invited_by: Option<i64>,
-    expires_at: DateTime<Utc>,
-    accepted_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Serialize, sqlx::FromRow)]
-struct InvitedChild {
-    pupil_id: i64,
-    name: String,
-    group_name: Option<String>,
-    contact_name: String,
-}
-
-/// The invitation behind a link (the first mail's or the reminder's), locked when `lock`.
-async fn find(
-    tx: &mut TenantTx,
-    token: &SecretToken,
-    lock: bool,
-) -> Result<Option<Invitation>, sqlx::Error> {
-    let sql = if lock {
-        "SELECT id, email, invited_by, expires_at, accepted_at FROM parent_invitations
-          WHERE token_hash = $1 OR reminder_token_hash = $1 FOR UPDATE"
-    } else {
-        "SELECT id, email, invited_by, expires_at, accepted_at FROM parent_invitations
-          WHERE token_hash = $1 OR reminder_token_hash = $1"
-    };
-    sqlx::query_as(sql)
-        .bind(token.hash().as_bytes())
-        .fetch_optional(&mut **tx)
-        .await
-}
-
-fn ended(invitation: &Invitation) -> Option<EndedLink> {
+fn ended(invitation: &ParentInvitation) -> Option<EndedLink> {
     if invitation.accepted_at.is_some() {
         Some(EndedLink::InvitationUsed)
     } else if invitation.expires_at <= Utc::now() {
@@ -67,23 +32,6 @@ fn ended(invitation: &Invitation) -> Option<EndedLink> {
     } else {
         None
     }
-}
-
-/// The children still at school that the invitation names.
-async fn children(tx: &mut TenantTx, invitation_id: i64) -> Result<Vec<InvitedChild>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT p.id AS pupil_id,
-                concat_ws(' ', p.first_name, nullif(p.name_prefix, ''), p.last_name) AS name,
-                g.name AS group_name, ip.contact_name
-           FROM parent_invitation_pupils ip
-           JOIN pupils p ON p.id = ip.pupil_id AND p.left_at IS NULL
-           LEFT JOIN groups g ON g.id = p.group_id
-          WHERE ip.invitation_id = $1
-          ORDER BY p.first_name, p.id",
-    )
-    .bind(invitation_id)
-    .fetch_all(&mut **tx)
-    .await
 }
 
 #[derive(Debug, Serialize)]
@@ -158,33 +106,13 @@ pub async fn show_parent_invitation(
 /// invitation up, in `tx` (which holds its row). Returns the person.
 async fn accept(
     tx: &mut TenantTx,
-    invitation: &Invitation,
+    invitation: &ParentInvitation,
     account_id: i64,
     email: &EmailAddress,
     name: &str,
 ) -> Result<i64, AppError> {
     let person_id = parent_person(tx, account_id, email, name).await?;
-    sqlx::query(
-        "INSERT INTO guardians (pupil_id, person_id, status, approved_at, approved_by)
-         SELECT ip.pupil_id, $2, 'active', now(), $3
-           FROM parent_invitation_pupils ip JOIN pupils p ON p.id = ip.pupil_id
-          WHERE ip.invitation_id = $1 AND p.left_at IS NULL
-         ON CONFLICT (pupil_id, person_id) DO UPDATE
-            SET status = 'active', approved_at = coalesce(guardians.approved_at, now()),
-                approved_by = coalesce(guardians.approved_by, EXCLUDED.approved_by)",
-    )
-    .bind(invitation.id)
-    .bind(person_id)
-    .bind(invitation.invited_by)
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query(
-        "UPDATE parent_invitations SET accepted_at = now(), accepted_by = $2 WHERE id = $1",
-    )
-    .bind(invitation.id)
-    .bind(person_id)
-    .execute(&mut **tx)
-    .await?;
+    parent_invitations::link_children(tx, invitation, person_id).await?;
     Ok(person_id)
 }
 
@@ -277,12 +205,7 @@ pub async fn accept_with_new_account(
         if has_account {
             return Err(("email", "registration.invited_has_account"));
         }
-        let name = PersonName::parse(&form.name).map_err(|e| ("name", e.key()))?;
-        let password = NewPassword::parse(&form.password).map_err(|e| ("password", e.key()))?;
-        if form.repeat != form.password {
-            return Err(("repeat", "registration.password_repeat_differs"));
-        }
-        Ok((name, password))
+        new_account_fields(&form.name, &form.password, &form.repeat)
     })();
     let (name, password) = match checked {
         Ok(fields) => fields,

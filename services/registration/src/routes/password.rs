@@ -185,13 +185,10 @@ pub async fn reset_password(
         let html = render_reset(&state, lang, &csrf, &token, Some(error))?;
         Ok((StatusCode::BAD_REQUEST, csrf, html).into_response())
     };
-    let password = match NewPassword::parse(&form.new) {
+    let password = match NewPassword::typed_twice("new", &form.new, &form.repeat) {
         Ok(password) => password,
-        Err(e) => return refused(("new", e.key())),
+        Err(refusal) => return refused(refusal),
     };
-    if form.repeat != form.new {
-        return refused(("repeat", "registration.password_repeat_differs"));
-    }
     let hash = state
         .passwords
         .hash(password.expose())

@@ -330,10 +330,7 @@ pub async fn create_account(
     let checked = (|| {
         let name = PersonName::parse(&form.name).map_err(|e| ("name", e.key()))?;
         let email = EmailAddress::parse(&form.email).map_err(|e| ("email", e.key()))?;
-        let password = NewPassword::parse(&form.password).map_err(|e| ("password", e.key()))?;
-        if form.repeat != form.password {
-            return Err(("repeat", "registration.password_repeat_differs"));
-        }
+        let password = NewPassword::typed_twice("password", &form.password, &form.repeat)?;
         Ok((name, email, password))
     })();
     let (name, email, password) = match checked {
