@@ -12,6 +12,7 @@ mod e2e {
     mod documents;
     mod downloads;
     mod forgery;
+    mod frame;
     mod home;
     mod hosts;
     mod invitations;

@@ -54,6 +54,11 @@ impl FromRequestParts<AppState> for Csrf {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        // The page's frame made the token already when the browser had none (its menu has a
+        // form too): one token per page.
+        if let Some(csrf) = parts.extensions.get::<Csrf>() {
+            return Ok(csrf.clone());
+        }
         Ok(Self::from_headers(&parts.headers, state))
     }
 }

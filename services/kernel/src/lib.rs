@@ -8,6 +8,7 @@ pub mod cookies;
 pub mod csrf;
 pub mod db;
 pub mod error;
+pub mod frame;
 pub mod i18n;
 pub mod kv;
 pub mod limits;

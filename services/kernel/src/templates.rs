@@ -134,6 +134,12 @@ impl Templates {
             .unwrap_or(&self.texts[&language]);
         context.insert("t", texts);
         context.insert("lang", language.tag());
+        // A page rendered while serving a school's request shows its frame; mails never do.
+        if !name.starts_with("mail/")
+            && let Some(frame) = crate::frame::current()
+        {
+            context.insert("frame", &*frame);
+        }
         self.tera.render(name, &context).map_err(tera_error)
     }
 

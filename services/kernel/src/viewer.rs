@@ -144,7 +144,10 @@ struct AccountRow {
     read_only: Option<bool>,
 }
 
-async fn load(parts: &mut Parts, state: &AppState) -> Result<Option<Arc<SignedIn>>, AppError> {
+pub(crate) async fn load(
+    parts: &mut Parts,
+    state: &AppState,
+) -> Result<Option<Arc<SignedIn>>, AppError> {
     if let Some(Loaded(loaded)) = parts.extensions.get::<Loaded>() {
         return Ok(loaded.clone());
     }
@@ -250,7 +253,7 @@ impl FromRequestParts<AppState> for Option<SignedIn> {
     }
 }
 
-fn viewer_of(signed_in: &SignedIn) -> Result<Viewer, AppError> {
+pub(crate) fn viewer_of(signed_in: &SignedIn) -> Result<Viewer, AppError> {
     match &signed_in.membership {
         None => Err(AppError::Forbidden {
             reason: "error.forbidden_not_member",

@@ -160,6 +160,12 @@ pub fn app_with(
     });
     // One router holds the school routes and the any-host routes, so a school's request is
     // routed once; the dispatcher wraps every route and the fallback.
+    // Every school page shows the frame (navigation, the person's menu); the any-host routes
+    // added below do not pass this layer.
+    let school = school.route_layer(from_fn_with_state(
+        state.clone(),
+        schoolplein_kernel::frame::frame_layer,
+    ));
     let routes = any_host_routes
         .into_iter()
         .fold(school, |router, (path, method_router)| {

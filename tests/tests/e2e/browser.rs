@@ -40,6 +40,7 @@ async fn sign_in_with_the_form(browser: &Browser, origin: &str, email: &str, pas
     browser.fill("#email", email).await;
     browser.fill("#password", password).await;
     browser.click("#sign-in").await;
+    browser.wait_for_url(|url| !url.contains("/sign-in")).await;
 }
 
 #[tokio::test]
@@ -1112,6 +1113,36 @@ async fn an_admin_imports_combination_groups_arranges_them_and_invites_a_group_w
     browser.look_at("parent-invitation-done").await;
     browser.goto(&format!("{origin}/children")).await;
     assert_eq!(browser.text_of(".child-group").await, shape.class_name(0));
+    browser.look_at("children-parent").await;
+    // The frame: on a phone the bottom bar with the main places, on a laptop the full menu.
+    let shown = |selector: &'static str| {
+        let browser = &browser;
+        async move {
+            browser
+                .run_on(
+                    selector,
+                    "return getComputedStyle(arguments[0]).display;",
+                    &[],
+                )
+                .await
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        }
+    };
+    browser.resize(390, 844).await;
+    assert_ne!(shown(".tab-bar").await, "none");
+    assert_eq!(shown(".site-nav").await, "none");
+    browser.resize(1280, 800).await;
+    assert_eq!(shown(".tab-bar").await, "none");
+    assert_ne!(shown(".site-nav").await, "none");
+    assert_eq!(
+        browser
+            .attribute("#nav-children", "aria-current")
+            .await
+            .as_deref(),
+        Some("page")
+    );
 
     // The same link a second time, in this browser or another, does nothing more.
     browser.goto(&format!("{origin}{link}")).await;

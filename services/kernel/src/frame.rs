@@ -1,0 +1,345 @@
+//! The frame around every school page — the school's name as the way home, the navigation
+//! that fits this person and the school's modules, the person's own menu — worked out once
+//! per request by [`frame_layer`] and given to every page the request renders as `frame`.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use tenant_router::CurrentTenant;
+
+use crate::csrf::Csrf;
+use crate::settings::{Module, SchoolSettings};
+use crate::state::AppState;
+use crate::viewer::{Role, SignedIn, Viewer};
+
+tokio::task_local! {
+    /// The frame of the request being served; pages rendered while serving it show it.
+    static FRAME: Arc<Frame>;
+}
+
+/// What the layout shows around a school page.
+#[derive(Debug, Clone, Serialize)]
+pub struct Frame {
+    pub school_name: String,
+    /// The signed-in person's name, for their menu; `None` for a visitor.
+    pub person: Option<String>,
+    /// The places of the school this person may go, in menu order.
+    pub nav: Vec<NavItem>,
+    /// For admins, on the pages of "Beheer": its own places.
+    pub admin_nav: Vec<NavItem>,
+    /// The form token for the menu's sign-out button.
+    pub csrf: String,
+}
+
+/// One place in the navigation.
+#[derive(Debug, Clone, Serialize)]
+pub struct NavItem {
+    /// The element id (`nav-news`), for tests and for labels.
+    pub id: &'static str,
+    pub href: &'static str,
+    /// The text under `t.nav` naming the place.
+    pub key: &'static str,
+    /// The school's own name for the place, when it chose one (T5).
+    pub name: Option<String>,
+    /// This page is (under) this place: marked `aria-current="page"`.
+    pub current: bool,
+    /// One of the four places a phone's bottom bar shows.
+    pub main: bool,
+}
+
+/// A place and what it takes to be offered it.
+struct Place {
+    id: &'static str,
+    href: &'static str,
+    key: &'static str,
+    /// The module the place belongs to: gone from the menu while the school has it off.
+    module: Option<Module>,
+    who: Who,
+    main: bool,
+    /// Pages elsewhere that belong to this place (a post belongs to the news).
+    also: &'static [&'static str],
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Who {
+    Everyone,
+    Parents,
+    Staff,
+    Admins,
+}
+
+const PLACES: &[Place] = &[
+    Place {
+        id: "nav-home",
+        href: "/",
+        key: "home",
+        module: None,
+        who: Who::Everyone,
+        also: &[],
+        main: true,
+    },
+    Place {
+        id: "nav-news",
+        href: "/timeline",
+        key: "news",
+        module: Some(Module::News),
+        who: Who::Everyone,
+        also: &["/posts"],
+        main: true,
+    },
+    Place {
+        id: "nav-notices",
+        href: "/notices",
+        key: "notices",
+        module: Some(Module::Notices),
+        who: Who::Everyone,
+        also: &[],
+        main: false,
+    },
+    Place {
+        id: "nav-calendar",
+        href: "/calendar",
+        key: "calendar",
+        module: Some(Module::Calendar),
+        who: Who::Everyone,
+        also: &["/events"],
+        main: true,
+    },
+    Place {
+        id: "nav-children",
+        href: "/children",
+        key: "children",
+        module: Some(Module::Children),
+        who: Who::Parents,
+        also: &[],
+        main: true,
+    },
+    Place {
+        id: "nav-groups",
+        href: "/groups",
+        key: "groups",
+        module: Some(Module::Groups),
+        who: Who::Everyone,
+        also: &[],
+        main: false,
+    },
+    Place {
+        id: "nav-conferences",
+        href: "/conferences",
+        key: "conferences",
+        module: Some(Module::Conferences),
+        who: Who::Parents,
+        also: &[],
+        main: false,
+    },
+    Place {
+        id: "nav-conference-rounds",
+        href: "/conference-rounds",
+        key: "conferences",
+        module: Some(Module::Conferences),
+        who: Who::Staff,
+        also: &[],
+        main: false,
+    },
+    Place {
+        id: "nav-photos",
+        href: "/albums",
+        key: "photos",
+        module: Some(Module::Photos),
+        who: Who::Everyone,
+        also: &[],
+        main: false,
+    },
+    Place {
+        id: "nav-documents",
+        href: "/documents",
+        key: "documents",
+        module: Some(Module::Documents),
+        who: Who::Everyone,
+        also: &[],
+        main: false,
+    },
+    Place {
+        id: "nav-special-groups",
+        href: "/special-groups",
+        key: "special_groups",
+        module: None,
+        who: Who::Everyone,
+        also: &[],
+        main: false,
+    },
+    Place {
+        id: "nav-admin",
+        href: "/admin/people",
+        key: "admin",
+        module: None,
+        who: Who::Admins,
+        also: &["/admin", "/recipient-lists"],
+        main: false,
+    },
+];
+
+/// The places of "Beheer", for admins.
+const ADMIN_PLACES: &[(&str, &str, &str)] = &[
+    ("nav-admin-people", "/admin/people", "admin_people"),
+    ("nav-admin-parents", "/admin/parents", "admin_parents"),
+    ("nav-admin-groups", "/admin/groups", "admin_groups"),
+    ("nav-admin-import", "/admin/import", "admin_import"),
+    (
+        "nav-admin-invitations",
+        "/admin/invitations",
+        "admin_invitations",
+    ),
+    (
+        "nav-admin-image-consent",
+        "/admin/image-consent",
+        "admin_image_consent",
+    ),
+    ("nav-admin-lists", "/recipient-lists", "admin_lists"),
+    ("nav-admin-settings", "/admin/settings", "admin_settings"),
+];
+
+/// Whether `path` is the page at `href` or one under it.
+fn is_under(path: &str, href: &str) -> bool {
+    if href == "/" {
+        return path == "/";
+    }
+    path == href
+        || path
+            .strip_prefix(href)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+impl Frame {
+    /// The frame for `viewer` (a member of this school, or `None`) on the page at `path`.
+    pub fn new(
+        school_name: &str,
+        settings: &SchoolSettings,
+        signed_in: Option<&SignedIn>,
+        viewer: Option<&Viewer>,
+        path: &str,
+        csrf: &str,
+    ) -> Frame {
+        let is_admin = viewer.is_some_and(|v| v.has(Role::SchoolAdmin));
+        let in_admin = is_admin
+            && (is_under(path, "/admin")
+                || ADMIN_PLACES.iter().any(|(_, href, _)| is_under(path, href)));
+        let nav = match viewer {
+            None => Vec::new(),
+            Some(viewer) => PLACES
+                .iter()
+                .filter(|place| match place.who {
+                    Who::Everyone => true,
+                    Who::Parents => viewer.has(Role::Parent),
+                    Who::Staff => viewer.is_staff(),
+                    Who::Admins => is_admin,
+                })
+                .filter(|place| place.module.is_none_or(|m| settings.is_on(m)))
+                .map(|place| NavItem {
+                    id: place.id,
+                    href: place.href,
+                    key: place.key,
+                    name: place.module.and_then(|m| settings.module(m).name),
+                    current: is_under(path, place.href)
+                        || place.also.iter().any(|href| is_under(path, href)),
+                    main: place.main,
+                })
+                .collect(),
+        };
+        let admin_nav = if in_admin {
+            ADMIN_PLACES
+                .iter()
+                .map(|(id, href, key)| NavItem {
+                    id,
+                    href,
+                    key,
+                    name: None,
+                    current: is_under(path, href),
+                    main: false,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Frame {
+            school_name: school_name.to_owned(),
+            person: signed_in.map(|s| s.name.clone()),
+            nav,
+            admin_nav,
+            csrf: csrf.to_owned(),
+        }
+    }
+}
+
+/// The frame of the request being served, if it is a school page's.
+pub fn current() -> Option<Arc<Frame>> {
+    FRAME.try_with(Arc::clone).ok()
+}
+
+/// Works out the frame of a school page's request and serves the request inside it. A frame
+/// that cannot be worked out (the settings unreadable) leaves the page without one: the
+/// layout then shows the plain header, and the page itself says what failed.
+pub async fn frame_layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let Some(tenant) = parts.extensions.get::<CurrentTenant>().cloned() else {
+        return next.run(Request::from_parts(parts, body)).await;
+    };
+    let Ok(settings) = state.settings.get(&state.schools, tenant.id()).await else {
+        return next.run(Request::from_parts(parts, body)).await;
+    };
+    let signed_in = crate::viewer::load(&mut parts, &state).await.ok().flatten();
+    let viewer = signed_in
+        .as_deref()
+        .and_then(|s| crate::viewer::viewer_of(s).ok());
+    // The page's own forms and the menu's sign-out share one token: the extractor finds it.
+    let csrf = Csrf::from_headers(&parts.headers, &state);
+    parts.extensions.insert(csrf.clone());
+    let frame = Frame::new(
+        &tenant.entry().display_name,
+        &settings,
+        signed_in.as_deref(),
+        viewer.as_ref(),
+        parts.uri.path(),
+        csrf.token(),
+    );
+    let response = FRAME
+        .scope(Arc::new(frame), next.run(Request::from_parts(parts, body)))
+        .await;
+    with_csrf_cookie(csrf, response)
+}
+
+/// Hands a browser without a form token the one the frame made, unless the page did.
+fn with_csrf_cookie(csrf: Csrf, response: Response) -> Response {
+    let page_set_it = response
+        .headers()
+        .get_all(http::header::SET_COOKIE)
+        .iter()
+        .any(|c| {
+            c.as_bytes()
+                .starts_with(crate::csrf::CSRF_COOKIE.as_bytes())
+        });
+    if page_set_it {
+        response
+    } else {
+        (csrf, response).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_under;
+
+    #[test]
+    fn a_place_holds_its_own_pages_and_no_others() {
+        assert!(is_under("/", "/"));
+        assert!(!is_under("/timeline", "/"));
+        assert!(is_under("/timeline", "/timeline"));
+        assert!(is_under("/posts/12", "/posts"));
+        assert!(!is_under("/postsx", "/posts"));
+        assert!(is_under("/admin/groups/3", "/admin"));
+        assert!(!is_under("/administratie", "/admin"));
+    }
+}

@@ -1,0 +1,177 @@
+//! The frame of every school page: the school's name as the way home, the places this person
+//! may go under the school's own module settings, the current place marked, "Beheer" with its
+//! own places for admins, and the person's menu that signs out with the page's own token.
+
+use schoolplein_kernel::Role;
+use schoolplein_tests::client::Client;
+use schoolplein_tests::school;
+use schoolplein_tests::{TestApp, school_host};
+
+/// The ids of the main navigation's places on `html`, in order.
+fn places(html: &str) -> Vec<String> {
+    let Some(start) = html.find("class=\"site-nav\"") else {
+        return Vec::new();
+    };
+    let nav = &html[start..start + html[start..].find("</nav>").unwrap()];
+    nav.split("id=\"")
+        .skip(1)
+        .map(|rest| rest[..rest.find('"').unwrap()].to_owned())
+        .collect()
+}
+
+/// The id of the place marked as the current page in the nav that starts at `class`.
+fn current(html: &str, class: &str) -> Option<String> {
+    let start = html.find(&format!("class=\"{class}\""))?;
+    let nav = &html[start..start + html[start..].find("</nav>")?];
+    let at = nav.find("aria-current=\"page\"")?;
+    let before = &nav[..at];
+    let id = &before[before.rfind("id=\"")? + 4..];
+    Some(id[..id.find('"')?].to_owned())
+}
+
+#[tokio::test]
+async fn each_person_gets_the_places_that_fit_them_with_the_current_one_marked() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool De Klimop", "").await;
+    let host = school_host(&school.slug);
+
+    // A visitor: the school's name leads home, and there is a way to sign in.
+    let mut visitor = Client::new(app.addr);
+    let home = visitor.get(&host, "/").await.text();
+    assert!(home.contains("id=\"school-home\""));
+    assert!(home.contains("id=\"menu-sign-in\""));
+    assert!(places(&home).is_empty());
+
+    let mut parent = school::member(&app, &school, "Ouder", &[Role::Parent])
+        .await
+        .client;
+    let timeline = parent.get(&host, "/timeline").await.text();
+    let parent_places = places(&timeline);
+    for id in [
+        "nav-home",
+        "nav-news",
+        "nav-calendar",
+        "nav-children",
+        "nav-conferences",
+    ] {
+        assert!(
+            parent_places.iter().any(|p| p == id),
+            "{id} in {parent_places:?}"
+        );
+    }
+    for id in ["nav-admin", "nav-conference-rounds"] {
+        assert!(
+            !parent_places.iter().any(|p| p == id),
+            "{id} in {parent_places:?}"
+        );
+    }
+    assert_eq!(current(&timeline, "site-nav").as_deref(), Some("nav-news"));
+    assert!(timeline.contains("id=\"person-menu\""));
+    assert!(timeline.contains("id=\"menu-sign-out\""));
+    assert!(!timeline.contains("class=\"admin-nav"));
+
+    let mut teacher = school::member(&app, &school, "Juf", &[Role::Teacher])
+        .await
+        .client;
+    let teacher_places = places(&teacher.get(&host, "/").await.text());
+    assert!(teacher_places.iter().any(|p| p == "nav-conference-rounds"));
+    assert!(!teacher_places.iter().any(|p| p == "nav-children"));
+
+    let mut admin = school::member(&app, &school, "Directeur", &[Role::SchoolAdmin])
+        .await
+        .client;
+    let groups = admin.get(&host, "/admin/groups").await.text();
+    assert_eq!(current(&groups, "site-nav").as_deref(), Some("nav-admin"));
+    assert_eq!(
+        current(&groups, "admin-nav wrap").as_deref(),
+        Some("nav-admin-groups")
+    );
+    let admin_timeline = admin.get(&host, "/timeline").await.text();
+    assert!(places(&admin_timeline).iter().any(|p| p == "nav-admin"));
+    assert!(
+        !admin_timeline.contains("class=\"admin-nav"),
+        "Beheer's places only in Beheer"
+    );
+}
+
+#[tokio::test]
+async fn a_module_switched_off_leaves_the_menu_and_a_renamed_one_shows_the_school_s_name() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool De Klimop", "").await;
+    let host = school_host(&school.slug);
+    let mut admin = school::member(&app, &school, "Directeur", &[Role::SchoolAdmin])
+        .await
+        .client;
+    let mut parent = school::member(&app, &school, "Ouder", &[Role::Parent])
+        .await
+        .client;
+    assert!(
+        places(&parent.get(&host, "/").await.text())
+            .iter()
+            .any(|p| p == "nav-news")
+    );
+
+    admin.get(&host, "/admin/settings").await;
+    // Only groups (as "Klassen"), children and notices stay on; a checkbox left out is off.
+    let saved = admin
+        .post_form(
+            &host,
+            "/admin/settings",
+            &[
+                ("portal_open", "1"),
+                ("module_on_groups", "1"),
+                ("module_name_groups", "Klassen"),
+                ("module_on_children", "1"),
+                ("module_on_notices", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.text());
+    let home = parent.get(&host, "/").await.text();
+    let shown = places(&home);
+    for gone in [
+        "nav-news",
+        "nav-calendar",
+        "nav-photos",
+        "nav-documents",
+        "nav-conferences",
+    ] {
+        assert!(!shown.iter().any(|p| p == gone), "{gone} in {shown:?}");
+    }
+    assert!(home.contains("id=\"nav-groups\">Klassen</a>"), "{shown:?}");
+}
+
+#[tokio::test]
+async fn the_menu_signs_out_with_the_same_token_as_the_page_s_own_forms() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool De Klimop", "").await;
+    let host = school_host(&school.slug);
+    let mut parent = school::member(&app, &school, "Ouder", &[Role::Parent])
+        .await
+        .client;
+    // A browser that holds no form token yet gets exactly one, used by the page and the menu.
+    parent.set_cookie(&host, "sp_csrf", "gone; Max-Age=0");
+    assert_eq!(parent.cookie(&host, "sp_csrf"), None);
+    let account = parent.get(&host, "/account").await;
+    let set: Vec<&str> = account
+        .headers
+        .iter()
+        .filter(|(name, value)| {
+            name.eq_ignore_ascii_case("set-cookie") && value.starts_with("sp_csrf=")
+        })
+        .map(|(_, value)| value.as_str())
+        .collect();
+    assert_eq!(set.len(), 1, "{set:?}");
+    let token = parent.cookie(&host, "sp_csrf").expect("a form token");
+    let page = account.text();
+    assert_eq!(
+        page.matches(&format!("name=\"csrf\" value=\"{token}\""))
+            .count(),
+        page.matches("name=\"csrf\"").count(),
+        "every form of the page carries the one token"
+    );
+    let out = parent.post_form(&host, "/sign-out", &[]).await;
+    assert_eq!(out.status, 303, "{}", out.text());
+    let after = parent.get(&host, "/account").await;
+    assert_ne!(after.status, 200, "signed out");
+}
