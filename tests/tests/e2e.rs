@@ -34,5 +34,6 @@ mod e2e {
     mod settings;
     mod special;
     mod switcher;
+    mod times;
     mod tls;
 }

@@ -14,7 +14,10 @@ pub mod times;
 pub mod zone;
 
 use axum::Router;
+use axum::middleware::from_fn;
 use axum::routing::{get, post};
+use schoolplein_kernel::frame::module_gate;
+use schoolplein_kernel::settings::Module;
 use schoolplein_kernel::{AppState, Language};
 
 /// The pages of this service, on every school host.
@@ -46,6 +49,8 @@ fn calendar_routes() -> Router<AppState> {
         .route("/calendar/feeds", get(routes::feeds::show_feeds))
         .route("/calendar/feeds/renew", post(routes::feeds::renew_feed))
         .route("/calendar/feeds/revoke", post(routes::feeds::revoke_feed))
+        .route_layer(from_fn(|r, n| module_gate(Module::Calendar, r, n)))
+        // A feed answers by itself: it keeps working, empty, while the calendar is off.
         .route("/feeds/{file}", get(routes::feeds::serve_feed))
 }
 
@@ -109,6 +114,7 @@ fn conference_routes() -> Router<AppState> {
         .route("/conferences", get(bookings::show_conferences))
         .route("/conferences/book", post(bookings::book_slot))
         .route("/conferences/cancel", post(bookings::cancel_booking))
+        .route_layer(from_fn(|r, n| module_gate(Module::Conferences, r, n)))
 }
 
 pub const TEMPLATES: &[(&str, &str)] = &[

@@ -287,9 +287,15 @@ pub async fn frame_layer(State(state): State<AppState>, request: Request, next: 
     let Some(tenant) = parts.extensions.get::<CurrentTenant>().cloned() else {
         return next.run(Request::from_parts(parts, body)).await;
     };
-    let Ok(settings) = state.settings.get(&state.schools, tenant.id()).await else {
-        return next.run(Request::from_parts(parts, body)).await;
+    let settings = match state.settings.get(&state.schools, tenant.id()).await {
+        Ok(settings) => settings,
+        Err(error) => {
+            tracing::warn!(%error, "school settings unreadable: the page goes without its frame");
+            return next.run(Request::from_parts(parts, body)).await;
+        }
     };
+    // The module gates of the routes behind this layer read them here.
+    parts.extensions.insert(Arc::clone(&settings));
     let signed_in = crate::viewer::load(&mut parts, &state).await.ok().flatten();
     let viewer = signed_in
         .as_deref()
@@ -325,6 +331,18 @@ fn with_csrf_cookie(csrf: Csrf, response: Response) -> Response {
         response
     } else {
         (csrf, response).into_response()
+    }
+}
+
+/// A route layer's body for the routes of one module: while the school has the module off,
+/// they do not exist, for every role (404), just as they are gone from the menu. Use as
+/// `.route_layer(from_fn(|r, n| module_gate(Module::Photos, r, n)))`.
+pub async fn module_gate(module: Module, request: Request, next: Next) -> Response {
+    match request.extensions().get::<Arc<SchoolSettings>>() {
+        Some(settings) if settings.is_on(module) => next.run(request).await,
+        Some(_) => crate::AppError::NotFound.into_response(),
+        // The frame could not read the settings (and said why): no page of a module then.
+        None => crate::AppError::Internal("school settings unreadable".to_owned()).into_response(),
     }
 }
 

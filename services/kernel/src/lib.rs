@@ -7,6 +7,7 @@ pub mod config;
 pub mod cookies;
 pub mod csrf;
 pub mod db;
+pub mod dutch_time;
 pub mod error;
 pub mod frame;
 pub mod i18n;
@@ -32,6 +33,9 @@ pub use viewer::{MaybeViewer, Role, SignedIn, Viewer};
 
 /// The stylesheet every page links to as `/static/site.css`.
 pub const SITE_CSS: &str = include_str!("../static/site.css");
+
+/// The icon browsers show in the tab and on a phone's home screen, as `/static/favicon.svg`.
+pub const FAVICON_SVG: &str = include_str!("../static/favicon.svg");
 
 /// The formatting toolbar of rich-text fields, `/static/editor.js`: pages with such a field
 /// load it through the `editor.html` template.

@@ -57,6 +57,7 @@ impl TemplatesBuilder {
     pub fn build(self) -> Result<Templates, TemplateError> {
         let mut tera = Tera::default();
         tera.autoescape_on(vec![".html"]);
+        tera.register_filter("when", crate::dutch_time::when_filter);
         let mut all = KERNEL_TEMPLATES.to_vec();
         all.extend(self.templates);
         tera.add_raw_templates(all.clone())

@@ -13,22 +13,19 @@ pub mod zip;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn;
 use axum::routing::{get, post};
+use schoolplein_kernel::frame::module_gate;
+use schoolplein_kernel::settings::Module;
 use schoolplein_kernel::{AppState, Language};
 
 /// The pages of this service, on every school host.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/children", get(routes::children::show_children))
-        .route("/children/details", post(routes::children::save_details))
-        .route("/children/contacts", post(routes::children::save_contacts))
-        .route(
-            "/children/photo",
-            post(routes::photos::upload_photo).layer(DefaultBodyLimit::max(
-                routes::photos::MAX_PHOTO_BYTES + 64 * 1024,
-            )),
-        )
-        .route("/children/photo/remove", post(routes::photos::remove_photo))
+        .merge(children_routes())
+        .merge(document_routes())
+        .merge(photo_routes())
+        .merge(group_routes())
         .route("/people/{person_id}/photo", get(routes::photos::show_photo))
         .route("/timeline", get(routes::posts::timeline))
         .route("/posts", post(routes::posts::create))
@@ -76,75 +73,6 @@ pub fn router() -> Router<AppState> {
             post(routes::attachments::delete),
         )
         .route(
-            "/documents",
-            get(routes::documents::list_folders).post(routes::documents::create_folder),
-        )
-        .route(
-            "/documents/{folder_id}",
-            get(routes::documents::show_folder),
-        )
-        .route(
-            "/documents/{folder_id}/delete",
-            post(routes::documents::delete_folder),
-        )
-        .route(
-            "/documents/{folder_id}/files",
-            post(routes::documents::upload_documents).layer(DefaultBodyLimit::max(
-                routes::documents::MAX_DOCUMENT_BYTES + 64 * 1024,
-            )),
-        )
-        .route(
-            "/documents/{folder_id}/files/{document_id}",
-            get(routes::documents::download_document),
-        )
-        .route(
-            "/documents/{folder_id}/files/{document_id}/delete",
-            post(routes::documents::delete_document),
-        )
-        .route(
-            "/albums",
-            get(routes::albums::list_albums).post(routes::albums::create_album),
-        )
-        .route("/albums/{album_id}", get(routes::albums::show_album))
-        .route(
-            "/albums/{album_id}/settings",
-            post(routes::albums::save_album_settings),
-        )
-        .route(
-            "/albums/{album_id}/delete",
-            post(routes::albums::delete_album),
-        )
-        .route(
-            "/albums/{album_id}/download",
-            post(routes::albums::download_zip),
-        )
-        .route(
-            "/albums/{album_id}/photos",
-            post(routes::albums::upload_photos).layer(DefaultBodyLimit::max(
-                routes::albums::MAX_PHOTO_BYTES + 64 * 1024,
-            )),
-        )
-        .route(
-            "/albums/{album_id}/photos/{photo_id}",
-            get(routes::albums::show_photo),
-        )
-        .route(
-            "/albums/{album_id}/photos/{photo_id}/thumbnail",
-            get(routes::albums::show_thumbnail),
-        )
-        .route(
-            "/albums/{album_id}/photos/{photo_id}/original",
-            get(routes::albums::download_photo),
-        )
-        .route(
-            "/albums/{album_id}/photos/{photo_id}/tags",
-            post(routes::albums::save_tags),
-        )
-        .route(
-            "/albums/{album_id}/photos/{photo_id}/delete",
-            post(routes::albums::delete_photo),
-        )
-        .route(
             "/admin/image-consent",
             get(routes::image_consent::show_consent).post(routes::image_consent::save_consent),
         )
@@ -159,18 +87,6 @@ pub fn router() -> Router<AppState> {
         .route(
             "/partner/details",
             post(routes::partner::save_partner_details),
-        )
-        .route(
-            "/children/{pupil_id}/medical",
-            post(routes::children::save_medical),
-        )
-        .route(
-            "/children/{pupil_id}/primary",
-            post(routes::children::make_primary),
-        )
-        .route(
-            "/children/{pupil_id}/privacy",
-            post(routes::children::save_privacy),
         )
         .route(
             "/admin/settings",
@@ -241,17 +157,6 @@ pub fn router() -> Router<AppState> {
             "/special-groups/{id}/list.pdf",
             get(routes::special::special_group_pdf),
         )
-        .route("/groups", get(routes::groups::list_groups))
-        .route("/groups/{group_id}", get(routes::groups::show_group))
-        .route(
-            "/groups/{group_id}/address-list.pdf",
-            get(routes::lists::address_list),
-        )
-        .route(
-            "/groups/{group_id}/class-list.pdf",
-            get(routes::lists::class_list),
-        )
-        .route("/api/groups/{group_id}", get(routes::groups::group_json))
         .route(
             "/admin/groups/{group_id}/letters.pdf",
             get(routes::letters::group_letters),
@@ -263,6 +168,132 @@ pub fn router() -> Router<AppState> {
                 // The file itself may be this large, plus the form around it.
                 .layer(DefaultBodyLimit::max(roster::MAX_FILE_BYTES + 64 * 1024)),
         )
+}
+
+/// A parent's children: details, contacts, medical notes, privacy (module "children").
+fn children_routes() -> Router<AppState> {
+    Router::new()
+        .route("/children", get(routes::children::show_children))
+        .route("/children/details", post(routes::children::save_details))
+        .route("/children/contacts", post(routes::children::save_contacts))
+        .route(
+            "/children/photo",
+            post(routes::photos::upload_photo).layer(DefaultBodyLimit::max(
+                routes::photos::MAX_PHOTO_BYTES + 64 * 1024,
+            )),
+        )
+        .route("/children/photo/remove", post(routes::photos::remove_photo))
+        .route(
+            "/children/{pupil_id}/medical",
+            post(routes::children::save_medical),
+        )
+        .route(
+            "/children/{pupil_id}/primary",
+            post(routes::children::make_primary),
+        )
+        .route(
+            "/children/{pupil_id}/privacy",
+            post(routes::children::save_privacy),
+        )
+        .route_layer(from_fn(|r, n| module_gate(Module::Children, r, n)))
+}
+
+/// Document folders and their files (module "documents").
+fn document_routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/documents",
+            get(routes::documents::list_folders).post(routes::documents::create_folder),
+        )
+        .route(
+            "/documents/{folder_id}",
+            get(routes::documents::show_folder),
+        )
+        .route(
+            "/documents/{folder_id}/delete",
+            post(routes::documents::delete_folder),
+        )
+        .route(
+            "/documents/{folder_id}/files",
+            post(routes::documents::upload_documents).layer(DefaultBodyLimit::max(
+                routes::documents::MAX_DOCUMENT_BYTES + 64 * 1024,
+            )),
+        )
+        .route(
+            "/documents/{folder_id}/files/{document_id}",
+            get(routes::documents::download_document),
+        )
+        .route(
+            "/documents/{folder_id}/files/{document_id}/delete",
+            post(routes::documents::delete_document),
+        )
+        .route_layer(from_fn(|r, n| module_gate(Module::Documents, r, n)))
+}
+
+/// Photo albums (module "photos").
+fn photo_routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/albums",
+            get(routes::albums::list_albums).post(routes::albums::create_album),
+        )
+        .route("/albums/{album_id}", get(routes::albums::show_album))
+        .route(
+            "/albums/{album_id}/settings",
+            post(routes::albums::save_album_settings),
+        )
+        .route(
+            "/albums/{album_id}/delete",
+            post(routes::albums::delete_album),
+        )
+        .route(
+            "/albums/{album_id}/download",
+            post(routes::albums::download_zip),
+        )
+        .route(
+            "/albums/{album_id}/photos",
+            post(routes::albums::upload_photos).layer(DefaultBodyLimit::max(
+                routes::albums::MAX_PHOTO_BYTES + 64 * 1024,
+            )),
+        )
+        .route(
+            "/albums/{album_id}/photos/{photo_id}",
+            get(routes::albums::show_photo),
+        )
+        .route(
+            "/albums/{album_id}/photos/{photo_id}/thumbnail",
+            get(routes::albums::show_thumbnail),
+        )
+        .route(
+            "/albums/{album_id}/photos/{photo_id}/original",
+            get(routes::albums::download_photo),
+        )
+        .route(
+            "/albums/{album_id}/photos/{photo_id}/tags",
+            post(routes::albums::save_tags),
+        )
+        .route(
+            "/albums/{album_id}/photos/{photo_id}/delete",
+            post(routes::albums::delete_photo),
+        )
+        .route_layer(from_fn(|r, n| module_gate(Module::Photos, r, n)))
+}
+
+/// The group pages and their lists (module "groups").
+fn group_routes() -> Router<AppState> {
+    Router::new()
+        .route("/groups", get(routes::groups::list_groups))
+        .route("/groups/{group_id}", get(routes::groups::show_group))
+        .route(
+            "/groups/{group_id}/address-list.pdf",
+            get(routes::lists::address_list),
+        )
+        .route(
+            "/groups/{group_id}/class-list.pdf",
+            get(routes::lists::class_list),
+        )
+        .route("/api/groups/{group_id}", get(routes::groups::group_json))
+        .route_layer(from_fn(|r, n| module_gate(Module::Groups, r, n)))
 }
 
 pub const TEMPLATES: &[(&str, &str)] = &[

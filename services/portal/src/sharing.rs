@@ -36,9 +36,10 @@ pub fn may_manage(member: &PostReader, group: Option<i64>) -> bool {
     member.admin || group.is_some_and(|g| member.taught.contains(&g))
 }
 
-/// The school's settings, when the viewer may use the module: while the school has switched
-/// it off its pages do not exist for parents (404), and staff keep them, so they can fill the
-/// module before the school opens it; while the portal is closed to parents, parents get 403.
+/// The school's settings, when the viewer may use the module: while the portal is closed to
+/// parents, parents get 403. A module that is off is refused before the handler by its routes'
+/// gate (`frame::module_gate`, 404 for every role); the check here keeps to that for a
+/// handler reached some other way.
 pub async fn module_open(
     state: &AppState,
     tenant: &CurrentTenant,
@@ -46,7 +47,7 @@ pub async fn module_open(
     module: Module,
 ) -> Result<Arc<SchoolSettings>, AppError> {
     let settings = state.settings.get(&state.schools, tenant.id()).await?;
-    if !settings.is_on(module) && !viewer.is_staff() {
+    if !settings.is_on(module) {
         return Err(AppError::NotFound);
     }
     settings.open_to(viewer.is_staff())?;

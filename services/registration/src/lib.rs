@@ -18,6 +18,17 @@ pub use invitations::{Invitee, invite};
 /// The pages of this service, on every school host.
 pub fn router() -> Router<AppState> {
     Router::new()
+        .merge(
+            Router::new()
+                .route("/notices", get(routes::schools::show_notices))
+                .route_layer(axum::middleware::from_fn(|r, n| {
+                    schoolplein_kernel::frame::module_gate(
+                        schoolplein_kernel::settings::Module::Notices,
+                        r,
+                        n,
+                    )
+                })),
+        )
         .route(
             "/sign-in",
             get(routes::sign_in::show_sign_in).post(routes::sign_in::sign_in),
@@ -74,7 +85,6 @@ pub fn router() -> Router<AppState> {
             "/session/handoff/{token}",
             get(routes::schools::take_handoff).post(routes::schools::confirm_handoff),
         )
-        .route("/notices", get(routes::schools::show_notices))
         .route(
             "/register",
             get(routes::register::show_register).post(routes::register::enter_code),

@@ -147,6 +147,7 @@ pub fn app_with(
         ("/healthz", get(health::healthz)),
         ("/readyz", get(health::readyz)),
         ("/static/site.css", get(site_css)),
+        ("/static/favicon.svg", get(favicon)),
         ("/static/editor.js", get(editor_js)),
     ];
     any_host_routes.extend(any_host);
@@ -249,6 +250,16 @@ async fn site_css() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         schoolplein_kernel::SITE_CSS,
+    )
+}
+
+async fn favicon() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        schoolplein_kernel::FAVICON_SVG,
     )
 }
 

@@ -408,6 +408,6 @@ async fn a_school_that_switches_documents_off_hides_them_from_parents() {
             .text()
             .contains("to-documents")
     );
-    // Staff keep the module, to fill it before the school opens it.
-    assert_eq!(admin.client.get(&host, &link).await.status, 200);
+    // Off is off for every role: staff too find nothing there until the school switches it on.
+    assert_eq!(admin.client.get(&host, &link).await.status, 404);
 }

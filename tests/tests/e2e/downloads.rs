@@ -258,6 +258,7 @@ async fn every_file_arrives_whole_under_every_encoding_a_client_asks_for() {
         ("GET", feed, vec![], Check::Calendar),
         ("GET", "/static/site.css".into(), vec![], Check::Same),
         ("GET", "/static/editor.js".into(), vec![], Check::Same),
+        ("GET", "/static/favicon.svg".into(), vec![], Check::Same),
         ("GET", "/readyz".into(), vec![], Check::Same),
         ("GET", "/healthz".into(), vec![], Check::Same),
     ];

@@ -41,6 +41,10 @@ async fn each_person_gets_the_places_that_fit_them_with_the_current_one_marked()
     assert!(home.contains("id=\"school-home\""));
     assert!(home.contains("id=\"menu-sign-in\""));
     assert!(places(&home).is_empty());
+    assert!(home.contains("href=\"/static/favicon.svg\""));
+    let icon = visitor.get(&host, "/static/favicon.svg").await;
+    assert_eq!(icon.status, 200);
+    assert_eq!(icon.header("content-type"), Some("image/svg+xml"));
 
     let mut parent = school::member(&app, &school, "Ouder", &[Role::Parent])
         .await
@@ -174,4 +178,159 @@ async fn the_menu_signs_out_with_the_same_token_as_the_page_s_own_forms() {
     assert_eq!(out.status, 303, "{}", out.text());
     let after = parent.get(&host, "/account").await;
     assert_ne!(after.status, 200, "signed out");
+}
+
+/// Every route of each module, as (method, path) with ids filled in: they answer 404 while
+/// the module is off, whatever the id.
+const MODULE_ROUTES: &[(&str, &[(&str, &str)])] = &[
+    (
+        "children",
+        &[
+            ("GET", "/children"),
+            ("POST", "/children/details"),
+            ("POST", "/children/contacts"),
+            ("POST", "/children/photo"),
+            ("POST", "/children/photo/remove"),
+            ("POST", "/children/1/medical"),
+            ("POST", "/children/1/primary"),
+            ("POST", "/children/1/privacy"),
+        ],
+    ),
+    (
+        "documents",
+        &[
+            ("GET", "/documents"),
+            ("POST", "/documents"),
+            ("GET", "/documents/1"),
+            ("POST", "/documents/1/delete"),
+            ("POST", "/documents/1/files"),
+            ("GET", "/documents/1/files/1"),
+            ("POST", "/documents/1/files/1/delete"),
+        ],
+    ),
+    (
+        "photos",
+        &[
+            ("GET", "/albums"),
+            ("POST", "/albums"),
+            ("GET", "/albums/1"),
+            ("POST", "/albums/1/settings"),
+            ("POST", "/albums/1/delete"),
+            ("GET", "/albums/1/download"),
+            ("POST", "/albums/1/photos"),
+            ("GET", "/albums/1/photos/1"),
+            ("GET", "/albums/1/photos/1/thumbnail"),
+            ("GET", "/albums/1/photos/1/original"),
+            ("POST", "/albums/1/photos/1/tags"),
+            ("POST", "/albums/1/photos/1/delete"),
+        ],
+    ),
+    (
+        "groups",
+        &[
+            ("GET", "/groups"),
+            ("GET", "/groups/1"),
+            ("GET", "/groups/1/address-list.pdf"),
+            ("GET", "/groups/1/class-list.pdf"),
+            ("GET", "/api/groups/1"),
+        ],
+    ),
+    (
+        "calendar",
+        &[
+            ("GET", "/calendar"),
+            ("GET", "/calendar/upcoming"),
+            ("POST", "/calendar/events"),
+            ("GET", "/calendar/events/new"),
+            ("GET", "/calendar/events/1"),
+            ("GET", "/calendar/events/1/edit"),
+            ("POST", "/calendar/events/1/edit"),
+            ("POST", "/calendar/events/1/delete"),
+            ("GET", "/calendar/feeds"),
+            ("POST", "/calendar/feeds/renew"),
+            ("POST", "/calendar/feeds/revoke"),
+        ],
+    ),
+    (
+        "conferences",
+        &[
+            ("GET", "/conference-rounds"),
+            ("POST", "/conference-rounds"),
+            ("GET", "/conference-rounds/invitation"),
+            ("GET", "/conference-rounds/1"),
+            ("POST", "/conference-rounds/1/settings"),
+            ("POST", "/conference-rounds/1/slots"),
+            ("POST", "/conference-rounds/1/slots/1/delete"),
+            ("POST", "/conference-rounds/1/publish"),
+            ("POST", "/conference-rounds/1/close"),
+            ("GET", "/conference-rounds/1/overview.pdf"),
+            ("POST", "/conference-rounds/1/delete"),
+            ("GET", "/conferences"),
+            ("POST", "/conferences/book"),
+            ("POST", "/conferences/cancel"),
+        ],
+    ),
+    ("notices", &[("GET", "/notices")]),
+];
+
+#[tokio::test]
+async fn with_a_module_off_every_route_of_it_answers_404_for_every_role_and_comes_back_when_on() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool De Klimop", "").await;
+    let host = school_host(&school.slug);
+    let mut admin = school::member(&app, &school, "Directeur", &[Role::SchoolAdmin])
+        .await
+        .client;
+    let mut people = vec![
+        ("admin", admin.clone()),
+        (
+            "teacher",
+            school::member(&app, &school, "Juf", &[Role::Teacher])
+                .await
+                .client,
+        ),
+        (
+            "parent",
+            school::member(&app, &school, "Ouder", &[Role::Parent])
+                .await
+                .client,
+        ),
+    ];
+    admin.get(&host, "/admin/settings").await;
+    // Every module off at once (a checkbox left out is off).
+    let off = admin
+        .post_form(&host, "/admin/settings", &[("portal_open", "1")])
+        .await;
+    assert_eq!(off.status, 303, "{}", off.text());
+    for (role, client) in &mut people {
+        for (module, routes) in MODULE_ROUTES {
+            for (method, path) in *routes {
+                let answer = if *method == "GET" {
+                    client.get(&host, path).await
+                } else {
+                    client.post_form(&host, path, &[]).await
+                };
+                assert_eq!(answer.status, 404, "{role}: {method} {path} ({module} off)");
+            }
+        }
+    }
+    // On again: the pages answer (the first of each module, as the admin).
+    let mut all_on = vec![("portal_open", "1")];
+    let names: Vec<String> = MODULE_ROUTES
+        .iter()
+        .map(|(module, _)| format!("module_on_{module}"))
+        .collect();
+    all_on.extend(names.iter().map(|name| (name.as_str(), "1")));
+    let on = admin.post_form(&host, "/admin/settings", &all_on).await;
+    assert_eq!(on.status, 303, "{}", on.text());
+    for path in [
+        "/documents",
+        "/albums",
+        "/groups",
+        "/calendar",
+        "/conference-rounds",
+        "/notices",
+    ] {
+        assert_eq!(admin.get(&host, path).await.status, 200, "{path}");
+    }
 }

@@ -227,7 +227,7 @@ async fn the_pages_obey_the_settings() {
         "{home}"
     );
 
-    // Groups off: parents lose the group pages and the menu item; staff keep them.
+    // Groups off: the group pages and the menu item are gone, for parents and staff alike.
     let mut form = full_form();
     form.retain(|(k, _)| *k != "module_on_groups");
     admin.post_form(&host, "/admin/settings", &form).await;
@@ -236,7 +236,7 @@ async fn the_pages_obey_the_settings() {
             .get(&host, &format!("/groups/{group_3b}"))
             .await
             .status,
-        403
+        404
     );
     assert!(!parent.get(&host, "/").await.text().contains("to-groups"));
     assert_eq!(
@@ -244,7 +244,7 @@ async fn the_pages_obey_the_settings() {
             .get(&host, &format!("/groups/{group_3b}"))
             .await
             .status,
-        200
+        404
     );
 
     // The portal closed to parents: their pages and registration say so; staff go on.

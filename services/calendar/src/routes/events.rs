@@ -25,7 +25,7 @@ pub async fn calendar_open(
     viewer: &Viewer,
 ) -> Result<Arc<SchoolSettings>, AppError> {
     let settings = state.settings.get(&state.schools, tenant.id()).await?;
-    if !settings.is_on(Module::Calendar) && !viewer.is_staff() {
+    if !settings.is_on(Module::Calendar) {
         return Err(AppError::NotFound);
     }
     settings.open_to(viewer.is_staff())?;
