@@ -3,6 +3,7 @@
 
 pub mod db;
 pub mod fields;
+pub mod home;
 pub mod notify;
 pub mod privacy;
 pub mod rich_text;

@@ -140,7 +140,8 @@ async fn an_invited_teacher_joins_and_a_parent_switches_schools_in_the_browser()
     browser.fill("#password", TEACHER_PASSWORD).await;
     browser.click("#sign-in").await;
     assert_eq!(browser.text_of("#member-name").await, "Tim de Vries");
-    browser.click("#to-account").await;
+    browser.click("#person-menu summary").await;
+    browser.click("#menu-account").await;
     browser.click("#sign-out").await;
     browser.wait_for_url(|url| url.ends_with("/sign-in")).await;
     browser.goto(&format!("{klimop_origin}/")).await;
@@ -153,7 +154,8 @@ async fn an_invited_teacher_joins_and_a_parent_switches_schools_in_the_browser()
     )
     .await;
     assert_eq!(browser.text_of("#member-name").await, "Tim de Vries");
-    browser.click("#to-account").await;
+    browser.click("#person-menu summary").await;
+    browser.click("#menu-account").await;
     browser.click("#sign-out").await;
     browser.wait_for_url(|url| url.ends_with("/sign-in")).await;
 
@@ -194,7 +196,8 @@ async fn an_invited_teacher_joins_and_a_parent_switches_schools_in_the_browser()
         browser.text_of("#school-name").await,
         "Basisschool De Klimop"
     );
-    browser.click("#to-schools").await;
+    browser.click("#person-menu summary").await;
+    browser.click("#menu-schools").await;
     browser
         .click(&format!("#school-{} a.switch", plein.id))
         .await;
@@ -206,7 +209,8 @@ async fn an_invited_teacher_joins_and_a_parent_switches_schools_in_the_browser()
         "Kindcentrum Het Tweede Plein"
     );
     assert_eq!(browser.text_of("#member-name").await, "Sanne Jansen");
-    browser.click("#to-schools").await;
+    browser.click("#person-menu summary").await;
+    browser.click("#menu-schools").await;
     browser
         .click(&format!("#school-{} a.switch", klimop.id))
         .await;
@@ -259,7 +263,8 @@ async fn an_admin_imports_prints_letters_and_a_parent_registers_is_approved_and_
     let browser = Browser::start().await;
     // The admin imports the administration's file.
     sign_in_with_the_form(&browser, &origin, "anja@klimop.example", PASSWORD).await;
-    browser.click("#to-import").await;
+    browser.click("#nav-admin").await;
+    browser.click("#nav-admin-import").await;
     browser.fill("#file", &sample.display().to_string()).await;
     browser.click("#import").await;
     assert_eq!(browser.text_of("#count-added").await, "6");
@@ -335,7 +340,7 @@ async fn an_admin_imports_prints_letters_and_a_parent_registers_is_approved_and_
     browser.fill("#email", "anna@ouders.example").await;
     browser.fill("#password", PARENT_PASSWORD).await;
     browser.click("#sign-in").await;
-    browser.click("#to-children").await;
+    browser.click("#nav-children").await;
     assert!(
         !browser.text_of(".child-status").await.is_empty(),
         "waiting for approval"
@@ -350,7 +355,8 @@ async fn an_admin_imports_prints_letters_and_a_parent_registers_is_approved_and_
 
     // The admin approves (approval is on: the school's default).
     sign_in_with_the_form(&browser, &origin, "anja@klimop.example", PASSWORD).await;
-    browser.click("#to-parents").await;
+    browser.click("#nav-admin").await;
+    browser.click("#nav-admin-parents").await;
     browser.click("#pending .approve").await;
     assert!(!browser.text_of("#no-pending").await.is_empty());
     browser.goto(&format!("{origin}/account")).await;
@@ -359,7 +365,7 @@ async fn an_admin_imports_prints_letters_and_a_parent_registers_is_approved_and_
 
     // The parent sees their child and the group's page.
     sign_in_with_the_form(&browser, &origin, "anna@ouders.example", PARENT_PASSWORD).await;
-    browser.click("#to-children").await;
+    browser.click("#nav-children").await;
     assert_eq!(browser.text_of(".child-group").await, "Groep 3b");
     browser.click(".child-group").await;
     browser
@@ -1052,6 +1058,9 @@ async fn an_admin_imports_combination_groups_arranges_them_and_invites_a_group_w
             .contains("3, 4, 5, 6")
     );
 
+    browser.goto(&format!("{origin}/")).await;
+    browser.look_at("home-admin").await;
+
     // From the group's page, the admin invites its parents: three left in "1-2 Beren".
     browser.goto(&format!("{origin}/groups/{beren}")).await;
     browser.click("#invite-group-parents").await;
@@ -1111,6 +1120,9 @@ async fn an_admin_imports_combination_groups_arranges_them_and_invites_a_group_w
         .wait_for_url(|url| url.ends_with("/register/done?status=active"))
         .await;
     browser.look_at("parent-invitation-done").await;
+    browser.goto(&format!("{origin}/")).await;
+    assert!(browser.has("#member-name").await);
+    browser.look_at("home-parent").await;
     browser.goto(&format!("{origin}/children")).await;
     assert_eq!(browser.text_of(".child-group").await, shape.class_name(0));
     browser.look_at("children-parent").await;

@@ -434,7 +434,7 @@ async fn parents_book_on_one_page_change_atomically_cancel_and_are_refused_where
 
     // The home page leads there; one page, both children, the same day side by side.
     let home = p.client.get(&host, "/").await.text();
-    assert!(home.contains("id=\"to-conferences\""), "{home}");
+    assert!(home.contains("id=\"nav-conferences\""), "{home}");
     let page = p.client.get(&host, "/conferences").await;
     assert_eq!(page.status, 200);
     let html = page.text();

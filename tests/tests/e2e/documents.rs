@@ -375,7 +375,7 @@ async fn a_school_that_switches_documents_off_hides_them_from_parents() {
             .get(&host, "/")
             .await
             .text()
-            .contains("id=\"to-documents\"")
+            .contains("id=\"nav-documents\"")
     );
 
     let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
@@ -406,7 +406,7 @@ async fn a_school_that_switches_documents_off_hides_them_from_parents() {
             .get(&host, "/")
             .await
             .text()
-            .contains("to-documents")
+            .contains("nav-documents")
     );
     // Off is off for every role: staff too find nothing there until the school switches it on.
     assert_eq!(admin.client.get(&host, &link).await.status, 404);

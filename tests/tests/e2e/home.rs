@@ -278,3 +278,93 @@ async fn an_overlong_search_is_a_400_naming_the_field() {
         .text();
     assert!(english.contains("at most 100 characters"), "{english}");
 }
+
+#[tokio::test]
+async fn a_member_s_home_is_their_day_urgent_messages_first_then_what_waits_and_the_newest_news() {
+    use schoolplein_kernel::Role;
+    use schoolplein_tests::school::{self, publish};
+
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool De Klimop", "").await;
+    let host = schoolplein_tests::school_host(&school.slug);
+    let mut admin = school::member(&app, &school, "Directeur", &[Role::SchoolAdmin]).await;
+    let mut parent = school::member(&app, &school, "Ouder", &[Role::Parent]).await;
+    publish(
+        &mut admin.client,
+        &host,
+        &[
+            ("kind", "news"),
+            ("title", "Schoolreisje naar Artis"),
+            ("whole_school", "on"),
+        ],
+    )
+    .await;
+    let urgent = publish(
+        &mut admin.client,
+        &host,
+        &[
+            ("kind", "news"),
+            ("title", "School dicht door stormschade"),
+            ("whole_school", "on"),
+            ("urgent", "on"),
+        ],
+    )
+    .await;
+    let home = parent.client.get(&host, "/").await.text();
+    let urgent_at = home.find("id=\"urgent\"").expect("the urgent box");
+    assert!(home[urgent_at..].contains("School dicht door stormschade"));
+    let news_at = home.find("id=\"home-news\"").expect("the news");
+    assert!(urgent_at < news_at, "urgent first");
+    assert!(home[news_at..].contains("Schoolreisje naar Artis"));
+    assert!(home.contains("id=\"unread-posts\">2<"), "{home}");
+    assert!(
+        !home.contains("id=\"pending-signups\""),
+        "parents see no admin work"
+    );
+
+    // Read, it leaves the urgent box (and stays in the news).
+    parent.client.get(&host, &format!("/posts/{urgent}")).await;
+    let gone = schoolplein_tests::eventually(std::time::Duration::from_secs(5), || {
+        let mut client = parent.client.clone();
+        let host = host.clone();
+        async move {
+            !client
+                .get(&host, "/")
+                .await
+                .text()
+                .contains("id=\"urgent\"")
+        }
+    })
+    .await;
+    assert!(gone.is_some(), "the urgent box gone once read");
+    let home = parent.client.get(&host, "/").await.text();
+    assert!(home.contains("School dicht door stormschade"));
+
+    // The admin is told of parents waiting for approval.
+    let pupil: i64 = {
+        let mut tx = tenant_router::TenantTx::begin(&app.db.pool, school.id)
+            .await
+            .unwrap();
+        let pupil = sqlx::query_scalar(
+            "INSERT INTO pupils (import_key, first_name, last_name, date_of_birth)
+             VALUES ('P1', 'Sanne', 'Vries', '2019-05-01')
+             RETURNING id",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO guardians (pupil_id, person_id, status) VALUES ($1, $2, 'pending')",
+        )
+        .bind(pupil)
+        .bind(parent.person_id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        pupil
+    };
+    assert!(pupil > 0);
+    let home = admin.client.get(&host, "/").await.text();
+    assert!(home.contains("id=\"pending-signups\">1<"), "{home}");
+}

@@ -206,7 +206,7 @@ async fn the_pages_obey_the_settings() {
         200
     );
     let home = parent.get(&host, "/").await.text();
-    assert!(home.contains("id=\"to-groups\">Groepen<"), "{home}");
+    assert!(home.contains("id=\"nav-groups\">Groepen<"), "{home}");
 
     // All groups for teachers; groups renamed; the intranet tile.
     admin.get(&host, "/admin/settings").await;
@@ -223,7 +223,7 @@ async fn the_pages_obey_the_settings() {
     );
     let home = parent.get(&host, "/").await.text();
     assert!(
-        home.contains("id=\"to-groups\">Klassen<") && home.contains("id=\"to-intranet\""),
+        home.contains("id=\"nav-groups\">Klassen<") && home.contains("id=\"to-intranet\""),
         "{home}"
     );
 
@@ -238,7 +238,7 @@ async fn the_pages_obey_the_settings() {
             .status,
         404
     );
-    assert!(!parent.get(&host, "/").await.text().contains("to-groups"));
+    assert!(!parent.get(&host, "/").await.text().contains("nav-groups"));
     assert_eq!(
         teacher
             .get(&host, &format!("/groups/{group_3b}"))

@@ -55,13 +55,13 @@ pub(crate) struct PostRow {
     groups: Vec<String>,
     published_at: DateTime<Utc>,
     edited_at: Option<DateTime<Utc>>,
-    unread: bool,
-    urgent: bool,
+    pub(crate) unread: bool,
+    pub(crate) urgent: bool,
 }
 
 /// A post as pages show it: the body as sanitised HTML, and its first paragraph as text.
 #[derive(Debug, Serialize)]
-struct PostView {
+pub struct PostView {
     id: i64,
     kind: String,
     /// The school's name for the kind's module, if it chose one.
@@ -84,7 +84,7 @@ struct PostView {
 }
 
 impl PostView {
-    fn new(row: PostRow, reader: &PostReader, settings: &SchoolSettings) -> Self {
+    pub(crate) fn new(row: PostRow, reader: &PostReader, settings: &SchoolSettings) -> Self {
         let label = PostKind::parse(&row.kind).and_then(|k| settings.module(k.module()).name);
         Self {
             id: row.id,
@@ -207,11 +207,11 @@ struct TimelinePage<'a> {
 /// A timeline page as read: its posts (one more than a page, to tell whether older ones
 /// follow), for whom, and under which settings.
 #[derive(Debug)]
-struct ReadPage {
-    reader: PostReader,
+pub(crate) struct ReadPage {
+    pub(crate) reader: PostReader,
     teacher: bool,
     settings: Arc<SchoolSettings>,
-    rows: Vec<PostRow>,
+    pub(crate) rows: Vec<PostRow>,
 }
 
 impl ReadPage {
@@ -267,7 +267,7 @@ async fn read_page(
 /// The first page, the one read most: kept per person until the school's posts or roster or
 /// the person's read marks change (`school_cache`), and used only under the same settings and
 /// roles it was read with.
-async fn first_page(
+pub(crate) async fn first_page(
     state: &AppState,
     tenant: TenantId,
     viewer: &Viewer,

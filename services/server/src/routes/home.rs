@@ -10,9 +10,20 @@ use schoolplein_calendar::home::{NextDay, PublicEvent, next_days, public_events}
 use schoolplein_kernel::audience::{PostKind, PostReader};
 use schoolplein_kernel::settings::{Module, SchoolSettings};
 use schoolplein_kernel::{AppError, AppState, Lang, MaybeViewer, Role};
+use schoolplein_portal::home::{HomeNews, home_news};
 use schoolplein_registration::db::notices;
 use serde::Serialize;
 use tenant_router::{CurrentTenant, TenantTx};
+
+/// How many of the newest posts the home page shows.
+const HOME_POSTS: usize = 5;
+
+/// Parents' links to a child waiting for the school's approval.
+async fn pending_signups(tx: &mut TenantTx) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM guardians WHERE status = 'pending'")
+        .fetch_one(&mut **tx)
+        .await
+}
 
 #[derive(Debug, sqlx::FromRow)]
 struct SchoolProfile {
@@ -30,8 +41,10 @@ struct MemberBar {
     is_parent: bool,
     is_staff: bool,
     is_admin: bool,
-    /// The school's menu: module key to the name shown, for the modules that are on.
-    menu: std::collections::BTreeMap<&'static str, String>,
+    /// The news: urgent messages not read yet on top, then the newest posts.
+    news: Option<HomeNews>,
+    /// For admins: parents' sign-ups waiting for the school's approval (A2).
+    pending_signups: i64,
     intranet_url: Option<String>,
     /// The calendar's next seven days, while the calendar is on (or for staff).
     next_days: Option<Vec<NextDay>>,
@@ -53,39 +66,6 @@ async fn settings_of(
     Ok(state.settings.get(&state.schools, tenant.id()).await?)
 }
 
-/// The menu items that are on, under the school's names or the portal's own.
-fn menu(
-    state: &AppState,
-    settings: &SchoolSettings,
-    language: schoolplein_kernel::Language,
-) -> std::collections::BTreeMap<&'static str, String> {
-    [
-        Module::News,
-        Module::Children,
-        Module::Groups,
-        Module::Notices,
-        Module::Photos,
-        Module::Documents,
-        Module::Conferences,
-        Module::Calendar,
-    ]
-    .into_iter()
-    .filter(|m| settings.is_on(*m))
-    .map(|m| {
-        let own = settings.module(m).name;
-        let name = own.unwrap_or_else(|| {
-            state
-                .templates
-                .catalog()
-                .get(language, &format!("portal.module.{}", m.as_str()))
-                .unwrap_or(m.as_str())
-                .to_owned()
-        });
-        (m.as_str(), name)
-    })
-    .collect()
-}
-
 pub async fn show_home(
     State(state): State<AppState>,
     tenant: CurrentTenant,
@@ -97,6 +77,13 @@ pub async fn show_home(
     let settings = settings_of(&state, &tenant).await?;
     let now = chrono::Utc::now();
     let names = Names::new(state.templates.catalog(), language);
+    // The news comes from the school cache (or its own transaction), before this one begins.
+    let news = match &viewer {
+        Some(viewer) if settings.is_on(Module::News) => {
+            Some(home_news(&state, tenant.id(), viewer, &settings, HOME_POSTS).await?)
+        }
+        _ => None,
+    };
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let profile: SchoolProfile = sqlx::query_as("SELECT name, welcome_text FROM school_profile")
         .fetch_optional(&mut *tx)
@@ -119,7 +106,12 @@ pub async fn show_home(
             .await?
             .unread(&mut tx, &PostKind::shown_by(&settings))
             .await?,
-            menu: menu(&state, &settings, language),
+            news,
+            pending_signups: if viewer.has(Role::SchoolAdmin) {
+                pending_signups(&mut tx).await?
+            } else {
+                0
+            },
             intranet_url: settings.intranet_url.clone(),
             unread: notices::unread_count(&mut tx, viewer.person_id).await?,
             is_parent: viewer.has(Role::Parent),
