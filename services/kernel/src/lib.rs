@@ -9,6 +9,7 @@ pub mod csrf;
 pub mod db;
 pub mod dutch_time;
 pub mod error;
+pub mod forms;
 pub mod frame;
 pub mod i18n;
 pub mod kv;

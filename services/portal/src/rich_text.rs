@@ -33,9 +33,6 @@ static SANITISER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     builder
 });
 
-/// Text only: every tag goes, the text stays (escaped).
-static TEXT_ONLY: LazyLock<ammonia::Builder<'static>> = LazyLock::new(ammonia::Builder::empty);
-
 /// Paragraphs at blank lines; single line breaks stay inside a paragraph.
 pub fn paragraphs(body: &str) -> Vec<String> {
     body.replace("\r\n", "\n")
@@ -119,18 +116,48 @@ pub fn plain_to_html(body: &str) -> String {
         .collect()
 }
 
-/// The first paragraph as safe HTML holding text only, for lists of posts.
-pub fn excerpt(body: &str) -> Option<String> {
-    paragraphs(body)
-        .first()
-        .map(|p| TEXT_ONLY.clean(p).to_string())
-        .filter(|text| !text.trim().is_empty())
+/// How long a post's preview in a list is, at most.
+pub const EXCERPT_CHARS: usize = 200;
+
+/// A plain-text preview of a post for lists, from its safe HTML: the text from the first
+/// paragraph that says something (a salutation such as "Beste ouders," is skipped), up to
+/// [`EXCERPT_CHARS`] characters, cut at a word. Plain text: pages escape it as any text.
+pub fn excerpt(safe_html: &str) -> Option<String> {
+    let paragraphs = text_of(safe_html, false);
+    let is_salutation = |p: &str| p.chars().count() <= 40 && p.trim_end().ends_with(',');
+    let start = paragraphs
+        .iter()
+        .position(|p| !is_salutation(p))
+        .unwrap_or(0);
+    let text = paragraphs[start.min(paragraphs.len())..]
+        .iter()
+        .flat_map(|p| p.split_whitespace())
+        .collect::<Vec<_>>()
+        .join(" ");
+    if text.is_empty() {
+        return None;
+    }
+    if text.chars().count() <= EXCERPT_CHARS {
+        return Some(text);
+    }
+    let cut: String = text.chars().take(EXCERPT_CHARS).collect();
+    let at_word = cut.rfind(' ').map_or(cut.as_str(), |space| &cut[..space]);
+    Some(format!(
+        "{}…",
+        at_word.trim_end_matches([',', '.', ';', ':'])
+    ))
 }
 
 /// The sanitiser's HTML as plain-text paragraphs, for mails: line breaks kept, list items
 /// as bullets, a link's address after its text. Expects this module's output (only the
 /// allowed tags, attributes in double quotes), never raw input.
 pub fn text_paragraphs(safe_html: &str) -> Vec<String> {
+    text_of(safe_html, true)
+}
+
+/// The text of safe HTML in paragraphs; `for_mail` adds list bullets and a link's address
+/// after its text (a preview leaves them out).
+fn text_of(safe_html: &str, for_mail: bool) -> Vec<String> {
     let mut text = String::with_capacity(safe_html.len());
     let mut link: Option<String> = None;
     let mut rest = safe_html;
@@ -148,7 +175,8 @@ pub fn text_paragraphs(safe_html: &str) -> Vec<String> {
             .to_ascii_lowercase();
         match (tag.starts_with('/'), name.as_str()) {
             (false, "br") => text.push('\n'),
-            (false, "li") => text.push_str("\n• "),
+            (false, "li") if for_mail => text.push_str("\n• "),
+            (false, "li") => text.push('\n'),
             (true, "p" | "h3" | "h4" | "blockquote" | "ul" | "ol") => text.push_str("\n\n"),
             (false, "a") => {
                 link = tag
@@ -156,7 +184,7 @@ pub fn text_paragraphs(safe_html: &str) -> Vec<String> {
                     .and_then(|(_, after)| after.split_once('"'))
                     .map(|(href, _)| href.to_owned());
             }
-            (true, "a") => {
+            (true, "a") if for_mail => {
                 if let Some(href) = link.take() {
                     let href = decode_entities(&href);
                     let address = href.strip_prefix("mailto:").unwrap_or(&href);
@@ -290,8 +318,10 @@ mod tests {
             ] {
                 assert!(!html.contains(bad), "{payload} -> {html}");
             }
-            let text = excerpt(payload).unwrap_or_default();
-            assert!(!text.contains('<'), "{payload} -> {text}");
+            // The excerpt is plain text from the safe HTML: what looked like markup is text
+            // there, and every page escapes it.
+            let text = excerpt(&html).unwrap_or_default();
+            assert!(!text.contains("<script"), "{payload} -> {text}");
         }
     }
 
@@ -304,11 +334,21 @@ mod tests {
     }
 
     #[test]
-    fn an_excerpt_is_the_first_paragraphs_text() {
+    fn an_excerpt_skips_the_salutation_and_stops_at_a_word_near_200_characters() {
+        let html = to_safe_html("Beste ouders,\n\nHet <b>schoolreisje</b> & meer\n\nTweede");
         assert_eq!(
-            excerpt("Het <b>schoolreisje</b> & meer\n\nTweede").as_deref(),
-            Some("Het schoolreisje &amp; meer")
+            excerpt(&html).as_deref(),
+            Some("Het schoolreisje & meer Tweede")
         );
         assert_eq!(excerpt(""), None);
+        let long = to_safe_html(&"woord ".repeat(100));
+        let cut = excerpt(&long).unwrap();
+        assert!(cut.ends_with("woord…"), "{cut}");
+        assert!(cut.chars().count() <= EXCERPT_CHARS + 1);
+        // Only a salutation: it is the text.
+        assert_eq!(
+            excerpt(&to_safe_html("Beste ouders,")).as_deref(),
+            Some("Beste ouders,")
+        );
     }
 }

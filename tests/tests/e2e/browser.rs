@@ -424,7 +424,13 @@ async fn a_teacher_asks_group_3_a_question_a_parent_answers_and_the_teacher_sees
     browser
         .fill("#body", "Komt u kijken naar het werk van de kinderen?")
         .await;
-    browser.click(&format!("#group-{g3}")).await;
+    // Her only group is ticked already.
+    assert_eq!(
+        browser
+            .run_on(&format!("#group-{g3}"), "return arguments[0].checked;", &[])
+            .await,
+        serde_json::json!(true)
+    );
     browser.click("#questionnaire summary").await;
     browser.click("#q1-kind option[value='yes_no']").await;
     browser
@@ -1058,6 +1064,39 @@ async fn an_admin_imports_combination_groups_arranges_them_and_invites_a_group_w
             .contains("3, 4, 5, 6")
     );
 
+    // Two posts, published with the browser's own session, for the timeline and the home page.
+    let mut same_session = schoolplein_tests::client::Client::new(app.addr);
+    let host = format!("{}.localhost", school.slug);
+    for (name, value) in browser.cookies().await {
+        same_session.set_cookie(&host, &name, &value);
+    }
+    for fields in [
+        vec![
+            ("kind", "news"),
+            ("title", "Schoolreisje naar Artis op vrijdag"),
+            (
+                "body",
+                "Beste ouders,\n\nVrijdag gaan alle groepen met de bus naar Artis. Geef uw kind een \
+                 lunchpakket en drinken mee, en kleding voor buiten: we zijn de hele dag op pad.",
+            ),
+            ("whole_school", "on"),
+        ],
+        vec![
+            ("kind", "news"),
+            ("title", "School vandaag om 12 uur dicht"),
+            (
+                "body",
+                "Door de storm sluit de school om 12 uur. Haal uw kind op tijd op.",
+            ),
+            ("whole_school", "on"),
+            ("urgent", "on"),
+        ],
+    ] {
+        schoolplein_tests::school::publish(&mut same_session, &host, &fields).await;
+    }
+    browser.goto(&format!("{origin}/timeline")).await;
+    browser.wait_for("#timeline .post").await;
+    browser.look_at("timeline-admin").await;
     browser.goto(&format!("{origin}/")).await;
     browser.look_at("home-admin").await;
 

@@ -499,7 +499,7 @@ async fn unread_marks_paging_module_settings_and_text_that_stays_text() {
     assert!(!page.contains("onclick"), "{page}");
     let listed = reader.client.get(&host, "/timeline").await.text();
     assert!(
-        listed.contains("<p>Neem laarzen mee.</p>"),
+        listed.contains("<p class=\"excerpt\">Neem laarzen mee. fruit bos</p>"),
         "text only: {listed}"
     );
     // Out of the way of the paging below.
@@ -1213,4 +1213,128 @@ async fn post_forms_load_the_formatting_script_with_their_labels_and_it_is_serve
         assert_eq!(script.text(), schoolplein_kernel::EDITOR_JS);
         assert!(script.text().contains("textarea[data-rich-text]"));
     }
+}
+
+#[tokio::test]
+async fn a_post_with_a_mistake_comes_back_with_everything_typed_and_the_mistake_at_its_field() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool De Klimop", "").await;
+    let host = school_host(&school.slug);
+    let mut admin = school::member(&app, &school, "Directeur", &[Role::SchoolAdmin]).await;
+    school::import_sample(&mut admin.client, &school).await;
+    let g3 = school::id(
+        &app,
+        &school,
+        "SELECT id FROM groups WHERE import_key = $1",
+        "G3B",
+    )
+    .await
+    .to_string();
+    let count = |app: &TestApp| {
+        let pool = app.db.pool.clone();
+        let id = school.id;
+        async move {
+            let mut tx = tenant_router::TenantTx::begin(&pool, id).await.unwrap();
+            let n: i64 = sqlx::query_scalar("SELECT count(*) FROM posts")
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap();
+            tx.rollback().await.unwrap();
+            n
+        }
+    };
+    admin.client.get(&host, "/posts/new").await;
+    // Each mistake: the same form, 400, the message at the field, everything typed kept.
+    let title = "Schoolreisje & \"Artis\"";
+    let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+        (
+            vec![
+                ("kind", "news"),
+                ("title", title),
+                ("body", "Lunch mee <graag>."),
+            ],
+            "audience",
+        ),
+        (
+            vec![
+                ("kind", "news"),
+                ("title", " "),
+                ("body", "Lunch mee <graag>."),
+                ("groups", &g3),
+            ],
+            "title",
+        ),
+        (
+            vec![
+                ("kind", "agenda"),
+                ("title", title),
+                ("body", "Lunch mee <graag>."),
+                ("groups", &g3),
+                ("happens_on", "32-13-2026"),
+            ],
+            "happens_on",
+        ),
+        (
+            vec![
+                ("kind", "news"),
+                ("title", title),
+                ("body", "Lunch mee <graag>."),
+                ("groups", &g3),
+                ("q1_kind", "one_choice"),
+                ("q1_prompt", "Welke dag?"),
+                ("q1_options", "alleen één"),
+            ],
+            "question-1",
+        ),
+    ];
+    for (fields, anchor) in cases {
+        let page = admin.client.post_form(&host, "/posts", &fields).await;
+        assert_eq!(page.status, 400, "{fields:?}: {}", page.text());
+        let html = page.text();
+        assert!(html.contains("id=\"post-form\""), "the form again: {html}");
+        assert!(
+            html.contains(&format!("href=\"#{anchor}\"")),
+            "{anchor}: {html}"
+        );
+        assert!(html.contains("class=\"field-error\""), "{html}");
+        assert!(
+            html.contains("Lunch mee &lt;graag&gt;.</textarea>"),
+            "the body kept: {html}"
+        );
+        if fields.iter().any(|(k, v)| *k == "title" && *v == title) {
+            assert!(
+                html.contains("value=\"Schoolreisje &amp; &quot;Artis&quot;\""),
+                "the title kept: {html}"
+            );
+        }
+        if fields.iter().any(|(k, _)| *k == "groups") {
+            assert!(
+                html.contains(&format!("value=\"{g3}\" id=\"group-{g3}\" checked")),
+                "{html}"
+            );
+        }
+        if anchor == "question-1" {
+            assert!(html.contains("value=\"Welke dag?\""), "{html}");
+            assert!(
+                html.contains("<option value=\"one_choice\" selected>"),
+                "{html}"
+            );
+        }
+        if anchor == "happens_on" {
+            assert!(
+                html.contains("<option value=\"agenda\" selected>"),
+                "{html}"
+            );
+        }
+    }
+    assert_eq!(count(&app).await, 0, "nothing written");
+
+    // A teacher with one group finds it ticked.
+    let mut teacher = school::member(&app, &school, "Juf", &[Role::Teacher]).await;
+    school::teach(&app, &school, teacher.person_id, "G3B").await;
+    let form = teacher.client.get(&host, "/posts/new").await.text();
+    assert!(
+        form.contains(&format!("id=\"group-{g3}\" checked")),
+        "{form}"
+    );
 }

@@ -7,8 +7,10 @@ use std::sync::{Arc, LazyLock};
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{DateTime, NaiveDate, Utc};
+use http::StatusCode;
 use schoolplein_kernel::audience::{PostKind, PostReader, SEES_POST};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
+use schoolplein_kernel::forms::{Mistake, Typed};
 use schoolplein_kernel::school_cache::TIMELINE;
 use schoolplein_kernel::settings::{Module, SchoolSettings};
 use schoolplein_kernel::tokens::SecretToken;
@@ -86,14 +88,15 @@ pub struct PostView {
 impl PostView {
     pub(crate) fn new(row: PostRow, reader: &PostReader, settings: &SchoolSettings) -> Self {
         let label = PostKind::parse(&row.kind).and_then(|k| settings.module(k.module()).name);
+        let html = row
+            .body_html
+            .clone()
+            .unwrap_or_else(|| rich_text::plain_to_html(&row.body));
         Self {
             id: row.id,
             label,
-            html: row
-                .body_html
-                .clone()
-                .unwrap_or_else(|| rich_text::plain_to_html(&row.body)),
-            excerpt: rich_text::excerpt(&row.body),
+            excerpt: rich_text::excerpt(&html),
+            html,
             may_change: reader.admin || row.author_id == Some(reader.person_id),
             kind: row.kind,
             title: row.title,
@@ -464,6 +467,10 @@ struct NewPostPage<'a> {
     recipient_lists: Vec<ListChoice>,
     /// Question slots on the form.
     question_slots: Vec<usize>,
+    /// The groups ticked: as sent, or a teacher's only group.
+    chosen_groups: Vec<String>,
+    typed: Typed,
+    mistake: Option<Mistake>,
 }
 
 /// `GET /posts/new` (staff who may post).
@@ -475,9 +482,33 @@ pub async fn new_post(
     viewer: Viewer,
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
+    let html = post_form(
+        &state,
+        &tenant,
+        lang,
+        &csrf,
+        &viewer,
+        Typed::default(),
+        None,
+    )
+    .await?;
+    Ok((csrf, html).into_response())
+}
+
+/// The post form, empty or as it was sent with `mistake` in it. A teacher with one group
+/// finds it ticked.
+async fn post_form(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    lang: Language,
+    csrf: &Csrf,
+    viewer: &Viewer,
+    typed: Typed,
+    mistake: Option<Mistake>,
+) -> Result<Html<String>, AppError> {
     let settings = state.settings.get(&state.schools, tenant.id()).await?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
-    let reader = reader(&mut tx, &viewer).await?;
+    let reader = reader(&mut tx, viewer).await?;
     let groups: Vec<GroupChoice> = sqlx::query_as(
         "SELECT id, name FROM groups WHERE $1 OR id = ANY($2) ORDER BY year NULLS LAST, name",
     )
@@ -491,6 +522,13 @@ pub async fn new_post(
             .await?;
     let recipient_lists = recipient_lists::choices(&mut tx, &reader).await?;
     tx.commit().await?;
+    let chosen_groups: Vec<String> = match typed.many.get("groups") {
+        Some(sent) => sent.clone(),
+        None if mistake.is_none() && !reader.admin && groups.len() == 1 => {
+            vec![groups[0].id.to_string()]
+        }
+        None => Vec::new(),
+    };
     let page = NewPostPage {
         csrf: csrf.token(),
         groups,
@@ -499,13 +537,15 @@ pub async fn new_post(
         kinds: PostKind::shown_by(&settings),
         recipient_lists,
         question_slots: (1..=crate::routes::questionnaires::MAX_QUESTIONS).collect(),
+        chosen_groups,
+        typed,
+        mistake,
     };
-    let html = Html(
-        state
-            .templates
-            .render("portal/post_form.html", lang, &page)?,
-    );
-    Ok((csrf, html).into_response())
+    Ok(Html(state.templates.render(
+        "portal/post_form.html",
+        lang,
+        &page,
+    )?))
 }
 
 /// A post as typed, checked.
@@ -595,17 +635,63 @@ impl NewPost {
 }
 
 /// `POST /posts` (admins anywhere; teachers to the groups they teach and to special groups).
+/// A mistake in what was typed brings the form back with everything in it and the mistake
+/// named at its field (400); nothing is written.
 pub async fn create(
     State(state): State<AppState>,
     tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
     viewer: Viewer,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
     viewer.require_writable()?;
-    let post = NewPost::parse(&form)?;
+    match publish_post(&state, &tenant, &viewer, &form).await {
+        Err(error) => match Mistake::of(&error, &state.templates, lang, post_field_anchor) {
+            Some(mistake) => {
+                let html = post_form(
+                    &state,
+                    &tenant,
+                    lang,
+                    &csrf,
+                    &viewer,
+                    Typed::of(&form),
+                    Some(mistake),
+                )
+                .await?;
+                Ok((StatusCode::BAD_REQUEST, csrf, html).into_response())
+            }
+            None => Err(error),
+        },
+        published => published,
+    }
+}
+
+/// The id of the element on the post form that holds `field`.
+fn post_field_anchor(field: &str) -> String {
+    match field {
+        "groups" | "special_groups" | "recipient_list" | "whole_school" => "audience".to_owned(),
+        "answers_until" => "answers-until".to_owned(),
+        "per_child" => "per-child".to_owned(),
+        question if question.starts_with('q') && question.contains('_') => {
+            let number = question[1..].split('_').next().unwrap_or_default();
+            format!("question-{number}")
+        }
+        other => other.to_owned(),
+    }
+}
+
+/// Checks and writes a new post, and mails it as it should be.
+async fn publish_post(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    viewer: &Viewer,
+    form: &[(String, String)],
+) -> Result<Response, AppError> {
+    let post = NewPost::parse(form)?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    let reader = reader(&mut tx, &viewer).await?;
+    let reader = reader(&mut tx, viewer).await?;
     if !reader.admin && (post.whole_school || !post.groups.is_subset(&reader.taught)) {
         return Err(AppError::bad_request(
             "groups",
@@ -710,7 +796,7 @@ pub async fn create(
             author: &viewer.name,
             link: String::new(),
         };
-        mail_urgent(&state, &tenant, &mut tx, post_id, mail, &recipients).await?;
+        mail_urgent(state, tenant, &mut tx, post_id, mail, &recipients).await?;
     } else {
         // Those who want a mail per item of this kind get it now; the rest, in a digest.
         let outbox = Outbox::new(state.templates.clone(), &state.config.mail);
