@@ -1094,6 +1094,31 @@ async fn an_admin_imports_combination_groups_arranges_them_and_invites_a_group_w
     ] {
         schoolplein_tests::school::publish(&mut same_session, &host, &fields).await;
     }
+    // A post sent without an audience comes back as it was typed, the mistake at its place.
+    browser.goto(&format!("{origin}/posts/new")).await;
+    browser
+        .fill("#title", "Luizencontrole na de vakantie")
+        .await;
+    browser
+        .fill(
+            "#body",
+            "Beste ouders,\n\nNa de vakantie kijken we alle kinderen na.",
+        )
+        .await;
+    browser.click("#publish").await;
+    browser.wait_for("#form-mistakes").await;
+    assert_eq!(
+        browser.attribute("#title", "value").await.as_deref(),
+        Some("Luizencontrole na de vakantie")
+    );
+    assert_eq!(
+        browser
+            .attribute("#form-mistakes a", "href")
+            .await
+            .as_deref(),
+        Some("#audience")
+    );
+    browser.look_at("post-form-mistake").await;
     browser.goto(&format!("{origin}/timeline")).await;
     browser.wait_for("#timeline .post").await;
     browser.look_at("timeline-admin").await;
