@@ -32,7 +32,10 @@ pub fn router() -> Router<AppState> {
         .route("/posts", post(routes::posts::create))
         .route("/posts/new", get(routes::posts::new_post))
         .route("/posts/{post_id}", get(routes::posts::show))
-        .route("/posts/{post_id}/delete", post(routes::posts::delete))
+        .route(
+            "/posts/{post_id}/delete",
+            get(routes::posts::confirm_delete).post(routes::posts::delete),
+        )
         .route(
             "/posts/{post_id}/edit",
             get(routes::posts::edit_form).post(routes::posts::edit),
@@ -375,6 +378,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "portal/groups_admin.html",
         include_str!("../templates/groups_admin.html"),
+    ),
+    (
+        "portal/post_delete.html",
+        include_str!("../templates/post_delete.html"),
     ),
     (
         "portal/groups_merge.html",

@@ -1338,3 +1338,81 @@ async fn a_post_with_a_mistake_comes_back_with_everything_typed_and_the_mistake_
         "{form}"
     );
 }
+
+#[tokio::test]
+async fn deleting_a_post_asks_first_and_says_what_goes_with_it() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool De Klimop", "").await;
+    let host = school_host(&school.slug);
+    let mut admin = school::member(&app, &school, "Directeur", &[Role::SchoolAdmin]).await;
+    let mut reader = school::member(&app, &school, "Ouder", &[Role::Parent]).await;
+    let post = publish(
+        &mut admin.client,
+        &host,
+        &[
+            ("kind", "board"),
+            ("title", "Wie helpt bij de kerstmarkt?"),
+            ("whole_school", "on"),
+        ],
+    )
+    .await;
+    reader.client.get(&host, &format!("/posts/{post}")).await;
+    let answered = reader
+        .client
+        .post_form(
+            &host,
+            &format!("/posts/{post}/answers"),
+            &[("body", "Ik help mee!")],
+        )
+        .await;
+    assert_eq!(answered.status, 303, "{}", answered.text());
+
+    let page = admin
+        .client
+        .get(&host, &format!("/posts/{post}"))
+        .await
+        .text();
+    assert!(
+        page.contains(&format!("href=\"/posts/{post}/delete\"")),
+        "{page}"
+    );
+    let asked = admin
+        .client
+        .get(&host, &format!("/posts/{post}/delete"))
+        .await;
+    assert_eq!(asked.status, 200);
+    let html = asked.text();
+    assert!(html.contains("Wie helpt bij de kerstmarkt?"));
+    assert!(html.contains("1 antwoord van ouders"), "{html}");
+    assert!(html.contains("id=\"delete-post-confirm\""));
+    // Asking changes nothing; a parent may not even ask.
+    assert_eq!(
+        admin
+            .client
+            .get(&host, &format!("/posts/{post}"))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        reader
+            .client
+            .get(&host, &format!("/posts/{post}/delete"))
+            .await
+            .status,
+        403
+    );
+    let deleted = admin
+        .client
+        .post_form(&host, &format!("/posts/{post}/delete"), &[])
+        .await;
+    assert_eq!(deleted.status, 303);
+    assert_eq!(
+        admin
+            .client
+            .get(&host, &format!("/posts/{post}"))
+            .await
+            .status,
+        404
+    );
+}

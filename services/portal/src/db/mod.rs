@@ -4,4 +4,5 @@ pub mod groups;
 pub mod imports;
 pub mod invitations;
 pub mod people;
+pub mod posts;
 pub mod roster;

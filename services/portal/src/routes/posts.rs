@@ -1142,6 +1142,43 @@ pub async fn edit(
     Ok(Redirect::to(&format!("/posts/{post_id}")).into_response())
 }
 
+#[derive(Debug, Serialize)]
+struct DeletePage<'a> {
+    csrf: &'a str,
+    post_id: i64,
+    post: crate::db::posts::PostHoldings,
+}
+
+/// `GET /posts/{id}/delete`: what deleting the post would lose — its answers, filled-in
+/// questionnaires and attachments — with the button that does it.
+pub async fn confirm_delete(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    viewer: Viewer,
+    Path(post_id): Path<i64>,
+) -> Result<Response, AppError> {
+    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
+    viewer.require_writable()?;
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    changeable(&mut tx, &viewer, post_id).await?;
+    let post = crate::db::posts::holdings(&mut tx, post_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    tx.rollback().await?;
+    let html = Html(state.templates.render(
+        "portal/post_delete.html",
+        lang,
+        &DeletePage {
+            csrf: csrf.token(),
+            post_id,
+            post,
+        },
+    )?);
+    Ok((csrf, html).into_response())
+}
+
 /// `POST /posts/{id}/delete`: by its author or a school admin.
 pub async fn delete(
     State(state): State<AppState>,
