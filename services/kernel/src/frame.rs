@@ -317,8 +317,13 @@ pub async fn frame_layer(State(state): State<AppState>, request: Request, next: 
     with_csrf_cookie(csrf, response)
 }
 
-/// Hands a browser without a form token the one the frame made, unless the page did.
+/// Hands a browser without a form token the one the frame made, with a page (not with a
+/// file, a feed or JSON, which a cache may keep), unless the page did.
 fn with_csrf_cookie(csrf: Csrf, response: Response) -> Response {
+    let is_page = response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"text/html"));
     let page_set_it = response
         .headers()
         .get_all(http::header::SET_COOKIE)
@@ -327,7 +332,7 @@ fn with_csrf_cookie(csrf: Csrf, response: Response) -> Response {
             c.as_bytes()
                 .starts_with(crate::csrf::CSRF_COOKIE.as_bytes())
         });
-    if page_set_it {
+    if page_set_it || !is_page {
         response
     } else {
         (csrf, response).into_response()

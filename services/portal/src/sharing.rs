@@ -8,7 +8,6 @@ use schoolplein_kernel::audience::PostReader;
 use schoolplein_kernel::csrf::CsrfToken;
 use schoolplein_kernel::settings::{Module, SchoolSettings};
 use schoolplein_kernel::{AppError, AppState, Role, Viewer};
-use serde::Serialize;
 use tenant_router::{CurrentTenant, TenantTx};
 
 /// The condition on `alias` (a row with a `group_id`, NULL for the whole school) for the
@@ -54,26 +53,7 @@ pub async fn module_open(
     Ok(settings)
 }
 
-/// A group to choose in a form.
-#[derive(Debug, Serialize, sqlx::FromRow)]
-pub struct GroupChoice {
-    pub id: i64,
-    pub name: String,
-}
-
-/// The groups the member may make items for.
-pub async fn manageable_groups(
-    tx: &mut TenantTx,
-    member: &PostReader,
-) -> Result<Vec<GroupChoice>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, name FROM groups WHERE $1 OR id = ANY($2) ORDER BY year NULLS LAST, name",
-    )
-    .bind(member.admin)
-    .bind(member.taught.iter().copied().collect::<Vec<_>>())
-    .fetch_all(&mut **tx)
-    .await
-}
+pub use crate::db::groups::{GroupChoice, manageable as manageable_groups};
 
 /// The `group_id` of a form: empty for the whole school, otherwise a group of this school
 /// the member may manage; a refusal names `field`.

@@ -334,3 +334,25 @@ async fn with_a_module_off_every_route_of_it_answers_404_for_every_role_and_come
         assert_eq!(admin.get(&host, path).await.status, 200, "{path}");
     }
 }
+
+#[tokio::test]
+async fn files_and_feeds_carry_no_form_token_cookie() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool De Klimop", "").await;
+    let host = school_host(&school.slug);
+    let mut parent = school::member(&app, &school, "Ouder", &[Role::Parent])
+        .await
+        .client;
+    parent.set_cookie(&host, "sp_csrf", "gone; Max-Age=0");
+    // A feed that does not exist still answers without a cookie a cache could keep.
+    let feed = parent.get(&host, "/feeds/onbekend.ics").await;
+    assert!(
+        !feed
+            .headers
+            .iter()
+            .any(|(name, value)| name.eq_ignore_ascii_case("set-cookie")
+                && value.starts_with("sp_csrf=")),
+        "{:?}",
+        feed.headers
+    );
+}

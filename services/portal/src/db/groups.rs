@@ -2,6 +2,7 @@
 //! combination group by year. Both keep the administration's keys where the school put them,
 //! so the next import respects the choice.
 
+use schoolplein_kernel::audience::PostReader;
 use serde::Serialize;
 use tenant_router::TenantTx;
 
@@ -15,6 +16,27 @@ pub struct GroupChoice {
 /// Every group of the school, by year and name.
 pub async fn all(tx: &mut TenantTx) -> Result<Vec<GroupChoice>, sqlx::Error> {
     sqlx::query_as("SELECT id, name FROM groups ORDER BY year NULLS LAST, name")
+        .fetch_all(&mut **tx)
+        .await
+}
+
+/// The groups `member` may make items for: every group for an admin, a teacher's own.
+pub async fn manageable(
+    tx: &mut TenantTx,
+    member: &PostReader,
+) -> Result<Vec<GroupChoice>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, name FROM groups WHERE $1 OR id = ANY($2) ORDER BY year NULLS LAST, name",
+    )
+    .bind(member.admin)
+    .bind(member.taught.iter().copied().collect::<Vec<_>>())
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Every special group of the school, by name.
+pub async fn special_groups(tx: &mut TenantTx) -> Result<Vec<GroupChoice>, sqlx::Error> {
+    sqlx::query_as("SELECT id, name FROM special_groups ORDER BY name, id")
         .fetch_all(&mut **tx)
         .await
 }

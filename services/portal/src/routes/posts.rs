@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::AssertSqlSafe;
 use tenant_router::{CurrentTenant, TenantId, TenantTx};
 
+use crate::db::groups::{self, GroupChoice};
 use crate::fields::optional_text;
 use crate::rich_text;
 use crate::routes::attachments::{self, AttachmentLink};
@@ -451,12 +452,6 @@ pub async fn show(
     Ok((csrf, html).into_response())
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
-struct GroupChoice {
-    id: i64,
-    name: String,
-}
-
 #[derive(Debug, Serialize)]
 struct NewPostPage<'a> {
     csrf: &'a str,
@@ -509,17 +504,8 @@ async fn post_form(
     let settings = state.settings.get(&state.schools, tenant.id()).await?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let reader = reader(&mut tx, viewer).await?;
-    let groups: Vec<GroupChoice> = sqlx::query_as(
-        "SELECT id, name FROM groups WHERE $1 OR id = ANY($2) ORDER BY year NULLS LAST, name",
-    )
-    .bind(reader.admin)
-    .bind(reader.taught.iter().copied().collect::<Vec<_>>())
-    .fetch_all(&mut *tx)
-    .await?;
-    let special_groups: Vec<GroupChoice> =
-        sqlx::query_as("SELECT id, name FROM special_groups ORDER BY name, id")
-            .fetch_all(&mut *tx)
-            .await?;
+    let groups = groups::manageable(&mut tx, &reader).await?;
+    let special_groups = groups::special_groups(&mut tx).await?;
     let recipient_lists = recipient_lists::choices(&mut tx, &reader).await?;
     tx.commit().await?;
     let chosen_groups: Vec<String> = match typed.many.get("groups") {

@@ -156,3 +156,10 @@ pub async fn set_school_code(
         .await?;
     schoolplein_kernel::settings::announce_change(tx).await
 }
+
+/// How many parents' links to a child wait for an admin's approval.
+pub async fn pending_links(tx: &mut TenantTx) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM guardians WHERE status = 'pending'")
+        .fetch_one(&mut **tx)
+        .await
+}

@@ -11,19 +11,12 @@ use schoolplein_kernel::audience::{PostKind, PostReader};
 use schoolplein_kernel::settings::{Module, SchoolSettings};
 use schoolplein_kernel::{AppError, AppState, Lang, MaybeViewer, Role};
 use schoolplein_portal::home::{HomeNews, home_news};
-use schoolplein_registration::db::notices;
+use schoolplein_registration::db::{codes, notices};
 use serde::Serialize;
 use tenant_router::{CurrentTenant, TenantTx};
 
 /// How many of the newest posts the home page shows.
 const HOME_POSTS: usize = 5;
-
-/// Parents' links to a child waiting for the school's approval.
-async fn pending_signups(tx: &mut TenantTx) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT count(*) FROM guardians WHERE status = 'pending'")
-        .fetch_one(&mut **tx)
-        .await
-}
 
 #[derive(Debug, sqlx::FromRow)]
 struct SchoolProfile {
@@ -108,7 +101,7 @@ pub async fn show_home(
             .await?,
             news,
             pending_signups: if viewer.has(Role::SchoolAdmin) {
-                pending_signups(&mut tx).await?
+                codes::pending_links(&mut tx).await?
             } else {
                 0
             },
