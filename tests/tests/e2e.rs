@@ -8,6 +8,7 @@ mod e2e {
     mod calendar;
     mod cli;
     mod conferences;
+    mod confirmations;
     mod digests;
     mod documents;
     mod downloads;

@@ -44,7 +44,7 @@ fn calendar_routes() -> Router<AppState> {
         )
         .route(
             "/calendar/events/{event_id}/delete",
-            post(routes::events::delete_event),
+            get(routes::events::confirm_delete_event).post(routes::events::delete_event),
         )
         .route("/calendar/feeds", get(routes::feeds::show_feeds))
         .route("/calendar/feeds/renew", post(routes::feeds::renew_feed))
@@ -109,7 +109,7 @@ fn conference_routes() -> Router<AppState> {
         )
         .route(
             "/conference-rounds/{round_id}/delete",
-            post(rounds::delete_round),
+            get(rounds::confirm_delete_round).post(rounds::delete_round),
         )
         .route("/conferences", get(bookings::show_conferences))
         .route("/conferences/book", post(bookings::book_slot))

@@ -591,6 +591,14 @@ pub fn parse_family(text: &str) -> Result<(i64, Option<i64>), AppError> {
     }
 }
 
+/// How many slots the round has.
+pub async fn slot_count(tx: &mut TenantTx, round_id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM conference_slots WHERE round_id = $1")
+        .bind(round_id)
+        .fetch_one(&mut **tx)
+        .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -60,6 +60,50 @@ pub fn show(at: DateTime<Utc>, now: DateTime<Utc>, language: Language, style: St
     }
 }
 
+const FULL_MONTHS_NL: [&str; 12] = [
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+];
+const FULL_MONTHS_EN: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// The Dutch day of `at` as a letter is dated: "3 december 2026" ("3 December 2026").
+pub fn letter_date(at: DateTime<Utc>, language: Language) -> String {
+    let day = at.with_timezone(&Amsterdam).date_naive();
+    let months = match language {
+        Language::En => &FULL_MONTHS_EN,
+        _ => &FULL_MONTHS_NL,
+    };
+    format!(
+        "{} {} {}",
+        day.day(),
+        months[day.month0() as usize],
+        day.year()
+    )
+}
+
 /// A day relative to `today`: "vandaag", "gisteren", "morgen", the weekday and date within
 /// this year, or the date with its year.
 fn day_words(day: NaiveDate, today: NaiveDate, language: Language) -> String {
@@ -114,6 +158,19 @@ mod tests {
 
     fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
+    }
+
+    #[test]
+    fn a_letter_is_dated_by_the_dutch_day_not_the_utc_one() {
+        // 23:30 UTC on 31 December is already 1 January in Amsterdam.
+        assert_eq!(
+            letter_date(utc(2026, 12, 31, 23, 30), Language::Nl),
+            "1 januari 2027"
+        );
+        assert_eq!(
+            letter_date(utc(2026, 12, 3, 9, 0), Language::En),
+            "3 December 2026"
+        );
     }
 
     #[test]

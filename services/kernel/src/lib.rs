@@ -4,6 +4,7 @@
 pub mod audience;
 pub mod body;
 pub mod config;
+pub mod confirm;
 pub mod cookies;
 pub mod csrf;
 pub mod db;

@@ -13,6 +13,7 @@ const KERNEL_TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("../templates/layout.html")),
     ("error.html", include_str!("../templates/error.html")),
     ("editor.html", include_str!("../templates/editor.html")),
+    ("confirm.html", include_str!("../templates/confirm.html")),
 ];
 
 const KERNEL_MESSAGES: &[(Language, &str, &str)] = &[

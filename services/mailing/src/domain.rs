@@ -91,8 +91,9 @@ impl fmt::Display for MailId {
     }
 }
 
-/// The school's letterhead around every mail it sends: its name, and the header and footer
-/// it wrote itself (plain text; escaped in HTML mails).
+/// The school's letterhead around every mail it sends: its name, the header and footer it
+/// wrote itself (plain text; escaped in HTML mails), and how to reach it. Its mails come from
+/// "<school> via Schoolplein", with answers to `contact_email` when it gave one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Letterhead {
     #[serde(skip)]
@@ -100,6 +101,11 @@ pub struct Letterhead {
     pub school_name: String,
     pub header: String,
     pub footer: String,
+    /// Where answers go (Reply-To) and the address shown under the mail; empty: none given.
+    pub contact_email: String,
+    pub phone: String,
+    /// The postal address, lines as the school wrote them.
+    pub address: String,
 }
 
 /// One mail to enqueue. `template` names `mail/<template>/{subject.txt,body.txt,body.html}`;

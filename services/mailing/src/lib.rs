@@ -13,6 +13,7 @@ pub mod notifications;
 pub mod outbox;
 pub mod reminders;
 pub mod schedule;
+pub mod signups;
 pub mod smtp;
 pub mod transport;
 pub mod worker;
@@ -95,6 +96,30 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "mail/mailing/new_post/body.html",
         include_str!("../templates/mail/mailing/new_post/body.html"),
+    ),
+    (
+        "mail/mailing/signups_waiting/subject.txt",
+        include_str!("../templates/mail/mailing/signups_waiting/subject.txt"),
+    ),
+    (
+        "mail/mailing/signups_waiting/body.txt",
+        include_str!("../templates/mail/mailing/signups_waiting/body.txt"),
+    ),
+    (
+        "mail/mailing/signups_waiting/body.html",
+        include_str!("../templates/mail/mailing/signups_waiting/body.html"),
+    ),
+    (
+        "mail/mailing/signup_decided/subject.txt",
+        include_str!("../templates/mail/mailing/signup_decided/subject.txt"),
+    ),
+    (
+        "mail/mailing/signup_decided/body.txt",
+        include_str!("../templates/mail/mailing/signup_decided/body.txt"),
+    ),
+    (
+        "mail/mailing/signup_decided/body.html",
+        include_str!("../templates/mail/mailing/signup_decided/body.html"),
     ),
     (
         "mailing/dev_mail_list.html",

@@ -45,6 +45,8 @@ pub struct RenderedMail {
 pub struct Outbox {
     templates: Arc<Templates>,
     message_id_domain: String,
+    /// The platform's name as a sender ("Schoolplein"), after a school's: "De Klimop via …".
+    from_name: String,
 }
 
 impl Outbox {
@@ -52,6 +54,7 @@ impl Outbox {
         Self {
             templates,
             message_id_domain: config.message_id_domain.clone(),
+            from_name: config.from_name.trim().to_owned(),
         }
     }
 
@@ -67,6 +70,7 @@ impl Outbox {
         let recipient = Recipient::parse(mail.to)?;
         let rendered = self.render(mail.template, mail.language, mail.context, mail.letterhead)?;
         let message_id = self.message_id();
+        let (sender_name, reply_to) = self.sender_of(mail.letterhead);
         let id = outbox::insert(
             conn,
             &NewMail {
@@ -77,6 +81,8 @@ impl Outbox {
                 body_html: &rendered.body_html,
                 message_id: &message_id,
                 urgent: mail.urgent,
+                sender_name: sender_name.as_deref(),
+                reply_to: reply_to.as_deref(),
             },
             NOTIFY_CHANNEL,
         )
@@ -94,6 +100,29 @@ impl Outbox {
             pending: Vec::new(),
             written: 0,
         }
+    }
+
+    /// The sender's name and the Reply-To of a school's mail: "<school> via Schoolplein", and
+    /// the school's contact address when it gave a valid one. `None`s for the platform's own.
+    pub fn sender_of(&self, letterhead: Option<&Letterhead>) -> (Option<String>, Option<String>) {
+        let Some(letterhead) = letterhead else {
+            return (None, None);
+        };
+        let school: String = letterhead
+            .school_name
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(120)
+            .collect();
+        let name = if self.from_name.is_empty() {
+            school
+        } else {
+            format!("{school} via {}", self.from_name)
+        };
+        let reply_to = Recipient::parse(&letterhead.contact_email)
+            .ok()
+            .map(|r| r.as_str().to_owned());
+        ((!name.trim().is_empty()).then_some(name), reply_to)
     }
 
     fn message_id(&self) -> String {
@@ -181,7 +210,10 @@ impl MailBatch<'_> {
         let rendered =
             self.outbox
                 .render(mail.template, mail.language, mail.context, mail.letterhead)?;
+        let (sender_name, reply_to) = self.outbox.sender_of(mail.letterhead);
         self.pending.push(OwnedMail {
+            sender_name,
+            reply_to,
             tenant_id: mail.letterhead.map(|l| l.tenant.get()),
             recipient: recipient.as_str().to_owned(),
             rendered,
@@ -216,6 +248,8 @@ impl MailBatch<'_> {
                 body_html: &mail.rendered.body_html,
                 message_id: &mail.message_id,
                 urgent: mail.urgent,
+                sender_name: mail.sender_name.as_deref(),
+                reply_to: mail.reply_to.as_deref(),
             })
             .collect();
         outbox::insert_many(conn, &rows, NOTIFY_CHANNEL).await?;
@@ -234,4 +268,6 @@ struct OwnedMail {
     rendered: RenderedMail,
     message_id: String,
     urgent: bool,
+    sender_name: Option<String>,
+    reply_to: Option<String>,
 }

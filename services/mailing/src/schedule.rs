@@ -1,5 +1,5 @@
 //! The jobs that run by the clock: for every active school, the questionnaire reminders,
-//! the reminders of parent invitations and the digests due at a given instant. The server runs them every minute; the command
+//! the reminders of parent invitations, the admins' mail about sign-ups and the digests due at a given instant. The server runs them every minute; the command
 //! line runs them once at any instant (how tests set the clock).
 
 use std::sync::Arc;
@@ -13,7 +13,7 @@ use schoolplein_kernel::templates::Templates;
 use sqlx::PgPool;
 use tenant_router::{SchoolPool, TenantId, TenantTx};
 
-use crate::{MailError, Outbox, digest, invitations, reminders};
+use crate::{MailError, Outbox, digest, invitations, reminders, signups};
 
 /// What one run did, over all schools.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +24,8 @@ pub struct ScheduleReport {
     pub reminders: usize,
     /// Reminders of parent invitations not yet accepted after a week.
     pub invitation_reminders: usize,
+    /// Mails to admins about parents' sign-ups waiting for their approval.
+    pub signup_mails: usize,
     /// Schools whose jobs failed (logged; the others went on, and the next run tries again).
     pub failed: usize,
 }
@@ -60,7 +62,13 @@ pub async fn run_due(
     while let Some((id, result)) = runs.next().await {
         report.schools += 1;
         match result {
-            Ok((outcome, reminded, invitations)) => {
+            Ok(SchoolRun {
+                outcome,
+                reminded,
+                invitations,
+                signup_mails,
+            }) => {
+                report.signup_mails += signup_mails;
                 report.digests += outcome.mailed;
                 report.digest_items += outcome.items;
                 report.reminders += reminded;
@@ -82,7 +90,7 @@ async fn run_school(
     outbox: &Outbox,
     config: &Config,
     now: DateTime<Utc>,
-) -> Result<(digest::DigestOutcome, usize, usize), MailError> {
+) -> Result<SchoolRun, MailError> {
     let url = |path: &str| config.tenancy.school_url(slug, path);
     let mut tx = TenantTx::begin(schools, tenant).await?;
     let reminded = reminders::remind_near_deadlines(&mut tx, outbox, now, |post_id| {
@@ -93,9 +101,23 @@ async fn run_school(
         url(&format!("/invited/{}", token.expose()))
     })
     .await?;
+    let signup_mails = signups::tell_admins(&mut tx, outbox, now, &url("/admin/parents")).await?;
     let school_settings = settings::read(&mut tx).await?;
     let kinds = PostKind::shown_by(&school_settings);
     let outcome = digest::run(&mut tx, outbox, now, &kinds, url).await?;
     tx.commit().await?;
-    Ok((outcome, reminded, invitations))
+    Ok(SchoolRun {
+        outcome,
+        reminded,
+        invitations,
+        signup_mails,
+    })
+}
+
+/// What the jobs did in one school.
+struct SchoolRun {
+    outcome: digest::DigestOutcome,
+    reminded: usize,
+    invitations: usize,
+    signup_mails: usize,
 }

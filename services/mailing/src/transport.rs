@@ -108,8 +108,18 @@ fn build_message(from: &Mailbox, mail: &ClaimedMail) -> Result<Message, &'static
         .boundary(format!("=_schoolplein_{unique}"))
         .singlepart(SinglePart::plain(mail.body_text.clone()))
         .singlepart(SinglePart::html(mail.body_html.clone()));
-    Message::builder()
-        .from(from.clone())
+    // A school's mail carries its own sender name on the platform's address (so SPF and
+    // DKIM still hold), and answers go to the school when it gave an address.
+    let from = match &mail.sender_name {
+        Some(name) => Mailbox::new(Some(name.clone()), from.email.clone()),
+        None => from.clone(),
+    };
+    let mut builder = Message::builder().from(from);
+    if let Some(reply_to) = &mail.reply_to {
+        let address: Address = reply_to.parse().map_err(|_| "reply-to")?;
+        builder = builder.reply_to(Mailbox::new(None, address));
+    }
+    builder
         .to(Mailbox::new(None, to))
         .subject(mail.subject.as_str())
         .message_id(Some(mail.message_id.clone()))

@@ -40,7 +40,7 @@ pub struct WorkerStats {
 enum Outcome {
     Sent,
     Failed,
-    NotStarted(ClaimedMail),
+    NotStarted(Box<ClaimedMail>),
 }
 
 /// One outbox worker.
@@ -154,7 +154,7 @@ impl Worker {
         let outcomes: Vec<Outcome> = futures_util::stream::iter(batch)
             .map(|mail| async move {
                 if *stop.borrow() || claimed_at.elapsed() >= half_lease {
-                    return Outcome::NotStarted(mail);
+                    return Outcome::NotStarted(Box::new(mail));
                 }
                 let sent = tokio::time::timeout(half_lease, self.transport.send(&self.from, &mail))
                     .await
@@ -183,7 +183,7 @@ impl Worker {
             match outcome {
                 Outcome::Sent => stats.sent += 1,
                 Outcome::Failed => stats.failed += 1,
-                Outcome::NotStarted(mail) => not_started.push(mail),
+                Outcome::NotStarted(mail) => not_started.push(*mail),
             }
         }
         stats.released += not_started.len() as u64;

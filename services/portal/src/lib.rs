@@ -101,6 +101,10 @@ pub fn router() -> Router<AppState> {
             post(routes::settings::save_digest),
         )
         .route(
+            "/admin/settings/contact",
+            post(routes::settings::save_contact),
+        )
+        .route(
             "/admin/groups",
             get(routes::groups_admin::show_groups_admin).post(routes::groups_admin::create_group),
         )
@@ -215,7 +219,7 @@ fn document_routes() -> Router<AppState> {
         )
         .route(
             "/documents/{folder_id}/delete",
-            post(routes::documents::delete_folder),
+            get(routes::documents::confirm_delete_folder).post(routes::documents::delete_folder),
         )
         .route(
             "/documents/{folder_id}/files",
@@ -248,7 +252,7 @@ fn photo_routes() -> Router<AppState> {
         )
         .route(
             "/albums/{album_id}/delete",
-            post(routes::albums::delete_album),
+            get(routes::albums::confirm_delete_album).post(routes::albums::delete_album),
         )
         .route(
             "/albums/{album_id}/download",

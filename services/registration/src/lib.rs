@@ -6,6 +6,7 @@ pub mod domain;
 pub mod invitations;
 pub mod parents;
 pub mod routes;
+pub mod sessions;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -110,7 +111,8 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             "/admin/parents/school-code/{action}",
-            post(routes::parents_admin::change_school_code),
+            get(routes::parents_admin::confirm_school_code)
+                .post(routes::parents_admin::change_school_code),
         )
         .route(
             "/admin/parents/pending/{pupil_id}/{person_id}/{decision}",
@@ -118,7 +120,8 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             "/admin/pupils/{pupil_id}/code",
-            post(routes::parents_admin::regenerate_code),
+            get(routes::parents_admin::confirm_regenerate_code)
+                .post(routes::parents_admin::regenerate_code),
         )
         .route("/admin/people", get(routes::people::list_people))
         .route(

@@ -114,6 +114,7 @@ pub async fn run_jobs(config: &Config, at: chrono::DateTime<chrono::Utc>) -> Res
         digest_items,
         reminders,
         invitation_reminders,
+        signup_mails,
         failed,
     } = report;
     let mut out = std::io::stdout().lock();
@@ -121,7 +122,7 @@ pub async fn run_jobs(config: &Config, at: chrono::DateTime<chrono::Utc>) -> Res
         out,
         "{schools} schools at {at}: {digests} digests ({digest_items} items), \
          {reminders} questionnaire reminders, {invitation_reminders} invitation reminders, \
-         {failed} schools failed"
+         {signup_mails} sign-up mails to admins, {failed} schools failed"
     )?;
     if failed > 0 {
         return Err(CliError::Failed(anyhow::anyhow!("{failed} schools failed")));
@@ -159,7 +160,11 @@ pub fn spawn_jobs_in_serve(
             .await
             {
                 Ok(report)
-                    if report.digests + report.reminders + report.invitation_reminders > 0
+                    if report.digests
+                        + report.reminders
+                        + report.invitation_reminders
+                        + report.signup_mails
+                        > 0
                         || report.failed > 0 =>
                 {
                     tracing::info!(?report, "scheduled jobs ran");

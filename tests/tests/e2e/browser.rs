@@ -333,13 +333,18 @@ async fn an_admin_imports_prints_letters_and_a_parent_registers_is_approved_and_
         .link("/register/confirm/")
         .expect("the confirmation link");
     browser.goto(&format!("{origin}{link}")).await;
+    // Confirming signs the parent in, on their home page, which says what they wait for.
     browser.click("#confirm-registration").await;
     browser
-        .wait_for_url(|url| url.ends_with("/sign-in?notice=registered"))
+        .wait_for_url(|url| url.ends_with("/?joined=new"))
         .await;
-    browser.fill("#email", "anna@ouders.example").await;
-    browser.fill("#password", PARENT_PASSWORD).await;
-    browser.click("#sign-in").await;
+    assert!(
+        browser
+            .text_of("#waiting-for-school")
+            .await
+            .contains("Sanne")
+    );
+    browser.look_at("parent-waiting").await;
     browser.click("#nav-children").await;
     assert!(
         !browser.text_of(".child-status").await.is_empty(),

@@ -191,12 +191,17 @@ async fn a_parent_registers_with_a_code_confirms_by_mail_and_waits_for_approval(
         "opening the link changes nothing"
     );
     assert!(links(&app, &school).await.is_empty());
+    // Confirming signs the parent in, in the browser that opened the link, and their home
+    // page says what they wait for.
     let confirmed = parent.post_form(&host, &link, &[]).await;
     assert_eq!(confirmed.status, 303, "{}", confirmed.text());
-    assert_eq!(
-        confirmed.header("location"),
-        Some("/sign-in?notice=registered")
-    );
+    assert_eq!(confirmed.header("location"), Some("/?joined=new"));
+    let home = parent.get(&host, "/?joined=new").await.text();
+    assert!(home.contains("id=\"joined\""), "{home}");
+    let waiting = &home[home
+        .find("id=\"waiting-for-school\"")
+        .expect("the waiting state")..];
+    assert!(waiting[..waiting.find("</section>").unwrap()].contains("Sanne"));
     assert_eq!(
         parent.post_form(&host, &link, &[]).await.status,
         410,
@@ -207,14 +212,87 @@ async fn a_parent_registers_with_a_code_confirms_by_mail_and_waits_for_approval(
             .sign_in(&host, &email, PARENT_PASSWORD, false)
             .await
             .status,
-        303
+        303,
+        "the password chosen on the form"
     );
     assert_eq!(
         links(&app, &school).await,
         [("2026001".into(), email.clone(), "pending".into())]
     );
 
-    // The admin approves; the link is in effect.
+    // The admin sees a counter, and the clock mails every admin once per batch.
+    let admin_email = admin_address(&app, &school).await;
+    assert!(
+        admin
+            .get(&host, "/")
+            .await
+            .text()
+            .contains("id=\"pending-signups\">1<")
+    );
+    let run = |minutes: i64| {
+        let app = &app;
+        async move {
+            schoolplein_mailing::schedule::run_due(
+                &app.db.pool,
+                &app.db.pool,
+                app.state.templates.clone(),
+                &app.state.config,
+                chrono::Utc::now() + chrono::Duration::minutes(minutes),
+            )
+            .await
+            .unwrap()
+            .signup_mails
+        }
+    };
+    assert_eq!(run(0).await, 1, "one admin, one mail");
+    let told = mailbox.latest(&admin_email, 1).await;
+    assert!(
+        told.subject.contains("wacht op uw goedkeuring"),
+        "{}",
+        told.subject
+    );
+    assert!(told.text.contains("Anna de Vries") && told.text.contains("Sanne de Vries"));
+    assert!(told.link("/admin/parents").is_some());
+    assert_eq!(run(1).await, 0, "told once");
+
+    // A second sign-up within the hour waits for the next batch, which names only it.
+    let second = format!("{}@example.nl", unique_slug());
+    let mut other = Client::new(app.addr);
+    other.get(&host, "/register").await;
+    let code2 = code_of(&app, &school, "2026002").await;
+    other
+        .post_form(&host, "/register", &[("code", &code2)])
+        .await;
+    other.get(&host, "/register/account").await;
+    other
+        .post_form(
+            &host,
+            "/register/account",
+            &[
+                ("name", "Mark Jansen"),
+                ("email", &second),
+                ("password", PARENT_PASSWORD),
+                ("repeat", PARENT_PASSWORD),
+            ],
+        )
+        .await;
+    let link2 = mailbox
+        .latest(&second, 1)
+        .await
+        .link("/register/confirm/")
+        .unwrap();
+    other.get(&host, &link2).await;
+    assert_eq!(other.post_form(&host, &link2, &[]).await.status, 303);
+    assert_eq!(run(30).await, 0, "not within the hour of the last batch");
+    assert_eq!(run(61).await, 1);
+    let batch = mailbox.latest(&admin_email, 2).await;
+    assert!(
+        batch.text.contains("Mark Jansen") && !batch.text.contains("Anna de Vries"),
+        "{}",
+        batch.text
+    );
+
+    // The admin approves; the link is in effect and the parent hears of it.
     let page = admin.get(&host, "/admin/parents").await.text();
     assert!(
         page.contains("Anna de Vries") && page.contains("Sanne de Vries"),
@@ -235,6 +313,38 @@ async fn a_parent_registers_with_a_code_confirms_by_mail_and_waits_for_approval(
         .await;
     assert_eq!(approved.status, 303, "{}", approved.text());
     assert_eq!(links(&app, &school).await[0].2, "active");
+    let approval = mailbox.latest(&email, 2).await;
+    assert!(
+        approval.subject.contains("gekoppeld aan Sanne de Vries"),
+        "{}",
+        approval.subject
+    );
+    assert!(approval.link("/").is_some());
+    let home = parent.get(&host, "/").await.text();
+    assert!(!home.contains("id=\"waiting-for-school\""));
+
+    // Declining the other tells that parent too, and nothing waits any more.
+    let page = admin.get(&host, "/admin/parents").await.text();
+    let row_start = page.find("id=\"pending-").unwrap();
+    let ids = &page[row_start + "id=\"pending-".len()..];
+    let ids = &ids[..ids.find('"').unwrap()];
+    let declined = admin
+        .post_form(
+            &host,
+            &format!(
+                "/admin/parents/pending/{}/reject",
+                ids.replacen('-', "/", 1)
+            ),
+            &[],
+        )
+        .await;
+    assert_eq!(declined.status, 303);
+    let refusal = mailbox.latest(&second, 2).await;
+    assert!(
+        refusal.subject.contains("Geen koppeling"),
+        "{}",
+        refusal.subject
+    );
     assert!(
         admin
             .get(&host, "/admin/parents")
@@ -242,6 +352,18 @@ async fn a_parent_registers_with_a_code_confirms_by_mail_and_waits_for_approval(
             .text()
             .contains("id=\"no-pending\"")
     );
+}
+
+/// The address of the school's (one) admin.
+async fn admin_address(app: &TestApp, school: &TenantEntry) -> String {
+    let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+    let email: String =
+        sqlx::query_scalar("SELECT email FROM people WHERE 'school_admin' = ANY(roles)")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+    tx.rollback().await.unwrap();
+    email
 }
 
 #[tokio::test]
@@ -300,9 +422,13 @@ async fn signed_in_parents_add_children_in_any_school_and_existing_addresses_kee
         .unwrap();
     browser.get(&plein_host, &link).await;
     let confirmed = browser.post_form(&plein_host, &link, &[]).await;
-    assert_eq!(
-        confirmed.header("location"),
-        Some("/sign-in?notice=registered_existing")
+    assert_eq!(confirmed.header("location"), Some("/?joined=existing"));
+    assert!(
+        browser
+            .get(&plein_host, "/?joined=existing")
+            .await
+            .text()
+            .contains("id=\"joined\"")
     );
     assert_eq!(
         browser
@@ -541,6 +667,20 @@ async fn the_letters_pdf_has_a_page_per_pupil_with_the_code_and_the_way_to_regis
         id
     };
     assert!(page.contains(&format!("/admin/groups/{group}/letters.pdf")));
+    // The school's contact stands on every letter.
+    admin.get(&host, "/admin/settings").await;
+    let saved = admin
+        .post_form(
+            &host,
+            "/admin/settings/contact",
+            &[
+                ("contact_email", "info@brief.example"),
+                ("phone", "030 123 45 67"),
+                ("address", "Schoolstraat 1\n3511 AB Utrecht"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.text());
     let pdf = admin
         .get(&host, &format!("/admin/groups/{group}/letters.pdf"))
         .await;
@@ -565,6 +705,20 @@ async fn the_letters_pdf_has_a_page_per_pupil_with_the_code_and_the_way_to_regis
             "{name}'s code on their page: {page}"
         );
         assert!(page.contains(&format!("{host}/register")), "{page}");
+        // Dated, with how to reach the school.
+        let today = schoolplein_kernel::dutch_time::letter_date(
+            chrono::Utc::now(),
+            schoolplein_kernel::Language::Nl,
+        );
+        for line in [
+            today.as_str(),
+            "Schoolstraat 1",
+            "3511 AB Utrecht",
+            "030 123 45 67",
+            "info@brief.example",
+        ] {
+            assert!(page.contains(line), "{line} on the letter: {page}");
+        }
     }
     // Only the admin; and only existing groups.
     let email = format!("{}@example.nl", unique_slug());

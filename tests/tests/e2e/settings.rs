@@ -279,3 +279,114 @@ async fn the_pages_obey_the_settings() {
     );
     assert_eq!(admin.get(&host, "/admin/parents").await.status, 200);
 }
+
+#[tokio::test]
+async fn the_schools_contact_comes_back_with_its_mistake_and_its_mails_come_from_the_school() {
+    let db = schoolplein_tests::TestDb::fresh().await;
+    let mailbox = schoolplein_tests::mailbox::Mailbox::start(&db).await;
+    let app = TestApp::spawn_with(TestAppOptions {
+        db: Some(db),
+        ..TestAppOptions::default()
+    })
+    .await;
+    let school = app.create_school("Basisschool De Klimop", "").await;
+    let host = school_host(&school.slug);
+    let (mut admin, _) = member(&app, &school, &[Role::SchoolAdmin]).await;
+    admin.get(&host, "/admin/settings").await;
+
+    // Each mistake: the same page (400), the message at its field, everything typed kept,
+    // nothing saved.
+    let good = [
+        ("contact_email", "info@deklimop.example"),
+        ("phone", "030 123 45 67"),
+        ("address", "Schoolstraat 1\r\n3511 AB Utrecht"),
+    ];
+    for (field, bad) in [
+        ("contact_email", "info at deklimop"),
+        ("phone", "bel ons"),
+        ("address", "1\n2\n3\n4\n5"),
+    ] {
+        let fields: Vec<(&str, &str)> = good
+            .iter()
+            .map(|&(k, v)| if k == field { (k, bad) } else { (k, v) })
+            .collect();
+        let answer = admin
+            .post_form(&host, "/admin/settings/contact", &fields)
+            .await;
+        assert_eq!(answer.status, 400, "{field}");
+        let page = answer.text();
+        assert!(
+            page.contains("id=\"form-mistakes\""),
+            "{field}: the summary"
+        );
+        assert!(
+            page.contains(&format!("href=\"#{field}\"")),
+            "{field}: the summary links to the field"
+        );
+        assert!(
+            page.contains(&format!("id=\"{field}-error\"")),
+            "{field}: the message at the field"
+        );
+        for (name, value) in &fields {
+            let shown = value.replace("\r\n", "\n");
+            let shown = shown.lines().next().unwrap();
+            assert!(page.contains(shown), "{field}: {name} kept");
+        }
+        assert!(
+            page.contains("id=\"settings\""),
+            "{field}: the rest of the page too"
+        );
+    }
+    let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+    let stored: String = sqlx::query_scalar("SELECT contact_email FROM school_profile")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(stored, "", "nothing saved");
+
+    let saved = admin
+        .post_form(&host, "/admin/settings/contact", &good)
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.text());
+    let page = admin.get(&host, "/admin/settings").await.text();
+    assert!(page.contains("value=\"info@deklimop.example\""));
+
+    // The school's mail shows the school as sender, answers go to the school, and its
+    // contact stands under the mail.
+    admin.get(&host, "/admin/people").await;
+    let invited = admin
+        .post_form(
+            &host,
+            "/admin/people/invite",
+            &[
+                ("name", "Meester Tim"),
+                ("email", "tim@deklimop.example"),
+                ("role", "teacher"),
+            ],
+        )
+        .await;
+    assert_eq!(invited.status, 303, "{}", invited.text());
+    let mail = mailbox.latest("tim@deklimop.example", 1).await;
+    assert!(
+        mail.text
+            .contains("Schoolstraat 1, 3511 AB Utrecht · 030 123 45 67 · info@deklimop.example"),
+        "{}",
+        mail.text
+    );
+    let received = mailbox
+        .smtp
+        .received()
+        .into_iter()
+        .find(|r| r.message_id.as_deref() == Some(mail.message_id.as_str()))
+        .expect("the mail on the wire");
+    let from = received.header("From").expect("a From");
+    assert!(
+        from.contains("Basisschool De Klimop via Schoolplein"),
+        "{from}"
+    );
+    assert_eq!(
+        received.header("Reply-To").as_deref(),
+        Some("info@deklimop.example")
+    );
+}

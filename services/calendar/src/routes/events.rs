@@ -6,7 +6,9 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{Datelike, NaiveDate, Utc};
+use schoolplein_kernel::confirm::{ConfirmKeys, Confirmation};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
+use schoolplein_kernel::dutch_time;
 use schoolplein_kernel::settings::{Module, SchoolSettings};
 use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
 use serde::{Deserialize, Serialize};
@@ -498,6 +500,38 @@ pub async fn edit_event(
     events::update(&mut tx, event_id, &draft).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/calendar/events/{event_id}")).into_response())
+}
+
+/// `GET /calendar/events/{id}/delete`: asks first, naming the event and its day.
+pub async fn confirm_delete_event(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    viewer: Viewer,
+    Path(event_id): Path<i64>,
+) -> Result<Response, AppError> {
+    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
+    viewer.require_writable()?;
+    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
+    let reader = EventReader::of_viewer(&mut tx, &viewer).await?;
+    let event = manageable_event(&mut tx, &reader, event_id).await?;
+    tx.commit().await?;
+    let when = dutch_time::show(event.starts_at, Utc::now(), lang, dutch_time::Style::Moment);
+    Confirmation::new(
+        &state,
+        lang,
+        "delete-event",
+        ConfirmKeys {
+            title: "calendar.events.delete_title",
+            button: "calendar.events.delete",
+            note: Some("calendar.events.delete_note"),
+        },
+        format!("{} · {when}", event.title),
+        format!("/calendar/events/{event_id}/delete"),
+        format!("/calendar/events/{event_id}"),
+    )
+    .respond(&state, csrf)
 }
 
 /// `POST /calendar/events/{id}/delete`.

@@ -5,6 +5,7 @@
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
+use schoolplein_kernel::confirm::{ConfirmKeys, Confirmation};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer};
 use schoolplein_mailing::{Letterhead, MailRequest, Outbox};
@@ -823,6 +824,41 @@ pub async fn close_round(
     closing::mail_final_times(&state, &tenant, &mut tx, &round).await?;
     tx.commit().await?;
     Ok(back_to(round_id))
+}
+
+/// `GET /conference-rounds/{id}/delete`: asks first, naming how many slots go with the round.
+pub async fn confirm_delete_round(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    viewer: Viewer,
+    Path(round_id): Path<i64>,
+) -> Result<Response, AppError> {
+    let (mut tx, round) = change_round(&state, &tenant, &viewer, round_id).await?;
+    if round.state() != RoundStatus::Draft {
+        return Err(AppError::bad_request(
+            "round",
+            "rounds.error.already_published",
+        ));
+    }
+    let slots = rounds::slot_count(&mut tx, round.id).await?;
+    tx.rollback().await?;
+    Confirmation::new(
+        &state,
+        lang,
+        "delete-round",
+        ConfirmKeys {
+            title: "rounds.delete_round_title",
+            button: "rounds.delete_round",
+            note: None,
+        },
+        format!("{} · {}", round.title, round.group_name),
+        format!("/conference-rounds/{round_id}/delete"),
+        format!("/conference-rounds/{round_id}"),
+    )
+    .loses_count(&state, slots, "rounds.slots_count")
+    .respond(&state, csrf)
 }
 
 /// `POST /conference-rounds/{id}/delete`: a round not yet published goes, with its slots.

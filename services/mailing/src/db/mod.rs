@@ -2,3 +2,4 @@
 
 pub mod letterhead;
 pub mod outbox;
+pub mod signups;

@@ -17,6 +17,10 @@ pub struct NewMail<'a> {
     pub body_html: &'a str,
     pub message_id: &'a str,
     pub urgent: bool,
+    /// The sender's name when not the platform's ("De Klimop via Schoolplein").
+    pub sender_name: Option<&'a str>,
+    /// Where answers go, when not to the sender.
+    pub reply_to: Option<&'a str>,
 }
 
 /// Writes the mail and wakes the workers when the caller's transaction commits.
@@ -30,8 +34,9 @@ pub async fn insert(
     let id: i64 = sqlx::query_scalar(
         "WITH inserted AS (
              INSERT INTO platform.outbox
-                 (tenant_id, recipient, subject, body_text, body_html, message_id, urgent)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 (tenant_id, recipient, subject, body_text, body_html, message_id, urgent,
+                  sender_name, reply_to)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $9, $10)
              RETURNING id)
          SELECT id FROM inserted, pg_notify($8, '')",
     )
@@ -43,6 +48,8 @@ pub async fn insert(
     .bind(mail.message_id)
     .bind(mail.urgent)
     .bind(notify_channel)
+    .bind(mail.sender_name)
+    .bind(mail.reply_to)
     .fetch_one(conn)
     .await?;
     Ok(MailId::new(id))
@@ -59,9 +66,10 @@ pub async fn insert_many<'a>(
     sqlx::query(
         "WITH inserted AS (
              INSERT INTO platform.outbox
-                 (tenant_id, recipient, subject, body_text, body_html, message_id, urgent)
+                 (tenant_id, recipient, subject, body_text, body_html, message_id, urgent,
+                  sender_name, reply_to)
              SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],
-                                  $6::text[], $7::boolean[])
+                                  $6::text[], $7::boolean[], $9::text[], $10::text[])
              RETURNING 1)
          SELECT count(*) FROM inserted, pg_notify($8, '')",
     )
@@ -73,6 +81,8 @@ pub async fn insert_many<'a>(
     .bind(column(|m| m.message_id))
     .bind(mails.iter().map(|m| m.urgent).collect::<Vec<_>>())
     .bind(notify_channel)
+    .bind(mails.iter().map(|m| m.sender_name).collect::<Vec<_>>())
+    .bind(mails.iter().map(|m| m.reply_to).collect::<Vec<_>>())
     .execute(conn)
     .await?;
     Ok(())
@@ -89,6 +99,8 @@ pub struct ClaimedMail {
     pub body_html: String,
     pub message_id: String,
     pub urgent: bool,
+    pub sender_name: Option<String>,
+    pub reply_to: Option<String>,
     pub created_at: DateTime<Utc>,
     /// Including this one.
     pub attempts: i32,
@@ -120,7 +132,8 @@ pub async fn claim(
            FROM due
           WHERE o.id = due.id
          RETURNING o.id, o.tenant_id, o.recipient, o.subject, o.body_text, o.body_html,
-                   o.message_id, o.urgent, o.created_at, o.attempts, o.claimed_until",
+                   o.message_id, o.urgent, o.sender_name, o.reply_to, o.created_at,
+                   o.attempts, o.claimed_until",
     )
     .bind(i64::from(limit))
     .bind(lease.as_secs_f64())

@@ -6,3 +6,4 @@ pub mod invitations;
 pub mod people;
 pub mod posts;
 pub mod roster;
+pub mod school_profile;

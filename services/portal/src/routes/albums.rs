@@ -10,6 +10,7 @@ use axum::extract::{Multipart, Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use schoolplein_kernel::audience::PostReader;
+use schoolplein_kernel::confirm::{ConfirmKeys, Confirmation};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm, CsrfToken};
 use schoolplein_kernel::settings::Module;
 use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
@@ -353,6 +354,38 @@ pub async fn save_album_settings(
         .await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/albums/{album_id}")).into_response())
+}
+
+/// `GET /albums/{album}/delete`: asks first, naming how many photos go with the album.
+pub async fn confirm_delete_album(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    viewer: Viewer,
+    Path(album_id): Path<i64>,
+) -> Result<Response, AppError> {
+    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
+    viewer.require_writable()?;
+    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
+    let reader = AlbumReader::load(&mut tx, &viewer).await?;
+    let album = managed_album(&mut tx, &reader, album_id).await?;
+    tx.commit().await?;
+    Confirmation::new(
+        &state,
+        lang,
+        "delete-album",
+        ConfirmKeys {
+            title: "portal.albums.delete_title",
+            button: "portal.albums.delete_album",
+            note: None,
+        },
+        album.title,
+        format!("/albums/{album_id}/delete"),
+        format!("/albums/{album_id}"),
+    )
+    .loses_count(&state, album.photos, "portal.albums.count")
+    .respond(&state, csrf)
 }
 
 /// `POST /albums/{album}/delete`: the album with its photos, by staff who may manage it.

@@ -5,6 +5,7 @@
 use axum::extract::{Multipart, Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
+use schoolplein_kernel::confirm::{ConfirmKeys, Confirmation};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm, CsrfToken};
 use schoolplein_kernel::settings::Module;
 use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
@@ -375,6 +376,43 @@ pub async fn delete_document(
     }
     tx.commit().await?;
     Ok(Redirect::to(&format!("/documents/{folder_id}")).into_response())
+}
+
+/// `GET /documents/{folder}/delete`: asks first, naming how many documents go with it.
+pub async fn confirm_delete_folder(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    viewer: Viewer,
+    Path(folder_id): Path<i64>,
+) -> Result<Response, AppError> {
+    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
+    viewer.require_writable()?;
+    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
+    let reader = member(&mut tx, &viewer).await?;
+    let folder = visible_folder(&mut tx, &reader, folder_id).await?;
+    tx.commit().await?;
+    if !folder.may_manage {
+        return Err(AppError::Forbidden {
+            reason: "portal.sharing.not_yours",
+        });
+    }
+    Confirmation::new(
+        &state,
+        lang,
+        "delete-folder",
+        ConfirmKeys {
+            title: "portal.documents.delete_title",
+            button: "portal.documents.delete_folder",
+            note: None,
+        },
+        folder.row.name,
+        format!("/documents/{folder_id}/delete"),
+        format!("/documents/{folder_id}"),
+    )
+    .loses_count(&state, folder.row.documents, "portal.documents.count")
+    .respond(&state, csrf)
 }
 
 /// `POST /documents/{folder}/delete`: the folder with its documents, by staff who may manage

@@ -3,11 +3,13 @@
 
 use axum::extract::{Path, State};
 use axum::response::Response;
-use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer};
+use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer, dutch_time};
 use schoolplein_registration::ActivationCode;
 use tenant_router::{CurrentTenant, TenantTx};
 
 use schoolplein_kernel::pdf::{Block, download};
+
+use crate::db::school_profile::{self, Contact};
 
 #[derive(Debug, sqlx::FromRow)]
 struct LetterRow {
@@ -16,15 +18,29 @@ struct LetterRow {
     code: String,
 }
 
+/// What every letter of one printing shares.
+struct LetterHead<'a> {
+    school_name: &'a str,
+    group_name: &'a str,
+    register_url: &'a str,
+    /// "3 december 2026": the day it was printed, so a parent can tell an old letter.
+    date: String,
+    contact: &'a Contact,
+}
+
 /// The pages, one per pupil, in the admin's language.
 fn letter_pages(
     state: &AppState,
     language: Language,
-    school_name: &str,
-    group_name: &str,
-    register_url: &str,
+    head: &LetterHead<'_>,
     rows: &[LetterRow],
 ) -> Vec<Vec<Block>> {
+    let LetterHead {
+        school_name,
+        group_name,
+        register_url,
+        ..
+    } = head;
     let catalog = state.templates.catalog();
     let text = |key: &str| {
         catalog
@@ -35,8 +51,24 @@ fn letter_pages(
     rows.iter()
         .map(|row| {
             let code = ActivationCode::from_stored(row.code.clone()).printed();
-            vec![
-                Block::Heading(school_name.to_owned()),
+            let mut contact: Vec<String> = head
+                .contact
+                .address
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect();
+            if !head.contact.phone.is_empty() {
+                contact.push(format!("{} {}", text("phone"), head.contact.phone));
+            }
+            if !head.contact.contact_email.is_empty() {
+                contact.push(head.contact.contact_email.clone());
+            }
+            let mut page = vec![Block::Heading((*school_name).to_owned())];
+            page.extend(contact.into_iter().map(Block::Note));
+            page.push(Block::Note(head.date.clone()));
+            page.extend([
                 Block::Paragraph(format!(
                     "{} {} ({group_name})",
                     text("to_parents_of"),
@@ -52,7 +84,11 @@ fn letter_pages(
                 Block::Space(12.0),
                 Block::Note(format!("{} {}.", text("note_child"), row.first_name)),
                 Block::Note(text("note_keep")),
-            ]
+            ]);
+            if !head.contact.contact_email.is_empty() || !head.contact.phone.is_empty() {
+                page.push(Block::Note(text("questions")));
+            }
+            page
         })
         .collect()
 }
@@ -85,6 +121,7 @@ pub async fn group_letters(
     .bind(group_id)
     .fetch_all(&mut *tx)
     .await?;
+    let contact = school_profile::contact(&mut tx).await?;
     tx.commit().await?;
     if rows.is_empty() {
         return Err(AppError::bad_request("group", "portal.letter.no_pupils"));
@@ -96,9 +133,13 @@ pub async fn group_letters(
     let pages = letter_pages(
         &state,
         lang,
-        &tenant.entry().display_name,
-        &group_name,
-        &register_url,
+        &LetterHead {
+            school_name: &tenant.entry().display_name,
+            group_name: &group_name,
+            register_url: &register_url,
+            date: dutch_time::letter_date(chrono::Utc::now(), lang),
+            contact: &contact,
+        },
         &rows,
     );
     tracing::info!(group.id = group_id, letters = rows.len(), "letters printed");

@@ -6,10 +6,14 @@ use std::collections::{BTreeMap, HashMap};
 
 use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use http::StatusCode;
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
+use schoolplein_kernel::forms::Mistake;
 use schoolplein_kernel::settings::{self, Module, ModuleSetting};
-use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
+use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer};
+use schoolplein_registration::EmailAddress;
 
+use crate::db::school_profile::{self, Contact};
 use crate::fields::optional_text;
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
@@ -30,6 +34,9 @@ struct SettingsPage<'a> {
     saved: bool,
     digest_time: String,
     digest_days: Vec<Weekday>,
+    /// The contact form's values: as stored, or as typed when it came back with a mistake.
+    contact: Contact,
+    mistake: Option<Mistake>,
 }
 
 /// A weekday on the digest form.
@@ -55,9 +62,22 @@ pub async fn show_settings(
     Query(query): Query<SavedQuery>,
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin])?;
+    settings_page(&state, &tenant, lang, csrf, query.saved.is_some(), None).await
+}
+
+/// The settings page; with `typed`, the contact form as it was sent, with its mistake (400).
+async fn settings_page(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    lang: Language,
+    csrf: Csrf,
+    saved: bool,
+    typed: Option<(Contact, Mistake)>,
+) -> Result<Response, AppError> {
     // Read afresh: the admin must see what is stored, not a copy.
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let current = settings::read(&mut tx).await?;
+    let stored_contact = school_profile::contact(&mut tx).await?;
     let (digest_time, chosen_days): (String, Vec<i16>) =
         sqlx::query_as("SELECT to_char(digest_time, 'HH24:MI'), digest_days FROM school_settings")
             .fetch_one(&mut *tx)
@@ -85,21 +105,100 @@ pub async fn show_settings(
             }
         })
         .collect();
+    let status = if typed.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let (contact, mistake) = match typed {
+        Some((contact, mistake)) => (contact, Some(mistake)),
+        None => (stored_contact, None),
+    };
     let page = SettingsPage {
         csrf: csrf.token(),
         settings: &current,
         extra_fields: current.extra_fields.join("\n"),
         modules,
-        saved: query.saved.is_some(),
+        saved,
         digest_time,
         digest_days,
+        contact,
+        mistake,
     };
     let html = Html(
         state
             .templates
             .render("portal/settings.html", lang, &page)?,
     );
-    Ok((csrf, html).into_response())
+    Ok((status, csrf, html).into_response())
+}
+
+/// The contact form's fields, checked: `contact_email` an address or empty, `phone` at most
+/// 30 characters of digits, spaces and `+-()`, `address` at most 4 lines and 300 characters.
+fn parse_contact(form: &[(String, String)]) -> (Contact, Result<(), AppError>) {
+    let field = |name: &str| {
+        form.iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().replace("\r\n", "\n"))
+            .unwrap_or_default()
+    };
+    let contact = Contact {
+        contact_email: field("contact_email"),
+        phone: field("phone"),
+        address: field("address"),
+    };
+    let check = (|| {
+        if !contact.contact_email.is_empty() {
+            EmailAddress::parse(&contact.contact_email)
+                .map_err(|e| AppError::bad_request("contact_email", e.key()))?;
+        }
+        let phone_ok = contact.phone.chars().count() <= 30
+            && contact
+                .phone
+                .chars()
+                .all(|c| c.is_ascii_digit() || " +-()".contains(c))
+            && (contact.phone.is_empty() || contact.phone.chars().any(|c| c.is_ascii_digit()));
+        if !phone_ok {
+            return Err(AppError::bad_request("phone", "portal.settings.bad_phone"));
+        }
+        if contact.address.chars().count() > 300
+            || contact.address.lines().count() > 4
+            || contact.address.chars().any(|c| c.is_control() && c != '\n')
+        {
+            return Err(AppError::bad_request(
+                "address",
+                "portal.settings.bad_address",
+            ));
+        }
+        Ok(())
+    })();
+    (contact, check)
+}
+
+/// `POST /admin/settings/contact`: how parents reach the school. A mistake brings the page
+/// back with everything typed and the message at the field; nothing is saved.
+pub async fn save_contact(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    viewer: Viewer,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    viewer.require_any(&[Role::SchoolAdmin])?;
+    viewer.require_writable()?;
+    let (contact, check) = parse_contact(&form);
+    if let Err(error) = check {
+        let mistake =
+            Mistake::of(&error, &state.templates, lang, |field| field.to_owned()).ok_or(error)?;
+        return settings_page(&state, &tenant, lang, csrf, false, Some((contact, mistake))).await;
+    }
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    school_profile::save_contact(&mut tx, &contact).await?;
+    tx.commit().await?;
+    tracing::info!(person.id = viewer.person_id, "school contact changed");
+    Ok(Redirect::to("/admin/settings?saved=1#contact").into_response())
 }
 
 /// A checkbox: present when ticked.

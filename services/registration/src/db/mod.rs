@@ -4,6 +4,7 @@
 pub mod account_links;
 pub mod accounts;
 pub mod codes;
+pub mod guardians;
 pub mod invitations;
 pub mod notices;
 pub mod parent_invitations;

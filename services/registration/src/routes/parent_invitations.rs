@@ -22,7 +22,7 @@ use crate::db::parent_invitations::{self, InvitedChild, ParentInvitation, childr
 use crate::domain::{EmailAddress, new_account_fields};
 use crate::parents::parent_person;
 use crate::routes::links::{EndedLink, ended_link_page};
-use crate::routes::sign_in::start_session;
+use crate::sessions::start_session;
 
 fn ended(invitation: &ParentInvitation) -> Option<EndedLink> {
     if invitation.accepted_at.is_some() {

@@ -4,50 +4,17 @@
 
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use schoolplein_kernel::confirm::{ConfirmKeys, Confirmation};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
+use schoolplein_mailing::{Outbox, signups};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
 use crate::db::codes;
+use crate::db::guardians::{self, GroupLetters, PendingLink, PupilCode, WithoutChild};
 use crate::domain::ActivationCode;
 use crate::routes::sign_in::EmptyForm;
-
-#[derive(Debug, Serialize, sqlx::FromRow)]
-struct PendingLink {
-    pupil_id: i64,
-    person_id: i64,
-    parent_name: String,
-    parent_email: String,
-    pupil_name: String,
-    group_name: Option<String>,
-    created_at: chrono::DateTime<chrono::Utc>,
-}
-
-#[derive(Debug, Serialize, sqlx::FromRow)]
-struct WithoutChild {
-    name: String,
-    email: String,
-    registration_note: Option<String>,
-}
-
-#[derive(Debug, Serialize, sqlx::FromRow)]
-struct PupilCode {
-    id: i64,
-    name: String,
-    group_name: Option<String>,
-    code: Option<String>,
-    #[sqlx(skip)]
-    printed: Option<String>,
-    parents: i64,
-}
-
-#[derive(Debug, Serialize, sqlx::FromRow)]
-struct GroupLetters {
-    id: i64,
-    name: String,
-    pupils: i64,
-}
 
 #[derive(Debug, Serialize)]
 struct ParentsPage<'a> {
@@ -75,47 +42,10 @@ pub async fn show_parents(
     viewer.require_any(&[Role::SchoolAdmin])?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let settings = codes::settings(&mut tx).await?;
-    let pending: Vec<PendingLink> = sqlx::query_as(
-        "SELECT g.pupil_id, g.person_id, pe.name AS parent_name, pe.email AS parent_email,
-                p.first_name || ' ' || concat_ws(' ', nullif(p.name_prefix, ''), p.last_name) AS pupil_name,
-                gr.name AS group_name, g.created_at
-           FROM guardians g
-           JOIN people pe ON pe.id = g.person_id
-           JOIN pupils p ON p.id = g.pupil_id
-           LEFT JOIN groups gr ON gr.id = p.group_id
-          WHERE g.status = 'pending'
-          ORDER BY g.created_at, g.pupil_id",
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    let without_child: Vec<WithoutChild> = sqlx::query_as(
-        "SELECT pe.name, pe.email, pe.registration_note FROM people pe
-          WHERE 'parent' = ANY(pe.roles) AND pe.account_id IS NOT NULL
-            AND NOT EXISTS (SELECT 1 FROM guardians g WHERE g.person_id = pe.id)
-          ORDER BY pe.created_at DESC LIMIT 200",
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    let mut pupils: Vec<PupilCode> = sqlx::query_as(
-        "SELECT p.id,
-                p.first_name || ' ' || concat_ws(' ', nullif(p.name_prefix, ''), p.last_name) AS name,
-                gr.name AS group_name, c.code,
-                (SELECT count(*) FROM guardians g WHERE g.pupil_id = p.id AND g.status = 'active') AS parents
-           FROM pupils p
-           LEFT JOIN groups gr ON gr.id = p.group_id
-           LEFT JOIN pupil_codes c ON c.pupil_id = p.id
-          WHERE p.left_at IS NULL
-          ORDER BY gr.year NULLS LAST, gr.name, p.last_name, p.first_name",
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    let groups: Vec<GroupLetters> = sqlx::query_as(
-        "SELECT g.id, g.name,
-                (SELECT count(*) FROM pupils p WHERE p.group_id = g.id AND p.left_at IS NULL) AS pupils
-           FROM groups g ORDER BY g.year NULLS LAST, g.name",
-    )
-    .fetch_all(&mut *tx)
-    .await?;
+    let pending = guardians::pending(&mut tx).await?;
+    let without_child = guardians::without_child(&mut tx).await?;
+    let mut pupils = guardians::pupil_codes(&mut tx).await?;
+    let groups = guardians::group_letters(&mut tx).await?;
     tx.commit().await?;
     for pupil in &mut pupils {
         pupil.printed = pupil.code.as_deref().map(printed);
@@ -165,6 +95,52 @@ pub enum SchoolCodeAction {
     Remove,
 }
 
+/// `GET /admin/parents/school-code/{new|remove}`: asks first when parents may hold the
+/// current code (a new one replaces it).
+pub async fn confirm_school_code(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    viewer: Viewer,
+    Path(action): Path<SchoolCodeAction>,
+) -> Result<Response, AppError> {
+    viewer.require_any(&[Role::SchoolAdmin])?;
+    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
+    let current = codes::settings(&mut tx).await?.school_code;
+    tx.commit().await?;
+    let (id, title, button) = match action {
+        SchoolCodeAction::New => (
+            "new-school-code",
+            "registration.school_code_new_title",
+            "registration.school_code_new",
+        ),
+        SchoolCodeAction::Remove => (
+            "remove-school-code",
+            "registration.school_code_remove_title",
+            "registration.school_code_remove",
+        ),
+    };
+    let action_path = match action {
+        SchoolCodeAction::New => "/admin/parents/school-code/new",
+        SchoolCodeAction::Remove => "/admin/parents/school-code/remove",
+    };
+    Confirmation::new(
+        &state,
+        lang,
+        id,
+        ConfirmKeys {
+            title,
+            button,
+            note: current.is_some().then_some("registration.school_code_held"),
+        },
+        current.as_deref().map(printed).unwrap_or_default(),
+        action_path,
+        "/admin/parents",
+    )
+    .respond(&state, csrf)
+}
+
 /// `POST /admin/parents/school-code/{new|remove}`.
 pub async fn change_school_code(
     State(state): State<AppState>,
@@ -182,6 +158,55 @@ pub async fn change_school_code(
     codes::set_school_code(&mut tx, code.as_ref()).await?;
     tx.commit().await?;
     Ok(Redirect::to("/admin/parents").into_response())
+}
+
+/// `GET /admin/pupils/{id}/code`: asks first: the code on the letter parents may hold stops
+/// working; parents already linked stay linked.
+pub async fn confirm_regenerate_code(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    viewer: Viewer,
+    Path(pupil_id): Path<i64>,
+) -> Result<Response, AppError> {
+    viewer.require_any(&[Role::SchoolAdmin])?;
+    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
+    let pupil = guardians::pupil_code(&mut tx, pupil_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    tx.commit().await?;
+    let subject = match (&pupil.code, &pupil.group_name) {
+        (Some(code), Some(group)) => format!("{} ({group}) · {}", pupil.name, printed(code)),
+        (Some(code), None) => format!("{} · {}", pupil.name, printed(code)),
+        (None, _) => pupil.name.clone(),
+    };
+    let catalog = state.templates.catalog();
+    let linked = catalog
+        .get(lang, "registration.code_parents_stay")
+        .unwrap_or_default();
+    let mut confirm = Confirmation::new(
+        &state,
+        lang,
+        "regenerate-code",
+        ConfirmKeys {
+            title: "registration.code_regenerate_title",
+            button: "registration.code_regenerate",
+            note: Some("registration.code_letter_stops"),
+        },
+        subject,
+        format!("/admin/pupils/{pupil_id}/code"),
+        format!("/admin/parents#pupil-{pupil_id}"),
+    );
+    if pupil.parents > 0 {
+        // Not lost, but the admin asks it first: what happens to the parents already in.
+        confirm.note = Some(format!(
+            "{} {linked} ({})",
+            confirm.note.take().unwrap_or_default(),
+            pupil.parents
+        ));
+    }
+    confirm.respond(&state, csrf)
 }
 
 /// `POST /admin/pupils/{id}/code`: a new code; the old one stops working.
@@ -219,35 +244,28 @@ pub async fn decide_link(
     CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin])?;
+    let approved = matches!(decision, Decision::Approve);
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    let done = match decision {
-        Decision::Approve => {
-            sqlx::query(
-                "UPDATE guardians SET status = 'active', approved_at = now(), approved_by = $3
-              WHERE pupil_id = $1 AND person_id = $2 AND status = 'pending'",
-            )
-            .bind(pupil_id)
-            .bind(person_id)
-            .bind(viewer.person_id)
-            .execute(&mut *tx)
-            .await?
-        }
-        Decision::Reject => sqlx::query(
-            "DELETE FROM guardians WHERE pupil_id = $1 AND person_id = $2 AND status = 'pending'",
-        )
-        .bind(pupil_id)
-        .bind(person_id)
-        .execute(&mut *tx)
-        .await?,
+    let done = if approved {
+        guardians::approve(&mut tx, pupil_id, person_id, viewer.person_id).await?
+    } else {
+        guardians::decline(&mut tx, pupil_id, person_id).await?
     };
-    if done.rows_affected() == 0 {
+    if !done {
         return Err(AppError::NotFound);
     }
+    // The parent hears of it in the same transaction: the mail exists exactly when the decision does.
+    let outbox = Outbox::new(state.templates.clone(), &state.config.mail);
+    let link = state
+        .config
+        .tenancy
+        .school_url(tenant.entry().slug.as_str(), "/");
+    signups::tell_parent(&mut tx, &outbox, pupil_id, person_id, approved, &link).await?;
     tx.commit().await?;
     tracing::info!(
         pupil.id = pupil_id,
         person.id = person_id,
-        approved = matches!(decision, Decision::Approve),
+        approved,
         "parent link decided"
     );
     Ok(Redirect::to("/admin/parents").into_response())

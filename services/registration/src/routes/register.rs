@@ -26,6 +26,7 @@ use crate::db::codes::{self, Claim};
 use crate::domain::{ActivationCode, EmailAddress, NewPassword, PersonName};
 use crate::parents::{LinkStatus, link_parent};
 use crate::routes::links::{EndedLink, ended_link_page};
+use crate::sessions::start_session;
 
 /// The cookie that carries an accepted code from the code form to the account form.
 const CLAIM_COOKIE: &str = "sp_claim";
@@ -587,6 +588,7 @@ pub async fn confirm_registration(
     tenant: CurrentTenant,
     Lang(lang): Lang,
     Path(token): Path<String>,
+    headers: HeaderMap,
     CsrfForm(_): CsrfForm<crate::routes::sign_in::EmptyForm>,
 ) -> Result<Response, AppError> {
     let Some(token) = SecretToken::parse(&token) else {
@@ -637,12 +639,15 @@ pub async fn confirm_registration(
         new_account,
         "parent registered"
     );
-    let notice = if new_account {
-        "registered"
-    } else {
-        "registered_existing"
-    };
-    Ok(Redirect::to(&format!("/sign-in?notice={notice}")).into_response())
+    // Opening the mailed link proved the address, as a password reset would: the parent is
+    // signed in here, on whatever device they read their mail, and lands on their day.
+    let cookie = start_session(&state, &headers, account_id, false).await?;
+    let joined = if new_account { "new" } else { "existing" };
+    Ok((
+        [(SET_COOKIE, cookie.header_value())],
+        Redirect::to(&format!("/?joined={joined}")),
+    )
+        .into_response())
 }
 
 #[derive(Debug, Deserialize)]

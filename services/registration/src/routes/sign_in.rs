@@ -7,7 +7,9 @@ use http::StatusCode;
 use http::header::SET_COOKIE;
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::limits::{ClientIp, Limiter, Subject, rules};
-use schoolplein_kernel::session::{SessionData, Sessions, describe_device, session_cookie};
+use schoolplein_kernel::session::{Sessions, session_cookie};
+
+use crate::sessions::start_session;
 use schoolplein_kernel::{AppError, AppState, Lang, SignedIn};
 use serde::{Deserialize, Serialize};
 
@@ -207,38 +209,3 @@ pub async fn sign_out_everywhere(
 /// A form with nothing but its token.
 #[derive(Debug, Deserialize)]
 pub struct EmptyForm {}
-
-/// Starts a session for `account_id` in this browser and returns its cookie. A session the
-/// browser already had ends: signing in always starts a new id.
-pub(crate) async fn start_session(
-    state: &AppState,
-    headers: &HeaderMap,
-    account_id: i64,
-    keep: bool,
-) -> Result<schoolplein_kernel::cookies::SetCookie, AppError> {
-    let sessions = Sessions::from_state(state);
-    if let Some(old) =
-        schoolplein_kernel::cookies::cookie(headers, schoolplein_kernel::session::SESSION_COOKIE)
-            .and_then(schoolplein_kernel::tokens::SecretToken::parse)
-    {
-        sessions.end(account_id, &old.hash()).await?;
-    }
-    let token = sessions
-        .create(&SessionData {
-            account_id,
-            created_at: chrono::Utc::now().timestamp(),
-            keep,
-            device: describe_device(
-                headers
-                    .get(http::header::USER_AGENT)
-                    .and_then(|v| v.to_str().ok()),
-            ),
-        })
-        .await?;
-    Ok(session_cookie(
-        state,
-        headers,
-        token.expose().to_owned(),
-        keep.then(|| sessions.lifetime(true)),
-    ))
-}

@@ -3,7 +3,7 @@
 //! and account, the calendar's next seven days with a count per day; for visitors the coming
 //! public events.
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::Html;
 use schoolplein_calendar::display::Names;
 use schoolplein_calendar::home::{NextDay, PublicEvent, next_days, public_events};
@@ -11,8 +11,8 @@ use schoolplein_kernel::audience::{PostKind, PostReader};
 use schoolplein_kernel::settings::{Module, SchoolSettings};
 use schoolplein_kernel::{AppError, AppState, Lang, MaybeViewer, Role};
 use schoolplein_portal::home::{HomeNews, home_news};
-use schoolplein_registration::db::{codes, notices};
-use serde::Serialize;
+use schoolplein_registration::db::{codes, guardians, notices};
+use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
 /// How many of the newest posts the home page shows.
@@ -38,6 +38,10 @@ struct MemberBar {
     news: Option<HomeNews>,
     /// For admins: parents' sign-ups waiting for the school's approval (A2).
     pending_signups: i64,
+    /// For parents: the first names of their children whose link waits for the school.
+    waiting_for_school: Vec<String>,
+    /// Just joined by confirming their address: `new` account, or an `existing` one.
+    joined: Option<&'static str>,
     intranet_url: Option<String>,
     /// The calendar's next seven days, while the calendar is on (or for staff).
     next_days: Option<Vec<NextDay>>,
@@ -59,12 +63,24 @@ async fn settings_of(
     Ok(state.settings.get(&state.schools, tenant.id()).await?)
 }
 
+/// `?joined=new|existing`: the parent arrives from confirming their address.
+#[derive(Debug, Deserialize)]
+pub struct HomeQuery {
+    joined: Option<String>,
+}
+
 pub async fn show_home(
     State(state): State<AppState>,
     tenant: CurrentTenant,
     Lang(language): Lang,
     MaybeViewer(viewer): MaybeViewer,
+    Query(query): Query<HomeQuery>,
 ) -> Result<Html<String>, AppError> {
+    let joined = match query.joined.as_deref() {
+        Some("new") => Some("new"),
+        Some("existing") => Some("existing"),
+        _ => None,
+    };
     // Settings first, while no transaction of this request holds a connection (they are
     // kept in memory: the menu and whether the calendar is on).
     let settings = settings_of(&state, &tenant).await?;
@@ -105,6 +121,12 @@ pub async fn show_home(
             } else {
                 0
             },
+            waiting_for_school: if viewer.has(Role::Parent) {
+                guardians::waiting_for_school(&mut tx, viewer.person_id).await?
+            } else {
+                Vec::new()
+            },
+            joined,
             intranet_url: settings.intranet_url.clone(),
             unread: notices::unread_count(&mut tx, viewer.person_id).await?,
             is_parent: viewer.has(Role::Parent),
