@@ -21,6 +21,7 @@ mod e2e {
     mod limits;
     mod mail;
     mod outages;
+    mod page_weight;
     mod parent_invitations;
     mod parents;
     mod partners;
