@@ -20,6 +20,24 @@ ensure_packages() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# ensure_axe — fetches axe-core (the accessibility rules the browser tests run on every page)
+# from the npm registry once, checks its digest, and prints the path of axe.min.js.
+AXE_VERSION="4.14.1"
+AXE_SHA1="14d8a6f3f085afd126b8b5ca1e42e50e17fb1d99"
+ensure_axe() {
+  local dir="$ROOT/.data/tools/axe-core-$AXE_VERSION"
+  if [ ! -f "$dir/axe.min.js" ]; then
+    log "fetching axe-core $AXE_VERSION from the npm registry"
+    mkdir -p "$dir"
+    local tarball="$dir/axe-core.tgz"
+    curl -fsSL --retry 3 -o "$tarball" "https://registry.npmjs.org/axe-core/-/axe-core-$AXE_VERSION.tgz"
+    echo "$AXE_SHA1  $tarball" | sha1sum -c --quiet - || die "axe-core $AXE_VERSION: digest mismatch"
+    tar -xzf "$tarball" -C "$dir" --strip-components=1 package/axe.min.js
+    rm -f "$tarball"
+  fi
+  echo "$dir/axe.min.js"
+}
+
 # The unprivileged user PostgreSQL runs as (it refuses to run as root).
 pg_user() {
   if [ "$(id -u)" -ne 0 ]; then id -un; return; fi

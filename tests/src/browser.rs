@@ -63,6 +63,8 @@ impl Browser {
         let capabilities = json!({
             "capabilities": { "alwaysMatch": {
                 "browserName": "chrome",
+                // The console's messages, for `console_errors`.
+                "goog:loggingPrefs": { "browser": "ALL" },
                 "goog:chromeOptions": {
                     "binary": CHROMIUM,
                     "args": [
@@ -366,17 +368,117 @@ impl Browser {
             .expect("chromedriver sends base64")
     }
 
-    /// Looks at the page at a phone's and a laptop's size: asserts it fits the width at both,
-    /// and keeps a screenshot of each as `<name>-390.png` and `<name>-1280.png` in the folder
+    /// The errors the page's console showed since the last call (a script or a resource that
+    /// failed, a refused inline script).
+    pub async fn console_errors(&self) -> Vec<String> {
+        let log = self
+            .call(
+                "POST",
+                &format!("/session/{}/se/log", self.session),
+                Some(json!({ "type": "browser" })),
+            )
+            .await;
+        log.as_array()
+            .map(|entries| {
+                entries
+                    .iter()
+                    .filter(|e| e["level"] == "SEVERE")
+                    .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The page's violations of axe-core's WCAG 2.1 A and AA rules, one line each: the rule,
+    /// what it asks, and the elements that break it. axe-core comes from the file
+    /// `SCHOOLPLEIN_AXE_JS` names (scripts/test fetches it from the npm registry).
+    pub async fn accessibility_violations(&self) -> Vec<String> {
+        let path = std::env::var_os("SCHOOLPLEIN_AXE_JS").expect(
+            "SCHOOLPLEIN_AXE_JS: run the tests through scripts/test, which fetches axe-core",
+        );
+        let source = std::fs::read_to_string(&path).expect("axe.min.js readable");
+        self.call(
+            "POST",
+            &format!("/session/{}/execute/sync", self.session),
+            Some(json!({ "script": format!("{source}\nreturn true;"), "args": [] })),
+        )
+        .await;
+        let found = self
+            .call(
+                "POST",
+                &format!("/session/{}/execute/async", self.session),
+                Some(json!({
+                    "script": "const done = arguments[arguments.length - 1];
+                        axe.run(document, { runOnly: { type: 'tag',
+                            values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+                          .then(r => done(r.violations.map(v => v.id + ' (' + v.help + '): '
+                              + v.nodes.map(n => n.target.join(' ')).join(', '))))
+                          .catch(e => done(['axe failed: ' + e]));",
+                    "args": []
+                })),
+            )
+            .await;
+        found
+            .as_array()
+            .map(|lines| {
+                lines
+                    .iter()
+                    .map(|l| l.as_str().unwrap_or_default().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Looks at the page at a phone's and a laptop's size: asserts that it fits the width at
+    /// both, shows no console errors and breaks no WCAG 2.1 A/AA rule axe-core checks, and
+    /// keeps a screenshot of each as `<name>-390.png` and `<name>-1280.png` in the folder
     /// `SCHOOLPLEIN_SCREENSHOTS` names, when it is set (for a person to look at).
     pub async fn look_at(&self, name: &str) {
+        let problems = self.problems(name).await;
+        assert!(problems.is_empty(), "{problems:#?}");
+    }
+
+    /// What [`Browser::look_at`] finds wrong with the page, one line each (empty: nothing).
+    pub async fn problems(&self, name: &str) -> Vec<String> {
+        let url = self.url().await;
+        let mut problems = Vec::new();
+        // A form sent back with a mistake answers 400 on purpose; the console notes that
+        // for the page itself, which is no error of the page.
+        for error in self.console_errors().await {
+            if !(error.starts_with(&format!("{url} - ")) && error.contains("status of 400")) {
+                problems.push(format!("{url}: console error {error}"));
+            }
+        }
+        // Text escaped twice shows its escapes ("Foto&#x27;s").
+        let shown = self
+            .run_on("body", "return document.body.innerText;", &[])
+            .await;
+        let shown = shown.as_str().unwrap_or_default();
+        for escape in ["&#x", "&amp;", "&lt;", "&gt;", "&quot;"] {
+            if let Some(at) = shown.find(escape) {
+                let start = shown[..at]
+                    .char_indices()
+                    .rev()
+                    .nth(20)
+                    .map_or(0, |(i, _)| i);
+                let end = (at + 30).min(shown.len());
+                let end = (end..=shown.len())
+                    .find(|&i| shown.is_char_boundary(i))
+                    .unwrap_or(shown.len());
+                problems.push(format!(
+                    "{url} shows escaped text: {:?}",
+                    &shown[start..end]
+                ));
+            }
+        }
         for (width, height) in [(390, 844), (1280, 800)] {
             self.resize(width, height).await;
-            assert!(
-                self.fits_width().await,
-                "{} sticks out sideways at {width} px wide",
-                self.url().await
-            );
+            if !self.fits_width().await {
+                problems.push(format!("{url} sticks out sideways at {width} px wide"));
+            }
+            for violation in self.accessibility_violations().await {
+                problems.push(format!("{url} at {width} px: {violation}"));
+            }
             if let Some(folder) = std::env::var_os("SCHOOLPLEIN_SCREENSHOTS") {
                 let folder = std::path::PathBuf::from(folder);
                 std::fs::create_dir_all(&folder).expect("the screenshot folder");
@@ -388,6 +490,7 @@ impl Browser {
             }
         }
         self.resize(1280, 800).await;
+        problems
     }
 
     /// The page's title.

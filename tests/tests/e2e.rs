@@ -22,6 +22,7 @@ mod e2e {
     mod mail;
     mod outages;
     mod page_weight;
+    mod pages;
     mod parent_invitations;
     mod parents;
     mod partners;

@@ -68,13 +68,21 @@ impl EventReader {
         let admin = roles.contains(&Role::SchoolAdmin);
         let teacher = roles.contains(&Role::Teacher);
         let posts = PostReader::load(tx, person_id, admin, teacher).await?;
-        Ok(Self {
-            person_id,
+        Ok(Self::of_post_reader(&posts, roles))
+    }
+
+    /// The same person as the post reader already loaded for them (their groups are the
+    /// same for posts and events).
+    pub fn of_post_reader(posts: &PostReader, roles: &[Role]) -> Self {
+        let admin = roles.contains(&Role::SchoolAdmin);
+        let teacher = roles.contains(&Role::Teacher);
+        Self {
+            person_id: posts.person_id,
             admin,
             staff: admin || teacher,
-            groups: posts.groups,
-            taught: posts.taught,
-        })
+            groups: posts.groups.clone(),
+            taught: posts.taught.clone(),
+        }
     }
 
     pub async fn of_viewer(tx: &mut TenantTx, viewer: &Viewer) -> Result<Self, sqlx::Error> {

@@ -3,7 +3,6 @@
 //! coming public events.
 
 use chrono::{DateTime, Duration, Utc};
-use schoolplein_kernel::Role;
 use serde::Serialize;
 use tenant_router::TenantTx;
 
@@ -30,21 +29,20 @@ pub struct NextDay {
     pub count: usize,
 }
 
-/// The next seven days from `now` and how many events the person sees on each.
+/// The next seven days from `now` and how many events the person sees on each; `reader`
+/// as [`EventReader::load`] reads it (or made from a post reader at hand).
 pub async fn next_days(
     tx: &mut TenantTx,
-    person_id: i64,
-    roles: &[Role],
+    reader: &EventReader,
     now: DateTime<Utc>,
     names: &Names,
 ) -> Result<Vec<NextDay>, sqlx::Error> {
-    let reader = EventReader::load(tx, person_id, roles).await?;
     let today = zone::today(now);
     let days: Vec<_> = today.iter_days().take(NEXT_DAYS as usize).collect();
     let end = today + Duration::days(NEXT_DAYS);
     let rows = events::visible_between(
         tx,
-        &reader,
+        reader,
         zone::start_of_day(today),
         zone::start_of_day(end),
     )

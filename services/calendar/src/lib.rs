@@ -2,11 +2,13 @@
 
 pub mod booking;
 pub mod closing;
+pub mod db;
 pub mod display;
 pub mod events;
 pub mod feeds;
 pub mod home;
 pub mod ical;
+pub mod pages;
 pub mod rounds;
 pub mod routes;
 pub mod slots;

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::csrf::CSRF_FIELD;
 use crate::{AppError, Language, Templates};
@@ -31,6 +31,10 @@ impl Typed {
         typed
     }
 }
+
+/// A form with nothing but its token: a button that signs out, deletes or confirms.
+#[derive(Debug, Deserialize)]
+pub struct TokenOnly {}
 
 /// A mistake in a form, in the reader's language, at the field it concerns.
 #[derive(Debug, Serialize)]

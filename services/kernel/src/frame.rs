@@ -353,7 +353,24 @@ pub async fn module_gate(module: Module, request: Request, next: Next) -> Respon
 
 #[cfg(test)]
 mod tests {
-    use super::is_under;
+    use super::{PLACES, is_under};
+    use crate::{Language, Templates};
+
+    #[test]
+    fn every_place_of_the_phones_bar_has_a_short_name_in_every_language() {
+        let templates = Templates::builder()
+            .build()
+            .expect("the kernel's templates");
+        for language in Language::ALL {
+            for place in PLACES.iter().filter(|p| p.main) {
+                let key = format!("nav.short.{}", place.key);
+                assert!(
+                    templates.catalog().get(language, &key).is_some(),
+                    "{key} in {language:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn a_place_holds_its_own_pages_and_no_others() {

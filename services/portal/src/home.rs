@@ -6,8 +6,9 @@ use std::sync::Arc;
 use schoolplein_kernel::settings::SchoolSettings;
 use schoolplein_kernel::{AppError, AppState, Viewer};
 use serde::Serialize;
-use tenant_router::TenantId;
+use tenant_router::{TenantId, TenantTx};
 
+use crate::db::posts::PostRow;
 use crate::routes::posts::{PostView, first_page};
 
 /// The news for one person's home page.
@@ -17,6 +18,16 @@ pub struct HomeNews {
     pub urgent: Vec<PostView>,
     /// The newest posts (urgent ones included), newest first.
     pub newest: Vec<PostView>,
+    /// Posts of the first page with questions still open for answers, soonest deadline
+    /// first; whether this person answered them is for [`unanswered`] to say.
+    pub questionnaires: Vec<PostView>,
+    /// How many posts reach this person unread, in all (kept with the first page).
+    pub unread: i64,
+    /// The groups whose posts (and events) reach the person, as kept with the first page.
+    #[serde(skip)]
+    pub groups: Vec<i64>,
+    #[serde(skip)]
+    pub taught: std::collections::BTreeSet<i64>,
 }
 
 /// The urgent unread posts of the timeline's first page and its `count` newest posts.
@@ -28,8 +39,7 @@ pub async fn home_news(
     count: usize,
 ) -> Result<HomeNews, AppError> {
     let read = first_page(state, tenant, viewer, settings).await?;
-    let view =
-        |row: &crate::routes::posts::PostRow| PostView::new(row.clone(), &read.reader, settings);
+    let view = |row: &PostRow| PostView::new(row.clone(), &read.reader, settings);
     Ok(HomeNews {
         urgent: read
             .rows
@@ -38,5 +48,36 @@ pub async fn home_news(
             .map(view)
             .collect(),
         newest: read.rows.iter().take(count).map(view).collect(),
+        unread: read.unread.unwrap_or_default(),
+        groups: read.reader.groups.clone(),
+        taught: read.reader.taught.clone(),
+        questionnaires: {
+            let now = chrono::Utc::now();
+            let mut open: Vec<&PostRow> = read
+                .rows
+                .iter()
+                .filter(|row| row.has_questions && row.answers_until.is_none_or(|at| at > now))
+                .collect();
+            open.sort_by_key(|row| (row.answers_until.is_none(), row.answers_until));
+            open.into_iter().map(view).collect()
+        },
     })
+}
+
+/// Of these posts, those this person still has a section of to answer (for themselves or a
+/// child; a partner in joint use answering counts), in the same order.
+pub async fn unanswered(
+    tx: &mut TenantTx,
+    person_id: i64,
+    posts: Vec<PostView>,
+) -> Result<Vec<PostView>, sqlx::Error> {
+    if posts.is_empty() {
+        return Ok(posts);
+    }
+    let ids: Vec<i64> = posts.iter().map(PostView::id).collect();
+    let open: Vec<i64> = crate::db::posts::unanswered_by(tx, person_id, &ids).await?;
+    Ok(posts
+        .into_iter()
+        .filter(|post| open.contains(&post.id()))
+        .collect())
 }

@@ -1,11 +1,16 @@
 //! The school's pages for parents, teachers and admins: the roster and its import, groups,
 //! a parent's children and what others may see of them.
 
+pub mod access;
 pub mod db;
+pub mod details;
 pub mod fields;
+pub mod files;
+pub mod group_view;
 pub mod home;
 pub mod notify;
 pub mod privacy;
+pub mod questionnaires;
 pub mod rich_text;
 pub mod roster;
 pub mod routes;

@@ -128,8 +128,7 @@ pub async fn read_upload(
         } else if !verified {
             return Err(AppError::FormExpired);
         } else if name == limits.field {
-            let file_name =
-                crate::routes::attachments::clean_file_name(field.file_name().unwrap_or_default());
+            let file_name = crate::files::clean_file_name(field.file_name().unwrap_or_default());
             let mut bytes = Vec::new();
             while let Some(chunk) = field.chunk().await.map_err(unreadable)? {
                 if bytes.len() + chunk.len() > limits.max_bytes {

@@ -4,6 +4,7 @@ pub mod account_mail;
 pub mod db;
 pub mod domain;
 pub mod invitations;
+pub mod pages;
 pub mod parents;
 pub mod routes;
 pub mod sessions;

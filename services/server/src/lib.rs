@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod db;
 pub mod demo;
 pub mod dispatch;
 pub mod mail;

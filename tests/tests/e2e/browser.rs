@@ -31,6 +31,18 @@ async fn browser_opens_demo_localhost_and_sees_the_school() {
         "Welkom in de browser"
     );
     assert!(browser.title().await.starts_with("Basisschool De Klimop"));
+    browser.look_at("visitor-home").await;
+
+    // The checks can fail: a field without a label is found, and so is a script error.
+    browser
+        .goto("data:text/html,<!doctype html><html lang=nl><title>t</title><main><input id=x></main><script>nope()</script>")
+        .await;
+    let violations = browser.accessibility_violations().await;
+    assert!(
+        violations.iter().any(|v| v.starts_with("label ")),
+        "{violations:?}"
+    );
+    assert!(!browser.console_errors().await.is_empty());
     browser.close().await;
 }
 

@@ -188,6 +188,22 @@ async fn parents_answer_once_per_family_partners_share_staff_see_the_tally_and_r
     let responses = "SELECT count(*) FROM responses WHERE post_id = $1";
     assert_eq!(count(&app, &school, responses, post).await, 0);
 
+    // Until she answers, her home page asks her to, with the deadline; the timeline's card
+    // is marked as asking questions.
+    let home = mother.client.get(&host, "/").await.text();
+    let due = &home[home
+        .find("class=\"questionnaire-due\"")
+        .expect("on her to-do list")..];
+    let due = &due[..due.find("</li>").unwrap()];
+    assert!(
+        due.contains("Kijkavond groep 3") && due.contains("2099"),
+        "{due}"
+    );
+    let timeline = mother.client.get(&host, "/timeline").await.text();
+    let card = &timeline[timeline.find(&format!("id=\"post-{post}\"")).unwrap()..];
+    let card = &card[..card.find("</li>").unwrap()];
+    assert!(card.contains("class=\"mark questions\""), "{card}");
+
     let (status, text) = respond(
         &mut mother.client,
         &host,
@@ -202,6 +218,24 @@ async fn parents_answer_once_per_family_partners_share_staff_see_the_tally_and_r
     )
     .await;
     assert_eq!(status, 303, "{text}");
+    // Answered: gone from her to-do list, and from her partner's (they share one answer).
+    assert!(
+        !mother
+            .client
+            .get(&host, "/")
+            .await
+            .text()
+            .contains("class=\"questionnaire-due\"")
+    );
+    assert!(
+        !father
+            .client
+            .get(&host, "/")
+            .await
+            .text()
+            .contains("class=\"questionnaire-due\""),
+        "the partner's answer counts"
+    );
     // The partner sees the shared answer and changes it: still one answer.
     let page = father
         .client

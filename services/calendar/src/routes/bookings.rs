@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use http::StatusCode;
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::settings::Module;
@@ -15,8 +15,9 @@ use serde::Serialize;
 use tenant_router::{CurrentTenant, TenantTx};
 
 use crate::booking::{self, Availability, Booker, Placed, SiblingTalk};
-use crate::rounds::{BookingMode, Form, PUPIL_NAME, ROUND_COLUMNS, Round};
-use crate::routes::rounds::text_with;
+use crate::db::bookings::{self, SlotState};
+use crate::pages::text_with;
+use crate::rounds::{BookingMode, Form};
 use crate::times;
 
 /// Parents' pages answer while the school keeps the portal open to them and the conference
@@ -35,26 +36,6 @@ async fn open_to(
         return Err(AppError::NotFound);
     }
     Ok(())
-}
-
-#[derive(Debug, Clone, sqlx::FromRow)]
-struct Child {
-    id: i64,
-    name: String,
-    group_id: i64,
-}
-
-#[derive(Debug, sqlx::FromRow)]
-struct SlotState {
-    id: i64,
-    round_id: i64,
-    starts_at: DateTime<Utc>,
-    ends_at: DateTime<Utc>,
-    booking_id: Option<i64>,
-    pupil_id: Option<i64>,
-    parent_id: Option<i64>,
-    booked_by: Option<String>,
-    assigned: Option<bool>,
 }
 
 /// A slot in a child's column.
@@ -124,20 +105,6 @@ struct ConferencesPage<'a> {
     days: Vec<Day>,
 }
 
-/// What a parent's family looks like to the booking rules: their children at school.
-async fn children_of(tx: &mut TenantTx, person_id: i64) -> Result<Vec<Child>, sqlx::Error> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT pu.id, {PUPIL_NAME} AS name, pu.group_id
-           FROM guardians gu JOIN pupils pu ON pu.id = gu.pupil_id
-          WHERE gu.person_id = $1 AND gu.status = 'active' AND pu.left_at IS NULL
-            AND pu.group_id IS NOT NULL
-          ORDER BY pu.date_of_birth, pu.id"
-    )))
-    .bind(person_id)
-    .fetch_all(&mut **tx)
-    .await
-}
-
 /// Whether a booking in `mode` is this parent's for this child.
 fn is_mine(mode: BookingMode, slot: &SlotState, child: i64, person_id: i64) -> bool {
     slot.pupil_id == Some(child)
@@ -158,32 +125,12 @@ async fn render_page(
     query: &[(String, String)],
 ) -> Result<String, AppError> {
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
-    let children = children_of(&mut tx, viewer.person_id).await?;
+    let children = bookings::children_of(&mut tx, viewer.person_id).await?;
     let groups: Vec<i64> = children.iter().map(|c| c.group_id).collect();
-    let rounds: Vec<Round> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {ROUND_COLUMNS} FROM conference_rounds r JOIN groups g ON g.id = r.group_id
-          WHERE r.group_id = ANY($1) AND r.status <> 'draft'
-          ORDER BY r.days[1], r.id"
-    )))
-    .bind(&groups)
-    .fetch_all(&mut *tx)
-    .await?;
+    let rounds = bookings::published_rounds(&mut tx, &groups).await?;
     let round_ids: Vec<i64> = rounds.iter().map(|r| r.id).collect();
-    let slots: Vec<SlotState> = sqlx::query_as(
-        "SELECT s.id, s.round_id, s.starts_at, s.ends_at, b.id AS booking_id, b.pupil_id,
-                b.parent_id, booker.name AS booked_by, b.assigned
-           FROM conference_slots s
-           LEFT JOIN conference_bookings b ON b.slot_id = s.id
-           LEFT JOIN people booker ON booker.id = b.booked_by
-          WHERE s.round_id = ANY($1)
-          ORDER BY s.starts_at, s.id",
-    )
-    .bind(&round_ids)
-    .fetch_all(&mut *tx)
-    .await?;
-    let now: DateTime<Utc> = sqlx::query_scalar("SELECT now()")
-        .fetch_one(&mut *tx)
-        .await?;
+    let slots = bookings::slots_of_rounds(&mut tx, &round_ids).await?;
+    let now = bookings::now(&mut tx).await?;
     tx.commit().await?;
 
     let several = children.len() >= 2;
@@ -350,45 +297,6 @@ async fn conflict(
     Ok((StatusCode::CONFLICT, csrf, Html(html)).into_response())
 }
 
-/// The round of a slot, held shared until the transaction ends: closing the round (which
-/// updates that row) waits for this booking, and a booking after the close sees it closed.
-async fn round_of_slot(tx: &mut TenantTx, slot_id: i64) -> Result<Option<Round>, sqlx::Error> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {ROUND_COLUMNS}
-           FROM conference_slots s
-           JOIN conference_rounds r ON r.id = s.round_id
-           JOIN groups g ON g.id = r.group_id
-          WHERE s.id = $1
-            FOR SHARE OF r"
-    )))
-    .bind(slot_id)
-    .fetch_optional(&mut **tx)
-    .await
-}
-
-/// Whether the child is the viewer's (in effect, at school) and in the group, how many
-/// children at school the viewer has, and the database's clock, in one query.
-async fn family_check(
-    tx: &mut TenantTx,
-    person_id: i64,
-    pupil_id: i64,
-    group_id: i64,
-) -> Result<(bool, i64, DateTime<Utc>), sqlx::Error> {
-    sqlx::query_as(
-        "SELECT EXISTS (SELECT 1 FROM guardians gu JOIN pupils pu ON pu.id = gu.pupil_id
-                         WHERE gu.person_id = $1 AND gu.pupil_id = $2 AND gu.status = 'active'
-                           AND pu.left_at IS NULL AND pu.group_id = $3),
-                (SELECT count(*) FROM guardians gu JOIN pupils pu ON pu.id = gu.pupil_id
-                  WHERE gu.person_id = $1 AND gu.status = 'active' AND pu.left_at IS NULL),
-                now()",
-    )
-    .bind(person_id)
-    .bind(pupil_id)
-    .bind(group_id)
-    .fetch_one(&mut **tx)
-    .await
-}
-
 /// A refusal by the round's rules: 400 naming `slot`, in words with the moment.
 fn refuse(state: &AppState, lang: Language, availability: Availability) -> Option<AppError> {
     let key = availability.refusal()?;
@@ -421,11 +329,11 @@ pub async fn book_slot(
     let slot_id = form.id("slot")?;
     let pupil_id = form.id("child")?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    let round = round_of_slot(&mut tx, slot_id)
+    let round = bookings::round_of_slot(&mut tx, slot_id)
         .await?
         .ok_or(AppError::NotFound)?;
     let (mine, children, now) =
-        family_check(&mut tx, viewer.person_id, pupil_id, round.group_id).await?;
+        bookings::family_check(&mut tx, viewer.person_id, pupil_id, round.group_id).await?;
     if !mine {
         return Err(AppError::Forbidden {
             reason: "bookings.error.not_your_child",
@@ -480,20 +388,15 @@ pub async fn cancel_booking(
     viewer.require_writable()?;
     let booking_id = Form(&form).id("booking")?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    let found: Option<(i64, i64, Option<i64>)> = sqlx::query_as(
-        "SELECT slot_id, pupil_id, parent_id FROM conference_bookings WHERE id = $1",
-    )
-    .bind(booking_id)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let found = bookings::booking(&mut tx, booking_id).await?;
     let Some((slot_id, pupil_id, parent_id)) = found else {
         return Ok(Redirect::to("/conferences?cancelled=1").into_response());
     };
-    let round = round_of_slot(&mut tx, slot_id)
+    let round = bookings::round_of_slot(&mut tx, slot_id)
         .await?
         .ok_or(AppError::NotFound)?;
     let (mine, children, now) =
-        family_check(&mut tx, viewer.person_id, pupil_id, round.group_id).await?;
+        bookings::family_check(&mut tx, viewer.person_id, pupil_id, round.group_id).await?;
     let own = match round.mode() {
         BookingMode::Shared => mine,
         BookingMode::PerParent => mine && parent_id == Some(viewer.person_id),

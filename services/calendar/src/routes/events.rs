@@ -1,42 +1,23 @@
 //! The calendar's pages (K1): the month (weeks from Monday), the list of what is coming, one
 //! event, and the form staff add and change events with. An event one may not see answers 404.
 
-use std::sync::Arc;
-
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{Datelike, NaiveDate, Utc};
 use schoolplein_kernel::confirm::{ConfirmKeys, Confirmation};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::dutch_time;
-use schoolplein_kernel::settings::{Module, SchoolSettings};
+use schoolplein_kernel::forms::TokenOnly;
+use schoolplein_kernel::settings::Module;
 use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
+use crate::db::groups::{self, GroupChoice};
 use crate::display::Names;
 use crate::events::{self, EventDraft, EventReader, EventRow, Visibility};
+use crate::pages::calendar_open;
 use crate::zone;
-
-/// The school's settings, when the viewer may use the calendar: while the school has it
-/// switched off it does not exist for parents (404) and staff keep it, to fill it first;
-/// while the portal is closed to parents, parents get 403.
-pub async fn calendar_open(
-    state: &AppState,
-    tenant: &CurrentTenant,
-    viewer: &Viewer,
-) -> Result<Arc<SchoolSettings>, AppError> {
-    let settings = state.settings.get(&state.schools, tenant.id()).await?;
-    if !settings.is_on(Module::Calendar) {
-        return Err(AppError::NotFound);
-    }
-    settings.open_to(viewer.is_staff())?;
-    Ok(settings)
-}
-
-/// A form with nothing but its token (a delete button).
-#[derive(Debug, Deserialize)]
-pub struct TokenOnlyForm {}
 
 /// An event in a day's cell of the month.
 #[derive(Debug, Serialize)]
@@ -338,12 +319,6 @@ impl FormValues {
     }
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
-struct GroupChoice {
-    id: i64,
-    name: String,
-}
-
 #[derive(Debug, Serialize)]
 struct FormPage<'a> {
     csrf: &'a str,
@@ -365,13 +340,8 @@ async fn form_page(
     reader: &EventReader,
     event: Option<&EventRow>,
 ) -> Result<Html<String>, AppError> {
-    let groups: Vec<GroupChoice> = sqlx::query_as(
-        "SELECT id, name FROM groups WHERE $1 OR id = ANY($2) ORDER BY year NULLS LAST, name",
-    )
-    .bind(reader.admin)
-    .bind(reader.taught.iter().copied().collect::<Vec<i64>>())
-    .fetch_all(&mut **tx)
-    .await?;
+    let taught: Vec<i64> = reader.taught.iter().copied().collect();
+    let groups = groups::choices(tx, reader.admin, &taught).await?;
     let page = FormPage {
         csrf: csrf.token(),
         action: event.map_or_else(
@@ -540,7 +510,7 @@ pub async fn delete_event(
     tenant: CurrentTenant,
     viewer: Viewer,
     Path(event_id): Path<i64>,
-    CsrfForm(_): CsrfForm<TokenOnlyForm>,
+    CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
     calendar_open(&state, &tenant, &viewer).await?;
     viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;

@@ -13,10 +13,11 @@ use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
+use crate::db::groups::{self, GroupChoice};
 use crate::events::{self, EventReader};
 use crate::feeds::{self, FEED_SUFFIX};
 use crate::ical;
-use crate::routes::events::calendar_open;
+use crate::pages::calendar_open;
 
 /// How far back a feed reaches: calendar apps keep what they fetched, and a year of the past
 /// is enough to look something up without making every fetch grow for ever.
@@ -42,25 +43,13 @@ struct FeedsPage<'a> {
     feeds: Vec<FeedRow>,
 }
 
-#[derive(Debug, sqlx::FromRow)]
-struct GroupName {
-    id: i64,
-    name: String,
-}
-
 /// The groups whose feed the reader may have: their children's and the groups they teach;
 /// every group for admins.
 async fn feed_groups(
     tx: &mut TenantTx,
     reader: &EventReader,
-) -> Result<Vec<GroupName>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, name FROM groups WHERE $1 OR id = ANY($2) ORDER BY year NULLS LAST, name",
-    )
-    .bind(reader.admin)
-    .bind(&reader.groups)
-    .fetch_all(&mut **tx)
-    .await
+) -> Result<Vec<GroupChoice>, sqlx::Error> {
+    groups::choices(tx, reader.admin, &reader.groups).await
 }
 
 /// Renders the page; `fresh` is a link just made, `(group, secret)`.

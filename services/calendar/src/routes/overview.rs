@@ -7,6 +7,7 @@ use schoolplein_kernel::pdf::{Block, download};
 use schoolplein_kernel::{AppError, AppState, Lang, Language, Viewer};
 use tenant_router::{CurrentTenant, TenantTx};
 
+use crate::db::groups;
 use crate::display::Names;
 use crate::rounds::{self, BookingMode, SlotRow, managed_round};
 use crate::times;
@@ -52,24 +53,8 @@ pub async fn round_overview(
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let round = managed_round(&mut tx, &viewer, round_id, false).await?;
     let slots = rounds::slots_of(&mut tx, round.id).await?;
-    let parents: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT gu.pupil_id, pe.name
-           FROM pupils pu
-           JOIN guardians gu ON gu.pupil_id = pu.id AND gu.status = 'active'
-           JOIN people pe ON pe.id = gu.person_id AND pe.blocked_at IS NULL
-          WHERE pu.group_id = $1
-          ORDER BY pe.name",
-    )
-    .bind(round.group_id)
-    .fetch_all(&mut *tx)
-    .await?;
-    let teachers: Vec<String> = sqlx::query_scalar(
-        "SELECT pe.name FROM group_teachers t JOIN people pe ON pe.id = t.person_id
-          WHERE t.group_id = $1 ORDER BY pe.name",
-    )
-    .bind(round.group_id)
-    .fetch_all(&mut *tx)
-    .await?;
+    let parents = groups::parent_names(&mut tx, round.group_id).await?;
+    let teachers = groups::teacher_names(&mut tx, round.group_id).await?;
     tx.commit().await?;
 
     let names = Names::new(state.templates.catalog(), lang);

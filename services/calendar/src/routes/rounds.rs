@@ -7,6 +7,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use schoolplein_kernel::confirm::{ConfirmKeys, Confirmation};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
+use schoolplein_kernel::forms::TokenOnly;
 use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer};
 use schoolplein_mailing::{Letterhead, MailRequest, Outbox};
 use serde::Serialize;
@@ -14,6 +15,8 @@ use tenant_router::{CurrentTenant, TenantTx};
 
 use crate::booking::{self, Booker, Placed};
 use crate::closing;
+use crate::db;
+use crate::db::groups::{self, GroupChoice};
 use crate::rounds::{
     self, Form, NewRound, Round, RoundSettings, RoundStatus, SlotRow, managed_round,
 };
@@ -28,41 +31,6 @@ pub(crate) fn slot_error(state: &AppState, language: Language, error: SlotError)
         .get(language, error.key())
         .unwrap_or(error.key());
     AppError::bad_request(error.field(), error.describe(text))
-}
-
-/// A text from the catalogue with `{name}` placeholders filled in.
-pub(crate) fn text_with(
-    state: &AppState,
-    language: Language,
-    key: &str,
-    values: &[(&str, &str)],
-) -> String {
-    let text = state
-        .templates
-        .catalog()
-        .get(language, key)
-        .unwrap_or(key)
-        .to_owned();
-    values.iter().fold(text, |text, (name, value)| {
-        text.replace(&format!("{{{name}}}"), value)
-    })
-}
-
-#[derive(Debug, Serialize, sqlx::FromRow)]
-struct GroupOption {
-    id: i64,
-    name: String,
-}
-
-#[derive(Debug, Serialize, sqlx::FromRow)]
-struct RoundListRow {
-    id: i64,
-    title: String,
-    group_name: String,
-    status: String,
-    days: Vec<chrono::NaiveDate>,
-    slots: i64,
-    booked: i64,
 }
 
 #[derive(Debug, Serialize)]
@@ -80,7 +48,7 @@ struct RoundListItem {
 struct RoundsPage<'a> {
     csrf: &'a str,
     admin: bool,
-    groups: Vec<GroupOption>,
+    groups: Vec<GroupChoice>,
     rounds: Vec<RoundListItem>,
     invitation_text: String,
     invitation_text_en: String,
@@ -100,29 +68,8 @@ pub async fn list_rounds(
     viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
     let admin = viewer.has(Role::SchoolAdmin);
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
-    let groups: Vec<GroupOption> = sqlx::query_as(
-        "SELECT g.id, g.name FROM groups g
-          WHERE $1 OR EXISTS (SELECT 1 FROM group_teachers t
-                               WHERE t.group_id = g.id AND t.person_id = $2)
-          ORDER BY g.year NULLS LAST, g.name",
-    )
-    .bind(admin)
-    .bind(viewer.person_id)
-    .fetch_all(&mut *tx)
-    .await?;
-    let rows: Vec<RoundListRow> = sqlx::query_as(
-        "SELECT r.id, r.title, g.name AS group_name, r.status, r.days,
-                (SELECT count(*) FROM conference_slots s WHERE s.round_id = r.id) AS slots,
-                (SELECT count(*) FROM conference_bookings b WHERE b.round_id = r.id) AS booked
-           FROM conference_rounds r JOIN groups g ON g.id = r.group_id
-          WHERE $1 OR EXISTS (SELECT 1 FROM group_teachers t
-                               WHERE t.group_id = r.group_id AND t.person_id = $2)
-          ORDER BY r.days[1] DESC, r.id DESC",
-    )
-    .bind(admin)
-    .bind(viewer.person_id)
-    .fetch_all(&mut *tx)
-    .await?;
+    let groups = groups::planned_by(&mut tx, admin, viewer.person_id).await?;
+    let rows = db::rounds::listed(&mut tx, admin, viewer.person_id).await?;
     let (nl, en) = rounds::invitation_texts(&mut tx).await?;
     tx.commit().await?;
     let page = RoundsPage {
@@ -177,10 +124,7 @@ pub async fn create_round(
         ));
     }
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM groups WHERE id = $1)")
-        .bind(new.group_id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let known = groups::exists(&mut tx, new.group_id).await?;
     if !known {
         return Err(AppError::bad_request("group", "rounds.error.unknown_group"));
     }
@@ -411,15 +355,7 @@ async fn slot_of_round(
     slot_id: i64,
 ) -> Result<(DateTime<Utc>, DateTime<Utc>, Option<i64>), AppError> {
     rounds::lock_slots(tx, &[slot_id]).await?;
-    let slot: Option<(DateTime<Utc>, DateTime<Utc>, Option<i64>)> = sqlx::query_as(
-        "SELECT s.starts_at, s.ends_at, b.id FROM conference_slots s
-           LEFT JOIN conference_bookings b ON b.slot_id = s.id
-          WHERE s.id = $1 AND s.round_id = $2",
-    )
-    .bind(slot_id)
-    .bind(round.id)
-    .fetch_optional(&mut **tx)
-    .await?;
+    let slot = db::rounds::slot(tx, round.id, slot_id).await?;
     slot.ok_or(AppError::NotFound)
 }
 
@@ -431,15 +367,7 @@ async fn insert_slot(
     ends_at: DateTime<Utc>,
     field: &'static str,
 ) -> Result<(), AppError> {
-    let inserted = sqlx::query(
-        "INSERT INTO conference_slots (round_id, starts_at, ends_at) VALUES ($1, $2, $3)",
-    )
-    .bind(round_id)
-    .bind(starts_at)
-    .bind(ends_at)
-    .execute(&mut **tx)
-    .await;
-    match inserted {
+    match db::rounds::insert_slot(tx, round_id, starts_at, ends_at).await {
         Ok(_) => Ok(()),
         Err(error) if rounds::is_overlap(&error) => {
             Err(AppError::bad_request(field, "rounds.error.overlap"))
@@ -481,17 +409,14 @@ pub async fn delete_slot(
     tenant: CurrentTenant,
     viewer: Viewer,
     Path((round_id, slot_id)): Path<(i64, i64)>,
-    CsrfForm(_): CsrfForm<EmptyForm>,
+    CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
     let (mut tx, round) = change_round(&state, &tenant, &viewer, round_id).await?;
     let (_, _, booking) = slot_of_round(&mut tx, &round, slot_id).await?;
     if booking.is_some() {
         return Err(AppError::bad_request("slot", "rounds.error.slot_booked"));
     }
-    sqlx::query("DELETE FROM conference_slots WHERE id = $1")
-        .bind(slot_id)
-        .execute(&mut *tx)
-        .await?;
+    db::rounds::delete_slot(&mut tx, slot_id).await?;
     tx.commit().await?;
     Ok(back_to(round_id))
 }
@@ -504,7 +429,7 @@ pub async fn double_slot(
     tenant: CurrentTenant,
     viewer: Viewer,
     Path((round_id, slot_id)): Path<(i64, i64)>,
-    CsrfForm(_): CsrfForm<EmptyForm>,
+    CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
     let (mut tx, round) = change_round(&state, &tenant, &viewer, round_id).await?;
     let (starts_at, ends_at, _) = slot_of_round(&mut tx, &round, slot_id).await?;
@@ -517,31 +442,16 @@ pub async fn double_slot(
     {
         return Err(AppError::bad_request("slot", "rounds.error.past_day_end"));
     }
-    let in_the_way: Vec<(i64, Option<i64>)> = sqlx::query_as(
-        "SELECT s.id, b.id FROM conference_slots s
-           LEFT JOIN conference_bookings b ON b.slot_id = s.id
-          WHERE s.round_id = $1 AND s.id <> $2 AND s.starts_at < $3 AND s.ends_at > $4",
-    )
-    .bind(round.id)
-    .bind(slot_id)
-    .bind(new_end)
-    .bind(ends_at)
-    .fetch_all(&mut *tx)
-    .await?;
+    let in_the_way =
+        db::rounds::slots_between(&mut tx, round.id, slot_id, ends_at, new_end).await?;
     // The round's row, held for this change, keeps bookings out of the round meanwhile
     // (they hold it shared), so what this read saw stays true until the commit.
     if in_the_way.iter().any(|(_, booking)| booking.is_some()) {
         return Err(AppError::bad_request("slot", "rounds.error.next_booked"));
     }
     let ids: Vec<i64> = in_the_way.iter().map(|(id, _)| *id).collect();
-    sqlx::query("DELETE FROM conference_slots WHERE id = ANY($1)")
-        .bind(&ids)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("UPDATE conference_slots SET ends_at = $2 WHERE id = $1")
-        .bind(slot_id)
-        .bind(new_end)
-        .execute(&mut *tx)
+    db::rounds::delete_slots(&mut tx, &ids).await?;
+    db::rounds::set_slot_end(&mut tx, slot_id, new_end)
         .await
         .map_err(|e| {
             if rounds::is_overlap(&e) {
@@ -561,7 +471,7 @@ pub async fn single_slot(
     tenant: CurrentTenant,
     viewer: Viewer,
     Path((round_id, slot_id)): Path<(i64, i64)>,
-    CsrfForm(_): CsrfForm<EmptyForm>,
+    CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
     let (mut tx, round) = change_round(&state, &tenant, &viewer, round_id).await?;
     let (starts_at, ends_at, _) = slot_of_round(&mut tx, &round, slot_id).await?;
@@ -569,11 +479,7 @@ pub async fn single_slot(
     if ends_at - starts_at <= length {
         return Err(AppError::bad_request("slot", "rounds.error.not_double"));
     }
-    sqlx::query("UPDATE conference_slots SET ends_at = $2 WHERE id = $1")
-        .bind(slot_id)
-        .bind(starts_at + length)
-        .execute(&mut *tx)
-        .await?;
+    db::rounds::set_slot_end(&mut tx, slot_id, starts_at + length).await?;
     let mut start = starts_at + length;
     while start + length <= ends_at {
         insert_slot(&mut tx, round.id, start, start + length, "slot").await?;
@@ -602,13 +508,7 @@ pub async fn assign_slot(
     if !belongs {
         return Err(AppError::bad_request("family", "rounds.error.bad_family"));
     }
-    let slot_exists: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM conference_slots WHERE id = $1 AND round_id = $2)",
-    )
-    .bind(slot_id)
-    .bind(round.id)
-    .fetch_one(&mut *tx)
-    .await?;
+    let slot_exists = db::rounds::slot_exists(&mut tx, round.id, slot_id).await?;
     if !slot_exists {
         return Err(AppError::NotFound);
     }
@@ -635,16 +535,10 @@ pub async fn remove_booking(
     tenant: CurrentTenant,
     viewer: Viewer,
     Path((round_id, booking_id)): Path<(i64, i64)>,
-    CsrfForm(_): CsrfForm<EmptyForm>,
+    CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
     let (mut tx, round) = change_round(&state, &tenant, &viewer, round_id).await?;
-    let slot: Option<i64> = sqlx::query_scalar(
-        "SELECT slot_id FROM conference_bookings WHERE id = $1 AND round_id = $2",
-    )
-    .bind(booking_id)
-    .bind(round.id)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let slot = db::rounds::slot_of_booking(&mut tx, round.id, booking_id).await?;
     let slot = slot.ok_or(AppError::NotFound)?;
     booking::remove(&mut tx, booking_id, slot).await?;
     tx.commit().await?;
@@ -689,24 +583,16 @@ pub async fn publish_round(
             "rounds.error.already_published",
         ));
     }
-    let slots: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM conference_slots WHERE round_id = $1")
-            .bind(round.id)
-            .fetch_one(&mut *tx)
-            .await?;
+    let slots = rounds::slot_count(&mut tx, round.id).await?;
     if slots == 0 {
         return Err(AppError::bad_request("round", "rounds.error.no_slots"));
     }
-    sqlx::query(
-        "UPDATE conference_rounds
-            SET status = 'published', published_at = now(), invitation_text = $2,
-                invitation_text_en = $3
-          WHERE id = $1",
+    db::rounds::publish(
+        &mut tx,
+        round.id,
+        mail.then_some(invitation.as_str()),
+        (mail && !invitation_en.is_empty()).then_some(invitation_en.as_str()),
     )
-    .bind(round.id)
-    .bind(mail.then_some(&invitation))
-    .bind((mail && !invitation_en.is_empty()).then_some(&invitation_en))
-    .execute(&mut *tx)
     .await?;
     if mail {
         mail_invitations(
@@ -732,17 +618,7 @@ async fn mail_invitations(
     invitation: &str,
     invitation_en: &str,
 ) -> Result<usize, AppError> {
-    let parents: Vec<(String, Option<String>)> = sqlx::query_as(
-        "SELECT DISTINCT pe.email, a.language
-           FROM pupils pu
-           JOIN guardians gu ON gu.pupil_id = pu.id AND gu.status = 'active'
-           JOIN people pe ON pe.id = gu.person_id AND pe.blocked_at IS NULL
-           LEFT JOIN platform.accounts a ON a.id = pe.account_id
-          WHERE pu.group_id = $1 AND pu.left_at IS NULL",
-    )
-    .bind(round.group_id)
-    .fetch_all(&mut **tx)
-    .await?;
+    let parents = groups::parent_addresses(tx, round.group_id).await?;
     if parents.is_empty() {
         return Ok(0);
     }
@@ -817,10 +693,7 @@ pub async fn close_round(
     if round.state() != RoundStatus::Published {
         return Err(AppError::bad_request("round", "rounds.error.not_published"));
     }
-    sqlx::query("UPDATE conference_rounds SET status = 'closed', closed_at = now() WHERE id = $1")
-        .bind(round.id)
-        .execute(&mut *tx)
-        .await?;
+    db::rounds::close(&mut tx, round.id).await?;
     closing::mail_final_times(&state, &tenant, &mut tx, &round).await?;
     tx.commit().await?;
     Ok(back_to(round_id))
@@ -867,7 +740,7 @@ pub async fn delete_round(
     tenant: CurrentTenant,
     viewer: Viewer,
     Path(round_id): Path<i64>,
-    CsrfForm(_): CsrfForm<EmptyForm>,
+    CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
     let (mut tx, round) = change_round(&state, &tenant, &viewer, round_id).await?;
     if round.state() != RoundStatus::Draft {
@@ -876,10 +749,7 @@ pub async fn delete_round(
             "rounds.error.already_published",
         ));
     }
-    sqlx::query("DELETE FROM conference_rounds WHERE id = $1")
-        .bind(round.id)
-        .execute(&mut *tx)
-        .await?;
+    db::rounds::delete(&mut tx, round.id).await?;
     tx.commit().await?;
     Ok(Redirect::to("/conference-rounds").into_response())
 }
@@ -903,22 +773,16 @@ pub async fn save_invitation_text(
         true,
     )?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    sqlx::query(
-        "UPDATE conference_settings
-            SET invitation_text = $1, invitation_text_en = $2, updated_by = $3, updated_at = now()",
+    db::rounds::save_invitation_texts(
+        &mut tx,
+        (!nl.is_empty()).then_some(nl.as_str()),
+        (!en.is_empty()).then_some(en.as_str()),
+        viewer.person_id,
     )
-    .bind((!nl.is_empty()).then_some(&nl))
-    .bind((!en.is_empty()).then_some(&en))
-    .bind(viewer.person_id)
-    .execute(&mut *tx)
     .await?;
     tx.commit().await?;
     Ok(Redirect::to("/conference-rounds?saved=1").into_response())
 }
-
-/// A form with nothing but its token.
-#[derive(Debug, serde::Deserialize)]
-pub struct EmptyForm {}
 
 /// The close button's form: the box saying the teacher knows every parent is mailed.
 #[derive(Debug, serde::Deserialize)]

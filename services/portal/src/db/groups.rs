@@ -1,9 +1,10 @@
-//! A school arranging its groups by hand: merging two groups into one class, or splitting a
-//! combination group by year. Both keep the administration's keys where the school put them,
-//! so the next import respects the choice.
+//! The school's groups as pickers and lists offer them, and a school arranging its groups by
+//! hand: merging two groups into one class, or splitting a combination group by year. Both
+//! keep the administration's keys where the school put them, so the next import respects the
+//! choice.
 
 use schoolplein_kernel::audience::PostReader;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tenant_router::TenantTx;
 
 /// A group as a picker offers it.
@@ -38,6 +39,204 @@ pub async fn manageable(
 pub async fn special_groups(tx: &mut TenantTx) -> Result<Vec<GroupChoice>, sqlx::Error> {
     sqlx::query_as("SELECT id, name FROM special_groups ORDER BY name, id")
         .fetch_all(&mut **tx)
+        .await
+}
+
+/// A group in the list of groups, with how many pupils it has.
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct GroupRow {
+    pub id: i64,
+    pub name: String,
+    pub pupils: i64,
+}
+
+/// Every group when `all`, else the groups in `ids`, with their pupils at school counted.
+pub async fn with_pupil_counts(
+    tx: &mut TenantTx,
+    all: bool,
+    ids: &[i64],
+) -> Result<Vec<GroupRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT g.id, g.name,
+                (SELECT count(*) FROM pupils p WHERE p.group_id = g.id AND p.left_at IS NULL) AS pupils
+           FROM groups g
+          WHERE $1 OR g.id = ANY($2)
+          ORDER BY g.year NULLS LAST, g.name",
+    )
+    .bind(all)
+    .bind(ids)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// A group on the admin's groups page.
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct AdminGroup {
+    pub id: i64,
+    pub name: String,
+    pub years: Vec<i16>,
+    pub pupils: i64,
+    /// The administration's keys with the years each stands for: a group with two or more
+    /// can be split.
+    #[sqlx(json)]
+    pub keys: Vec<GroupKey>,
+    #[sqlx(skip)]
+    pub teachers: Vec<GroupTeacher>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GroupKey {
+    pub key: String,
+    pub years: Vec<i16>,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct GroupTeacher {
+    pub group_id: i64,
+    pub person_id: i64,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct StaffMember {
+    pub id: i64,
+    pub name: String,
+}
+
+/// Every group with its pupils at school and its administration's keys, by year and name;
+/// their teachers are for [`teachers`] to fill in.
+pub async fn for_admin(tx: &mut TenantTx) -> Result<Vec<AdminGroup>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT g.id, g.name, g.years,
+                (SELECT count(*) FROM pupils p WHERE p.group_id = g.id AND p.left_at IS NULL) AS pupils,
+                (SELECT coalesce(jsonb_agg(jsonb_build_object('key', k.key, 'years', k.years)
+                                           ORDER BY k.years, k.key), '[]')
+                   FROM group_keys k WHERE k.group_id = g.id) AS keys
+           FROM groups g ORDER BY g.year NULLS LAST, g.name",
+    )
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Every group's teachers, by name.
+pub async fn teachers(tx: &mut TenantTx) -> Result<Vec<GroupTeacher>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT t.group_id, t.person_id, pe.name FROM group_teachers t
+           JOIN people pe ON pe.id = t.person_id ORDER BY pe.name",
+    )
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// The school's staff who are not blocked, by name.
+pub async fn staff(tx: &mut TenantTx) -> Result<Vec<StaffMember>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, name FROM people WHERE kind = 'staff' AND blocked_at IS NULL ORDER BY name",
+    )
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Makes a group by hand; `None` when the name is taken.
+pub async fn create(
+    tx: &mut TenantTx,
+    name: &str,
+    year: Option<i16>,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO groups (name, year, years)
+         VALUES ($1, $2, CASE WHEN $2::int2 IS NULL THEN '{}' ELSE ARRAY[$2::int2] END)
+         ON CONFLICT ((lower(name))) DO NOTHING RETURNING id",
+    )
+    .bind(name)
+    .bind(year)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// Gives the group this member of staff as a teacher; `false` when nothing was added (no
+/// such group or member of staff, or they teach it already).
+pub async fn add_teacher(
+    tx: &mut TenantTx,
+    group_id: i64,
+    person_id: i64,
+) -> Result<bool, sqlx::Error> {
+    let added = sqlx::query(
+        "INSERT INTO group_teachers (group_id, person_id)
+         SELECT g.id, pe.id FROM groups g, people pe
+          WHERE g.id = $1 AND pe.id = $2 AND pe.kind = 'staff'
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(group_id)
+    .bind(person_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(added.rows_affected() != 0)
+}
+
+pub async fn is_teacher(
+    tx: &mut TenantTx,
+    group_id: i64,
+    person_id: i64,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM group_teachers WHERE group_id = $1 AND person_id = $2)",
+    )
+    .bind(group_id)
+    .bind(person_id)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// `false` when the person did not teach the group.
+pub async fn remove_teacher(
+    tx: &mut TenantTx,
+    group_id: i64,
+    person_id: i64,
+) -> Result<bool, sqlx::Error> {
+    let removed = sqlx::query("DELETE FROM group_teachers WHERE group_id = $1 AND person_id = $2")
+        .bind(group_id)
+        .bind(person_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(removed.rows_affected() != 0)
+}
+
+/// How many of the two ids are groups of the school.
+pub async fn count_pair(tx: &mut TenantTx, a: i64, b: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM groups WHERE id IN ($1, $2)")
+        .bind(a)
+        .bind(b)
+        .fetch_one(&mut **tx)
+        .await
+}
+
+/// Moves every pupil of `from` still at school into `to`; how many.
+pub async fn move_pupils(tx: &mut TenantTx, from: i64, to: i64) -> Result<u64, sqlx::Error> {
+    let moved = sqlx::query(
+        "UPDATE pupils SET group_id = $2, updated_at = now() WHERE group_id = $1 AND left_at IS NULL",
+    )
+    .bind(from)
+    .bind(to)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(moved)
+}
+
+/// How many of these ids are groups of the school.
+pub async fn count_known(tx: &mut TenantTx, ids: &[i64]) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM groups WHERE id = ANY($1)")
+        .bind(ids)
+        .fetch_one(&mut **tx)
+        .await
+}
+
+/// A group's name, if the school has it.
+pub async fn name_of(tx: &mut TenantTx, group_id: i64) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT name FROM groups WHERE id = $1")
+        .bind(group_id)
+        .fetch_optional(&mut **tx)
         .await
 }
 

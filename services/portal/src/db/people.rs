@@ -1,9 +1,11 @@
-//! Who the viewer is among the roster, and the people of a group with what each chose to show.
+//! Who the viewer is among the roster, a parent's own details, and the people of a group
+//! with what each chose to show.
 
 use std::collections::{BTreeSet, HashMap};
 
 use schoolplein_kernel::settings::{Module, SchoolSettings};
 use schoolplein_kernel::{Role, Viewer};
+use serde::Serialize;
 use tenant_router::TenantTx;
 
 use crate::privacy::{Audience, Choice, Field, Looker};
@@ -23,6 +25,56 @@ pub async fn looker(tx: &mut TenantTx, viewer: &Viewer) -> Result<Looker, sqlx::
         has_child: !groups.is_empty(),
         child_groups: groups.into_iter().flatten().collect(),
     })
+}
+
+/// A parent's address, phones and "about me", as they keep them.
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct Details {
+    pub address: Option<String>,
+    pub phone_mobile: Option<String>,
+    pub phone_other: Option<String>,
+    pub about: Option<String>,
+}
+
+pub async fn details(tx: &mut TenantTx, person_id: i64) -> Result<Details, sqlx::Error> {
+    sqlx::query_as("SELECT address, phone_mobile, phone_other, about FROM people WHERE id = $1")
+        .bind(person_id)
+        .fetch_one(&mut **tx)
+        .await
+}
+
+pub async fn save_details(
+    tx: &mut TenantTx,
+    person_id: i64,
+    details: &Details,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE people SET address = $2, phone_mobile = $3, phone_other = $4, about = $5
+          WHERE id = $1",
+    )
+    .bind(person_id)
+    .bind(&details.address)
+    .bind(&details.phone_mobile)
+    .bind(&details.phone_other)
+    .bind(&details.about)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A person's address and their account's language (`None` without an account or choice).
+pub async fn mail_address(
+    tx: &mut TenantTx,
+    person_id: i64,
+) -> Result<(String, Option<String>), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT pe.email, a.language FROM people pe
+           LEFT JOIN platform.accounts a ON a.id = pe.account_id
+          WHERE pe.id = $1",
+    )
+    .bind(person_id)
+    .fetch_one(&mut **tx)
+    .await
 }
 
 /// A parent's details as stored (before privacy is applied).
@@ -289,4 +341,18 @@ pub async fn group_families(
 /// The set of fields as names, for templates.
 pub fn field_names(fields: &BTreeSet<Field>) -> Vec<&'static str> {
     fields.iter().map(|f| f.as_str()).collect()
+}
+
+/// The full name and birth date of every pupil of the group at school.
+pub async fn birth_dates(
+    tx: &mut TenantTx,
+    group_id: i64,
+) -> Result<Vec<(String, chrono::NaiveDate)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT first_name || ' ' || concat_ws(' ', nullif(name_prefix, ''), last_name), date_of_birth
+           FROM pupils WHERE group_id = $1 AND left_at IS NULL",
+    )
+    .bind(group_id)
+    .fetch_all(&mut **tx)
+    .await
 }

@@ -8,23 +8,22 @@ use std::collections::{BTreeSet, VecDeque};
 use axum::body::Bytes;
 use axum::extract::{Multipart, Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use chrono::{DateTime, Utc};
-use schoolplein_kernel::audience::PostReader;
 use schoolplein_kernel::confirm::{ConfirmKeys, Confirmation};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm, CsrfToken};
+use schoolplein_kernel::forms::TokenOnly;
 use schoolplein_kernel::settings::Module;
 use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
-use schoolplein_registration::routes::sign_in::EmptyForm;
 use serde::{Deserialize, Serialize};
-use sqlx::AssertSqlSafe;
 use tenant_router::{CurrentTenant, TenantId, TenantTx};
 use tokio::sync::Semaphore;
 
+use crate::db::albums::{self, AlbumReader, AlbumRow, PhotoRow, TagChoice, ZipItem};
+use crate::db::pupils;
 use crate::fields::optional_text;
-use crate::routes::attachments::disposition;
+use crate::files::{clean_file_name, disposition, sniff_image};
 use crate::sharing::{
     self, FileLimits, GroupChoice, file_headers, manageable_groups, may_manage, member,
-    module_open, read_upload, sees_group_item,
+    module_open, read_upload,
 };
 use crate::zip::StoredZip;
 
@@ -48,99 +47,13 @@ pub const MAX_ZIP_BYTES: i64 = 512 * 1024 * 1024;
 /// uploads cannot take every core from the pages.
 static THUMBNAILING: Semaphore = Semaphore::const_new(2);
 
-/// The condition for the album `al` being seen by the reader in `$1`–`$3`.
-fn sees_album() -> String {
-    sees_group_item("al")
-}
-
-/// The condition for the photo `ph` being shown to the reader in `$1` with staff in `$4`:
-/// staff see every photo; others not one showing a pupil without recorded consent, unless
-/// the reader is a parent of every such pupil on it.
-const PHOTO_SHOWN: &str = "($4 OR NOT EXISTS (
-        SELECT 1 FROM photo_tags t JOIN pupils p ON p.id = t.pupil_id
-         WHERE t.photo_id = ph.id AND NOT p.image_consent
-           AND NOT EXISTS (SELECT 1 FROM guardians g
-                            WHERE g.pupil_id = p.id AND g.person_id = $1
-                              AND g.status = 'active')))";
-
-/// A reader of albums: who they are to groups, and whether they are staff.
-struct AlbumReader {
-    member: PostReader,
-    staff: bool,
-}
-
-impl AlbumReader {
-    async fn load(tx: &mut TenantTx, viewer: &Viewer) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            member: member(tx, viewer).await?,
-            staff: viewer.is_staff(),
-        })
-    }
-
-    /// Binds `$1`–`$4` of the conditions above.
-    fn bind<'q, O>(
-        &'q self,
-        query: sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
-    ) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
-        query
-            .bind(self.member.person_id)
-            .bind(self.member.admin)
-            .bind(&self.member.groups)
-            .bind(self.staff)
-    }
-}
-
-/// An album as pages show it.
-#[derive(Debug, Serialize, sqlx::FromRow)]
-struct AlbumRow {
-    id: i64,
-    title: String,
-    group_id: Option<i64>,
-    group_name: Option<String>,
-    parents_may_upload: bool,
-    /// Photos the reader is shown.
-    photos: i64,
-    /// The first of them, for the list's picture.
-    cover: Option<i64>,
-    created_at: DateTime<Utc>,
-}
-
-/// The albums the reader sees, `$5` one album or all, newest first.
-fn albums_sql() -> String {
-    format!(
-        "SELECT al.id, al.title, al.group_id, g.name AS group_name, al.parents_may_upload,
-                (SELECT count(*) FROM photos ph WHERE ph.album_id = al.id AND {PHOTO_SHOWN})
-                    AS photos,
-                (SELECT min(ph.id) FROM photos ph WHERE ph.album_id = al.id AND {PHOTO_SHOWN})
-                    AS cover,
-                al.created_at
-           FROM albums al LEFT JOIN groups g ON g.id = al.group_id
-          WHERE {} AND ($5::bigint IS NULL OR al.id = $5)
-          ORDER BY al.created_at DESC, al.id DESC",
-        sees_album()
-    )
-}
-
-async fn visible_albums(
-    tx: &mut TenantTx,
-    reader: &AlbumReader,
-    only: Option<i64>,
-) -> Result<Vec<AlbumRow>, sqlx::Error> {
-    let sql = albums_sql();
-    reader
-        .bind(sqlx::query_as(AssertSqlSafe(sql)))
-        .bind(only)
-        .fetch_all(&mut **tx)
-        .await
-}
-
 /// One album, if the reader sees it; 404 otherwise.
 async fn visible_album(
     tx: &mut TenantTx,
     reader: &AlbumReader,
     album_id: i64,
 ) -> Result<AlbumRow, AppError> {
-    visible_albums(tx, reader, Some(album_id))
+    albums::visible_albums(tx, reader, Some(album_id))
         .await?
         .pop()
         .ok_or(AppError::NotFound)
@@ -183,7 +96,7 @@ pub async fn list_albums(
     let settings = module_open(&state, &tenant, &viewer, Module::Photos).await?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let reader = AlbumReader::load(&mut tx, &viewer).await?;
-    let albums = visible_albums(&mut tx, &reader, None).await?;
+    let albums = albums::visible_albums(&mut tx, &reader, None).await?;
     let may_create = reader.member.may_post();
     let groups = if may_create {
         manageable_groups(&mut tx, &reader.member).await?
@@ -230,16 +143,8 @@ pub async fn create_album(
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     let reader = member(&mut tx, &viewer).await?;
     let group = sharing::chosen_group(&mut tx, &reader, "group_id", &form.group_id).await?;
-    let album_id: i64 = sqlx::query_scalar(
-        "INSERT INTO albums (title, group_id, parents_may_upload, created_by)
-         VALUES ($1, $2, $3, $4) RETURNING id",
-    )
-    .bind(&title)
-    .bind(group)
-    .bind(parents_may_upload)
-    .bind(viewer.person_id)
-    .fetch_one(&mut *tx)
-    .await?;
+    let album_id =
+        albums::create(&mut tx, &title, group, parents_may_upload, viewer.person_id).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/albums/{album_id}")).into_response())
 }
@@ -251,35 +156,6 @@ fn switch(field: &'static str, value: Option<&str>) -> Result<bool, AppError> {
         Some("on" | "1") => Ok(true),
         Some(_) => Err(AppError::bad_request(field, "portal.albums.bad_switch")),
     }
-}
-
-/// A photo as the album page lists it.
-#[derive(Debug, Serialize, sqlx::FromRow)]
-struct PhotoRow {
-    id: i64,
-    file_name: String,
-    created_at: DateTime<Utc>,
-    /// Whom it shows: for staff only (parents are not told which children are on a photo).
-    tagged: Vec<String>,
-    /// For staff: it is hidden from other parents for want of consent.
-    hidden: bool,
-}
-
-/// The photos of album `$5` the reader is shown, oldest first.
-fn photos_sql() -> String {
-    format!(
-        "SELECT ph.id, ph.file_name, ph.created_at,
-                CASE WHEN $4 THEN ARRAY(SELECT concat_ws(' ', p.first_name, nullif(p.name_prefix, ''), p.last_name)
-                                          FROM photo_tags t JOIN pupils p ON p.id = t.pupil_id
-                                         WHERE t.photo_id = ph.id ORDER BY p.first_name)
-                     ELSE '{{}}'::text[] END AS tagged,
-                EXISTS (SELECT 1 FROM photo_tags t JOIN pupils p ON p.id = t.pupil_id
-                         WHERE t.photo_id = ph.id AND NOT p.image_consent) AS hidden
-           FROM photos ph JOIN albums al ON al.id = ph.album_id
-          WHERE ph.album_id = $5 AND {} AND {PHOTO_SHOWN}
-          ORDER BY ph.id",
-        sees_album()
-    )
 }
 
 #[derive(Debug, Serialize)]
@@ -306,11 +182,7 @@ pub async fn show_album(
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let reader = AlbumReader::load(&mut tx, &viewer).await?;
     let album = visible_album(&mut tx, &reader, album_id).await?;
-    let photos: Vec<PhotoRow> = reader
-        .bind(sqlx::query_as(AssertSqlSafe(photos_sql())))
-        .bind(album_id)
-        .fetch_all(&mut *tx)
-        .await?;
+    let photos = albums::shown_photos(&mut tx, &reader, album_id).await?;
     tx.commit().await?;
     let may_manage = may_manage(&reader.member, album.group_id);
     let page = AlbumPage {
@@ -347,11 +219,7 @@ pub async fn save_album_settings(
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     let reader = AlbumReader::load(&mut tx, &viewer).await?;
     managed_album(&mut tx, &reader, album_id).await?;
-    sqlx::query("UPDATE albums SET parents_may_upload = $2 WHERE id = $1")
-        .bind(album_id)
-        .bind(parents_may_upload)
-        .execute(&mut *tx)
-        .await?;
+    albums::set_parents_may_upload(&mut tx, album_id, parents_may_upload).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/albums/{album_id}")).into_response())
 }
@@ -394,7 +262,7 @@ pub async fn delete_album(
     tenant: CurrentTenant,
     viewer: Viewer,
     Path(album_id): Path<i64>,
-    CsrfForm(_): CsrfForm<EmptyForm>,
+    CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
     module_open(&state, &tenant, &viewer, Module::Photos).await?;
     viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
@@ -402,10 +270,7 @@ pub async fn delete_album(
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     let reader = AlbumReader::load(&mut tx, &viewer).await?;
     managed_album(&mut tx, &reader, album_id).await?;
-    sqlx::query("DELETE FROM albums WHERE id = $1")
-        .bind(album_id)
-        .execute(&mut *tx)
-        .await?;
+    albums::delete(&mut tx, album_id).await?;
     tx.commit().await?;
     Ok(Redirect::to("/albums").into_response())
 }
@@ -496,7 +361,7 @@ pub async fn upload_photos(
     .await?;
     let mut photos = Vec::with_capacity(form.files.len());
     for (name, bytes) in form.files {
-        let content_type = crate::routes::photos::sniff(&bytes)
+        let content_type = sniff_image(&bytes)
             .ok_or_else(|| AppError::bad_request("file", "portal.albums.not_a_photo"))?;
         let bytes = std::sync::Arc::new(bytes);
         let thumbnail = thumbnail_of(bytes.clone())
@@ -508,17 +373,15 @@ pub async fn upload_photos(
     // Again, inside the transaction that writes: the album may have gone meanwhile.
     may_add_photos(&mut tx, &reader, album_id).await?;
     for (name, content_type, bytes, thumbnail) in &photos {
-        sqlx::query(
-            "INSERT INTO photos (album_id, file_name, content_type, bytes, thumbnail, uploaded_by)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+        albums::insert_photo(
+            &mut tx,
+            album_id,
+            name,
+            content_type,
+            bytes.as_slice(),
+            thumbnail,
+            viewer.person_id,
         )
-        .bind(album_id)
-        .bind(name)
-        .bind(content_type)
-        .bind(bytes.as_slice())
-        .bind(thumbnail)
-        .bind(viewer.person_id)
-        .execute(&mut *tx)
         .await?;
     }
     tx.commit().await?;
@@ -537,18 +400,7 @@ async fn shown_photo_bytes(
     module_open(state, tenant, viewer, Module::Photos).await?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let reader = AlbumReader::load(&mut tx, viewer).await?;
-    let sql = format!(
-        "SELECT ph.file_name, ph.content_type, ph.{column}
-           FROM photos ph JOIN albums al ON al.id = ph.album_id
-          WHERE al.id = $5 AND ph.id = $6 AND {} AND {PHOTO_SHOWN}",
-        sees_album()
-    );
-    let photo: Option<(String, String, Vec<u8>)> = reader
-        .bind(sqlx::query_as(AssertSqlSafe(sql)))
-        .bind(album_id)
-        .bind(photo_id)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let photo = albums::shown_photo(&mut tx, &reader, album_id, photo_id, column).await?;
     tx.commit().await?;
     photo.ok_or(AppError::NotFound)
 }
@@ -578,16 +430,6 @@ pub async fn download_photo(
     Ok((file_headers(&content_type, disposition(&name)), bytes).into_response())
 }
 
-/// A pupil as the tagging form offers them.
-#[derive(Debug, Serialize, sqlx::FromRow)]
-struct TagChoice {
-    id: i64,
-    name: String,
-    group_name: Option<String>,
-    image_consent: bool,
-    tagged: bool,
-}
-
 #[derive(Debug, Serialize)]
 struct PhotoPage<'a> {
     csrf: &'a str,
@@ -612,35 +454,12 @@ pub async fn show_photo(
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let reader = AlbumReader::load(&mut tx, &viewer).await?;
     let album = visible_album(&mut tx, &reader, album_id).await?;
-    let sql = format!(
-        "SELECT ph.file_name FROM photos ph JOIN albums al ON al.id = ph.album_id
-          WHERE ph.album_id = $5 AND ph.id = $6 AND {} AND {PHOTO_SHOWN}",
-        sees_album()
-    );
-    let file_name: Option<(String,)> = reader
-        .bind(sqlx::query_as(AssertSqlSafe(sql)))
-        .bind(album_id)
-        .bind(photo_id)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let file_name = albums::shown_file_name(&mut tx, &reader, album_id, photo_id).await?;
     let (file_name,) = file_name.ok_or(AppError::NotFound)?;
     let may_manage = may_manage(&reader.member, album.group_id);
     // The album's group's pupils (every pupil for a school album), and whoever is tagged.
     let pupils: Vec<TagChoice> = if may_manage {
-        sqlx::query_as(
-            "SELECT p.id, concat_ws(' ', p.first_name, nullif(p.name_prefix, ''), p.last_name) AS name, g.name AS group_name,
-                    p.image_consent,
-                    EXISTS (SELECT 1 FROM photo_tags t WHERE t.photo_id = $2 AND t.pupil_id = p.id)
-                        AS tagged
-               FROM pupils p LEFT JOIN groups g ON g.id = p.group_id
-              WHERE (p.left_at IS NULL AND ($1::bigint IS NULL OR p.group_id = $1))
-                 OR EXISTS (SELECT 1 FROM photo_tags t WHERE t.photo_id = $2 AND t.pupil_id = p.id)
-              ORDER BY g.year NULLS LAST, g.name, p.first_name, p.last_name, p.id",
-        )
-        .bind(album.group_id)
-        .bind(photo_id)
-        .fetch_all(&mut *tx)
-        .await?
+        albums::tag_choices(&mut tx, album.group_id, photo_id).await?
     } else {
         Vec::new()
     };
@@ -686,33 +505,16 @@ pub async fn save_tags(
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     let reader = AlbumReader::load(&mut tx, &viewer).await?;
     managed_album(&mut tx, &reader, album_id).await?;
-    let photo: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM photos WHERE id = $1 AND album_id = $2 FOR UPDATE")
-            .bind(photo_id)
-            .bind(album_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let photo = albums::lock_photo(&mut tx, album_id, photo_id).await?;
     photo.ok_or(AppError::NotFound)?;
-    let known: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM pupils WHERE id = ANY($1) AND left_at IS NULL")
-            .bind(&pupils)
-            .fetch_one(&mut *tx)
-            .await?;
+    let known = pupils::count_at_school(&mut tx, &pupils).await?;
     if known != pupils.len() as i64 {
         return Err(AppError::bad_request(
             "pupils",
             "portal.albums.unknown_pupil",
         ));
     }
-    sqlx::query("DELETE FROM photo_tags WHERE photo_id = $1")
-        .bind(photo_id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("INSERT INTO photo_tags (photo_id, pupil_id) SELECT $1, unnest($2::bigint[])")
-        .bind(photo_id)
-        .bind(&pupils)
-        .execute(&mut *tx)
-        .await?;
+    albums::replace_tags(&mut tx, photo_id, &pupils).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/albums/{album_id}/photos/{photo_id}")).into_response())
 }
@@ -723,7 +525,7 @@ pub async fn delete_photo(
     tenant: CurrentTenant,
     viewer: Viewer,
     Path((album_id, photo_id)): Path<(i64, i64)>,
-    CsrfForm(_): CsrfForm<EmptyForm>,
+    CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
     module_open(&state, &tenant, &viewer, Module::Photos).await?;
     viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
@@ -731,26 +533,11 @@ pub async fn delete_photo(
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     let reader = AlbumReader::load(&mut tx, &viewer).await?;
     managed_album(&mut tx, &reader, album_id).await?;
-    let removed = sqlx::query("DELETE FROM photos WHERE id = $1 AND album_id = $2")
-        .bind(photo_id)
-        .bind(album_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    if removed == 0 {
+    if !albums::delete_photo(&mut tx, album_id, photo_id).await? {
         return Err(AppError::NotFound);
     }
     tx.commit().await?;
     Ok(Redirect::to(&format!("/albums/{album_id}")).into_response())
-}
-
-/// A photo chosen for a zip download.
-#[derive(Debug, sqlx::FromRow)]
-struct ZipItem {
-    id: i64,
-    file_name: String,
-    created_at: DateTime<Utc>,
-    size: i32,
 }
 
 /// `POST /albums/{album}/download`: one `photos` per selected photo; the selected photos the
@@ -780,19 +567,7 @@ pub async fn download_zip(
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let reader = AlbumReader::load(&mut tx, &viewer).await?;
     let album = visible_album(&mut tx, &reader, album_id).await?;
-    let sql = format!(
-        "SELECT ph.id, ph.file_name, ph.created_at, length(ph.bytes) AS size
-           FROM photos ph JOIN albums al ON al.id = ph.album_id
-          WHERE ph.album_id = $5 AND ph.id = ANY($6) AND {} AND {PHOTO_SHOWN}
-          ORDER BY ph.id",
-        sees_album()
-    );
-    let items: Vec<ZipItem> = reader
-        .bind(sqlx::query_as(AssertSqlSafe(sql)))
-        .bind(album_id)
-        .bind(&chosen)
-        .fetch_all(&mut *tx)
-        .await?;
+    let items = albums::zip_items(&mut tx, &reader, album_id, &chosen).await?;
     tx.commit().await?;
     // A selection of nothing the viewer is shown is as if the photos did not exist.
     if items.is_empty() {
@@ -805,10 +580,7 @@ pub async fn download_zip(
         ));
     }
     let body = schoolplein_kernel::body::streamed(zip_stream(state, tenant.id(), album_id, items));
-    let name = disposition(&format!(
-        "{}.zip",
-        crate::routes::attachments::clean_file_name(&album.title)
-    ));
+    let name = disposition(&format!("{}.zip", clean_file_name(&album.title)));
     Ok((file_headers("application/zip", name), body).into_response())
 }
 
@@ -877,11 +649,7 @@ async fn read_photo(
     photo_id: i64,
 ) -> Result<Option<Vec<u8>>, sqlx::Error> {
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant).await?;
-    let bytes = sqlx::query_scalar("SELECT bytes FROM photos WHERE id = $1 AND album_id = $2")
-        .bind(photo_id)
-        .bind(album_id)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let bytes = albums::photo_bytes(&mut tx, album_id, photo_id).await?;
     tx.commit().await?;
     Ok(bytes)
 }
@@ -903,7 +671,7 @@ mod tests {
             let thumbnail = make_thumbnail(&encoded(format, 1200, 600)).expect("a thumbnail");
             let small = image::load_from_memory(&thumbnail).unwrap();
             assert_eq!((small.width(), small.height()), (320, 160), "{format:?}");
-            assert_eq!(crate::routes::photos::sniff(&thumbnail), Some("image/jpeg"));
+            assert_eq!(crate::files::sniff_image(&thumbnail), Some("image/jpeg"));
         }
         // The right first bytes, then nothing a decoder accepts.
         assert_eq!(

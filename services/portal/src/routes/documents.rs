@@ -4,21 +4,20 @@
 
 use axum::extract::{Multipart, Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use chrono::{DateTime, Utc};
 use schoolplein_kernel::confirm::{ConfirmKeys, Confirmation};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm, CsrfToken};
+use schoolplein_kernel::forms::TokenOnly;
 use schoolplein_kernel::settings::Module;
 use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
-use schoolplein_registration::routes::sign_in::EmptyForm;
 use serde::{Deserialize, Serialize};
-use sqlx::AssertSqlSafe;
 use tenant_router::{CurrentTenant, TenantTx};
 
+use crate::db::documents::{self, DocumentRow, FolderRow};
 use crate::fields::optional_text;
-use crate::routes::attachments::disposition;
+use crate::files::{disposition, sniff_attachment};
 use crate::sharing::{
     self, FileLimits, GroupChoice, file_headers, manageable_groups, may_manage, member,
-    module_open, read_upload, sees_group_item,
+    module_open, read_upload,
 };
 
 /// The largest document accepted.
@@ -31,7 +30,7 @@ const PPTX: &str = "application/vnd.openxmlformats-officedocument.presentationml
 /// The type of a document by its bytes: PDF, JPEG, PNG, or a Word, Excel or PowerPoint file
 /// (Office Open XML). What the file's name or the browser claims counts for nothing.
 pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
-    crate::routes::attachments::sniff(bytes).or_else(|| office_type(bytes))
+    sniff_attachment(bytes).or_else(|| office_type(bytes))
 }
 
 /// An Office Open XML file is a zip archive whose parts list is `[Content_Types].xml` and
@@ -55,45 +54,6 @@ fn office_type(bytes: &[u8]) -> Option<&'static str> {
     .into_iter()
     .find(|(part, _)| contains(part))
     .map(|(_, content_type)| content_type)
-}
-
-/// A folder as the list shows it.
-#[derive(Debug, Serialize, sqlx::FromRow)]
-struct FolderRow {
-    id: i64,
-    name: String,
-    group_id: Option<i64>,
-    /// The group's name; `None` for the whole school.
-    group_name: Option<String>,
-    documents: i64,
-    latest: Option<DateTime<Utc>>,
-}
-
-/// The folders the reader in `$1`–`$3` sees, `$4` one folder or all.
-fn folders_sql() -> String {
-    format!(
-        "SELECT f.id, f.name, f.group_id, g.name AS group_name,
-                (SELECT count(*) FROM documents d WHERE d.folder_id = f.id) AS documents,
-                (SELECT max(d.created_at) FROM documents d WHERE d.folder_id = f.id) AS latest
-           FROM document_folders f LEFT JOIN groups g ON g.id = f.group_id
-          WHERE {} AND ($4::bigint IS NULL OR f.id = $4)
-          ORDER BY f.group_id IS NOT NULL, g.year NULLS LAST, g.name, f.name, f.id",
-        sees_group_item("f")
-    )
-}
-
-async fn visible_folders(
-    tx: &mut TenantTx,
-    reader: &schoolplein_kernel::audience::PostReader,
-    only: Option<i64>,
-) -> Result<Vec<FolderRow>, sqlx::Error> {
-    sqlx::query_as(AssertSqlSafe(folders_sql()))
-        .bind(reader.person_id)
-        .bind(reader.admin)
-        .bind(&reader.groups)
-        .bind(only)
-        .fetch_all(&mut **tx)
-        .await
 }
 
 #[derive(Debug, Serialize)]
@@ -126,7 +86,7 @@ pub async fn list_folders(
     let settings = module_open(&state, &tenant, &viewer, Module::Documents).await?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let reader = member(&mut tx, &viewer).await?;
-    let folders = visible_folders(&mut tx, &reader, None).await?;
+    let folders = documents::visible_folders(&mut tx, &reader, None).await?;
     let groups = if reader.may_post() {
         manageable_groups(&mut tx, &reader).await?
     } else {
@@ -179,27 +139,9 @@ pub async fn create_folder(
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     let reader = member(&mut tx, &viewer).await?;
     let group = sharing::chosen_group(&mut tx, &reader, "group_id", &form.group_id).await?;
-    let folder_id: i64 = sqlx::query_scalar(
-        "INSERT INTO document_folders (name, group_id, created_by) VALUES ($1, $2, $3)
-         RETURNING id",
-    )
-    .bind(&name)
-    .bind(group)
-    .bind(viewer.person_id)
-    .fetch_one(&mut *tx)
-    .await?;
+    let folder_id = documents::create_folder(&mut tx, &name, group, viewer.person_id).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/documents/{folder_id}")).into_response())
-}
-
-/// A document as a folder lists it.
-#[derive(Debug, Serialize, sqlx::FromRow)]
-struct DocumentRow {
-    id: i64,
-    file_name: String,
-    content_type: String,
-    size: i32,
-    created_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Serialize)]
@@ -215,7 +157,7 @@ async fn visible_folder(
     reader: &schoolplein_kernel::audience::PostReader,
     folder_id: i64,
 ) -> Result<FolderView, AppError> {
-    let row = visible_folders(tx, reader, Some(folder_id))
+    let row = documents::visible_folders(tx, reader, Some(folder_id))
         .await?
         .pop()
         .ok_or(AppError::NotFound)?;
@@ -238,13 +180,7 @@ pub async fn show_folder(
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let reader = member(&mut tx, &viewer).await?;
     let folder = visible_folder(&mut tx, &reader, folder_id).await?;
-    let documents: Vec<DocumentRow> = sqlx::query_as(
-        "SELECT id, file_name, content_type, length(bytes) AS size, created_at
-           FROM documents WHERE folder_id = $1 ORDER BY created_at DESC, id DESC",
-    )
-    .bind(folder_id)
-    .fetch_all(&mut *tx)
-    .await?;
+    let documents = documents::in_folder(&mut tx, folder_id).await?;
     tx.commit().await?;
     let page = FolderPage {
         csrf: csrf.token(),
@@ -301,16 +237,14 @@ pub async fn upload_documents(
         });
     }
     for (name, content_type, bytes) in &typed {
-        sqlx::query(
-            "INSERT INTO documents (folder_id, file_name, content_type, bytes, uploaded_by)
-             VALUES ($1, $2, $3, $4, $5)",
+        documents::insert(
+            &mut tx,
+            folder_id,
+            name,
+            content_type,
+            bytes,
+            viewer.person_id,
         )
-        .bind(folder_id)
-        .bind(name)
-        .bind(content_type)
-        .bind(bytes)
-        .bind(viewer.person_id)
-        .execute(&mut *tx)
         .await?;
     }
     tx.commit().await?;
@@ -327,20 +261,7 @@ pub async fn download_document(
     module_open(&state, &tenant, &viewer, Module::Documents).await?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let reader = member(&mut tx, &viewer).await?;
-    let sql = format!(
-        "SELECT d.file_name, d.content_type, d.bytes
-           FROM documents d JOIN document_folders f ON f.id = d.folder_id
-          WHERE d.id = $5 AND f.id = $4 AND {}",
-        sees_group_item("f")
-    );
-    let file: Option<(String, String, Vec<u8>)> = sqlx::query_as(AssertSqlSafe(sql))
-        .bind(reader.person_id)
-        .bind(reader.admin)
-        .bind(&reader.groups)
-        .bind(folder_id)
-        .bind(document_id)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let file = documents::file(&mut tx, &reader, folder_id, document_id).await?;
     tx.commit().await?;
     let (name, content_type, bytes) = file.ok_or(AppError::NotFound)?;
     Ok((file_headers(&content_type, disposition(&name)), bytes).into_response())
@@ -352,7 +273,7 @@ pub async fn delete_document(
     tenant: CurrentTenant,
     viewer: Viewer,
     Path((folder_id, document_id)): Path<(i64, i64)>,
-    CsrfForm(_): CsrfForm<EmptyForm>,
+    CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
     module_open(&state, &tenant, &viewer, Module::Documents).await?;
     viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
@@ -365,13 +286,7 @@ pub async fn delete_document(
             reason: "portal.sharing.not_yours",
         });
     }
-    let removed = sqlx::query("DELETE FROM documents WHERE id = $1 AND folder_id = $2")
-        .bind(document_id)
-        .bind(folder_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    if removed == 0 {
+    if !documents::delete(&mut tx, folder_id, document_id).await? {
         return Err(AppError::NotFound);
     }
     tx.commit().await?;
@@ -422,7 +337,7 @@ pub async fn delete_folder(
     tenant: CurrentTenant,
     viewer: Viewer,
     Path(folder_id): Path<i64>,
-    CsrfForm(_): CsrfForm<EmptyForm>,
+    CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
     module_open(&state, &tenant, &viewer, Module::Documents).await?;
     viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
@@ -435,10 +350,7 @@ pub async fn delete_folder(
             reason: "portal.sharing.not_yours",
         });
     }
-    sqlx::query("DELETE FROM document_folders WHERE id = $1")
-        .bind(folder_id)
-        .execute(&mut *tx)
-        .await?;
+    documents::delete_folder(&mut tx, folder_id).await?;
     tx.commit().await?;
     Ok(Redirect::to("/documents").into_response())
 }

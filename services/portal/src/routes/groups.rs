@@ -7,213 +7,11 @@ use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Response};
 use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
 use serde::Serialize;
-use tenant_router::{CurrentTenant, TenantId, TenantTx};
+use tenant_router::{CurrentTenant, TenantTx};
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
-use crate::db::people::{self, GroupPupil, PersonRoster, field_names};
-use crate::privacy::{Choice, Field, visible_fields};
-
-/// A parent as the viewer may see them.
-#[derive(Debug, Serialize, PartialEq, Eq)]
-pub struct ParentView {
-    /// For staff only: where the parent's details are.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub person_id: Option<i64>,
-    pub name: String,
-    pub email: Option<String>,
-    pub address: Option<String>,
-    pub phone_mobile: Option<String>,
-    pub phone_other: Option<String>,
-    /// The photo, when the parent has one and shows it to this viewer.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub photo_url: Option<String>,
-    /// The fields shown, by name.
-    pub shown: Vec<&'static str>,
-}
-
-/// A pupil with the parents the viewer may see.
-#[derive(Debug, Serialize, PartialEq, Eq)]
-pub struct FamilyView {
-    /// The child's first name for parents; the full name for staff.
-    pub child: String,
-    /// For staff only: allergies and medical details the parents gave.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub health: Option<String>,
-    pub parents: Vec<ParentView>,
-}
-
-#[derive(Debug, Serialize, PartialEq, Eq)]
-pub struct GroupView {
-    pub id: i64,
-    pub name: String,
-    pub teachers: Vec<String>,
-    pub families: Vec<FamilyView>,
-    pub staff_view: bool,
-    /// Whether this viewer may download the address list (staff, or parents where allowed).
-    pub address_list: bool,
-}
-
-/// A group as its page reads it, before privacy is applied: the same for every viewer, so it
-/// is kept in memory per school until the school's roster changes (`AppState::roster`).
-#[derive(Debug)]
-pub struct GroupRoster {
-    pub name: String,
-    pub teachers: Vec<String>,
-    pub pupils: Vec<GroupPupil>,
-    pub choices: HashMap<i64, Vec<Choice>>,
-    /// Health notes per pupil: for staff only, left out of any other viewer's view.
-    pub health: HashMap<i64, String>,
-}
-
-impl GroupRoster {
-    /// About how much memory it takes, for the cache's bound.
-    fn bytes(&self) -> usize {
-        let parents: usize = self
-            .pupils
-            .iter()
-            .flat_map(|p| &p.parents)
-            .map(|p| {
-                let optional = [&p.address, &p.phone_mobile, &p.phone_other];
-                96 + p.name.len()
-                    + p.email.len()
-                    + optional
-                        .iter()
-                        .flat_map(|o| o.as_ref())
-                        .map(|t| t.len())
-                        .sum::<usize>()
-            })
-            .sum();
-        let pupils: usize = self
-            .pupils
-            .iter()
-            .map(|p| 64 + p.first_name.len() + p.full_name.len())
-            .sum();
-        let choices: usize = self.choices.values().map(|c| 48 + 24 * c.len()).sum();
-        let health: usize = self.health.values().map(|h| 32 + h.len()).sum();
-        let teachers: usize = self.teachers.iter().map(|t| 24 + t.len()).sum();
-        128 + self.name.len() + teachers + pupils + parents + choices + health
-    }
-}
-
-/// The group and the viewer's place in the roster: from memory, or read in one read-only
-/// transaction (and kept). `None`: no such group.
-async fn rosters(
-    state: &AppState,
-    tenant: TenantId,
-    viewer: &Viewer,
-    group_id: i64,
-) -> Result<Option<(Arc<GroupRoster>, Arc<PersonRoster>)>, AppError> {
-    let cache = &state.school_data;
-    let (group_key, person_key) = (("group", group_id), ("person", viewer.person_id));
-    if let (Some(group), Some(person)) =
-        (cache.get(tenant, group_key), cache.get(tenant, person_key))
-    {
-        return Ok(Some((group, person)));
-    }
-    // Taken before the transaction begins: a change announced meanwhile voids what it reads.
-    let ticket = cache.ticket(tenant);
-    let mut tx = TenantTx::begin_read_only(&state.schools, tenant).await?;
-    cache.learn_announces(&mut tx).await?;
-    let Some(head) = people::group_head(&mut tx, group_id, viewer.person_id).await? else {
-        return Ok(None);
-    };
-    let (pupils, choices, health) = people::group_families(&mut tx, group_id, true).await?;
-    tx.commit().await?;
-    let group = Arc::new(GroupRoster {
-        name: head.name,
-        teachers: head.teachers,
-        pupils,
-        choices,
-        health,
-    });
-    let person = Arc::new(head.person);
-    cache.put(ticket, group_key, group.clone(), group.bytes());
-    cache.put(ticket, person_key, person.clone(), person.bytes());
-    Ok(Some((group, person)))
-}
-
-/// The group as this viewer may see it, or 404 (no such group) / 403 (not theirs).
-pub async fn group_view(
-    state: &AppState,
-    tenant: &CurrentTenant,
-    viewer: &Viewer,
-    group_id: i64,
-) -> Result<GroupView, AppError> {
-    let settings = state.settings.get(&state.schools, tenant.id()).await?;
-    let (group, person) = rosters(state, tenant.id(), viewer, group_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let looker = person.looker(viewer);
-    let access = people::access_of(viewer, &looker, &settings, &person.taught);
-    if !access.allows(group_id) {
-        return Err(AppError::Forbidden {
-            reason: "portal.group.not_yours",
-        });
-    }
-    let families = group
-        .pupils
-        .iter()
-        .filter_map(|pupil| {
-            let parents: Vec<ParentView> = pupil
-                .parents
-                .iter()
-                .filter_map(|parent| {
-                    let shown = visible_fields(
-                        &looker,
-                        parent.person_id,
-                        group
-                            .choices
-                            .get(&parent.person_id)
-                            .map_or(&[][..], Vec::as_slice),
-                    );
-                    // A parent who does not show their name is not listed at all.
-                    if !shown.contains(&Field::Name) {
-                        return None;
-                    }
-                    let keep = |field: Field, value: &Option<String>| {
-                        value.clone().filter(|_| shown.contains(&field))
-                    };
-                    Some(ParentView {
-                        person_id: looker.is_staff.then_some(parent.person_id),
-                        photo_url: (parent.has_photo && shown.contains(&Field::Photo))
-                            .then(|| format!("/people/{}/photo", parent.person_id)),
-                        email: shown.contains(&Field::Email).then(|| parent.email.clone()),
-                        address: keep(Field::Address, &parent.address),
-                        phone_mobile: keep(Field::PhoneMobile, &parent.phone_mobile),
-                        phone_other: keep(Field::PhoneOther, &parent.phone_other),
-                        name: parent.name.clone(),
-                        shown: field_names(&shown),
-                    })
-                })
-                .collect();
-            if looker.is_staff {
-                Some(FamilyView {
-                    child: pupil.full_name.clone(),
-                    health: group.health.get(&pupil.pupil_id).cloned(),
-                    parents,
-                })
-            } else if parents.is_empty() {
-                None
-            } else {
-                Some(FamilyView {
-                    child: pupil.first_name.clone(),
-                    health: None,
-                    parents,
-                })
-            }
-        })
-        .collect();
-    Ok(GroupView {
-        id: group_id,
-        name: group.name.clone(),
-        teachers: group.teachers.clone(),
-        families,
-        staff_view: looker.is_staff,
-        address_list: looker.is_staff || settings.parents_download_address_list,
-    })
-}
+use crate::db::groups;
+use crate::db::people;
+use crate::group_view::{GroupView, group_view};
 
 /// The group page: the view every reader gets, and what this reader may do from it.
 #[derive(Debug, Serialize)]
@@ -250,16 +48,9 @@ pub async fn group_json(
     Ok(Json(group_view(&state, &tenant, &viewer, group_id).await?))
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
-struct GroupRow {
-    id: i64,
-    name: String,
-    pupils: i64,
-}
-
 #[derive(Debug, Serialize)]
 struct GroupsPage {
-    groups: Vec<GroupRow>,
+    groups: Vec<groups::GroupRow>,
 }
 
 /// `GET /groups`: staff see every group; parents the groups of their children.
@@ -277,17 +68,7 @@ pub async fn list_groups(
         people::GroupAccess::All => (true, Vec::new()),
         people::GroupAccess::Only(groups) => (false, groups.into_iter().collect::<Vec<i64>>()),
     };
-    let groups: Vec<GroupRow> = sqlx::query_as(
-        "SELECT g.id, g.name,
-                (SELECT count(*) FROM pupils p WHERE p.group_id = g.id AND p.left_at IS NULL) AS pupils
-           FROM groups g
-          WHERE $1 OR g.id = ANY($2)
-          ORDER BY g.year NULLS LAST, g.name",
-    )
-    .bind(all)
-    .bind(some)
-    .fetch_all(&mut *tx)
-    .await?;
+    let groups = groups::with_pupil_counts(&mut tx, all, &some).await?;
     tx.commit().await?;
     Ok(Html(state.templates.render(
         "portal/groups.html",

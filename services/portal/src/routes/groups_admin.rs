@@ -5,50 +5,18 @@
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
+use schoolplein_kernel::forms::TokenOnly;
 use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
-use crate::db::groups::{self, ArrangeRefused, MergeError};
-
-#[derive(Debug, Serialize, sqlx::FromRow)]
-struct GroupRow {
-    id: i64,
-    name: String,
-    years: Vec<i16>,
-    pupils: i64,
-    /// The administration's keys with the years each stands for: a group with two or more
-    /// can be split.
-    #[sqlx(json)]
-    keys: Vec<GroupKey>,
-    #[sqlx(skip)]
-    teachers: Vec<TeacherRow>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct GroupKey {
-    key: String,
-    years: Vec<i16>,
-}
-
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-struct TeacherRow {
-    group_id: i64,
-    person_id: i64,
-    name: String,
-}
-
-#[derive(Debug, Serialize, sqlx::FromRow)]
-struct StaffRow {
-    id: i64,
-    name: String,
-}
+use crate::db::groups::{self, AdminGroup, ArrangeRefused, MergeError, StaffMember};
 
 #[derive(Debug, Serialize)]
 struct GroupsAdminPage<'a> {
     csrf: &'a str,
-    groups: Vec<GroupRow>,
-    staff: Vec<StaffRow>,
+    groups: Vec<AdminGroup>,
+    staff: Vec<StaffMember>,
     moved: Option<i64>,
 }
 
@@ -68,27 +36,9 @@ pub async fn show_groups_admin(
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin])?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
-    let mut groups: Vec<GroupRow> = sqlx::query_as(
-        "SELECT g.id, g.name, g.years,
-                (SELECT count(*) FROM pupils p WHERE p.group_id = g.id AND p.left_at IS NULL) AS pupils,
-                (SELECT coalesce(jsonb_agg(jsonb_build_object('key', k.key, 'years', k.years)
-                                           ORDER BY k.years, k.key), '[]')
-                   FROM group_keys k WHERE k.group_id = g.id) AS keys
-           FROM groups g ORDER BY g.year NULLS LAST, g.name",
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    let teachers: Vec<TeacherRow> = sqlx::query_as(
-        "SELECT t.group_id, t.person_id, pe.name FROM group_teachers t
-           JOIN people pe ON pe.id = t.person_id ORDER BY pe.name",
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    let staff: Vec<StaffRow> = sqlx::query_as(
-        "SELECT id, name FROM people WHERE kind = 'staff' AND blocked_at IS NULL ORDER BY name",
-    )
-    .fetch_all(&mut *tx)
-    .await?;
+    let mut groups = groups::for_admin(&mut tx).await?;
+    let teachers = groups::teachers(&mut tx).await?;
+    let staff = groups::staff(&mut tx).await?;
     tx.commit().await?;
     for group in &mut groups {
         group.teachers = teachers
@@ -138,15 +88,7 @@ pub async fn create_group(
         },
     };
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    let created: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO groups (name, year, years)
-         VALUES ($1, $2, CASE WHEN $2::int2 IS NULL THEN '{}' ELSE ARRAY[$2::int2] END)
-         ON CONFLICT ((lower(name))) DO NOTHING RETURNING id",
-    )
-    .bind(name)
-    .bind(year)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let created = groups::create(&mut tx, name, year).await?;
     if created.is_none() {
         return Err(AppError::bad_request("name", "portal.groups.name_taken"));
     }
@@ -169,24 +111,9 @@ pub async fn add_teacher(
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin])?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    let added = sqlx::query(
-        "INSERT INTO group_teachers (group_id, person_id)
-         SELECT g.id, pe.id FROM groups g, people pe
-          WHERE g.id = $1 AND pe.id = $2 AND pe.kind = 'staff'
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(group_id)
-    .bind(form.person_id)
-    .execute(&mut *tx)
-    .await?;
-    if added.rows_affected() == 0 {
-        let known: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM group_teachers WHERE group_id = $1 AND person_id = $2)",
-        )
-        .bind(group_id)
-        .bind(form.person_id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let added = groups::add_teacher(&mut tx, group_id, form.person_id).await?;
+    if !added {
+        let known = groups::is_teacher(&mut tx, group_id, form.person_id).await?;
         if !known {
             return Err(AppError::bad_request(
                 "person_id",
@@ -204,16 +131,11 @@ pub async fn remove_teacher(
     tenant: CurrentTenant,
     viewer: Viewer,
     Path((group_id, person_id)): Path<(i64, i64)>,
-    CsrfForm(_): CsrfForm<schoolplein_registration::routes::sign_in::EmptyForm>,
+    CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin])?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    let removed = sqlx::query("DELETE FROM group_teachers WHERE group_id = $1 AND person_id = $2")
-        .bind(group_id)
-        .bind(person_id)
-        .execute(&mut *tx)
-        .await?;
-    if removed.rows_affected() == 0 {
+    if !groups::remove_teacher(&mut tx, group_id, person_id).await? {
         return Err(AppError::NotFound);
     }
     tx.commit().await?;
@@ -239,22 +161,11 @@ pub async fn move_pupils(
         return Err(AppError::bad_request("to", "portal.groups.same_group"));
     }
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    let both: i64 = sqlx::query_scalar("SELECT count(*) FROM groups WHERE id IN ($1, $2)")
-        .bind(form.from)
-        .bind(form.to)
-        .fetch_one(&mut *tx)
-        .await?;
+    let both = groups::count_pair(&mut tx, form.from, form.to).await?;
     if both != 2 {
         return Err(AppError::bad_request("to", "portal.groups.unknown_group"));
     }
-    let moved = sqlx::query(
-        "UPDATE pupils SET group_id = $2, updated_at = now() WHERE group_id = $1 AND left_at IS NULL",
-    )
-    .bind(form.from)
-    .bind(form.to)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
+    let moved = groups::move_pupils(&mut tx, form.from, form.to).await?;
     tx.commit().await?;
     tracing::info!(
         from = form.from,

@@ -11,14 +11,7 @@ use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
-/// A pupil at school, with their consent.
-#[derive(Debug, Serialize, sqlx::FromRow)]
-struct ConsentRow {
-    id: i64,
-    name: String,
-    group_name: Option<String>,
-    image_consent: bool,
-}
+use crate::db::pupils::{self, ConsentRow};
 
 #[derive(Debug, Serialize)]
 struct ConsentPage<'a> {
@@ -43,15 +36,7 @@ pub async fn show_consent(
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin])?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
-    let pupils: Vec<ConsentRow> = sqlx::query_as(
-        "SELECT p.id, concat_ws(' ', p.first_name, nullif(p.name_prefix, ''), p.last_name) AS name, g.name AS group_name,
-                p.image_consent
-           FROM pupils p LEFT JOIN groups g ON g.id = p.group_id
-          WHERE p.left_at IS NULL
-          ORDER BY g.year NULLS LAST, g.name, p.first_name, p.last_name, p.id",
-    )
-    .fetch_all(&mut *tx)
-    .await?;
+    let pupils = pupils::image_consents(&mut tx).await?;
     tx.commit().await?;
     let page = ConsentPage {
         csrf: csrf.token(),
@@ -88,24 +73,14 @@ pub async fn save_consent(
         .collect::<Result<_, _>>()?;
     let consenting: Vec<i64> = consenting.into_iter().collect();
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    let known: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM pupils WHERE id = ANY($1) AND left_at IS NULL")
-            .bind(&consenting)
-            .fetch_one(&mut *tx)
-            .await?;
+    let known = pupils::count_at_school(&mut tx, &consenting).await?;
     if known != consenting.len() as i64 {
         return Err(AppError::bad_request(
             "consent",
             "portal.albums.unknown_pupil",
         ));
     }
-    sqlx::query(
-        "UPDATE pupils SET image_consent = (id = ANY($1)), updated_at = now()
-          WHERE left_at IS NULL AND image_consent <> (id = ANY($1))",
-    )
-    .bind(&consenting)
-    .execute(&mut *tx)
-    .await?;
+    pupils::set_image_consents(&mut tx, &consenting).await?;
     tx.commit().await?;
     Ok(Redirect::to("/admin/image-consent?saved=1").into_response())
 }

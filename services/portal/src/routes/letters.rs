@@ -9,14 +9,9 @@ use tenant_router::{CurrentTenant, TenantTx};
 
 use schoolplein_kernel::pdf::{Block, download};
 
+use crate::db::groups;
+use crate::db::pupils::{self, LetterRow};
 use crate::db::school_profile::{self, Contact};
-
-#[derive(Debug, sqlx::FromRow)]
-struct LetterRow {
-    first_name: String,
-    full_name: String,
-    code: String,
-}
 
 /// What every letter of one printing shares.
 struct LetterHead<'a> {
@@ -103,24 +98,11 @@ pub async fn group_letters(
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin])?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    let group_name: Option<String> = sqlx::query_scalar("SELECT name FROM groups WHERE id = $1")
-        .bind(group_id)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let group_name = groups::name_of(&mut tx, group_id).await?;
     let group_name = group_name.ok_or(AppError::NotFound)?;
     // Pupils added by hand since the last import may have no code yet.
     schoolplein_registration::db::codes::ensure_codes(&mut tx).await?;
-    let rows: Vec<LetterRow> = sqlx::query_as(
-        "SELECT p.first_name,
-                p.first_name || ' ' || concat_ws(' ', nullif(p.name_prefix, ''), p.last_name) AS full_name,
-                c.code
-           FROM pupils p JOIN pupil_codes c ON c.pupil_id = p.id
-          WHERE p.group_id = $1 AND p.left_at IS NULL
-          ORDER BY p.last_name, p.first_name, p.id",
-    )
-    .bind(group_id)
-    .fetch_all(&mut *tx)
-    .await?;
+    let rows = pupils::letters(&mut tx, group_id).await?;
     let contact = school_profile::contact(&mut tx).await?;
     tx.commit().await?;
     if rows.is_empty() {

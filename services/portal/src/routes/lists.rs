@@ -7,7 +7,9 @@ use axum::response::Response;
 use schoolplein_kernel::{AppError, AppState, Lang, Language, Viewer};
 use tenant_router::{CurrentTenant, TenantTx};
 
-use crate::routes::groups::{GroupView, group_view};
+use crate::db::people;
+
+use crate::group_view::{GroupView, group_view};
 use schoolplein_kernel::pdf::{Block, download};
 
 fn text(state: &AppState, language: Language, key: &str) -> String {
@@ -101,13 +103,7 @@ pub async fn class_list(
     // The view checks that this member of staff may see the group at all.
     let view = group_view(&state, &tenant, &viewer, group_id).await?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
-    let births: Vec<(String, chrono::NaiveDate)> = sqlx::query_as(
-        "SELECT first_name || ' ' || concat_ws(' ', nullif(name_prefix, ''), last_name), date_of_birth
-           FROM pupils WHERE group_id = $1 AND left_at IS NULL",
-    )
-    .bind(group_id)
-    .fetch_all(&mut *tx)
-    .await?;
+    let births = people::birth_dates(&mut tx, group_id).await?;
     tx.commit().await?;
     let mut page = header(
         &settings.pdf_header,

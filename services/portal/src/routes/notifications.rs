@@ -11,7 +11,8 @@ use schoolplein_mailing::notifications::{Delivery, KINDS};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
-use crate::routes::children::open_to;
+use crate::access::open_to;
+use crate::db::preferences;
 
 #[derive(Debug, Serialize)]
 struct KindRow {
@@ -46,15 +47,8 @@ pub async fn show(
 ) -> Result<Response, AppError> {
     open_to(&state, &tenant, &viewer).await?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
-    let chosen: Vec<(String, String)> =
-        sqlx::query_as("SELECT kind, delivery FROM notification_preferences WHERE person_id = $1")
-            .bind(viewer.person_id)
-            .fetch_all(&mut *tx)
-            .await?;
-    let (digest_time, digest_days): (String, Vec<i16>) =
-        sqlx::query_as("SELECT to_char(digest_time, 'HH24:MI'), digest_days FROM school_settings")
-            .fetch_one(&mut *tx)
-            .await?;
+    let chosen = preferences::of_person(&mut tx, viewer.person_id).await?;
+    let (digest_time, digest_days) = preferences::digest_schedule(&mut tx).await?;
     tx.commit().await?;
     let catalog = state.templates.catalog();
     let digest_days = digest_days
@@ -112,16 +106,7 @@ pub async fn save(
         choices.push((kind, delivery.as_str()));
     }
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    sqlx::query(
-        "INSERT INTO notification_preferences (person_id, kind, delivery)
-         SELECT $1, unnest($2::text[]), unnest($3::text[])
-         ON CONFLICT (person_id, kind) DO UPDATE SET delivery = excluded.delivery",
-    )
-    .bind(viewer.person_id)
-    .bind(choices.iter().map(|(k, _)| *k).collect::<Vec<_>>())
-    .bind(choices.iter().map(|(_, d)| *d).collect::<Vec<_>>())
-    .execute(&mut *tx)
-    .await?;
+    preferences::save(&mut tx, viewer.person_id, &choices).await?;
     tx.commit().await?;
     Ok(Redirect::to("/notifications?saved=1").into_response())
 }

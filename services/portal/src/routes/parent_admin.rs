@@ -7,45 +7,15 @@ use std::collections::{BTreeMap, HashMap};
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
+use schoolplein_kernel::forms::TokenOnly;
 use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
 use serde::Serialize;
 use tenant_router::{CurrentTenant, TenantTx};
 
+use crate::db::children::{self, ContactRow};
+use crate::db::parents::{self, ParentChild, ParentDetails, ParentRow};
 use crate::db::people;
 use crate::fields::{optional_phone, optional_text};
-
-#[derive(Debug, Serialize, sqlx::FromRow)]
-struct ParentRow {
-    id: i64,
-    name: String,
-    email: String,
-    address: Option<String>,
-    phone_mobile: Option<String>,
-    phone_other: Option<String>,
-    about: Option<String>,
-    extra: String,
-    read_only: bool,
-    blocked: bool,
-    registered: bool,
-    partner_id: Option<i64>,
-    partner_name: Option<String>,
-}
-
-#[derive(Debug, Serialize, sqlx::FromRow)]
-struct ChildRow {
-    name: String,
-    group_id: Option<i64>,
-    group_name: Option<String>,
-    status: String,
-    health: Option<String>,
-}
-
-#[derive(Debug, Serialize, sqlx::FromRow)]
-struct ContactRow {
-    label: String,
-    name: String,
-    phone: String,
-}
 
 #[derive(Debug, Serialize)]
 struct ExtraField {
@@ -57,7 +27,7 @@ struct ExtraField {
 struct ParentPage<'a> {
     csrf: &'a str,
     parent: ParentRow,
-    children: Vec<ChildRow>,
+    children: Vec<ParentChild>,
     contacts: Vec<ContactRow>,
     extra: Vec<ExtraField>,
     can_edit: bool,
@@ -81,13 +51,7 @@ async fn rights(
     let settings = state.settings.get(&state.schools, tenant.id()).await?;
     let looker = people::looker(tx, viewer).await?;
     let access = people::group_access(tx, viewer, &looker, &settings).await?;
-    let groups: Vec<Option<i64>> = sqlx::query_scalar(
-        "SELECT p.group_id FROM guardians g JOIN pupils p ON p.id = g.pupil_id
-          WHERE g.person_id = $1 AND p.left_at IS NULL",
-    )
-    .bind(person_id)
-    .fetch_all(&mut **tx)
-    .await?;
+    let groups = parents::child_groups(tx, person_id).await?;
     let sees = groups.into_iter().flatten().any(|g| access.allows(g));
     Ok(sees.then_some(settings.teachers_manage_parents))
 }
@@ -104,41 +68,15 @@ pub async fn show_parent(
     viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
     let settings = state.settings.get(&state.schools, tenant.id()).await?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
-    let parent: Option<ParentRow> = sqlx::query_as(
-        "SELECT pe.id, pe.name, pe.email, pe.address, pe.phone_mobile, pe.phone_other, pe.about,
-                pe.extra::text AS extra, pe.read_only_at IS NOT NULL AS read_only,
-                pe.blocked_at IS NOT NULL AS blocked, pe.account_id IS NOT NULL AS registered,
-                pe.partner_id, partner.name AS partner_name
-           FROM people pe LEFT JOIN people partner ON partner.id = pe.partner_id
-          WHERE pe.id = $1 AND pe.kind = 'parent'",
-    )
-    .bind(person_id)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let parent = parents::find(&mut tx, person_id).await?;
     let parent = parent.ok_or(AppError::NotFound)?;
     let can_edit = rights(&state, &tenant, &viewer, &mut tx, person_id)
         .await?
         .ok_or(AppError::Forbidden {
             reason: "portal.parent.not_yours",
         })?;
-    let children: Vec<ChildRow> = sqlx::query_as(
-        "SELECT p.first_name || ' ' || concat_ws(' ', nullif(p.name_prefix, ''), p.last_name) AS name,
-                gr.id AS group_id, gr.name AS group_name, g.status,
-                nullif(concat_ws(' · ', nullif(m.allergies, ''), nullif(m.medical, '')), '') AS health
-           FROM guardians g JOIN pupils p ON p.id = g.pupil_id
-           LEFT JOIN groups gr ON gr.id = p.group_id
-           LEFT JOIN pupil_medical m ON m.pupil_id = p.id
-          WHERE g.person_id = $1 AND p.left_at IS NULL ORDER BY p.date_of_birth",
-    )
-    .bind(person_id)
-    .fetch_all(&mut *tx)
-    .await?;
-    let contacts: Vec<ContactRow> = sqlx::query_as(
-        "SELECT label, name, phone FROM person_contacts WHERE person_id = $1 ORDER BY id",
-    )
-    .bind(person_id)
-    .fetch_all(&mut *tx)
-    .await?;
+    let children = parents::children(&mut tx, person_id).await?;
+    let contacts = children::contacts(&mut tx, person_id).await?;
     tx.commit().await?;
     let stored: HashMap<String, String> = serde_json::from_str(&parent.extra).unwrap_or_default();
     let extra = settings
@@ -201,40 +139,24 @@ pub async fn save_parent(
             reason: "portal.parent.teachers_may_not_edit",
         });
     }
-    let updated = sqlx::query(
-        "UPDATE people SET name = $2, address = $3, phone_mobile = $4, phone_other = $5,
-                           extra = $6::jsonb
-          WHERE id = $1 AND kind = 'parent'",
+    let updated = parents::save_details(
+        &mut tx,
+        person_id,
+        &ParentDetails {
+            name: &name,
+            address: address.as_deref(),
+            phone_mobile: phone_mobile.as_deref(),
+            phone_other: phone_other.as_deref(),
+            extra: &extra,
+        },
     )
-    .bind(person_id)
-    .bind(&name)
-    .bind(address)
-    .bind(phone_mobile)
-    .bind(phone_other)
-    .bind(&extra)
-    .execute(&mut *tx)
     .await?;
-    if updated.rows_affected() == 0 {
+    if !updated {
         return Err(AppError::NotFound);
     }
-    record(&mut tx, person_id, "details", viewer.person_id).await?;
+    parents::record(&mut tx, person_id, "details", viewer.person_id).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/admin/parents/{person_id}")).into_response())
-}
-
-async fn record(
-    tx: &mut TenantTx,
-    person_id: i64,
-    action: &str,
-    by: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO access_changes (person_id, action, changed_by) VALUES ($1, $2, $3)")
-        .bind(person_id)
-        .bind(action)
-        .bind(by)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
 }
 
 /// What an admin does to a parent's place in the school.
@@ -254,39 +176,18 @@ pub async fn change_parent(
     tenant: CurrentTenant,
     viewer: Viewer,
     Path((person_id, action)): Path<(i64, ParentAction)>,
-    CsrfForm(_): CsrfForm<schoolplein_registration::routes::sign_in::EmptyForm>,
+    CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin])?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    let account: Option<Option<i64>> =
-        sqlx::query_scalar("SELECT account_id FROM people WHERE id = $1 AND kind = 'parent'")
-            .bind(person_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let account = parents::account_of(&mut tx, person_id).await?;
     let account = account.ok_or(AppError::NotFound)?;
     let tenant_id = tenant.id().get();
     match action {
         ParentAction::ReadOnly | ParentAction::Writable => {
             let read_only = matches!(action, ParentAction::ReadOnly);
-            sqlx::query(
-                "UPDATE people SET read_only_at = CASE WHEN $2 THEN coalesce(read_only_at, now()) END
-                  WHERE id = $1",
-            )
-            .bind(person_id)
-            .bind(read_only)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "UPDATE platform.memberships
-                    SET read_only_at = CASE WHEN $3 THEN coalesce(read_only_at, now()) END
-                  WHERE account_id = $1 AND tenant_id = $2",
-            )
-            .bind(account)
-            .bind(tenant_id)
-            .bind(read_only)
-            .execute(&mut *tx)
-            .await?;
-            record(
+            parents::set_read_only(&mut tx, person_id, account, tenant_id, read_only).await?;
+            parents::record(
                 &mut tx,
                 person_id,
                 if read_only { "read_only" } else { "writable" },
@@ -295,30 +196,8 @@ pub async fn change_parent(
             .await?;
         }
         ParentAction::Remove => {
-            sqlx::query("DELETE FROM guardians WHERE person_id = $1")
-                .bind(person_id)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("DELETE FROM privacy_choices WHERE person_id = $1")
-                .bind(person_id)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(
-                "UPDATE people SET account_id = NULL,
-                        roles = array_remove(roles, 'parent'), read_only_at = NULL
-                  WHERE id = $1",
-            )
-            .bind(person_id)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "DELETE FROM platform.memberships WHERE account_id = $1 AND tenant_id = $2",
-            )
-            .bind(account)
-            .bind(tenant_id)
-            .execute(&mut *tx)
-            .await?;
-            record(&mut tx, person_id, "remove", viewer.person_id).await?;
+            parents::remove_from_school(&mut tx, person_id, account, tenant_id).await?;
+            parents::record(&mut tx, person_id, "remove", viewer.person_id).await?;
         }
     }
     tx.commit().await?;

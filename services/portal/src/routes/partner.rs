@@ -5,22 +5,18 @@
 use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
+use schoolplein_kernel::forms::TokenOnly;
 use schoolplein_kernel::limits::{Limiter, Subject, rules};
 use schoolplein_kernel::{AppError, AppState, Lang, Language, Viewer};
 use schoolplein_mailing::{Letterhead, MailRequest, Outbox};
 use schoolplein_registration::db::notices::{self, NoticeKind};
-use schoolplein_registration::routes::sign_in::EmptyForm;
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
-use super::children::{Details, DetailsForm, open_to};
-
-/// Another parent, as this page names them.
-#[derive(Debug, Serialize, sqlx::FromRow)]
-struct Parent {
-    id: i64,
-    name: String,
-}
+use crate::access::open_to;
+use crate::db::partners::{self, Parent};
+use crate::db::people::{self, Details};
+use crate::details::DetailsForm;
 
 #[derive(Debug, Serialize)]
 struct PartnerView {
@@ -75,30 +71,15 @@ pub async fn show(
     open_to(&state, &tenant, &viewer).await?;
     let me = viewer.person_id;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
-    let (partner_id, joint_use): (Option<i64>, bool) =
-        sqlx::query_as("SELECT partner_id, joint_use FROM people WHERE id = $1")
-            .bind(me)
-            .fetch_one(&mut *tx)
-            .await?;
+    let (partner_id, joint_use) = partners::partner_and_joint_use(&mut tx, me).await?;
     let mut partner = None;
     let mut candidates = Vec::new();
     let mut asked = None;
     let mut asking = Vec::new();
     if let Some(partner_id) = partner_id {
-        let (name, their_joint_use): (String, bool) =
-            sqlx::query_as("SELECT name, joint_use FROM people WHERE id = $1")
-                .bind(partner_id)
-                .fetch_one(&mut *tx)
-                .await?;
+        let (name, their_joint_use) = partners::name_and_joint_use(&mut tx, partner_id).await?;
         let details = if joint_use && their_joint_use {
-            Some(
-                sqlx::query_as(
-                    "SELECT address, phone_mobile, phone_other, about FROM people WHERE id = $1",
-                )
-                .bind(partner_id)
-                .fetch_one(&mut *tx)
-                .await?,
-            )
+            Some(people::details(&mut tx, partner_id).await?)
         } else {
             None
         };
@@ -109,35 +90,9 @@ pub async fn show(
             details,
         });
     } else {
-        candidates = sqlx::query_as(
-            "SELECT DISTINCT o.id, o.name
-               FROM guardians mine
-               JOIN pupils p ON p.id = mine.pupil_id AND p.left_at IS NULL
-               JOIN guardians theirs ON theirs.pupil_id = mine.pupil_id
-                                    AND theirs.person_id <> mine.person_id
-                                    AND theirs.status = 'active'
-               JOIN people o ON o.id = theirs.person_id
-                            AND o.blocked_at IS NULL AND o.partner_id IS NULL
-              WHERE mine.person_id = $1 AND mine.status = 'active'
-              ORDER BY o.name, o.id",
-        )
-        .bind(me)
-        .fetch_all(&mut *tx)
-        .await?;
-        asked = sqlx::query_as(
-            "SELECT o.id, o.name FROM partner_requests r JOIN people o ON o.id = r.to_person
-              WHERE r.from_person = $1",
-        )
-        .bind(me)
-        .fetch_optional(&mut *tx)
-        .await?;
-        asking = sqlx::query_as(
-            "SELECT o.id, o.name FROM partner_requests r JOIN people o ON o.id = r.from_person
-              WHERE r.to_person = $1 ORDER BY r.created_at",
-        )
-        .bind(me)
-        .fetch_all(&mut *tx)
-        .await?;
+        candidates = partners::candidates(&mut tx, me).await?;
+        asked = partners::asked_by(&mut tx, me).await?;
+        asking = partners::asking(&mut tx, me).await?;
     }
     tx.commit().await?;
     let page = PartnerPage {
@@ -162,77 +117,6 @@ fn person_field(field: &'static str, value: &str) -> Result<i64, AppError> {
         .trim()
         .parse()
         .map_err(|_| AppError::bad_request(field, "portal.partner.unknown_parent"))
-}
-
-/// Whether both are, in effect, parents of one child who is still at the school.
-async fn share_a_child(tx: &mut TenantTx, a: i64, b: i64) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT EXISTS (
-           SELECT 1 FROM guardians x
-             JOIN guardians y ON y.pupil_id = x.pupil_id
-             JOIN pupils p ON p.id = x.pupil_id AND p.left_at IS NULL
-            WHERE x.person_id = $1 AND y.person_id = $2
-              AND x.status = 'active' AND y.status = 'active')",
-    )
-    .bind(a)
-    .bind(b)
-    .fetch_one(&mut **tx)
-    .await
-}
-
-/// Both people's rows, locked in id order (two parents acting at once cannot deadlock):
-/// `(partner_id, blocked)` for `a`, then for `b`. `None` when `b` is not in this school.
-async fn lock_pair(
-    tx: &mut TenantTx,
-    a: i64,
-    b: i64,
-) -> Result<Option<((Option<i64>, bool), (Option<i64>, bool))>, sqlx::Error> {
-    let rows: Vec<(i64, Option<i64>, bool)> = sqlx::query_as(
-        "SELECT id, partner_id, blocked_at IS NOT NULL FROM people
-          WHERE id = ANY($1) ORDER BY id FOR UPDATE",
-    )
-    .bind([a, b])
-    .fetch_all(&mut **tx)
-    .await?;
-    let find = |id: i64| {
-        rows.iter()
-            .find(|row| row.0 == id)
-            .map(|row| (row.1, row.2))
-    };
-    Ok(find(a).zip(find(b)))
-}
-
-/// Whether `from` has an open request to `to`.
-async fn asked(tx: &mut TenantTx, from: i64, to: i64) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM partner_requests WHERE from_person = $1 AND to_person = $2)",
-    )
-    .bind(from)
-    .bind(to)
-    .fetch_one(&mut **tx)
-    .await
-}
-
-/// Links `a` and `b` (both rows locked, neither linked) and drops every request to or from
-/// either of them.
-async fn link(tx: &mut TenantTx, a: i64, b: i64) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE people SET partner_id = CASE id WHEN $1 THEN $2 ELSE $1 END
-          WHERE id IN ($1, $2)",
-    )
-    .bind(a)
-    .bind(b)
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query(
-        "DELETE FROM partner_requests
-          WHERE from_person IN ($1, $2) OR to_person IN ($1, $2)",
-    )
-    .bind(a)
-    .bind(b)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 #[derive(Debug, Deserialize)]
@@ -272,7 +156,8 @@ pub async fn request(
         )])
         .await?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    let Some(((my_partner, _), (their_partner, blocked))) = lock_pair(&mut tx, me, other).await?
+    let Some(((my_partner, _), (their_partner, blocked))) =
+        partners::lock_pair(&mut tx, me, other).await?
     else {
         return Err(AppError::bad_request(
             "partner",
@@ -285,7 +170,7 @@ pub async fn request(
             "portal.partner.already_linked",
         ));
     }
-    if blocked || !share_a_child(&mut tx, me, other).await? {
+    if blocked || !partners::share_a_child(&mut tx, me, other).await? {
         return Err(AppError::bad_request(
             "partner",
             "portal.partner.unknown_parent",
@@ -297,25 +182,16 @@ pub async fn request(
             "portal.partner.they_are_linked",
         ));
     }
-    let they_asked = asked(&mut tx, other, me).await?;
+    let they_asked = partners::asked(&mut tx, other, me).await?;
     if they_asked {
-        link(&mut tx, me, other).await?;
+        partners::link(&mut tx, me, other).await?;
         notices::add(&mut tx, other, NoticeKind::PartnerLinked, Some(me)).await?;
         tx.commit().await?;
         return Ok(Redirect::to("/partner?done=linked").into_response());
     }
     // A new request, or one to someone else than before; asking the same parent again sends
     // them nothing more.
-    let new: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO partner_requests (from_person, to_person) VALUES ($1, $2)
-         ON CONFLICT (from_person) DO UPDATE SET to_person = EXCLUDED.to_person, created_at = now()
-          WHERE partner_requests.to_person <> EXCLUDED.to_person
-         RETURNING to_person",
-    )
-    .bind(me)
-    .bind(other)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let new = partners::ask(&mut tx, me, other).await?;
     if new.is_none() {
         tx.commit().await?;
         return Ok(Redirect::to("/partner?done=already_asked").into_response());
@@ -334,14 +210,7 @@ async fn mail_request(
     from_name: &str,
     to: i64,
 ) -> Result<(), AppError> {
-    let (email, language): (String, Option<String>) = sqlx::query_as(
-        "SELECT pe.email, a.language FROM people pe
-           LEFT JOIN platform.accounts a ON a.id = pe.account_id
-          WHERE pe.id = $1",
-    )
-    .bind(to)
-    .fetch_one(&mut **tx)
-    .await?;
+    let (email, language) = people::mail_address(tx, to).await?;
     let letterhead = Letterhead::load(tx).await?;
     let link = state
         .config
@@ -371,15 +240,12 @@ pub async fn cancel(
     State(state): State<AppState>,
     tenant: CurrentTenant,
     viewer: Viewer,
-    CsrfForm(_): CsrfForm<EmptyForm>,
+    CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
     open_to(&state, &tenant, &viewer).await?;
     viewer.require_writable()?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    sqlx::query("DELETE FROM partner_requests WHERE from_person = $1")
-        .bind(viewer.person_id)
-        .execute(&mut *tx)
-        .await?;
+    partners::withdraw(&mut tx, viewer.person_id).await?;
     tx.commit().await?;
     Ok(Redirect::to("/partner?done=cancelled").into_response())
 }
@@ -401,8 +267,8 @@ pub async fn accept(
     let me = viewer.person_id;
     let from = person_field("from", &form.from)?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    let pair = lock_pair(&mut tx, me, from).await?;
-    let asked = asked(&mut tx, from, me).await?;
+    let pair = partners::lock_pair(&mut tx, me, from).await?;
+    let asked = partners::asked(&mut tx, from, me).await?;
     let Some(((my_partner, _), (their_partner, blocked))) = pair.filter(|_| asked) else {
         return Err(AppError::bad_request("from", "portal.partner.no_request"));
     };
@@ -418,13 +284,13 @@ pub async fn accept(
             "portal.partner.they_are_linked",
         ));
     }
-    if blocked || !share_a_child(&mut tx, me, from).await? {
+    if blocked || !partners::share_a_child(&mut tx, me, from).await? {
         return Err(AppError::bad_request(
             "from",
             "portal.partner.unknown_parent",
         ));
     }
-    link(&mut tx, me, from).await?;
+    partners::link(&mut tx, me, from).await?;
     notices::add(&mut tx, from, NoticeKind::PartnerLinked, Some(me)).await?;
     tx.commit().await?;
     Ok(Redirect::to("/partner?done=linked").into_response())
@@ -442,14 +308,7 @@ pub async fn decline(
     viewer.require_writable()?;
     let from = person_field("from", &form.from)?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    let removed =
-        sqlx::query("DELETE FROM partner_requests WHERE from_person = $1 AND to_person = $2")
-            .bind(from)
-            .bind(viewer.person_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-    if removed == 0 {
+    if !partners::decline(&mut tx, from, viewer.person_id).await? {
         return Err(AppError::bad_request("from", "portal.partner.no_request"));
     }
     tx.commit().await?;
@@ -481,11 +340,7 @@ pub async fn joint_use(
         }
     };
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    sqlx::query("UPDATE people SET joint_use = $2 WHERE id = $1")
-        .bind(viewer.person_id)
-        .bind(on)
-        .execute(&mut *tx)
-        .await?;
+    partners::set_joint_use(&mut tx, viewer.person_id, on).await?;
     tx.commit().await?;
     Ok(Redirect::to("/partner?done=joint_use").into_response())
 }
@@ -495,26 +350,19 @@ pub async fn end(
     State(state): State<AppState>,
     tenant: CurrentTenant,
     viewer: Viewer,
-    CsrfForm(_): CsrfForm<EmptyForm>,
+    CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
     open_to(&state, &tenant, &viewer).await?;
     viewer.require_writable()?;
     let me = viewer.person_id;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    let partner: Option<i64> = sqlx::query_scalar("SELECT partner_id FROM people WHERE id = $1")
-        .bind(me)
-        .fetch_one(&mut *tx)
-        .await?;
+    let partner = partners::partner_of(&mut tx, me).await?;
     if let Some(partner) = partner {
         // Locked in id order, then read again: the partner may have ended it meanwhile.
-        if let Some(((Some(linked), _), _)) = lock_pair(&mut tx, me, partner).await?
+        if let Some(((Some(linked), _), _)) = partners::lock_pair(&mut tx, me, partner).await?
             && linked == partner
         {
-            sqlx::query("UPDATE people SET partner_id = NULL WHERE id IN ($1, $2)")
-                .bind(me)
-                .bind(partner)
-                .execute(&mut *tx)
-                .await?;
+            partners::unlink(&mut tx, me, partner).await?;
             notices::add(&mut tx, partner, NoticeKind::PartnerEnded, Some(me)).await?;
         }
     }
@@ -537,15 +385,7 @@ pub async fn save_partner_details(
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     // The partner's row is locked: ending the link or turning joint use off waits for this
     // change, or this change sees it.
-    let allowed: Option<i64> = sqlx::query_scalar(
-        "SELECT them.id FROM people me JOIN people them ON them.id = me.partner_id
-          WHERE me.id = $1 AND me.joint_use AND them.joint_use
-            AND them.read_only_at IS NULL AND them.blocked_at IS NULL
-            FOR UPDATE OF them",
-    )
-    .bind(me)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let allowed = partners::editable_partner(&mut tx, me).await?;
     let Some(partner) = allowed else {
         return Err(AppError::Forbidden {
             reason: "portal.partner.no_joint_use",

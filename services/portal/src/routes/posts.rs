@@ -2,65 +2,38 @@
 //! chosen groups, the timeline of what reaches a person, newest first, with unread marks.
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use http::StatusCode;
-use schoolplein_kernel::audience::{PostKind, PostReader, SEES_POST};
+use schoolplein_kernel::audience::{PostKind, PostReader};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
-use schoolplein_kernel::forms::{Mistake, Typed};
+use schoolplein_kernel::forms::{Mistake, TokenOnly, Typed};
 use schoolplein_kernel::school_cache::TIMELINE;
 use schoolplein_kernel::settings::{Module, SchoolSettings};
 use schoolplein_kernel::tokens::SecretToken;
 use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer};
 use schoolplein_mailing::notifications;
 use schoolplein_mailing::{Letterhead, MailRequest, Outbox};
-use schoolplein_registration::routes::sign_in::EmptyForm;
 use serde::{Deserialize, Serialize};
-use sqlx::AssertSqlSafe;
 use tenant_router::{CurrentTenant, TenantId, TenantTx};
 
+use crate::access::{changeable, open_to, reader, visible_post};
+use crate::db::attachments::{self, AttachmentLink};
 use crate::db::groups::{self, GroupChoice};
+use crate::db::posts::{
+    self, Answer, EditRow, PostInsert, PostRow, Receipt, Recipient, RemindedPost,
+};
+use crate::db::recipient_lists::{self, ListChoice};
+use crate::db::{school_settings, special_groups};
 use crate::fields::optional_text;
+use crate::questionnaires::{MAX_QUESTIONS, QuestionnaireDraft, QuestionnaireView};
 use crate::rich_text;
-use crate::routes::attachments::{self, AttachmentLink};
-use crate::routes::children::open_to;
-use crate::routes::questionnaires::{QuestionnaireDraft, QuestionnaireView};
-use crate::routes::recipient_lists::{self, ListChoice};
 
 /// Posts per timeline page.
 pub const PAGE_SIZE: i64 = 20;
-
-/// Who the viewer is to posts.
-pub(crate) async fn reader(tx: &mut TenantTx, viewer: &Viewer) -> Result<PostReader, sqlx::Error> {
-    PostReader::load(
-        tx,
-        viewer.person_id,
-        viewer.has(Role::SchoolAdmin),
-        viewer.has(Role::Teacher),
-    )
-    .await
-}
-
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub(crate) struct PostRow {
-    id: i64,
-    kind: String,
-    title: String,
-    body: String,
-    body_html: Option<String>,
-    happens_on: Option<NaiveDate>,
-    author: Option<String>,
-    author_id: Option<i64>,
-    whole_school: bool,
-    groups: Vec<String>,
-    published_at: DateTime<Utc>,
-    edited_at: Option<DateTime<Utc>>,
-    pub(crate) unread: bool,
-    pub(crate) urgent: bool,
-}
 
 /// A post as pages show it: the body as sanitised HTML, and its first paragraph as text.
 #[derive(Debug, Serialize)]
@@ -84,9 +57,17 @@ pub struct PostView {
     unread: bool,
     urgent: bool,
     may_change: bool,
+    /// The card's marks: files attached, questions to answer, and until when.
+    attachments: i64,
+    has_questions: bool,
+    answers_until: Option<DateTime<Utc>>,
 }
 
 impl PostView {
+    pub fn id(&self) -> i64 {
+        self.id
+    }
+
     pub(crate) fn new(row: PostRow, reader: &PostReader, settings: &SchoolSettings) -> Self {
         let label = PostKind::parse(&row.kind).and_then(|k| settings.module(k.module()).name);
         let html = row
@@ -109,39 +90,12 @@ impl PostView {
             edited: row.edited_at.is_some(),
             unread: row.unread,
             urgent: row.urgent,
+            attachments: row.attachments,
+            has_questions: row.has_questions,
+            answers_until: row.answers_until,
         }
     }
 }
-
-/// Posts the reader sees that meet `condition`, with their groups' names and whether the
-/// reader has opened them.
-fn select_posts(condition: &str, tail: &str) -> String {
-    format!(
-        "SELECT po.id, po.kind, po.title, po.body, po.body_html, po.happens_on, a.name AS author, po.author_id,
-                po.whole_school,
-                ARRAY(SELECT g.name FROM post_groups pg JOIN groups g ON g.id = pg.group_id
-                       WHERE pg.post_id = po.id ORDER BY g.year NULLS LAST, g.name)
-                || ARRAY(SELECT s.name FROM post_special_groups ps
-                           JOIN special_groups s ON s.id = ps.special_group_id
-                          WHERE ps.post_id = po.id ORDER BY s.name) AS groups,
-                po.published_at, po.edited_at, po.urgent,
-                NOT EXISTS (SELECT 1 FROM post_reads r
-                             WHERE r.post_id = po.id AND r.person_id = $1) AS unread
-           FROM posts po LEFT JOIN people a ON a.id = po.author_id
-          WHERE {SEES_POST} AND {condition}
-          {tail}"
-    )
-}
-
-/// A timeline page: `$4` the kinds shown, `$5`/`$6` the publication time and id of the last
-/// post of the previous page, `$7` how many.
-static TIMELINE_SQL: LazyLock<String> = LazyLock::new(|| {
-    select_posts(
-        "po.kind = ANY($4)
-         AND ($5::timestamptz IS NULL OR (po.published_at, po.id) < ($5, $6))",
-        "ORDER BY po.published_at DESC, po.id DESC LIMIT $7",
-    )
-});
 
 /// Where a timeline page starts: below the last post of the previous one, by its publication
 /// time and id — not by looking that post up, so a page still follows when it was deleted.
@@ -173,25 +127,6 @@ impl PageCursor {
     }
 }
 
-/// One post, `$4`.
-static ONE_POST_SQL: LazyLock<String> = LazyLock::new(|| select_posts("po.id = $4", ""));
-
-/// One post, if the reader sees it: a post one may not see does not exist for them (404).
-pub(crate) async fn visible_post(
-    tx: &mut TenantTx,
-    reader: &PostReader,
-    post_id: i64,
-) -> Result<PostRow, AppError> {
-    let row: Option<PostRow> = sqlx::query_as(AssertSqlSafe(ONE_POST_SQL.as_str()))
-        .bind(reader.person_id)
-        .bind(reader.admin)
-        .bind(&reader.groups)
-        .bind(post_id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    row.ok_or(AppError::NotFound)
-}
-
 #[derive(Debug, Deserialize)]
 pub struct TimelineQuery {
     /// The last post of the previous page: older ones follow.
@@ -216,6 +151,10 @@ pub(crate) struct ReadPage {
     teacher: bool,
     settings: Arc<SchoolSettings>,
     pub(crate) rows: Vec<PostRow>,
+    /// For the first page: how many posts of the shown kinds reach the person unread, in
+    /// all. Counting them scans the school's posts, so it is done once with the page and kept
+    /// with it: the same changes void both.
+    pub(crate) unread: Option<i64>,
 }
 
 impl ReadPage {
@@ -249,22 +188,26 @@ async fn read_page(
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant).await?;
     state.school_data.learn_announces(&mut tx).await?;
     let reader = reader(&mut tx, viewer).await?;
-    let rows: Vec<PostRow> = sqlx::query_as(AssertSqlSafe(TIMELINE_SQL.as_str()))
-        .bind(reader.person_id)
-        .bind(reader.admin)
-        .bind(&reader.groups)
-        .bind(PostKind::shown_by(settings))
-        .bind(before.map(|c| c.published_at))
-        .bind(before.map(|c| c.id))
-        .bind(PAGE_SIZE + 1)
-        .fetch_all(&mut *tx)
-        .await?;
+    let kinds = PostKind::shown_by(settings);
+    let rows = posts::timeline_page(
+        &mut tx,
+        &reader,
+        &kinds,
+        before.map(|c| (c.published_at, c.id)),
+        PAGE_SIZE + 1,
+    )
+    .await?;
+    let unread = match before {
+        None => Some(reader.unread(&mut tx, &kinds).await?),
+        Some(_) => None,
+    };
     tx.commit().await?;
     Ok(ReadPage {
         reader,
         teacher: viewer.has(Role::Teacher),
         settings: settings.clone(),
         rows,
+        unread,
     })
 }
 
@@ -360,14 +303,6 @@ struct PostPage<'a> {
     answered: bool,
 }
 
-/// An answer to a bulletin-board item.
-#[derive(Debug, Serialize, sqlx::FromRow)]
-struct Answer {
-    name: String,
-    body: String,
-    created_at: DateTime<Utc>,
-}
-
 #[derive(Debug, Deserialize)]
 pub struct PostQuery {
     reminded: Option<usize>,
@@ -391,33 +326,17 @@ pub async fn show(
     let row = visible_post(&mut tx, &reader, post_id).await?;
     let marks_read = row.unread;
     if marks_read {
-        sqlx::query(
-            "INSERT INTO post_reads (post_id, person_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        )
-        .bind(post_id)
-        .bind(reader.person_id)
-        .execute(&mut *tx)
-        .await?;
+        posts::mark_read(&mut tx, post_id, reader.person_id).await?;
     }
     let post = PostView::new(row, &reader, &settings);
     let receipts = if post.urgent && post.may_change {
-        Some(receipts(&mut tx, post_id).await?)
+        Some(posts::receipts(&mut tx, post_id).await?)
     } else {
         None
     };
     let attachments = attachments::of_post(&mut tx, post_id).await?;
     let answers: Vec<Answer> = if post.kind == PostKind::Board.as_str() {
-        sqlx::query_as(
-            "SELECT pe.name, an.body, an.created_at
-               FROM post_answers an JOIN people pe ON pe.id = an.person_id
-              WHERE an.post_id = $1 AND ($2 OR an.person_id = $3)
-              ORDER BY an.id",
-        )
-        .bind(post_id)
-        .bind(post.may_change)
-        .bind(reader.person_id)
-        .fetch_all(&mut *tx)
-        .await?
+        posts::answers(&mut tx, post_id, post.may_change, reader.person_id).await?
     } else {
         Vec::new()
     };
@@ -522,7 +441,7 @@ async fn post_form(
         admin: reader.admin,
         kinds: PostKind::shown_by(&settings),
         recipient_lists,
-        question_slots: (1..=crate::routes::questionnaires::MAX_QUESTIONS).collect(),
+        question_slots: (1..=MAX_QUESTIONS).collect(),
         chosen_groups,
         typed,
         mistake,
@@ -668,6 +587,26 @@ fn post_field_anchor(field: &str) -> String {
     }
 }
 
+/// The people on list `list_id` now (not blocked), for a post by `reader`: 400 naming
+/// `recipient_list` when it is not one of theirs or nobody is on it.
+async fn resolve_list(
+    tx: &mut TenantTx,
+    reader: &PostReader,
+    list_id: i64,
+) -> Result<Vec<i64>, AppError> {
+    let rule = recipient_lists::usable_rule(tx, reader, list_id)
+        .await?
+        .ok_or_else(|| AppError::bad_request("recipient_list", "portal.recipient_lists.unknown"))?;
+    let people = recipient_lists::people_of(tx, &rule).await?;
+    if people.is_empty() {
+        return Err(AppError::bad_request(
+            "recipient_list",
+            "portal.recipient_lists.nobody",
+        ));
+    }
+    Ok(people)
+}
+
 /// Checks and writes a new post, and mails it as it should be.
 async fn publish_post(
     state: &AppState,
@@ -685,18 +624,12 @@ async fn publish_post(
         ));
     }
     let groups: Vec<i64> = post.groups.iter().copied().collect();
-    let known: i64 = sqlx::query_scalar("SELECT count(*) FROM groups WHERE id = ANY($1)")
-        .bind(&groups)
-        .fetch_one(&mut *tx)
-        .await?;
+    let known = groups::count_known(&mut tx, &groups).await?;
     if known != groups.len() as i64 {
         return Err(AppError::bad_request("groups", "portal.posts.bad_group"));
     }
     let special_groups: Vec<i64> = post.special_groups.iter().copied().collect();
-    let known: i64 = sqlx::query_scalar("SELECT count(*) FROM special_groups WHERE id = ANY($1)")
-        .bind(&special_groups)
-        .fetch_one(&mut *tx)
-        .await?;
+    let known = special_groups::count_known(&mut tx, &special_groups).await?;
     if known != special_groups.len() as i64 {
         return Err(AppError::bad_request(
             "special_groups",
@@ -705,77 +638,39 @@ async fn publish_post(
     }
     // Who is on the list right now: a pupil who joined the group since the list was made is.
     let listed = match post.recipient_list {
-        Some(list_id) => Some(recipient_lists::resolve(&mut tx, &reader, list_id).await?),
+        Some(list_id) => Some(resolve_list(&mut tx, &reader, list_id).await?),
         None => None,
     };
     // A digest run holds this row while it reads what is new: the post is either in what it
     // read, or published (clock time, after the lock) later than the slot it covered.
-    sqlx::query("SELECT 1 FROM school_settings FOR SHARE")
-        .execute(&mut *tx)
-        .await?;
-    let post_id: i64 = sqlx::query_scalar(
-        "INSERT INTO posts (kind, title, body, happens_on, author_id, whole_school, urgent,
-                            by_list, published_at, body_html)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, clock_timestamp(), $9) RETURNING id",
+    school_settings::hold_shared(&mut tx).await?;
+    let post_id = posts::insert(
+        &mut tx,
+        &PostInsert {
+            kind: post.kind.as_str(),
+            title: &post.title,
+            body: &post.body,
+            happens_on: post.happens_on,
+            author_id: viewer.person_id,
+            whole_school: post.whole_school,
+            urgent: post.urgent,
+            by_list: listed.is_some(),
+            body_html: &rich_text::to_safe_html(&post.body),
+        },
     )
-    .bind(post.kind.as_str())
-    .bind(&post.title)
-    .bind(&post.body)
-    .bind(post.happens_on)
-    .bind(viewer.person_id)
-    .bind(post.whole_school)
-    .bind(post.urgent)
-    .bind(listed.is_some())
-    .bind(rich_text::to_safe_html(&post.body))
-    .fetch_one(&mut *tx)
     .await?;
     if let Some(people) = &listed {
-        sqlx::query(
-            "INSERT INTO post_recipients (post_id, person_id) SELECT $1, unnest($2::bigint[])",
-        )
-        .bind(post_id)
-        .bind(people)
-        .execute(&mut *tx)
-        .await?;
+        posts::add_recipients(&mut tx, post_id, people).await?;
     }
     post.questionnaire.insert(&mut tx, post_id).await?;
-    sqlx::query("INSERT INTO post_groups (post_id, group_id) SELECT $1, unnest($2::bigint[])")
-        .bind(post_id)
-        .bind(&groups)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(
-        "INSERT INTO post_special_groups (post_id, special_group_id)
-         SELECT $1, unnest($2::bigint[])",
-    )
-    .bind(post_id)
-    .bind(&special_groups)
-    .execute(&mut *tx)
-    .await?;
+    posts::add_groups(&mut tx, post_id, &groups).await?;
+    posts::add_special_groups(&mut tx, post_id, &special_groups).await?;
     // The author has read what they wrote.
-    sqlx::query("INSERT INTO post_reads (post_id, person_id) VALUES ($1, $2)")
-        .bind(post_id)
-        .bind(viewer.person_id)
-        .execute(&mut *tx)
-        .await?;
+    posts::add_read(&mut tx, post_id, viewer.person_id).await?;
     if post.urgent {
-        let recipients: Vec<Recipient> = sqlx::query_as(
-            "SELECT pe.id AS person_id, pe.email, a.language
-               FROM (SELECT DISTINCT person_id FROM post_addressees($1)) addressee
-               JOIN people pe ON pe.id = addressee.person_id
-               LEFT JOIN platform.accounts a ON a.id = pe.account_id",
-        )
-        .bind(post_id)
-        .fetch_all(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO post_recipients (post_id, person_id) SELECT $1, unnest($2::bigint[])
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(post_id)
-        .bind(recipients.iter().map(|r| r.person_id).collect::<Vec<_>>())
-        .execute(&mut *tx)
-        .await?;
+        let recipients = posts::addressees(&mut tx, post_id).await?;
+        let people: Vec<i64> = recipients.iter().map(|r| r.person_id).collect();
+        posts::add_recipients_once(&mut tx, post_id, &people).await?;
         let mail = UrgentMail {
             title: &post.title,
             paragraphs: rich_text::text_paragraphs(&rich_text::to_safe_html(&post.body)),
@@ -819,33 +714,9 @@ pub async fn answer(
     if row.kind != PostKind::Board.as_str() {
         return Err(AppError::bad_request("body", "portal.posts.not_board"));
     }
-    sqlx::query("INSERT INTO post_answers (post_id, person_id, body) VALUES ($1, $2, $3)")
-        .bind(post_id)
-        .bind(reader.person_id)
-        .bind(&body)
-        .execute(&mut *tx)
-        .await?;
+    posts::add_answer(&mut tx, post_id, reader.person_id, &body).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/posts/{post_id}")).into_response())
-}
-
-/// What reminding the unread of an urgent post needs of it.
-#[derive(Debug, sqlx::FromRow)]
-struct RemindedPost {
-    author_id: Option<i64>,
-    urgent: bool,
-    title: String,
-    body: String,
-    body_html: Option<String>,
-    recently: bool,
-}
-
-/// A parent an urgent message is mailed to.
-#[derive(Debug, sqlx::FromRow)]
-struct Recipient {
-    person_id: i64,
-    email: String,
-    language: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -893,15 +764,8 @@ async fn mail_urgent(
             .await?;
     }
     batch.finish(tx).await?;
-    sqlx::query(
-        "INSERT INTO post_links (link_hash, post_id, person_id)
-         SELECT unnest($1::bytea[]), $2, unnest($3::bigint[])",
-    )
-    .bind(hashes)
-    .bind(post_id)
-    .bind(recipients.iter().map(|r| r.person_id).collect::<Vec<_>>())
-    .execute(&mut **tx)
-    .await?;
+    let people: Vec<i64> = recipients.iter().map(|r| r.person_id).collect();
+    posts::add_links(tx, &hashes, post_id, &people).await?;
     Ok(())
 }
 
@@ -914,40 +778,10 @@ pub async fn follow_link(
 ) -> Result<Response, AppError> {
     let secret = SecretToken::parse(&secret).ok_or(AppError::NotFound)?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    let post_id: Option<i64> = sqlx::query_scalar(
-        "WITH link AS (SELECT post_id, person_id FROM post_links WHERE link_hash = $1),
-              read AS (INSERT INTO post_reads (post_id, person_id) SELECT * FROM link
-                       ON CONFLICT DO NOTHING)
-         SELECT post_id FROM link",
-    )
-    .bind(secret.hash().as_bytes())
-    .fetch_optional(&mut *tx)
-    .await?;
+    let post_id = posts::follow_link(&mut tx, secret.hash().as_bytes()).await?;
     let post_id = post_id.ok_or(AppError::NotFound)?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/posts/{post_id}")).into_response())
-}
-
-/// Who an urgent message was sent to, and whether and when they read it.
-#[derive(Debug, Serialize, sqlx::FromRow)]
-struct Receipt {
-    name: String,
-    read_at: Option<DateTime<Utc>>,
-}
-
-/// The read receipts of an urgent post, unread first.
-async fn receipts(tx: &mut TenantTx, post_id: i64) -> Result<Vec<Receipt>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT pe.name, r.read_at
-           FROM post_recipients pr
-           JOIN people pe ON pe.id = pr.person_id
-           LEFT JOIN post_reads r ON r.post_id = pr.post_id AND r.person_id = pr.person_id
-          WHERE pr.post_id = $1
-          ORDER BY r.read_at IS NOT NULL, pe.name, pe.id",
-    )
-    .bind(post_id)
-    .fetch_all(&mut **tx)
-    .await
 }
 
 /// Minutes between two reminders of one urgent post.
@@ -960,20 +794,12 @@ pub async fn remind(
     tenant: CurrentTenant,
     viewer: Viewer,
     Path(post_id): Path<i64>,
-    CsrfForm(_): CsrfForm<EmptyForm>,
+    CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
     viewer.require_writable()?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    let post: Option<RemindedPost> = sqlx::query_as(
-        "SELECT author_id, urgent, title, body, body_html,
-                coalesce(reminded_at > now() - make_interval(mins => $2), false) AS recently
-           FROM posts WHERE id = $1 FOR UPDATE",
-    )
-    .bind(post_id)
-    .bind(REMIND_EVERY_MINUTES)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let post = posts::for_reminder(&mut tx, post_id, REMIND_EVERY_MINUTES).await?;
     let RemindedPost {
         author_id: author,
         urgent,
@@ -996,18 +822,7 @@ pub async fn remind(
             "portal.posts.reminded_recently",
         ));
     }
-    let unread: Vec<Recipient> = sqlx::query_as(
-        "SELECT pe.id AS person_id, pe.email, a.language
-           FROM post_recipients pr
-           JOIN people pe ON pe.id = pr.person_id AND pe.blocked_at IS NULL
-           LEFT JOIN platform.accounts a ON a.id = pe.account_id
-          WHERE pr.post_id = $1
-            AND NOT EXISTS (SELECT 1 FROM post_reads r
-                             WHERE r.post_id = pr.post_id AND r.person_id = pr.person_id)",
-    )
-    .bind(post_id)
-    .fetch_all(&mut *tx)
-    .await?;
+    let unread = posts::unread_recipients(&mut tx, post_id).await?;
     let mail = UrgentMail {
         title: &title,
         // The mail's text from what the portal shows (old plain posts escaped first).
@@ -1018,42 +833,9 @@ pub async fn remind(
         link: String::new(),
     };
     mail_urgent(&state, &tenant, &mut tx, post_id, mail, &unread).await?;
-    sqlx::query("UPDATE posts SET reminded_at = now() WHERE id = $1")
-        .bind(post_id)
-        .execute(&mut *tx)
-        .await?;
+    posts::mark_reminded(&mut tx, post_id).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/posts/{post_id}?reminded={}", unread.len())).into_response())
-}
-
-/// A post's author and kind, locked, if the viewer may change it (its author or a school
-/// admin): 404 when there is no such post, 403 when it is someone else's.
-pub(crate) async fn changeable(
-    tx: &mut TenantTx,
-    viewer: &Viewer,
-    post_id: i64,
-) -> Result<PostKind, AppError> {
-    let row: Option<(Option<i64>, String)> =
-        sqlx::query_as("SELECT author_id, kind FROM posts WHERE id = $1 FOR UPDATE")
-            .bind(post_id)
-            .fetch_optional(&mut **tx)
-            .await?;
-    let (author, kind) = row.ok_or(AppError::NotFound)?;
-    if !viewer.has(Role::SchoolAdmin) && author != Some(viewer.person_id) {
-        return Err(AppError::Forbidden {
-            reason: "portal.posts.not_yours",
-        });
-    }
-    PostKind::parse(&kind).ok_or_else(|| AppError::Internal(format!("post kind {kind}")))
-}
-
-#[derive(Debug, Serialize, sqlx::FromRow)]
-struct EditRow {
-    id: i64,
-    kind: String,
-    title: String,
-    body: String,
-    happens_on: Option<NaiveDate>,
 }
 
 #[derive(Debug, Serialize)]
@@ -1074,11 +856,7 @@ pub async fn edit_form(
     viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     changeable(&mut tx, &viewer, post_id).await?;
-    let post: EditRow =
-        sqlx::query_as("SELECT id, kind, title, body, happens_on FROM posts WHERE id = $1")
-            .bind(post_id)
-            .fetch_one(&mut *tx)
-            .await?;
+    let post = posts::for_edit(&mut tx, post_id).await?;
     tx.commit().await?;
     let page = EditPage {
         csrf: csrf.token(),
@@ -1112,17 +890,14 @@ pub async fn edit(
     fields.push(("kind".into(), kind.as_str().into()));
     fields.push(("whole_school".into(), "on".into()));
     let post = NewPost::parse(&fields)?;
-    sqlx::query(
-        "UPDATE posts SET title = $2, body = $3, happens_on = $4, edited_at = now(),
-                          body_html = $5
-          WHERE id = $1",
+    posts::update_text(
+        &mut tx,
+        post_id,
+        &post.title,
+        &post.body,
+        post.happens_on,
+        &rich_text::to_safe_html(&post.body),
     )
-    .bind(post_id)
-    .bind(&post.title)
-    .bind(&post.body)
-    .bind(post.happens_on)
-    .bind(rich_text::to_safe_html(&post.body))
-    .execute(&mut *tx)
     .await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/posts/{post_id}")).into_response())
@@ -1171,16 +946,13 @@ pub async fn delete(
     tenant: CurrentTenant,
     viewer: Viewer,
     Path(post_id): Path<i64>,
-    CsrfForm(_): CsrfForm<EmptyForm>,
+    CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
     viewer.require_writable()?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     changeable(&mut tx, &viewer, post_id).await?;
-    sqlx::query("DELETE FROM posts WHERE id = $1")
-        .bind(post_id)
-        .execute(&mut *tx)
-        .await?;
+    posts::delete(&mut tx, post_id).await?;
     tx.commit().await?;
     Ok(Redirect::to("/timeline").into_response())
 }

@@ -13,7 +13,9 @@ use schoolplein_kernel::settings::{self, Module, ModuleSetting};
 use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer};
 use schoolplein_registration::EmailAddress;
 
+use crate::db::preferences;
 use crate::db::school_profile::{self, Contact};
+use crate::db::school_settings::{self, SettingsChange};
 use crate::fields::optional_text;
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
@@ -78,10 +80,7 @@ async fn settings_page(
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let current = settings::read(&mut tx).await?;
     let stored_contact = school_profile::contact(&mut tx).await?;
-    let (digest_time, chosen_days): (String, Vec<i16>) =
-        sqlx::query_as("SELECT to_char(digest_time, 'HH24:MI'), digest_days FROM school_settings")
-            .fetch_one(&mut *tx)
-            .await?;
+    let (digest_time, chosen_days) = preferences::digest_schedule(&mut tx).await?;
     tx.commit().await?;
     let catalog = state.templates.catalog();
     let digest_days = (1..=7)
@@ -297,24 +296,21 @@ pub async fn save_settings(
     }
     let modules = serde_json::to_string(&modules).map_err(|e| AppError::Internal(e.to_string()))?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    sqlx::query(
-        "UPDATE school_settings SET
-             teachers_manage_parents = $1, teachers_see_all_groups = $2,
-             activate_parents_at_once = $3, parents_download_address_list = $4,
-             pdf_header = $5, extra_fields = $6, intranet_url = $7, photo_upload_tile = $8,
-             portal_open = $9, modules = $10::jsonb, updated_at = now()",
+    school_settings::save(
+        &mut tx,
+        &SettingsChange {
+            teachers_manage_parents: ticked(&form, "teachers_manage_parents"),
+            teachers_see_all_groups: ticked(&form, "teachers_see_all_groups"),
+            activate_parents_at_once: ticked(&form, "activate_parents_at_once"),
+            parents_download_address_list: ticked(&form, "parents_download_address_list"),
+            pdf_header: &pdf_header,
+            extra_fields: &extra_fields,
+            intranet_url: (!intranet_url.is_empty()).then_some(intranet_url.as_str()),
+            photo_upload_tile: ticked(&form, "photo_upload_tile"),
+            portal_open: ticked(&form, "portal_open"),
+            modules: &modules,
+        },
     )
-    .bind(ticked(&form, "teachers_manage_parents"))
-    .bind(ticked(&form, "teachers_see_all_groups"))
-    .bind(ticked(&form, "activate_parents_at_once"))
-    .bind(ticked(&form, "parents_download_address_list"))
-    .bind(&pdf_header)
-    .bind(&extra_fields)
-    .bind((!intranet_url.is_empty()).then_some(intranet_url.as_str()))
-    .bind(ticked(&form, "photo_upload_tile"))
-    .bind(ticked(&form, "portal_open"))
-    .bind(&modules)
-    .execute(&mut *tx)
     .await?;
     settings::announce_change(&mut tx).await?;
     tx.commit().await?;
@@ -367,13 +363,7 @@ pub async fn save_digest(
         ));
     }
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    sqlx::query(
-        "UPDATE school_settings SET digest_time = $1, digest_days = $2, updated_at = now()",
-    )
-    .bind(time)
-    .bind(&days)
-    .execute(&mut *tx)
-    .await?;
+    school_settings::save_digest(&mut tx, time, &days).await?;
     tx.commit().await?;
     Ok(Redirect::to("/admin/settings?saved=1").into_response())
 }

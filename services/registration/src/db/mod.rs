@@ -8,4 +8,5 @@ pub mod guardians;
 pub mod invitations;
 pub mod notices;
 pub mod parent_invitations;
+pub mod pending_registrations;
 pub mod people;

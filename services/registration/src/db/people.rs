@@ -1,6 +1,7 @@
 //! The school's `people` and their platform memberships, always written together.
 
 use schoolplein_kernel::Role;
+use serde::Serialize;
 use tenant_router::TenantTx;
 
 use crate::domain::EmailAddress;
@@ -196,4 +197,34 @@ pub async fn account_of(tx: &mut TenantTx, person_id: i64) -> Result<Option<i64>
         .fetch_optional(&mut **tx)
         .await
         .map(Option::flatten)
+}
+
+/// A person in the admin's list of the school's people.
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct ListedPerson {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub roles: Vec<String>,
+    pub blocked: bool,
+    pub registered: bool,
+}
+
+/// Everyone in the school, staff first, by name.
+pub async fn list(tx: &mut TenantTx) -> Result<Vec<ListedPerson>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, name, email, roles, blocked_at IS NOT NULL AS blocked,
+                account_id IS NOT NULL AS registered
+           FROM people ORDER BY kind DESC, name, id",
+    )
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Whether the school has a person with this id.
+pub async fn exists(tx: &mut TenantTx, person_id: i64) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM people WHERE id = $1)")
+        .bind(person_id)
+        .fetch_one(&mut **tx)
+        .await
 }

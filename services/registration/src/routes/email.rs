@@ -6,6 +6,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Utc;
 use http::StatusCode;
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
+use schoolplein_kernel::forms::TokenOnly;
 use schoolplein_kernel::limits::{Limiter, Subject, rules};
 use schoolplein_kernel::tokens::SecretToken;
 use schoolplein_kernel::{AppError, AppState, Lang, SignedIn};
@@ -16,8 +17,8 @@ use tenant_router::{CurrentTenant, TenantTx};
 use crate::db::account_links::{self, LinkState};
 use crate::db::accounts::{self, EmailChangeOutcome};
 use crate::domain::EmailAddress;
-use crate::routes::account::render;
-use crate::routes::links::{EndedLink, ended_link_page};
+use crate::pages::account::render;
+use crate::pages::ended_link::{EndedLink, ended_link_page};
 
 #[derive(Debug, Deserialize)]
 pub struct EmailChangeForm {
@@ -214,7 +215,7 @@ pub async fn confirm_email_change(
     State(state): State<AppState>,
     Lang(lang): Lang,
     Path(token): Path<String>,
-    CsrfForm(_): CsrfForm<crate::routes::sign_in::EmptyForm>,
+    CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
     let Some(token) = SecretToken::parse(&token) else {
         return ended_link_page(&state, lang, EndedLink::Invalid);

@@ -18,7 +18,7 @@ use crate::db::notices::{self, NoticeKind};
 use crate::db::{accounts, people};
 use crate::domain::{EmailAddress, NewPassword, PersonName};
 use crate::invitations::{Invitee, invite};
-use crate::routes::links::{EndedLink, ended_link_page};
+use crate::pages::ended_link::{EndedLink, ended_link_page};
 
 #[derive(Debug, Deserialize)]
 pub struct InviteForm {

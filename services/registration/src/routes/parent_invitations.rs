@@ -11,6 +11,7 @@ use chrono::Utc;
 use http::StatusCode;
 use http::header::SET_COOKIE;
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
+use schoolplein_kernel::forms::TokenOnly;
 use schoolplein_kernel::limits::{ClientIp, Limiter, Subject, rules};
 use schoolplein_kernel::tokens::SecretToken;
 use schoolplein_kernel::{AppError, AppState, Lang, Language, SignedIn};
@@ -20,8 +21,8 @@ use tenant_router::{CurrentTenant, TenantTx};
 use crate::db::accounts;
 use crate::db::parent_invitations::{self, InvitedChild, ParentInvitation, children, find};
 use crate::domain::{EmailAddress, new_account_fields};
+use crate::pages::ended_link::{EndedLink, ended_link_page};
 use crate::parents::parent_person;
-use crate::routes::links::{EndedLink, ended_link_page};
 use crate::sessions::start_session;
 
 fn ended(invitation: &ParentInvitation) -> Option<EndedLink> {
@@ -123,7 +124,7 @@ pub async fn accept_signed_in(
     Lang(lang): Lang,
     signed_in: SignedIn,
     Path(token): Path<String>,
-    CsrfForm(_): CsrfForm<crate::routes::sign_in::EmptyForm>,
+    CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
     let Some(token) = SecretToken::parse(&token) else {
         return ended_link_page(&state, lang, EndedLink::Invalid);

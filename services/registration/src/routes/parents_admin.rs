@@ -6,6 +6,7 @@ use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use schoolplein_kernel::confirm::{ConfirmKeys, Confirmation};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
+use schoolplein_kernel::forms::TokenOnly;
 use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
 use schoolplein_mailing::{Outbox, signups};
 use serde::{Deserialize, Serialize};
@@ -14,7 +15,6 @@ use tenant_router::{CurrentTenant, TenantTx};
 use crate::db::codes;
 use crate::db::guardians::{self, GroupLetters, PendingLink, PupilCode, WithoutChild};
 use crate::domain::ActivationCode;
-use crate::routes::sign_in::EmptyForm;
 
 #[derive(Debug, Serialize)]
 struct ParentsPage<'a> {
@@ -147,7 +147,7 @@ pub async fn change_school_code(
     tenant: CurrentTenant,
     viewer: Viewer,
     Path(action): Path<SchoolCodeAction>,
-    CsrfForm(_): CsrfForm<EmptyForm>,
+    CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin])?;
     let code = match action {
@@ -215,7 +215,7 @@ pub async fn regenerate_code(
     tenant: CurrentTenant,
     viewer: Viewer,
     Path(pupil_id): Path<i64>,
-    CsrfForm(_): CsrfForm<EmptyForm>,
+    CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin])?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
@@ -241,7 +241,7 @@ pub async fn decide_link(
     tenant: CurrentTenant,
     viewer: Viewer,
     Path((pupil_id, person_id, decision)): Path<(i64, i64, Decision)>,
-    CsrfForm(_): CsrfForm<EmptyForm>,
+    CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin])?;
     let approved = matches!(decision, Decision::Approve);

@@ -18,7 +18,7 @@ use crate::account_mail;
 use crate::db::account_links::{self, LinkState};
 use crate::db::accounts;
 use crate::domain::{EmailAddress, NewPassword};
-use crate::routes::links::{EndedLink, ended_link_page};
+use crate::pages::ended_link::{EndedLink, ended_link_page};
 
 #[derive(Debug, Serialize)]
 struct ForgotPage<'a> {

@@ -3,6 +3,7 @@
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
+use schoolplein_kernel::forms::TokenOnly;
 use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
 use serde::Serialize;
 use tenant_router::{CurrentTenant, TenantTx};
@@ -11,22 +12,11 @@ use crate::db::people;
 use crate::invitations::INVITABLE_ROLES;
 
 const INVITABLE_ROLE_NAMES: [&str; 2] = [INVITABLE_ROLES[0].as_str(), INVITABLE_ROLES[1].as_str()];
-use crate::routes::sign_in::EmptyForm;
-
-#[derive(Debug, Serialize, sqlx::FromRow)]
-struct PersonRow {
-    id: i64,
-    name: String,
-    email: String,
-    roles: Vec<String>,
-    blocked: bool,
-    registered: bool,
-}
 
 #[derive(Debug, Serialize)]
 struct PeoplePage<'a> {
     csrf: &'a str,
-    people: Vec<PersonRow>,
+    people: Vec<people::ListedPerson>,
     me: i64,
     invited: bool,
     roles: &'a [&'static str],
@@ -47,13 +37,7 @@ pub async fn list_people(
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin])?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
-    let people: Vec<PersonRow> = sqlx::query_as(
-        "SELECT id, name, email, roles, blocked_at IS NOT NULL AS blocked,
-                account_id IS NOT NULL AS registered
-           FROM people ORDER BY kind DESC, name, id",
-    )
-    .fetch_all(&mut *tx)
-    .await?;
+    let people = people::list(&mut tx).await?;
     tx.commit().await?;
     let page = PeoplePage {
         csrf: csrf.token(),
@@ -85,10 +69,7 @@ async fn set_blocked(
         ));
     }
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM people WHERE id = $1)")
-        .bind(person_id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let exists = people::exists(&mut tx, person_id).await?;
     if !exists {
         return Err(AppError::NotFound);
     }
@@ -113,7 +94,7 @@ pub async fn change_access(
     tenant: CurrentTenant,
     viewer: Viewer,
     Path((person_id, change)): Path<(i64, AccessChange)>,
-    CsrfForm(_): CsrfForm<EmptyForm>,
+    CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
     let blocked = matches!(change, AccessChange::Block);
     set_blocked(&state, &tenant, &viewer, person_id, blocked).await

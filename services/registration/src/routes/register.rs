@@ -14,6 +14,7 @@ use http::header::SET_COOKIE;
 use redis::AsyncCommands;
 use schoolplein_kernel::cookies::{SameSite, SetCookie, cookie};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
+use schoolplein_kernel::forms::TokenOnly;
 use schoolplein_kernel::limits::{ClientIp, Limiter, Subject, rules};
 use schoolplein_kernel::tokens::SecretToken;
 use schoolplein_kernel::{AppError, AppState, Lang, Language, SignedIn};
@@ -23,9 +24,10 @@ use tenant_router::{CurrentTenant, TenantTx};
 
 use crate::db::accounts;
 use crate::db::codes::{self, Claim};
+use crate::db::pending_registrations::{self, NewRegistration, PendingRegistration};
 use crate::domain::{ActivationCode, EmailAddress, NewPassword, PersonName};
+use crate::pages::ended_link::{EndedLink, ended_link_page};
 use crate::parents::{LinkStatus, link_parent};
-use crate::routes::links::{EndedLink, ended_link_page};
 use crate::sessions::start_session;
 
 /// The cookie that carries an accepted code from the code form to the account form.
@@ -376,21 +378,20 @@ pub async fn create_account(
     let lifetime = chrono::Duration::from_std(CONFIRM_LIFETIME)
         .map_err(|e| AppError::Internal(e.to_string()))?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    sqlx::query(
-        "INSERT INTO platform.pending_registrations
-             (token_hash, email, name, password_hash, language, tenant_id, pupil_id, note, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    pending_registrations::insert(
+        &mut tx,
+        &NewRegistration {
+            token: &token,
+            email: email.as_str(),
+            name: name.as_str(),
+            password_hash: &hash,
+            language: lang.tag(),
+            tenant_id: tenant.id().get(),
+            pupil_id: stored.pupil_id,
+            note: stored.note.as_deref(),
+            expires_at: Utc::now() + lifetime,
+        },
     )
-    .bind(token.hash().as_bytes())
-    .bind(email.as_str())
-    .bind(name.as_str())
-    .bind(&hash)
-    .bind(lang.tag())
-    .bind(tenant.id().get())
-    .bind(stored.pupil_id)
-    .bind(stored.note.as_deref())
-    .bind(Utc::now() + lifetime)
-    .execute(&mut *tx)
     .await?;
     let letterhead = Letterhead::load(&mut tx).await?;
     let link = state.config.tenancy.school_url(
@@ -473,7 +474,7 @@ pub async fn link_carried(
     tenant: CurrentTenant,
     headers: HeaderMap,
     signed_in: SignedIn,
-    CsrfForm(_): CsrfForm<crate::routes::sign_in::EmptyForm>,
+    CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
     let Some((stored, claim)) = carried_claim(&state, &tenant, &headers).await? else {
         return Ok(Redirect::to("/register").into_response());
@@ -506,37 +507,6 @@ struct ConfirmPage<'a> {
     email: &'a str,
 }
 
-#[derive(Debug, sqlx::FromRow)]
-struct PendingRegistration {
-    email: String,
-    name: String,
-    password_hash: String,
-    language: String,
-    tenant_id: i64,
-    pupil_id: Option<i64>,
-    note: Option<String>,
-    expires_at: chrono::DateTime<Utc>,
-    used_at: Option<chrono::DateTime<Utc>>,
-}
-
-async fn pending(
-    conn: &mut sqlx::PgConnection,
-    token: &SecretToken,
-    lock: bool,
-) -> Result<Option<PendingRegistration>, sqlx::Error> {
-    let sql = if lock {
-        "SELECT email, name, password_hash, language, tenant_id, pupil_id, note, expires_at, used_at
-           FROM platform.pending_registrations WHERE token_hash = $1 FOR UPDATE"
-    } else {
-        "SELECT email, name, password_hash, language, tenant_id, pupil_id, note, expires_at, used_at
-           FROM platform.pending_registrations WHERE token_hash = $1"
-    };
-    sqlx::query_as(sql)
-        .bind(token.hash().as_bytes())
-        .fetch_optional(conn)
-        .await
-}
-
 /// Why a confirmation link does not work, if it does not.
 fn ended(registration: &PendingRegistration, tenant: &CurrentTenant) -> Option<EndedLink> {
     if registration.tenant_id != tenant.id().get() {
@@ -562,7 +532,7 @@ pub async fn show_confirm_registration(
         return ended_link_page(&state, lang, EndedLink::Invalid);
     };
     let mut conn = state.db.acquire().await?;
-    let Some(registration) = pending(&mut conn, &token, false).await? else {
+    let Some(registration) = pending_registrations::find(&mut conn, &token, false).await? else {
         return ended_link_page(&state, lang, EndedLink::Invalid);
     };
     drop(conn);
@@ -589,13 +559,13 @@ pub async fn confirm_registration(
     Lang(lang): Lang,
     Path(token): Path<String>,
     headers: HeaderMap,
-    CsrfForm(_): CsrfForm<crate::routes::sign_in::EmptyForm>,
+    CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
     let Some(token) = SecretToken::parse(&token) else {
         return ended_link_page(&state, lang, EndedLink::Invalid);
     };
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    let Some(registration) = pending(&mut tx, &token, true).await? else {
+    let Some(registration) = pending_registrations::find(&mut tx, &token, true).await? else {
         return ended_link_page(&state, lang, EndedLink::Invalid);
     };
     if let Some(why) = ended(&registration, &tenant) {
@@ -627,10 +597,7 @@ pub async fn confirm_registration(
         registration.note.as_deref(),
     )
     .await?;
-    sqlx::query("UPDATE platform.pending_registrations SET used_at = now() WHERE token_hash = $1")
-        .bind(token.hash().as_bytes())
-        .execute(&mut *tx)
-        .await?;
+    pending_registrations::mark_used(&mut tx, &token).await?;
     tx.commit().await?;
     tracing::info!(
         account.id = account_id,

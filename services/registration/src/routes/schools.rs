@@ -13,6 +13,7 @@ use schoolplein_kernel::config::PublicScheme;
 use schoolplein_kernel::cookies::{SameSite, SetCookie, cookie};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::error::encode_query_value;
+use schoolplein_kernel::forms::TokenOnly;
 use schoolplein_kernel::session::{
     SESSION_COOKIE, SessionData, Sessions, describe_device, session_cookie,
 };
@@ -452,7 +453,7 @@ pub async fn confirm_handoff(
     tenant: CurrentTenant,
     headers: http::HeaderMap,
     Path(token): Path<String>,
-    CsrfForm(_): CsrfForm<crate::routes::sign_in::EmptyForm>,
+    CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
     let Some(token) = SecretToken::parse(&token) else {
         return Ok(Redirect::to("/sign-in").into_response());

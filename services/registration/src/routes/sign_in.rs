@@ -6,6 +6,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use http::StatusCode;
 use http::header::SET_COOKIE;
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
+use schoolplein_kernel::forms::TokenOnly;
 use schoolplein_kernel::limits::{ClientIp, Limiter, Subject, rules};
 use schoolplein_kernel::session::{Sessions, session_cookie};
 
@@ -15,7 +16,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::accounts;
 use crate::domain::EmailAddress;
-use crate::routes::safe_next;
 
 #[derive(Debug, Deserialize)]
 pub struct SignInQuery {
@@ -168,7 +168,7 @@ pub async fn sign_out(
     State(state): State<AppState>,
     headers: HeaderMap,
     signed_in: Option<SignedIn>,
-    CsrfForm(_): CsrfForm<EmptyForm>,
+    CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
     if let Some(signed_in) = &signed_in {
         Sessions::from_state(&state)
@@ -188,7 +188,7 @@ pub async fn sign_out_everywhere(
     State(state): State<AppState>,
     headers: HeaderMap,
     signed_in: SignedIn,
-    CsrfForm(_): CsrfForm<EmptyForm>,
+    CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
     let ended = Sessions::from_state(&state)
         .end_all(signed_in.account_id, None)
@@ -206,6 +206,38 @@ pub async fn sign_out_everywhere(
         .into_response())
 }
 
-/// A form with nothing but its token.
-#[derive(Debug, Deserialize)]
-pub struct EmptyForm {}
+/// A safe place to go after signing in: a path on this host, never another site.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.contains('\\')
+                && !path.chars().any(char::is_control)
+                && path.len() <= 1000 =>
+        {
+            path.to_owned()
+        }
+        _ => "/".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_stays_on_this_host() {
+        assert_eq!(safe_next(Some("/account?x=1")), "/account?x=1");
+        for bad in [
+            None,
+            Some("https://evil.example/"),
+            Some("//evil.example/"),
+            Some("/\\evil.example"),
+            Some("/a\r\nSet-Cookie: x"),
+            Some(""),
+        ] {
+            assert_eq!(safe_next(bad), "/", "{bad:?}");
+        }
+    }
+}

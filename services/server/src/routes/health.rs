@@ -29,10 +29,7 @@ struct Readiness {
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let postgres = async {
         let mut conn = state.db.acquire().await.ok()?;
-        sqlx::query_scalar::<_, i32>("SELECT 1")
-            .fetch_one(&mut *conn)
-            .await
-            .ok()
+        crate::db::ping(&mut conn).await.ok()
     };
     let redis = async {
         let mut redis = state.redis.connection().ok()?;

@@ -6,23 +6,19 @@
 use axum::extract::{Query, State};
 use axum::response::Html;
 use schoolplein_calendar::display::Names;
+use schoolplein_calendar::events::EventReader;
 use schoolplein_calendar::home::{NextDay, PublicEvent, next_days, public_events};
 use schoolplein_kernel::audience::{PostKind, PostReader};
 use schoolplein_kernel::settings::{Module, SchoolSettings};
 use schoolplein_kernel::{AppError, AppState, Lang, MaybeViewer, Role};
-use schoolplein_portal::home::{HomeNews, home_news};
+use schoolplein_portal::db::school_profile;
+use schoolplein_portal::home::{HomeNews, home_news, unanswered};
 use schoolplein_registration::db::{codes, guardians, notices};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
 /// How many of the newest posts the home page shows.
 const HOME_POSTS: usize = 5;
-
-#[derive(Debug, sqlx::FromRow)]
-struct SchoolProfile {
-    name: String,
-    welcome_text: String,
-}
 
 /// What a signed-in member sees above the school's text.
 #[derive(Debug, Serialize)]
@@ -87,34 +83,58 @@ pub async fn show_home(
     let now = chrono::Utc::now();
     let names = Names::new(state.templates.catalog(), language);
     // The news comes from the school cache (or its own transaction), before this one begins.
-    let news = match &viewer {
+    let mut news = match &viewer {
         Some(viewer) if settings.is_on(Module::News) => {
             Some(home_news(&state, tenant.id(), viewer, &settings, HOME_POSTS).await?)
         }
         _ => None,
     };
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
-    let profile: SchoolProfile = sqlx::query_as("SELECT name, welcome_text FROM school_profile")
-        .fetch_optional(&mut *tx)
+    let profile = school_profile::welcome(&mut tx)
         .await?
         .ok_or_else(|| AppError::Internal(format!("school {} has no profile", tenant.id())))?;
+    // Questionnaires still waiting for this person's answers: the to-do list names them.
+    if let (Some(news), Some(viewer)) = (news.as_mut(), &viewer) {
+        let open = std::mem::take(&mut news.questionnaires);
+        news.questionnaires = unanswered(&mut tx, viewer.person_id, open).await?;
+    }
     let calendar_on = settings.is_on(Module::Calendar);
     let member = match viewer {
         Some(viewer) => Some(MemberBar {
             next_days: if calendar_on || viewer.is_staff() {
-                Some(next_days(&mut tx, viewer.person_id, &viewer.roles, now, &names).await?)
+                // The groups kept with the news spare reading them again.
+                let reader = match &news {
+                    Some(news) => EventReader::of_post_reader(
+                        &PostReader {
+                            person_id: viewer.person_id,
+                            admin: viewer.has(Role::SchoolAdmin),
+                            groups: news.groups.clone(),
+                            taught: news.taught.clone(),
+                        },
+                        &viewer.roles,
+                    ),
+                    None => EventReader::load(&mut tx, viewer.person_id, &viewer.roles).await?,
+                };
+                Some(next_days(&mut tx, &reader, now, &names).await?)
             } else {
                 None
             },
-            unread_posts: PostReader::load(
-                &mut tx,
-                viewer.person_id,
-                viewer.has(Role::SchoolAdmin),
-                viewer.has(Role::Teacher),
-            )
-            .await?
-            .unread(&mut tx, &PostKind::shown_by(&settings))
-            .await?,
+            // Counted with the timeline's first page and kept with it; read here only when
+            // the news is off (other kinds of post may still be on).
+            unread_posts: match &news {
+                Some(news) => news.unread,
+                None => {
+                    PostReader::load(
+                        &mut tx,
+                        viewer.person_id,
+                        viewer.has(Role::SchoolAdmin),
+                        viewer.has(Role::Teacher),
+                    )
+                    .await?
+                    .unread(&mut tx, &PostKind::shown_by(&settings))
+                    .await?
+                }
+            },
             news,
             pending_signups: if viewer.has(Role::SchoolAdmin) {
                 codes::pending_links(&mut tx).await?

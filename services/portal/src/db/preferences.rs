@@ -1,0 +1,40 @@
+//! A person's notification preferences, and when the school's digest goes out.
+
+use tenant_router::TenantTx;
+
+/// The person's choices, `(kind, delivery)`; kinds not chosen are left out.
+pub async fn of_person(
+    tx: &mut TenantTx,
+    person_id: i64,
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT kind, delivery FROM notification_preferences WHERE person_id = $1")
+        .bind(person_id)
+        .fetch_all(&mut **tx)
+        .await
+}
+
+/// The digest's time (`HH:MM`) and weekdays.
+pub async fn digest_schedule(tx: &mut TenantTx) -> Result<(String, Vec<i16>), sqlx::Error> {
+    sqlx::query_as("SELECT to_char(digest_time, 'HH24:MI'), digest_days FROM school_settings")
+        .fetch_one(&mut **tx)
+        .await
+}
+
+/// Stores the person's choices, `(kind, delivery)`, over the ones they had for those kinds.
+pub async fn save(
+    tx: &mut TenantTx,
+    person_id: i64,
+    choices: &[(&str, &str)],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO notification_preferences (person_id, kind, delivery)
+         SELECT $1, unnest($2::text[]), unnest($3::text[])
+         ON CONFLICT (person_id, kind) DO UPDATE SET delivery = excluded.delivery",
+    )
+    .bind(person_id)
+    .bind(choices.iter().map(|(k, _)| *k).collect::<Vec<_>>())
+    .bind(choices.iter().map(|(_, d)| *d).collect::<Vec<_>>())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
