@@ -641,11 +641,33 @@ async fn bad_input_is_refused_naming_the_field_and_writes_nothing() {
             .post_form(&host, "/calendar/events", &fields)
             .await;
         assert_eq!(answer.status, 400, "{what}: {}", answer.text());
+        // The same form comes back: the mistake on top and at its field, everything typed
+        // still there.
         let page = answer.text();
+        assert!(page.contains("id=\"event-form\""), "{what}: the form again");
+        assert!(page.contains("id=\"form-mistakes\""), "{what}: the summary");
+        let at_field = match field {
+            "groups" | "whole_school" => "for-whom-error".to_owned(),
+            "visibility" => "who-sees-error".to_owned(),
+            other => format!("{}-error", other.replace('_', "-")),
+        };
         assert!(
-            page.contains(&format!("<code>{field}</code>")) && page.contains(reason),
-            "{what}: {page}"
+            page.contains(&format!("id=\"{at_field}\"")) && page.contains(reason),
+            "{what}: the message at {at_field}: {page}"
         );
+        for (name, value) in &fields {
+            if *name != "groups"
+                && *name != "whole_school"
+                && *name != "visibility"
+                && !value.is_empty()
+            {
+                assert!(
+                    page.contains(&format!("value=\"{value}\""))
+                        || page.contains(&format!(">{value}<")),
+                    "{what}: {name} kept"
+                );
+            }
+        }
     }
     // Parents may not add events at all.
     p3.client.get(&host, "/calendar").await;

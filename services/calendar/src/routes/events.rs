@@ -4,9 +4,11 @@
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{Datelike, NaiveDate, Utc};
+use http::StatusCode;
 use schoolplein_kernel::confirm::{ConfirmKeys, Confirmation};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::dutch_time;
+use schoolplein_kernel::forms::Mistake;
 use schoolplein_kernel::forms::TokenOnly;
 use schoolplein_kernel::settings::Module;
 use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
@@ -289,6 +291,34 @@ struct FormValues {
 }
 
 impl FormValues {
+    /// The fields as the form sent them, to fill it in again after a mistake.
+    fn typed(form: &[(String, String)]) -> Self {
+        let one = |name: &str| {
+            form.iter()
+                .rev()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        Self {
+            title: one("title"),
+            description: one("description"),
+            place: one("place"),
+            visibility: one("visibility"),
+            whole_school: form.iter().any(|(k, _)| k == "whole_school"),
+            groups: form
+                .iter()
+                .filter(|(k, _)| k == "groups")
+                .filter_map(|(_, v)| v.trim().parse().ok())
+                .collect(),
+            all_day: form.iter().any(|(k, _)| k == "all_day"),
+            start_date: one("start_date"),
+            start_time: one("start_time"),
+            end_date: one("end_date"),
+            end_time: one("end_time"),
+        }
+    }
+
     fn of(event: &EventRow) -> Self {
         let (start_date, start_time, end_date, end_time) = match event.all_day() {
             Some((first, last)) => (first, String::new(), last, String::new()),
@@ -330,8 +360,11 @@ struct FormPage<'a> {
     groups: Vec<GroupChoice>,
     admin: bool,
     visibilities: Vec<&'static str>,
+    /// The mistake the form came back with.
+    mistake: Option<Mistake>,
 }
 
+/// The event form: empty, an event's, or as sent with its mistake (`typed`).
 async fn form_page(
     state: &AppState,
     lang: schoolplein_kernel::Language,
@@ -339,20 +372,31 @@ async fn form_page(
     tx: &mut TenantTx,
     reader: &EventReader,
     event: Option<&EventRow>,
+    typed: Option<(FormValues, Mistake)>,
 ) -> Result<Html<String>, AppError> {
     let taught: Vec<i64> = reader.taught.iter().copied().collect();
     let groups = groups::choices(tx, reader.admin, &taught).await?;
+    let (typed, mistake) = match typed {
+        Some((values, mistake)) => (Some(values), Some(mistake)),
+        None => (None, None),
+    };
+    // A teacher with one group finds it ticked on a new event.
+    let only_group = (!reader.admin && groups.len() == 1).then(|| groups[0].id);
     let page = FormPage {
+        mistake,
         csrf: csrf.token(),
         action: event.map_or_else(
             || "/calendar/events".to_owned(),
             |e| format!("/calendar/events/{}/edit", e.id),
         ),
         event_id: event.map(|e| e.id),
-        values: event.map(FormValues::of).unwrap_or_else(|| FormValues {
-            visibility: Visibility::Members.as_str().to_owned(),
-            whole_school: reader.admin,
-            ..FormValues::default()
+        values: typed.unwrap_or_else(|| {
+            event.map(FormValues::of).unwrap_or_else(|| FormValues {
+                visibility: Visibility::Members.as_str().to_owned(),
+                whole_school: reader.admin,
+                groups: only_group.into_iter().collect(),
+                ..FormValues::default()
+            })
         }),
         groups,
         admin: reader.admin,
@@ -390,7 +434,7 @@ pub async fn new_event(
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let reader = EventReader::of_viewer(&mut tx, &viewer).await?;
     require_maker(&viewer, &reader)?;
-    let html = form_page(&state, lang, &csrf, &mut tx, &reader, None).await?;
+    let html = form_page(&state, lang, &csrf, &mut tx, &reader, None, None).await?;
     tx.commit().await?;
     Ok((csrf, html).into_response())
 }
@@ -400,20 +444,75 @@ pub async fn new_event(
 pub async fn create_event(
     State(state): State<AppState>,
     tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
     viewer: Viewer,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     calendar_open(&state, &tenant, &viewer).await?;
     viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
     viewer.require_writable()?;
-    let draft = EventDraft::parse(&form)?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     let reader = EventReader::of_viewer(&mut tx, &viewer).await?;
     require_maker(&viewer, &reader)?;
-    draft.check_audience(&mut tx, &reader).await?;
+    let draft = match checked_draft(&mut tx, &reader, &form).await {
+        Ok(draft) => draft,
+        Err(error) => {
+            return form_again(&state, lang, csrf, &mut tx, &reader, None, &form, error).await;
+        }
+    };
     let event_id = events::insert(&mut tx, &draft, viewer.person_id).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/calendar/events/{event_id}")).into_response())
+}
+
+/// The draft the form describes, for an audience the reader may reach.
+async fn checked_draft(
+    tx: &mut TenantTx,
+    reader: &EventReader,
+    form: &[(String, String)],
+) -> Result<EventDraft, AppError> {
+    let draft = EventDraft::parse(form)?;
+    draft.check_audience(tx, reader).await?;
+    Ok(draft)
+}
+
+/// The form again after a mistake in what was typed (400, everything kept, the mistake at
+/// its field); any other error as it is. Nothing was written.
+#[allow(clippy::too_many_arguments)]
+async fn form_again(
+    state: &AppState,
+    lang: schoolplein_kernel::Language,
+    csrf: Csrf,
+    tx: &mut TenantTx,
+    reader: &EventReader,
+    event: Option<&EventRow>,
+    form: &[(String, String)],
+    error: AppError,
+) -> Result<Response, AppError> {
+    let Some(mistake) = Mistake::of(&error, &state.templates, lang, field_anchor) else {
+        return Err(error);
+    };
+    let html = form_page(
+        state,
+        lang,
+        &csrf,
+        tx,
+        reader,
+        event,
+        Some((FormValues::typed(form), mistake)),
+    )
+    .await?;
+    Ok((StatusCode::BAD_REQUEST, csrf, html).into_response())
+}
+
+/// The id of the element holding a form field, for the summary's links.
+fn field_anchor(field: &str) -> String {
+    match field {
+        "groups" | "whole_school" => "for-whom".to_owned(),
+        "visibility" => "who-sees".to_owned(),
+        other => other.replace('_', "-"),
+    }
 }
 
 /// An event the viewer may change, or 404 (unseen) / 403 (seen, not theirs to change).
@@ -446,7 +545,7 @@ pub async fn edit_event_form(
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let reader = EventReader::of_viewer(&mut tx, &viewer).await?;
     let event = manageable_event(&mut tx, &reader, event_id).await?;
-    let html = form_page(&state, lang, &csrf, &mut tx, &reader, Some(&event)).await?;
+    let html = form_page(&state, lang, &csrf, &mut tx, &reader, Some(&event), None).await?;
     tx.commit().await?;
     Ok((csrf, html).into_response())
 }
@@ -455,6 +554,8 @@ pub async fn edit_event_form(
 pub async fn edit_event(
     State(state): State<AppState>,
     tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
     viewer: Viewer,
     Path(event_id): Path<i64>,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
@@ -462,11 +563,25 @@ pub async fn edit_event(
     calendar_open(&state, &tenant, &viewer).await?;
     viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
     viewer.require_writable()?;
-    let draft = EventDraft::parse(&form)?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     let reader = EventReader::of_viewer(&mut tx, &viewer).await?;
-    manageable_event(&mut tx, &reader, event_id).await?;
-    draft.check_audience(&mut tx, &reader).await?;
+    let event = manageable_event(&mut tx, &reader, event_id).await?;
+    let draft = match checked_draft(&mut tx, &reader, &form).await {
+        Ok(draft) => draft,
+        Err(error) => {
+            return form_again(
+                &state,
+                lang,
+                csrf,
+                &mut tx,
+                &reader,
+                Some(&event),
+                &form,
+                error,
+            )
+            .await;
+        }
+    };
     events::update(&mut tx, event_id, &draft).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/calendar/events/{event_id}")).into_response())
