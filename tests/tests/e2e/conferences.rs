@@ -228,13 +228,28 @@ async fn a_teacher_plans_a_round_from_the_seed_parameters_edits_its_slots_and_pu
             "verleden",
         ),
     ] {
-        let answer = post_round(&mut teacher.client, &host, &fields(&seed(changes))).await;
+        let owned = seed(changes);
+        let sent = fields(&owned);
+        let answer = post_round(&mut teacher.client, &host, &sent).await;
         assert_eq!(answer.status, 400, "{changes:?}");
+        // The same form comes back with the mistake at its field and everything typed kept.
         let text = answer.text();
+        let anchor = format!("round-{}", field.replace('_', "-"));
         assert!(
-            text.contains(field) && text.contains(says),
+            text.contains("id=\"form-mistakes\"")
+                && text.contains(&format!("href=\"#{anchor}\""))
+                && text.contains(&format!("id=\"{anchor}-error\""))
+                && text.contains(says),
             "{changes:?}: {text}"
         );
+        for (name, value) in &sent {
+            if !value.is_empty() && *name != "group" && *name != "booking_mode" {
+                assert!(
+                    text.contains(&format!("value=\"{value}\"")),
+                    "{changes:?}: {name}={value} kept"
+                );
+            }
+        }
     }
     let not_mine = post_round(
         &mut teacher.client,

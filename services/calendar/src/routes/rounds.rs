@@ -5,9 +5,11 @@
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
+use http::StatusCode;
 use schoolplein_kernel::confirm::{ConfirmKeys, Confirmation};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::forms::TokenOnly;
+use schoolplein_kernel::forms::{Mistake, Typed};
 use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer};
 use schoolplein_mailing::{Letterhead, MailRequest, Outbox};
 use serde::Serialize;
@@ -53,6 +55,9 @@ struct RoundsPage<'a> {
     invitation_text: String,
     invitation_text_en: String,
     saved: bool,
+    /// The new-round form as sent, when it came back with a mistake (else empty).
+    typed: Typed,
+    mistake: Option<Mistake>,
 }
 
 /// `GET /conference-rounds`: the rounds of the groups the viewer plans for (admins: all), the
@@ -66,12 +71,35 @@ pub async fn list_rounds(
     axum::extract::Query(query): axum::extract::Query<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
+    let saved = query.iter().any(|(k, _)| k == "saved");
+    rounds_page(&state, &tenant, lang, csrf, &viewer, saved, None).await
+}
+
+/// The rounds page; with `typed`, the new-round form as sent, with its mistake (400).
+async fn rounds_page(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    lang: Language,
+    csrf: Csrf,
+    viewer: &Viewer,
+    saved: bool,
+    typed: Option<(Typed, Mistake)>,
+) -> Result<Response, AppError> {
     let admin = viewer.has(Role::SchoolAdmin);
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let groups = groups::planned_by(&mut tx, admin, viewer.person_id).await?;
     let rows = db::rounds::listed(&mut tx, admin, viewer.person_id).await?;
     let (nl, en) = rounds::invitation_texts(&mut tx).await?;
     tx.commit().await?;
+    let status = if typed.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let (typed, mistake) = match typed {
+        Some((typed, mistake)) => (typed, Some(mistake)),
+        None => (Typed::default(), None),
+    };
     let page = RoundsPage {
         csrf: csrf.token(),
         admin,
@@ -94,14 +122,27 @@ pub async fn list_rounds(
             .collect(),
         invitation_text: nl.unwrap_or_default(),
         invitation_text_en: en.unwrap_or_default(),
-        saved: query.iter().any(|(k, _)| k == "saved"),
+        saved,
+        typed,
+        mistake,
     };
     let html = Html(
         state
             .templates
             .render("calendar/rounds.html", lang, &page)?,
     );
-    Ok((csrf, html).into_response())
+    Ok((status, csrf, html).into_response())
+}
+
+/// The id of the new-round form's element that holds a field.
+fn round_field_anchor(field: &str) -> String {
+    match field {
+        "talks_before_break" => "round-before-break".to_owned(),
+        "change_until_days" => "round-change-until".to_owned(),
+        "extra_day" | "extra_days" => "round-extra-days".to_owned(),
+        "booking_mode" => "round-booking-mode".to_owned(),
+        other => format!("round-{}", other.replace('_', "-")),
+    }
 }
 
 /// `POST /conference-rounds`: a new round for a group the viewer teaches (admins: any), its
@@ -110,13 +151,45 @@ pub async fn create_round(
     State(state): State<AppState>,
     tenant: CurrentTenant,
     Lang(lang): Lang,
+    csrf: Csrf,
     viewer: Viewer,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
     viewer.require_writable()?;
-    let new = NewRound::parse(&Form(&form))?;
-    let talks = rounds::instants(&new.plan).map_err(|e| slot_error(&state, lang, e))?;
+    match new_round(&state, &tenant, lang, &viewer, &form).await {
+        Ok(id) => Ok(Redirect::to(&format!("/conference-rounds/{id}")).into_response()),
+        Err(error) => {
+            // A mistake in what was typed brings the form back with everything kept.
+            let Some(mistake) = Mistake::of(&error, &state.templates, lang, round_field_anchor)
+            else {
+                return Err(error);
+            };
+            let typed = Typed::of(&form);
+            rounds_page(
+                &state,
+                &tenant,
+                lang,
+                csrf,
+                &viewer,
+                false,
+                Some((typed, mistake)),
+            )
+            .await
+        }
+    }
+}
+
+/// Checks the form and writes the round with its slots; the new round's id.
+async fn new_round(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    lang: Language,
+    viewer: &Viewer,
+    form: &[(String, String)],
+) -> Result<i64, AppError> {
+    let new = NewRound::parse(&Form(form))?;
+    let talks = rounds::instants(&new.plan).map_err(|e| slot_error(state, lang, e))?;
     if talks.first().is_some_and(|(start, _)| *start <= Utc::now()) {
         return Err(AppError::bad_request(
             "start_date",
@@ -128,14 +201,14 @@ pub async fn create_round(
     if !known {
         return Err(AppError::bad_request("group", "rounds.error.unknown_group"));
     }
-    if !rounds::manages_group(&mut tx, &viewer, new.group_id).await? {
+    if !rounds::manages_group(&mut tx, viewer, new.group_id).await? {
         return Err(AppError::Forbidden {
             reason: "rounds.error.not_your_group",
         });
     }
     let id = rounds::insert_round(&mut tx, &new, &talks, viewer.person_id).await?;
     tx.commit().await?;
-    Ok(Redirect::to(&format!("/conference-rounds/{id}")).into_response())
+    Ok(id)
 }
 
 /// A slot on the teacher's page.
