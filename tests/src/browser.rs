@@ -512,6 +512,33 @@ impl Browser {
             None,
         )
         .await;
+        self.session.clear();
         let _ = self.driver.kill().await;
+    }
+}
+
+impl Drop for Browser {
+    /// A test that fails before [`Browser::close`] still ends its session, so that Chromium
+    /// quits with it (chromedriver itself is killed on drop, but not the browser it started).
+    fn drop(&mut self) {
+        use std::io::{Read as _, Write as _};
+        if self.session.is_empty() {
+            return;
+        }
+        let Ok(mut stream) =
+            std::net::TcpStream::connect_timeout(&self.addr, Duration::from_secs(2))
+        else {
+            return;
+        };
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+        let request = format!(
+            "DELETE /session/{} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            self.session,
+            self.addr.port()
+        );
+        if stream.write_all(request.as_bytes()).is_ok() {
+            let mut answer = Vec::new();
+            let _ = stream.read_to_end(&mut answer);
+        }
     }
 }
