@@ -1,7 +1,8 @@
 //! House rules for the services' pages, checked on the source (no database):
-//! (a) no SQL in any file under `services/*/src/routes/` (no sqlx query function or macro, no
-//!     `SELECT `, `INSERT INTO`, `UPDATE `, `DELETE FROM` in a string literal): queries live
-//!     in the crate's `db` modules;
+//! (a) no SQL in any file under `services/*/src/routes/` (nothing of sqlx — a query
+//!     function or macro, or a helper returning `sqlx::Error` — and no `SELECT `,
+//!     `INSERT INTO`, `UPDATE `, `DELETE FROM` in a string literal): queries and the helpers
+//!     around them live in the crate's `db` modules;
 //! (b) no service uses another service's `routes` (`schoolplein_<other>::routes`, checked in
 //!     every file of `services/*/src`): shared pieces live in kernel or outside `routes`;
 //! (c) a route module uses no other route module: no `crate::routes::…` or `super::…` path
@@ -366,6 +367,13 @@ fn resolve(named: &Named, file_module: &[String]) -> Option<Vec<String>> {
     Some(target)
 }
 
+/// Whether a path is database work: anything of sqlx (a query, or a helper that speaks the
+/// database's errors), or a name only sqlx's query functions and macros have.
+fn is_sql_path(segments: &[String]) -> bool {
+    segments.first().is_some_and(|s| s == "sqlx")
+        || segments.iter().any(|s| SQL_NAMES.contains(&s.as_str()))
+}
+
 /// SQL keywords in a string literal: the line (from the literal's first) and the keyword.
 fn sql_in(text: &str) -> Option<(usize, String)> {
     let is_word = |c: char| c.is_alphanumeric() || c == '_';
@@ -450,11 +458,7 @@ fn pages_hold_no_sql_and_use_no_other_pages() {
                 if !in_routes {
                     continue;
                 }
-                let sqlx_call = segments
-                    .windows(2)
-                    .any(|w| w[0] == "sqlx" && w[1].starts_with("query"))
-                    || segments.iter().any(|s| SQL_NAMES.contains(&s.as_str()));
-                if sqlx_call {
+                if is_sql_path(segments) {
                     sql.entry((shown.clone(), named.line))
                         .or_default()
                         .push(segments.join("::"));
@@ -565,4 +569,12 @@ fn the_checks_see_what_they_should() {
     );
     assert!(named.iter().any(|n| n.segments == ["sqlx", "query_as"]));
     assert!(named.iter().any(|n| n.segments == ["sqlx", "query"]));
+    // A helper in a route file returning the database's own error is database work too.
+    let helper = paths(&self::tokens(
+        "async fn f(tx: &mut TenantTx) -> Result<(), sqlx::Error> { Ok(()) }",
+    ));
+    assert!(helper.iter().any(|n| is_sql_path(&n.segments)));
+    assert!(named.iter().filter(|n| is_sql_path(&n.segments)).count() >= 2);
+    let plain = paths(&self::tokens("fn g() -> Result<(), AppError> { Ok(()) }"));
+    assert!(!plain.iter().any(|n| is_sql_path(&n.segments)));
 }

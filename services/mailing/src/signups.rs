@@ -32,7 +32,12 @@ pub async fn tell_admins(
     now: DateTime<Utc>,
     link: &str,
 ) -> Result<usize, MailError> {
-    // One run per school at a time: the row lock orders two clocks that run together.
+    // Most minutes nothing waits: then nothing is locked or written.
+    if !signups::any_untold(tx, now).await? {
+        return Ok(0);
+    }
+    // One batch per school at a time: the row lock orders two clocks that run together, and
+    // the second finds the first's batch too recent (or nothing left untold).
     let last = signups::lock_last_batch(tx).await?;
     if last.is_some_and(|at| now - at < BATCH_EVERY) {
         return Ok(0);

@@ -99,3 +99,12 @@ pub async fn teacher_names(tx: &mut TenantTx, group_id: i64) -> Result<Vec<Strin
     .fetch_all(&mut **tx)
     .await
 }
+
+/// The groups whose feed the reader may have: their children's and the groups they teach;
+/// every group for admins.
+pub async fn feed_choices(
+    tx: &mut TenantTx,
+    reader: &crate::events::EventReader,
+) -> Result<Vec<GroupChoice>, sqlx::Error> {
+    choices(tx, reader.admin, &reader.groups).await
+}

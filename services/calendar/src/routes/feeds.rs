@@ -13,7 +13,7 @@ use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
-use crate::db::groups::{self, GroupChoice};
+use crate::db::groups;
 use crate::events::{self, EventReader};
 use crate::feeds::{self, FEED_SUFFIX};
 use crate::ical;
@@ -43,15 +43,6 @@ struct FeedsPage<'a> {
     feeds: Vec<FeedRow>,
 }
 
-/// The groups whose feed the reader may have: their children's and the groups they teach;
-/// every group for admins.
-async fn feed_groups(
-    tx: &mut TenantTx,
-    reader: &EventReader,
-) -> Result<Vec<GroupChoice>, sqlx::Error> {
-    groups::choices(tx, reader.admin, &reader.groups).await
-}
-
 /// Renders the page; `fresh` is a link just made, `(group, secret)`.
 async fn feeds_page(
     state: &AppState,
@@ -63,7 +54,7 @@ async fn feeds_page(
 ) -> Result<Html<String>, AppError> {
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let reader = EventReader::of_viewer(&mut tx, viewer).await?;
-    let groups = feed_groups(&mut tx, &reader).await?;
+    let groups = groups::feed_choices(&mut tx, &reader).await?;
     let links = feeds::links(&mut tx, viewer.person_id).await?;
     tx.commit().await?;
     let tenancy = &state.config.tenancy;
@@ -136,7 +127,11 @@ async fn chosen_group(
             .parse::<i64>()
             .map_err(|_| AppError::bad_request("group_id", "calendar.events.bad_group"))?,
     };
-    if feed_groups(tx, reader).await?.iter().any(|g| g.id == group) {
+    if groups::feed_choices(tx, reader)
+        .await?
+        .iter()
+        .any(|g| g.id == group)
+    {
         Ok(Some(group))
     } else {
         Err(AppError::bad_request(
@@ -217,7 +212,7 @@ pub async fn serve_feed(
     let group_name = match owner.group_id {
         None => None,
         Some(group) => Some(
-            feed_groups(&mut tx, &reader)
+            groups::feed_choices(&mut tx, &reader)
                 .await?
                 .into_iter()
                 .find(|g| g.id == group)

@@ -38,6 +38,18 @@ pub async fn lock_last_batch(tx: &mut TenantTx) -> Result<Option<DateTime<Utc>>,
         .await
 }
 
+/// Whether a link made before `now` waits for approval untold (an index lookup).
+pub async fn any_untold(tx: &mut TenantTx, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM guardians
+                         WHERE status = 'pending' AND admins_told_at IS NULL
+                           AND created_at <= $1)",
+    )
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await
+}
+
 /// The links waiting for approval that no admin was told of, made before `now`.
 pub async fn untold(
     tx: &mut TenantTx,

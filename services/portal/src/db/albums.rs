@@ -359,6 +359,20 @@ pub async fn zip_items(
         .await
 }
 
+/// A photo's bytes, if it is still in the album, in a read-only transaction of its own (a zip
+/// download reads its photos one at a time while it streams).
+pub async fn read_photo(
+    pool: &impl tenant_router::SchoolPool,
+    tenant: tenant_router::TenantId,
+    album_id: i64,
+    photo_id: i64,
+) -> Result<Option<Vec<u8>>, sqlx::Error> {
+    let mut tx = TenantTx::begin_read_only(pool, tenant).await?;
+    let bytes = photo_bytes(&mut tx, album_id, photo_id).await?;
+    tx.commit().await?;
+    Ok(bytes)
+}
+
 /// A photo's bytes, if it is still in the album.
 pub async fn photo_bytes(
     tx: &mut TenantTx,

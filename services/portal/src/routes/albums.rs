@@ -614,7 +614,12 @@ fn zip_stream(
             std::io::Error::other("zip download failed")
         };
         while let Some(item) = progress.items.pop_front() {
-            let read = read_photo(&progress.state, progress.tenant, progress.album_id, item.id);
+            let read = albums::read_photo(
+                &progress.state.schools,
+                progress.tenant,
+                progress.album_id,
+                item.id,
+            );
             let bytes = match read.await {
                 Ok(Some(bytes)) => bytes,
                 Ok(None) => continue,
@@ -639,19 +644,6 @@ fn zip_stream(
             Err(error) => Some((Err(failed(error.to_string())), progress)),
         }
     })
-}
-
-/// A photo's bytes, if it is still in the album.
-async fn read_photo(
-    state: &AppState,
-    tenant: TenantId,
-    album_id: i64,
-    photo_id: i64,
-) -> Result<Option<Vec<u8>>, sqlx::Error> {
-    let mut tx = TenantTx::begin_read_only(&state.schools, tenant).await?;
-    let bytes = albums::photo_bytes(&mut tx, album_id, photo_id).await?;
-    tx.commit().await?;
-    Ok(bytes)
 }
 
 #[cfg(test)]

@@ -98,3 +98,14 @@ pub async fn mark_used(tx: &mut TenantTx, id: i64) -> Result<(), sqlx::Error> {
         .await?;
     Ok(())
 }
+
+/// The account of the invited person: linked already, or found by the address.
+pub async fn account_of(
+    tx: &mut TenantTx,
+    invitation: &Invitation,
+) -> Result<Option<super::accounts::AccountByEmail>, sqlx::Error> {
+    match invitation.account_id {
+        Some(id) => super::accounts::find_by_id(tx, id).await,
+        None => super::accounts::find_by_email(tx, &invitation.email).await,
+    }
+}

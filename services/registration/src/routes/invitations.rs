@@ -94,22 +94,11 @@ async fn load(
     let Some(invitation) = invitations::find(&mut tx, &token.hash(), false).await? else {
         return Ok(None);
     };
-    let has_password = account_of(&mut tx, &invitation)
+    let has_password = invitations::account_of(&mut tx, &invitation)
         .await?
         .is_some_and(|a| a.has_password && !a.disabled);
     tx.commit().await?;
     Ok(Some((invitation, has_password)))
-}
-
-/// The account of the invited person: linked already, or found by the address.
-async fn account_of(
-    tx: &mut TenantTx,
-    invitation: &Invitation,
-) -> Result<Option<accounts::AccountByEmail>, sqlx::Error> {
-    match invitation.account_id {
-        Some(id) => accounts::find_by_id(tx, id).await,
-        None => accounts::find_by_email(tx, &invitation.email).await,
-    }
 }
 
 fn ended(state: InvitationState) -> Option<EndedLink> {
