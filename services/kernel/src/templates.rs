@@ -14,6 +14,7 @@ const KERNEL_TEMPLATES: &[(&str, &str)] = &[
     ("error.html", include_str!("../templates/error.html")),
     ("editor.html", include_str!("../templates/editor.html")),
     ("confirm.html", include_str!("../templates/confirm.html")),
+    ("forms.html", include_str!("../templates/forms.html")),
 ];
 
 const KERNEL_MESSAGES: &[(Language, &str, &str)] = &[
@@ -418,6 +419,56 @@ mod tests {
                 "portal": {"group": {"title": "Groep"}, "privacy": {"field": {"name": "Naam"}}},
                 "notice": {"welcome": "Welkom"}
             })
+        );
+    }
+
+    #[test]
+    fn a_form_with_a_mistake_names_it_once_at_its_field_and_on_top() {
+        let page = (
+            "page.html",
+            r#"{% extends "layout.html" %}{% import "forms.html" as forms %}{% block content %}
+{{ forms::summary(mistake=mistake, heading=t.form.not_saved) }}
+<input id="title-field"{{ forms::invalid(mistake=mistake, field="title", id="title-field") }}>
+{{ forms::error(mistake=mistake, field="title", id="title-field") }}
+<input id="place"{{ forms::invalid(mistake=mistake, field="place", id="place") }}>
+{{ forms::error(mistake=mistake, field="place", id="place") }}{% endblock content %}"#,
+        );
+        let templates = Templates::builder()
+            .templates(&[page])
+            .build()
+            .expect("templates");
+        let mistake = crate::forms::Mistake {
+            field: "title".to_owned(),
+            anchor: "title-field".to_owned(),
+            message: "Vul een titel in, <b>niet</b> \"leeg\"".to_owned(),
+        };
+        let html = templates
+            .render(
+                "page.html",
+                Language::Nl,
+                &serde_json::json!({ "mistake": mistake }),
+            )
+            .expect("render");
+        let escaped = "Vul een titel in, &lt;b&gt;niet&lt;&#x2F;b&gt; &quot;leeg&quot;";
+        assert_eq!(html.matches(escaped).count(), 2, "{html}");
+        assert!(html.contains(r##"<a href="#title-field">"##), "{html}");
+        assert!(html.contains(r#"<input id="title-field" aria-invalid="true" aria-describedby="title-field-error">"#), "{html}");
+        assert!(
+            html.contains(r#"<p class="field-error" id="title-field-error">"#),
+            "{html}"
+        );
+        assert!(html.contains(r#"<input id="place">"#), "{html}");
+        assert!(html.contains("Er is niets opgeslagen"), "{html}");
+        let clean = templates
+            .render(
+                "page.html",
+                Language::Nl,
+                &serde_json::json!({ "mistake": null }),
+            )
+            .expect("render without a mistake");
+        assert!(
+            !clean.contains("form-mistakes") && !clean.contains("aria-invalid"),
+            "{clean}"
         );
     }
 }
