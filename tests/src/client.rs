@@ -241,6 +241,43 @@ impl Client {
             .await
     }
 
+    /// Posts a form as a browser's `multipart/form-data` does: the host's form token first,
+    /// then the text `fields`, then `files` as `(field, file name, bytes)` (an empty name and
+    /// no bytes is what a browser sends for a file field left empty).
+    pub async fn post_multipart(
+        &mut self,
+        host: &str,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, &[u8])],
+    ) -> RawResponse {
+        let boundary = "----schoolplein-test-boundary-5e2b";
+        let token = self.cookie(host, "sp_csrf").unwrap_or_default();
+        let mut body = Vec::new();
+        for (name, value) in std::iter::once(&("csrf", token.as_str())).chain(fields) {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        for (field, file_name, bytes) in files {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let content_type = format!("multipart/form-data; boundary={boundary}");
+        self.send("POST", host, path, Some((&content_type, &body)))
+            .await
+    }
+
     /// Fetches the sign-in page (for its form token) and signs in.
     pub async fn sign_in(
         &mut self,

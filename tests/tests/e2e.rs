@@ -13,6 +13,8 @@ mod e2e {
     mod documents;
     mod downloads;
     mod forgery;
+    mod form_mistakes;
+    mod form_mistakes_more;
     mod frame;
     mod home;
     mod hosts;

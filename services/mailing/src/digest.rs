@@ -9,6 +9,7 @@ use schoolplein_kernel::Language;
 use serde::Serialize;
 use tenant_router::TenantTx;
 
+use crate::notifications::MailFile;
 use crate::{Letterhead, MailError, MailRequest, Outbox};
 
 /// The morning digest's local time, for those who chose twice a day.
@@ -90,6 +91,8 @@ struct DigestItem {
     kind: String,
     title: String,
     link: String,
+    /// The post's files, each with its download link.
+    files: Vec<MailFile>,
 }
 
 #[derive(Debug, Serialize)]
@@ -153,6 +156,13 @@ pub async fn run(
         .bind(&people)
         .fetch_all(&mut **tx)
         .await?;
+        let mut posts: Vec<i64> = items.iter().map(|i| i.post_id).collect();
+        posts.sort_unstable();
+        posts.dedup();
+        let mut files: HashMap<i64, Vec<(i64, String)>> = HashMap::new();
+        for (post_id, file_id, name) in crate::db::post_files::of_posts(tx, &posts).await? {
+            files.entry(post_id).or_default().push((file_id, name));
+        }
         let letterhead = Letterhead::load(tx).await?;
         let timeline = url("/timeline");
         let unread: HashMap<i64, i64> = unread.into_iter().collect();
@@ -176,6 +186,15 @@ pub async fn run(
                         kind: i.kind.clone(),
                         title: i.title.clone(),
                         link: url(&format!("/posts/{}", i.post_id)),
+                        files: files
+                            .get(&i.post_id)
+                            .into_iter()
+                            .flatten()
+                            .map(|(file_id, name)| MailFile {
+                                name: name.clone(),
+                                link: url(&format!("/posts/{}/attachments/{file_id}", i.post_id)),
+                            })
+                            .collect(),
                     })
                     .collect(),
                 unread: unread.get(&person_id).copied().unwrap_or(0),

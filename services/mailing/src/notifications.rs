@@ -54,11 +54,21 @@ struct NewPostMail<'a> {
     kind: &'a str,
     title: &'a str,
     author: Option<&'a str>,
+    /// The post's files, each with its download link.
+    files: Vec<MailFile>,
     link: &'a str,
 }
 
+/// A file of a post as a mail names it: its name and its download link.
+#[derive(Debug, Serialize)]
+pub struct MailFile {
+    pub name: String,
+    pub link: String,
+}
+
 /// Mails post `post_id` to those it reaches who want a mail per item of its kind, in `tx`
-/// (the publishing transaction); returns how many.
+/// (the publishing transaction, after the post's files are written, so the mail names them);
+/// `link` is the post's address. Returns how many.
 pub async fn mail_each(
     tx: &mut TenantTx,
     outbox: &Outbox,
@@ -89,10 +99,19 @@ pub async fn mail_each(
         return Ok(0);
     }
     let letterhead = Letterhead::load(tx).await?;
+    let files = crate::db::post_files::of_posts(tx, &[post_id])
+        .await?
+        .into_iter()
+        .map(|(_, file_id, name)| MailFile {
+            name,
+            link: format!("{link}/attachments/{file_id}"),
+        })
+        .collect();
     let mail = NewPostMail {
         kind: &kind,
         title: &title,
         author: author.as_deref(),
+        files,
         link,
     };
     let mut batch = outbox.batch();

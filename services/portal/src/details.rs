@@ -2,19 +2,21 @@
 //! in joint use) sends them: the form, its checks, and storing them with word to the admins.
 
 use schoolplein_kernel::{AppError, AppState};
-use serde::Deserialize;
 use tenant_router::{CurrentTenant, TenantTx};
 
 use crate::db::people::{self, Details};
 use crate::fields::{optional_phone as phone, optional_text as text};
+use crate::form_back::value;
 use crate::notify::{self, Changed};
 
-#[derive(Debug, Deserialize)]
-pub struct DetailsForm {
-    address: String,
-    phone_mobile: String,
-    phone_other: String,
-    about: String,
+/// The details form as sent: `address`, `phone_mobile`, `phone_other`, `about` (a field
+/// left out is empty).
+#[derive(Debug)]
+pub struct DetailsForm<'a> {
+    address: &'a str,
+    phone_mobile: &'a str,
+    phone_other: &'a str,
+    about: &'a str,
 }
 
 /// A parent's address, phones and "about me", checked.
@@ -26,14 +28,23 @@ pub struct ValidDetails {
     about: Option<String>,
 }
 
-impl DetailsForm {
+impl<'a> DetailsForm<'a> {
+    pub fn of(fields: &'a [(String, String)]) -> Self {
+        Self {
+            address: value(fields, "address"),
+            phone_mobile: value(fields, "phone_mobile"),
+            phone_other: value(fields, "phone_other"),
+            about: value(fields, "about"),
+        }
+    }
+
     /// Checks every field; the first bad one is named in the 400.
     pub fn validate(&self) -> Result<ValidDetails, AppError> {
         Ok(ValidDetails {
-            address: text("address", &self.address, 200, false)?,
-            phone_mobile: phone("phone_mobile", &self.phone_mobile)?,
-            phone_other: phone("phone_other", &self.phone_other)?,
-            about: text("about", &self.about, 1000, true)?,
+            address: text("address", self.address, 200, false)?,
+            phone_mobile: phone("phone_mobile", self.phone_mobile)?,
+            phone_other: phone("phone_other", self.phone_other)?,
+            about: text("about", self.about, 1000, true)?,
         })
     }
 }

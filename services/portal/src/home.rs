@@ -9,7 +9,8 @@ use serde::Serialize;
 use tenant_router::{TenantId, TenantTx};
 
 use crate::db::posts::PostRow;
-use crate::routes::posts::{PostView, first_page};
+use crate::posts::timeline::first_page;
+use crate::posts::view::PostView;
 
 /// The news for one person's home page.
 #[derive(Debug, Serialize)]

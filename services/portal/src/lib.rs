@@ -2,13 +2,16 @@
 //! a parent's children and what others may see of them.
 
 pub mod access;
+pub mod attachments;
 pub mod db;
 pub mod details;
 pub mod fields;
 pub mod files;
+pub mod form_back;
 pub mod group_view;
 pub mod home;
 pub mod notify;
+pub mod posts;
 pub mod privacy;
 pub mod questionnaires;
 pub mod rich_text;
@@ -33,20 +36,32 @@ pub fn router() -> Router<AppState> {
         .merge(photo_routes())
         .merge(group_routes())
         .route("/people/{person_id}/photo", get(routes::photos::show_photo))
-        .route("/timeline", get(routes::posts::timeline))
-        .route("/posts", post(routes::posts::create))
-        .route("/posts/new", get(routes::posts::new_post))
-        .route("/posts/{post_id}", get(routes::posts::show))
+        .route("/timeline", get(routes::posts::timeline::timeline))
+        .route(
+            "/posts",
+            post(routes::posts::new::create).layer(DefaultBodyLimit::max(
+                attachments::MAX_ATTACHMENTS as usize * attachments::MAX_ATTACHMENT_BYTES
+                    + 256 * 1024,
+            )),
+        )
+        .route("/posts/new", get(routes::posts::new::new_post))
+        .route("/posts/{post_id}", get(routes::posts::show::show))
         .route(
             "/posts/{post_id}/delete",
-            get(routes::posts::confirm_delete).post(routes::posts::delete),
+            get(routes::posts::delete::confirm_delete).post(routes::posts::delete::delete),
         )
         .route(
             "/posts/{post_id}/edit",
-            get(routes::posts::edit_form).post(routes::posts::edit),
+            get(routes::posts::edit::edit_form).post(routes::posts::edit::edit),
         )
-        .route("/posts/{post_id}/remind", post(routes::posts::remind))
-        .route("/posts/{post_id}/answers", post(routes::posts::answer))
+        .route(
+            "/posts/{post_id}/remind",
+            post(routes::posts::remind::remind),
+        )
+        .route(
+            "/posts/{post_id}/answers",
+            post(routes::posts::answer::answer),
+        )
         .route(
             "/posts/{post_id}/responses",
             post(routes::questionnaires::respond),
@@ -70,7 +85,7 @@ pub fn router() -> Router<AppState> {
         .route(
             "/posts/{post_id}/attachments",
             post(routes::attachments::upload).layer(DefaultBodyLimit::max(
-                routes::attachments::MAX_ATTACHMENT_BYTES + 64 * 1024,
+                attachments::MAX_ATTACHMENT_BYTES + 64 * 1024,
             )),
         )
         .route(
@@ -85,7 +100,7 @@ pub fn router() -> Router<AppState> {
             "/admin/image-consent",
             get(routes::image_consent::show_consent).post(routes::image_consent::save_consent),
         )
-        .route("/r/{secret}", get(routes::posts::follow_link))
+        .route("/r/{secret}", get(routes::posts::follow_link::follow_link))
         .route("/partner", get(routes::partner::show))
         .route("/partner/request", post(routes::partner::request))
         .route("/partner/cancel", post(routes::partner::cancel))

@@ -1181,7 +1181,7 @@ async fn an_admin_imports_combination_groups_arranges_them_and_invites_a_group_w
     browser.fill("#password", PARENT_PASSWORD).await;
     browser.fill("#repeat", "Ouder-Wacht-43!").await;
     browser.click("#create-account").await;
-    browser.wait_for("#register-error").await;
+    browser.wait_for("#form-mistakes").await;
     assert_eq!(
         browser.attribute("#name", "value").await.as_deref(),
         Some("Anna Jansen")

@@ -192,6 +192,11 @@ async fn two_hundred_contacts_get_one_invitation_each_and_accepting_links_exactl
         mistake.text().contains("Anna de Vries"),
         "what was typed stays"
     );
+    assert!(
+        mistake.text().contains("id=\"form-mistakes\"")
+            && mistake.text().contains("id=\"repeat-error\""),
+        "the mistake is named on top and at its field"
+    );
     assert!(children_of(&app, &school, &sanne_mother).await.is_empty());
     let accepted = parent
         .post_form(

@@ -1416,3 +1416,475 @@ async fn deleting_a_post_asks_first_and_says_what_goes_with_it() {
         404
     );
 }
+
+/// A number the school's schema answers with (`SELECT count(*) …`).
+async fn count_in(app: &TestApp, school_id: tenant_router::TenantId, sql: &str) -> i64 {
+    let mut tx = TenantTx::begin(&app.db.pool, school_id).await.unwrap();
+    let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    n
+}
+
+/// The post's files, oldest first: `(file name, bytes)`.
+async fn files_of(
+    app: &TestApp,
+    school_id: tenant_router::TenantId,
+    post_id: i64,
+) -> Vec<(String, Vec<u8>)> {
+    let mut tx = TenantTx::begin(&app.db.pool, school_id).await.unwrap();
+    let files = sqlx::query_as(
+        "SELECT file_name, bytes FROM post_attachments WHERE post_id = $1 ORDER BY id",
+    )
+    .bind(post_id)
+    .fetch_all(&mut *tx)
+    .await
+    .unwrap();
+    tx.rollback().await.unwrap();
+    files
+}
+
+/// The post id a published form was sent on to.
+fn published(answer: &schoolplein_tests::http::RawResponse) -> i64 {
+    assert_eq!(answer.status, 303, "{}", answer.text());
+    answer
+        .header("location")
+        .and_then(|l| l.strip_prefix("/posts/"))
+        .and_then(|id| id.parse().ok())
+        .expect("the new post's address")
+}
+
+/// The token a post form carries for its files.
+fn files_token(page: &str) -> String {
+    page.split("name=\"files_token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the form's files token")
+        .to_owned()
+}
+
+/// A file as a multipart form sends it: `(field, file name, bytes)`.
+type FilePart<'a> = (&'a str, &'a str, &'a [u8]);
+
+const PDF: &[u8] = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n";
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01";
+
+#[tokio::test]
+async fn an_urgent_post_sent_with_files_has_them_before_its_mail_goes_out_and_the_mail_links_them()
+{
+    let db = TestDb::fresh().await;
+    let mailbox = Mailbox::start(&db).await;
+    let app = TestApp::spawn_with(TestAppOptions {
+        db: Some(db),
+        ..TestAppOptions::default()
+    })
+    .await;
+    let school = app.create_school("Basisschool Meegestuurd", "").await;
+    let host = school_host(&school.slug);
+    let mut admin = school::member(&app, &school, "Directeur", &[Role::SchoolAdmin]).await;
+    school::import_sample(&mut admin.client, &school).await;
+    let mut reader = parent(&app, &school, "Ouder 3b", &["2026001"]).await;
+    let g3 = school::id(
+        &app,
+        &school,
+        "SELECT id FROM groups WHERE import_key = $1",
+        "G3B",
+    )
+    .await
+    .to_string();
+
+    let form = admin.client.get(&host, "/posts/new").await.text();
+    assert!(
+        form.contains("enctype=\"multipart/form-data\"") && form.contains("type=\"file\" multiple"),
+        "{form}"
+    );
+    let answer = admin
+        .client
+        .post_multipart(
+            &host,
+            "/posts",
+            &[
+                ("files_token", &files_token(&form)),
+                ("kind", "news"),
+                ("title", "Schooltuin onder water"),
+                ("body", "Zie de brief en de plattegrond."),
+                ("groups", &g3),
+                ("urgent", "on"),
+            ],
+            &[
+                ("files", "brief.pdf", PDF),
+                ("files", "plattegrond.png", PNG),
+            ],
+        )
+        .await;
+    let post = published(&answer);
+    let files = files_of(&app, school.id, post).await;
+    assert_eq!(
+        files,
+        [
+            ("brief.pdf".to_owned(), PDF.to_vec()),
+            ("plattegrond.png".to_owned(), PNG.to_vec())
+        ]
+    );
+
+    let mail = mailbox.latest(&reader.email, 1).await;
+    assert!(mail.urgent);
+    assert!(mail.subject.contains("Schooltuin"), "{}", mail.subject);
+    for name in ["brief.pdf", "plattegrond.png"] {
+        assert!(mail.text.contains(name), "{}", mail.text);
+    }
+    let link = mail
+        .link(&format!("/posts/{post}/attachments/"))
+        .expect("a link to a file");
+    let file = reader.client.get(&host, &link).await;
+    assert_eq!(file.status, 200);
+    assert_eq!(file.body, PDF, "the first link is the first file");
+    let page = reader
+        .client
+        .get(&host, &format!("/posts/{post}"))
+        .await
+        .text();
+    assert_eq!(page.matches("class=\"attachment\"").count(), 2, "{page}");
+}
+
+#[tokio::test]
+async fn files_sent_with_a_mistake_are_kept_for_their_author_and_form_and_go_with_the_post_once() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool Bewaard", "").await;
+    let host = school_host(&school.slug);
+    let mut admin = school::member(&app, &school, "Directeur", &[Role::SchoolAdmin]).await;
+    school::import_sample(&mut admin.client, &school).await;
+    let mut teacher = school::member(&app, &school, "Juf", &[Role::Teacher]).await;
+    school::teach(&app, &school, teacher.person_id, "G3B").await;
+    let g3 = school::id(
+        &app,
+        &school,
+        "SELECT id FROM groups WHERE import_key = $1",
+        "G3B",
+    )
+    .await
+    .to_string();
+
+    // A mistake in the title: the form again, the files listed as received.
+    let form = teacher.client.get(&host, "/posts/new").await.text();
+    let token = files_token(&form);
+    let page = teacher
+        .client
+        .post_multipart(
+            &host,
+            "/posts",
+            &[
+                ("files_token", &token),
+                ("kind", "news"),
+                ("title", " "),
+                ("body", "De brief zit erbij."),
+                ("groups", &g3),
+            ],
+            &[("files", "brief.pdf", PDF), ("files", "foto.png", PNG)],
+        )
+        .await;
+    assert_eq!(page.status, 400, "{}", page.text());
+    let html = page.text();
+    assert!(html.contains("id=\"post-form\""), "{html}");
+    assert!(html.contains("href=\"#title\""), "{html}");
+    assert!(html.contains("class=\"field-error\""), "{html}");
+    assert!(html.contains("De brief zit erbij.</textarea>"), "{html}");
+    assert!(html.contains(&format!("value=\"{g3}\" id=\"group-{g3}\" checked")));
+    assert!(html.contains("class=\"pending-file\">brief.pdf<"), "{html}");
+    assert!(html.contains("class=\"pending-file\">foto.png<"), "{html}");
+    assert_eq!(files_token(&html), token, "the same form");
+    assert_eq!(
+        count_in(&app, school.id, "SELECT count(*) FROM posts").await,
+        0
+    );
+    let photo_id = html
+        .split("name=\"remove_files\" value=\"")
+        .nth(2)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a remove tick for the photo")
+        .to_owned();
+
+    // Another person cannot take them with the form's token.
+    let answer = admin
+        .client
+        .post_multipart(
+            &host,
+            "/posts",
+            &[
+                ("files_token", &token),
+                ("kind", "news"),
+                ("title", "Iets anders"),
+                ("whole_school", "on"),
+            ],
+            &[],
+        )
+        .await;
+    let other = published(&answer);
+    assert!(files_of(&app, school.id, other).await.is_empty());
+    let form_back = admin
+        .client
+        .post_multipart(
+            &host,
+            "/posts",
+            &[("files_token", &token), ("kind", "news"), ("title", " ")],
+            &[],
+        )
+        .await
+        .text();
+    assert!(!form_back.contains("brief.pdf"), "{form_back}");
+
+    // Another mistake, the photo ticked off: only the letter stays.
+    let page = teacher
+        .client
+        .post_multipart(
+            &host,
+            "/posts",
+            &[
+                ("files_token", &token),
+                ("remove_files", &photo_id),
+                ("kind", "agenda"),
+                ("title", "Schoolreisje"),
+                ("body", "De brief zit erbij."),
+                ("groups", &g3),
+                ("happens_on", "morgen"),
+            ],
+            &[("files", "", b"")],
+        )
+        .await;
+    assert_eq!(page.status, 400, "{}", page.text());
+    let html = page.text();
+    assert!(html.contains("href=\"#happens_on\""), "{html}");
+    assert!(html.contains("class=\"pending-file\">brief.pdf<"), "{html}");
+    assert!(!html.contains("foto.png"), "{html}");
+
+    // Corrected: the post has the letter, once, and nothing is kept any more.
+    let answer = teacher
+        .client
+        .post_multipart(
+            &host,
+            "/posts",
+            &[
+                ("files_token", &token),
+                ("kind", "news"),
+                ("title", "Schoolreisje"),
+                ("body", "De brief zit erbij."),
+                ("groups", &g3),
+            ],
+            &[("files", "", b"")],
+        )
+        .await;
+    let post = published(&answer);
+    assert_eq!(
+        files_of(&app, school.id, post).await,
+        [("brief.pdf".to_owned(), PDF.to_vec())]
+    );
+    assert_eq!(
+        count_in(&app, school.id, "SELECT count(*) FROM pending_attachments").await,
+        0
+    );
+    // Sending the same form again brings nothing along.
+    let again = teacher
+        .client
+        .post_multipart(
+            &host,
+            "/posts",
+            &[
+                ("files_token", &token),
+                ("kind", "news"),
+                ("title", "Nog een keer"),
+                ("groups", &g3),
+            ],
+            &[],
+        )
+        .await;
+    assert!(
+        files_of(&app, school.id, published(&again))
+            .await
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_refused_file_brings_the_post_form_back_at_its_field_and_writes_nothing() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool Geweigerd", "").await;
+    let host = school_host(&school.slug);
+    let mut admin = school::member(&app, &school, "Directeur", &[Role::SchoolAdmin]).await;
+    let form = admin.client.get(&host, "/posts/new").await.text();
+    let token = files_token(&form);
+    let mut too_big = b"%PDF-1.4\n".to_vec();
+    too_big.resize(10 * 1024 * 1024 + 1, b' ');
+    let html = b"<!doctype html><script>alert(1)</script>".as_slice();
+    let six: Vec<FilePart> = (0..6).map(|_| ("files", "brief.pdf", PDF)).collect();
+    let cases: Vec<(&str, Vec<FilePart>, &str)> = vec![
+        (
+            "too big",
+            vec![("files", "groot.pdf", &too_big)],
+            "Een bestand is hoogstens 10 MB.",
+        ),
+        (
+            "wrong type",
+            vec![("files", "brief.pdf", html)],
+            "Alleen pdf-",
+        ),
+        ("too many", six, "hoogstens 5 bestanden"),
+        (
+            "a good one and a bad one",
+            vec![("files", "brief.pdf", PDF), ("files", "nep.png", html)],
+            "Alleen pdf-",
+        ),
+    ];
+    for (case, files, message) in cases {
+        let page = admin
+            .client
+            .post_multipart(
+                &host,
+                "/posts",
+                &[
+                    ("files_token", &token),
+                    ("kind", "news"),
+                    ("title", "Met bijlagen"),
+                    ("body", "Tekst blijft."),
+                    ("whole_school", "on"),
+                    ("urgent", "on"),
+                ],
+                &files,
+            )
+            .await;
+        assert_eq!(page.status, 400, "{case}: {}", page.text());
+        let html = page.text();
+        assert!(html.contains("href=\"#files\""), "{case}: {html}");
+        assert!(html.contains("id=\"files-error\""), "{case}: {html}");
+        assert!(html.contains(message), "{case}: {html}");
+        assert!(html.contains("value=\"Met bijlagen\""), "{case}: {html}");
+        assert!(html.contains("Tekst blijft.</textarea>"), "{case}: {html}");
+        assert!(html.contains("id=\"urgent\" checked"), "{case}: {html}");
+        assert!(!html.contains("class=\"pending-file\""), "{case}: {html}");
+    }
+    for table in ["posts", "post_attachments", "pending_attachments"] {
+        let sql = format!("SELECT count(*) FROM {table}");
+        assert_eq!(count_in(&app, school.id, &sql).await, 0, "{table}");
+    }
+    let mails: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM platform.outbox WHERE subject LIKE '%bijlagen%'")
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(mails, 0);
+}
+
+#[tokio::test]
+async fn a_tiny_multipart_post_form_without_files_publishes() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool Klein", "").await;
+    let host = school_host(&school.slug);
+    let mut admin = school::member(&app, &school, "Directeur", &[Role::SchoolAdmin]).await;
+    admin.client.get(&host, "/posts/new").await;
+    // No token for the files and no file part at all, as a hand-made form might send.
+    let answer = admin
+        .client
+        .post_multipart(
+            &host,
+            "/posts",
+            &[("kind", "news"), ("title", "Kort"), ("whole_school", "on")],
+            &[],
+        )
+        .await;
+    let post = published(&answer);
+    assert!(files_of(&app, school.id, post).await.is_empty());
+    // As a browser sends it: an empty file part for a field left empty.
+    let answer = admin
+        .client
+        .post_multipart(
+            &host,
+            "/posts",
+            &[
+                ("kind", "news"),
+                ("title", "Ook kort"),
+                ("whole_school", "on"),
+            ],
+            &[("files", "", b"")],
+        )
+        .await;
+    let post = published(&answer);
+    assert!(files_of(&app, school.id, post).await.is_empty());
+    // A multipart form without its token has expired.
+    let answer = admin
+        .client
+        .post_file_as(&host, "/posts", "files", "brief.pdf", PDF, Some("wrong"))
+        .await;
+    assert_eq!(answer.status, 403);
+}
+
+#[tokio::test]
+async fn an_edit_with_a_mistake_comes_back_with_what_was_typed() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool Bijgewerkt", "").await;
+    let host = school_host(&school.slug);
+    let mut admin = school::member(&app, &school, "Directeur", &[Role::SchoolAdmin]).await;
+    let post = publish(
+        &mut admin.client,
+        &host,
+        &[
+            ("kind", "agenda"),
+            ("title", "Sportdag"),
+            ("happens_on", "2026-06-12"),
+            ("whole_school", "on"),
+        ],
+    )
+    .await;
+    let path = format!("/posts/{post}/edit");
+    admin.client.get(&host, &path).await;
+    for (fields, anchor) in [
+        (
+            vec![
+                ("title", " "),
+                ("body", "Neem <drinken> mee."),
+                ("happens_on", "2026-06-13"),
+            ],
+            "title",
+        ),
+        (
+            vec![
+                ("title", "Sportdag & spelletjes"),
+                ("body", "Neem <drinken> mee."),
+                ("happens_on", "13 juni"),
+            ],
+            "happens_on",
+        ),
+    ] {
+        let page = admin.client.post_form(&host, &path, &fields).await;
+        assert_eq!(page.status, 400, "{anchor}: {}", page.text());
+        let html = page.text();
+        assert!(html.contains("id=\"edit-form\""), "{html}");
+        assert!(html.contains("class=\"error-summary\""), "{html}");
+        assert!(html.contains(&format!("href=\"#{anchor}\"")), "{html}");
+        assert!(html.contains(&format!("id=\"{anchor}-error\"")), "{html}");
+        assert!(
+            html.contains("Neem &lt;drinken&gt; mee.</textarea>"),
+            "{html}"
+        );
+        if anchor == "title" {
+            assert!(html.contains("value=\"2026-06-13\""), "{html}");
+        } else {
+            assert!(html.contains("value=\"13 juni\""), "{html}");
+            assert!(
+                html.contains("value=\"Sportdag &amp; spelletjes\""),
+                "{html}"
+            );
+        }
+    }
+    let title: String = {
+        let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+        let title = sqlx::query_scalar("SELECT title FROM posts WHERE id = $1")
+            .bind(post)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        tx.rollback().await.unwrap();
+        title
+    };
+    assert_eq!(title, "Sportdag", "nothing saved");
+}

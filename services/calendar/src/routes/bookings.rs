@@ -9,6 +9,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
 use http::StatusCode;
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
+use schoolplein_kernel::forms::Mistake;
 use schoolplein_kernel::settings::Module;
 use schoolplein_kernel::{AppError, AppState, Lang, Language, Viewer};
 use serde::Serialize;
@@ -99,6 +100,8 @@ struct ConferencesPage<'a> {
     csrf: &'a str,
     /// Why the last request did not go through (a slot taken meanwhile).
     problem: Option<String>,
+    /// A booking or cancellation the round's rules refused, named at the round's card.
+    mistake: Option<Mistake>,
     booked: bool,
     cancelled: bool,
     rounds: Vec<RoundCard>,
@@ -114,7 +117,9 @@ fn is_mine(mode: BookingMode, slot: &SlotState, child: i64, person_id: i64) -> b
         }
 }
 
-/// The page, with `problem` saying why the last request did not go through.
+/// The page, with `problem` saying why the last request did not go through, or the
+/// `mistake` the round's rules found in it.
+#[allow(clippy::too_many_arguments)]
 async fn render_page(
     state: &AppState,
     tenant: &CurrentTenant,
@@ -122,6 +127,7 @@ async fn render_page(
     csrf: &Csrf,
     viewer: &Viewer,
     problem: Option<String>,
+    mistake: Option<Mistake>,
     query: &[(String, String)],
 ) -> Result<String, AppError> {
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
@@ -253,6 +259,7 @@ async fn render_page(
     let page = ConferencesPage {
         csrf: csrf.token(),
         problem,
+        mistake,
         booked: query.iter().any(|(k, _)| k == "booked"),
         cancelled: query.iter().any(|(k, _)| k == "cancelled"),
         rounds: cards,
@@ -279,7 +286,7 @@ pub async fn show_conferences(
     Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     open_to(&state, &tenant, &viewer).await?;
-    let html = render_page(&state, &tenant, lang, &csrf, &viewer, None, &query).await?;
+    let html = render_page(&state, &tenant, lang, &csrf, &viewer, None, None, &query).await?;
     Ok((csrf, Html(html)).into_response())
 }
 
@@ -293,8 +300,26 @@ async fn conflict(
     key: &str,
 ) -> Result<Response, AppError> {
     let problem = text_with(state, lang, key, &[]);
-    let html = render_page(state, tenant, lang, &csrf, viewer, Some(problem), &[]).await?;
+    let html = render_page(state, tenant, lang, &csrf, viewer, Some(problem), None, &[]).await?;
     Ok((StatusCode::CONFLICT, csrf, Html(html)).into_response())
+}
+
+/// The page again (400) with a refusal by the round's rules named at the card of the round
+/// and child it concerns (`round-<round>-<child>`). Nothing was written.
+async fn refused(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    lang: Language,
+    csrf: Csrf,
+    viewer: &Viewer,
+    refusal: AppError,
+    card: String,
+) -> Result<Response, AppError> {
+    let Some(mistake) = Mistake::of(&refusal, &state.templates, lang, |_| card.clone()) else {
+        return Err(refusal);
+    };
+    let html = render_page(state, tenant, lang, &csrf, viewer, None, Some(mistake), &[]).await?;
+    Ok((StatusCode::BAD_REQUEST, csrf, Html(html)).into_response())
 }
 
 /// A refusal by the round's rules: 400 naming `slot`, in words with the moment.
@@ -344,7 +369,9 @@ pub async fn book_slot(
         return Err(AppError::NotFound);
     }
     if let Some(refusal) = refuse(&state, lang, availability) {
-        return Err(refusal);
+        tx.rollback().await?;
+        let card = format!("round-{}-{pupil_id}", round.id);
+        return refused(&state, &tenant, lang, csrf, &viewer, refusal, card).await;
     }
     let who = Booker::parent(round.mode(), pupil_id, viewer.person_id);
     match booking::place(&mut tx, &round, slot_id, &who).await? {
@@ -381,6 +408,7 @@ pub async fn cancel_booking(
     State(state): State<AppState>,
     tenant: CurrentTenant,
     Lang(lang): Lang,
+    csrf: Csrf,
     viewer: Viewer,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
@@ -407,7 +435,9 @@ pub async fn cancel_booking(
         });
     }
     if let Some(refusal) = refuse(&state, lang, Availability::of(&round, now, children >= 2)) {
-        return Err(refusal);
+        tx.rollback().await?;
+        let card = format!("round-{}-{pupil_id}", round.id);
+        return refused(&state, &tenant, lang, csrf, &viewer, refusal, card).await;
     }
     booking::remove(&mut tx, booking_id, slot_id).await?;
     tx.commit().await?;

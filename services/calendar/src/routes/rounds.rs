@@ -58,6 +58,14 @@ struct RoundsPage<'a> {
     /// The new-round form as sent, when it came back with a mistake (else empty).
     typed: Typed,
     mistake: Option<Mistake>,
+    /// The invitation text's form's mistake: that form's summary and field only.
+    invitation_mistake: Option<Mistake>,
+}
+
+/// The rounds page's forms that come back with a mistake.
+enum RoundsForm {
+    NewRound,
+    InvitationText,
 }
 
 /// `GET /conference-rounds`: the rounds of the groups the viewer plans for (admins: all), the
@@ -75,7 +83,7 @@ pub async fn list_rounds(
     rounds_page(&state, &tenant, lang, csrf, &viewer, saved, None).await
 }
 
-/// The rounds page; with `typed`, the new-round form as sent, with its mistake (400).
+/// The rounds page; with `refused`, one of its forms as sent, with its mistake (400).
 async fn rounds_page(
     state: &AppState,
     tenant: &CurrentTenant,
@@ -83,7 +91,7 @@ async fn rounds_page(
     csrf: Csrf,
     viewer: &Viewer,
     saved: bool,
-    typed: Option<(Typed, Mistake)>,
+    refused: Option<(RoundsForm, Typed, Mistake)>,
 ) -> Result<Response, AppError> {
     let admin = viewer.has(Role::SchoolAdmin);
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
@@ -91,14 +99,20 @@ async fn rounds_page(
     let rows = db::rounds::listed(&mut tx, admin, viewer.person_id).await?;
     let (nl, en) = rounds::invitation_texts(&mut tx).await?;
     tx.commit().await?;
-    let status = if typed.is_some() {
+    let status = if refused.is_some() {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
-    let (typed, mistake) = match typed {
-        Some((typed, mistake)) => (typed, Some(mistake)),
-        None => (Typed::default(), None),
+    let (mut nl, mut en) = (nl.unwrap_or_default(), en.unwrap_or_default());
+    let (typed, mistake, invitation_mistake) = match refused {
+        Some((RoundsForm::NewRound, typed, mistake)) => (typed, Some(mistake), None),
+        Some((RoundsForm::InvitationText, typed, mistake)) => {
+            let one = |name: &str| typed.one.get(name).cloned().unwrap_or_default();
+            (nl, en) = (one("invitation_text"), one("invitation_text_en"));
+            (Typed::default(), None, Some(mistake))
+        }
+        None => (Typed::default(), None, None),
     };
     let page = RoundsPage {
         csrf: csrf.token(),
@@ -120,11 +134,12 @@ async fn rounds_page(
                 booked: r.booked,
             })
             .collect(),
-        invitation_text: nl.unwrap_or_default(),
-        invitation_text_en: en.unwrap_or_default(),
+        invitation_text: nl,
+        invitation_text_en: en,
         saved,
         typed,
         mistake,
+        invitation_mistake,
     };
     let html = Html(
         state
@@ -173,7 +188,7 @@ pub async fn create_round(
                 csrf,
                 &viewer,
                 false,
-                Some((typed, mistake)),
+                Some((RoundsForm::NewRound, typed, mistake)),
             )
             .await
         }
@@ -260,6 +275,73 @@ struct RoundPage<'a> {
     /// The families without a talk (per parent in `per_parent` mode).
     without: Vec<String>,
     closed_label: Option<String>,
+    /// The forms' values: the round's, or as sent when the form came back with a mistake.
+    slot_form: SlotValues,
+    settings_form: SettingsValues,
+    publish_form: PublishValues,
+    /// The form that came back with a mistake (`add-slot`, `round-settings`, `publish`,
+    /// `close`, `slots` for a slot's buttons), and where its summary goes: above that form,
+    /// or `top` when the mistake is about the round itself or the form is not drawn.
+    failed: Option<&'static str>,
+    summary_at: Option<&'static str>,
+    /// The family chosen for the slot whose assignment came back, as sent.
+    assigned_family: String,
+    mistake: Option<Mistake>,
+}
+
+/// The add-slot form's fields.
+#[derive(Debug, Default, Serialize)]
+struct SlotValues {
+    date: String,
+    start: String,
+    double: bool,
+}
+
+/// The settings form's fields.
+#[derive(Debug, Serialize)]
+struct SettingsValues {
+    booking_mode: String,
+    change_until_days: String,
+    opens_at: String,
+    siblings_open_at: String,
+    message: String,
+}
+
+/// The publish form's fields.
+#[derive(Debug, Serialize)]
+struct PublishValues {
+    mail: bool,
+    invitation: String,
+    invitation_en: String,
+}
+
+/// A form of the round's page sent back with its mistake.
+struct Refused {
+    form: &'static str,
+    typed: Typed,
+    mistake: Mistake,
+}
+
+impl Refused {
+    fn one(&self, name: &str) -> String {
+        self.typed.one.get(name).cloned().unwrap_or_default()
+    }
+
+    fn ticked(&self, name: &str) -> bool {
+        self.typed.one.contains_key(name)
+    }
+}
+
+/// The anchor of mistakes about the round itself (closed, no slots): its status line.
+const ROUND_STATUS: &str = "round-status";
+
+/// Whether the round's page draws the form at all in this state.
+fn drawn(form: &str, status: RoundStatus) -> bool {
+    match form {
+        "publish" => status == RoundStatus::Draft,
+        "close" => status == RoundStatus::Published,
+        _ => status != RoundStatus::Closed,
+    }
 }
 
 /// How the teacher's page names a family.
@@ -312,8 +394,21 @@ pub async fn show_round(
     viewer: Viewer,
     Path(round_id): Path<i64>,
 ) -> Result<Response, AppError> {
+    round_page(&state, &tenant, lang, csrf, &viewer, round_id, None).await
+}
+
+/// The round's page; with `refused`, one of its forms as sent with its mistake (400).
+async fn round_page(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    lang: Language,
+    csrf: Csrf,
+    viewer: &Viewer,
+    round_id: i64,
+    refused: Option<Refused>,
+) -> Result<Response, AppError> {
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
-    let round = managed_round(&mut tx, &viewer, round_id, false).await?;
+    let round = managed_round(&mut tx, viewer, round_id, false).await?;
     let slots = rounds::slots_of(&mut tx, round.id).await?;
     let families = rounds::families(&mut tx, &round).await?;
     let (school_nl, school_en) = rounds::invitation_texts(&mut tx).await?;
@@ -338,9 +433,81 @@ pub async fn show_round(
         })
         .map(family_label)
         .collect();
-    let days = teacher_days(&state, lang, &round, slots);
+    let days = teacher_days(state, lang, &round, slots);
     let moment = |at: Option<DateTime<Utc>>| at.map(|at| times::moment(&state.templates, lang, at));
+    let status = round.state();
+    let failed = refused.as_ref().map(|r| r.form);
+    let summary_at = refused.as_ref().map(|r| {
+        if r.mistake.anchor == ROUND_STATUS || !drawn(r.form, status) {
+            "top"
+        } else {
+            r.form
+        }
+    });
+    let sent = |form: &str| refused.as_ref().filter(|r| r.form == form);
+    let first_day = round
+        .days
+        .first()
+        .map(|d| d.to_string())
+        .unwrap_or_default();
+    let opens_at = round.opens_at.map(times::input_value).unwrap_or_default();
+    let siblings_open_at = round
+        .siblings_open_at
+        .map(times::input_value)
+        .unwrap_or_default();
+    let invitation = school_nl.unwrap_or_else(|| built_in(Language::Nl));
+    let invitation_en = school_en.unwrap_or_else(|| built_in(Language::En));
+    let slot_form = match sent("add-slot") {
+        Some(r) => SlotValues {
+            date: r.one("date"),
+            start: r.one("start"),
+            double: r.ticked("double"),
+        },
+        None => SlotValues {
+            date: first_day.clone(),
+            ..SlotValues::default()
+        },
+    };
+    let settings_form = match sent("round-settings") {
+        Some(r) => SettingsValues {
+            booking_mode: r.one("booking_mode"),
+            change_until_days: r.one("change_until_days"),
+            opens_at: r.one("opens_at"),
+            siblings_open_at: r.one("siblings_open_at"),
+            message: r.one("message"),
+        },
+        None => SettingsValues {
+            booking_mode: round.booking_mode.clone(),
+            change_until_days: round
+                .change_until_days
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+            opens_at: opens_at.clone(),
+            siblings_open_at: siblings_open_at.clone(),
+            message: round.message.clone(),
+        },
+    };
+    let publish_form = match sent("publish") {
+        Some(r) => PublishValues {
+            mail: r.ticked("mail"),
+            invitation: r.one("invitation"),
+            invitation_en: r.one("invitation_en"),
+        },
+        None => PublishValues {
+            mail: true,
+            invitation: invitation.clone(),
+            invitation_en: invitation_en.clone(),
+        },
+    };
+    let assigned_family = sent("slots").map(|r| r.one("family")).unwrap_or_default();
     let page = RoundPage {
+        slot_form,
+        settings_form,
+        publish_form,
+        failed,
+        summary_at,
+        assigned_family,
+        mistake: refused.map(|r| r.mistake),
         csrf: csrf.token(),
         status: round.state(),
         day_labels: round
@@ -359,28 +526,86 @@ pub async fn show_round(
             .collect(),
         day_start: round.day_start.format("%H:%M").to_string(),
         day_end: round.day_end.format("%H:%M").to_string(),
-        opens_at: round.opens_at.map(times::input_value).unwrap_or_default(),
-        siblings_open_at: round
-            .siblings_open_at
-            .map(times::input_value)
-            .unwrap_or_default(),
+        opens_at,
+        siblings_open_at,
         opens_label: moment(round.opens_at),
         siblings_label: moment(round.siblings_open_at),
         cutoff_label: moment(round.cutoff()),
         closed_label: moment(round.closed_at),
         without,
-        invitation: school_nl.unwrap_or_else(|| built_in(Language::Nl)),
-        invitation_en: school_en.unwrap_or_else(|| built_in(Language::En)),
-        first_day: round
-            .days
-            .first()
-            .map(|d| d.to_string())
-            .unwrap_or_default(),
+        invitation,
+        invitation_en,
+        first_day,
         days,
         round: &round,
     };
     let html = Html(state.templates.render("calendar/round.html", lang, &page)?);
-    Ok((csrf, html).into_response())
+    let code = if page.mistake.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    Ok((code, csrf, html).into_response())
+}
+
+/// What a change to the round came to: back to the page, or, for a mistake in what was sent,
+/// the page again (400) with `form` as sent and the mistake at its field (`anchor` maps a
+/// field to its element's id). Nothing was written: the change's transaction was dropped.
+#[allow(clippy::too_many_arguments)]
+async fn settle(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    lang: Language,
+    csrf: Csrf,
+    viewer: &Viewer,
+    round_id: i64,
+    outcome: Result<(), AppError>,
+    form: &'static str,
+    sent: &[(String, String)],
+    anchor: impl Fn(&str) -> String,
+) -> Result<Response, AppError> {
+    let error = match outcome {
+        Ok(()) => return Ok(back_to(round_id)),
+        Err(error) => error,
+    };
+    // A mistake about the round itself, whichever form sent it, is named at its status.
+    let anchor = |field: &str| match field {
+        "round" => ROUND_STATUS.to_owned(),
+        other => anchor(other),
+    };
+    let Some(mistake) = Mistake::of(&error, &state.templates, lang, anchor) else {
+        return Err(error);
+    };
+    let refused = Refused {
+        form,
+        typed: Typed::of(sent),
+        mistake,
+    };
+    round_page(state, tenant, lang, csrf, viewer, round_id, Some(refused)).await
+}
+
+/// The ids of the add-slot form's fields.
+fn slot_field_anchor(field: &str) -> String {
+    match field {
+        "date" => "slot-date".to_owned(),
+        _ => "slot-start".to_owned(),
+    }
+}
+
+/// The ids of a slot's row and its family choice, for mistakes of the slot's buttons.
+fn slot_anchor(slot_id: i64) -> impl Fn(&str) -> String {
+    move |field| match field {
+        "family" => format!("family-{slot_id}"),
+        _ => format!("slot-{slot_id}"),
+    }
+}
+
+/// The ids of the publish form's fields.
+fn publish_field_anchor(field: &str) -> String {
+    match field {
+        "invitation_en" => "publish-invitation-en".to_owned(),
+        _ => "publish-invitation".to_owned(),
+    }
 }
 
 /// Where to go back to after a change to a round.
@@ -410,15 +635,34 @@ async fn change_round(
 pub async fn save_round_settings(
     State(state): State<AppState>,
     tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
     viewer: Viewer,
     Path(round_id): Path<i64>,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let settings = RoundSettings::parse(&Form(&form))?;
-    let (mut tx, round) = change_round(&state, &tenant, &viewer, round_id).await?;
-    rounds::save_settings(&mut tx, &round, &settings).await?;
-    tx.commit().await?;
-    Ok(back_to(round_id))
+    let outcome = async {
+        let settings = RoundSettings::parse(&Form(&form))?;
+        let (mut tx, round) = change_round(&state, &tenant, &viewer, round_id).await?;
+        rounds::save_settings(&mut tx, &round, &settings).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+    .await;
+    let form_id = "round-settings";
+    settle(
+        &state,
+        &tenant,
+        lang,
+        csrf,
+        &viewer,
+        round_id,
+        outcome,
+        form_id,
+        &form,
+        round_field_anchor,
+    )
+    .await
 }
 
 /// A slot of the round, locked; 404 when it is not the round's.
@@ -455,43 +699,79 @@ pub async fn add_slot(
     State(state): State<AppState>,
     tenant: CurrentTenant,
     Lang(lang): Lang,
+    csrf: Csrf,
     viewer: Viewer,
     Path(round_id): Path<i64>,
-    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
+    CsrfForm(sent): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let form = Form(&form);
-    let date = form
-        .date("date")?
-        .ok_or_else(|| AppError::bad_request("date", "rounds.error.required"))?;
-    let start = form.time("start")?;
-    let starts_at = slots::to_utc(date, start).map_err(|e| slot_error(&state, lang, e))?;
-    if starts_at <= Utc::now() {
-        return Err(AppError::bad_request("date", "rounds.error.in_the_past"));
+    let outcome = async {
+        let form = Form(&sent);
+        let date = form
+            .date("date")?
+            .ok_or_else(|| AppError::bad_request("date", "rounds.error.required"))?;
+        let start = form.time("start")?;
+        let starts_at = slots::to_utc(date, start).map_err(|e| slot_error(&state, lang, e))?;
+        if starts_at <= Utc::now() {
+            return Err(AppError::bad_request("date", "rounds.error.in_the_past"));
+        }
+        let (mut tx, round) = change_round(&state, &tenant, &viewer, round_id).await?;
+        let times = if form.get("double").is_empty() { 1 } else { 2 };
+        let ends_at = starts_at + round.talk_length() * times;
+        insert_slot(&mut tx, round.id, starts_at, ends_at, "start").await?;
+        tx.commit().await?;
+        Ok(())
     }
-    let (mut tx, round) = change_round(&state, &tenant, &viewer, round_id).await?;
-    let times = if form.get("double").is_empty() { 1 } else { 2 };
-    let ends_at = starts_at + round.talk_length() * times;
-    insert_slot(&mut tx, round.id, starts_at, ends_at, "start").await?;
-    tx.commit().await?;
-    Ok(back_to(round_id))
+    .await;
+    let form_id = "add-slot";
+    settle(
+        &state,
+        &tenant,
+        lang,
+        csrf,
+        &viewer,
+        round_id,
+        outcome,
+        form_id,
+        &sent,
+        slot_field_anchor,
+    )
+    .await
 }
 
 /// `POST /conference-rounds/{id}/slots/{slot}/delete`: removes a free slot.
 pub async fn delete_slot(
     State(state): State<AppState>,
     tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
     viewer: Viewer,
     Path((round_id, slot_id)): Path<(i64, i64)>,
     CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
-    let (mut tx, round) = change_round(&state, &tenant, &viewer, round_id).await?;
-    let (_, _, booking) = slot_of_round(&mut tx, &round, slot_id).await?;
-    if booking.is_some() {
-        return Err(AppError::bad_request("slot", "rounds.error.slot_booked"));
+    let outcome = async {
+        let (mut tx, round) = change_round(&state, &tenant, &viewer, round_id).await?;
+        let (_, _, booking) = slot_of_round(&mut tx, &round, slot_id).await?;
+        if booking.is_some() {
+            return Err(AppError::bad_request("slot", "rounds.error.slot_booked"));
+        }
+        db::rounds::delete_slot(&mut tx, slot_id).await?;
+        tx.commit().await?;
+        Ok(())
     }
-    db::rounds::delete_slot(&mut tx, slot_id).await?;
-    tx.commit().await?;
-    Ok(back_to(round_id))
+    .await;
+    settle(
+        &state,
+        &tenant,
+        lang,
+        csrf,
+        &viewer,
+        round_id,
+        outcome,
+        "slots",
+        &[],
+        slot_anchor(slot_id),
+    )
+    .await
 }
 
 /// `POST /conference-rounds/{id}/slots/{slot}/double`: the talk takes twice the round's
@@ -500,41 +780,59 @@ pub async fn delete_slot(
 pub async fn double_slot(
     State(state): State<AppState>,
     tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
     viewer: Viewer,
     Path((round_id, slot_id)): Path<(i64, i64)>,
     CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
-    let (mut tx, round) = change_round(&state, &tenant, &viewer, round_id).await?;
-    let (starts_at, ends_at, _) = slot_of_round(&mut tx, &round, slot_id).await?;
-    if ends_at - starts_at > round.talk_length() {
-        return Err(AppError::bad_request("slot", "rounds.error.already_double"));
+    let outcome = async {
+        let (mut tx, round) = change_round(&state, &tenant, &viewer, round_id).await?;
+        let (starts_at, ends_at, _) = slot_of_round(&mut tx, &round, slot_id).await?;
+        if ends_at - starts_at > round.talk_length() {
+            return Err(AppError::bad_request("slot", "rounds.error.already_double"));
+        }
+        let new_end = starts_at + round.talk_length() * 2;
+        if crate::zone::local(new_end).time() > round.day_end
+            || times::local_date(new_end) != times::local_date(starts_at)
+        {
+            return Err(AppError::bad_request("slot", "rounds.error.past_day_end"));
+        }
+        let in_the_way =
+            db::rounds::slots_between(&mut tx, round.id, slot_id, ends_at, new_end).await?;
+        // The round's row, held for this change, keeps bookings out of the round meanwhile
+        // (they hold it shared), so what this read saw stays true until the commit.
+        if in_the_way.iter().any(|(_, booking)| booking.is_some()) {
+            return Err(AppError::bad_request("slot", "rounds.error.next_booked"));
+        }
+        let ids: Vec<i64> = in_the_way.iter().map(|(id, _)| *id).collect();
+        db::rounds::delete_slots(&mut tx, &ids).await?;
+        db::rounds::set_slot_end(&mut tx, slot_id, new_end)
+            .await
+            .map_err(|e| {
+                if rounds::is_overlap(&e) {
+                    AppError::bad_request("slot", "rounds.error.overlap")
+                } else {
+                    e.into()
+                }
+            })?;
+        tx.commit().await?;
+        Ok(())
     }
-    let new_end = starts_at + round.talk_length() * 2;
-    if crate::zone::local(new_end).time() > round.day_end
-        || times::local_date(new_end) != times::local_date(starts_at)
-    {
-        return Err(AppError::bad_request("slot", "rounds.error.past_day_end"));
-    }
-    let in_the_way =
-        db::rounds::slots_between(&mut tx, round.id, slot_id, ends_at, new_end).await?;
-    // The round's row, held for this change, keeps bookings out of the round meanwhile
-    // (they hold it shared), so what this read saw stays true until the commit.
-    if in_the_way.iter().any(|(_, booking)| booking.is_some()) {
-        return Err(AppError::bad_request("slot", "rounds.error.next_booked"));
-    }
-    let ids: Vec<i64> = in_the_way.iter().map(|(id, _)| *id).collect();
-    db::rounds::delete_slots(&mut tx, &ids).await?;
-    db::rounds::set_slot_end(&mut tx, slot_id, new_end)
-        .await
-        .map_err(|e| {
-            if rounds::is_overlap(&e) {
-                AppError::bad_request("slot", "rounds.error.overlap")
-            } else {
-                e.into()
-            }
-        })?;
-    tx.commit().await?;
-    Ok(back_to(round_id))
+    .await;
+    settle(
+        &state,
+        &tenant,
+        lang,
+        csrf,
+        &viewer,
+        round_id,
+        outcome,
+        "slots",
+        &[],
+        slot_anchor(slot_id),
+    )
+    .await
 }
 
 /// `POST /conference-rounds/{id}/slots/{slot}/single`: a double talk back to the round's
@@ -542,24 +840,42 @@ pub async fn double_slot(
 pub async fn single_slot(
     State(state): State<AppState>,
     tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
     viewer: Viewer,
     Path((round_id, slot_id)): Path<(i64, i64)>,
     CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
-    let (mut tx, round) = change_round(&state, &tenant, &viewer, round_id).await?;
-    let (starts_at, ends_at, _) = slot_of_round(&mut tx, &round, slot_id).await?;
-    let length = round.talk_length();
-    if ends_at - starts_at <= length {
-        return Err(AppError::bad_request("slot", "rounds.error.not_double"));
+    let outcome = async {
+        let (mut tx, round) = change_round(&state, &tenant, &viewer, round_id).await?;
+        let (starts_at, ends_at, _) = slot_of_round(&mut tx, &round, slot_id).await?;
+        let length = round.talk_length();
+        if ends_at - starts_at <= length {
+            return Err(AppError::bad_request("slot", "rounds.error.not_double"));
+        }
+        db::rounds::set_slot_end(&mut tx, slot_id, starts_at + length).await?;
+        let mut start = starts_at + length;
+        while start + length <= ends_at {
+            insert_slot(&mut tx, round.id, start, start + length, "slot").await?;
+            start += length;
+        }
+        tx.commit().await?;
+        Ok(())
     }
-    db::rounds::set_slot_end(&mut tx, slot_id, starts_at + length).await?;
-    let mut start = starts_at + length;
-    while start + length <= ends_at {
-        insert_slot(&mut tx, round.id, start, start + length, "slot").await?;
-        start += length;
-    }
-    tx.commit().await?;
-    Ok(back_to(round_id))
+    .await;
+    settle(
+        &state,
+        &tenant,
+        lang,
+        csrf,
+        &viewer,
+        round_id,
+        outcome,
+        "slots",
+        &[],
+        slot_anchor(slot_id),
+    )
+    .await
 }
 
 /// `POST /conference-rounds/{id}/slots/{slot}/assign`: the teacher books the slot for a family
@@ -568,54 +884,90 @@ pub async fn single_slot(
 pub async fn assign_slot(
     State(state): State<AppState>,
     tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
     viewer: Viewer,
     Path((round_id, slot_id)): Path<(i64, i64)>,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let (pupil_id, parent_id) = rounds::parse_family(Form(&form).get("family"))?;
-    let (mut tx, round) = change_round(&state, &tenant, &viewer, round_id).await?;
-    let belongs = rounds::families(&mut tx, &round)
-        .await?
-        .iter()
-        .any(|f| f.pupil_id == pupil_id && f.parent_id == parent_id);
-    if !belongs {
-        return Err(AppError::bad_request("family", "rounds.error.bad_family"));
-    }
-    let slot_exists = db::rounds::slot_exists(&mut tx, round.id, slot_id).await?;
-    if !slot_exists {
-        return Err(AppError::NotFound);
-    }
-    let who = Booker {
-        pupil_id,
-        parent_id,
-        by: viewer.person_id,
-        assigned: true,
-    };
-    match booking::place(&mut tx, &round, slot_id, &who).await? {
-        Placed::Booked | Placed::AlreadyTheirs => {
-            tx.commit().await?;
-            Ok(back_to(round_id))
+    let outcome = async {
+        let (pupil_id, parent_id) = rounds::parse_family(Form(&form).get("family"))?;
+        let (mut tx, round) = change_round(&state, &tenant, &viewer, round_id).await?;
+        let belongs = rounds::families(&mut tx, &round)
+            .await?
+            .iter()
+            .any(|f| f.pupil_id == pupil_id && f.parent_id == parent_id);
+        if !belongs {
+            return Err(AppError::bad_request("family", "rounds.error.bad_family"));
         }
-        Placed::Taken | Placed::ChangedMeanwhile => {
-            Err(AppError::bad_request("slot", "rounds.error.slot_booked"))
+        let slot_exists = db::rounds::slot_exists(&mut tx, round.id, slot_id).await?;
+        if !slot_exists {
+            return Err(AppError::NotFound);
+        }
+        let who = Booker {
+            pupil_id,
+            parent_id,
+            by: viewer.person_id,
+            assigned: true,
+        };
+        match booking::place(&mut tx, &round, slot_id, &who).await? {
+            Placed::Booked | Placed::AlreadyTheirs => {
+                tx.commit().await?;
+                Ok(())
+            }
+            Placed::Taken | Placed::ChangedMeanwhile => {
+                Err(AppError::bad_request("slot", "rounds.error.slot_booked"))
+            }
         }
     }
+    .await;
+    settle(
+        &state,
+        &tenant,
+        lang,
+        csrf,
+        &viewer,
+        round_id,
+        outcome,
+        "slots",
+        &form,
+        slot_anchor(slot_id),
+    )
+    .await
 }
 
 /// `POST /conference-rounds/{id}/bookings/{booking}/remove`: the teacher frees a slot.
 pub async fn remove_booking(
     State(state): State<AppState>,
     tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
     viewer: Viewer,
     Path((round_id, booking_id)): Path<(i64, i64)>,
     CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
-    let (mut tx, round) = change_round(&state, &tenant, &viewer, round_id).await?;
-    let slot = db::rounds::slot_of_booking(&mut tx, round.id, booking_id).await?;
-    let slot = slot.ok_or(AppError::NotFound)?;
-    booking::remove(&mut tx, booking_id, slot).await?;
-    tx.commit().await?;
-    Ok(back_to(round_id))
+    let outcome = async {
+        let (mut tx, round) = change_round(&state, &tenant, &viewer, round_id).await?;
+        let slot = db::rounds::slot_of_booking(&mut tx, round.id, booking_id).await?;
+        let slot = slot.ok_or(AppError::NotFound)?;
+        booking::remove(&mut tx, booking_id, slot).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+    .await;
+    settle(
+        &state,
+        &tenant,
+        lang,
+        csrf,
+        &viewer,
+        round_id,
+        outcome,
+        "slots",
+        &[],
+        |_: &str| ROUND_STATUS.to_owned(),
+    )
+    .await
 }
 
 #[derive(Debug, Serialize)]
@@ -635,51 +987,69 @@ struct InvitationMail<'a> {
 pub async fn publish_round(
     State(state): State<AppState>,
     tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
     viewer: Viewer,
     Path(round_id): Path<i64>,
-    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
+    CsrfForm(sent): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let form = Form(&form);
-    let mail = !form.get("mail").is_empty();
-    let invitation = rounds::text("invitation", form.get("invitation"), 4000, true)?;
-    let invitation_en = rounds::text("invitation_en", form.get("invitation_en"), 4000, true)?;
-    if mail && invitation.is_empty() {
-        return Err(AppError::bad_request(
-            "invitation",
-            "rounds.error.invitation_required",
-        ));
-    }
-    let (mut tx, round) = change_round(&state, &tenant, &viewer, round_id).await?;
-    if round.state() != RoundStatus::Draft {
-        return Err(AppError::bad_request(
-            "round",
-            "rounds.error.already_published",
-        ));
-    }
-    let slots = rounds::slot_count(&mut tx, round.id).await?;
-    if slots == 0 {
-        return Err(AppError::bad_request("round", "rounds.error.no_slots"));
-    }
-    db::rounds::publish(
-        &mut tx,
-        round.id,
-        mail.then_some(invitation.as_str()),
-        (mail && !invitation_en.is_empty()).then_some(invitation_en.as_str()),
-    )
-    .await?;
-    if mail {
-        mail_invitations(
-            &state,
-            &tenant,
+    let outcome = async {
+        let form = Form(&sent);
+        let mail = !form.get("mail").is_empty();
+        let invitation = rounds::text("invitation", form.get("invitation"), 4000, true)?;
+        let invitation_en = rounds::text("invitation_en", form.get("invitation_en"), 4000, true)?;
+        if mail && invitation.is_empty() {
+            return Err(AppError::bad_request(
+                "invitation",
+                "rounds.error.invitation_required",
+            ));
+        }
+        let (mut tx, round) = change_round(&state, &tenant, &viewer, round_id).await?;
+        if round.state() != RoundStatus::Draft {
+            return Err(AppError::bad_request(
+                "round",
+                "rounds.error.already_published",
+            ));
+        }
+        let slots = rounds::slot_count(&mut tx, round.id).await?;
+        if slots == 0 {
+            return Err(AppError::bad_request("round", "rounds.error.no_slots"));
+        }
+        db::rounds::publish(
             &mut tx,
-            &round,
-            &invitation,
-            &invitation_en,
+            round.id,
+            mail.then_some(invitation.as_str()),
+            (mail && !invitation_en.is_empty()).then_some(invitation_en.as_str()),
         )
         .await?;
+        if mail {
+            mail_invitations(
+                &state,
+                &tenant,
+                &mut tx,
+                &round,
+                &invitation,
+                &invitation_en,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
-    tx.commit().await?;
-    Ok(back_to(round_id))
+    .await;
+    settle(
+        &state,
+        &tenant,
+        lang,
+        csrf,
+        &viewer,
+        round_id,
+        outcome,
+        "publish",
+        &sent,
+        publish_field_anchor,
+    )
+    .await
 }
 
 /// Queues the invitation to every parent of the round's group (links in effect, not blocked).
@@ -751,25 +1121,43 @@ async fn mail_invitations(
 pub async fn close_round(
     State(state): State<AppState>,
     tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
     viewer: Viewer,
     Path(round_id): Path<i64>,
     CsrfForm(form): CsrfForm<CloseForm>,
 ) -> Result<Response, AppError> {
-    // Closing mails every parent of the group and cannot be undone: asked for in so many words.
-    if form.confirm.as_deref() != Some("yes") {
-        return Err(AppError::bad_request(
-            "confirm",
-            "rounds.error.confirm_close",
-        ));
+    let outcome = async {
+        // Closing mails every parent of the group and cannot be undone: asked for in so many words.
+        if form.confirm.as_deref() != Some("yes") {
+            return Err(AppError::bad_request(
+                "confirm",
+                "rounds.error.confirm_close",
+            ));
+        }
+        let (mut tx, round) = change_round(&state, &tenant, &viewer, round_id).await?;
+        if round.state() != RoundStatus::Published {
+            return Err(AppError::bad_request("round", "rounds.error.not_published"));
+        }
+        db::rounds::close(&mut tx, round.id).await?;
+        closing::mail_final_times(&state, &tenant, &mut tx, &round).await?;
+        tx.commit().await?;
+        Ok(())
     }
-    let (mut tx, round) = change_round(&state, &tenant, &viewer, round_id).await?;
-    if round.state() != RoundStatus::Published {
-        return Err(AppError::bad_request("round", "rounds.error.not_published"));
-    }
-    db::rounds::close(&mut tx, round.id).await?;
-    closing::mail_final_times(&state, &tenant, &mut tx, &round).await?;
-    tx.commit().await?;
-    Ok(back_to(round_id))
+    .await;
+    settle(
+        &state,
+        &tenant,
+        lang,
+        csrf,
+        &viewer,
+        round_id,
+        outcome,
+        "close",
+        &[],
+        |_: &str| "confirm-close".to_owned(),
+    )
+    .await
 }
 
 /// `GET /conference-rounds/{id}/delete`: asks first, naming how many slots go with the round.
@@ -832,19 +1220,38 @@ pub async fn delete_round(
 pub async fn save_invitation_text(
     State(state): State<AppState>,
     tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
     viewer: Viewer,
-    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
+    CsrfForm(sent): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin])?;
     viewer.require_writable()?;
-    let form = Form(&form);
-    let nl = rounds::text("invitation_text", form.get("invitation_text"), 4000, true)?;
-    let en = rounds::text(
-        "invitation_text_en",
-        form.get("invitation_text_en"),
-        4000,
-        true,
-    )?;
+    let form = Form(&sent);
+    let checked = rounds::text("invitation_text", form.get("invitation_text"), 4000, true)
+        .and_then(|nl| {
+            let en = rounds::text(
+                "invitation_text_en",
+                form.get("invitation_text_en"),
+                4000,
+                true,
+            )?;
+            Ok((nl, en))
+        });
+    let (nl, en) = match checked {
+        Ok(texts) => texts,
+        Err(error) => {
+            let anchor = |field: &str| match field {
+                "invitation_text_en" => "invitation-en".to_owned(),
+                _ => "invitation-nl".to_owned(),
+            };
+            let Some(mistake) = Mistake::of(&error, &state.templates, lang, anchor) else {
+                return Err(error);
+            };
+            let refused = (RoundsForm::InvitationText, Typed::of(&sent), mistake);
+            return rounds_page(&state, &tenant, lang, csrf, &viewer, false, Some(refused)).await;
+        }
+    };
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     db::rounds::save_invitation_texts(
         &mut tx,

@@ -12,8 +12,8 @@ use schoolplein_kernel::confirm::{ConfirmKeys, Confirmation};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm, CsrfToken};
 use schoolplein_kernel::forms::TokenOnly;
 use schoolplein_kernel::settings::Module;
-use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
-use serde::{Deserialize, Serialize};
+use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer};
+use serde::Serialize;
 use tenant_router::{CurrentTenant, TenantId, TenantTx};
 use tokio::sync::Semaphore;
 
@@ -21,6 +21,7 @@ use crate::db::albums::{self, AlbumReader, AlbumRow, PhotoRow, TagChoice, ZipIte
 use crate::db::pupils;
 use crate::fields::optional_text;
 use crate::files::{clean_file_name, disposition, sniff_image};
+use crate::form_back::{FormBack, anchors, value};
 use crate::sharing::{
     self, FileLimits, GroupChoice, file_headers, manageable_groups, may_manage, member,
     module_open, read_upload,
@@ -83,7 +84,16 @@ struct AlbumsPage<'a> {
     may_create: bool,
     admin: bool,
     label: Option<String>,
+    #[serde(flatten)]
+    back: FormBack,
 }
+
+/// The ids of the forms that come back with their mistakes: a new album, and on an album's
+/// page the download of a selection, the upload and the album's settings.
+const NEW_ALBUM_FORM: &str = "new-album";
+const DOWNLOAD_FORM: &str = "download-photos";
+const UPLOAD_FORM: &str = "upload-photos";
+const SETTINGS_FORM: &str = "album-settings";
 
 /// `GET /albums`: the albums the viewer sees, newest first.
 pub async fn list_albums(
@@ -93,9 +103,22 @@ pub async fn list_albums(
     csrf: Csrf,
     viewer: Viewer,
 ) -> Result<Response, AppError> {
-    let settings = module_open(&state, &tenant, &viewer, Module::Photos).await?;
+    module_open(&state, &tenant, &viewer, Module::Photos).await?;
+    albums_page(&state, &tenant, lang, csrf, &viewer, FormBack::none()).await
+}
+
+/// The albums page, with the form for a new album as sent when `back` holds it (400).
+async fn albums_page(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    lang: Language,
+    csrf: Csrf,
+    viewer: &Viewer,
+    back: FormBack,
+) -> Result<Response, AppError> {
+    let settings = state.settings.get(&state.schools, tenant.id()).await?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
-    let reader = AlbumReader::load(&mut tx, &viewer).await?;
+    let reader = AlbumReader::load(&mut tx, viewer).await?;
     let albums = albums::visible_albums(&mut tx, &reader, None).await?;
     let may_create = reader.member.may_post();
     let groups = if may_create {
@@ -104,6 +127,7 @@ pub async fn list_albums(
         Vec::new()
     };
     tx.commit().await?;
+    let status = back.status();
     let page = AlbumsPage {
         csrf: csrf.token(),
         albums,
@@ -111,42 +135,54 @@ pub async fn list_albums(
         may_create,
         admin: reader.member.admin,
         label: settings.module(Module::Photos).name,
+        back,
     };
     let html = Html(state.templates.render("portal/albums.html", lang, &page)?);
-    Ok((csrf, html).into_response())
-}
-
-#[derive(Debug, Deserialize)]
-pub struct NewAlbumForm {
-    #[serde(default)]
-    title: String,
-    #[serde(default)]
-    group_id: String,
-    #[serde(default)]
-    parents_may_upload: Option<String>,
+    Ok((status, csrf, html).into_response())
 }
 
 /// `POST /albums`: fields `title`, `group_id` (empty: the whole school, admins only) and
-/// `parents_may_upload=on` to let the parents who see it add photos.
+/// `parents_may_upload=on` to let the parents who see it add photos. A mistake brings the
+/// page back with the form as sent; nothing is written.
 pub async fn create_album(
     State(state): State<AppState>,
     tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
     viewer: Viewer,
-    CsrfForm(form): CsrfForm<NewAlbumForm>,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     module_open(&state, &tenant, &viewer, Module::Photos).await?;
     viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
     viewer.require_writable()?;
-    let title = optional_text("title", &form.title, 100, false)?
-        .ok_or_else(|| AppError::bad_request("title", "portal.albums.title_required"))?;
-    let parents_may_upload = switch("parents_may_upload", form.parents_may_upload.as_deref())?;
-    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    let reader = member(&mut tx, &viewer).await?;
-    let group = sharing::chosen_group(&mut tx, &reader, "group_id", &form.group_id).await?;
-    let album_id =
-        albums::create(&mut tx, &title, group, parents_may_upload, viewer.person_id).await?;
-    tx.commit().await?;
-    Ok(Redirect::to(&format!("/albums/{album_id}")).into_response())
+    let made = async {
+        let title = optional_text("title", value(&form, "title"), 100, false)?
+            .ok_or_else(|| AppError::bad_request("title", "portal.albums.title_required"))?;
+        let parents_may_upload = switch(
+            "parents_may_upload",
+            Some(value(&form, "parents_may_upload")),
+        )?;
+        let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+        let reader = member(&mut tx, &viewer).await?;
+        let group =
+            sharing::chosen_group(&mut tx, &reader, "group_id", value(&form, "group_id")).await?;
+        let album_id =
+            albums::create(&mut tx, &title, group, parents_may_upload, viewer.person_id).await?;
+        tx.commit().await?;
+        Ok::<_, AppError>(album_id)
+    };
+    match made.await {
+        Ok(album_id) => Ok(Redirect::to(&format!("/albums/{album_id}")).into_response()),
+        Err(error) => {
+            let anchor = anchors(&[
+                ("title", "album-title"),
+                ("group_id", "album-group"),
+                ("parents_may_upload", "album-parents-upload"),
+            ]);
+            let back = FormBack::of(&state, lang, error, NEW_ALBUM_FORM, &form, anchor)?;
+            albums_page(&state, &tenant, lang, csrf, &viewer, back).await
+        }
+    }
 }
 
 /// A checkbox: absent is off, `on` (what browsers send) or `1` is on, anything else is refused.
@@ -167,6 +203,8 @@ struct AlbumPage<'a> {
     may_upload: bool,
     staff: bool,
     max_zip_photos: usize,
+    #[serde(flatten)]
+    back: FormBack,
 }
 
 /// `GET /albums/{album}`: the photos the viewer is shown, to select and download.
@@ -179,12 +217,35 @@ pub async fn show_album(
     Path(album_id): Path<i64>,
 ) -> Result<Response, AppError> {
     module_open(&state, &tenant, &viewer, Module::Photos).await?;
+    album_page(
+        &state,
+        &tenant,
+        lang,
+        csrf,
+        &viewer,
+        album_id,
+        FormBack::none(),
+    )
+    .await
+}
+
+/// An album's page, with one of its forms' mistakes when `back` holds one (400).
+async fn album_page(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    lang: Language,
+    csrf: Csrf,
+    viewer: &Viewer,
+    album_id: i64,
+    back: FormBack,
+) -> Result<Response, AppError> {
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
-    let reader = AlbumReader::load(&mut tx, &viewer).await?;
+    let reader = AlbumReader::load(&mut tx, viewer).await?;
     let album = visible_album(&mut tx, &reader, album_id).await?;
     let photos = albums::shown_photos(&mut tx, &reader, album_id).await?;
     tx.commit().await?;
     let may_manage = may_manage(&reader.member, album.group_id);
+    let status = back.status();
     let page = AlbumPage {
         csrf: csrf.token(),
         may_upload: may_manage || album.parents_may_upload,
@@ -193,29 +254,37 @@ pub async fn show_album(
         photos,
         staff: reader.staff,
         max_zip_photos: MAX_ZIP_PHOTOS,
+        back,
     };
     let html = Html(state.templates.render("portal/album.html", lang, &page)?);
-    Ok((csrf, html).into_response())
-}
-
-#[derive(Debug, Deserialize)]
-pub struct AlbumSettingsForm {
-    #[serde(default)]
-    parents_may_upload: Option<String>,
+    Ok((status, csrf, html).into_response())
 }
 
 /// `POST /albums/{album}/settings`: whether parents may add photos (`parents_may_upload=on`).
 pub async fn save_album_settings(
     State(state): State<AppState>,
     tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
     viewer: Viewer,
     Path(album_id): Path<i64>,
-    CsrfForm(form): CsrfForm<AlbumSettingsForm>,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     module_open(&state, &tenant, &viewer, Module::Photos).await?;
     viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
     viewer.require_writable()?;
-    let parents_may_upload = switch("parents_may_upload", form.parents_may_upload.as_deref())?;
+    let sent = form
+        .iter()
+        .rfind(|(key, _)| key == "parents_may_upload")
+        .map(|(_, value)| value.as_str());
+    let parents_may_upload = match switch("parents_may_upload", sent) {
+        Ok(on) => on,
+        Err(error) => {
+            let anchor = |_: &str| "album-parents-may-upload".to_owned();
+            let back = FormBack::of(&state, lang, error, SETTINGS_FORM, &form, anchor)?;
+            return album_page(&state, &tenant, lang, csrf, &viewer, album_id, back).await;
+        }
+    };
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     let reader = AlbumReader::load(&mut tx, &viewer).await?;
     managed_album(&mut tx, &reader, album_id).await?;
@@ -332,12 +401,14 @@ async fn thumbnail_of(bytes: std::sync::Arc<Vec<u8>>) -> Result<Option<Vec<u8>>,
 }
 
 /// `POST /albums/{album}/photos` (multipart: `csrf` first, then one or more `file`): JPEG
-/// and PNG photos, each with its thumbnail; all of them are kept, or none.
+/// and PNG photos, each with its thumbnail; all of them are kept, or none. A file refused
+/// (not a photo, too large) brings the album's page back with the reason at the file field.
 pub async fn upload_photos(
     State(state): State<AppState>,
     tenant: CurrentTenant,
+    Lang(lang): Lang,
+    (csrf, csrf_check): (Csrf, CsrfToken),
     viewer: Viewer,
-    csrf: CsrfToken,
     Path(album_id): Path<i64>,
     multipart: Multipart,
 ) -> Result<Response, AppError> {
@@ -348,9 +419,39 @@ pub async fn upload_photos(
     let reader = AlbumReader::load(&mut tx, &viewer).await?;
     may_add_photos(&mut tx, &reader, album_id).await?;
     tx.commit().await?;
+    match store_photos(
+        &state,
+        &tenant,
+        &viewer,
+        &reader,
+        &csrf_check,
+        album_id,
+        multipart,
+    )
+    .await
+    {
+        Ok(()) => Ok(Redirect::to(&format!("/albums/{album_id}")).into_response()),
+        Err(error) => {
+            // A browser cannot be given a chosen file back; the form holds nothing else.
+            let anchor = |_: &str| "file".to_owned();
+            let back = FormBack::of(&state, lang, error, UPLOAD_FORM, &[], anchor)?;
+            album_page(&state, &tenant, lang, csrf, &viewer, album_id, back).await
+        }
+    }
+}
+
+async fn store_photos(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    viewer: &Viewer,
+    reader: &AlbumReader,
+    csrf: &CsrfToken,
+    album_id: i64,
+    multipart: Multipart,
+) -> Result<(), AppError> {
     let form = read_upload(
         multipart,
-        &csrf,
+        csrf,
         FileLimits {
             field: "file",
             max_bytes: MAX_PHOTO_BYTES,
@@ -371,7 +472,7 @@ pub async fn upload_photos(
     }
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     // Again, inside the transaction that writes: the album may have gone meanwhile.
-    may_add_photos(&mut tx, &reader, album_id).await?;
+    may_add_photos(&mut tx, reader, album_id).await?;
     for (name, content_type, bytes, thumbnail) in &photos {
         albums::insert_photo(
             &mut tx,
@@ -385,7 +486,7 @@ pub async fn upload_photos(
         .await?;
     }
     tx.commit().await?;
-    Ok(Redirect::to(&format!("/albums/{album_id}")).into_response())
+    Ok(())
 }
 
 /// One photo's thumbnail or original, if the reader is shown it.
@@ -546,12 +647,32 @@ pub async fn delete_photo(
 pub async fn download_zip(
     State(state): State<AppState>,
     tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
     viewer: Viewer,
     Path(album_id): Path<i64>,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     module_open(&state, &tenant, &viewer, Module::Photos).await?;
-    let chosen: Vec<i64> = ids(&form, "photos")?.into_iter().collect();
+    match zip_of_selection(&state, &tenant, &viewer, album_id, &form).await {
+        Err(error) => {
+            let anchor = |_: &str| "photos".to_owned();
+            let back = FormBack::of(&state, lang, error, DOWNLOAD_FORM, &form, anchor)?;
+            album_page(&state, &tenant, lang, csrf, &viewer, album_id, back).await
+        }
+        zip => zip,
+    }
+}
+
+/// The zip of the photos chosen in `form`, or a 400 naming `photos`.
+async fn zip_of_selection(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    viewer: &Viewer,
+    album_id: i64,
+    form: &[(String, String)],
+) -> Result<Response, AppError> {
+    let chosen: Vec<i64> = ids(form, "photos")?.into_iter().collect();
     if chosen.is_empty() {
         return Err(AppError::bad_request(
             "photos",
@@ -565,7 +686,7 @@ pub async fn download_zip(
         ));
     }
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
-    let reader = AlbumReader::load(&mut tx, &viewer).await?;
+    let reader = AlbumReader::load(&mut tx, viewer).await?;
     let album = visible_album(&mut tx, &reader, album_id).await?;
     let items = albums::zip_items(&mut tx, &reader, album_id, &chosen).await?;
     tx.commit().await?;
@@ -579,7 +700,8 @@ pub async fn download_zip(
             "portal.albums.selection_too_large",
         ));
     }
-    let body = schoolplein_kernel::body::streamed(zip_stream(state, tenant.id(), album_id, items));
+    let body =
+        schoolplein_kernel::body::streamed(zip_stream(state.clone(), tenant.id(), album_id, items));
     let name = disposition(&format!("{}.zip", clean_file_name(&album.title)));
     Ok((file_headers("application/zip", name), body).into_response())
 }

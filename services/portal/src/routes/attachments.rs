@@ -1,6 +1,6 @@
-//! Files attached to posts (C1): PDF, JPEG and PNG, recognised by their first bytes, at most
-//! `MAX_ATTACHMENT_BYTES` each and `MAX_ATTACHMENTS` per post; they reach exactly who the post
-//! reaches and are always served as downloads, never shown inline.
+//! Files attached to posts (C1) on the post's page: PDF, JPEG and PNG, recognised by their
+//! first bytes, within `crate::attachments`' limits; they reach exactly who the post reaches
+//! and are always served as downloads, never shown inline.
 
 use axum::extract::{Multipart, Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -11,13 +11,9 @@ use schoolplein_kernel::{AppError, AppState, Role, Viewer};
 use tenant_router::{CurrentTenant, TenantTx};
 
 use crate::access::{changeable, open_to, reader};
+use crate::attachments::{MAX_ATTACHMENTS, check, read_file, unreadable};
 use crate::db::attachments;
-use crate::files::{clean_file_name, disposition, sniff_attachment};
-
-/// The largest file accepted.
-pub const MAX_ATTACHMENT_BYTES: usize = 10 * 1024 * 1024;
-/// Files per post.
-pub const MAX_ATTACHMENTS: i64 = 5;
+use crate::files::disposition;
 
 /// `POST /posts/{id}/attachments` (multipart: `csrf` first, then `file`), by the post's
 /// author or a school admin.
@@ -31,28 +27,18 @@ pub async fn upload(
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
     viewer.require_writable()?;
-    let unreadable = |_| AppError::bad_request("file", "portal.attachments.unreadable");
     let mut verified = false;
     let mut file = None;
-    while let Some(mut field) = multipart.next_field().await.map_err(unreadable)? {
+    while let Some(mut field) = multipart.next_field().await.map_err(unreadable("file"))? {
         match field.name() {
             Some("csrf") => {
-                csrf.verify(Some(&field.text().await.map_err(unreadable)?))?;
+                csrf.verify(Some(&field.text().await.map_err(unreadable("file"))?))?;
                 verified = true;
             }
             Some("file") if verified => {
-                let name = clean_file_name(field.file_name().unwrap_or_default());
-                let mut bytes = Vec::new();
-                while let Some(chunk) = field.chunk().await.map_err(unreadable)? {
-                    if bytes.len() + chunk.len() > MAX_ATTACHMENT_BYTES {
-                        return Err(AppError::bad_request(
-                            "file",
-                            "portal.attachments.too_large",
-                        ));
-                    }
-                    bytes.extend_from_slice(&chunk);
-                }
-                file = Some((name, bytes));
+                let name = field.file_name().unwrap_or_default().to_owned();
+                let bytes = read_file(&mut field, "file").await?;
+                file = Some(check("file", &name, bytes)?);
             }
             Some("file") => return Err(AppError::FormExpired),
             _ => {}
@@ -61,11 +47,7 @@ pub async fn upload(
     if !verified {
         return Err(AppError::FormExpired);
     }
-    let (name, bytes) = file
-        .filter(|(_, bytes)| !bytes.is_empty())
-        .ok_or_else(|| AppError::bad_request("file", "portal.attachments.missing"))?;
-    let content_type = sniff_attachment(&bytes)
-        .ok_or_else(|| AppError::bad_request("file", "portal.attachments.not_allowed"))?;
+    let file = file.ok_or_else(|| AppError::bad_request("file", "portal.attachments.missing"))?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     // Locks the post: two uploads at once count each other.
     changeable(&mut tx, &viewer, post_id).await?;
@@ -73,7 +55,7 @@ pub async fn upload(
     if count >= MAX_ATTACHMENTS {
         return Err(AppError::bad_request("file", "portal.attachments.too_many"));
     }
-    attachments::insert(&mut tx, post_id, &name, content_type, &bytes).await?;
+    attachments::insert(&mut tx, post_id, &file.name, file.content_type, &file.bytes).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/posts/{post_id}")).into_response())
 }

@@ -1,13 +1,11 @@
 //! A parent's own page in the school (P7, P8): their children (in effect or waiting for the
 //! school), per child who may see which of their details, and their details themselves.
 
-use std::collections::HashMap;
-
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::forms::TokenOnly;
-use schoolplein_kernel::{AppError, AppState, Lang, Viewer};
+use schoolplein_kernel::{AppError, AppState, Lang, Language, Viewer};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
@@ -16,6 +14,7 @@ use crate::db::children::{self, ChildRow, ContactRow};
 use crate::db::people::{self, Details};
 use crate::details::DetailsForm;
 use crate::fields::{optional_phone as phone, optional_text as text};
+use crate::form_back::{FormBack, value};
 use crate::notify::{self, Changed};
 use crate::privacy::{Audience, Field};
 
@@ -23,12 +22,27 @@ use crate::privacy::{Audience, Field};
 struct ChildrenPage<'a> {
     csrf: &'a str,
     children: Vec<ChildRow>,
-    contacts: Vec<ContactRow>,
-    /// Empty rows for more contacts, up to the maximum.
-    free_contacts: Vec<usize>,
+    /// Every row of the contacts form, filled or empty, up to the maximum: as stored, or as
+    /// sent when the form came back.
+    contact_rows: Vec<ContactRow>,
     fields: Vec<&'static str>,
     details: Details,
     saved: bool,
+    #[serde(flatten)]
+    back: FormBack,
+}
+
+/// The ids of the page's forms: the parent's details and contacts, and per child its medical
+/// and privacy forms.
+const DETAILS_FORM: &str = "details";
+const CONTACTS_FORM: &str = "contacts";
+
+fn medical_form(pupil_id: i64) -> String {
+    format!("medical-form-{pupil_id}")
+}
+
+fn privacy_form(pupil_id: i64) -> String {
+    format!("privacy-{pupil_id}")
 }
 
 /// `GET /children`.
@@ -41,6 +55,28 @@ pub async fn show_children(
     axum::extract::Query(query): axum::extract::Query<SavedQuery>,
 ) -> Result<Response, AppError> {
     open_to(&state, &tenant, &viewer).await?;
+    children_page(
+        &state,
+        &tenant,
+        lang,
+        csrf,
+        &viewer,
+        query.saved.is_some(),
+        FormBack::none(),
+    )
+    .await
+}
+
+/// The page, with one of its forms as sent when `back` holds one (400).
+async fn children_page(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    lang: Language,
+    csrf: Csrf,
+    viewer: &Viewer,
+    saved: bool,
+    back: FormBack,
+) -> Result<Response, AppError> {
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let mut children = children::of_parent(&mut tx, viewer.person_id).await?;
     let choices = children::privacy_choices(&mut tx, viewer.person_id).await?;
@@ -57,21 +93,49 @@ pub async fn show_children(
             }
         }
     }
+    let contact_rows = if back.sent_form == CONTACTS_FORM {
+        let sent = |part: &str, n: usize| {
+            back.typed
+                .one
+                .get(&format!("{part}_{n}"))
+                .cloned()
+                .unwrap_or_default()
+        };
+        (0..MAX_CONTACTS)
+            .map(|n| ContactRow {
+                label: sent("label", n),
+                name: sent("name", n),
+                phone: sent("phone", n),
+            })
+            .collect()
+    } else {
+        let shown = contacts.len().max(MAX_CONTACTS);
+        contacts
+            .into_iter()
+            .chain(std::iter::repeat_with(|| ContactRow {
+                label: String::new(),
+                name: String::new(),
+                phone: String::new(),
+            }))
+            .take(shown)
+            .collect()
+    };
+    let status = back.status();
     let page = ChildrenPage {
         csrf: csrf.token(),
-        free_contacts: (contacts.len()..MAX_CONTACTS).collect(),
-        contacts,
+        contact_rows,
         children,
         fields: Field::ALL.iter().map(|f| f.as_str()).collect(),
         details,
-        saved: query.saved.is_some(),
+        saved,
+        back,
     };
     let html = Html(
         state
             .templates
             .render("portal/children.html", lang, &page)?,
     );
-    Ok((csrf, html).into_response())
+    Ok((status, csrf, html).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -79,18 +143,10 @@ pub struct SavedQuery {
     saved: Option<String>,
 }
 
-/// `POST /children/{pupil_id}/privacy`: one select per field — `nobody`, `group`, `school`.
-pub async fn save_privacy(
-    State(state): State<AppState>,
-    tenant: CurrentTenant,
-    viewer: Viewer,
-    Path(pupil_id): Path<i64>,
-    CsrfForm(form): CsrfForm<HashMap<String, String>>,
-) -> Result<Response, AppError> {
-    open_to(&state, &tenant, &viewer).await?;
-    viewer.require_writable()?;
+/// The privacy form's choices: one select per field — `nobody`, `group`, `school`.
+fn parse_privacy(form: &[(String, String)]) -> Result<Vec<(Field, Audience)>, AppError> {
     let mut chosen = Vec::new();
-    for (key, value) in &form {
+    for (key, value) in form {
         if key == "csrf" {
             continue;
         }
@@ -106,6 +162,29 @@ pub async fn save_privacy(
             }
         }
     }
+    Ok(chosen)
+}
+
+/// `POST /children/{pupil_id}/privacy`: one select per field — `nobody`, `group`, `school`.
+pub async fn save_privacy(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    viewer: Viewer,
+    Path(pupil_id): Path<i64>,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    open_to(&state, &tenant, &viewer).await?;
+    viewer.require_writable()?;
+    let chosen = match parse_privacy(&form) {
+        Ok(chosen) => chosen,
+        Err(error) => {
+            let anchor = |field: &str| format!("privacy-{pupil_id}-{field}");
+            let back = FormBack::of(&state, lang, error, privacy_form(pupil_id), &form, anchor)?;
+            return children_page(&state, &tenant, lang, csrf, &viewer, false, back).await;
+        }
+    };
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     if !children::is_guardian(&mut tx, pupil_id, viewer.person_id).await? {
         return Err(AppError::NotFound);
@@ -118,16 +197,25 @@ pub async fn save_privacy(
     Ok(Redirect::to("/children?saved=1").into_response())
 }
 
-/// `POST /children/details`: the parent's own address, phones and "about me".
+/// `POST /children/details`: the parent's own address, phones and "about me". A mistake
+/// brings the page back with the form as sent; nothing is saved.
 pub async fn save_details(
     State(state): State<AppState>,
     tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
     viewer: Viewer,
-    CsrfForm(form): CsrfForm<DetailsForm>,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     open_to(&state, &tenant, &viewer).await?;
     viewer.require_writable()?;
-    let details = form.validate()?;
+    let details = match DetailsForm::of(&form).validate() {
+        Ok(details) => details,
+        Err(error) => {
+            let back = FormBack::of(&state, lang, error, DETAILS_FORM, &form, str::to_owned)?;
+            return children_page(&state, &tenant, lang, csrf, &viewer, false, back).await;
+        }
+    };
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     details
         .store(&state, &tenant, &mut tx, viewer.person_id)
@@ -139,23 +227,12 @@ pub async fn save_details(
 /// Extra contacts per parent.
 const MAX_CONTACTS: usize = 5;
 
-/// `POST /children/contacts`: `label_N`, `name_N`, `phone_N` for N = 0…4; a row with no phone
-/// is left out; all of them replace the old ones.
-pub async fn save_contacts(
-    State(state): State<AppState>,
-    tenant: CurrentTenant,
-    viewer: Viewer,
-    CsrfForm(form): CsrfForm<HashMap<String, String>>,
-) -> Result<Response, AppError> {
-    open_to(&state, &tenant, &viewer).await?;
-    viewer.require_writable()?;
+/// The contacts form's rows, checked: a row with no phone is left out; a row with a phone
+/// needs a label.
+fn parse_contacts(form: &[(String, String)]) -> Result<Vec<(String, String, String)>, AppError> {
     let mut rows = Vec::new();
     for n in 0..MAX_CONTACTS {
-        let get = |part: &str| {
-            form.get(&format!("{part}_{n}"))
-                .map(|v| v.trim())
-                .unwrap_or_default()
-        };
+        let get = |part: &str| value(form, &format!("{part}_{n}")).trim();
         let Some(number) = phone(&format!("phone_{n}"), get("phone"))? else {
             continue;
         };
@@ -166,6 +243,33 @@ pub async fn save_contacts(
         let name = text(&format!("name_{n}"), get("name"), 100, false)?.unwrap_or_default();
         rows.push((label, name, number));
     }
+    Ok(rows)
+}
+
+/// `POST /children/contacts`: `label_N`, `name_N`, `phone_N` for N = 0…4; a row with no phone
+/// is left out; all of them replace the old ones.
+pub async fn save_contacts(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    viewer: Viewer,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    open_to(&state, &tenant, &viewer).await?;
+    viewer.require_writable()?;
+    let rows = match parse_contacts(&form) {
+        Ok(rows) => rows,
+        Err(error) => {
+            // The name fields' ids differ from the details form's `name`-less ids.
+            let anchor = |field: &str| match field.strip_prefix("name_") {
+                Some(n) => format!("cname_{n}"),
+                None => field.to_owned(),
+            };
+            let back = FormBack::of(&state, lang, error, CONTACTS_FORM, &form, anchor)?;
+            return children_page(&state, &tenant, lang, csrf, &viewer, false, back).await;
+        }
+    };
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     children::replace_contacts(&mut tx, viewer.person_id, &rows).await?;
     notify::admins_of_change(
@@ -180,25 +284,31 @@ pub async fn save_contacts(
     Ok(Redirect::to("/children?saved=1").into_response())
 }
 
-#[derive(Debug, Deserialize)]
-pub struct MedicalForm {
-    medical: String,
-    allergies: String,
-}
-
 /// `POST /children/{pupil_id}/medical`: what the school must know of the child's health
-/// (staff only see it).
+/// (staff only see it), fields `medical` and `allergies`.
 pub async fn save_medical(
     State(state): State<AppState>,
     tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
     viewer: Viewer,
     Path(pupil_id): Path<i64>,
-    CsrfForm(form): CsrfForm<MedicalForm>,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     open_to(&state, &tenant, &viewer).await?;
     viewer.require_writable()?;
-    let medical = text("medical", &form.medical, 2000, true)?.unwrap_or_default();
-    let allergies = text("allergies", &form.allergies, 1000, true)?.unwrap_or_default();
+    let checked = text("medical", value(&form, "medical"), 2000, true).and_then(|medical| {
+        let allergies = text("allergies", value(&form, "allergies"), 1000, true)?;
+        Ok((medical.unwrap_or_default(), allergies.unwrap_or_default()))
+    });
+    let (medical, allergies) = match checked {
+        Ok(checked) => checked,
+        Err(error) => {
+            let anchor = |field: &str| format!("{field}-{pupil_id}");
+            let back = FormBack::of(&state, lang, error, medical_form(pupil_id), &form, anchor)?;
+            return children_page(&state, &tenant, lang, csrf, &viewer, false, back).await;
+        }
+    };
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     if !children::linked(&mut tx, pupil_id, viewer.person_id).await? {
         return Err(AppError::NotFound);

@@ -8,13 +8,14 @@ use schoolplein_kernel::confirm::{ConfirmKeys, Confirmation};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm, CsrfToken};
 use schoolplein_kernel::forms::TokenOnly;
 use schoolplein_kernel::settings::Module;
-use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
-use serde::{Deserialize, Serialize};
+use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer};
+use serde::Serialize;
 use tenant_router::{CurrentTenant, TenantTx};
 
 use crate::db::documents::{self, DocumentRow, FolderRow};
 use crate::fields::optional_text;
 use crate::files::{disposition, sniff_attachment};
+use crate::form_back::{FormBack, anchors, value};
 use crate::sharing::{
     self, FileLimits, GroupChoice, file_headers, manageable_groups, may_manage, member,
     module_open, read_upload,
@@ -73,7 +74,13 @@ struct DocumentsPage<'a> {
     admin: bool,
     /// The school's own name for the module, if it chose one.
     label: Option<String>,
+    #[serde(flatten)]
+    back: FormBack,
 }
+
+/// The ids of the forms that come back with their mistakes: a new folder, and files for one.
+const NEW_FOLDER_FORM: &str = "new-folder";
+const UPLOAD_FORM: &str = "upload-documents";
 
 /// `GET /documents`: the folders the viewer sees, school folders first.
 pub async fn list_folders(
@@ -83,9 +90,22 @@ pub async fn list_folders(
     csrf: Csrf,
     viewer: Viewer,
 ) -> Result<Response, AppError> {
-    let settings = module_open(&state, &tenant, &viewer, Module::Documents).await?;
+    module_open(&state, &tenant, &viewer, Module::Documents).await?;
+    folders_page(&state, &tenant, lang, csrf, &viewer, FormBack::none()).await
+}
+
+/// The folders page, with the form for a new folder as sent when `back` holds it (400).
+async fn folders_page(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    lang: Language,
+    csrf: Csrf,
+    viewer: &Viewer,
+    back: FormBack,
+) -> Result<Response, AppError> {
+    let settings = state.settings.get(&state.schools, tenant.id()).await?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
-    let reader = member(&mut tx, &viewer).await?;
+    let reader = member(&mut tx, viewer).await?;
     let folders = documents::visible_folders(&mut tx, &reader, None).await?;
     let groups = if reader.may_post() {
         manageable_groups(&mut tx, &reader).await?
@@ -93,6 +113,7 @@ pub async fn list_folders(
         Vec::new()
     };
     tx.commit().await?;
+    let status = back.status();
     let page = DocumentsPage {
         csrf: csrf.token(),
         folders: folders
@@ -106,42 +127,49 @@ pub async fn list_folders(
         may_create: reader.may_post(),
         admin: reader.admin,
         label: settings.module(Module::Documents).name,
+        back,
     };
     let html = Html(
         state
             .templates
             .render("portal/documents.html", lang, &page)?,
     );
-    Ok((csrf, html).into_response())
-}
-
-#[derive(Debug, Deserialize)]
-pub struct NewFolderForm {
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    group_id: String,
+    Ok((status, csrf, html).into_response())
 }
 
 /// `POST /documents`: a new folder, fields `name` and `group_id` (empty: the whole school,
-/// admins only; teachers for the groups they teach).
+/// admins only; teachers for the groups they teach). A mistake brings the page back with the
+/// form as sent; nothing is written.
 pub async fn create_folder(
     State(state): State<AppState>,
     tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
     viewer: Viewer,
-    CsrfForm(form): CsrfForm<NewFolderForm>,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     module_open(&state, &tenant, &viewer, Module::Documents).await?;
     viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
     viewer.require_writable()?;
-    let name = optional_text("name", &form.name, 100, false)?
-        .ok_or_else(|| AppError::bad_request("name", "portal.documents.name_required"))?;
-    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    let reader = member(&mut tx, &viewer).await?;
-    let group = sharing::chosen_group(&mut tx, &reader, "group_id", &form.group_id).await?;
-    let folder_id = documents::create_folder(&mut tx, &name, group, viewer.person_id).await?;
-    tx.commit().await?;
-    Ok(Redirect::to(&format!("/documents/{folder_id}")).into_response())
+    let made = async {
+        let name = optional_text("name", value(&form, "name"), 100, false)?
+            .ok_or_else(|| AppError::bad_request("name", "portal.documents.name_required"))?;
+        let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+        let reader = member(&mut tx, &viewer).await?;
+        let group =
+            sharing::chosen_group(&mut tx, &reader, "group_id", value(&form, "group_id")).await?;
+        let folder_id = documents::create_folder(&mut tx, &name, group, viewer.person_id).await?;
+        tx.commit().await?;
+        Ok::<_, AppError>(folder_id)
+    };
+    match made.await {
+        Ok(folder_id) => Ok(Redirect::to(&format!("/documents/{folder_id}")).into_response()),
+        Err(error) => {
+            let anchor = anchors(&[("name", "folder-name"), ("group_id", "folder-group")]);
+            let back = FormBack::of(&state, lang, error, NEW_FOLDER_FORM, &form, anchor)?;
+            folders_page(&state, &tenant, lang, csrf, &viewer, back).await
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -149,6 +177,8 @@ struct FolderPage<'a> {
     csrf: &'a str,
     folder: FolderView,
     documents: Vec<DocumentRow>,
+    #[serde(flatten)]
+    back: FormBack,
 }
 
 /// One folder, if the viewer sees it; 404 otherwise.
@@ -177,43 +207,88 @@ pub async fn show_folder(
     Path(folder_id): Path<i64>,
 ) -> Result<Response, AppError> {
     module_open(&state, &tenant, &viewer, Module::Documents).await?;
+    folder_page(
+        &state,
+        &tenant,
+        lang,
+        csrf,
+        &viewer,
+        folder_id,
+        FormBack::none(),
+    )
+    .await
+}
+
+/// A folder's page, with the upload form's mistake when `back` holds it (400).
+async fn folder_page(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    lang: Language,
+    csrf: Csrf,
+    viewer: &Viewer,
+    folder_id: i64,
+    back: FormBack,
+) -> Result<Response, AppError> {
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
-    let reader = member(&mut tx, &viewer).await?;
+    let reader = member(&mut tx, viewer).await?;
     let folder = visible_folder(&mut tx, &reader, folder_id).await?;
     let documents = documents::in_folder(&mut tx, folder_id).await?;
     tx.commit().await?;
+    let status = back.status();
     let page = FolderPage {
         csrf: csrf.token(),
         folder,
         documents,
+        back,
     };
     let html = Html(
         state
             .templates
             .render("portal/document_folder.html", lang, &page)?,
     );
-    Ok((csrf, html).into_response())
+    Ok((status, csrf, html).into_response())
 }
 
 /// Files one upload form may carry (each within the request's size limit).
 const MAX_FILES_PER_UPLOAD: usize = 10;
 
 /// `POST /documents/{folder}/files` (multipart: `csrf` first, then one or more `file`), by
-/// staff who may manage the folder. All files are kept, or none.
+/// staff who may manage the folder. All files are kept, or none; a file refused (its type,
+/// its size) brings the folder's page back with the reason at the file field.
 pub async fn upload_documents(
     State(state): State<AppState>,
     tenant: CurrentTenant,
+    Lang(lang): Lang,
+    (csrf, csrf_check): (Csrf, CsrfToken),
     viewer: Viewer,
-    csrf: CsrfToken,
     Path(folder_id): Path<i64>,
     multipart: Multipart,
 ) -> Result<Response, AppError> {
     module_open(&state, &tenant, &viewer, Module::Documents).await?;
     viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
     viewer.require_writable()?;
+    match store_documents(&state, &tenant, &viewer, &csrf_check, folder_id, multipart).await {
+        Ok(()) => Ok(Redirect::to(&format!("/documents/{folder_id}")).into_response()),
+        Err(error) => {
+            // A browser cannot be given a chosen file back; the form holds nothing else.
+            let anchor = |_: &str| "file".to_owned();
+            let back = FormBack::of(&state, lang, error, UPLOAD_FORM, &[], anchor)?;
+            folder_page(&state, &tenant, lang, csrf, &viewer, folder_id, back).await
+        }
+    }
+}
+
+async fn store_documents(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    viewer: &Viewer,
+    csrf: &CsrfToken,
+    folder_id: i64,
+    multipart: Multipart,
+) -> Result<(), AppError> {
     let form = read_upload(
         multipart,
-        &csrf,
+        csrf,
         FileLimits {
             field: "file",
             max_bytes: MAX_DOCUMENT_BYTES,
@@ -229,7 +304,7 @@ pub async fn upload_documents(
         typed.push((name, content_type, bytes));
     }
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    let reader = member(&mut tx, &viewer).await?;
+    let reader = member(&mut tx, viewer).await?;
     let folder = visible_folder(&mut tx, &reader, folder_id).await?;
     if !folder.may_manage {
         return Err(AppError::Forbidden {
@@ -248,7 +323,7 @@ pub async fn upload_documents(
         .await?;
     }
     tx.commit().await?;
-    Ok(Redirect::to(&format!("/documents/{folder_id}")).into_response())
+    Ok(())
 }
 
 /// `GET /documents/{folder}/files/{document}`: to whoever sees the folder, as a download.

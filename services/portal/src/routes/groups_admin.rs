@@ -6,11 +6,12 @@ use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::forms::TokenOnly;
-use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
+use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
 use crate::db::groups::{self, AdminGroup, ArrangeRefused, MergeError, StaffMember};
+use crate::form_back::{FormBack, anchors, value};
 
 #[derive(Debug, Serialize)]
 struct GroupsAdminPage<'a> {
@@ -18,11 +19,27 @@ struct GroupsAdminPage<'a> {
     groups: Vec<AdminGroup>,
     staff: Vec<StaffMember>,
     moved: Option<i64>,
+    #[serde(flatten)]
+    back: FormBack,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct MovedQuery {
     moved: Option<i64>,
+}
+
+/// The ids of the page's forms: a new group, moving pupils, choosing two groups to merge,
+/// and per group splitting it and adding a teacher.
+const NEW_GROUP_FORM: &str = "new-group";
+const MOVE_FORM: &str = "move-pupils";
+const MERGE_FORM: &str = "merge-groups";
+
+fn split_form(group_id: i64) -> String {
+    format!("split-{group_id}")
+}
+
+fn teacher_form(group_id: i64) -> String {
+    format!("add-teacher-{group_id}")
 }
 
 /// `GET /admin/groups`.
@@ -35,6 +52,18 @@ pub async fn show_groups_admin(
     axum::extract::Query(query): axum::extract::Query<MovedQuery>,
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin])?;
+    groups_page(&state, &tenant, lang, csrf, query.moved, FormBack::none()).await
+}
+
+/// The page, with one of its forms as sent when `back` holds one (400).
+async fn groups_page(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    lang: Language,
+    csrf: Csrf,
+    moved: Option<i64>,
+    back: FormBack,
+) -> Result<Response, AppError> {
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let mut groups = groups::for_admin(&mut tx).await?;
     let teachers = groups::teachers(&mut tx).await?;
@@ -47,40 +76,67 @@ pub async fn show_groups_admin(
             .cloned()
             .collect();
     }
+    let status = back.status();
     let page = GroupsAdminPage {
         csrf: csrf.token(),
         groups,
         staff,
-        moved: query.moved,
+        moved,
+        back,
     };
     let html = Html(
         state
             .templates
             .render("portal/groups_admin.html", lang, &page)?,
     );
-    Ok((csrf, html).into_response())
+    Ok((status, csrf, html).into_response())
 }
 
-#[derive(Debug, Deserialize)]
-pub struct NewGroupForm {
-    name: String,
-    #[serde(default)]
-    year: String,
+/// A group's id from a form field, or a 400 naming it.
+fn group_field(form: &[(String, String)], field: &'static str) -> Result<i64, AppError> {
+    value(form, field)
+        .trim()
+        .parse()
+        .map_err(|_| AppError::bad_request(field, "portal.groups.unknown_group"))
 }
 
-/// `POST /admin/groups`: a group made by hand.
-pub async fn create_group(
-    State(state): State<AppState>,
-    tenant: CurrentTenant,
-    viewer: Viewer,
-    CsrfForm(form): CsrfForm<NewGroupForm>,
-) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin])?;
-    let name = form.name.trim();
+/// A group's name as typed: 1–100 characters, no control characters.
+fn group_name(raw: &str) -> Result<&str, AppError> {
+    let name = raw.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(AppError::bad_request("name", "portal.groups.bad_name"));
     }
-    let year = match form.year.trim() {
+    Ok(name)
+}
+
+/// `POST /admin/groups`: a group made by hand, fields `name` and `year` (0–8, or empty).
+pub async fn create_group(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    viewer: Viewer,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    viewer.require_any(&[Role::SchoolAdmin])?;
+    match make_group(&state, &tenant, &form).await {
+        Err(error) => {
+            let anchor = anchors(&[("name", "group-name"), ("year", "group-year")]);
+            let form_id = NEW_GROUP_FORM.to_owned();
+            let back = FormBack::of(&state, lang, error, form_id, &form, anchor)?;
+            groups_page(&state, &tenant, lang, csrf, None, back).await
+        }
+        Ok(()) => Ok(Redirect::to("/admin/groups").into_response()),
+    }
+}
+
+async fn make_group(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    form: &[(String, String)],
+) -> Result<(), AppError> {
+    let name = group_name(value(form, "name"))?;
+    let year = match value(form, "year").trim() {
         "" => None,
         text => match text.parse::<i16>() {
             Ok(year) if (0..=8).contains(&year) => Some(year),
@@ -93,27 +149,46 @@ pub async fn create_group(
         return Err(AppError::bad_request("name", "portal.groups.name_taken"));
     }
     tx.commit().await?;
-    Ok(Redirect::to("/admin/groups").into_response())
+    Ok(())
 }
 
-#[derive(Debug, Deserialize)]
-pub struct TeacherForm {
-    person_id: i64,
-}
-
-/// `POST /admin/groups/{id}/teachers`: gives the group a teacher (a member of staff).
+/// `POST /admin/groups/{id}/teachers`: gives the group a teacher (`person_id`, a member of
+/// staff).
 pub async fn add_teacher(
     State(state): State<AppState>,
     tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
     viewer: Viewer,
     Path(group_id): Path<i64>,
-    CsrfForm(form): CsrfForm<TeacherForm>,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin])?;
+    match give_teacher(&state, &tenant, group_id, &form).await {
+        Err(error) => {
+            let anchor = |_: &str| format!("add-teacher-person-{group_id}");
+            let form_id = teacher_form(group_id);
+            let back = FormBack::of(&state, lang, error, form_id, &form, anchor)?;
+            groups_page(&state, &tenant, lang, csrf, None, back).await
+        }
+        Ok(()) => Ok(Redirect::to("/admin/groups").into_response()),
+    }
+}
+
+async fn give_teacher(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    group_id: i64,
+    form: &[(String, String)],
+) -> Result<(), AppError> {
+    let person_id: i64 = value(form, "person_id")
+        .trim()
+        .parse()
+        .map_err(|_| AppError::bad_request("person_id", "portal.groups.not_staff"))?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    let added = groups::add_teacher(&mut tx, group_id, form.person_id).await?;
+    let added = groups::add_teacher(&mut tx, group_id, person_id).await?;
     if !added {
-        let known = groups::is_teacher(&mut tx, group_id, form.person_id).await?;
+        let known = groups::is_teacher(&mut tx, group_id, person_id).await?;
         if !known {
             return Err(AppError::bad_request(
                 "person_id",
@@ -122,7 +197,7 @@ pub async fn add_teacher(
         }
     }
     tx.commit().await?;
-    Ok(Redirect::to("/admin/groups").into_response())
+    Ok(())
 }
 
 /// `POST /admin/groups/{id}/teachers/{person_id}/remove`.
@@ -142,38 +217,48 @@ pub async fn remove_teacher(
     Ok(Redirect::to("/admin/groups").into_response())
 }
 
-#[derive(Debug, Deserialize)]
-pub struct MoveForm {
-    from: i64,
-    to: i64,
-}
-
-/// `POST /admin/groups/move`: every pupil of one group (still at school) into another — the
-/// end of the school year; their parents' links go with them.
+/// `POST /admin/groups/move`: every pupil of one group (`from`, still at school) into another
+/// (`to`) — the end of the school year; their parents' links go with them.
 pub async fn move_pupils(
     State(state): State<AppState>,
     tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
     viewer: Viewer,
-    CsrfForm(form): CsrfForm<MoveForm>,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin])?;
-    if form.from == form.to {
+    match move_all(&state, &tenant, &form).await {
+        Err(error) => {
+            let anchor = anchors(&[("from", "move-from"), ("to", "move-to")]);
+            let form_id = MOVE_FORM.to_owned();
+            let back = FormBack::of(&state, lang, error, form_id, &form, anchor)?;
+            groups_page(&state, &tenant, lang, csrf, None, back).await
+        }
+        Ok(moved) => Ok(Redirect::to(&format!("/admin/groups?moved={moved}")).into_response()),
+    }
+}
+
+/// Moves the pupils; how many moved.
+async fn move_all(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    form: &[(String, String)],
+) -> Result<u64, AppError> {
+    let from = group_field(form, "from")?;
+    let to = group_field(form, "to")?;
+    if from == to {
         return Err(AppError::bad_request("to", "portal.groups.same_group"));
     }
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    let both = groups::count_pair(&mut tx, form.from, form.to).await?;
+    let both = groups::count_pair(&mut tx, from, to).await?;
     if both != 2 {
         return Err(AppError::bad_request("to", "portal.groups.unknown_group"));
     }
-    let moved = groups::move_pupils(&mut tx, form.from, form.to).await?;
+    let moved = groups::move_pupils(&mut tx, from, to).await?;
     tx.commit().await?;
-    tracing::info!(
-        from = form.from,
-        to = form.to,
-        moved,
-        "pupils moved to another group"
-    );
-    Ok(Redirect::to(&format!("/admin/groups?moved={moved}")).into_response())
+    tracing::info!(from, to, moved, "pupils moved to another group");
+    Ok(moved)
 }
 
 #[derive(Debug, Deserialize)]
@@ -212,19 +297,34 @@ struct MergePage<'a> {
 }
 
 /// `GET /admin/groups/merge?from=&into=`: what merging would move, with the button that does
-/// it — a merge is not undone by one click, so it is confirmed on its own page.
+/// it — a merge is not undone by one click, so it is confirmed on its own page. Two groups
+/// that cannot be merged bring the groups page back with the choice kept (400).
 pub async fn confirm_merge(
     State(state): State<AppState>,
     tenant: CurrentTenant,
     Lang(lang): Lang,
     csrf: Csrf,
     viewer: Viewer,
-    Query(form): Query<MergeForm>,
+    Query(form): Query<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin])?;
-    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
-    let (from, into) = groups::merge_preview(&mut tx, form.from, form.into).await?;
-    tx.commit().await?;
+    let preview = async {
+        let from = group_field(&form, "from")?;
+        let into = group_field(&form, "into")?;
+        let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
+        let holdings = groups::merge_preview(&mut tx, from, into).await?;
+        tx.commit().await?;
+        Ok::<_, AppError>(holdings)
+    };
+    let (from, into) = match preview.await {
+        Ok(holdings) => holdings,
+        Err(error) => {
+            let anchor = anchors(&[("from", "merge-from"), ("into", "merge-into")]);
+            let form_id = MERGE_FORM.to_owned();
+            let back = FormBack::of(&state, lang, error, form_id, &form, anchor)?;
+            return groups_page(&state, &tenant, lang, csrf, None, back).await;
+        }
+    };
     let html = Html(state.templates.render(
         "portal/groups_merge.html",
         lang,
@@ -253,29 +353,39 @@ pub async fn merge_group(
     Ok(Redirect::to("/admin/groups").into_response())
 }
 
-#[derive(Debug, Deserialize)]
-pub struct SplitForm {
-    key: String,
-    name: String,
-}
-
-/// `POST /admin/groups/{id}/split`: one year group of a combination group (one of the
-/// administration's keys) becomes a group of its own, with its pupils. Imports keep them apart.
+/// `POST /admin/groups/{id}/split`: one year group of a combination group (`key`, one of the
+/// administration's keys) becomes a group of its own (`name`), with its pupils. Imports keep
+/// them apart.
 pub async fn split_group(
     State(state): State<AppState>,
     tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
     viewer: Viewer,
     Path(group_id): Path<i64>,
-    CsrfForm(form): CsrfForm<SplitForm>,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin])?;
-    let name = form.name.trim();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(AppError::bad_request("name", "portal.groups.bad_name"));
+    let split = async {
+        let name = group_name(value(&form, "name"))?;
+        let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+        let created = groups::split(&mut tx, group_id, value(&form, "key").trim(), name).await?;
+        tx.commit().await?;
+        Ok::<_, AppError>(created)
+    };
+    match split.await {
+        Ok(created) => {
+            tracing::info!(from = group_id, created, "group split");
+            Ok(Redirect::to("/admin/groups").into_response())
+        }
+        Err(error) => {
+            let anchor = |field: &str| match field {
+                "name" => format!("split-name-{group_id}"),
+                _ => format!("split-key-{group_id}"),
+            };
+            let form_id = split_form(group_id);
+            let back = FormBack::of(&state, lang, error, form_id, &form, anchor)?;
+            groups_page(&state, &tenant, lang, csrf, None, back).await
+        }
     }
-    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    let created = groups::split(&mut tx, group_id, form.key.trim(), name).await?;
-    tx.commit().await?;
-    tracing::info!(from = group_id, created, "group split");
-    Ok(Redirect::to("/admin/groups").into_response())
 }

@@ -7,18 +7,24 @@ use std::collections::BTreeSet;
 use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
-use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
+use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
 use crate::db::pupils::{self, ConsentRow};
+use crate::form_back::FormBack;
 
 #[derive(Debug, Serialize)]
 struct ConsentPage<'a> {
     csrf: &'a str,
     pupils: Vec<ConsentRow>,
     saved: bool,
+    #[serde(flatten)]
+    back: FormBack,
 }
+
+/// The id of the page's form.
+const FORM: &str = "image-consent";
 
 #[derive(Debug, Deserialize)]
 pub struct SavedQuery {
@@ -35,20 +41,52 @@ pub async fn show_consent(
     Query(query): Query<SavedQuery>,
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin])?;
+    consent_page(
+        &state,
+        &tenant,
+        lang,
+        csrf,
+        query.saved.is_some(),
+        FormBack::none(),
+    )
+    .await
+}
+
+/// The page, with the boxes as ticked when the form came back (`back`, 400).
+async fn consent_page(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    lang: Language,
+    csrf: Csrf,
+    saved: bool,
+    back: FormBack,
+) -> Result<Response, AppError> {
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
-    let pupils = pupils::image_consents(&mut tx).await?;
+    let mut pupils = pupils::image_consents(&mut tx).await?;
     tx.commit().await?;
+    if let Some(ticked) = back
+        .mistake
+        .is_some()
+        .then(|| back.typed.many.get("consent"))
+    {
+        for pupil in &mut pupils {
+            let id = pupil.id.to_string();
+            pupil.image_consent = ticked.is_some_and(|sent| sent.contains(&id));
+        }
+    }
+    let status = back.status();
     let page = ConsentPage {
         csrf: csrf.token(),
         pupils,
-        saved: query.saved.is_some(),
+        saved,
+        back,
     };
     let html = Html(
         state
             .templates
             .render("portal/image_consent.html", lang, &page)?,
     );
-    Ok((csrf, html).into_response())
+    Ok((status, csrf, html).into_response())
 }
 
 /// `POST /admin/image-consent`: one `consent` per pupil who has it; every other pupil at
@@ -56,11 +94,28 @@ pub async fn show_consent(
 pub async fn save_consent(
     State(state): State<AppState>,
     tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
     viewer: Viewer,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin])?;
     viewer.require_writable()?;
+    match record_consents(&state, &tenant, &form).await {
+        Ok(()) => Ok(Redirect::to("/admin/image-consent?saved=1").into_response()),
+        Err(error) => {
+            let anchor = |_: &str| "consents".to_owned();
+            let back = FormBack::of(&state, lang, error, FORM, &form, anchor)?;
+            consent_page(&state, &tenant, lang, csrf, false, back).await
+        }
+    }
+}
+
+async fn record_consents(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    form: &[(String, String)],
+) -> Result<(), AppError> {
     let consenting: BTreeSet<i64> = form
         .iter()
         .filter(|(key, _)| key == "consent")
@@ -82,5 +137,5 @@ pub async fn save_consent(
     }
     pupils::set_image_consents(&mut tx, &consenting).await?;
     tx.commit().await?;
-    Ok(Redirect::to("/admin/image-consent?saved=1").into_response())
+    Ok(())
 }

@@ -16,6 +16,7 @@ use tenant_router::{CurrentTenant, TenantTx};
 
 use crate::db::imports::{self, ImportedTeacherRow, RecentImport};
 use crate::db::roster::{ImportReport, apply_import};
+use crate::form_back::FormBack;
 use crate::roster::{self, MAX_FILE_BYTES, Problem};
 
 /// The form field that carries the file.
@@ -34,6 +35,8 @@ struct ImportPage<'a> {
     /// Teachers of the imported file not yet staff, offered for invitation.
     teachers: usize,
     recent: Vec<RecentImport>,
+    #[serde(flatten)]
+    back: FormBack,
 }
 
 async fn render(
@@ -63,6 +66,7 @@ fn empty_page(csrf: &Csrf) -> ImportPage<'_> {
         more_problems: 0,
         teachers: 0,
         recent: Vec::new(),
+        back: FormBack::none(),
     }
 }
 
@@ -128,10 +132,26 @@ pub async fn import_roster(
     mut multipart: Multipart,
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin])?;
-    let upload = read_upload(&mut multipart, &csrf_check).await?;
-    let bytes = upload
-        .filter(|b| !b.is_empty())
-        .ok_or_else(|| AppError::bad_request("file", "portal.import.no_file"))?;
+    let upload = read_upload(&mut multipart, &csrf_check)
+        .await
+        .and_then(|upload| {
+            upload
+                .filter(|b| !b.is_empty())
+                .ok_or_else(|| AppError::bad_request("file", "portal.import.no_file"))
+        });
+    let bytes = match upload {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            // The file field is all the form has, and a browser cannot be given it back.
+            let back = FormBack::of(&state, lang, error, "import-form", &[], str::to_owned)?;
+            let page = ImportPage {
+                back,
+                ..empty_page(&csrf)
+            };
+            let html = render(&state, &tenant, lang, page).await?;
+            return Ok((StatusCode::BAD_REQUEST, csrf, html).into_response());
+        }
+    };
     let today = Utc::now().date_naive();
     // Reading 10 MB of XML is work for a blocking thread, not the request's.
     let parsed = tokio::task::spawn_blocking(move || roster::parse(&bytes, today))
@@ -177,6 +197,8 @@ struct TeachersPage<'a> {
     csrf: &'a str,
     teachers: Vec<ImportedTeacherRow>,
     invited: Option<i64>,
+    #[serde(flatten)]
+    back: FormBack,
 }
 
 #[derive(Debug, Deserialize)]
@@ -195,19 +217,33 @@ pub async fn show_import_teachers(
     Query(query): Query<InvitedQuery>,
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin])?;
+    teachers_page(&state, &tenant, lang, csrf, query.invited, FormBack::none()).await
+}
+
+/// The teachers page, with the choice as sent when `back` holds it (400).
+async fn teachers_page(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    lang: Language,
+    csrf: Csrf,
+    invited: Option<i64>,
+    back: FormBack,
+) -> Result<Response, AppError> {
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let teachers = imports::imported_teachers(&mut tx).await?;
     tx.commit().await?;
+    let status = back.status();
     let html = Html(state.templates.render(
         "portal/import_teachers.html",
         lang,
         &TeachersPage {
             csrf: csrf.token(),
             teachers,
-            invited: query.invited,
+            invited,
+            back,
         },
     )?);
-    Ok((csrf, html).into_response())
+    Ok((status, csrf, html).into_response())
 }
 
 /// `POST /admin/import/teachers` (`teacher=<key>`, repeated): invites each chosen teacher who
@@ -215,6 +251,8 @@ pub async fn show_import_teachers(
 pub async fn invite_import_teachers(
     State(state): State<AppState>,
     tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
     viewer: Viewer,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
@@ -225,10 +263,10 @@ pub async fn invite_import_teachers(
         .map(|(_, key)| key.as_str())
         .collect();
     if chosen.is_empty() {
-        return Err(AppError::bad_request(
-            "teacher",
-            "portal.import.choose_teachers",
-        ));
+        let error = AppError::bad_request("teacher", "portal.import.choose_teachers");
+        let anchor = |_: &str| "teachers-choice".to_owned();
+        let back = FormBack::of(&state, lang, error, "import-teachers", &form, anchor)?;
+        return teachers_page(&state, &tenant, lang, csrf, None, back).await;
     }
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let teachers = imports::imported_teachers(&mut tx).await?;

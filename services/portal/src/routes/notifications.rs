@@ -1,18 +1,20 @@
 //! A person's notification preferences in this school (N2): per kind of post, a mail per
 //! item, a daily or twice-daily digest, or nothing. Urgent messages cannot be turned off.
 
-use std::collections::HashMap;
-
 use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
-use schoolplein_kernel::{AppError, AppState, Lang, Viewer};
+use schoolplein_kernel::{AppError, AppState, Lang, Language, Viewer};
 use schoolplein_mailing::notifications::{Delivery, KINDS};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
 use crate::access::open_to;
 use crate::db::preferences;
+use crate::form_back::{FormBack, value};
+
+/// The id of the page's form.
+const FORM: &str = "notifications-form";
 
 #[derive(Debug, Serialize)]
 struct KindRow {
@@ -29,6 +31,8 @@ struct PreferencesPage<'a> {
     /// The school's digest weekdays, named.
     digest_days: Vec<String>,
     saved: bool,
+    #[serde(flatten)]
+    back: FormBack,
 }
 
 #[derive(Debug, Deserialize)]
@@ -46,6 +50,28 @@ pub async fn show(
     Query(query): Query<SavedQuery>,
 ) -> Result<Response, AppError> {
     open_to(&state, &tenant, &viewer).await?;
+    preferences_page(
+        &state,
+        &tenant,
+        lang,
+        csrf,
+        &viewer,
+        query.saved.is_some(),
+        FormBack::none(),
+    )
+    .await
+}
+
+/// The page, with the form as sent when `back` holds it (400).
+async fn preferences_page(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    lang: Language,
+    csrf: Csrf,
+    viewer: &Viewer,
+    saved: bool,
+    back: FormBack,
+) -> Result<Response, AppError> {
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let chosen = preferences::of_person(&mut tx, viewer.person_id).await?;
     let (digest_time, digest_days) = preferences::digest_schedule(&mut tx).await?;
@@ -72,39 +98,53 @@ pub async fn show(
                 .as_str(),
         })
         .collect();
+    let status = back.status();
     let page = PreferencesPage {
         csrf: csrf.token(),
         kinds,
         deliveries: Delivery::ALL.into_iter().map(Delivery::as_str).collect(),
         digest_time,
         digest_days,
-        saved: query.saved.is_some(),
+        saved,
+        back,
     };
     let html = Html(
         state
             .templates
             .render("portal/notifications.html", lang, &page)?,
     );
-    Ok((csrf, html).into_response())
+    Ok((status, csrf, html).into_response())
 }
 
 /// `POST /notifications`: one field per kind (`news`, `agenda`, `board`), each `each`,
-/// `daily`, `twice_daily` or `none`; all are checked before any is stored.
+/// `daily`, `twice_daily` or `none`; all are checked before any is stored, and a mistake
+/// brings the page back with the choices as sent.
 pub async fn save(
     State(state): State<AppState>,
     tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
     viewer: Viewer,
-    CsrfForm(form): CsrfForm<HashMap<String, String>>,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     open_to(&state, &tenant, &viewer).await?;
     viewer.require_writable()?;
-    let mut choices = Vec::with_capacity(KINDS.len());
-    for kind in KINDS {
-        let text = form.get(kind).map(|v| v.trim()).unwrap_or_default();
-        let delivery = Delivery::parse(text)
-            .ok_or_else(|| AppError::bad_request(kind, "portal.notifications.bad_delivery"))?;
-        choices.push((kind, delivery.as_str()));
-    }
+    let checked = KINDS
+        .into_iter()
+        .map(|kind| {
+            Delivery::parse(value(&form, kind).trim())
+                .map(|delivery| (kind, delivery.as_str()))
+                .ok_or_else(|| AppError::bad_request(kind, "portal.notifications.bad_delivery"))
+        })
+        .collect::<Result<Vec<_>, _>>();
+    let choices = match checked {
+        Ok(choices) => choices,
+        Err(error) => {
+            let anchor = |field: &str| format!("delivery-{field}");
+            let back = FormBack::of(&state, lang, error, FORM, &form, anchor)?;
+            return preferences_page(&state, &tenant, lang, csrf, &viewer, false, back).await;
+        }
+    };
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     preferences::save(&mut tx, viewer.person_id, &choices).await?;
     tx.commit().await?;

@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::forms::TokenOnly;
-use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
+use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer};
 use serde::Serialize;
 use tenant_router::{CurrentTenant, TenantTx};
 
@@ -16,6 +16,7 @@ use crate::db::children::{self, ContactRow};
 use crate::db::parents::{self, ParentChild, ParentDetails, ParentRow};
 use crate::db::people;
 use crate::fields::{optional_phone, optional_text};
+use crate::form_back::{FormBack, value};
 
 #[derive(Debug, Serialize)]
 struct ExtraField {
@@ -32,7 +33,12 @@ struct ParentPage<'a> {
     extra: Vec<ExtraField>,
     can_edit: bool,
     is_admin: bool,
+    #[serde(flatten)]
+    back: FormBack,
 }
+
+/// The id of the form with the parent's details.
+const DETAILS_FORM: &str = "parent-details";
 
 /// What the viewer may do with this parent: `None` when they may not even look.
 async fn rights(
@@ -66,11 +72,33 @@ pub async fn show_parent(
     Path(person_id): Path<i64>,
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
+    parent_page(
+        &state,
+        &tenant,
+        lang,
+        csrf,
+        &viewer,
+        person_id,
+        FormBack::none(),
+    )
+    .await
+}
+
+/// The parent's page, with the details form as sent when `back` holds it (400).
+async fn parent_page(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    lang: Language,
+    csrf: Csrf,
+    viewer: &Viewer,
+    person_id: i64,
+    back: FormBack,
+) -> Result<Response, AppError> {
     let settings = state.settings.get(&state.schools, tenant.id()).await?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let parent = parents::find(&mut tx, person_id).await?;
     let parent = parent.ok_or(AppError::NotFound)?;
-    let can_edit = rights(&state, &tenant, &viewer, &mut tx, person_id)
+    let can_edit = rights(state, tenant, viewer, &mut tx, person_id)
         .await?
         .ok_or(AppError::Forbidden {
             reason: "portal.parent.not_yours",
@@ -79,14 +107,22 @@ pub async fn show_parent(
     let contacts = children::contacts(&mut tx, person_id).await?;
     tx.commit().await?;
     let stored: HashMap<String, String> = serde_json::from_str(&parent.extra).unwrap_or_default();
+    let sent_back = back.sent_form == DETAILS_FORM;
     let extra = settings
         .extra_fields
         .iter()
-        .map(|label| ExtraField {
-            value: stored.get(label).cloned().unwrap_or_default(),
+        .enumerate()
+        .map(|(i, label)| ExtraField {
+            value: if sent_back {
+                back.typed.one.get(&format!("extra_{i}")).cloned()
+            } else {
+                stored.get(label).cloned()
+            }
+            .unwrap_or_default(),
             label: label.clone(),
         })
         .collect();
+    let status = back.status();
     let page = ParentPage {
         csrf: csrf.token(),
         parent,
@@ -95,41 +131,44 @@ pub async fn show_parent(
         extra,
         can_edit,
         is_admin: viewer.has(Role::SchoolAdmin),
+        back,
     };
     let html = Html(state.templates.render("portal/parent.html", lang, &page)?);
-    Ok((csrf, html).into_response())
+    Ok((status, csrf, html).into_response())
 }
 
-/// A form's value by name (missing is empty).
-fn value<'a>(form: &'a HashMap<String, String>, name: &str) -> &'a str {
-    form.get(name).map(String::as_str).unwrap_or_default()
-}
-
-/// `POST /admin/parents/{person_id}/details`.
+/// `POST /admin/parents/{person_id}/details`. A mistake brings the page back with the form
+/// as sent; nothing is saved.
 pub async fn save_parent(
     State(state): State<AppState>,
     tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
     viewer: Viewer,
     Path(person_id): Path<i64>,
-    CsrfForm(form): CsrfForm<HashMap<String, String>>,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
-    let settings = state.settings.get(&state.schools, tenant.id()).await?;
-    let name = optional_text("name", value(&form, "name"), 100, false)?
-        .ok_or_else(|| AppError::bad_request("name", "registration.name_empty"))?;
-    let address = optional_text("address", value(&form, "address"), 200, false)?;
-    let phone_mobile = optional_phone("phone_mobile", value(&form, "phone_mobile"))?;
-    let phone_other = optional_phone("phone_other", value(&form, "phone_other"))?;
-    let mut extra: BTreeMap<String, String> = BTreeMap::new();
-    for (i, label) in settings.extra_fields.iter().enumerate() {
-        let key = format!("extra_{i}");
-        if let Some(text) = optional_text(&key, value(&form, &key), 200, false)? {
-            extra.insert(label.clone(), text);
+    match change_details(&state, &tenant, &viewer, person_id, &form).await {
+        Err(error) => {
+            let back = FormBack::of(&state, lang, error, DETAILS_FORM, &form, str::to_owned)?;
+            parent_page(&state, &tenant, lang, csrf, &viewer, person_id, back).await
         }
+        changed => changed,
     }
-    let extra = serde_json::to_string(&extra).map_err(|e| AppError::Internal(e.to_string()))?;
+}
+
+/// Checks who may change the parent's details, then what was sent, then saves it.
+async fn change_details(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    viewer: &Viewer,
+    person_id: i64,
+    form: &[(String, String)],
+) -> Result<Response, AppError> {
+    let settings = state.settings.get(&state.schools, tenant.id()).await?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    let may_edit = rights(&state, &tenant, &viewer, &mut tx, person_id)
+    let may_edit = rights(state, tenant, viewer, &mut tx, person_id)
         .await?
         .ok_or(AppError::Forbidden {
             reason: "portal.parent.not_yours",
@@ -139,6 +178,19 @@ pub async fn save_parent(
             reason: "portal.parent.teachers_may_not_edit",
         });
     }
+    let name = optional_text("name", value(form, "name"), 100, false)?
+        .ok_or_else(|| AppError::bad_request("name", "registration.name_empty"))?;
+    let address = optional_text("address", value(form, "address"), 200, false)?;
+    let phone_mobile = optional_phone("phone_mobile", value(form, "phone_mobile"))?;
+    let phone_other = optional_phone("phone_other", value(form, "phone_other"))?;
+    let mut extra: BTreeMap<String, String> = BTreeMap::new();
+    for (i, label) in settings.extra_fields.iter().enumerate() {
+        let key = format!("extra_{i}");
+        if let Some(text) = optional_text(&key, value(form, &key), 200, false)? {
+            extra.insert(label.clone(), text);
+        }
+    }
+    let extra = serde_json::to_string(&extra).map_err(|e| AppError::Internal(e.to_string()))?;
     let updated = parents::save_details(
         &mut tx,
         person_id,

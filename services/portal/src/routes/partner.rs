@@ -17,6 +17,7 @@ use crate::access::open_to;
 use crate::db::partners::{self, Parent};
 use crate::db::people::{self, Details};
 use crate::details::DetailsForm;
+use crate::form_back::{FormBack, value};
 
 #[derive(Debug, Serialize)]
 struct PartnerView {
@@ -40,7 +41,14 @@ struct PartnerPage<'a> {
     /// Who asked the viewer.
     asking: Vec<Parent>,
     done: Option<&'a str>,
+    #[serde(flatten)]
+    back: FormBack,
 }
+
+/// The ids of the page's forms that come back with their mistakes.
+const REQUEST_FORM: &str = "partner-request";
+const JOINT_USE_FORM: &str = "joint-use";
+const DETAILS_FORM: &str = "partner-details";
 
 #[derive(Debug, Deserialize)]
 pub struct DoneQuery {
@@ -69,6 +77,23 @@ pub async fn show(
     Query(query): Query<DoneQuery>,
 ) -> Result<Response, AppError> {
     open_to(&state, &tenant, &viewer).await?;
+    let done = query
+        .done
+        .as_deref()
+        .and_then(|done| DONE.into_iter().find(|known| *known == done));
+    partner_page(&state, &tenant, lang, csrf, &viewer, done, FormBack::none()).await
+}
+
+/// The page, with one of its forms as sent when `back` holds one (400).
+async fn partner_page(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    lang: Language,
+    csrf: Csrf,
+    viewer: &Viewer,
+    done: Option<&str>,
+    back: FormBack,
+) -> Result<Response, AppError> {
     let me = viewer.person_id;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let (partner_id, joint_use) = partners::partner_and_joint_use(&mut tx, me).await?;
@@ -95,6 +120,7 @@ pub async fn show(
         asking = partners::asking(&mut tx, me).await?;
     }
     tx.commit().await?;
+    let status = back.status();
     let page = PartnerPage {
         csrf: csrf.token(),
         partner,
@@ -102,13 +128,11 @@ pub async fn show(
         candidates,
         asked,
         asking,
-        done: query
-            .done
-            .as_deref()
-            .and_then(|done| DONE.into_iter().find(|known| *known == done)),
+        done,
+        back,
     };
     let html = Html(state.templates.render("portal/partner.html", lang, &page)?);
-    Ok((csrf, html).into_response())
+    Ok((status, csrf, html).into_response())
 }
 
 /// A person's id from a form field, or a 400 naming it.
@@ -119,29 +143,43 @@ fn person_field(field: &'static str, value: &str) -> Result<i64, AppError> {
         .map_err(|_| AppError::bad_request(field, "portal.partner.unknown_parent"))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct RequestForm {
-    partner: String,
-}
-
 #[derive(Debug, Serialize)]
 struct PartnerRequestMail<'a> {
     parent: &'a str,
     link: &'a str,
 }
 
-/// `POST /partner/request`: asks another parent of one's child to link as partners. When
-/// they already asked, this links at once.
+/// `POST /partner/request`: asks another parent of one's child (`partner`) to link as
+/// partners. When they already asked, this links at once. A refusal brings the page back
+/// with the parent chosen and the reason at the choice.
 pub async fn request(
     State(state): State<AppState>,
     tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
     viewer: Viewer,
-    CsrfForm(form): CsrfForm<RequestForm>,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     open_to(&state, &tenant, &viewer).await?;
     viewer.require_writable()?;
+    match ask_partner(&state, &tenant, &viewer, value(&form, "partner")).await {
+        Err(error) => {
+            let back = FormBack::of(&state, lang, error, REQUEST_FORM, &form, str::to_owned)?;
+            partner_page(&state, &tenant, lang, csrf, &viewer, None, back).await
+        }
+        asked => asked,
+    }
+}
+
+/// Asks `partner` (a person's id as sent), or links at once when they asked first.
+async fn ask_partner(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    viewer: &Viewer,
+    partner: &str,
+) -> Result<Response, AppError> {
     let me = viewer.person_id;
-    let other = person_field("partner", &form.partner)?;
+    let other = person_field("partner", partner)?;
     if other == me {
         return Err(AppError::bad_request(
             "partner",
@@ -149,7 +187,7 @@ pub async fn request(
         ));
     }
     // A request may mail the other parent.
-    let _attempt = Limiter::from_state(&state)
+    let _attempt = Limiter::from_state(state)
         .attempt(&[(
             rules::PARTNER_REQUESTS_PER_ACCOUNT,
             Subject::account(viewer.account_id),
@@ -197,7 +235,7 @@ pub async fn request(
         return Ok(Redirect::to("/partner?done=already_asked").into_response());
     }
     notices::add(&mut tx, other, NoticeKind::PartnerRequest, Some(me)).await?;
-    mail_request(&state, &tenant, &mut tx, &viewer.name, other).await?;
+    mail_request(state, tenant, &mut tx, &viewer.name, other).await?;
     tx.commit().await?;
     Ok(Redirect::to("/partner?done=asked").into_response())
 }
@@ -315,28 +353,25 @@ pub async fn decline(
     Ok(Redirect::to("/partner?done=declined").into_response())
 }
 
-#[derive(Debug, Deserialize)]
-pub struct JointUseForm {
-    joint_use: String,
-}
-
 /// `POST /partner/joint-use`: `joint_use=on` or `off`, the viewer's own choice.
 pub async fn joint_use(
     State(state): State<AppState>,
     tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
     viewer: Viewer,
-    CsrfForm(form): CsrfForm<JointUseForm>,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     open_to(&state, &tenant, &viewer).await?;
     viewer.require_writable()?;
-    let on = match form.joint_use.as_str() {
+    let on = match value(&form, "joint_use") {
         "on" => true,
         "off" => false,
         _ => {
-            return Err(AppError::bad_request(
-                "joint_use",
-                "portal.partner.on_or_off",
-            ));
+            let error = AppError::bad_request("joint_use", "portal.partner.on_or_off");
+            let anchor = |_: &str| "joint-use-on".to_owned();
+            let back = FormBack::of(&state, lang, error, JOINT_USE_FORM, &form, anchor)?;
+            return partner_page(&state, &tenant, lang, csrf, &viewer, None, back).await;
         }
     };
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
@@ -375,12 +410,20 @@ pub async fn end(
 pub async fn save_partner_details(
     State(state): State<AppState>,
     tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
     viewer: Viewer,
-    CsrfForm(form): CsrfForm<DetailsForm>,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     open_to(&state, &tenant, &viewer).await?;
     viewer.require_writable()?;
-    let details = form.validate()?;
+    let details = match DetailsForm::of(&form).validate() {
+        Ok(details) => details,
+        Err(error) => {
+            let back = FormBack::of(&state, lang, error, DETAILS_FORM, &form, str::to_owned)?;
+            return partner_page(&state, &tenant, lang, csrf, &viewer, None, back).await;
+        }
+    };
     let me = viewer.person_id;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     // The partner's row is locked: ending the link or turning joint use off waits for this

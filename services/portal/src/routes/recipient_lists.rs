@@ -6,14 +6,15 @@ use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::forms::TokenOnly;
-use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
-use serde::{Deserialize, Serialize};
+use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer};
+use serde::Serialize;
 use tenant_router::{CurrentTenant, TenantTx};
 
 use crate::access::reader;
 use crate::db::groups;
 use crate::db::recipient_lists::{self, Choice, ListRow, NewList};
 use crate::fields::optional_text;
+use crate::form_back::{FormBack, anchors, value};
 
 #[derive(Debug, Serialize)]
 struct ListsPage<'a> {
@@ -22,7 +23,12 @@ struct ListsPage<'a> {
     groups: Vec<Choice>,
     posts: Vec<Choice>,
     answers: Vec<Choice>,
+    #[serde(flatten)]
+    back: FormBack,
 }
+
+/// The id of the form for a new list.
+const NEW_FORM: &str = "list-form";
 
 /// `GET /recipient-lists`: the lists the viewer may use, with how many are on each now, and
 /// the form for a new one.
@@ -34,8 +40,20 @@ pub async fn index(
     viewer: Viewer,
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
+    lists_page(&state, &tenant, lang, csrf, &viewer, FormBack::none()).await
+}
+
+/// The page, with the form for a new list as sent when `back` holds it (400).
+async fn lists_page(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    lang: Language,
+    csrf: Csrf,
+    viewer: &Viewer,
+    back: FormBack,
+) -> Result<Response, AppError> {
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
-    let reader = reader(&mut tx, &viewer).await?;
+    let reader = reader(&mut tx, viewer).await?;
     let taught: Vec<i64> = reader.taught.iter().copied().collect();
     let lists = recipient_lists::listed(&mut tx, &reader).await?;
     let groups = recipient_lists::group_choices(&mut tx, reader.admin, &taught).await?;
@@ -51,54 +69,85 @@ pub async fn index(
     let answers =
         recipient_lists::answer_choices(&mut tx, &reader, &word("yes"), &word("no")).await?;
     tx.commit().await?;
+    let status = back.status();
     let page = ListsPage {
         csrf: csrf.token(),
         lists,
         groups,
         posts,
         answers,
+        back,
     };
     let html = Html(
         state
             .templates
             .render("portal/recipient_lists.html", lang, &page)?,
     );
-    Ok((csrf, html).into_response())
+    Ok((status, csrf, html).into_response())
 }
 
-#[derive(Debug, Deserialize)]
-pub struct NewListForm {
-    name: String,
-    rule: String,
-    #[serde(default)]
-    group: String,
-    #[serde(default)]
-    post: String,
-    #[serde(default)]
-    answer: String,
+/// The new-list form as sent (a field left out is empty).
+struct NewListForm<'a> {
+    name: &'a str,
+    rule: &'a str,
+    group: &'a str,
+    post: &'a str,
+    answer: &'a str,
 }
 
 /// `POST /recipient-lists`: fields `name`, `rule` (`group`, `not_answered`, `answered`) and
 /// what it refers to: `group` (a group's id), `post` (a questionnaire's post id), `answer`
 /// (`<question id>:<option position>`, for yes/no 1 is yes and 0 is no).
+/// A mistake brings the page back with the form as sent; nothing is written.
 pub async fn create(
     State(state): State<AppState>,
     tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
     viewer: Viewer,
-    CsrfForm(form): CsrfForm<NewListForm>,
+    CsrfForm(fields): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
     viewer.require_writable()?;
-    let name = optional_text("name", &form.name, 100, false)?
+    let form = NewListForm {
+        name: value(&fields, "name"),
+        rule: value(&fields, "rule"),
+        group: value(&fields, "group"),
+        post: value(&fields, "post"),
+        answer: value(&fields, "answer"),
+    };
+    match make_list(&state, &tenant, &viewer, &form).await {
+        Err(error) => {
+            let anchor = anchors(&[
+                ("name", "list-name"),
+                ("rule", "list-rule"),
+                ("group", "list-group"),
+                ("post", "list-post"),
+                ("answer", "list-answer"),
+            ]);
+            let back = FormBack::of(&state, lang, error, NEW_FORM, &fields, anchor)?;
+            lists_page(&state, &tenant, lang, csrf, &viewer, back).await
+        }
+        made => made,
+    }
+}
+
+async fn make_list(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    viewer: &Viewer,
+    form: &NewListForm<'_>,
+) -> Result<Response, AppError> {
+    let name = optional_text("name", form.name, 100, false)?
         .ok_or_else(|| AppError::bad_request("name", "portal.recipient_lists.name_required"))?;
     let id_in = |field: &'static str, text: &str| {
         text.trim()
             .parse::<i64>()
             .map_err(|_| AppError::bad_request(field, "portal.recipient_lists.choose"))
     };
-    let (group_id, post_id, question_id, answer) = match form.rule.as_str() {
-        "group" => (Some(id_in("group", &form.group)?), None, None, None),
-        "not_answered" => (None, Some(id_in("post", &form.post)?), None, None),
+    let (group_id, post_id, question_id, answer) = match form.rule {
+        "group" => (Some(id_in("group", form.group)?), None, None, None),
+        "not_answered" => (None, Some(id_in("post", form.post)?), None, None),
         "answered" => {
             let (question, option) = form
                 .answer
@@ -117,7 +166,7 @@ pub async fn create(
         }
     };
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    let reader = reader(&mut tx, &viewer).await?;
+    let reader = reader(&mut tx, viewer).await?;
     // What the rule names must exist and be the viewer's to use.
     let allowed: bool = match (group_id, post_id, question_id) {
         (Some(group), _, _) => {
@@ -131,7 +180,7 @@ pub async fn create(
         _ => false,
     };
     if !allowed {
-        let field = match form.rule.as_str() {
+        let field = match form.rule {
             "group" => "group",
             "not_answered" => "post",
             _ => "answer",
@@ -145,7 +194,7 @@ pub async fn create(
         &mut tx,
         &NewList {
             name: &name,
-            rule: &form.rule,
+            rule: form.rule,
             group_id,
             post_id,
             question_id,

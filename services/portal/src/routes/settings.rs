@@ -8,7 +8,7 @@ use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use http::StatusCode;
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
-use schoolplein_kernel::forms::Mistake;
+use schoolplein_kernel::forms::{Mistake, Typed};
 use schoolplein_kernel::settings::{self, Module, ModuleSetting};
 use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer};
 use schoolplein_registration::EmailAddress;
@@ -17,6 +17,7 @@ use crate::db::preferences;
 use crate::db::school_profile::{self, Contact};
 use crate::db::school_settings::{self, SettingsChange};
 use crate::fields::optional_text;
+use crate::form_back::{FormBack, anchors, value, values};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
@@ -27,18 +28,95 @@ struct ModuleRow {
     name: String,
 }
 
+/// The main settings form's values: as stored, or as sent when it came back with a mistake.
+#[derive(Debug, Serialize)]
+struct SettingsForm {
+    teachers_manage_parents: bool,
+    teachers_see_all_groups: bool,
+    portal_open: bool,
+    activate_parents_at_once: bool,
+    parents_download_address_list: bool,
+    photo_upload_tile: bool,
+    intranet_url: String,
+    pdf_header: String,
+    extra_fields: String,
+    modules: Vec<ModuleRow>,
+}
+
+/// The checkboxes of the main settings form, by name.
+const SWITCHES: [&str; 6] = [
+    "teachers_manage_parents",
+    "teachers_see_all_groups",
+    "activate_parents_at_once",
+    "parents_download_address_list",
+    "photo_upload_tile",
+    "portal_open",
+];
+
+impl SettingsForm {
+    fn stored(current: &settings::SchoolSettings) -> Self {
+        Self {
+            teachers_manage_parents: current.teachers_manage_parents,
+            teachers_see_all_groups: current.teachers_see_all_groups,
+            portal_open: current.portal_open,
+            activate_parents_at_once: current.activate_parents_at_once,
+            parents_download_address_list: current.parents_download_address_list,
+            photo_upload_tile: current.photo_upload_tile,
+            intranet_url: current.intranet_url.clone().unwrap_or_default(),
+            pdf_header: current.pdf_header.clone(),
+            extra_fields: current.extra_fields.join("\n"),
+            modules: Module::ALL
+                .into_iter()
+                .map(|module| {
+                    let setting = current.module(module);
+                    ModuleRow {
+                        key: module.as_str(),
+                        on: setting.on,
+                        name: setting.name.unwrap_or_default(),
+                    }
+                })
+                .collect(),
+        }
+    }
+
+    fn sent(typed: &Typed) -> Self {
+        let text = |name: &str| typed.one.get(name).cloned().unwrap_or_default();
+        let ticked = |name: &str| typed.one.contains_key(name);
+        Self {
+            teachers_manage_parents: ticked("teachers_manage_parents"),
+            teachers_see_all_groups: ticked("teachers_see_all_groups"),
+            portal_open: ticked("portal_open"),
+            activate_parents_at_once: ticked("activate_parents_at_once"),
+            parents_download_address_list: ticked("parents_download_address_list"),
+            photo_upload_tile: ticked("photo_upload_tile"),
+            intranet_url: text("intranet_url"),
+            pdf_header: text("pdf_header"),
+            extra_fields: text("extra_fields"),
+            modules: Module::ALL
+                .into_iter()
+                .map(|module| ModuleRow {
+                    key: module.as_str(),
+                    on: ticked(&format!("module_on_{}", module.as_str())),
+                    name: text(&format!("module_name_{}", module.as_str())),
+                })
+                .collect(),
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 struct SettingsPage<'a> {
     csrf: &'a str,
-    settings: &'a settings::SchoolSettings,
-    extra_fields: String,
-    modules: Vec<ModuleRow>,
+    form: SettingsForm,
     saved: bool,
     digest_time: String,
     digest_days: Vec<Weekday>,
     /// The contact form's values: as stored, or as typed when it came back with a mistake.
     contact: Contact,
+    /// The contact form's mistake.
     mistake: Option<Mistake>,
+    /// The main settings form or the digest form, when one of them came back.
+    back: FormBack,
 }
 
 /// A weekday on the digest form.
@@ -54,6 +132,10 @@ pub struct SavedQuery {
     saved: Option<String>,
 }
 
+/// The ids of the settings page's forms that come back with their mistakes.
+const SETTINGS_FORM: &str = "settings";
+const DIGEST_FORM: &str = "digest-settings";
+
 /// `GET /admin/settings`.
 pub async fn show_settings(
     State(state): State<AppState>,
@@ -64,10 +146,20 @@ pub async fn show_settings(
     Query(query): Query<SavedQuery>,
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin])?;
-    settings_page(&state, &tenant, lang, csrf, query.saved.is_some(), None).await
+    settings_page(
+        &state,
+        &tenant,
+        lang,
+        csrf,
+        query.saved.is_some(),
+        None,
+        FormBack::none(),
+    )
+    .await
 }
 
-/// The settings page; with `typed`, the contact form as it was sent, with its mistake (400).
+/// The settings page; with `typed`, the contact form as it was sent, with its mistake; with
+/// `back`, the main or the digest form as it was sent (400 either way).
 async fn settings_page(
     state: &AppState,
     tenant: &CurrentTenant,
@@ -75,13 +167,33 @@ async fn settings_page(
     csrf: Csrf,
     saved: bool,
     typed: Option<(Contact, Mistake)>,
+    back: FormBack,
 ) -> Result<Response, AppError> {
     // Read afresh: the admin must see what is stored, not a copy.
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let current = settings::read(&mut tx).await?;
     let stored_contact = school_profile::contact(&mut tx).await?;
-    let (digest_time, chosen_days) = preferences::digest_schedule(&mut tx).await?;
+    let (stored_time, stored_days) = preferences::digest_schedule(&mut tx).await?;
     tx.commit().await?;
+    let (digest_time, chosen_days) = if back.sent_form == DIGEST_FORM {
+        let time = back
+            .typed
+            .one
+            .get("digest_time")
+            .cloned()
+            .unwrap_or_default();
+        let days = back
+            .typed
+            .many
+            .get("digest_days")
+            .into_iter()
+            .flatten()
+            .filter_map(|day| day.trim().parse::<i16>().ok())
+            .collect();
+        (time, days)
+    } else {
+        (stored_time, stored_days)
+    };
     let catalog = state.templates.catalog();
     let digest_days = (1..=7)
         .map(|number| Weekday {
@@ -93,21 +205,15 @@ async fn settings_page(
             chosen: chosen_days.contains(&number),
         })
         .collect();
-    let modules = Module::ALL
-        .into_iter()
-        .map(|module| {
-            let setting = current.module(module);
-            ModuleRow {
-                key: module.as_str(),
-                on: setting.on,
-                name: setting.name.unwrap_or_default(),
-            }
-        })
-        .collect();
+    let form = if back.sent_form == SETTINGS_FORM {
+        SettingsForm::sent(&back.typed)
+    } else {
+        SettingsForm::stored(&current)
+    };
     let status = if typed.is_some() {
         StatusCode::BAD_REQUEST
     } else {
-        StatusCode::OK
+        back.status()
     };
     let (contact, mistake) = match typed {
         Some((contact, mistake)) => (contact, Some(mistake)),
@@ -115,14 +221,13 @@ async fn settings_page(
     };
     let page = SettingsPage {
         csrf: csrf.token(),
-        settings: &current,
-        extra_fields: current.extra_fields.join("\n"),
-        modules,
+        form,
         saved,
         digest_time,
         digest_days,
         contact,
         mistake,
+        back,
     };
     let html = Html(
         state
@@ -191,7 +296,16 @@ pub async fn save_contact(
     if let Err(error) = check {
         let mistake =
             Mistake::of(&error, &state.templates, lang, |field| field.to_owned()).ok_or(error)?;
-        return settings_page(&state, &tenant, lang, csrf, false, Some((contact, mistake))).await;
+        return settings_page(
+            &state,
+            &tenant,
+            lang,
+            csrf,
+            false,
+            Some((contact, mistake)),
+            FormBack::none(),
+        )
+        .await;
     }
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     school_profile::save_contact(&mut tx, &contact).await?;
@@ -200,37 +314,31 @@ pub async fn save_contact(
     Ok(Redirect::to("/admin/settings?saved=1#contact").into_response())
 }
 
-/// A checkbox: present when ticked.
-fn ticked(form: &HashMap<String, String>, name: &str) -> bool {
-    form.contains_key(name)
+/// The main settings form, checked.
+struct SettingsSent {
+    switches: HashMap<&'static str, bool>,
+    pdf_header: String,
+    intranet_url: String,
+    extra_fields: Vec<String>,
+    /// The modules, as JSON.
+    modules: String,
 }
 
-fn one_line(form: &HashMap<String, String>, name: &str, max: usize) -> Result<String, AppError> {
-    let raw = form.get(name).map(String::as_str).unwrap_or_default();
-    Ok(optional_text(name, raw, max, false)?.unwrap_or_default())
+fn one_line(form: &[(String, String)], name: &str, max: usize) -> Result<String, AppError> {
+    Ok(optional_text(name, value(form, name), max, false)?.unwrap_or_default())
 }
 
-/// `POST /admin/settings`: every setting at once, checked first, saved in one transaction,
-/// and announced to every process.
-pub async fn save_settings(
-    State(state): State<AppState>,
-    tenant: CurrentTenant,
-    viewer: Viewer,
-    CsrfForm(form): CsrfForm<HashMap<String, String>>,
-) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin])?;
-    let pdf_header = one_line(&form, "pdf_header", 200)?;
-    let intranet_url = one_line(&form, "intranet_url", 500)?;
+/// Checks every field of the main settings form; the first bad one is named in the 400.
+fn parse_settings(form: &[(String, String)]) -> Result<SettingsSent, AppError> {
+    let pdf_header = one_line(form, "pdf_header", 200)?;
+    let intranet_url = one_line(form, "intranet_url", 500)?;
     if !intranet_url.is_empty() && !intranet_url.starts_with("https://") {
         return Err(AppError::bad_request(
             "intranet_url",
             "portal.settings.url_not_https",
         ));
     }
-    let extra_fields: Vec<String> = form
-        .get("extra_fields")
-        .map(String::as_str)
-        .unwrap_or_default()
+    let extra_fields: Vec<String> = value(form, "extra_fields")
         .lines()
         .map(str::trim)
         .filter(|line| !line.is_empty())
@@ -251,11 +359,12 @@ pub async fn save_settings(
             "portal.settings.field_too_long",
         ));
     }
+    let ticked = |name: &str| form.iter().any(|(key, _)| key == name);
     let mut modules: BTreeMap<&'static str, ModuleSetting> = BTreeMap::new();
     for module in Module::ALL {
         let key = module.as_str();
         let name_field = format!("module_name_{key}");
-        let name = form.get(&name_field).map(|v| v.trim()).unwrap_or_default();
+        let name = value(form, &name_field).trim();
         if name.chars().count() > 40 || name.chars().any(char::is_control) {
             return Err(AppError::bad_request(
                 name_field,
@@ -265,28 +374,19 @@ pub async fn save_settings(
         modules.insert(
             key,
             ModuleSetting {
-                on: ticked(&form, &format!("module_on_{key}")),
+                on: ticked(&format!("module_on_{key}")),
                 name: (!name.is_empty()).then(|| name.to_owned()),
             },
         );
     }
-    for key in form.keys() {
-        let known = matches!(
-            key.as_str(),
-            "csrf"
-                | "pdf_header"
-                | "intranet_url"
-                | "extra_fields"
-                | "teachers_manage_parents"
-                | "teachers_see_all_groups"
-                | "activate_parents_at_once"
-                | "parents_download_address_list"
-                | "photo_upload_tile"
-                | "portal_open"
-        ) || key
-            .strip_prefix("module_on_")
-            .or_else(|| key.strip_prefix("module_name_"))
-            .is_some_and(|m| Module::parse(m).is_some());
+    for (key, _) in form {
+        let known = key == "csrf"
+            || matches!(key.as_str(), "pdf_header" | "intranet_url" | "extra_fields")
+            || SWITCHES.contains(&key.as_str())
+            || key
+                .strip_prefix("module_on_")
+                .or_else(|| key.strip_prefix("module_name_"))
+                .is_some_and(|m| Module::parse(m).is_some());
         if !known {
             return Err(AppError::bad_request(
                 key.clone(),
@@ -295,20 +395,62 @@ pub async fn save_settings(
         }
     }
     let modules = serde_json::to_string(&modules).map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(SettingsSent {
+        switches: SWITCHES
+            .into_iter()
+            .map(|name| (name, ticked(name)))
+            .collect(),
+        pdf_header,
+        intranet_url,
+        extra_fields,
+        modules,
+    })
+}
+
+/// `POST /admin/settings`: every setting at once, checked first, saved in one transaction,
+/// and announced to every process. A mistake brings the page back with everything as sent
+/// and the message at the field; nothing is saved.
+pub async fn save_settings(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    viewer: Viewer,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    viewer.require_any(&[Role::SchoolAdmin])?;
+    let sent = match parse_settings(&form) {
+        Ok(sent) => sent,
+        Err(error) => {
+            // A setting the form does not have is named on top, linking to the form.
+            let anchor = |field: &str| {
+                if field.starts_with("module_name_")
+                    || matches!(field, "pdf_header" | "intranet_url" | "extra_fields")
+                {
+                    field.to_owned()
+                } else {
+                    SETTINGS_FORM.to_owned()
+                }
+            };
+            let back = FormBack::of(&state, lang, error, SETTINGS_FORM, &form, anchor)?;
+            return settings_page(&state, &tenant, lang, csrf, false, None, back).await;
+        }
+    };
+    let switch = |name: &str| sent.switches.get(name).copied().unwrap_or(false);
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     school_settings::save(
         &mut tx,
         &SettingsChange {
-            teachers_manage_parents: ticked(&form, "teachers_manage_parents"),
-            teachers_see_all_groups: ticked(&form, "teachers_see_all_groups"),
-            activate_parents_at_once: ticked(&form, "activate_parents_at_once"),
-            parents_download_address_list: ticked(&form, "parents_download_address_list"),
-            pdf_header: &pdf_header,
-            extra_fields: &extra_fields,
-            intranet_url: (!intranet_url.is_empty()).then_some(intranet_url.as_str()),
-            photo_upload_tile: ticked(&form, "photo_upload_tile"),
-            portal_open: ticked(&form, "portal_open"),
-            modules: &modules,
+            teachers_manage_parents: switch("teachers_manage_parents"),
+            teachers_see_all_groups: switch("teachers_see_all_groups"),
+            activate_parents_at_once: switch("activate_parents_at_once"),
+            parents_download_address_list: switch("parents_download_address_list"),
+            pdf_header: &sent.pdf_header,
+            extra_fields: &sent.extra_fields,
+            intranet_url: (!sent.intranet_url.is_empty()).then_some(sent.intranet_url.as_str()),
+            photo_upload_tile: switch("photo_upload_tile"),
+            portal_open: switch("portal_open"),
+            modules: &sent.modules,
         },
     )
     .await?;
@@ -320,31 +462,18 @@ pub async fn save_settings(
     Ok(Redirect::to("/admin/settings?saved=1").into_response())
 }
 
-/// `POST /admin/settings/digest`: `digest_time` (hh:mm, 06:00–22:00, the school's local
-/// time) and one `digest_days` per weekday (1 = Monday), at least one.
-pub async fn save_digest(
-    State(state): State<AppState>,
-    tenant: CurrentTenant,
-    viewer: Viewer,
-    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
-) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin])?;
-    let time_text = form
-        .iter()
-        .find(|(k, _)| k == "digest_time")
-        .map(|(_, v)| v.trim())
-        .unwrap_or_default();
-    let time = chrono::NaiveTime::parse_from_str(time_text, "%H:%M")
+/// The digest form's fields, checked: `digest_time` (hh:mm, 06:00–22:00) and the weekdays,
+/// sorted, at least one.
+fn parse_digest(form: &[(String, String)]) -> Result<(chrono::NaiveTime, Vec<i16>), AppError> {
+    let time = chrono::NaiveTime::parse_from_str(value(form, "digest_time").trim(), "%H:%M")
         .ok()
         .filter(|t| {
             (chrono::NaiveTime::from_hms_opt(6, 0, 0)..=chrono::NaiveTime::from_hms_opt(22, 0, 0))
                 .contains(&Some(*t))
         })
         .ok_or_else(|| AppError::bad_request("digest_time", "portal.settings.bad_digest_time"))?;
-    let mut days = form
-        .iter()
-        .filter(|(k, _)| k == "digest_days")
-        .map(|(_, v)| {
+    let mut days = values(form, "digest_days")
+        .map(|v| {
             v.trim()
                 .parse::<i16>()
                 .ok()
@@ -362,6 +491,29 @@ pub async fn save_digest(
             "portal.settings.bad_digest_days",
         ));
     }
+    Ok((time, days))
+}
+
+/// `POST /admin/settings/digest`: `digest_time` (hh:mm, 06:00–22:00, the school's local
+/// time) and one `digest_days` per weekday (1 = Monday), at least one. A mistake brings the
+/// page back with the form as sent; nothing is saved.
+pub async fn save_digest(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    viewer: Viewer,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    viewer.require_any(&[Role::SchoolAdmin])?;
+    let (time, days) = match parse_digest(&form) {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            let anchor = anchors(&[("digest_days", "digest-days")]);
+            let back = FormBack::of(&state, lang, error, DIGEST_FORM, &form, anchor)?;
+            return settings_page(&state, &tenant, lang, csrf, false, None, back).await;
+        }
+    };
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     school_settings::save_digest(&mut tx, time, &days).await?;
     tx.commit().await?;

@@ -7,7 +7,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::forms::TokenOnly;
-use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
+use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer};
 use serde::Serialize;
 use tenant_router::{CurrentTenant, TenantTx};
 
@@ -15,6 +15,7 @@ use schoolplein_kernel::pdf::{Block, download};
 
 use crate::db::groups;
 use crate::db::special_groups::{self, NewSpecialGroup, SpecialRow};
+use crate::form_back::{FormBack, anchors};
 
 #[derive(Debug, Serialize)]
 struct SpecialPage<'a> {
@@ -22,7 +23,12 @@ struct SpecialPage<'a> {
     staff: bool,
     special_groups: Vec<SpecialRow>,
     groups: Vec<groups::GroupChoice>,
+    #[serde(flatten)]
+    back: FormBack,
 }
+
+/// The id of the form for a new special group.
+const NEW_FORM: &str = "new-special-group";
 
 /// `GET /special-groups`: for staff every special group with a form for a new one; for a
 /// parent the ones they may join or have joined.
@@ -34,34 +40,74 @@ pub async fn show_special_groups(
     viewer: Viewer,
 ) -> Result<Response, AppError> {
     crate::access::open_to(&state, &tenant, &viewer).await?;
+    special_page(&state, &tenant, lang, csrf, &viewer, FormBack::none()).await
+}
+
+/// The page, with the form for a new special group as sent when `back` holds it (400).
+async fn special_page(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    lang: Language,
+    csrf: Csrf,
+    viewer: &Viewer,
+    back: FormBack,
+) -> Result<Response, AppError> {
     let staff = viewer.is_staff();
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let special_groups = special_groups::listed(&mut tx, viewer.person_id, staff).await?;
     let groups = groups::all(&mut tx).await?;
     tx.commit().await?;
+    let status = back.status();
     let page = SpecialPage {
         csrf: csrf.token(),
         staff,
         special_groups,
         groups,
+        back,
     };
     let html = Html(
         state
             .templates
             .render("portal/special_groups.html", lang, &page)?,
     );
-    Ok((csrf, html).into_response())
+    Ok((status, csrf, html).into_response())
 }
 
 /// `POST /special-groups` (staff): fields `name`, `description`, `main_group`, and for an
 /// activity `activity=1`, `signup_until` (yyyy-mm-dd), `max_participants`, `groups` (repeated).
+/// A mistake brings the page back with the form as sent; nothing is written.
 pub async fn create_special_group(
     State(state): State<AppState>,
     tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
     viewer: Viewer,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
+    match make_special_group(&state, &tenant, &viewer, &form).await {
+        Err(error) => {
+            let anchor = anchors(&[
+                ("name", "special-name"),
+                ("description", "special-description"),
+                ("main_group", "special-main-group"),
+                ("signup_until", "special-until"),
+                ("max_participants", "special-max"),
+                ("groups", "special-groups-allowed"),
+            ]);
+            let back = FormBack::of(&state, lang, error, NEW_FORM, &form, anchor)?;
+            special_page(&state, &tenant, lang, csrf, &viewer, back).await
+        }
+        made => made,
+    }
+}
+
+async fn make_special_group(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    viewer: &Viewer,
+    form: &[(String, String)],
+) -> Result<Response, AppError> {
     let get = |key: &str| {
         form.iter()
             .find(|(k, _)| k == key)

@@ -3,9 +3,12 @@
 use axum::response::Html;
 use chrono::{TimeZone, Utc};
 use schoolplein_kernel::csrf::Csrf;
+use schoolplein_kernel::forms::{Mistake, Typed};
 use schoolplein_kernel::session::Sessions;
 use schoolplein_kernel::{AppError, AppState, Language, SignedIn};
 use serde::Serialize;
+
+use crate::pages::mistakes::mistake_at;
 
 #[derive(Debug, Serialize)]
 struct SessionRow {
@@ -13,6 +16,46 @@ struct SessionRow {
     started: String,
     kept: bool,
     current: bool,
+}
+
+/// The account page's forms that can come back with a mistake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountForm {
+    Profile,
+    Email,
+    Password,
+}
+
+/// One of the account page's forms as sent, with its mistake.
+#[derive(Debug)]
+pub struct Refused {
+    pub form: AccountForm,
+    pub mistake: Mistake,
+    /// What was typed, passwords left out.
+    pub typed: Typed,
+}
+
+impl Refused {
+    /// The refusal `(field, key)` of `form`, with what was typed.
+    pub fn new(
+        state: &AppState,
+        lang: Language,
+        form: AccountForm,
+        refusal: (&str, &str),
+        typed: Typed,
+    ) -> Self {
+        // The address form's password field has an id of its own: the page has three.
+        let anchor = match (form, refusal.0) {
+            (AccountForm::Email, "password") => "email_password",
+            (_, field) => field,
+        };
+        Self {
+            form,
+            mistake: mistake_at(state, lang, refusal, anchor),
+            typed,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -23,18 +66,20 @@ struct AccountPage<'a> {
     language: &'a str,
     sessions: Vec<SessionRow>,
     notice: Option<&'a str>,
-    error: Option<&'a str>,
-    error_field: Option<&'a str>,
+    /// The form that came back with a mistake; its summary is drawn above it alone.
+    failed: Option<AccountForm>,
+    mistake: Option<Mistake>,
+    typed: Typed,
 }
 
-/// The account page, with a notice or a mistake (its field and text) if there is one.
+/// The account page, with a notice or a form sent back with its mistake.
 pub async fn render(
     state: &AppState,
     lang: Language,
     signed_in: &SignedIn,
     csrf: &Csrf,
     notice: Option<&str>,
-    error: Option<(&str, &str)>,
+    refused: Option<Refused>,
 ) -> Result<Html<String>, AppError> {
     let sessions = Sessions::from_state(state)
         .list(signed_in.account_id)
@@ -51,6 +96,10 @@ pub async fn render(
             current: s.id == signed_in.session,
         })
         .collect();
+    let (failed, mistake, typed) = match refused {
+        Some(refused) => (Some(refused.form), Some(refused.mistake), refused.typed),
+        None => (None, None, Typed::default()),
+    };
     let page = AccountPage {
         csrf: csrf.token(),
         name: &signed_in.name,
@@ -58,8 +107,9 @@ pub async fn render(
         language: signed_in.language.tag(),
         sessions,
         notice: notice.map(text_name),
-        error: error.map(|(_, key)| text_name(key)),
-        error_field: error.map(|(field, _)| field),
+        failed,
+        mistake,
+        typed,
     };
     Ok(Html(state.templates.render(
         "registration/account.html",

@@ -11,7 +11,8 @@ use serde::Deserialize;
 
 use crate::db::accounts;
 use crate::domain::{NewPassword, PersonName};
-use crate::pages::account::render;
+use crate::pages::account::{AccountForm, Refused, render};
+use crate::pages::mistakes::typed;
 
 pub async fn show_account(
     State(state): State<AppState>,
@@ -29,14 +30,31 @@ pub struct ProfileForm {
     language: String,
 }
 
+/// `POST /account/profile`: the name and language; a mistake brings the form back as typed.
 pub async fn update_profile(
     State(state): State<AppState>,
+    Lang(lang): Lang,
     signed_in: SignedIn,
+    headers: http::HeaderMap,
     CsrfForm(form): CsrfForm<ProfileForm>,
 ) -> Result<Response, AppError> {
-    let name = PersonName::parse(&form.name).map_err(|e| AppError::bad_request("name", e.key()))?;
-    let language = Language::from_tag(&form.language)
-        .ok_or_else(|| AppError::bad_request("language", "registration.language_unknown"))?;
+    let checked = PersonName::parse(&form.name)
+        .map_err(|e| ("name", e.key()))
+        .and_then(|name| {
+            Language::from_tag(&form.language)
+                .map(|language| (name, language))
+                .ok_or(("language", "registration.language_unknown"))
+        });
+    let (name, language) = match checked {
+        Ok(fields) => fields,
+        Err(refusal) => {
+            let csrf = Csrf::from_headers(&headers, &state);
+            let sent = typed(&[("name", &form.name), ("language", &form.language)]);
+            let refused = Refused::new(&state, lang, AccountForm::Profile, refusal, sent);
+            let html = render(&state, lang, &signed_in, &csrf, None, Some(refused)).await?;
+            return Ok((StatusCode::BAD_REQUEST, csrf, html).into_response());
+        }
+    };
     accounts::update_profile(
         &state.db,
         signed_in.account_id,
@@ -122,8 +140,10 @@ pub async fn change_password(
             .await?;
             Ok((csrf, html).into_response())
         }
-        Err(error) => {
-            let html = render(&state, lang, &signed_in, &csrf, None, Some(error)).await?;
+        Err(refusal) => {
+            // Passwords are never sent back: the form comes back empty, the mistake named.
+            let refused = Refused::new(&state, lang, AccountForm::Password, refusal, typed(&[]));
+            let html = render(&state, lang, &signed_in, &csrf, None, Some(refused)).await?;
             Ok((StatusCode::BAD_REQUEST, csrf, html).into_response())
         }
     }

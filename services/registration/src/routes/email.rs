@@ -17,8 +17,9 @@ use tenant_router::{CurrentTenant, TenantTx};
 use crate::db::account_links::{self, LinkState};
 use crate::db::accounts::{self, EmailChangeOutcome};
 use crate::domain::EmailAddress;
-use crate::pages::account::render;
+use crate::pages::account::{AccountForm, Refused, render};
 use crate::pages::ended_link::{EndedLink, ended_link_page};
+use crate::pages::mistakes::typed;
 
 #[derive(Debug, Deserialize)]
 pub struct EmailChangeForm {
@@ -84,8 +85,10 @@ pub async fn request_email_change(
     .await?;
     let new_email = match checked {
         Ok(email) => email,
-        Err(error) => {
-            let html = render(&state, lang, &signed_in, &csrf, None, Some(error)).await?;
+        Err(refusal) => {
+            let sent = typed(&[("new_email", &form.new_email)]);
+            let refused = Refused::new(&state, lang, AccountForm::Email, refusal, sent);
+            let html = render(&state, lang, &signed_in, &csrf, None, Some(refused)).await?;
             return Ok((StatusCode::BAD_REQUEST, csrf, html).into_response());
         }
     };

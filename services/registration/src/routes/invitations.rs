@@ -6,6 +6,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Utc;
 use http::StatusCode;
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
+use schoolplein_kernel::forms::Mistake;
 use schoolplein_kernel::limits::{Limiter, Subject, rules};
 use schoolplein_kernel::tokens::SecretToken;
 use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer};
@@ -19,6 +20,8 @@ use crate::db::{accounts, people};
 use crate::domain::{EmailAddress, NewPassword, PersonName};
 use crate::invitations::{Invitee, invite};
 use crate::pages::ended_link::{EndedLink, ended_link_page};
+use crate::pages::mistakes::{mistake, mistake_at, typed};
+use crate::pages::people::people_page;
 
 #[derive(Debug, Deserialize)]
 pub struct InviteForm {
@@ -27,19 +30,46 @@ pub struct InviteForm {
     role: String,
 }
 
-/// `POST /admin/people/invite`: a school admin invites a member of staff.
+/// `POST /admin/people/invite`: a school admin invites a member of staff. A mistake brings
+/// the people page back with the form as typed.
 pub async fn invite_person(
     State(state): State<AppState>,
     tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
     viewer: Viewer,
     CsrfForm(form): CsrfForm<InviteForm>,
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin])?;
-    let name = PersonName::parse(&form.name).map_err(|e| AppError::bad_request("name", e.key()))?;
-    let email =
-        EmailAddress::parse(&form.email).map_err(|e| AppError::bad_request("email", e.key()))?;
-    let role = Role::parse(&form.role)
-        .ok_or_else(|| AppError::bad_request("role", "registration.role_not_invitable"))?;
+    let checked = (|| {
+        let name = PersonName::parse(&form.name).map_err(|e| ("name", e.key()))?;
+        let email = EmailAddress::parse(&form.email).map_err(|e| ("email", e.key()))?;
+        let role = Role::parse(&form.role).ok_or(("role", "registration.role_not_invitable"))?;
+        Ok((name, email, role))
+    })();
+    let (name, email, role) = match checked {
+        Ok(fields) => fields,
+        Err(refusal) => {
+            let sent = typed(&[
+                ("name", &form.name),
+                ("email", &form.email),
+                ("role", &form.role),
+            ]);
+            let (field, _) = refusal;
+            let anchor = format!("invite-{field}");
+            let mistake = mistake_at(&state, lang, refusal, &anchor);
+            return people_page(
+                &state,
+                &tenant,
+                lang,
+                csrf,
+                &viewer,
+                false,
+                Some((sent, mistake)),
+            )
+            .await;
+        }
+    };
     // Every invitation is a mail to the address given.
     let _attempt = Limiter::from_state(&state)
         .attempt(&[
@@ -79,8 +109,7 @@ struct InvitationPage<'a> {
     email: &'a str,
     /// The person has an account with a password: joining needs no new password.
     has_account: bool,
-    error: Option<&'a str>,
-    error_field: Option<&'a str>,
+    mistake: Option<Mistake>,
 }
 
 /// The invitation behind a link, and whether the invited address already has an account
@@ -116,23 +145,23 @@ struct OpenInvitation<'a> {
     has_account: bool,
 }
 
+/// The form: as the invitation names the person, or as sent (`typed_name`) with its mistake.
 fn render(
     state: &AppState,
     lang: Language,
     tenant: &CurrentTenant,
     csrf: &Csrf,
     open: &OpenInvitation<'_>,
-    error: Option<(&str, &str)>,
+    refused: Option<(&str, (&str, &str))>,
 ) -> Result<Html<String>, AppError> {
     let page = InvitationPage {
         csrf: csrf.token(),
         token: open.token.expose(),
         school_name: &tenant.entry().display_name,
-        name: &open.invitation.name,
+        name: refused.map_or(open.invitation.name.as_str(), |(typed_name, _)| typed_name),
         email: &open.invitation.email,
         has_account: open.has_account,
-        error: error.map(|(_, key)| key.rsplit('.').next().unwrap_or(key)),
-        error_field: error.map(|(field, _)| field),
+        mistake: refused.map(|(_, refusal)| mistake(state, lang, refusal)),
     };
     Ok(Html(state.templates.render(
         "registration/invitation.html",
@@ -227,8 +256,15 @@ pub async fn accept_invitation(
                     .map_err(|e| AppError::Internal(e.to_string()))?;
                 Some((name, hash))
             }
-            Err(error) => {
+            Err(refusal) => {
                 let csrf = Csrf::from_headers(&headers, &state);
+                let typed_name = form
+                    .name
+                    .as_deref()
+                    .unwrap_or_default()
+                    .chars()
+                    .take(100)
+                    .collect::<String>();
                 let html = render(
                     &state,
                     lang,
@@ -239,7 +275,7 @@ pub async fn accept_invitation(
                         invitation: &invitation,
                         has_account,
                     },
-                    Some(error),
+                    Some((&typed_name, refusal)),
                 )?;
                 return Ok((StatusCode::BAD_REQUEST, csrf, html).into_response());
             }

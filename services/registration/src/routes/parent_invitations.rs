@@ -11,7 +11,7 @@ use chrono::Utc;
 use http::StatusCode;
 use http::header::SET_COOKIE;
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
-use schoolplein_kernel::forms::TokenOnly;
+use schoolplein_kernel::forms::{Mistake, TokenOnly};
 use schoolplein_kernel::limits::{ClientIp, Limiter, Subject, rules};
 use schoolplein_kernel::tokens::SecretToken;
 use schoolplein_kernel::{AppError, AppState, Lang, Language, SignedIn};
@@ -22,6 +22,7 @@ use crate::db::accounts;
 use crate::db::parent_invitations::{self, InvitedChild, ParentInvitation, children, find};
 use crate::domain::{EmailAddress, new_account_fields};
 use crate::pages::ended_link::{EndedLink, ended_link_page};
+use crate::pages::mistakes::mistake;
 use crate::parents::parent_person;
 use crate::sessions::start_session;
 
@@ -44,8 +45,7 @@ struct InvitationPage<'a> {
     children: &'a [InvitedChild],
     signed_in_as: Option<&'a str>,
     name: &'a str,
-    error: Option<&'a str>,
-    error_field: Option<&'a str>,
+    mistake: Option<Mistake>,
 }
 
 fn render(
@@ -96,8 +96,7 @@ pub async fn show_parent_invitation(
             children: &children,
             signed_in_as: signed_in.as_ref().map(|s| s.email.as_str()),
             name: &children[0].contact_name,
-            error: None,
-            error_field: None,
+            mistake: None,
         },
     )?;
     Ok((csrf, html).into_response())
@@ -210,7 +209,7 @@ pub async fn accept_with_new_account(
     })();
     let (name, password) = match checked {
         Ok(fields) => fields,
-        Err((field, key)) => {
+        Err(refusal) => {
             tx.rollback().await?;
             let csrf = Csrf::from_headers(&headers, &state);
             let html = render(
@@ -224,8 +223,7 @@ pub async fn accept_with_new_account(
                     children: &children,
                     signed_in_as: None,
                     name: &form.name.chars().take(100).collect::<String>(),
-                    error: Some(key.rsplit('.').next().unwrap_or(key)),
-                    error_field: Some(field),
+                    mistake: Some(mistake(&state, lang, refusal)),
                 },
             )?;
             return Ok((StatusCode::BAD_REQUEST, csrf, html).into_response());

@@ -7,6 +7,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::Utc;
 use http::StatusCode;
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
+use schoolplein_kernel::forms::Mistake;
 use schoolplein_kernel::limits::{ClientIp, Limiter, Subject, rules};
 use schoolplein_kernel::session::Sessions;
 use schoolplein_kernel::tokens::SecretToken;
@@ -19,11 +20,15 @@ use crate::db::account_links::{self, LinkState};
 use crate::db::accounts;
 use crate::domain::{EmailAddress, NewPassword};
 use crate::pages::ended_link::{EndedLink, ended_link_page};
+use crate::pages::mistakes::mistake;
 
 #[derive(Debug, Serialize)]
 struct ForgotPage<'a> {
     csrf: &'a str,
     sent: bool,
+    /// The address as typed, when it came back with a mistake.
+    email: &'a str,
+    mistake: Option<Mistake>,
 }
 
 fn render_forgot(
@@ -31,13 +36,20 @@ fn render_forgot(
     lang: Language,
     csrf: &Csrf,
     sent: bool,
+    refused: Option<(&str, Mistake)>,
 ) -> Result<Html<String>, AppError> {
+    let (email, mistake) = match refused {
+        Some((email, mistake)) => (email, Some(mistake)),
+        None => ("", None),
+    };
     Ok(Html(state.templates.render(
         "registration/forgot_password.html",
         lang,
         &ForgotPage {
             csrf: csrf.token(),
             sent,
+            email,
+            mistake,
         },
     )?))
 }
@@ -48,7 +60,7 @@ pub async fn show_forgot_password(
     Lang(lang): Lang,
     csrf: Csrf,
 ) -> Result<Response, AppError> {
-    let html = render_forgot(&state, lang, &csrf, false)?;
+    let html = render_forgot(&state, lang, &csrf, false, None)?;
     Ok((csrf, html).into_response())
 }
 
@@ -68,8 +80,17 @@ pub async fn request_password_reset(
     headers: http::HeaderMap,
     CsrfForm(form): CsrfForm<ForgotForm>,
 ) -> Result<Response, AppError> {
-    let email =
-        EmailAddress::parse(&form.email).map_err(|e| AppError::bad_request("email", e.key()))?;
+    // Only the address's form is checked here, which says nothing about an account.
+    let email = match EmailAddress::parse(&form.email) {
+        Ok(email) => email,
+        Err(e) => {
+            let csrf = Csrf::from_headers(&headers, &state);
+            let typed = form.email.chars().take(254).collect::<String>();
+            let refused = (typed.as_str(), mistake(&state, lang, ("email", e.key())));
+            let html = render_forgot(&state, lang, &csrf, false, Some(refused))?;
+            return Ok((StatusCode::BAD_REQUEST, csrf, html).into_response());
+        }
+    };
     let config = &state.config.accounts;
     let _attempt = Limiter::from_state(&state)
         .attempt(&[
@@ -87,7 +108,7 @@ pub async fn request_password_reset(
     account_mail::request_password_reset(&mut tx, &email, lang).await?;
     tx.commit().await?;
     let csrf = Csrf::from_headers(&headers, &state);
-    let html = render_forgot(&state, lang, &csrf, true)?;
+    let html = render_forgot(&state, lang, &csrf, true, None)?;
     Ok((csrf, html).into_response())
 }
 
@@ -95,8 +116,7 @@ pub async fn request_password_reset(
 struct ResetPage<'a> {
     csrf: &'a str,
     token: &'a str,
-    error: Option<&'a str>,
-    error_field: Option<&'a str>,
+    mistake: Option<Mistake>,
 }
 
 fn render_reset(
@@ -104,7 +124,7 @@ fn render_reset(
     lang: Language,
     csrf: &Csrf,
     token: &SecretToken,
-    error: Option<(&str, &str)>,
+    refusal: Option<(&str, &str)>,
 ) -> Result<Html<String>, AppError> {
     Ok(Html(state.templates.render(
         "registration/reset_password.html",
@@ -112,8 +132,7 @@ fn render_reset(
         &ResetPage {
             csrf: csrf.token(),
             token: token.expose(),
-            error: error.map(|(_, key)| key.rsplit('.').next().unwrap_or(key)),
-            error_field: error.map(|(field, _)| field),
+            mistake: refusal.map(|refusal| mistake(state, lang, refusal)),
         },
     )?))
 }

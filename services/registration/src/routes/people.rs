@@ -1,26 +1,14 @@
 //! The school admin's list of the school's people, with blocking and unblocking (A6).
 
 use axum::extract::{Path, Query, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::forms::TokenOnly;
 use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
-use serde::Serialize;
 use tenant_router::{CurrentTenant, TenantTx};
 
 use crate::db::people;
-use crate::invitations::INVITABLE_ROLES;
-
-const INVITABLE_ROLE_NAMES: [&str; 2] = [INVITABLE_ROLES[0].as_str(), INVITABLE_ROLES[1].as_str()];
-
-#[derive(Debug, Serialize)]
-struct PeoplePage<'a> {
-    csrf: &'a str,
-    people: Vec<people::ListedPerson>,
-    me: i64,
-    invited: bool,
-    roles: &'a [&'static str],
-}
+use crate::pages::people::people_page;
 
 #[derive(Debug, serde::Deserialize)]
 pub struct PeopleQuery {
@@ -36,22 +24,8 @@ pub async fn list_people(
     Query(query): Query<PeopleQuery>,
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin])?;
-    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
-    let people = people::list(&mut tx).await?;
-    tx.commit().await?;
-    let page = PeoplePage {
-        csrf: csrf.token(),
-        people,
-        me: viewer.person_id,
-        invited: query.notice.as_deref() == Some("invited"),
-        roles: &INVITABLE_ROLE_NAMES,
-    };
-    let html = Html(
-        state
-            .templates
-            .render("registration/people.html", lang, &page)?,
-    );
-    Ok((csrf, html).into_response())
+    let invited = query.notice.as_deref() == Some("invited");
+    people_page(&state, &tenant, lang, csrf, &viewer, invited, None).await
 }
 
 async fn set_blocked(

@@ -14,7 +14,7 @@ use http::header::SET_COOKIE;
 use redis::AsyncCommands;
 use schoolplein_kernel::cookies::{SameSite, SetCookie, cookie};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
-use schoolplein_kernel::forms::TokenOnly;
+use schoolplein_kernel::forms::{Mistake, TokenOnly};
 use schoolplein_kernel::limits::{ClientIp, Limiter, Subject, rules};
 use schoolplein_kernel::tokens::SecretToken;
 use schoolplein_kernel::{AppError, AppState, Lang, Language, SignedIn};
@@ -27,6 +27,7 @@ use crate::db::codes::{self, Claim};
 use crate::db::pending_registrations::{self, NewRegistration, PendingRegistration};
 use crate::domain::{ActivationCode, EmailAddress, NewPassword, PersonName};
 use crate::pages::ended_link::{EndedLink, ended_link_page};
+use crate::pages::mistakes::mistake;
 use crate::parents::{LinkStatus, link_parent};
 use crate::sessions::start_session;
 
@@ -53,17 +54,16 @@ fn claim_key(state: &AppState, token: &SecretToken) -> String {
 struct CodePage<'a> {
     csrf: &'a str,
     code: &'a str,
+    note: &'a str,
     signed_in_as: Option<&'a str>,
-    error: Option<&'a str>,
+    mistake: Option<Mistake>,
 }
 
 fn render_code(
     state: &AppState,
     lang: Language,
-    csrf: &Csrf,
     page: CodePage<'_>,
 ) -> Result<Html<String>, AppError> {
-    let _ = csrf;
     Ok(Html(state.templates.render(
         "registration/register_code.html",
         lang,
@@ -99,10 +99,11 @@ pub async fn show_register(
     let page = CodePage {
         csrf: csrf.token(),
         code: "",
+        note: "",
         signed_in_as: signed_in.as_ref().map(|s| s.email.as_str()),
-        error: None,
+        mistake: None,
     };
-    let html = render_code(&state, lang, &csrf, page)?;
+    let html = render_code(&state, lang, page)?;
     Ok((csrf, html).into_response())
 }
 
@@ -124,13 +125,32 @@ pub async fn enter_code(
     CsrfForm(form): CsrfForm<CodeForm>,
 ) -> Result<Response, AppError> {
     require_open(&state, &tenant).await?;
+    // The form again with the code and note as typed and the mistake at its field.
+    let refused = |refusal: (&str, &str)| -> Result<Response, AppError> {
+        let csrf = Csrf::from_headers(&headers, &state);
+        let page = CodePage {
+            csrf: csrf.token(),
+            code: &form.code.chars().take(64).collect::<String>(),
+            note: &form
+                .note
+                .as_deref()
+                .unwrap_or_default()
+                .chars()
+                .take(500)
+                .collect::<String>(),
+            signed_in_as: signed_in.as_ref().map(|s| s.email.as_str()),
+            mistake: Some(mistake(&state, lang, refusal)),
+        };
+        let html = render_code(&state, lang, page)?;
+        Ok((StatusCode::BAD_REQUEST, csrf, html).into_response())
+    };
     let note = form
         .note
         .as_deref()
         .map(str::trim)
         .filter(|n| !n.is_empty());
     if note.is_some_and(|n| n.chars().count() > 500) {
-        return Err(AppError::bad_request("note", "registration.note_too_long"));
+        return refused(("note", "registration.note_too_long"));
     }
     // Counted before the code is looked up, so a burst of guesses meets the limit; a right
     // code gives its count back.
@@ -154,15 +174,7 @@ pub async fn enter_code(
     let Some(claim) = claim else {
         // The attempt stays counted.
         drop(attempt);
-        let csrf = Csrf::from_headers(&headers, &state);
-        let page = CodePage {
-            csrf: csrf.token(),
-            code: &form.code.chars().take(64).collect::<String>(),
-            signed_in_as: signed_in.as_ref().map(|s| s.email.as_str()),
-            error: Some("code_unknown"),
-        };
-        let html = render_code(&state, lang, &csrf, page)?;
-        return Ok((StatusCode::BAD_REQUEST, csrf, html).into_response());
+        return refused(("code", "registration.code_unknown"));
     };
     attempt.succeeded().await?;
     if let Some(signed_in) = signed_in {
@@ -265,8 +277,7 @@ struct AccountPage<'a> {
     school_name: &'a str,
     name: &'a str,
     email: &'a str,
-    error: Option<&'a str>,
-    error_field: Option<&'a str>,
+    mistake: Option<Mistake>,
     sent: bool,
 }
 
@@ -291,8 +302,7 @@ pub async fn show_register_account(
         school_name: &tenant.entry().display_name,
         name: "",
         email: "",
-        error: None,
-        error_field: None,
+        mistake: None,
         sent: false,
     };
     let html = Html(
@@ -338,15 +348,15 @@ pub async fn create_account(
     })();
     let (name, email, password) = match checked {
         Ok(fields) => fields,
-        Err((field, key)) => {
+        Err(refusal) => {
+            // Everything typed but the passwords comes back.
             let page = AccountPage {
                 csrf: csrf.token(),
                 claim: &claim,
                 school_name: &tenant.entry().display_name,
                 name: &form.name.chars().take(100).collect::<String>(),
                 email: &form.email.chars().take(254).collect::<String>(),
-                error: Some(key.rsplit('.').next().unwrap_or(key)),
-                error_field: Some(field),
+                mistake: Some(mistake(&state, lang, refusal)),
                 sent: false,
             };
             let html = Html(state.templates.render(
@@ -421,8 +431,7 @@ pub async fn create_account(
         school_name: &tenant.entry().display_name,
         name: "",
         email: "",
-        error: None,
-        error_field: None,
+        mistake: None,
         sent: true,
     };
     let html = Html(

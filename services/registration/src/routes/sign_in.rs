@@ -11,11 +11,13 @@ use schoolplein_kernel::limits::{ClientIp, Limiter, Subject, rules};
 use schoolplein_kernel::session::{Sessions, session_cookie};
 
 use crate::sessions::start_session;
+use schoolplein_kernel::forms::Mistake;
 use schoolplein_kernel::{AppError, AppState, Lang, SignedIn};
 use serde::{Deserialize, Serialize};
 
 use crate::db::accounts;
 use crate::domain::EmailAddress;
+use crate::pages::mistakes::mistake;
 
 #[derive(Debug, Deserialize)]
 pub struct SignInQuery {
@@ -38,7 +40,9 @@ struct SignInPage<'a> {
     csrf: &'a str,
     next: &'a str,
     email: &'a str,
-    error: Option<&'a str>,
+    keep: bool,
+    /// What kept the person out: the same words whether or not the address has an account.
+    mistake: Option<Mistake>,
     notice: Option<&'a str>,
 }
 
@@ -69,7 +73,8 @@ pub async fn show_sign_in(
         csrf: csrf.token(),
         next: &next,
         email: "",
-        error: None,
+        keep: false,
+        mistake: None,
         notice: notice.map(|n| match n {
             "joined" => "notice_joined",
             "password_reset" => "notice_password_reset",
@@ -104,19 +109,29 @@ pub async fn sign_in(
 ) -> Result<Response, AppError> {
     let next = safe_next(form.next.as_deref());
     let config = &state.config.accounts;
-    let email =
-        EmailAddress::parse(&form.email).map_err(|e| AppError::bad_request("email", e.key()))?;
+    // The form again with what was typed (never the password) and the mistake at its field.
+    let refused = |refusal: (&str, &str)| -> Result<Response, AppError> {
+        let csrf = Csrf::from_headers(&headers, &state);
+        let page = SignInPage {
+            csrf: csrf.token(),
+            next: &next,
+            email: &form.email.chars().take(254).collect::<String>(),
+            keep: form.keep.is_some(),
+            mistake: Some(mistake(&state, lang, refusal)),
+            notice: None,
+        };
+        let html = render(&state, lang, &page)?;
+        Ok((StatusCode::BAD_REQUEST, csrf, html).into_response())
+    };
+    let email = match EmailAddress::parse(&form.email) {
+        Ok(email) => email,
+        Err(e) => return refused(("email", e.key())),
+    };
     if form.password.is_empty() {
-        return Err(AppError::bad_request(
-            "password",
-            "registration.password_empty",
-        ));
+        return refused(("password", "registration.password_empty"));
     }
     if form.password.len() > MAX_PASSWORD_INPUT {
-        return Err(AppError::bad_request(
-            "password",
-            "registration.password_too_long",
-        ));
+        return refused(("password", "registration.password_too_long"));
     }
     // Counted before the password is checked, so that a burst of guesses sent at once meets
     // the limit like guesses sent one by one; a right password gives its count back.
@@ -142,18 +157,10 @@ pub async fn sign_in(
     let account = match account {
         Some(account) if correct => account,
         _ => {
-            // The attempt stays counted.
+            // The attempt stays counted. An unknown address and a wrong password get the
+            // same words at the same field.
             drop(attempt);
-            let csrf = Csrf::from_headers(&headers, &state);
-            let page = SignInPage {
-                csrf: csrf.token(),
-                next: &next,
-                email: email.as_str(),
-                error: Some("sign_in_failed"),
-                notice: None,
-            };
-            let html = render(&state, lang, &page)?;
-            return Ok((StatusCode::BAD_REQUEST, csrf, html).into_response());
+            return refused(("password", "registration.sign_in_failed"));
         }
     };
     attempt.succeeded().await?;

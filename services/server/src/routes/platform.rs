@@ -1,8 +1,9 @@
 //! The platform's own page on the bare base domain, with "find your school".
 
 use axum::extract::{Query, State};
-use axum::response::Html;
-use http::HeaderMap;
+use axum::response::{Html, IntoResponse, Response};
+use http::{HeaderMap, StatusCode};
+use schoolplein_kernel::forms::Mistake;
 use schoolplein_kernel::{AppError, AppState, Lang, Language};
 use serde::{Deserialize, Serialize};
 use tenant_router::TenantStatus;
@@ -32,6 +33,7 @@ struct PlatformPage {
     too_short: bool,
     results: Vec<FoundSchool>,
     min_query_chars: usize,
+    mistake: Option<Mistake>,
 }
 
 pub async fn show_platform(
@@ -39,10 +41,21 @@ pub async fn show_platform(
     Lang(language): Lang,
     headers: HeaderMap,
     Query(search): Query<SearchQuery>,
-) -> Result<Html<String>, AppError> {
+) -> Result<Response, AppError> {
     let query = search.q.trim().to_owned();
     if query.chars().count() > 100 {
-        return Err(AppError::bad_request("q", "platform.search_too_long"));
+        // The search comes back as typed, the mistake at the field.
+        let refusal = AppError::bad_request("q", "platform.search_too_long");
+        let mistake = Mistake::of(&refusal, &state.templates, language, str::to_owned);
+        let page = PlatformPage {
+            query,
+            searched: false,
+            too_short: false,
+            results: Vec::new(),
+            min_query_chars: MIN_QUERY_CHARS,
+            mistake,
+        };
+        return Ok((StatusCode::BAD_REQUEST, render(&state, language, page)?).into_response());
     }
     let searched = !query.is_empty();
     let too_short = searched && query.chars().count() < MIN_QUERY_CHARS;
@@ -60,8 +73,10 @@ pub async fn show_platform(
             too_short,
             results,
             min_query_chars: MIN_QUERY_CHARS,
+            mistake: None,
         },
     )
+    .map(IntoResponse::into_response)
 }
 
 fn render(

@@ -1,0 +1,159 @@
+//! Reading the timeline: a page of the posts that reach a person, newest first, paged by key;
+//! the first page kept per person in the school cache, for the timeline and the home page.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use schoolplein_kernel::audience::{PostKind, PostReader};
+use schoolplein_kernel::school_cache::TIMELINE;
+use schoolplein_kernel::settings::SchoolSettings;
+use schoolplein_kernel::{AppError, AppState, Role, Viewer};
+use tenant_router::{TenantId, TenantTx};
+
+use crate::access::reader;
+use crate::db::posts::{self, PostRow};
+use crate::posts::view::PostView;
+
+/// Posts per timeline page.
+pub const PAGE_SIZE: i64 = 20;
+
+/// Where a timeline page starts: below the last post of the previous one, by its publication
+/// time and id — not by looking that post up, so a page still follows when it was deleted.
+/// Written `<microseconds since 1970>-<id>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageCursor {
+    published_at: DateTime<Utc>,
+    id: i64,
+}
+
+impl PageCursor {
+    pub fn of(post: &PostView) -> Self {
+        Self {
+            published_at: post.published_at,
+            id: post.id,
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        let (micros, id) = text.trim().split_once('-')?;
+        Some(Self {
+            published_at: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+            id: id.parse().ok()?,
+        })
+    }
+
+    pub fn to_param(self) -> String {
+        format!("{}-{}", self.published_at.timestamp_micros(), self.id)
+    }
+}
+
+/// A timeline page as read: its posts (one more than a page, to tell whether older ones
+/// follow), for whom, and under which settings.
+#[derive(Debug)]
+pub struct ReadPage {
+    pub reader: PostReader,
+    teacher: bool,
+    settings: Arc<SchoolSettings>,
+    pub rows: Vec<PostRow>,
+    /// For the first page: how many posts of the shown kinds reach the person unread, in
+    /// all. Counting them scans the school's posts, so it is done once with the page and kept
+    /// with it: the same changes void both.
+    pub unread: Option<i64>,
+}
+
+impl ReadPage {
+    /// About how much memory it takes, for the cache's bound.
+    fn bytes(&self) -> usize {
+        let rows: usize = self
+            .rows
+            .iter()
+            .map(|row| {
+                let groups: usize = row.groups.iter().map(|g| 24 + g.len()).sum();
+                192 + row.kind.len()
+                    + row.title.len()
+                    + row.body.len()
+                    + row.body_html.as_ref().map_or(0, String::len)
+                    + row.author.as_ref().map_or(0, String::len)
+                    + groups
+            })
+            .sum();
+        256 + 8 * (self.reader.groups.len() + self.reader.taught.len()) + rows
+    }
+}
+
+/// One read-only transaction: the reader's groups and the page's posts.
+pub async fn read_page(
+    state: &AppState,
+    tenant: TenantId,
+    viewer: &Viewer,
+    settings: &Arc<SchoolSettings>,
+    before: Option<PageCursor>,
+) -> Result<ReadPage, AppError> {
+    let mut tx = TenantTx::begin_read_only(&state.schools, tenant).await?;
+    state.school_data.learn_announces(&mut tx).await?;
+    let reader = reader(&mut tx, viewer).await?;
+    let kinds = PostKind::shown_by(settings);
+    let rows = posts::timeline_page(
+        &mut tx,
+        &reader,
+        &kinds,
+        before.map(|c| (c.published_at, c.id)),
+        PAGE_SIZE + 1,
+    )
+    .await?;
+    let unread = match before {
+        None => Some(reader.unread(&mut tx, &kinds).await?),
+        Some(_) => None,
+    };
+    tx.commit().await?;
+    Ok(ReadPage {
+        reader,
+        teacher: viewer.has(Role::Teacher),
+        settings: settings.clone(),
+        rows,
+        unread,
+    })
+}
+
+/// The first page, the one read most: kept per person until the school's posts or roster or
+/// the person's read marks change (`school_cache`), and used only under the same settings and
+/// roles it was read with.
+pub async fn first_page(
+    state: &AppState,
+    tenant: TenantId,
+    viewer: &Viewer,
+    settings: &Arc<SchoolSettings>,
+) -> Result<Arc<ReadPage>, AppError> {
+    let cache = &state.school_data;
+    let key = (TIMELINE, viewer.person_id);
+    if let Some(kept) = cache.get::<ReadPage>(tenant, key)
+        && Arc::ptr_eq(&kept.settings, settings)
+        && kept.reader.admin == viewer.has(Role::SchoolAdmin)
+        && kept.teacher == viewer.has(Role::Teacher)
+    {
+        return Ok(kept);
+    }
+    // Taken before the transaction begins: a change announced meanwhile voids what it reads.
+    let ticket = cache.ticket(tenant);
+    let read = Arc::new(read_page(state, tenant, viewer, settings, None).await?);
+    cache.put(ticket, key, read.clone(), read.bytes());
+    Ok(read)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_cursor_reads_back_what_it_wrote_and_nothing_else() {
+        let cursor = PageCursor {
+            published_at: DateTime::from_timestamp_micros(1_795_000_000_123_456).unwrap(),
+            id: 42,
+        };
+        assert_eq!(cursor.to_param(), "1795000000123456-42");
+        assert_eq!(PageCursor::parse(&cursor.to_param()), Some(cursor));
+        for bad in ["42", "gisteren", "1-", "-1", "x-1", "1-x", ""] {
+            assert_eq!(PageCursor::parse(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! `GET /timeline`: what reaches the viewer, newest first, with unread marks, a page at a time.
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::response::{Html, IntoResponse, Response};
+use schoolplein_kernel::csrf::Csrf;
+use schoolplein_kernel::settings::Module;
+use schoolplein_kernel::{AppError, AppState, Lang, Viewer};
+use serde::{Deserialize, Serialize};
+use tenant_router::CurrentTenant;
+
+use crate::access::open_to;
+use crate::posts::timeline::{PAGE_SIZE, PageCursor, first_page, read_page};
+use crate::posts::view::PostView;
+
+#[derive(Debug, Deserialize)]
+pub struct TimelineQuery {
+    /// The last post of the previous page: older ones follow.
+    before: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct TimelinePage<'a> {
+    csrf: &'a str,
+    posts: Vec<PostView>,
+    /// The cursor to ask for the next (older) page with, when there is one.
+    older: Option<String>,
+    may_post: bool,
+    news_label: Option<String>,
+}
+
+/// `GET /timeline`: what reaches the viewer, newest first, `PAGE_SIZE` at a time.
+pub async fn timeline(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    Lang(lang): Lang,
+    csrf: Csrf,
+    viewer: Viewer,
+    Query(query): Query<TimelineQuery>,
+) -> Result<Response, AppError> {
+    open_to(&state, &tenant, &viewer).await?;
+    let before = match query.before.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) => Some(
+            PageCursor::parse(text)
+                .ok_or_else(|| AppError::bad_request("before", "portal.posts.bad_page"))?,
+        ),
+    };
+    let settings = state.settings.get(&state.schools, tenant.id()).await?;
+    let read = match before {
+        None => first_page(&state, tenant.id(), &viewer, &settings).await?,
+        Some(cursor) => {
+            Arc::new(read_page(&state, tenant.id(), &viewer, &settings, Some(cursor)).await?)
+        }
+    };
+    let more = read.rows.len() as i64 > PAGE_SIZE;
+    let posts: Vec<PostView> = read
+        .rows
+        .iter()
+        .take(PAGE_SIZE as usize)
+        .cloned()
+        .map(|row| PostView::new(row, &read.reader, &settings))
+        .collect();
+    let reader = &read.reader;
+    let page = TimelinePage {
+        csrf: csrf.token(),
+        older: more
+            .then(|| posts.last().map(|p| PageCursor::of(p).to_param()))
+            .flatten(),
+        posts,
+        may_post: reader.may_post(),
+        news_label: settings.module(Module::News).name,
+    };
+    let html = Html(
+        state
+            .templates
+            .render("portal/timeline.html", lang, &page)?,
+    );
+    Ok((csrf, html).into_response())
+}
