@@ -11,6 +11,7 @@ use serde::Serialize;
 use tenant_router::CurrentTenant;
 
 use crate::csrf::Csrf;
+use crate::nav_counts::NavCounts;
 use crate::settings::{Module, SchoolSettings};
 use crate::state::AppState;
 use crate::viewer::{Role, SignedIn, Viewer};
@@ -48,6 +49,8 @@ pub struct NavItem {
     pub current: bool,
     /// One of the four places a phone's bottom bar shows.
     pub main: bool,
+    /// What waits there for this person (unread posts, sign-ups to approve); 0: nothing.
+    pub count: i64,
 }
 
 /// A place and what it takes to be offered it.
@@ -61,6 +64,16 @@ struct Place {
     main: bool,
     /// Pages elsewhere that belong to this place (a post belongs to the news).
     also: &'static [&'static str],
+}
+
+/// The number a place of the navigation shows.
+fn count_of(id: &str, counts: &NavCounts) -> i64 {
+    match id {
+        "nav-news" => counts.unread_posts,
+        "nav-notices" => counts.unread_notices,
+        "nav-admin" | "nav-admin-parents" => counts.pending_signups,
+        _ => 0,
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -222,6 +235,7 @@ impl Frame {
         viewer: Option<&Viewer>,
         path: &str,
         csrf: &str,
+        counts: &NavCounts,
     ) -> Frame {
         let is_admin = viewer.is_some_and(|v| v.has(Role::SchoolAdmin));
         let in_admin = is_admin
@@ -246,6 +260,7 @@ impl Frame {
                     current: is_under(path, place.href)
                         || place.also.iter().any(|href| is_under(path, href)),
                     main: place.main,
+                    count: count_of(place.id, counts),
                 })
                 .collect(),
         };
@@ -259,6 +274,7 @@ impl Frame {
                     name: None,
                     current: is_under(path, href),
                     main: false,
+                    count: count_of(id, counts),
                 })
                 .collect()
         } else {
@@ -303,6 +319,23 @@ pub async fn frame_layer(State(state): State<AppState>, request: Request, next: 
     // The page's own forms and the menu's sign-out share one token: the extractor finds it.
     let csrf = Csrf::from_headers(&parts.headers, &state);
     parts.extensions.insert(csrf.clone());
+    // Only a page shows the counts: a form sent, a download or a feed goes without them.
+    let is_page_read = parts.method == http::Method::GET || parts.method == http::Method::HEAD;
+    let counts = match &viewer {
+        Some(viewer) if is_page_read => crate::nav_counts::of(
+            &state.school_data,
+            &state.schools,
+            tenant.id(),
+            viewer,
+            &settings,
+        )
+        .await
+        .unwrap_or_else(|error| {
+            tracing::warn!(%error, "navigation counts unreadable: the menu goes without them");
+            NavCounts::default()
+        }),
+        _ => NavCounts::default(),
+    };
     let frame = Frame::new(
         &tenant.entry().display_name,
         &settings,
@@ -310,6 +343,7 @@ pub async fn frame_layer(State(state): State<AppState>, request: Request, next: 
         viewer.as_ref(),
         parts.uri.path(),
         csrf.token(),
+        &counts,
     );
     let response = FRAME
         .scope(Arc::new(frame), next.run(Request::from_parts(parts, body)))

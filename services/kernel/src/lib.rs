@@ -15,6 +15,7 @@ pub mod frame;
 pub mod i18n;
 pub mod kv;
 pub mod limits;
+pub mod nav_counts;
 pub mod passwords;
 pub mod pdf;
 pub mod school_cache;

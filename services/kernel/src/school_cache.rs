@@ -24,11 +24,15 @@ use tenant_router::TenantId;
 /// The channel on which a school announces a change to its roster or posts (payload: the
 /// school's id).
 pub const SCHOOL_CHANNEL: &str = "schoolplein_school_changed";
-/// The channel on which a person's read marks announce a change (payload: `<school id>:<person
+/// The channel on which a person's read marks and notices announce a change (payload: `<school id>:<person
 /// id>`).
 pub const READS_CHANNEL: &str = "schoolplein_reads_changed";
 /// The kind of entry a person's timeline is kept under (its id: the person's).
 pub const TIMELINE: &str = "timeline";
+/// The kind of entry a person's navigation counts are kept under (its id: the person's).
+pub const NAV_COUNTS: &str = "nav_counts";
+/// The kinds of entry kept per person: a change announced for a person drops them all.
+const PERSON_KINDS: [&str; 2] = [TIMELINE, NAV_COUNTS];
 /// The longest an entry is served without being read again.
 pub const MAX_AGE: Duration = Duration::from_secs(60);
 /// Bytes kept in all, over all schools, when not configured (`database.school_cache_mib`), as
@@ -44,12 +48,21 @@ pub type Key = (&'static str, i64);
 
 type Value = Arc<dyn Any + Send + Sync>;
 
+/// What an entry costs the cache, estimated by the one who read it: the cache keeps at most
+/// its capacity in all.
+pub trait Weighed {
+    fn bytes(&self) -> usize;
+}
+
 /// Entries per school, shared by every request of the process. Cheap to clone.
 #[derive(Clone)]
 pub struct SchoolCache {
     inner: Arc<Mutex<Inner>>,
     capacity: usize,
     max_age: Duration,
+    /// Every school's writers announce their changes themselves (as settings are: the
+    /// transaction that saves them notifies), so no school needs its triggers learnt.
+    announced_by_writers: bool,
 }
 
 impl std::fmt::Debug for SchoolCache {
@@ -121,6 +134,16 @@ impl SchoolCache {
             inner: Arc::default(),
             capacity,
             max_age,
+            announced_by_writers: false,
+        }
+    }
+
+    /// A cache of data whose every writer announces its change in its own transaction (not
+    /// through triggers), such as a school's settings: kept for every school from the start.
+    pub fn announced_by_writers(capacity: usize, max_age: Duration) -> Self {
+        Self {
+            announced_by_writers: true,
+            ..Self::new(capacity, max_age)
         }
     }
 
@@ -140,6 +163,40 @@ impl SchoolCache {
             return None;
         }
         entry.value.clone().downcast::<T>().ok()
+    }
+
+    /// The entry for `key` of `tenant` when a fresh one `fits` (was read under what the caller
+    /// has now: the same settings, the same roles), or else what `read` reads in a read-only
+    /// transaction of the school, kept for the next request. The whole protocol is here: the
+    /// ticket taken before the transaction begins, whether the school announces its changes
+    /// learnt inside it, and nothing kept when a change was announced meanwhile.
+    pub async fn get_or_read<T, E>(
+        &self,
+        schools: &impl tenant_router::SchoolPool,
+        tenant: TenantId,
+        key: Key,
+        fits: impl FnOnce(&T) -> bool,
+        read: impl for<'t> FnOnce(
+            &'t mut tenant_router::TenantTx,
+        ) -> futures_util::future::BoxFuture<'t, Result<T, E>>,
+    ) -> Result<Arc<T>, E>
+    where
+        T: Weighed + Any + Send + Sync,
+        E: From<sqlx::Error>,
+    {
+        if let Some(kept) = self.get::<T>(tenant, key)
+            && fits(&kept)
+        {
+            return Ok(kept);
+        }
+        let ticket = self.ticket(tenant);
+        let mut tx = tenant_router::TenantTx::begin_read_only(schools, tenant).await?;
+        self.learn_announces(&mut tx).await?;
+        let value = read(&mut tx).await?;
+        tx.commit().await?;
+        let value = Arc::new(value);
+        self.put(ticket, key, value.clone(), value.bytes());
+        Ok(value)
     }
 
     /// Take this before beginning the transaction whose result is to be kept.
@@ -167,6 +224,7 @@ impl SchoolCache {
             .schools
             .get(&ticket.tenant)
             .map_or((0, false), |s| (s.generation, s.announces));
+        let announces = announces || self.announced_by_writers;
         if generation != ticket.generation
             || inner.epoch != ticket.epoch
             || !inner.listening
@@ -191,10 +249,12 @@ impl SchoolCache {
 
     /// Whether the school's tables are known to announce their changes.
     pub fn announces(&self, tenant: TenantId) -> bool {
-        self.lock()
-            .schools
-            .get(&tenant)
-            .is_some_and(|s| s.announces)
+        self.announced_by_writers
+            || self
+                .lock()
+                .schools
+                .get(&tenant)
+                .is_some_and(|s| s.announces)
     }
 
     /// Learns, inside a transaction of the school, whether its tables announce their changes
@@ -227,13 +287,26 @@ impl SchoolCache {
         inner.bytes -= freed;
     }
 
-    /// Drops one entry of a school (a person's read marks changed). A read begun before is
-    /// not kept either: the school's generation moves, as for [`forget`](Self::forget).
+    /// Drops one entry of a school. A read begun before is not kept either: the school's
+    /// generation moves, as for [`forget`](Self::forget).
     pub fn forget_entry(&self, tenant: TenantId, key: Key) {
+        self.forget_entries(tenant, &[key]);
+    }
+
+    /// Drops what is kept for one person of a school (their read marks or notices changed).
+    pub fn forget_person(&self, tenant: TenantId, person: i64) {
+        self.forget_entries(tenant, &PERSON_KINDS.map(|kind| (kind, person)));
+    }
+
+    fn forget_entries(&self, tenant: TenantId, keys: &[Key]) {
         let mut inner = self.lock();
         let school = inner.schools.entry(tenant).or_default();
         school.generation += 1;
-        let freed = school.entries.remove(&key).map_or(0, |e| e.bytes);
+        let freed: usize = keys
+            .iter()
+            .filter_map(|key| school.entries.remove(key))
+            .map(|e| e.bytes)
+            .sum();
         inner.bytes -= freed;
     }
 
@@ -246,7 +319,7 @@ impl SchoolCache {
     }
 
     /// Whether announcements reach the cache; nothing is kept or served while they do not.
-    fn set_listening(&self, listening: bool) {
+    pub(crate) fn set_listening(&self, listening: bool) {
         self.lock().listening = listening;
     }
 
@@ -260,29 +333,39 @@ impl SchoolCache {
     }
 
     /// Listens for changes announced by any process (see [`listen`]): a school's, and a
-    /// person's read marks.
+    /// person's read marks and notices.
     pub fn spawn_listener(
         &self,
         database: &crate::config::DatabaseConfig,
     ) -> Result<tokio::task::JoinHandle<()>, sqlx::Error> {
+        self.spawn_listener_on(database, &[SCHOOL_CHANNEL, READS_CHANNEL])
+    }
+
+    /// Listens on `channels` and drops what each announcement names.
+    pub fn spawn_listener_on(
+        &self,
+        database: &crate::config::DatabaseConfig,
+        channels: &'static [&'static str],
+    ) -> Result<tokio::task::JoinHandle<()>, sqlx::Error> {
         let cache = self.clone();
-        listen(
-            database,
-            &[SCHOOL_CHANNEL, READS_CHANNEL],
-            move |change| match change {
-                Change::School(tenant) => cache.forget(tenant),
-                Change::Person(tenant, person) => cache.forget_entry(tenant, (TIMELINE, person)),
-                Change::Unknown => cache.forget_all(),
-                Change::Lost => {
-                    cache.set_listening(false);
-                    cache.forget_all();
-                }
-                Change::Listening => {
-                    cache.forget_all();
-                    cache.set_listening(true);
-                }
-            },
-        )
+        listen(database, channels, move |change| cache.hear(change))
+    }
+
+    /// Drops what an announcement names; nothing is served while announcements may be missed.
+    pub fn hear(&self, change: Change) {
+        match change {
+            Change::School(tenant) => self.forget(tenant),
+            Change::Person(tenant, person) => self.forget_person(tenant, person),
+            Change::Unknown => self.forget_all(),
+            Change::Lost => {
+                self.set_listening(false);
+                self.forget_all();
+            }
+            Change::Listening => {
+                self.forget_all();
+                self.set_listening(true);
+            }
+        }
     }
 }
 

@@ -2,14 +2,14 @@
 //! the school changes them (a notification reaches every process at commit), with a short
 //! lifetime as the safety net.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tenant_router::{SchoolPool, TenantId, TenantTx};
 
-use crate::school_cache::Change;
+use crate::school_cache::SchoolCache;
 
 /// The channel on which a school's settings change is announced (payload: the school's id).
 pub const SETTINGS_CHANNEL: &str = "schoolplein_settings_changed";
@@ -170,32 +170,43 @@ pub async fn announce_change(tx: &mut TenantTx) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// A school's settings and when they were read.
-type Entry = (Instant, Arc<SchoolSettings>);
+/// The kind of entry a school's settings are kept under in the school cache.
+const SETTINGS: &str = "settings";
+/// Bytes of settings kept in all: a school's are well under a KiB, so every school of a large
+/// platform fits.
+const CAPACITY: usize = 16 << 20;
 
-/// Settings per school, in memory.
-#[derive(Debug, Clone, Default)]
-pub struct SettingsCache {
-    kept: Arc<Mutex<Kept>>,
+impl crate::school_cache::Weighed for SchoolSettings {
+    fn bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.pdf_header.len()
+            + self.intranet_url.as_ref().map_or(0, String::len)
+            + self
+                .extra_fields
+                .iter()
+                .map(|f| f.len() + 24)
+                .sum::<usize>()
+            + self.modules.len() * 64
+    }
 }
 
-#[derive(Debug, Default)]
-struct Kept {
-    entries: HashMap<TenantId, Entry>,
-    /// Counts the changes heard: a read that saw it move may have read what a change
-    /// replaced, and is not kept.
-    changes: u64,
-    /// Whether the listener listens: only then is a change sure to be heard, so only then
-    /// is anything kept or served.
-    listening: bool,
+/// Settings per school, in memory: a [`SchoolCache`] of their own, fed by the announcements
+/// of the transactions that save settings ([`announce_change`]) on their own channel, so that
+/// a school's busy posts do not drop its settings.
+#[derive(Debug, Clone)]
+pub struct SettingsCache {
+    kept: SchoolCache,
+}
+
+impl Default for SettingsCache {
+    fn default() -> Self {
+        Self {
+            kept: SchoolCache::announced_by_writers(CAPACITY, MAX_AGE),
+        }
+    }
 }
 
 impl SettingsCache {
-    fn kept(&self) -> std::sync::MutexGuard<'_, Kept> {
-        // Nothing here can leave the map half-changed, so a poisoned lock is still sound.
-        self.kept.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     /// The school's settings: from memory when fresh, otherwise read (one read-only
     /// transaction) and kept, unless a change was heard meanwhile.
     pub async fn get(
@@ -203,66 +214,25 @@ impl SettingsCache {
         pool: &impl SchoolPool,
         tenant: TenantId,
     ) -> Result<Arc<SchoolSettings>, sqlx::Error> {
-        let changes_before = match self.fresh(tenant) {
-            Ok(settings) => return Ok(settings),
-            Err(changes_before) => changes_before,
-        };
-        let read_at = Instant::now();
-        let mut tx = TenantTx::begin_read_only(pool, tenant).await?;
-        let settings = Arc::new(read(&mut tx).await?);
-        tx.commit().await?;
-        self.keep(tenant, changes_before, read_at, settings.clone());
-        Ok(settings)
-    }
-
-    /// The school's settings when fresh ones are kept; otherwise the count of changes heard,
-    /// for [`keep`](Self::keep).
-    fn fresh(&self, tenant: TenantId) -> Result<Arc<SchoolSettings>, u64> {
-        let kept = self.kept();
-        match kept.entries.get(&tenant) {
-            Some((read_at, settings)) if kept.listening && read_at.elapsed() < MAX_AGE => {
-                Ok(settings.clone())
-            }
-            _ => Err(kept.changes),
-        }
-    }
-
-    /// Keeps settings read since `changes_before` was counted, unless a change was heard
-    /// meanwhile or nobody listens. Returns whether they were kept.
-    fn keep(
-        &self,
-        tenant: TenantId,
-        changes_before: u64,
-        read_at: Instant,
-        settings: Arc<SchoolSettings>,
-    ) -> bool {
-        let mut kept = self.kept();
-        if !kept.listening || kept.changes != changes_before {
-            return false;
-        }
-        kept.entries.insert(tenant, (read_at, settings));
-        true
+        self.kept
+            .get_or_read(
+                pool,
+                tenant,
+                (SETTINGS, 0),
+                |_| true,
+                |tx| Box::pin(read(tx)),
+            )
+            .await
     }
 
     /// Forgets a school's settings (they changed).
     pub fn forget(&self, tenant: TenantId) {
-        let mut kept = self.kept();
-        kept.entries.remove(&tenant);
-        kept.changes += 1;
+        self.kept.forget(tenant);
     }
 
     /// Forgets every school's (a change may have been missed).
     pub fn forget_all(&self) {
-        let mut kept = self.kept();
-        kept.entries.clear();
-        kept.changes += 1;
-    }
-
-    fn set_listening(&self, listening: bool) {
-        let mut kept = self.kept();
-        kept.entries.clear();
-        kept.changes += 1;
-        kept.listening = listening;
+        self.kept.forget_all();
     }
 
     /// Listens for changes announced by any process (see [`crate::school_cache::listen`]).
@@ -270,19 +240,14 @@ impl SettingsCache {
         &self,
         database: &crate::config::DatabaseConfig,
     ) -> Result<tokio::task::JoinHandle<()>, sqlx::Error> {
-        let cache = self.clone();
-        crate::school_cache::listen(database, &[SETTINGS_CHANNEL], move |change| match change {
-            Change::School(tenant) => cache.forget(tenant),
-            Change::Person(..) | Change::Unknown => cache.forget_all(),
-            Change::Lost => cache.set_listening(false),
-            Change::Listening => cache.set_listening(true),
-        })
+        self.kept.spawn_listener_on(database, &[SETTINGS_CHANNEL])
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::school_cache::Change;
 
     fn settings(portal_open: bool) -> Arc<SchoolSettings> {
         Arc::new(SchoolSettings {
@@ -301,74 +266,84 @@ mod tests {
 
     const SCHOOL: TenantId = TenantId::new(1);
     const OTHER: TenantId = TenantId::new(2);
+    const KEY: crate::school_cache::Key = (SETTINGS, 0);
 
     fn listening() -> SettingsCache {
         let cache = SettingsCache::default();
-        cache.set_listening(true);
+        cache.kept.hear(Change::Listening);
         cache
     }
 
+    /// Keeps settings as a read that began now would.
+    fn keep(cache: &SettingsCache, tenant: TenantId, portal_open: bool) -> bool {
+        let ticket = cache.kept.ticket(tenant);
+        let read = settings(portal_open);
+        let bytes = crate::school_cache::Weighed::bytes(&*read);
+        cache.kept.put(ticket, KEY, read, bytes)
+    }
+
+    fn fresh(cache: &SettingsCache, tenant: TenantId) -> Option<Arc<SchoolSettings>> {
+        cache.kept.get(tenant, KEY)
+    }
+
     #[test]
-    fn settings_read_while_nothing_changed_are_kept_and_served() {
+    fn settings_read_while_nothing_changed_are_kept_for_every_school_and_served() {
+        // No school has to show its triggers first: the saving transaction announces.
         let cache = listening();
-        let before = cache.fresh(SCHOOL).unwrap_err();
-        assert!(cache.keep(SCHOOL, before, Instant::now(), settings(true)));
-        assert!(cache.fresh(SCHOOL).unwrap().portal_open);
-        assert!(cache.fresh(OTHER).is_err());
+        assert!(keep(&cache, SCHOOL, true));
+        assert!(fresh(&cache, SCHOOL).unwrap().portal_open);
+        assert!(fresh(&cache, OTHER).is_none());
     }
 
     #[test]
     fn settings_read_across_a_change_are_not_kept() {
         // The read began before the change was heard, so it may hold what the change replaced.
         let cache = listening();
-        let before = cache.fresh(SCHOOL).unwrap_err();
-        cache.forget(SCHOOL);
-        assert!(!cache.keep(SCHOOL, before, Instant::now(), settings(true)));
-        assert!(cache.fresh(SCHOOL).is_err());
+        let ticket = cache.kept.ticket(SCHOOL);
+        cache.kept.hear(Change::School(SCHOOL));
+        assert!(!cache.kept.put(ticket, KEY, settings(true), 100));
+        assert!(fresh(&cache, SCHOOL).is_none());
         // Read again afterwards, they are.
-        let after = cache.fresh(SCHOOL).unwrap_err();
-        assert!(cache.keep(SCHOOL, after, Instant::now(), settings(false)));
-        assert!(!cache.fresh(SCHOOL).unwrap().portal_open);
+        assert!(keep(&cache, SCHOOL, false));
+        assert!(!fresh(&cache, SCHOOL).unwrap().portal_open);
     }
 
     #[test]
     fn a_change_drops_its_schools_settings_only() {
         let cache = listening();
         for tenant in [SCHOOL, OTHER] {
-            let before = cache.fresh(tenant).unwrap_err();
-            assert!(cache.keep(tenant, before, Instant::now(), settings(true)));
+            assert!(keep(&cache, tenant, true));
         }
         cache.forget(SCHOOL);
-        assert!(cache.fresh(SCHOOL).is_err());
-        assert!(cache.fresh(OTHER).is_ok());
-        cache.forget_all();
-        assert!(cache.fresh(OTHER).is_err());
+        assert!(fresh(&cache, SCHOOL).is_none());
+        assert!(fresh(&cache, OTHER).is_some());
+        cache.kept.hear(Change::Unknown);
+        assert!(fresh(&cache, OTHER).is_none());
     }
 
     #[test]
     fn nothing_is_kept_or_served_while_nobody_listens() {
         let cache = SettingsCache::default();
-        let before = cache.fresh(SCHOOL).unwrap_err();
-        assert!(!cache.keep(SCHOOL, before, Instant::now(), settings(true)));
+        assert!(!keep(&cache, SCHOOL, true));
 
         let cache = listening();
-        let before = cache.fresh(SCHOOL).unwrap_err();
-        assert!(cache.keep(SCHOOL, before, Instant::now(), settings(true)));
-        cache.set_listening(false);
-        assert!(cache.fresh(SCHOOL).is_err());
-        let before = cache.fresh(SCHOOL).unwrap_err();
-        assert!(!cache.keep(SCHOOL, before, Instant::now(), settings(true)));
+        assert!(keep(&cache, SCHOOL, true));
+        let ticket = cache.kept.ticket(SCHOOL);
+        cache.kept.hear(Change::Lost);
+        assert!(fresh(&cache, SCHOOL).is_none());
+        assert!(!keep(&cache, SCHOOL, true));
         // Listening again: what was read while deaf is not kept either.
-        cache.set_listening(true);
-        assert!(!cache.keep(SCHOOL, before, Instant::now(), settings(true)));
+        cache.kept.hear(Change::Listening);
+        assert!(!cache.kept.put(ticket, KEY, settings(true), 100));
     }
 
     #[test]
     fn old_settings_are_read_again() {
-        let cache = listening();
-        let before = cache.fresh(SCHOOL).unwrap_err();
-        let long_ago = Instant::now() - MAX_AGE;
-        assert!(cache.keep(SCHOOL, before, long_ago, settings(true)));
-        assert!(cache.fresh(SCHOOL).is_err());
+        let cache = SettingsCache {
+            kept: SchoolCache::announced_by_writers(CAPACITY, Duration::ZERO),
+        };
+        cache.kept.hear(Change::Listening);
+        assert!(keep(&cache, SCHOOL, true));
+        assert!(fresh(&cache, SCHOOL).is_none());
     }
 }

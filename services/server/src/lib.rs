@@ -5,6 +5,7 @@ pub mod cli;
 pub mod db;
 pub mod demo;
 pub mod dispatch;
+pub mod home;
 pub mod mail;
 pub mod routes;
 pub mod serve;

@@ -98,6 +98,136 @@ async fn each_person_gets_the_places_that_fit_them_with_the_current_one_marked()
     );
 }
 
+/// The number shown at the place with `id` in the main navigation, if any.
+fn count_at(html: &str, id: &str) -> Option<u32> {
+    let start = html.find(&format!("id=\"{id}\""))?;
+    let link = &html[start..start + html[start..].find("</a>")?];
+    let count = &link[link.find("class=\"nav-count\">")? + 18..];
+    count[..count.find('<')?].parse().ok()
+}
+
+/// Waits (a few seconds at most) until `path` shows `expected` at the place `id`: a change
+/// by any writer reaches the kept counts through the database's announcements.
+async fn counts_become(client: &Client, host: &str, path: &str, id: &str, expected: Option<u32>) {
+    let reached = schoolplein_tests::eventually(std::time::Duration::from_secs(5), || {
+        let mut client = client.clone();
+        let (host, path) = (host.to_owned(), path.to_owned());
+        async move { count_at(&client.get(&host, &path).await.text(), id) == expected }
+    })
+    .await;
+    if reached.is_none() {
+        let page = client.clone().get(host, path).await.text();
+        let nav = page.find("class=\"site-nav\"").map_or("", |at| &page[at..]);
+        let nav = &nav[..nav.find("</nav>").unwrap_or(0)];
+        panic!(
+            "{path}: {id} shows {:?}, not {expected:?}: {nav}",
+            count_at(&page, id)
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_menu_counts_what_waits_and_follows_every_writer() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool De Klimop", "").await;
+    let host = school_host(&school.slug);
+    let mut admin = school::member(&app, &school, "Directeur", &[Role::SchoolAdmin]).await;
+    let parent = school::member(&app, &school, "Ouder", &[Role::Parent]).await;
+    let mut visitor = Client::new(app.addr);
+    assert!(!visitor.get(&host, "/").await.text().contains("nav-count"));
+
+    // No post yet: no number at the news.
+    let calendar = parent.client.clone().get(&host, "/calendar").await.text();
+    assert_eq!(count_at(&calendar, "nav-news"), None, "{calendar}");
+
+    let mut posts = Vec::new();
+    for title in ["Schoolreisje naar Artis", "Luizencontrole"] {
+        posts.push(
+            school::publish(
+                &mut admin.client,
+                &host,
+                &[("kind", "news"), ("title", title), ("whole_school", "on")],
+            )
+            .await,
+        );
+    }
+    // Shown on every page, not only the news; in the phone's bar too.
+    counts_become(&parent.client, &host, "/calendar", "nav-news", Some(2)).await;
+    let calendar = parent.client.clone().get(&host, "/calendar").await.text();
+    let bar = &calendar[calendar.find("class=\"tab-bar\"").expect("the phone's bar")..];
+    assert!(bar.contains("class=\"nav-count\">2<"), "{bar}");
+    assert!(calendar.contains("2<span class=\"visually-hidden\"> ongelezen</span>"));
+
+    // Reading one counts it down; reading the other leaves no number.
+    parent
+        .client
+        .clone()
+        .get(&host, &format!("/posts/{}", posts[0]))
+        .await;
+    counts_become(&parent.client, &host, "/calendar", "nav-news", Some(1)).await;
+    parent
+        .client
+        .clone()
+        .get(&host, &format!("/posts/{}", posts[1]))
+        .await;
+    counts_become(&parent.client, &host, "/calendar", "nav-news", None).await;
+
+    // A notice written by another process (here: straight into the school's tables) shows
+    // within seconds, and goes when read.
+    let in_school = |sql: &'static str, id: i64| {
+        let pool = app.db.pool.clone();
+        let tenant = school.id;
+        async move {
+            let mut tx = tenant_router::TenantTx::begin(&pool, tenant).await.unwrap();
+            sqlx::query(sql).bind(id).execute(&mut *tx).await.unwrap();
+            tx.commit().await.unwrap();
+        }
+    };
+    let page = parent.client.clone().get(&host, "/calendar").await.text();
+    let before = count_at(&page, "nav-notices").unwrap_or(0);
+    in_school(
+        "INSERT INTO notices (person_id, kind) VALUES ($1, 'welcome')",
+        parent.person_id,
+    )
+    .await;
+    counts_become(
+        &parent.client,
+        &host,
+        "/calendar",
+        "nav-notices",
+        Some(before + 1),
+    )
+    .await;
+    in_school(
+        "UPDATE notices SET read_at = now() WHERE person_id = $1",
+        parent.person_id,
+    )
+    .await;
+    counts_become(&parent.client, &host, "/calendar", "nav-notices", None).await;
+
+    // A parent's link waiting for approval: counted for admins, at "Beheer" and at its
+    // "Ouders"; never for the parent.
+    in_school(
+        "WITH pupil AS (INSERT INTO pupils (import_key, first_name, last_name, date_of_birth)
+                        VALUES ('P1', 'Sanne', 'Vries', '2019-05-01') RETURNING id)
+         INSERT INTO guardians (pupil_id, person_id, status)
+         SELECT id, $1, 'pending' FROM pupil",
+        parent.person_id,
+    )
+    .await;
+    counts_become(&admin.client, &host, "/calendar", "nav-admin", Some(1)).await;
+    counts_become(
+        &admin.client,
+        &host,
+        "/admin/parents",
+        "nav-admin-parents",
+        Some(1),
+    )
+    .await;
+    let parent_page = parent.client.clone().get(&host, "/calendar").await.text();
+    assert_eq!(count_at(&parent_page, "nav-admin"), None);
+}
+
 #[tokio::test]
 async fn a_module_switched_off_leaves_the_menu_and_a_renamed_one_shows_the_school_s_name() {
     let app = TestApp::spawn().await;

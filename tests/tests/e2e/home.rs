@@ -265,7 +265,9 @@ async fn an_overlong_search_is_a_400_naming_the_field() {
     assert_eq!(page.status, 400);
     let html = page.text();
     assert!(
-        html.contains("<code>q</code>") && html.contains("hoogstens 100 tekens"),
+        html.contains("id=\"q-error\"")
+            && html.contains("id=\"form-mistakes\"")
+            && html.contains("hoogstens 100 tekens"),
         "{html}"
     );
     let english = app
@@ -367,4 +369,203 @@ async fn a_member_s_home_is_their_day_urgent_messages_first_then_what_waits_and_
     assert!(pupil > 0);
     let home = admin.client.get(&host, "/").await.text();
     assert!(home.contains("id=\"pending-signups\">1<"), "{home}");
+}
+
+/// Runs `sql` in the school's schema, binding `id`.
+async fn in_school(app: &TestApp, school: &tenant_router::TenantEntry, sql: &str, id: i64) {
+    let mut tx = tenant_router::TenantTx::begin(&app.db.pool, school.id)
+        .await
+        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_home_page_lists_what_needs_doing_for_each_person() {
+    use schoolplein_kernel::Role;
+    use schoolplein_tests::school;
+
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool De Klimop", "").await;
+    let host = school_host(&school.slug);
+    let mut admin = school::member(&app, &school, "Directeur", &[Role::SchoolAdmin]).await;
+    school::import_sample(&mut admin.client, &school).await;
+    let mut parent = school::parent(&app, &school, "Ouder van Sanne", &["2026001"]).await;
+    let mut teacher = school::member(&app, &school, "Juf Anna", &[Role::Teacher]).await;
+    school::teach(&app, &school, teacher.person_id, "G3B").await;
+    let group_3b = school::id(
+        &app,
+        &school,
+        "SELECT id FROM groups WHERE import_key = $1",
+        "G3B",
+    )
+    .await;
+
+    // Nothing to do yet: no conference, no activity.
+    let home = parent.client.get(&host, "/").await.text();
+    assert!(!home.contains("class=\"booking-due\""), "{home}");
+    assert!(!home.contains("class=\"signup-closing\""), "{home}");
+
+    // A round of Sanne's group is open for booking; one of another group is not hers.
+    in_school(
+        &app,
+        &school,
+        "INSERT INTO conference_rounds (group_id, title, talks, talk_minutes, talks_before_break,
+                                        break_minutes, days, day_start, day_end, status,
+                                        published_at)
+         SELECT g.id, 'Rapportgesprekken ' || g.name, 10, 10, 0, 0,
+                ARRAY[(now() AT TIME ZONE 'Europe/Amsterdam')::date + 14], '15:00', '17:00',
+                'published', now()
+           FROM groups g WHERE g.id = $1 OR g.import_key = 'G4'",
+        group_3b,
+    )
+    .await;
+    // An activity closing in two days is listed; one closing next month, one already joined
+    // and one for another group's parents are not.
+    in_school(
+        &app,
+        &school,
+        "WITH made AS (
+             INSERT INTO special_groups (name, has_activity, signup_until)
+             VALUES ('Schoolreis Artis', true, (now() AT TIME ZONE 'Europe/Amsterdam')::date + 2),
+                    ('Kerstmarkt', true, (now() AT TIME ZONE 'Europe/Amsterdam')::date + 30),
+                    ('Voorleesouders', true, (now() AT TIME ZONE 'Europe/Amsterdam')::date + 1),
+                    ('Excursie groep 4', true, (now() AT TIME ZONE 'Europe/Amsterdam')::date + 1)
+             RETURNING id, name)
+         , joined AS (INSERT INTO special_group_members (special_group_id, person_id)
+                      SELECT id, $1 FROM made WHERE name = 'Voorleesouders')
+         INSERT INTO special_group_groups (special_group_id, group_id)
+         SELECT made.id, g.id FROM made, groups g
+          WHERE made.name = 'Excursie groep 4' AND g.import_key = 'G4'",
+        parent.person_id,
+    )
+    .await;
+    let home = parent.client.get(&host, "/").await.text();
+    let todo = &home[home.find("id=\"todo\"").expect("the to-do list")..];
+    let todo = &todo[..todo.find("</section>").unwrap()];
+    assert!(
+        todo.contains("Plan een oudergesprek voor Sanne: Rapportgesprekken"),
+        "{todo}"
+    );
+    assert_eq!(todo.matches("class=\"booking-due\"").count(), 1, "{todo}");
+    assert!(todo.contains("Aanmelden voor Schoolreis Artis"), "{todo}");
+    assert_eq!(
+        todo.matches("class=\"signup-closing\"").count(),
+        1,
+        "{todo}"
+    );
+    // The link leads to the round's card on the conference page.
+    let link = &todo[todo.find("href=\"/conferences#").unwrap() + 19..];
+    let anchor = &link[..link.find('"').unwrap()];
+    let conferences = parent.client.get(&host, "/conferences").await.text();
+    assert!(
+        conferences.contains(&format!("id=\"{anchor}\"")),
+        "{anchor} on the conference page"
+    );
+
+    // Booked (here by the other parent, in a shared round) and joined: both gone.
+    in_school(
+        &app,
+        &school,
+        "WITH round AS (SELECT id FROM conference_rounds WHERE group_id = $1),
+              slot AS (INSERT INTO conference_slots (round_id, starts_at, ends_at)
+                       SELECT id, now() + interval '14 days', now() + interval '14 days 10 minutes'
+                         FROM round RETURNING id, round_id)
+         INSERT INTO conference_bookings (round_id, slot_id, pupil_id, booking_mode)
+         SELECT slot.round_id, slot.id, pu.id, 'shared'
+           FROM slot, pupils pu WHERE pu.import_key = '2026001'",
+        group_3b,
+    )
+    .await;
+    in_school(
+        &app,
+        &school,
+        "INSERT INTO special_group_members (special_group_id, person_id)
+         SELECT id, $1 FROM special_groups WHERE name = 'Schoolreis Artis'",
+        parent.person_id,
+    )
+    .await;
+    let home = parent.client.get(&host, "/").await.text();
+    assert!(!home.contains("class=\"booking-due\""), "{home}");
+    assert!(!home.contains("class=\"signup-closing\""), "{home}");
+
+    // The teacher: their group, and today's events by name.
+    let today: String = {
+        let mut tx = tenant_router::TenantTx::begin(&app.db.pool, school.id)
+            .await
+            .unwrap();
+        sqlx::query_scalar("SELECT ((now() AT TIME ZONE 'Europe/Amsterdam')::date)::text")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap()
+    };
+    teacher.client.get(&host, "/calendar/events/new").await;
+    let made = teacher
+        .client
+        .post_form(
+            &host,
+            "/calendar/events",
+            &[
+                ("title", "Gymles buiten"),
+                ("all_day", "on"),
+                ("start_date", &today),
+                ("groups", &group_3b.to_string()),
+                ("visibility", "members"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, 303, "{}", made.text());
+    let home = teacher.client.get(&host, "/").await.text();
+    let groups = &home[home.find("id=\"my-groups\"").expect("the teacher's groups")..];
+    assert!(
+        groups.contains(&format!("href=\"/groups/{group_3b}\"")),
+        "{groups}"
+    );
+    let today_list = &home[home.find("id=\"today\"").expect("today")..];
+    assert!(today_list.contains("Gymles buiten"), "{today_list}");
+    let home = parent.client.get(&host, "/").await.text();
+    assert!(
+        home.contains("Gymles buiten"),
+        "the parent sees it today too"
+    );
+    assert!(!home.contains("id=\"my-groups\""), "parents teach no group");
+
+    // An address the receiving server refuses for good: named on the admins' list, with the
+    // person it belongs to; mail that was delivered or only delayed is not.
+    let outbox = |recipient: String, error: &'static str| {
+        let pool = app.db.pool.clone();
+        let tenant = school.id.get();
+        async move {
+            sqlx::query(
+                "INSERT INTO platform.outbox (tenant_id, recipient, subject, body_text, body_html,
+                                              message_id, attempts, last_error, next_attempt_at)
+                 VALUES ($1, $2, 'Nieuws', 'x', 'x', '<' || gen_random_uuid() || '@test>', 3, $3,
+                         now() + interval '1 day')",
+            )
+            .bind(tenant)
+            .bind(recipient)
+            .bind(error)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+    };
+    outbox(parent.email.clone(), "smtp permanent rejection 550").await;
+    outbox(teacher.email.clone(), "smtp transient rejection 451").await;
+    let home = admin.client.get(&host, "/").await.text();
+    let refused = &home[home
+        .find("id=\"refused-mail\"")
+        .expect("refused mail listed")..];
+    let refused = &refused[..refused.find("</ul>").unwrap()];
+    assert!(
+        refused.contains(&format!("Ouder van Sanne ({})", parent.email)),
+        "{refused}"
+    );
+    assert!(!refused.contains(&teacher.email), "{refused}");
+    let parent_home = parent.client.get(&host, "/").await.text();
+    assert!(!parent_home.contains("id=\"refused-mail\""));
 }

@@ -131,3 +131,49 @@ pub async fn family_check(
     .fetch_one(&mut **tx)
     .await
 }
+
+/// A published round of a child's group in which the child has no talk yet.
+#[derive(Debug, sqlx::FromRow)]
+pub struct UnbookedRound {
+    #[sqlx(flatten)]
+    pub round: Round,
+    pub pupil_id: i64,
+    /// The child's first name.
+    pub child: String,
+}
+
+/// The published rounds of the groups of this parent's children at school where a child has
+/// no talk yet: none at all in a shared round, none of this parent's in a per-parent one.
+pub async fn unbooked_rounds(
+    tx: &mut TenantTx,
+    person_id: i64,
+) -> Result<Vec<UnbookedRound>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {ROUND_COLUMNS}, pu.id AS pupil_id, pu.first_name AS child
+           FROM guardians gu
+           JOIN pupils pu ON pu.id = gu.pupil_id
+           JOIN conference_rounds r ON r.group_id = pu.group_id
+           JOIN groups g ON g.id = r.group_id
+          WHERE gu.person_id = $1 AND gu.status = 'active' AND pu.left_at IS NULL
+            AND r.status = 'published'
+            AND NOT EXISTS (SELECT 1 FROM conference_bookings b
+                             WHERE b.round_id = r.id AND b.pupil_id = pu.id
+                               AND (b.parent_id IS NULL OR b.parent_id = $1))
+          ORDER BY r.days[1], r.id, pu.date_of_birth, pu.id"
+    )))
+    .bind(person_id)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// How many children at school this parent has (two or more open the siblings' window).
+pub async fn children_at_school(tx: &mut TenantTx, person_id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM guardians gu JOIN pupils pu ON pu.id = gu.pupil_id
+          WHERE gu.person_id = $1 AND gu.status = 'active' AND pu.left_at IS NULL
+            AND pu.group_id IS NOT NULL",
+    )
+    .bind(person_id)
+    .fetch_one(&mut **tx)
+    .await
+}

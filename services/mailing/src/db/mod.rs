@@ -2,4 +2,6 @@
 
 pub mod letterhead;
 pub mod outbox;
+pub mod post_files;
+pub mod refused;
 pub mod signups;

@@ -212,3 +212,37 @@ pub async fn count_known(tx: &mut TenantTx, ids: &[i64]) -> Result<i64, sqlx::Er
         .fetch_one(&mut **tx)
         .await
 }
+
+/// An activity a parent may still sign up for, whose last day is near.
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct SignupClosing {
+    pub id: i64,
+    pub name: String,
+    pub signup_until: NaiveDate,
+}
+
+/// The activities this parent may join and has not, whose sign-up closes within `days` days
+/// (today counted), soonest first: the home page's to-do list names them.
+pub async fn signups_closing(
+    tx: &mut TenantTx,
+    person_id: i64,
+    days: i32,
+) -> Result<Vec<SignupClosing>, sqlx::Error> {
+    let sql = format!(
+        "SELECT s.id, s.name, s.signup_until
+           FROM special_groups s
+          WHERE s.has_activity AND {MAY_JOIN}
+            AND s.signup_until BETWEEN (now() AT TIME ZONE 'Europe/Amsterdam')::date
+                                   AND (now() AT TIME ZONE 'Europe/Amsterdam')::date + $2
+            AND NOT EXISTS (SELECT 1 FROM special_group_members m
+                             WHERE m.special_group_id = s.id AND m.person_id = $1)
+            AND (s.max_participants IS NULL OR s.max_participants >
+                 (SELECT count(*) FROM special_group_members m WHERE m.special_group_id = s.id))
+          ORDER BY s.signup_until, s.id"
+    );
+    sqlx::query_as(AssertSqlSafe(sql))
+        .bind(person_id)
+        .bind(days)
+        .fetch_all(&mut **tx)
+        .await
+}
