@@ -119,66 +119,8 @@ fn conference_routes() -> Router<AppState> {
         .route_layer(from_fn(|r, n| module_gate(Module::Conferences, r, n)))
 }
 
-pub const TEMPLATES: &[(&str, &str)] = &[
-    // Conference rounds.
-    (
-        "calendar/rounds.html",
-        include_str!("../templates/rounds.html"),
-    ),
-    (
-        "calendar/round.html",
-        include_str!("../templates/round.html"),
-    ),
-    (
-        "calendar/conferences.html",
-        include_str!("../templates/conferences.html"),
-    ),
-    (
-        "mail/calendar/round_invitation/subject.txt",
-        include_str!("../templates/mail/calendar/round_invitation/subject.txt"),
-    ),
-    (
-        "mail/calendar/round_invitation/body.txt",
-        include_str!("../templates/mail/calendar/round_invitation/body.txt"),
-    ),
-    (
-        "mail/calendar/round_invitation/body.html",
-        include_str!("../templates/mail/calendar/round_invitation/body.html"),
-    ),
-    (
-        "mail/calendar/round_final/subject.txt",
-        include_str!("../templates/mail/calendar/round_final/subject.txt"),
-    ),
-    (
-        "mail/calendar/round_final/body.txt",
-        include_str!("../templates/mail/calendar/round_final/body.txt"),
-    ),
-    (
-        "mail/calendar/round_final/body.html",
-        include_str!("../templates/mail/calendar/round_final/body.html"),
-    ),
-    // The calendar.
-    (
-        "calendar/month.html",
-        include_str!("../templates/month.html"),
-    ),
-    (
-        "calendar/upcoming.html",
-        include_str!("../templates/upcoming.html"),
-    ),
-    (
-        "calendar/event.html",
-        include_str!("../templates/event.html"),
-    ),
-    (
-        "calendar/event_form.html",
-        include_str!("../templates/event_form.html"),
-    ),
-    (
-        "calendar/feeds.html",
-        include_str!("../templates/feeds.html"),
-    ),
-];
+/// Every file under this crate's `templates/`, by template name (embedded by `build.rs`).
+pub const TEMPLATES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/templates.rs"));
 
 pub const MESSAGES: &[(Language, &str, &str)] = &[
     (

@@ -8,14 +8,8 @@ use tera::{Context, Tera};
 
 use crate::i18n::{Catalog, CatalogError, Language};
 
-/// The layout and pages every service builds on.
-const KERNEL_TEMPLATES: &[(&str, &str)] = &[
-    ("layout.html", include_str!("../templates/layout.html")),
-    ("error.html", include_str!("../templates/error.html")),
-    ("editor.html", include_str!("../templates/editor.html")),
-    ("confirm.html", include_str!("../templates/confirm.html")),
-    ("forms.html", include_str!("../templates/forms.html")),
-];
+/// Every file under this crate's `templates/`, by template name (embedded by `build.rs`).
+const KERNEL_TEMPLATES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/templates.rs"));
 
 const KERNEL_MESSAGES: &[(Language, &str, &str)] = &[
     (

@@ -25,10 +25,8 @@ use tower_http::trace::TraceLayer;
 use crate::dispatch::{HostDispatchLayer, HostDispatcher};
 use crate::routes::{health, home, platform};
 
-const SERVER_TEMPLATES: &[(&str, &str)] = &[
-    ("home.html", include_str!("../templates/home.html")),
-    ("platform.html", include_str!("../templates/platform.html")),
-];
+/// Every file under this crate's `templates/`, by template name (embedded by `build.rs`).
+const SERVER_TEMPLATES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/templates.rs"));
 
 const SERVER_MESSAGES: &[(Language, &str, &str)] = &[
     (
