@@ -1,6 +1,9 @@
 //! What the services' build scripts share: every file under a crate's `templates/` embedded
 //! under its template name, so that adding a page needs no hand-kept list.
 
+// A build script speaks to cargo through its standard output (`cargo:rerun-if-changed`).
+#![allow(clippy::print_stdout)]
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -43,7 +46,11 @@ pub fn embed_templates(prefix: &str) {
         writeln!(
             out,
             "    ({name:?}, include_str!({path:?})),",
-            path = path.canonicalize().expect("template path").display().to_string()
+            path = path
+                .canonicalize()
+                .expect("template path")
+                .display()
+                .to_string()
         )
         .expect("writing to a String");
     }
@@ -80,7 +87,10 @@ mod tests {
 
     #[test]
     fn pages_take_their_crate_s_name_and_mails_keep_their_path() {
-        assert_eq!(template_name("portal/", "timeline.html"), "portal/timeline.html");
+        assert_eq!(
+            template_name("portal/", "timeline.html"),
+            "portal/timeline.html"
+        );
         assert_eq!(
             template_name("portal/", "mail/portal/welcome/subject.txt"),
             "mail/portal/welcome/subject.txt"
