@@ -33,6 +33,9 @@ pub struct Frame {
     pub admin_nav: Vec<NavItem>,
     /// The form token for the menu's sign-out button.
     pub csrf: String,
+    /// What the navigation counted for this person (all zero for a visitor, or on a request
+    /// that is not a page's read): the home page shows the same numbers.
+    pub counts: NavCounts,
 }
 
 /// One place in the navigation.
@@ -286,6 +289,7 @@ impl Frame {
             nav,
             admin_nav,
             csrf: csrf.to_owned(),
+            counts: *counts,
         }
     }
 }

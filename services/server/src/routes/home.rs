@@ -92,14 +92,20 @@ pub async fn show_home(
     } else {
         None
     };
-    let counts = nav_counts::of(
-        &state.school_data,
-        &state.schools,
-        tenant.id(),
-        &viewer,
-        &settings,
-    )
-    .await?;
+    // Counted by the frame for this very page (so counted once, even with nothing kept).
+    let counts = match schoolplein_kernel::frame::current() {
+        Some(frame) if frame.person.is_some() => frame.counts,
+        _ => {
+            nav_counts::of(
+                &state.school_data,
+                &state.schools,
+                tenant.id(),
+                &viewer,
+                &settings,
+            )
+            .await?
+        }
+    };
     let facts = facts_of(
         &state,
         tenant.id(),
