@@ -22,8 +22,6 @@ pub struct HomeNews {
     /// Posts of the first page with questions still open for answers, soonest deadline
     /// first; whether this person answered them is for [`unanswered`] to say.
     pub questionnaires: Vec<PostView>,
-    /// How many posts reach this person unread, in all (kept with the first page).
-    pub unread: i64,
     /// The groups whose posts (and events) reach the person, as kept with the first page.
     #[serde(skip)]
     pub groups: Vec<i64>,
@@ -49,7 +47,6 @@ pub async fn home_news(
             .map(view)
             .collect(),
         newest: read.rows.iter().take(count).map(view).collect(),
-        unread: read.unread.unwrap_or_default(),
         groups: read.reader.groups.clone(),
         taught: read.reader.taught.clone(),
         questionnaires: {

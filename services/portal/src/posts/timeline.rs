@@ -55,10 +55,6 @@ pub struct ReadPage {
     teacher: bool,
     settings: Arc<SchoolSettings>,
     pub rows: Vec<PostRow>,
-    /// For the first page: how many posts of the shown kinds reach the person unread, in
-    /// all. Counting them scans the school's posts, so it is done once with the page and kept
-    /// with it: the same changes void both.
-    pub unread: Option<i64>,
 }
 
 impl ReadPage {
@@ -101,17 +97,14 @@ pub async fn read_page(
         PAGE_SIZE + 1,
     )
     .await?;
-    let unread = match before {
-        None => Some(reader.unread(&mut tx, &kinds).await?),
-        Some(_) => None,
-    };
+    // How many posts reach the person unread in all is the menu's count (`kernel::nav_counts`,
+    // kept per person): counting it here too would scan the school's posts twice per page.
     tx.commit().await?;
     Ok(ReadPage {
         reader,
         teacher: viewer.has(Role::Teacher),
         settings: settings.clone(),
         rows,
-        unread,
     })
 }
 
