@@ -411,6 +411,50 @@ mod tests {
     }
 
     #[test]
+    fn a_count_shows_at_its_place_and_a_big_one_as_99_plus() {
+        let templates = Templates::builder()
+            .build()
+            .expect("the kernel's templates");
+        let item = |id: &'static str, key: &'static str, main: bool, count: i64| super::NavItem {
+            id,
+            href: "/timeline",
+            key,
+            name: None,
+            current: false,
+            main,
+            count,
+        };
+        let frame = super::Frame {
+            school_name: "De Klimop".to_owned(),
+            person: Some("Ouder".to_owned()),
+            nav: vec![
+                item("nav-news", "news", true, 167),
+                item("nav-notices", "notices", false, 3),
+                item("nav-calendar", "calendar", true, 0),
+            ],
+            admin_nav: Vec::new(),
+            csrf: "token".to_owned(),
+            counts: crate::nav_counts::NavCounts::default(),
+        };
+        let html = templates
+            .render(
+                "layout.html",
+                Language::Nl,
+                &serde_json::json!({ "frame": frame }),
+            )
+            .expect("the layout");
+        assert!(
+            html.contains("<span class=\"nav-count\">99+<span class=\"visually-hidden\"> ongelezen</span></span>"),
+            "{html}"
+        );
+        assert!(html.contains("<span class=\"nav-count\">3<"), "{html}");
+        // Nothing waiting, no number. The news counts in the menu, the list of all places and
+        // the phone's bar; the notices (not in the bar) in the first two.
+        assert!(html.contains("id=\"nav-calendar\">Agenda</a>"), "{html}");
+        assert_eq!(html.matches("class=\"nav-count\"").count(), 3 + 2, "{html}");
+    }
+
+    #[test]
     fn a_place_holds_its_own_pages_and_no_others() {
         assert!(is_under("/", "/"));
         assert!(!is_under("/timeline", "/"));
