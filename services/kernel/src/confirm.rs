@@ -1,12 +1,13 @@
 //! Asking before something is lost: one page for every destructive action, naming what goes
 //! with it, with a red button that does it and a way back that does nothing.
 
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 use serde::Serialize;
 
 use crate::csrf::Csrf;
 use crate::error::AppError;
 use crate::i18n::Language;
+use crate::page::Pages;
 use crate::state::AppState;
 
 /// What the confirmation page says and where its buttons lead. Texts are ready to show.
@@ -85,17 +86,16 @@ impl Confirmation {
         self
     }
 
-    /// The page, with the form token it posts.
+    /// The page, with the form token it posts (the frame hands a browser without one the
+    /// token's cookie).
     pub fn respond(&self, state: &AppState, csrf: Csrf) -> Result<Response, AppError> {
-        let html = Html(state.templates.render(
+        Pages::new(state.templates.clone(), self.language).show(
             "confirm.html",
-            self.language,
             &ConfirmPage {
                 confirm: self,
                 csrf: csrf.token(),
             },
-        )?);
-        Ok((csrf, html).into_response())
+        )
     }
 }
 

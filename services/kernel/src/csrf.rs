@@ -18,8 +18,9 @@ pub const CSRF_COOKIE: &str = "sp_csrf";
 /// The hidden form field that carries the token.
 pub const CSRF_FIELD: &str = "csrf";
 
-/// The form token for a page that shows a form. Return it with the page: when the browser
-/// had no token yet, it sets the cookie.
+/// The form token for a page that shows a form. A school page's frame made it (its menu has a
+/// form too) and hands a browser that had no token yet the cookie with the page; a handler
+/// only puts the token in its forms.
 #[derive(Debug, Clone)]
 pub struct Csrf {
     token: SecretToken,

@@ -4,9 +4,9 @@
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::response::Html;
+use axum::response::Response;
 use axum::routing::get;
-use schoolplein_kernel::{AppError, AppState, Lang};
+use schoolplein_kernel::{AppError, AppState, Pages};
 use serde::Serialize;
 
 /// Mails listed at most; older files stay on disk.
@@ -41,10 +41,7 @@ struct DevMailPage {
     raw: String,
 }
 
-async fn list_mails(
-    State(state): State<AppState>,
-    Lang(language): Lang,
-) -> Result<Html<String>, AppError> {
+async fn list_mails(State(state): State<AppState>, pages: Pages) -> Result<Response, AppError> {
     let dir = state.config.mail.files_dir.clone();
     let mut found: Vec<(std::time::SystemTime, String)> = Vec::new();
     if let Ok(mut entries) = tokio::fs::read_dir(&dir).await {
@@ -79,18 +76,14 @@ async fn list_mails(
         dir: dir.display().to_string(),
         mails,
     };
-    Ok(Html(state.templates.render(
-        "mailing/dev_mail_list.html",
-        language,
-        &page,
-    )?))
+    pages.show("mailing/dev_mail_list.html", &page)
 }
 
 async fn show_mail(
     State(state): State<AppState>,
-    Lang(language): Lang,
+    pages: Pages,
     Path(name): Path<String>,
-) -> Result<Html<String>, AppError> {
+) -> Result<Response, AppError> {
     // Only `<digits>.eml`: never a path out of the directory.
     if !is_mail_file(&name) {
         return Err(AppError::NotFound);
@@ -105,11 +98,7 @@ async fn show_mail(
         time: headers.date,
         raw,
     };
-    Ok(Html(state.templates.render(
-        "mailing/dev_mail_show.html",
-        language,
-        &page,
-    )?))
+    pages.show("mailing/dev_mail_show.html", &page)
 }
 
 fn is_mail_file(name: &str) -> bool {

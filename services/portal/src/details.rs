@@ -1,12 +1,12 @@
 //! A parent's own details — address, phones and "about me" — as the parent (or their partner
 //! in joint use) sends them: the form, its checks, and storing them with word to the admins.
 
+use schoolplein_kernel::forms::value;
 use schoolplein_kernel::{AppError, AppState};
 use tenant_router::{CurrentTenant, TenantTx};
 
 use crate::db::people::{self, Details};
 use crate::fields::{optional_phone as phone, optional_text as text};
-use crate::form_back::value;
 use crate::notify::{self, Changed};
 
 /// The details form as sent: `address`, `phone_mobile`, `phone_other`, `about` (a field

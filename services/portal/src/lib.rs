@@ -7,7 +7,6 @@ pub mod db;
 pub mod details;
 pub mod fields;
 pub mod files;
-pub mod form_back;
 pub mod group_view;
 pub mod home;
 pub mod notify;

@@ -5,13 +5,13 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Query, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
 use http::StatusCode;
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::forms::Mistake;
 use schoolplein_kernel::settings::Module;
-use schoolplein_kernel::{AppError, AppState, Lang, Language, Viewer};
+use schoolplein_kernel::{AppError, AppState, Language, Pages, Viewer};
 use serde::Serialize;
 use tenant_router::{CurrentTenant, TenantTx};
 
@@ -118,18 +118,19 @@ fn is_mine(mode: BookingMode, slot: &SlotState, child: i64, person_id: i64) -> b
 }
 
 /// The page, with `problem` saying why the last request did not go through, or the
-/// `mistake` the round's rules found in it.
+/// `mistake` the round's rules found in it, answered with `status`.
 #[allow(clippy::too_many_arguments)]
 async fn render_page(
     state: &AppState,
     tenant: &CurrentTenant,
-    lang: Language,
+    pages: &Pages,
+    status: StatusCode,
     csrf: &Csrf,
     viewer: &Viewer,
     problem: Option<String>,
     mistake: Option<Mistake>,
     query: &[(String, String)],
-) -> Result<String, AppError> {
+) -> Result<Response, AppError> {
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let children = bookings::children_of(&mut tx, viewer.person_id).await?;
     let groups: Vec<i64> = children.iter().map(|c| c.group_id).collect();
@@ -194,7 +195,7 @@ async fn render_page(
                             "{} {}",
                             times::day_label(
                                 &state.templates,
-                                lang,
+                                pages.language(),
                                 times::local_date(slot.starts_at)
                             ),
                             view.time
@@ -225,15 +226,18 @@ async fn render_page(
                 Availability::Open => None,
                 Availability::NotYet { at } => Some(text_with(
                     state,
-                    lang,
+                    pages.language(),
                     "bookings.opens_at",
-                    &[("at", &times::moment(&state.templates, lang, at))],
+                    &[("at", &times::moment(&state.templates, pages.language(), at))],
                 )),
-                Availability::PastCutoff { .. } => {
-                    Some(text_with(state, lang, "bookings.past_cutoff", &[]))
-                }
+                Availability::PastCutoff { .. } => Some(text_with(
+                    state,
+                    pages.language(),
+                    "bookings.past_cutoff",
+                    &[],
+                )),
                 Availability::Closed | Availability::Draft => {
-                    Some(text_with(state, lang, "bookings.closed", &[]))
+                    Some(text_with(state, pages.language(), "bookings.closed", &[]))
                 }
             };
             cards.push(RoundCard {
@@ -249,7 +253,7 @@ async fn render_page(
                 cutoff: round
                     .cutoff()
                     .filter(|_| availability == Availability::Open)
-                    .map(|at| times::moment(&state.templates, lang, at)),
+                    .map(|at| times::moment(&state.templates, pages.language(), at)),
                 may_book,
                 my_talk,
                 suggestions: if may_book { suggestions } else { Vec::new() },
@@ -266,42 +270,60 @@ async fn render_page(
         days: days
             .into_iter()
             .map(|(date, columns)| Day {
-                label: times::day_label(&state.templates, lang, date),
+                label: times::day_label(&state.templates, pages.language(), date),
                 columns,
             })
             .collect(),
     };
-    Ok(state
-        .templates
-        .render("calendar/conferences.html", lang, &page)?)
+    pages.show_with(status, "calendar/conferences.html", &page)
 }
 
 /// `GET /conferences`: the parent's page.
 pub async fn show_conferences(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     open_to(&state, &tenant, &viewer).await?;
-    let html = render_page(&state, &tenant, lang, &csrf, &viewer, None, None, &query).await?;
-    Ok((csrf, Html(html)).into_response())
+    render_page(
+        &state,
+        &tenant,
+        &pages,
+        StatusCode::OK,
+        &csrf,
+        &viewer,
+        None,
+        None,
+        &query,
+    )
+    .await
 }
 
 /// The page again with a problem stated, as a 409: the request was fine, the world moved.
 async fn conflict(
     state: &AppState,
     tenant: &CurrentTenant,
-    lang: Language,
+    pages: &Pages,
     csrf: Csrf,
     viewer: &Viewer,
     key: &str,
 ) -> Result<Response, AppError> {
-    let problem = text_with(state, lang, key, &[]);
-    let html = render_page(state, tenant, lang, &csrf, viewer, Some(problem), None, &[]).await?;
-    Ok((StatusCode::CONFLICT, csrf, Html(html)).into_response())
+    let problem = text_with(state, pages.language(), key, &[]);
+    render_page(
+        state,
+        tenant,
+        pages,
+        StatusCode::CONFLICT,
+        &csrf,
+        viewer,
+        Some(problem),
+        None,
+        &[],
+    )
+    .await
 }
 
 /// The page again (400) with a refusal by the round's rules named at the card of the round
@@ -309,17 +331,29 @@ async fn conflict(
 async fn refused(
     state: &AppState,
     tenant: &CurrentTenant,
-    lang: Language,
+    pages: &Pages,
     csrf: Csrf,
     viewer: &Viewer,
     refusal: AppError,
     card: String,
 ) -> Result<Response, AppError> {
-    let Some(mistake) = Mistake::of(&refusal, &state.templates, lang, |_| card.clone()) else {
+    let Some(mistake) = Mistake::of(&refusal, &state.templates, pages.language(), |_| {
+        card.clone()
+    }) else {
         return Err(refusal);
     };
-    let html = render_page(state, tenant, lang, &csrf, viewer, None, Some(mistake), &[]).await?;
-    Ok((StatusCode::BAD_REQUEST, csrf, Html(html)).into_response())
+    render_page(
+        state,
+        tenant,
+        pages,
+        StatusCode::BAD_REQUEST,
+        &csrf,
+        viewer,
+        None,
+        Some(mistake),
+        &[],
+    )
+    .await
 }
 
 /// A refusal by the round's rules: 400 naming `slot`, in words with the moment.
@@ -343,7 +377,7 @@ fn refuse(state: &AppState, lang: Language, availability: Availability) -> Optio
 pub async fn book_slot(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
@@ -368,10 +402,10 @@ pub async fn book_slot(
     if availability == Availability::Draft {
         return Err(AppError::NotFound);
     }
-    if let Some(refusal) = refuse(&state, lang, availability) {
+    if let Some(refusal) = refuse(&state, pages.language(), availability) {
         tx.rollback().await?;
         let card = format!("round-{}-{pupil_id}", round.id);
-        return refused(&state, &tenant, lang, csrf, &viewer, refusal, card).await;
+        return refused(&state, &tenant, &pages, csrf, &viewer, refusal, card).await;
     }
     let who = Booker::parent(round.mode(), pupil_id, viewer.person_id);
     match booking::place(&mut tx, &round, slot_id, &who).await? {
@@ -385,14 +419,14 @@ pub async fn book_slot(
         }
         Placed::Taken => {
             tx.rollback().await?;
-            conflict(&state, &tenant, lang, csrf, &viewer, "bookings.taken").await
+            conflict(&state, &tenant, &pages, csrf, &viewer, "bookings.taken").await
         }
         Placed::ChangedMeanwhile => {
             tx.rollback().await?;
             conflict(
                 &state,
                 &tenant,
-                lang,
+                &pages,
                 csrf,
                 &viewer,
                 "bookings.changed_meanwhile",
@@ -407,7 +441,7 @@ pub async fn book_slot(
 pub async fn cancel_booking(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
@@ -434,10 +468,14 @@ pub async fn cancel_booking(
             reason: "bookings.error.not_yours",
         });
     }
-    if let Some(refusal) = refuse(&state, lang, Availability::of(&round, now, children >= 2)) {
+    if let Some(refusal) = refuse(
+        &state,
+        pages.language(),
+        Availability::of(&round, now, children >= 2),
+    ) {
         tx.rollback().await?;
         let card = format!("round-{}-{pupil_id}", round.id);
-        return refused(&state, &tenant, lang, csrf, &viewer, refusal, card).await;
+        return refused(&state, &tenant, &pages, csrf, &viewer, refusal, card).await;
     }
     booking::remove(&mut tx, booking_id, slot_id).await?;
     tx.commit().await?;

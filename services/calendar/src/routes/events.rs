@@ -2,7 +2,7 @@
 //! event, and the form staff add and change events with. An event one may not see answers 404.
 
 use axum::extract::{Path, Query, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{Datelike, NaiveDate, Utc};
 use http::StatusCode;
 use schoolplein_kernel::confirm::{ConfirmKeys, Confirmation};
@@ -11,7 +11,7 @@ use schoolplein_kernel::dutch_time;
 use schoolplein_kernel::forms::Mistake;
 use schoolplein_kernel::forms::TokenOnly;
 use schoolplein_kernel::settings::Module;
-use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
+use schoolplein_kernel::{AppError, AppState, Pages, Role, Viewer};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
@@ -95,7 +95,7 @@ fn on_day(event: &EventRow, day: NaiveDate) -> bool {
 pub async fn show_month(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     viewer: Viewer,
     Query(query): Query<MonthQuery>,
 ) -> Result<Response, AppError> {
@@ -120,7 +120,7 @@ pub async fn show_month(
     )
     .await?;
     tx.commit().await?;
-    let names = Names::new(state.templates.catalog(), lang);
+    let names = Names::new(state.templates.catalog(), pages.language());
     let cells: Vec<DayView> = days
         .iter()
         .map(|&day| DayView {
@@ -162,8 +162,7 @@ pub async fn show_month(
         weeks,
         may_create: reader.may_create(),
     };
-    let html = Html(state.templates.render("calendar/month.html", lang, &page)?);
-    Ok(html.into_response())
+    pages.show("calendar/month.html", &page)
 }
 
 /// An event in a list.
@@ -206,7 +205,7 @@ const UPCOMING: i64 = 100;
 pub async fn list_upcoming(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     viewer: Viewer,
 ) -> Result<Response, AppError> {
     let settings = calendar_open(&state, &tenant, &viewer).await?;
@@ -215,21 +214,16 @@ pub async fn list_upcoming(
     let rows = events::upcoming(&mut tx, &reader, Utc::now(), UPCOMING).await?;
     tx.commit().await?;
     let catalog = state.templates.catalog();
-    let names = Names::new(catalog, lang);
+    let names = Names::new(catalog, pages.language());
     let whole_school = catalog
-        .get(lang, "calendar.events.whole_school")
+        .get(pages.language(), "calendar.events.whole_school")
         .unwrap_or_default();
     let page = UpcomingPage {
         label: settings.module(Module::Calendar).name,
         events: rows.iter().map(|e| item(e, &names, whole_school)).collect(),
         may_create: reader.may_create(),
     };
-    let html = Html(
-        state
-            .templates
-            .render("calendar/upcoming.html", lang, &page)?,
-    );
-    Ok(html.into_response())
+    pages.show("calendar/upcoming.html", &page)
 }
 
 #[derive(Debug, Serialize)]
@@ -247,7 +241,7 @@ struct EventPage<'a> {
 pub async fn show_event(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Path(event_id): Path<i64>,
@@ -258,9 +252,9 @@ pub async fn show_event(
     let event = events::visible_event(&mut tx, &reader, event_id).await?;
     tx.commit().await?;
     let catalog = state.templates.catalog();
-    let names = Names::new(catalog, lang);
+    let names = Names::new(catalog, pages.language());
     let whole_school = catalog
-        .get(lang, "calendar.events.whole_school")
+        .get(pages.language(), "calendar.events.whole_school")
         .unwrap_or_default();
     let page = EventPage {
         csrf: csrf.token(),
@@ -270,8 +264,7 @@ pub async fn show_event(
         may_manage: reader.may_manage(&event),
         event: item(&event, &names, whole_school),
     };
-    let html = Html(state.templates.render("calendar/event.html", lang, &page)?);
-    Ok((csrf, html).into_response())
+    pages.show("calendar/event.html", &page)
 }
 
 /// What the form shows: an event's fields as typed (empty for a new one).
@@ -364,21 +357,20 @@ struct FormPage<'a> {
     mistake: Option<Mistake>,
 }
 
-/// The event form: empty, an event's, or as sent with its mistake (`typed`).
+/// The event form: empty, an event's, or as sent with its mistake (`typed`, 400).
 async fn form_page(
-    state: &AppState,
-    lang: schoolplein_kernel::Language,
+    pages: &Pages,
     csrf: &Csrf,
     tx: &mut TenantTx,
     reader: &EventReader,
     event: Option<&EventRow>,
     typed: Option<(FormValues, Mistake)>,
-) -> Result<Html<String>, AppError> {
+) -> Result<Response, AppError> {
     let taught: Vec<i64> = reader.taught.iter().copied().collect();
     let groups = groups::choices(tx, reader.admin, &taught).await?;
-    let (typed, mistake) = match typed {
-        Some((values, mistake)) => (Some(values), Some(mistake)),
-        None => (None, None),
+    let (typed, mistake, status) = match typed {
+        Some((values, mistake)) => (Some(values), Some(mistake), StatusCode::BAD_REQUEST),
+        None => (None, None, StatusCode::OK),
     };
     // A teacher with one group finds it ticked on a new event.
     let only_group = (!reader.admin && groups.len() == 1).then(|| groups[0].id);
@@ -402,11 +394,7 @@ async fn form_page(
         admin: reader.admin,
         visibilities: Visibility::ALL.iter().map(|v| v.as_str()).collect(),
     };
-    Ok(Html(state.templates.render(
-        "calendar/event_form.html",
-        lang,
-        &page,
-    )?))
+    pages.show_with(status, "calendar/event_form.html", &page)
 }
 
 /// Staff who may add events (admins, teachers of a group); 403 for anyone else.
@@ -425,7 +413,7 @@ fn require_maker(viewer: &Viewer, reader: &EventReader) -> Result<(), AppError> 
 pub async fn new_event(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
 ) -> Result<Response, AppError> {
@@ -434,9 +422,9 @@ pub async fn new_event(
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let reader = EventReader::of_viewer(&mut tx, &viewer).await?;
     require_maker(&viewer, &reader)?;
-    let html = form_page(&state, lang, &csrf, &mut tx, &reader, None, None).await?;
+    let form = form_page(&pages, &csrf, &mut tx, &reader, None, None).await?;
     tx.commit().await?;
-    Ok((csrf, html).into_response())
+    Ok(form)
 }
 
 /// `POST /calendar/events` (see [`EventDraft::parse`] for the fields): admins for the school
@@ -444,7 +432,7 @@ pub async fn new_event(
 pub async fn create_event(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
@@ -458,7 +446,7 @@ pub async fn create_event(
     let draft = match checked_draft(&mut tx, &reader, &form).await {
         Ok(draft) => draft,
         Err(error) => {
-            return form_again(&state, lang, csrf, &mut tx, &reader, None, &form, error).await;
+            return form_again(&state, &pages, csrf, &mut tx, &reader, None, &form, error).await;
         }
     };
     let event_id = events::insert(&mut tx, &draft, viewer.person_id).await?;
@@ -482,7 +470,7 @@ async fn checked_draft(
 #[allow(clippy::too_many_arguments)]
 async fn form_again(
     state: &AppState,
-    lang: schoolplein_kernel::Language,
+    pages: &Pages,
     csrf: Csrf,
     tx: &mut TenantTx,
     reader: &EventReader,
@@ -490,20 +478,19 @@ async fn form_again(
     form: &[(String, String)],
     error: AppError,
 ) -> Result<Response, AppError> {
-    let Some(mistake) = Mistake::of(&error, &state.templates, lang, field_anchor) else {
+    let Some(mistake) = Mistake::of(&error, &state.templates, pages.language(), field_anchor)
+    else {
         return Err(error);
     };
-    let html = form_page(
-        state,
-        lang,
+    form_page(
+        pages,
         &csrf,
         tx,
         reader,
         event,
         Some((FormValues::typed(form), mistake)),
     )
-    .await?;
-    Ok((StatusCode::BAD_REQUEST, csrf, html).into_response())
+    .await
 }
 
 /// The id of the element holding a form field, for the summary's links.
@@ -535,7 +522,7 @@ async fn manageable_event(
 pub async fn edit_event_form(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Path(event_id): Path<i64>,
@@ -545,16 +532,16 @@ pub async fn edit_event_form(
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let reader = EventReader::of_viewer(&mut tx, &viewer).await?;
     let event = manageable_event(&mut tx, &reader, event_id).await?;
-    let html = form_page(&state, lang, &csrf, &mut tx, &reader, Some(&event), None).await?;
+    let form = form_page(&pages, &csrf, &mut tx, &reader, Some(&event), None).await?;
     tx.commit().await?;
-    Ok((csrf, html).into_response())
+    Ok(form)
 }
 
 /// `POST /calendar/events/{id}/edit`: the same fields as a new event.
 pub async fn edit_event(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Path(event_id): Path<i64>,
@@ -571,7 +558,7 @@ pub async fn edit_event(
         Err(error) => {
             return form_again(
                 &state,
-                lang,
+                &pages,
                 csrf,
                 &mut tx,
                 &reader,
@@ -591,7 +578,7 @@ pub async fn edit_event(
 pub async fn confirm_delete_event(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Path(event_id): Path<i64>,
@@ -602,10 +589,15 @@ pub async fn confirm_delete_event(
     let reader = EventReader::of_viewer(&mut tx, &viewer).await?;
     let event = manageable_event(&mut tx, &reader, event_id).await?;
     tx.commit().await?;
-    let when = dutch_time::show(event.starts_at, Utc::now(), lang, dutch_time::Style::Moment);
+    let when = dutch_time::show(
+        event.starts_at,
+        Utc::now(),
+        pages.language(),
+        dutch_time::Style::Moment,
+    );
     Confirmation::new(
         &state,
-        lang,
+        pages.language(),
         "delete-event",
         ConfirmKeys {
             title: "calendar.events.delete_title",

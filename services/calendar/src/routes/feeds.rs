@@ -3,13 +3,13 @@
 //! is the credential, so it is never logged (the request span leaves paths out).
 
 use axum::extract::{Path, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{Duration, Utc};
 use http::header;
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::settings::Module;
 use schoolplein_kernel::tokens::SecretToken;
-use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer};
+use schoolplein_kernel::{AppError, AppState, Pages, Role, Viewer};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
@@ -47,11 +47,11 @@ struct FeedsPage<'a> {
 async fn feeds_page(
     state: &AppState,
     tenant: &CurrentTenant,
-    lang: Language,
+    pages: &Pages,
     csrf: &Csrf,
     viewer: &Viewer,
     fresh: Option<(Option<i64>, SecretToken)>,
-) -> Result<Html<String>, AppError> {
+) -> Result<Response, AppError> {
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let reader = EventReader::of_viewer(&mut tx, viewer).await?;
     let groups = groups::feed_choices(&mut tx, &reader).await?;
@@ -87,24 +87,19 @@ async fn feeds_page(
         csrf: csrf.token(),
         feeds: rows,
     };
-    Ok(Html(state.templates.render(
-        "calendar/feeds.html",
-        lang,
-        &page,
-    )?))
+    pages.show("calendar/feeds.html", &page)
 }
 
 /// `GET /calendar/feeds`: the personal feed and one per group, each with its link's state.
 pub async fn show_feeds(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
 ) -> Result<Response, AppError> {
     calendar_open(&state, &tenant, &viewer).await?;
-    let html = feeds_page(&state, &tenant, lang, &csrf, &viewer, None).await?;
-    Ok((csrf, html).into_response())
+    feeds_page(&state, &tenant, &pages, &csrf, &viewer, None).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -147,7 +142,7 @@ async fn chosen_group(
 pub async fn renew_feed(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     CsrfForm(form): CsrfForm<FeedForm>,
@@ -158,8 +153,16 @@ pub async fn renew_feed(
     let group = chosen_group(&mut tx, &reader, &form.group_id).await?;
     let token = feeds::renew(&mut tx, viewer.person_id, group).await?;
     tx.commit().await?;
-    let html = feeds_page(&state, &tenant, lang, &csrf, &viewer, Some((group, token))).await?;
-    Ok((csrf, [(header::CACHE_CONTROL, "private, no-store")], html).into_response())
+    let page = feeds_page(
+        &state,
+        &tenant,
+        &pages,
+        &csrf,
+        &viewer,
+        Some((group, token)),
+    )
+    .await?;
+    Ok(([(header::CACHE_CONTROL, "private, no-store")], page).into_response())
 }
 
 /// `POST /calendar/feeds/revoke` (`group_id`): the link stops working and none replaces it.

@@ -3,14 +3,14 @@
 //! invitation text for admins.
 
 use axum::extract::{Path, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use http::StatusCode;
 use schoolplein_kernel::confirm::{ConfirmKeys, Confirmation};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::forms::TokenOnly;
 use schoolplein_kernel::forms::{Mistake, Typed};
-use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer};
+use schoolplein_kernel::{AppError, AppState, Language, Pages, Role, Viewer};
 use schoolplein_mailing::{Letterhead, MailRequest, Outbox};
 use serde::Serialize;
 use tenant_router::{CurrentTenant, TenantTx};
@@ -73,21 +73,21 @@ enum RoundsForm {
 pub async fn list_rounds(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     axum::extract::Query(query): axum::extract::Query<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
     let saved = query.iter().any(|(k, _)| k == "saved");
-    rounds_page(&state, &tenant, lang, csrf, &viewer, saved, None).await
+    rounds_page(&state, &tenant, &pages, csrf, &viewer, saved, None).await
 }
 
 /// The rounds page; with `refused`, one of its forms as sent, with its mistake (400).
 async fn rounds_page(
     state: &AppState,
     tenant: &CurrentTenant,
-    lang: Language,
+    pages: &Pages,
     csrf: Csrf,
     viewer: &Viewer,
     saved: bool,
@@ -124,7 +124,7 @@ async fn rounds_page(
                 days: r
                     .days
                     .iter()
-                    .map(|d| times::day_label(&state.templates, lang, *d))
+                    .map(|d| times::day_label(&state.templates, pages.language(), *d))
                     .collect(),
                 id: r.id,
                 title: r.title,
@@ -141,12 +141,7 @@ async fn rounds_page(
         mistake,
         invitation_mistake,
     };
-    let html = Html(
-        state
-            .templates
-            .render("calendar/rounds.html", lang, &page)?,
-    );
-    Ok((status, csrf, html).into_response())
+    pages.show_with(status, "calendar/rounds.html", &page)
 }
 
 /// The id of the new-round form's element that holds a field.
@@ -165,26 +160,30 @@ fn round_field_anchor(field: &str) -> String {
 pub async fn create_round(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
     viewer.require_writable()?;
-    match new_round(&state, &tenant, lang, &viewer, &form).await {
+    match new_round(&state, &tenant, pages.language(), &viewer, &form).await {
         Ok(id) => Ok(Redirect::to(&format!("/conference-rounds/{id}")).into_response()),
         Err(error) => {
             // A mistake in what was typed brings the form back with everything kept.
-            let Some(mistake) = Mistake::of(&error, &state.templates, lang, round_field_anchor)
-            else {
+            let Some(mistake) = Mistake::of(
+                &error,
+                &state.templates,
+                pages.language(),
+                round_field_anchor,
+            ) else {
                 return Err(error);
             };
             let typed = Typed::of(&form);
             rounds_page(
                 &state,
                 &tenant,
-                lang,
+                &pages,
                 csrf,
                 &viewer,
                 false,
@@ -389,19 +388,19 @@ fn teacher_days(
 pub async fn show_round(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Path(round_id): Path<i64>,
 ) -> Result<Response, AppError> {
-    round_page(&state, &tenant, lang, csrf, &viewer, round_id, None).await
+    round_page(&state, &tenant, &pages, csrf, &viewer, round_id, None).await
 }
 
 /// The round's page; with `refused`, one of its forms as sent with its mistake (400).
 async fn round_page(
     state: &AppState,
     tenant: &CurrentTenant,
-    lang: Language,
+    pages: &Pages,
     csrf: Csrf,
     viewer: &Viewer,
     round_id: i64,
@@ -433,8 +432,10 @@ async fn round_page(
         })
         .map(family_label)
         .collect();
-    let days = teacher_days(state, lang, &round, slots);
-    let moment = |at: Option<DateTime<Utc>>| at.map(|at| times::moment(&state.templates, lang, at));
+    let days = teacher_days(state, pages.language(), &round, slots);
+    let moment = |at: Option<DateTime<Utc>>| {
+        at.map(|at| times::moment(&state.templates, pages.language(), at))
+    };
     let status = round.state();
     let failed = refused.as_ref().map(|r| r.form);
     let summary_at = refused.as_ref().map(|r| {
@@ -513,7 +514,7 @@ async fn round_page(
         day_labels: round
             .days
             .iter()
-            .map(|d| times::day_label(&state.templates, lang, *d))
+            .map(|d| times::day_label(&state.templates, pages.language(), *d))
             .collect(),
         slot_count,
         booked_count,
@@ -539,13 +540,12 @@ async fn round_page(
         days,
         round: &round,
     };
-    let html = Html(state.templates.render("calendar/round.html", lang, &page)?);
     let code = if page.mistake.is_some() {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
-    Ok((code, csrf, html).into_response())
+    pages.show_with(code, "calendar/round.html", &page)
 }
 
 /// What a change to the round came to: back to the page, or, for a mistake in what was sent,
@@ -555,7 +555,7 @@ async fn round_page(
 async fn settle(
     state: &AppState,
     tenant: &CurrentTenant,
-    lang: Language,
+    pages: &Pages,
     csrf: Csrf,
     viewer: &Viewer,
     round_id: i64,
@@ -573,7 +573,7 @@ async fn settle(
         "round" => ROUND_STATUS.to_owned(),
         other => anchor(other),
     };
-    let Some(mistake) = Mistake::of(&error, &state.templates, lang, anchor) else {
+    let Some(mistake) = Mistake::of(&error, &state.templates, pages.language(), anchor) else {
         return Err(error);
     };
     let refused = Refused {
@@ -581,7 +581,7 @@ async fn settle(
         typed: Typed::of(sent),
         mistake,
     };
-    round_page(state, tenant, lang, csrf, viewer, round_id, Some(refused)).await
+    round_page(state, tenant, pages, csrf, viewer, round_id, Some(refused)).await
 }
 
 /// The ids of the add-slot form's fields.
@@ -635,7 +635,7 @@ async fn change_round(
 pub async fn save_round_settings(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Path(round_id): Path<i64>,
@@ -653,7 +653,7 @@ pub async fn save_round_settings(
     settle(
         &state,
         &tenant,
-        lang,
+        &pages,
         csrf,
         &viewer,
         round_id,
@@ -698,7 +698,7 @@ async fn insert_slot(
 pub async fn add_slot(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Path(round_id): Path<i64>,
@@ -710,7 +710,8 @@ pub async fn add_slot(
             .date("date")?
             .ok_or_else(|| AppError::bad_request("date", "rounds.error.required"))?;
         let start = form.time("start")?;
-        let starts_at = slots::to_utc(date, start).map_err(|e| slot_error(&state, lang, e))?;
+        let starts_at =
+            slots::to_utc(date, start).map_err(|e| slot_error(&state, pages.language(), e))?;
         if starts_at <= Utc::now() {
             return Err(AppError::bad_request("date", "rounds.error.in_the_past"));
         }
@@ -726,7 +727,7 @@ pub async fn add_slot(
     settle(
         &state,
         &tenant,
-        lang,
+        &pages,
         csrf,
         &viewer,
         round_id,
@@ -742,7 +743,7 @@ pub async fn add_slot(
 pub async fn delete_slot(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Path((round_id, slot_id)): Path<(i64, i64)>,
@@ -762,7 +763,7 @@ pub async fn delete_slot(
     settle(
         &state,
         &tenant,
-        lang,
+        &pages,
         csrf,
         &viewer,
         round_id,
@@ -780,7 +781,7 @@ pub async fn delete_slot(
 pub async fn double_slot(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Path((round_id, slot_id)): Path<(i64, i64)>,
@@ -823,7 +824,7 @@ pub async fn double_slot(
     settle(
         &state,
         &tenant,
-        lang,
+        &pages,
         csrf,
         &viewer,
         round_id,
@@ -840,7 +841,7 @@ pub async fn double_slot(
 pub async fn single_slot(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Path((round_id, slot_id)): Path<(i64, i64)>,
@@ -866,7 +867,7 @@ pub async fn single_slot(
     settle(
         &state,
         &tenant,
-        lang,
+        &pages,
         csrf,
         &viewer,
         round_id,
@@ -884,7 +885,7 @@ pub async fn single_slot(
 pub async fn assign_slot(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Path((round_id, slot_id)): Path<(i64, i64)>,
@@ -924,7 +925,7 @@ pub async fn assign_slot(
     settle(
         &state,
         &tenant,
-        lang,
+        &pages,
         csrf,
         &viewer,
         round_id,
@@ -940,7 +941,7 @@ pub async fn assign_slot(
 pub async fn remove_booking(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Path((round_id, booking_id)): Path<(i64, i64)>,
@@ -958,7 +959,7 @@ pub async fn remove_booking(
     settle(
         &state,
         &tenant,
-        lang,
+        &pages,
         csrf,
         &viewer,
         round_id,
@@ -987,7 +988,7 @@ struct InvitationMail<'a> {
 pub async fn publish_round(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Path(round_id): Path<i64>,
@@ -1040,7 +1041,7 @@ pub async fn publish_round(
     settle(
         &state,
         &tenant,
-        lang,
+        &pages,
         csrf,
         &viewer,
         round_id,
@@ -1121,7 +1122,7 @@ async fn mail_invitations(
 pub async fn close_round(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Path(round_id): Path<i64>,
@@ -1148,7 +1149,7 @@ pub async fn close_round(
     settle(
         &state,
         &tenant,
-        lang,
+        &pages,
         csrf,
         &viewer,
         round_id,
@@ -1164,7 +1165,7 @@ pub async fn close_round(
 pub async fn confirm_delete_round(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Path(round_id): Path<i64>,
@@ -1180,7 +1181,7 @@ pub async fn confirm_delete_round(
     tx.rollback().await?;
     Confirmation::new(
         &state,
-        lang,
+        pages.language(),
         "delete-round",
         ConfirmKeys {
             title: "rounds.delete_round_title",
@@ -1220,7 +1221,7 @@ pub async fn delete_round(
 pub async fn save_invitation_text(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     CsrfForm(sent): CsrfForm<Vec<(String, String)>>,
@@ -1245,11 +1246,12 @@ pub async fn save_invitation_text(
                 "invitation_text_en" => "invitation-en".to_owned(),
                 _ => "invitation-nl".to_owned(),
             };
-            let Some(mistake) = Mistake::of(&error, &state.templates, lang, anchor) else {
+            let Some(mistake) = Mistake::of(&error, &state.templates, pages.language(), anchor)
+            else {
                 return Err(error);
             };
             let refused = (RoundsForm::InvitationText, Typed::of(&sent), mistake);
-            return rounds_page(&state, &tenant, lang, csrf, &viewer, false, Some(refused)).await;
+            return rounds_page(&state, &tenant, &pages, csrf, &viewer, false, Some(refused)).await;
         }
     };
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;

@@ -7,12 +7,12 @@ use std::collections::{BTreeSet, VecDeque};
 
 use axum::body::Bytes;
 use axum::extract::{Multipart, Path, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use schoolplein_kernel::confirm::{ConfirmKeys, Confirmation};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm, CsrfToken};
-use schoolplein_kernel::forms::TokenOnly;
+use schoolplein_kernel::forms::{FormBack, TokenOnly, anchors, value};
 use schoolplein_kernel::settings::Module;
-use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer};
+use schoolplein_kernel::{AppError, AppState, Pages, Role, Viewer};
 use serde::Serialize;
 use tenant_router::{CurrentTenant, TenantId, TenantTx};
 use tokio::sync::Semaphore;
@@ -21,7 +21,6 @@ use crate::db::albums::{self, AlbumReader, AlbumRow, PhotoRow, TagChoice, ZipIte
 use crate::db::pupils;
 use crate::fields::optional_text;
 use crate::files::{clean_file_name, disposition, sniff_image};
-use crate::form_back::{FormBack, anchors, value};
 use crate::sharing::{
     self, FileLimits, GroupChoice, file_headers, manageable_groups, may_manage, member,
     module_open, read_upload,
@@ -99,19 +98,19 @@ const SETTINGS_FORM: &str = "album-settings";
 pub async fn list_albums(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
 ) -> Result<Response, AppError> {
     module_open(&state, &tenant, &viewer, Module::Photos).await?;
-    albums_page(&state, &tenant, lang, csrf, &viewer, FormBack::none()).await
+    albums_page(&state, &tenant, &pages, csrf, &viewer, FormBack::none()).await
 }
 
 /// The albums page, with the form for a new album as sent when `back` holds it (400).
 async fn albums_page(
     state: &AppState,
     tenant: &CurrentTenant,
-    lang: Language,
+    pages: &Pages,
     csrf: Csrf,
     viewer: &Viewer,
     back: FormBack,
@@ -137,8 +136,7 @@ async fn albums_page(
         label: settings.module(Module::Photos).name,
         back,
     };
-    let html = Html(state.templates.render("portal/albums.html", lang, &page)?);
-    Ok((status, csrf, html).into_response())
+    pages.show_with(status, "portal/albums.html", &page)
 }
 
 /// `POST /albums`: fields `title`, `group_id` (empty: the whole school, admins only) and
@@ -147,7 +145,7 @@ async fn albums_page(
 pub async fn create_album(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
@@ -179,8 +177,15 @@ pub async fn create_album(
                 ("group_id", "album-group"),
                 ("parents_may_upload", "album-parents-upload"),
             ]);
-            let back = FormBack::of(&state, lang, error, NEW_ALBUM_FORM, &form, anchor)?;
-            albums_page(&state, &tenant, lang, csrf, &viewer, back).await
+            let back = FormBack::of(
+                &state,
+                pages.language(),
+                error,
+                NEW_ALBUM_FORM,
+                &form,
+                anchor,
+            )?;
+            albums_page(&state, &tenant, &pages, csrf, &viewer, back).await
         }
     }
 }
@@ -211,7 +216,7 @@ struct AlbumPage<'a> {
 pub async fn show_album(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Path(album_id): Path<i64>,
@@ -220,7 +225,7 @@ pub async fn show_album(
     album_page(
         &state,
         &tenant,
-        lang,
+        &pages,
         csrf,
         &viewer,
         album_id,
@@ -233,7 +238,7 @@ pub async fn show_album(
 async fn album_page(
     state: &AppState,
     tenant: &CurrentTenant,
-    lang: Language,
+    pages: &Pages,
     csrf: Csrf,
     viewer: &Viewer,
     album_id: i64,
@@ -256,15 +261,14 @@ async fn album_page(
         max_zip_photos: MAX_ZIP_PHOTOS,
         back,
     };
-    let html = Html(state.templates.render("portal/album.html", lang, &page)?);
-    Ok((status, csrf, html).into_response())
+    pages.show_with(status, "portal/album.html", &page)
 }
 
 /// `POST /albums/{album}/settings`: whether parents may add photos (`parents_may_upload=on`).
 pub async fn save_album_settings(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Path(album_id): Path<i64>,
@@ -281,8 +285,15 @@ pub async fn save_album_settings(
         Ok(on) => on,
         Err(error) => {
             let anchor = |_: &str| "album-parents-may-upload".to_owned();
-            let back = FormBack::of(&state, lang, error, SETTINGS_FORM, &form, anchor)?;
-            return album_page(&state, &tenant, lang, csrf, &viewer, album_id, back).await;
+            let back = FormBack::of(
+                &state,
+                pages.language(),
+                error,
+                SETTINGS_FORM,
+                &form,
+                anchor,
+            )?;
+            return album_page(&state, &tenant, &pages, csrf, &viewer, album_id, back).await;
         }
     };
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
@@ -297,7 +308,7 @@ pub async fn save_album_settings(
 pub async fn confirm_delete_album(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Path(album_id): Path<i64>,
@@ -310,7 +321,7 @@ pub async fn confirm_delete_album(
     tx.commit().await?;
     Confirmation::new(
         &state,
-        lang,
+        pages.language(),
         "delete-album",
         ConfirmKeys {
             title: "portal.albums.delete_title",
@@ -406,7 +417,7 @@ async fn thumbnail_of(bytes: std::sync::Arc<Vec<u8>>) -> Result<Option<Vec<u8>>,
 pub async fn upload_photos(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     (csrf, csrf_check): (Csrf, CsrfToken),
     viewer: Viewer,
     Path(album_id): Path<i64>,
@@ -434,8 +445,8 @@ pub async fn upload_photos(
         Err(error) => {
             // A browser cannot be given a chosen file back; the form holds nothing else.
             let anchor = |_: &str| "file".to_owned();
-            let back = FormBack::of(&state, lang, error, UPLOAD_FORM, &[], anchor)?;
-            album_page(&state, &tenant, lang, csrf, &viewer, album_id, back).await
+            let back = FormBack::of(&state, pages.language(), error, UPLOAD_FORM, &[], anchor)?;
+            album_page(&state, &tenant, &pages, csrf, &viewer, album_id, back).await
         }
     }
 }
@@ -546,7 +557,7 @@ struct PhotoPage<'a> {
 pub async fn show_photo(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Path((album_id, photo_id)): Path<(i64, i64)>,
@@ -573,8 +584,7 @@ pub async fn show_photo(
         may_manage,
         pupils,
     };
-    let html = Html(state.templates.render("portal/photo.html", lang, &page)?);
-    Ok((csrf, html).into_response())
+    pages.show("portal/photo.html", &page)
 }
 
 /// The ids in a form's repeated `field`; anything but a number is refused naming the field.
@@ -647,7 +657,7 @@ pub async fn delete_photo(
 pub async fn download_zip(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Path(album_id): Path<i64>,
@@ -657,8 +667,15 @@ pub async fn download_zip(
     match zip_of_selection(&state, &tenant, &viewer, album_id, &form).await {
         Err(error) => {
             let anchor = |_: &str| "photos".to_owned();
-            let back = FormBack::of(&state, lang, error, DOWNLOAD_FORM, &form, anchor)?;
-            album_page(&state, &tenant, lang, csrf, &viewer, album_id, back).await
+            let back = FormBack::of(
+                &state,
+                pages.language(),
+                error,
+                DOWNLOAD_FORM,
+                &form,
+                anchor,
+            )?;
+            album_page(&state, &tenant, &pages, csrf, &viewer, album_id, back).await
         }
         zip => zip,
     }

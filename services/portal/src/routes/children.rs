@@ -2,10 +2,10 @@
 //! school), per child who may see which of their details, and their details themselves.
 
 use axum::extract::{Path, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
-use schoolplein_kernel::forms::TokenOnly;
-use schoolplein_kernel::{AppError, AppState, Lang, Language, Viewer};
+use schoolplein_kernel::forms::{FormBack, TokenOnly, value};
+use schoolplein_kernel::{AppError, AppState, Pages, Viewer};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
@@ -14,7 +14,6 @@ use crate::db::children::{self, ChildRow, ContactRow};
 use crate::db::people::{self, Details};
 use crate::details::DetailsForm;
 use crate::fields::{optional_phone as phone, optional_text as text};
-use crate::form_back::{FormBack, value};
 use crate::notify::{self, Changed};
 use crate::privacy::{Audience, Field};
 
@@ -49,7 +48,7 @@ fn privacy_form(pupil_id: i64) -> String {
 pub async fn show_children(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     axum::extract::Query(query): axum::extract::Query<SavedQuery>,
@@ -58,7 +57,7 @@ pub async fn show_children(
     children_page(
         &state,
         &tenant,
-        lang,
+        &pages,
         csrf,
         &viewer,
         query.saved.is_some(),
@@ -71,7 +70,7 @@ pub async fn show_children(
 async fn children_page(
     state: &AppState,
     tenant: &CurrentTenant,
-    lang: Language,
+    pages: &Pages,
     csrf: Csrf,
     viewer: &Viewer,
     saved: bool,
@@ -130,12 +129,7 @@ async fn children_page(
         saved,
         back,
     };
-    let html = Html(
-        state
-            .templates
-            .render("portal/children.html", lang, &page)?,
-    );
-    Ok((status, csrf, html).into_response())
+    pages.show_with(status, "portal/children.html", &page)
 }
 
 #[derive(Debug, Deserialize)]
@@ -169,7 +163,7 @@ fn parse_privacy(form: &[(String, String)]) -> Result<Vec<(Field, Audience)>, Ap
 pub async fn save_privacy(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Path(pupil_id): Path<i64>,
@@ -181,8 +175,15 @@ pub async fn save_privacy(
         Ok(chosen) => chosen,
         Err(error) => {
             let anchor = |field: &str| format!("privacy-{pupil_id}-{field}");
-            let back = FormBack::of(&state, lang, error, privacy_form(pupil_id), &form, anchor)?;
-            return children_page(&state, &tenant, lang, csrf, &viewer, false, back).await;
+            let back = FormBack::of(
+                &state,
+                pages.language(),
+                error,
+                privacy_form(pupil_id),
+                &form,
+                anchor,
+            )?;
+            return children_page(&state, &tenant, &pages, csrf, &viewer, false, back).await;
         }
     };
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
@@ -202,7 +203,7 @@ pub async fn save_privacy(
 pub async fn save_details(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
@@ -212,8 +213,15 @@ pub async fn save_details(
     let details = match DetailsForm::of(&form).validate() {
         Ok(details) => details,
         Err(error) => {
-            let back = FormBack::of(&state, lang, error, DETAILS_FORM, &form, str::to_owned)?;
-            return children_page(&state, &tenant, lang, csrf, &viewer, false, back).await;
+            let back = FormBack::of(
+                &state,
+                pages.language(),
+                error,
+                DETAILS_FORM,
+                &form,
+                str::to_owned,
+            )?;
+            return children_page(&state, &tenant, &pages, csrf, &viewer, false, back).await;
         }
     };
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
@@ -251,7 +259,7 @@ fn parse_contacts(form: &[(String, String)]) -> Result<Vec<(String, String, Stri
 pub async fn save_contacts(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
@@ -266,8 +274,15 @@ pub async fn save_contacts(
                 Some(n) => format!("cname_{n}"),
                 None => field.to_owned(),
             };
-            let back = FormBack::of(&state, lang, error, CONTACTS_FORM, &form, anchor)?;
-            return children_page(&state, &tenant, lang, csrf, &viewer, false, back).await;
+            let back = FormBack::of(
+                &state,
+                pages.language(),
+                error,
+                CONTACTS_FORM,
+                &form,
+                anchor,
+            )?;
+            return children_page(&state, &tenant, &pages, csrf, &viewer, false, back).await;
         }
     };
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
@@ -289,7 +304,7 @@ pub async fn save_contacts(
 pub async fn save_medical(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Path(pupil_id): Path<i64>,
@@ -305,8 +320,15 @@ pub async fn save_medical(
         Ok(checked) => checked,
         Err(error) => {
             let anchor = |field: &str| format!("{field}-{pupil_id}");
-            let back = FormBack::of(&state, lang, error, medical_form(pupil_id), &form, anchor)?;
-            return children_page(&state, &tenant, lang, csrf, &viewer, false, back).await;
+            let back = FormBack::of(
+                &state,
+                pages.language(),
+                error,
+                medical_form(pupil_id),
+                &form,
+                anchor,
+            )?;
+            return children_page(&state, &tenant, &pages, csrf, &viewer, false, back).await;
         }
     };
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;

@@ -3,19 +3,18 @@
 //! A folder one may not see does not exist for them (404), and files are always downloads.
 
 use axum::extract::{Multipart, Path, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use schoolplein_kernel::confirm::{ConfirmKeys, Confirmation};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm, CsrfToken};
-use schoolplein_kernel::forms::TokenOnly;
+use schoolplein_kernel::forms::{FormBack, TokenOnly, anchors, value};
 use schoolplein_kernel::settings::Module;
-use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer};
+use schoolplein_kernel::{AppError, AppState, Pages, Role, Viewer};
 use serde::Serialize;
 use tenant_router::{CurrentTenant, TenantTx};
 
 use crate::db::documents::{self, DocumentRow, FolderRow};
 use crate::fields::optional_text;
 use crate::files::{disposition, sniff_attachment};
-use crate::form_back::{FormBack, anchors, value};
 use crate::sharing::{
     self, FileLimits, GroupChoice, file_headers, manageable_groups, may_manage, member,
     module_open, read_upload,
@@ -86,19 +85,19 @@ const UPLOAD_FORM: &str = "upload-documents";
 pub async fn list_folders(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
 ) -> Result<Response, AppError> {
     module_open(&state, &tenant, &viewer, Module::Documents).await?;
-    folders_page(&state, &tenant, lang, csrf, &viewer, FormBack::none()).await
+    folders_page(&state, &tenant, &pages, csrf, &viewer, FormBack::none()).await
 }
 
 /// The folders page, with the form for a new folder as sent when `back` holds it (400).
 async fn folders_page(
     state: &AppState,
     tenant: &CurrentTenant,
-    lang: Language,
+    pages: &Pages,
     csrf: Csrf,
     viewer: &Viewer,
     back: FormBack,
@@ -129,12 +128,7 @@ async fn folders_page(
         label: settings.module(Module::Documents).name,
         back,
     };
-    let html = Html(
-        state
-            .templates
-            .render("portal/documents.html", lang, &page)?,
-    );
-    Ok((status, csrf, html).into_response())
+    pages.show_with(status, "portal/documents.html", &page)
 }
 
 /// `POST /documents`: a new folder, fields `name` and `group_id` (empty: the whole school,
@@ -143,7 +137,7 @@ async fn folders_page(
 pub async fn create_folder(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
@@ -166,8 +160,15 @@ pub async fn create_folder(
         Ok(folder_id) => Ok(Redirect::to(&format!("/documents/{folder_id}")).into_response()),
         Err(error) => {
             let anchor = anchors(&[("name", "folder-name"), ("group_id", "folder-group")]);
-            let back = FormBack::of(&state, lang, error, NEW_FOLDER_FORM, &form, anchor)?;
-            folders_page(&state, &tenant, lang, csrf, &viewer, back).await
+            let back = FormBack::of(
+                &state,
+                pages.language(),
+                error,
+                NEW_FOLDER_FORM,
+                &form,
+                anchor,
+            )?;
+            folders_page(&state, &tenant, &pages, csrf, &viewer, back).await
         }
     }
 }
@@ -201,7 +202,7 @@ async fn visible_folder(
 pub async fn show_folder(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Path(folder_id): Path<i64>,
@@ -210,7 +211,7 @@ pub async fn show_folder(
     folder_page(
         &state,
         &tenant,
-        lang,
+        &pages,
         csrf,
         &viewer,
         folder_id,
@@ -223,7 +224,7 @@ pub async fn show_folder(
 async fn folder_page(
     state: &AppState,
     tenant: &CurrentTenant,
-    lang: Language,
+    pages: &Pages,
     csrf: Csrf,
     viewer: &Viewer,
     folder_id: i64,
@@ -241,12 +242,7 @@ async fn folder_page(
         documents,
         back,
     };
-    let html = Html(
-        state
-            .templates
-            .render("portal/document_folder.html", lang, &page)?,
-    );
-    Ok((status, csrf, html).into_response())
+    pages.show_with(status, "portal/document_folder.html", &page)
 }
 
 /// Files one upload form may carry (each within the request's size limit).
@@ -258,7 +254,7 @@ const MAX_FILES_PER_UPLOAD: usize = 10;
 pub async fn upload_documents(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     (csrf, csrf_check): (Csrf, CsrfToken),
     viewer: Viewer,
     Path(folder_id): Path<i64>,
@@ -272,8 +268,8 @@ pub async fn upload_documents(
         Err(error) => {
             // A browser cannot be given a chosen file back; the form holds nothing else.
             let anchor = |_: &str| "file".to_owned();
-            let back = FormBack::of(&state, lang, error, UPLOAD_FORM, &[], anchor)?;
-            folder_page(&state, &tenant, lang, csrf, &viewer, folder_id, back).await
+            let back = FormBack::of(&state, pages.language(), error, UPLOAD_FORM, &[], anchor)?;
+            folder_page(&state, &tenant, &pages, csrf, &viewer, folder_id, back).await
         }
     }
 }
@@ -372,7 +368,7 @@ pub async fn delete_document(
 pub async fn confirm_delete_folder(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Path(folder_id): Path<i64>,
@@ -390,7 +386,7 @@ pub async fn confirm_delete_folder(
     }
     Confirmation::new(
         &state,
-        lang,
+        pages.language(),
         "delete-folder",
         ConfirmKeys {
             title: "portal.documents.delete_title",

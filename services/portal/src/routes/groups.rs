@@ -4,8 +4,8 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::response::{Html, IntoResponse, Response};
-use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
+use axum::response::Response;
+use schoolplein_kernel::{AppError, AppState, Pages, Role, Viewer};
 use serde::Serialize;
 use tenant_router::{CurrentTenant, TenantTx};
 
@@ -26,7 +26,7 @@ struct GroupPage<'a> {
 pub async fn show_group(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     viewer: Viewer,
     Path(group_id): Path<i64>,
 ) -> Result<Response, AppError> {
@@ -35,7 +35,7 @@ pub async fn show_group(
         view: &view,
         can_invite: viewer.has(Role::SchoolAdmin) && !view.families.is_empty(),
     };
-    Ok(Html(state.templates.render("portal/group.html", lang, &page)?).into_response())
+    pages.show("portal/group.html", &page)
 }
 
 /// `GET /api/groups/{id}`: the same view as JSON.
@@ -57,9 +57,9 @@ struct GroupsPage {
 pub async fn list_groups(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     viewer: Viewer,
-) -> Result<Html<String>, AppError> {
+) -> Result<Response, AppError> {
     let settings = state.settings.get(&state.schools, tenant.id()).await?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let looker = people::looker(&mut tx, &viewer).await?;
@@ -70,9 +70,5 @@ pub async fn list_groups(
     };
     let groups = groups::with_pupil_counts(&mut tx, all, &some).await?;
     tx.commit().await?;
-    Ok(Html(state.templates.render(
-        "portal/groups.html",
-        lang,
-        &GroupsPage { groups },
-    )?))
+    pages.show("portal/groups.html", &GroupsPage { groups })
 }

@@ -3,15 +3,14 @@
 //! group to another.
 
 use axum::extract::{Path, Query, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
-use schoolplein_kernel::forms::TokenOnly;
-use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer};
+use schoolplein_kernel::forms::{FormBack, TokenOnly, anchors, value};
+use schoolplein_kernel::{AppError, AppState, Pages, Role, Viewer};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
 use crate::db::groups::{self, AdminGroup, ArrangeRefused, MergeError, StaffMember};
-use crate::form_back::{FormBack, anchors, value};
 
 #[derive(Debug, Serialize)]
 struct GroupsAdminPage<'a> {
@@ -46,20 +45,20 @@ fn teacher_form(group_id: i64) -> String {
 pub async fn show_groups_admin(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     axum::extract::Query(query): axum::extract::Query<MovedQuery>,
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin])?;
-    groups_page(&state, &tenant, lang, csrf, query.moved, FormBack::none()).await
+    groups_page(&state, &tenant, &pages, csrf, query.moved, FormBack::none()).await
 }
 
 /// The page, with one of its forms as sent when `back` holds one (400).
 async fn groups_page(
     state: &AppState,
     tenant: &CurrentTenant,
-    lang: Language,
+    pages: &Pages,
     csrf: Csrf,
     moved: Option<i64>,
     back: FormBack,
@@ -84,12 +83,7 @@ async fn groups_page(
         moved,
         back,
     };
-    let html = Html(
-        state
-            .templates
-            .render("portal/groups_admin.html", lang, &page)?,
-    );
-    Ok((status, csrf, html).into_response())
+    pages.show_with(status, "portal/groups_admin.html", &page)
 }
 
 /// A group's id from a form field, or a 400 naming it.
@@ -113,7 +107,7 @@ fn group_name(raw: &str) -> Result<&str, AppError> {
 pub async fn create_group(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
@@ -123,8 +117,8 @@ pub async fn create_group(
         Err(error) => {
             let anchor = anchors(&[("name", "group-name"), ("year", "group-year")]);
             let form_id = NEW_GROUP_FORM.to_owned();
-            let back = FormBack::of(&state, lang, error, form_id, &form, anchor)?;
-            groups_page(&state, &tenant, lang, csrf, None, back).await
+            let back = FormBack::of(&state, pages.language(), error, form_id, &form, anchor)?;
+            groups_page(&state, &tenant, &pages, csrf, None, back).await
         }
         Ok(()) => Ok(Redirect::to("/admin/groups").into_response()),
     }
@@ -157,7 +151,7 @@ async fn make_group(
 pub async fn add_teacher(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Path(group_id): Path<i64>,
@@ -168,8 +162,8 @@ pub async fn add_teacher(
         Err(error) => {
             let anchor = |_: &str| format!("add-teacher-person-{group_id}");
             let form_id = teacher_form(group_id);
-            let back = FormBack::of(&state, lang, error, form_id, &form, anchor)?;
-            groups_page(&state, &tenant, lang, csrf, None, back).await
+            let back = FormBack::of(&state, pages.language(), error, form_id, &form, anchor)?;
+            groups_page(&state, &tenant, &pages, csrf, None, back).await
         }
         Ok(()) => Ok(Redirect::to("/admin/groups").into_response()),
     }
@@ -222,7 +216,7 @@ pub async fn remove_teacher(
 pub async fn move_pupils(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
@@ -232,8 +226,8 @@ pub async fn move_pupils(
         Err(error) => {
             let anchor = anchors(&[("from", "move-from"), ("to", "move-to")]);
             let form_id = MOVE_FORM.to_owned();
-            let back = FormBack::of(&state, lang, error, form_id, &form, anchor)?;
-            groups_page(&state, &tenant, lang, csrf, None, back).await
+            let back = FormBack::of(&state, pages.language(), error, form_id, &form, anchor)?;
+            groups_page(&state, &tenant, &pages, csrf, None, back).await
         }
         Ok(moved) => Ok(Redirect::to(&format!("/admin/groups?moved={moved}")).into_response()),
     }
@@ -302,7 +296,7 @@ struct MergePage<'a> {
 pub async fn confirm_merge(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Query(form): Query<Vec<(String, String)>>,
@@ -321,20 +315,18 @@ pub async fn confirm_merge(
         Err(error) => {
             let anchor = anchors(&[("from", "merge-from"), ("into", "merge-into")]);
             let form_id = MERGE_FORM.to_owned();
-            let back = FormBack::of(&state, lang, error, form_id, &form, anchor)?;
-            return groups_page(&state, &tenant, lang, csrf, None, back).await;
+            let back = FormBack::of(&state, pages.language(), error, form_id, &form, anchor)?;
+            return groups_page(&state, &tenant, &pages, csrf, None, back).await;
         }
     };
-    let html = Html(state.templates.render(
+    pages.show(
         "portal/groups_merge.html",
-        lang,
         &MergePage {
             csrf: csrf.token(),
             from,
             into,
         },
-    )?);
-    Ok((csrf, html).into_response())
+    )
 }
 
 /// `POST /admin/groups/merge`: group `from` becomes part of `into` — its pupils, teachers,
@@ -359,7 +351,7 @@ pub async fn merge_group(
 pub async fn split_group(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Path(group_id): Path<i64>,
@@ -384,8 +376,8 @@ pub async fn split_group(
                 _ => format!("split-key-{group_id}"),
             };
             let form_id = split_form(group_id);
-            let back = FormBack::of(&state, lang, error, form_id, &form, anchor)?;
-            groups_page(&state, &tenant, lang, csrf, None, back).await
+            let back = FormBack::of(&state, pages.language(), error, form_id, &form, anchor)?;
+            groups_page(&state, &tenant, &pages, csrf, None, back).await
         }
     }
 }

@@ -5,14 +5,14 @@
 use std::collections::BTreeSet;
 
 use axum::extract::{Query, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
-use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer};
+use schoolplein_kernel::forms::FormBack;
+use schoolplein_kernel::{AppError, AppState, Pages, Role, Viewer};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
 use crate::db::pupils::{self, ConsentRow};
-use crate::form_back::FormBack;
 
 #[derive(Debug, Serialize)]
 struct ConsentPage<'a> {
@@ -35,7 +35,7 @@ pub struct SavedQuery {
 pub async fn show_consent(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Query(query): Query<SavedQuery>,
@@ -44,7 +44,7 @@ pub async fn show_consent(
     consent_page(
         &state,
         &tenant,
-        lang,
+        &pages,
         csrf,
         query.saved.is_some(),
         FormBack::none(),
@@ -56,7 +56,7 @@ pub async fn show_consent(
 async fn consent_page(
     state: &AppState,
     tenant: &CurrentTenant,
-    lang: Language,
+    pages: &Pages,
     csrf: Csrf,
     saved: bool,
     back: FormBack,
@@ -81,12 +81,7 @@ async fn consent_page(
         saved,
         back,
     };
-    let html = Html(
-        state
-            .templates
-            .render("portal/image_consent.html", lang, &page)?,
-    );
-    Ok((status, csrf, html).into_response())
+    pages.show_with(status, "portal/image_consent.html", &page)
 }
 
 /// `POST /admin/image-consent`: one `consent` per pupil who has it; every other pupil at
@@ -94,7 +89,7 @@ async fn consent_page(
 pub async fn save_consent(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
@@ -105,8 +100,8 @@ pub async fn save_consent(
         Ok(()) => Ok(Redirect::to("/admin/image-consent?saved=1").into_response()),
         Err(error) => {
             let anchor = |_: &str| "consents".to_owned();
-            let back = FormBack::of(&state, lang, error, FORM, &form, anchor)?;
-            consent_page(&state, &tenant, lang, csrf, false, back).await
+            let back = FormBack::of(&state, pages.language(), error, FORM, &form, anchor)?;
+            consent_page(&state, &tenant, &pages, csrf, false, back).await
         }
     }
 }

@@ -5,18 +5,18 @@
 //! their groups.
 
 use axum::extract::{Multipart, Query, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use http::StatusCode;
 use schoolplein_kernel::csrf::{Csrf, CsrfForm, CsrfToken};
-use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer};
+use schoolplein_kernel::forms::FormBack;
+use schoolplein_kernel::{AppError, AppState, Pages, Role, Viewer};
 use schoolplein_registration::{EmailAddress, PersonName};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
 use crate::db::imports::{self, ImportedTeacherRow, RecentImport};
 use crate::db::roster::{ImportReport, apply_import};
-use crate::form_back::FormBack;
 use crate::roster::{self, MAX_FILE_BYTES, Problem};
 
 /// The form field that carries the file.
@@ -39,20 +39,18 @@ struct ImportPage<'a> {
     back: FormBack,
 }
 
+/// The import page with `page` in it and the recent imports, answered with `status`.
 async fn render(
     state: &AppState,
     tenant: &CurrentTenant,
-    lang: Language,
+    pages: &Pages,
+    status: StatusCode,
     mut page: ImportPage<'_>,
-) -> Result<Html<String>, AppError> {
+) -> Result<Response, AppError> {
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     page.recent = imports::recent(&mut tx, 5).await?;
     tx.commit().await?;
-    Ok(Html(state.templates.render(
-        "portal/import.html",
-        lang,
-        &page,
-    )?))
+    pages.show_with(status, "portal/import.html", &page)
 }
 
 fn empty_page(csrf: &Csrf) -> ImportPage<'_> {
@@ -74,13 +72,12 @@ fn empty_page(csrf: &Csrf) -> ImportPage<'_> {
 pub async fn show_import(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin])?;
-    let html = render(&state, &tenant, lang, empty_page(&csrf)).await?;
-    Ok((csrf, html).into_response())
+    render(&state, &tenant, &pages, StatusCode::OK, empty_page(&csrf)).await
 }
 
 /// Reads the form: its token first (the page's form sends it before the file; a file before a
@@ -125,7 +122,7 @@ async fn read_upload(
 pub async fn import_roster(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     csrf_check: CsrfToken,
     viewer: Viewer,
@@ -143,13 +140,19 @@ pub async fn import_roster(
         Ok(bytes) => bytes,
         Err(error) => {
             // The file field is all the form has, and a browser cannot be given it back.
-            let back = FormBack::of(&state, lang, error, "import-form", &[], str::to_owned)?;
+            let back = FormBack::of(
+                &state,
+                pages.language(),
+                error,
+                "import-form",
+                &[],
+                str::to_owned,
+            )?;
             let page = ImportPage {
                 back,
                 ..empty_page(&csrf)
             };
-            let html = render(&state, &tenant, lang, page).await?;
-            return Ok((StatusCode::BAD_REQUEST, csrf, html).into_response());
+            return render(&state, &tenant, &pages, StatusCode::BAD_REQUEST, page).await;
         }
     };
     let today = Utc::now().date_naive();
@@ -166,8 +169,14 @@ pub async fn import_roster(
                 more_problems: refused.more,
                 ..empty_page(&csrf)
             };
-            let html = render(&state, &tenant, lang, page).await?;
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, csrf, html).into_response());
+            return render(
+                &state,
+                &tenant,
+                &pages,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                page,
+            )
+            .await;
         }
     };
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
@@ -188,8 +197,7 @@ pub async fn import_roster(
         encoding: file.encoding.map(|e| e.text_key()),
         ..empty_page(&csrf)
     };
-    let html = render(&state, &tenant, lang, page).await?;
-    Ok((csrf, html).into_response())
+    render(&state, &tenant, &pages, StatusCode::OK, page).await
 }
 
 #[derive(Debug, Serialize)]
@@ -211,20 +219,28 @@ pub struct InvitedQuery {
 pub async fn show_import_teachers(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Query(query): Query<InvitedQuery>,
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin])?;
-    teachers_page(&state, &tenant, lang, csrf, query.invited, FormBack::none()).await
+    teachers_page(
+        &state,
+        &tenant,
+        &pages,
+        csrf,
+        query.invited,
+        FormBack::none(),
+    )
+    .await
 }
 
 /// The teachers page, with the choice as sent when `back` holds it (400).
 async fn teachers_page(
     state: &AppState,
     tenant: &CurrentTenant,
-    lang: Language,
+    pages: &Pages,
     csrf: Csrf,
     invited: Option<i64>,
     back: FormBack,
@@ -233,17 +249,16 @@ async fn teachers_page(
     let teachers = imports::imported_teachers(&mut tx).await?;
     tx.commit().await?;
     let status = back.status();
-    let html = Html(state.templates.render(
+    pages.show_with(
+        status,
         "portal/import_teachers.html",
-        lang,
         &TeachersPage {
             csrf: csrf.token(),
             teachers,
             invited,
             back,
         },
-    )?);
-    Ok((status, csrf, html).into_response())
+    )
 }
 
 /// `POST /admin/import/teachers` (`teacher=<key>`, repeated): invites each chosen teacher who
@@ -251,7 +266,7 @@ async fn teachers_page(
 pub async fn invite_import_teachers(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
@@ -265,8 +280,15 @@ pub async fn invite_import_teachers(
     if chosen.is_empty() {
         let error = AppError::bad_request("teacher", "portal.import.choose_teachers");
         let anchor = |_: &str| "teachers-choice".to_owned();
-        let back = FormBack::of(&state, lang, error, "import-teachers", &form, anchor)?;
-        return teachers_page(&state, &tenant, lang, csrf, None, back).await;
+        let back = FormBack::of(
+            &state,
+            pages.language(),
+            error,
+            "import-teachers",
+            &form,
+            anchor,
+        )?;
+        return teachers_page(&state, &tenant, &pages, csrf, None, back).await;
     }
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let teachers = imports::imported_teachers(&mut tx).await?;

@@ -4,9 +4,9 @@
 //! for the whole school or one group.
 
 use axum::extract::{Query, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
-use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
+use schoolplein_kernel::{AppError, AppState, Pages, Role, Viewer};
 use schoolplein_mailing::Outbox;
 use schoolplein_mailing::invitations::invite_parents;
 use serde::{Deserialize, Serialize};
@@ -44,7 +44,7 @@ struct InvitationsPage<'a> {
 pub async fn show_invitations(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Query(query): Query<InvitationsQuery>,
@@ -72,12 +72,7 @@ pub async fn show_invitations(
         totals,
         sent: query.sent,
     };
-    let html = Html(
-        state
-            .templates
-            .render("portal/invitations_admin.html", lang, &page)?,
-    );
-    Ok((csrf, html).into_response())
+    pages.show("portal/invitations_admin.html", &page)
 }
 
 #[derive(Debug, Deserialize)]

@@ -2,16 +2,16 @@
 //! item, a daily or twice-daily digest, or nothing. Urgent messages cannot be turned off.
 
 use axum::extract::{Query, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
-use schoolplein_kernel::{AppError, AppState, Lang, Language, Viewer};
+use schoolplein_kernel::forms::{FormBack, value};
+use schoolplein_kernel::{AppError, AppState, Pages, Viewer};
 use schoolplein_mailing::notifications::{Delivery, KINDS};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
 use crate::access::open_to;
 use crate::db::preferences;
-use crate::form_back::{FormBack, value};
 
 /// The id of the page's form.
 const FORM: &str = "notifications-form";
@@ -44,7 +44,7 @@ pub struct SavedQuery {
 pub async fn show(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Query(query): Query<SavedQuery>,
@@ -53,7 +53,7 @@ pub async fn show(
     preferences_page(
         &state,
         &tenant,
-        lang,
+        &pages,
         csrf,
         &viewer,
         query.saved.is_some(),
@@ -66,7 +66,7 @@ pub async fn show(
 async fn preferences_page(
     state: &AppState,
     tenant: &CurrentTenant,
-    lang: Language,
+    pages: &Pages,
     csrf: Csrf,
     viewer: &Viewer,
     saved: bool,
@@ -81,7 +81,10 @@ async fn preferences_page(
         .iter()
         .map(|day| {
             catalog
-                .get(lang, &format!("portal.notifications.weekday.{day}"))
+                .get(
+                    pages.language(),
+                    &format!("portal.notifications.weekday.{day}"),
+                )
                 .unwrap_or_default()
                 .to_owned()
         })
@@ -108,12 +111,7 @@ async fn preferences_page(
         saved,
         back,
     };
-    let html = Html(
-        state
-            .templates
-            .render("portal/notifications.html", lang, &page)?,
-    );
-    Ok((status, csrf, html).into_response())
+    pages.show_with(status, "portal/notifications.html", &page)
 }
 
 /// `POST /notifications`: one field per kind (`news`, `agenda`, `board`), each `each`,
@@ -122,7 +120,7 @@ async fn preferences_page(
 pub async fn save(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
@@ -141,8 +139,8 @@ pub async fn save(
         Ok(choices) => choices,
         Err(error) => {
             let anchor = |field: &str| format!("delivery-{field}");
-            let back = FormBack::of(&state, lang, error, FORM, &form, anchor)?;
-            return preferences_page(&state, &tenant, lang, csrf, &viewer, false, back).await;
+            let back = FormBack::of(&state, pages.language(), error, FORM, &form, anchor)?;
+            return preferences_page(&state, &tenant, &pages, csrf, &viewer, false, back).await;
         }
     };
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;

@@ -5,10 +5,10 @@
 use std::collections::{BTreeMap, HashMap};
 
 use axum::extract::{Path, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
-use schoolplein_kernel::forms::TokenOnly;
-use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer};
+use schoolplein_kernel::forms::{FormBack, TokenOnly, value};
+use schoolplein_kernel::{AppError, AppState, Pages, Role, Viewer};
 use serde::Serialize;
 use tenant_router::{CurrentTenant, TenantTx};
 
@@ -16,7 +16,6 @@ use crate::db::children::{self, ContactRow};
 use crate::db::parents::{self, ParentChild, ParentDetails, ParentRow};
 use crate::db::people;
 use crate::fields::{optional_phone, optional_text};
-use crate::form_back::{FormBack, value};
 
 #[derive(Debug, Serialize)]
 struct ExtraField {
@@ -66,7 +65,7 @@ async fn rights(
 pub async fn show_parent(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Path(person_id): Path<i64>,
@@ -75,7 +74,7 @@ pub async fn show_parent(
     parent_page(
         &state,
         &tenant,
-        lang,
+        &pages,
         csrf,
         &viewer,
         person_id,
@@ -88,7 +87,7 @@ pub async fn show_parent(
 async fn parent_page(
     state: &AppState,
     tenant: &CurrentTenant,
-    lang: Language,
+    pages: &Pages,
     csrf: Csrf,
     viewer: &Viewer,
     person_id: i64,
@@ -133,8 +132,7 @@ async fn parent_page(
         is_admin: viewer.has(Role::SchoolAdmin),
         back,
     };
-    let html = Html(state.templates.render("portal/parent.html", lang, &page)?);
-    Ok((status, csrf, html).into_response())
+    pages.show_with(status, "portal/parent.html", &page)
 }
 
 /// `POST /admin/parents/{person_id}/details`. A mistake brings the page back with the form
@@ -142,7 +140,7 @@ async fn parent_page(
 pub async fn save_parent(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Path(person_id): Path<i64>,
@@ -151,8 +149,15 @@ pub async fn save_parent(
     viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
     match change_details(&state, &tenant, &viewer, person_id, &form).await {
         Err(error) => {
-            let back = FormBack::of(&state, lang, error, DETAILS_FORM, &form, str::to_owned)?;
-            parent_page(&state, &tenant, lang, csrf, &viewer, person_id, back).await
+            let back = FormBack::of(
+                &state,
+                pages.language(),
+                error,
+                DETAILS_FORM,
+                &form,
+                str::to_owned,
+            )?;
+            parent_page(&state, &tenant, &pages, csrf, &viewer, person_id, back).await
         }
         changed => changed,
     }

@@ -3,11 +3,11 @@
 //! the other's details. Either ends the link alone; privacy choices stay each person's own.
 
 use axum::extract::{Query, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
-use schoolplein_kernel::forms::TokenOnly;
+use schoolplein_kernel::forms::{FormBack, TokenOnly, value};
 use schoolplein_kernel::limits::{Limiter, Subject, rules};
-use schoolplein_kernel::{AppError, AppState, Lang, Language, Viewer};
+use schoolplein_kernel::{AppError, AppState, Language, Pages, Viewer};
 use schoolplein_mailing::{Letterhead, MailRequest, Outbox};
 use schoolplein_registration::db::notices::{self, NoticeKind};
 use serde::{Deserialize, Serialize};
@@ -17,7 +17,6 @@ use crate::access::open_to;
 use crate::db::partners::{self, Parent};
 use crate::db::people::{self, Details};
 use crate::details::DetailsForm;
-use crate::form_back::{FormBack, value};
 
 #[derive(Debug, Serialize)]
 struct PartnerView {
@@ -71,7 +70,7 @@ const DONE: [&str; 8] = [
 pub async fn show(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Query(query): Query<DoneQuery>,
@@ -81,14 +80,23 @@ pub async fn show(
         .done
         .as_deref()
         .and_then(|done| DONE.into_iter().find(|known| *known == done));
-    partner_page(&state, &tenant, lang, csrf, &viewer, done, FormBack::none()).await
+    partner_page(
+        &state,
+        &tenant,
+        &pages,
+        csrf,
+        &viewer,
+        done,
+        FormBack::none(),
+    )
+    .await
 }
 
 /// The page, with one of its forms as sent when `back` holds one (400).
 async fn partner_page(
     state: &AppState,
     tenant: &CurrentTenant,
-    lang: Language,
+    pages: &Pages,
     csrf: Csrf,
     viewer: &Viewer,
     done: Option<&str>,
@@ -131,8 +139,7 @@ async fn partner_page(
         done,
         back,
     };
-    let html = Html(state.templates.render("portal/partner.html", lang, &page)?);
-    Ok((status, csrf, html).into_response())
+    pages.show_with(status, "portal/partner.html", &page)
 }
 
 /// A person's id from a form field, or a 400 naming it.
@@ -155,7 +162,7 @@ struct PartnerRequestMail<'a> {
 pub async fn request(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
@@ -164,8 +171,15 @@ pub async fn request(
     viewer.require_writable()?;
     match ask_partner(&state, &tenant, &viewer, value(&form, "partner")).await {
         Err(error) => {
-            let back = FormBack::of(&state, lang, error, REQUEST_FORM, &form, str::to_owned)?;
-            partner_page(&state, &tenant, lang, csrf, &viewer, None, back).await
+            let back = FormBack::of(
+                &state,
+                pages.language(),
+                error,
+                REQUEST_FORM,
+                &form,
+                str::to_owned,
+            )?;
+            partner_page(&state, &tenant, &pages, csrf, &viewer, None, back).await
         }
         asked => asked,
     }
@@ -357,7 +371,7 @@ pub async fn decline(
 pub async fn joint_use(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
@@ -370,8 +384,15 @@ pub async fn joint_use(
         _ => {
             let error = AppError::bad_request("joint_use", "portal.partner.on_or_off");
             let anchor = |_: &str| "joint-use-on".to_owned();
-            let back = FormBack::of(&state, lang, error, JOINT_USE_FORM, &form, anchor)?;
-            return partner_page(&state, &tenant, lang, csrf, &viewer, None, back).await;
+            let back = FormBack::of(
+                &state,
+                pages.language(),
+                error,
+                JOINT_USE_FORM,
+                &form,
+                anchor,
+            )?;
+            return partner_page(&state, &tenant, &pages, csrf, &viewer, None, back).await;
         }
     };
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
@@ -410,7 +431,7 @@ pub async fn end(
 pub async fn save_partner_details(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
@@ -420,8 +441,15 @@ pub async fn save_partner_details(
     let details = match DetailsForm::of(&form).validate() {
         Ok(details) => details,
         Err(error) => {
-            let back = FormBack::of(&state, lang, error, DETAILS_FORM, &form, str::to_owned)?;
-            return partner_page(&state, &tenant, lang, csrf, &viewer, None, back).await;
+            let back = FormBack::of(
+                &state,
+                pages.language(),
+                error,
+                DETAILS_FORM,
+                &form,
+                str::to_owned,
+            )?;
+            return partner_page(&state, &tenant, &pages, csrf, &viewer, None, back).await;
         }
     };
     let me = viewer.person_id;

@@ -3,10 +3,10 @@
 //! the moment a post is sent to them.
 
 use axum::extract::{Path, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
-use schoolplein_kernel::forms::TokenOnly;
-use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer};
+use schoolplein_kernel::forms::{FormBack, TokenOnly, anchors, value};
+use schoolplein_kernel::{AppError, AppState, Pages, Role, Viewer};
 use serde::Serialize;
 use tenant_router::{CurrentTenant, TenantTx};
 
@@ -14,7 +14,6 @@ use crate::access::reader;
 use crate::db::groups;
 use crate::db::recipient_lists::{self, Choice, ListRow, NewList};
 use crate::fields::optional_text;
-use crate::form_back::{FormBack, anchors, value};
 
 #[derive(Debug, Serialize)]
 struct ListsPage<'a> {
@@ -35,19 +34,19 @@ const NEW_FORM: &str = "list-form";
 pub async fn index(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
-    lists_page(&state, &tenant, lang, csrf, &viewer, FormBack::none()).await
+    lists_page(&state, &tenant, &pages, csrf, &viewer, FormBack::none()).await
 }
 
 /// The page, with the form for a new list as sent when `back` holds it (400).
 async fn lists_page(
     state: &AppState,
     tenant: &CurrentTenant,
-    lang: Language,
+    pages: &Pages,
     csrf: Csrf,
     viewer: &Viewer,
     back: FormBack,
@@ -62,7 +61,7 @@ async fn lists_page(
     let catalog = state.templates.catalog();
     let word = |key: &str| {
         catalog
-            .get(lang, &format!("portal.questionnaires.{key}"))
+            .get(pages.language(), &format!("portal.questionnaires.{key}"))
             .unwrap_or(key)
             .to_owned()
     };
@@ -78,12 +77,7 @@ async fn lists_page(
         answers,
         back,
     };
-    let html = Html(
-        state
-            .templates
-            .render("portal/recipient_lists.html", lang, &page)?,
-    );
-    Ok((status, csrf, html).into_response())
+    pages.show_with(status, "portal/recipient_lists.html", &page)
 }
 
 /// The new-list form as sent (a field left out is empty).
@@ -102,7 +96,7 @@ struct NewListForm<'a> {
 pub async fn create(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     CsrfForm(fields): CsrfForm<Vec<(String, String)>>,
@@ -125,8 +119,8 @@ pub async fn create(
                 ("post", "list-post"),
                 ("answer", "list-answer"),
             ]);
-            let back = FormBack::of(&state, lang, error, NEW_FORM, &fields, anchor)?;
-            lists_page(&state, &tenant, lang, csrf, &viewer, back).await
+            let back = FormBack::of(&state, pages.language(), error, NEW_FORM, &fields, anchor)?;
+            lists_page(&state, &tenant, &pages, csrf, &viewer, back).await
         }
         made => made,
     }

@@ -5,19 +5,18 @@
 use std::collections::{BTreeMap, HashMap};
 
 use axum::extract::{Query, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use http::StatusCode;
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
-use schoolplein_kernel::forms::{Mistake, Typed};
+use schoolplein_kernel::forms::{FormBack, Mistake, Typed, anchors, value, values};
 use schoolplein_kernel::settings::{self, Module, ModuleSetting};
-use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer};
+use schoolplein_kernel::{AppError, AppState, Pages, Role, Viewer};
 use schoolplein_registration::EmailAddress;
 
 use crate::db::preferences;
 use crate::db::school_profile::{self, Contact};
 use crate::db::school_settings::{self, SettingsChange};
 use crate::fields::optional_text;
-use crate::form_back::{FormBack, anchors, value, values};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
@@ -140,7 +139,7 @@ const DIGEST_FORM: &str = "digest-settings";
 pub async fn show_settings(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Query(query): Query<SavedQuery>,
@@ -149,7 +148,7 @@ pub async fn show_settings(
     settings_page(
         &state,
         &tenant,
-        lang,
+        &pages,
         csrf,
         query.saved.is_some(),
         None,
@@ -163,7 +162,7 @@ pub async fn show_settings(
 async fn settings_page(
     state: &AppState,
     tenant: &CurrentTenant,
-    lang: Language,
+    pages: &Pages,
     csrf: Csrf,
     saved: bool,
     typed: Option<(Contact, Mistake)>,
@@ -199,7 +198,10 @@ async fn settings_page(
         .map(|number| Weekday {
             number,
             name: catalog
-                .get(lang, &format!("portal.notifications.weekday.{number}"))
+                .get(
+                    pages.language(),
+                    &format!("portal.notifications.weekday.{number}"),
+                )
                 .unwrap_or_default()
                 .to_owned(),
             chosen: chosen_days.contains(&number),
@@ -229,12 +231,7 @@ async fn settings_page(
         mistake,
         back,
     };
-    let html = Html(
-        state
-            .templates
-            .render("portal/settings.html", lang, &page)?,
-    );
-    Ok((status, csrf, html).into_response())
+    pages.show_with(status, "portal/settings.html", &page)
 }
 
 /// The contact form's fields, checked: `contact_email` an address or empty, `phone` at most
@@ -285,7 +282,7 @@ fn parse_contact(form: &[(String, String)]) -> (Contact, Result<(), AppError>) {
 pub async fn save_contact(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
@@ -294,12 +291,14 @@ pub async fn save_contact(
     viewer.require_writable()?;
     let (contact, check) = parse_contact(&form);
     if let Err(error) = check {
-        let mistake =
-            Mistake::of(&error, &state.templates, lang, |field| field.to_owned()).ok_or(error)?;
+        let mistake = Mistake::of(&error, &state.templates, pages.language(), |field| {
+            field.to_owned()
+        })
+        .ok_or(error)?;
         return settings_page(
             &state,
             &tenant,
-            lang,
+            &pages,
             csrf,
             false,
             Some((contact, mistake)),
@@ -413,7 +412,7 @@ fn parse_settings(form: &[(String, String)]) -> Result<SettingsSent, AppError> {
 pub async fn save_settings(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
@@ -432,8 +431,15 @@ pub async fn save_settings(
                     SETTINGS_FORM.to_owned()
                 }
             };
-            let back = FormBack::of(&state, lang, error, SETTINGS_FORM, &form, anchor)?;
-            return settings_page(&state, &tenant, lang, csrf, false, None, back).await;
+            let back = FormBack::of(
+                &state,
+                pages.language(),
+                error,
+                SETTINGS_FORM,
+                &form,
+                anchor,
+            )?;
+            return settings_page(&state, &tenant, &pages, csrf, false, None, back).await;
         }
     };
     let switch = |name: &str| sent.switches.get(name).copied().unwrap_or(false);
@@ -500,7 +506,7 @@ fn parse_digest(form: &[(String, String)]) -> Result<(chrono::NaiveTime, Vec<i16
 pub async fn save_digest(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
@@ -510,8 +516,8 @@ pub async fn save_digest(
         Ok(parsed) => parsed,
         Err(error) => {
             let anchor = anchors(&[("digest_days", "digest-days")]);
-            let back = FormBack::of(&state, lang, error, DIGEST_FORM, &form, anchor)?;
-            return settings_page(&state, &tenant, lang, csrf, false, None, back).await;
+            let back = FormBack::of(&state, pages.language(), error, DIGEST_FORM, &form, anchor)?;
+            return settings_page(&state, &tenant, &pages, csrf, false, None, back).await;
         }
     };
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;

@@ -3,11 +3,11 @@
 //! parents press the button at once.
 
 use axum::extract::{Path, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
-use schoolplein_kernel::forms::TokenOnly;
-use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer};
+use schoolplein_kernel::forms::{FormBack, TokenOnly, anchors};
+use schoolplein_kernel::{AppError, AppState, Lang, Pages, Role, Viewer};
 use serde::Serialize;
 use tenant_router::{CurrentTenant, TenantTx};
 
@@ -15,7 +15,6 @@ use schoolplein_kernel::pdf::{Block, download};
 
 use crate::db::groups;
 use crate::db::special_groups::{self, NewSpecialGroup, SpecialRow};
-use crate::form_back::{FormBack, anchors};
 
 #[derive(Debug, Serialize)]
 struct SpecialPage<'a> {
@@ -35,19 +34,19 @@ const NEW_FORM: &str = "new-special-group";
 pub async fn show_special_groups(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
 ) -> Result<Response, AppError> {
     crate::access::open_to(&state, &tenant, &viewer).await?;
-    special_page(&state, &tenant, lang, csrf, &viewer, FormBack::none()).await
+    special_page(&state, &tenant, &pages, csrf, &viewer, FormBack::none()).await
 }
 
 /// The page, with the form for a new special group as sent when `back` holds it (400).
 async fn special_page(
     state: &AppState,
     tenant: &CurrentTenant,
-    lang: Language,
+    pages: &Pages,
     csrf: Csrf,
     viewer: &Viewer,
     back: FormBack,
@@ -65,12 +64,7 @@ async fn special_page(
         groups,
         back,
     };
-    let html = Html(
-        state
-            .templates
-            .render("portal/special_groups.html", lang, &page)?,
-    );
-    Ok((status, csrf, html).into_response())
+    pages.show_with(status, "portal/special_groups.html", &page)
 }
 
 /// `POST /special-groups` (staff): fields `name`, `description`, `main_group`, and for an
@@ -79,7 +73,7 @@ async fn special_page(
 pub async fn create_special_group(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
@@ -95,8 +89,8 @@ pub async fn create_special_group(
                 ("max_participants", "special-max"),
                 ("groups", "special-groups-allowed"),
             ]);
-            let back = FormBack::of(&state, lang, error, NEW_FORM, &form, anchor)?;
-            special_page(&state, &tenant, lang, csrf, &viewer, back).await
+            let back = FormBack::of(&state, pages.language(), error, NEW_FORM, &form, anchor)?;
+            special_page(&state, &tenant, &pages, csrf, &viewer, back).await
         }
         made => made,
     }

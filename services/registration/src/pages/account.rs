@@ -1,14 +1,13 @@
 //! The person's own account page, shown by the account's forms and the address change.
 
-use axum::response::Html;
+use axum::response::Response;
 use chrono::{TimeZone, Utc};
+use http::StatusCode;
 use schoolplein_kernel::csrf::Csrf;
 use schoolplein_kernel::forms::{Mistake, Typed};
 use schoolplein_kernel::session::Sessions;
-use schoolplein_kernel::{AppError, AppState, Language, SignedIn};
+use schoolplein_kernel::{AppError, AppState, Language, Pages, SignedIn};
 use serde::Serialize;
-
-use crate::pages::mistakes::mistake_at;
 
 #[derive(Debug, Serialize)]
 struct SessionRow {
@@ -52,7 +51,7 @@ impl Refused {
         };
         Self {
             form,
-            mistake: mistake_at(state, lang, refusal, anchor),
+            mistake: Mistake::at(&state.templates, lang, refusal.0, refusal.1, anchor),
             typed,
         }
     }
@@ -72,15 +71,15 @@ struct AccountPage<'a> {
     typed: Typed,
 }
 
-/// The account page, with a notice or a form sent back with its mistake.
+/// The account page, with a notice or a form sent back with its mistake (400).
 pub async fn render(
     state: &AppState,
-    lang: Language,
+    pages: &Pages,
     signed_in: &SignedIn,
     csrf: &Csrf,
     notice: Option<&str>,
     refused: Option<Refused>,
-) -> Result<Html<String>, AppError> {
+) -> Result<Response, AppError> {
     let sessions = Sessions::from_state(state)
         .list(signed_in.account_id)
         .await?
@@ -96,9 +95,14 @@ pub async fn render(
             current: s.id == signed_in.session,
         })
         .collect();
-    let (failed, mistake, typed) = match refused {
-        Some(refused) => (Some(refused.form), Some(refused.mistake), refused.typed),
-        None => (None, None, Typed::default()),
+    let (failed, mistake, typed, status) = match refused {
+        Some(refused) => (
+            Some(refused.form),
+            Some(refused.mistake),
+            refused.typed,
+            StatusCode::BAD_REQUEST,
+        ),
+        None => (None, None, Typed::default(), StatusCode::OK),
     };
     let page = AccountPage {
         csrf: csrf.token(),
@@ -111,11 +115,7 @@ pub async fn render(
         mistake,
         typed,
     };
-    Ok(Html(state.templates.render(
-        "registration/account.html",
-        lang,
-        &page,
-    )?))
+    pages.show_with(status, "registration/account.html", &page)
 }
 
 /// The name of a `registration.*` text, as the template looks it up.

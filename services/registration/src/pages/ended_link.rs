@@ -1,9 +1,9 @@
 //! The page for a mailed link that no longer works: unknown, used, or expired — saying
 //! which, and what to do instead.
 
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 use http::StatusCode;
-use schoolplein_kernel::{AppError, AppState, Language};
+use schoolplein_kernel::{AppError, Pages};
 use serde::Serialize;
 
 /// Why a link does not work.
@@ -56,18 +56,14 @@ struct EndedLinkPage {
     offer_reset: bool,
 }
 
-pub fn ended_link_page(
-    state: &AppState,
-    lang: Language,
-    why: EndedLink,
-) -> Result<Response, AppError> {
-    let html = state.templates.render(
+/// The page saying why the link does not work (404 or 410).
+pub fn ended_link_page(pages: &Pages, why: EndedLink) -> Result<Response, AppError> {
+    pages.show_with(
+        why.status(),
         "registration/link_ended.html",
-        lang,
         &EndedLinkPage {
             reason: why.key(),
             offer_reset: why.offers_reset(),
         },
-    )?;
-    Ok((why.status(), Html(html)).into_response())
+    )
 }

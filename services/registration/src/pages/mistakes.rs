@@ -4,28 +4,9 @@
 use schoolplein_kernel::forms::{Mistake, Typed};
 use schoolplein_kernel::{AppState, Language};
 
-/// The mistake `key` at `field`, whose element has the id `anchor`, in the reader's language.
-pub fn mistake_at(
-    state: &AppState,
-    lang: Language,
-    (field, key): (&str, &str),
-    anchor: &str,
-) -> Mistake {
-    Mistake {
-        field: field.to_owned(),
-        anchor: anchor.to_owned(),
-        message: state
-            .templates
-            .catalog()
-            .get(lang, key)
-            .unwrap_or(key)
-            .to_owned(),
-    }
-}
-
 /// The mistake `key` at `field`, whose element has the field's name as its id.
-pub fn mistake(state: &AppState, lang: Language, refusal: (&str, &str)) -> Mistake {
-    mistake_at(state, lang, refusal, refusal.0)
+pub fn mistake(state: &AppState, lang: Language, (field, key): (&str, &str)) -> Mistake {
+    Mistake::at(&state.templates, lang, field, key, field)
 }
 
 /// What a form sent, from its named fields; passwords are never passed in, so never shown.

@@ -1,11 +1,11 @@
 //! The school admin's page of the school's people, shown by the list and by the invitation
 //! form when it comes back with a mistake.
 
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 use http::StatusCode;
 use schoolplein_kernel::csrf::Csrf;
 use schoolplein_kernel::forms::{Mistake, Typed};
-use schoolplein_kernel::{AppError, AppState, Language, Viewer};
+use schoolplein_kernel::{AppError, AppState, Pages, Viewer};
 use serde::Serialize;
 use tenant_router::{CurrentTenant, TenantTx};
 
@@ -30,7 +30,7 @@ struct PeoplePage<'a> {
 pub async fn people_page(
     state: &AppState,
     tenant: &CurrentTenant,
-    lang: Language,
+    pages: &Pages,
     csrf: Csrf,
     viewer: &Viewer,
     invited: bool,
@@ -57,10 +57,5 @@ pub async fn people_page(
         typed,
         mistake,
     };
-    let html = Html(
-        state
-            .templates
-            .render("registration/people.html", lang, &page)?,
-    );
-    Ok((status, csrf, html).into_response())
+    pages.show_with(status, "registration/people.html", &page)
 }

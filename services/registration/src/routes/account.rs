@@ -2,11 +2,10 @@
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
-use http::StatusCode;
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::limits::{Limiter, Subject, rules};
 use schoolplein_kernel::session::Sessions;
-use schoolplein_kernel::{AppError, AppState, Lang, Language, SignedIn};
+use schoolplein_kernel::{AppError, AppState, Language, Pages, SignedIn};
 use serde::Deserialize;
 
 use crate::db::accounts;
@@ -16,12 +15,11 @@ use crate::pages::mistakes::typed;
 
 pub async fn show_account(
     State(state): State<AppState>,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     signed_in: SignedIn,
 ) -> Result<Response, AppError> {
-    let html = render(&state, lang, &signed_in, &csrf, None, None).await?;
-    Ok((csrf, html).into_response())
+    render(&state, &pages, &signed_in, &csrf, None, None).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -33,7 +31,7 @@ pub struct ProfileForm {
 /// `POST /account/profile`: the name and language; a mistake brings the form back as typed.
 pub async fn update_profile(
     State(state): State<AppState>,
-    Lang(lang): Lang,
+    pages: Pages,
     signed_in: SignedIn,
     headers: http::HeaderMap,
     CsrfForm(form): CsrfForm<ProfileForm>,
@@ -50,9 +48,14 @@ pub async fn update_profile(
         Err(refusal) => {
             let csrf = Csrf::from_headers(&headers, &state);
             let sent = typed(&[("name", &form.name), ("language", &form.language)]);
-            let refused = Refused::new(&state, lang, AccountForm::Profile, refusal, sent);
-            let html = render(&state, lang, &signed_in, &csrf, None, Some(refused)).await?;
-            return Ok((StatusCode::BAD_REQUEST, csrf, html).into_response());
+            let refused = Refused::new(
+                &state,
+                pages.language(),
+                AccountForm::Profile,
+                refusal,
+                sent,
+            );
+            return render(&state, &pages, &signed_in, &csrf, None, Some(refused)).await;
         }
     };
     accounts::update_profile(
@@ -75,7 +78,7 @@ pub struct PasswordForm {
 /// Changes the password, then ends every other session of the account (A7).
 pub async fn change_password(
     State(state): State<AppState>,
-    Lang(lang): Lang,
+    pages: Pages,
     signed_in: SignedIn,
     headers: http::HeaderMap,
     CsrfForm(form): CsrfForm<PasswordForm>,
@@ -129,22 +132,26 @@ pub async fn change_password(
     match outcome {
         Ok(ended) => {
             tracing::info!(account.id = signed_in.account_id, ended, "password changed");
-            let html = render(
+            render(
                 &state,
-                lang,
+                &pages,
                 &signed_in,
                 &csrf,
                 Some("registration.password_changed"),
                 None,
             )
-            .await?;
-            Ok((csrf, html).into_response())
+            .await
         }
         Err(refusal) => {
             // Passwords are never sent back: the form comes back empty, the mistake named.
-            let refused = Refused::new(&state, lang, AccountForm::Password, refusal, typed(&[]));
-            let html = render(&state, lang, &signed_in, &csrf, None, Some(refused)).await?;
-            Ok((StatusCode::BAD_REQUEST, csrf, html).into_response())
+            let refused = Refused::new(
+                &state,
+                pages.language(),
+                AccountForm::Password,
+                refusal,
+                typed(&[]),
+            );
+            render(&state, &pages, &signed_in, &csrf, None, Some(refused)).await
         }
     }
 }

@@ -2,14 +2,13 @@
 //! the new address and a notice to the old one; the change happens when the link is used.
 
 use axum::extract::{Path, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
-use http::StatusCode;
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::forms::TokenOnly;
 use schoolplein_kernel::limits::{Limiter, Subject, rules};
 use schoolplein_kernel::tokens::SecretToken;
-use schoolplein_kernel::{AppError, AppState, Lang, SignedIn};
+use schoolplein_kernel::{AppError, AppState, Pages, SignedIn};
 use schoolplein_mailing::{Letterhead, MailRequest, Outbox};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
@@ -42,7 +41,7 @@ struct NoticeMail<'a> {
 pub async fn request_email_change(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     signed_in: SignedIn,
     headers: http::HeaderMap,
     CsrfForm(form): CsrfForm<EmailChangeForm>,
@@ -87,9 +86,8 @@ pub async fn request_email_change(
         Ok(email) => email,
         Err(refusal) => {
             let sent = typed(&[("new_email", &form.new_email)]);
-            let refused = Refused::new(&state, lang, AccountForm::Email, refusal, sent);
-            let html = render(&state, lang, &signed_in, &csrf, None, Some(refused)).await?;
-            return Ok((StatusCode::BAD_REQUEST, csrf, html).into_response());
+            let refused = Refused::new(&state, pages.language(), AccountForm::Email, refusal, sent);
+            return render(&state, &pages, &signed_in, &csrf, None, Some(refused)).await;
         }
     };
     // Each request mails both addresses.
@@ -154,16 +152,15 @@ pub async fn request_email_change(
         account.id = signed_in.account_id,
         "sign-in address change requested"
     );
-    let html = render(
+    render(
         &state,
-        lang,
+        &pages,
         &signed_in,
         &csrf,
         Some("registration.email_change_sent"),
         None,
     )
-    .await?;
-    Ok((csrf, html).into_response())
+    .await
 }
 
 #[derive(Debug, Serialize)]
@@ -185,50 +182,48 @@ fn ended(state: LinkState) -> Option<EndedLink> {
 /// the opening of the link: mail scanners open links too.
 pub async fn show_email_change(
     State(state): State<AppState>,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     Path(token): Path<String>,
 ) -> Result<Response, AppError> {
     let Some(token) = SecretToken::parse(&token) else {
-        return ended_link_page(&state, lang, EndedLink::Invalid);
+        return ended_link_page(&pages, EndedLink::Invalid);
     };
     let mut conn = state.db.acquire().await?;
     let Some(change) = account_links::find_email_change(&mut conn, &token.hash(), false).await?
     else {
-        return ended_link_page(&state, lang, EndedLink::Invalid);
+        return ended_link_page(&pages, EndedLink::Invalid);
     };
     drop(conn);
     if let Some(why) = ended(change.state(Utc::now())) {
-        return ended_link_page(&state, lang, why);
+        return ended_link_page(&pages, why);
     }
-    let html = Html(state.templates.render(
+    pages.show(
         "registration/confirm_email.html",
-        lang,
         &ConfirmPage {
             csrf: csrf.token(),
             token: token.expose(),
             new_email: &change.new_email,
         },
-    )?);
-    Ok((csrf, html).into_response())
+    )
 }
 
 /// `POST /account/email/{token}`: makes the new address the sign-in address.
 pub async fn confirm_email_change(
     State(state): State<AppState>,
-    Lang(lang): Lang,
+    pages: Pages,
     Path(token): Path<String>,
     CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
     let Some(token) = SecretToken::parse(&token) else {
-        return ended_link_page(&state, lang, EndedLink::Invalid);
+        return ended_link_page(&pages, EndedLink::Invalid);
     };
     let mut tx = state.db.begin().await?;
     let Some(change) = account_links::find_email_change(&mut tx, &token.hash(), true).await? else {
-        return ended_link_page(&state, lang, EndedLink::Invalid);
+        return ended_link_page(&pages, EndedLink::Invalid);
     };
     if let Some(why) = ended(change.state(Utc::now())) {
-        return ended_link_page(&state, lang, why);
+        return ended_link_page(&pages, why);
     }
     match accounts::change_email(&mut tx, change.account_id, &change.new_email).await? {
         EmailChangeOutcome::Taken => {

@@ -2,14 +2,14 @@
 //! mailed link, chooses a name and password (or, with an account already, just joins).
 
 use axum::extract::{Path, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use http::StatusCode;
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::forms::Mistake;
 use schoolplein_kernel::limits::{Limiter, Subject, rules};
 use schoolplein_kernel::tokens::SecretToken;
-use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer};
+use schoolplein_kernel::{AppError, AppState, Pages, Role, Viewer};
 use schoolplein_mailing::Outbox;
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
@@ -20,7 +20,7 @@ use crate::db::{accounts, people};
 use crate::domain::{EmailAddress, NewPassword, PersonName};
 use crate::invitations::{Invitee, invite};
 use crate::pages::ended_link::{EndedLink, ended_link_page};
-use crate::pages::mistakes::{mistake, mistake_at, typed};
+use crate::pages::mistakes::{mistake, typed};
 use crate::pages::people::people_page;
 
 #[derive(Debug, Deserialize)]
@@ -35,7 +35,7 @@ pub struct InviteForm {
 pub async fn invite_person(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     CsrfForm(form): CsrfForm<InviteForm>,
@@ -55,13 +55,13 @@ pub async fn invite_person(
                 ("email", &form.email),
                 ("role", &form.role),
             ]);
-            let (field, _) = refusal;
+            let (field, key) = refusal;
             let anchor = format!("invite-{field}");
-            let mistake = mistake_at(&state, lang, refusal, &anchor);
+            let mistake = Mistake::at(&state.templates, pages.language(), field, key, &anchor);
             return people_page(
                 &state,
                 &tenant,
-                lang,
+                &pages,
                 csrf,
                 &viewer,
                 false,
@@ -145,15 +145,21 @@ struct OpenInvitation<'a> {
     has_account: bool,
 }
 
-/// The form: as the invitation names the person, or as sent (`typed_name`) with its mistake.
+/// The form: as the invitation names the person, or as sent (`typed_name`) with its mistake
+/// (400).
 fn render(
     state: &AppState,
-    lang: Language,
+    pages: &Pages,
     tenant: &CurrentTenant,
     csrf: &Csrf,
     open: &OpenInvitation<'_>,
     refused: Option<(&str, (&str, &str))>,
-) -> Result<Html<String>, AppError> {
+) -> Result<Response, AppError> {
+    let status = if refused.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
     let page = InvitationPage {
         csrf: csrf.token(),
         token: open.token.expose(),
@@ -161,35 +167,31 @@ fn render(
         name: refused.map_or(open.invitation.name.as_str(), |(typed_name, _)| typed_name),
         email: &open.invitation.email,
         has_account: open.has_account,
-        mistake: refused.map(|(_, refusal)| mistake(state, lang, refusal)),
+        mistake: refused.map(|(_, refusal)| mistake(state, pages.language(), refusal)),
     };
-    Ok(Html(state.templates.render(
-        "registration/invitation.html",
-        lang,
-        &page,
-    )?))
+    pages.show_with(status, "registration/invitation.html", &page)
 }
 
 /// `GET /invitation/{token}`: the form to accept, or why the link no longer works.
 pub async fn show_invitation(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     Path(token): Path<String>,
 ) -> Result<Response, AppError> {
     let Some(token) = SecretToken::parse(&token) else {
-        return ended_link_page(&state, lang, EndedLink::Invalid);
+        return ended_link_page(&pages, EndedLink::Invalid);
     };
     let Some((invitation, has_account)) = load(&state, &tenant, &token).await? else {
-        return ended_link_page(&state, lang, EndedLink::Invalid);
+        return ended_link_page(&pages, EndedLink::Invalid);
     };
     if let Some(why) = ended(invitation.state(Utc::now())) {
-        return ended_link_page(&state, lang, why);
+        return ended_link_page(&pages, why);
     }
-    let html = render(
+    render(
         &state,
-        lang,
+        &pages,
         &tenant,
         &csrf,
         &OpenInvitation {
@@ -198,8 +200,7 @@ pub async fn show_invitation(
             has_account,
         },
         None,
-    )?;
-    Ok((csrf, html).into_response())
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -229,19 +230,19 @@ fn new_account_fields(
 pub async fn accept_invitation(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     headers: http::HeaderMap,
     Path(token): Path<String>,
     CsrfForm(form): CsrfForm<AcceptForm>,
 ) -> Result<Response, AppError> {
     let Some(token) = SecretToken::parse(&token) else {
-        return ended_link_page(&state, lang, EndedLink::Invalid);
+        return ended_link_page(&pages, EndedLink::Invalid);
     };
     let Some((invitation, has_account)) = load(&state, &tenant, &token).await? else {
-        return ended_link_page(&state, lang, EndedLink::Invalid);
+        return ended_link_page(&pages, EndedLink::Invalid);
     };
     if let Some(why) = ended(invitation.state(Utc::now())) {
-        return ended_link_page(&state, lang, why);
+        return ended_link_page(&pages, why);
     }
     // Check and hash before the transaction: argon2 takes a while, and no row waits on it.
     let chosen = if has_account {
@@ -265,9 +266,9 @@ pub async fn accept_invitation(
                     .chars()
                     .take(100)
                     .collect::<String>();
-                let html = render(
+                return render(
                     &state,
-                    lang,
+                    &pages,
                     &tenant,
                     &csrf,
                     &OpenInvitation {
@@ -276,8 +277,7 @@ pub async fn accept_invitation(
                         has_account,
                     },
                     Some((&typed_name, refusal)),
-                )?;
-                return Ok((StatusCode::BAD_REQUEST, csrf, html).into_response());
+                );
             }
         }
     };
@@ -285,10 +285,10 @@ pub async fn accept_invitation(
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     // Locked: of two acceptances at once, the second finds the link used.
     let Some(invitation) = invitations::find(&mut tx, &token.hash(), true).await? else {
-        return ended_link_page(&state, lang, EndedLink::Invalid);
+        return ended_link_page(&pages, EndedLink::Invalid);
     };
     if let Some(why) = ended(invitation.state(Utc::now())) {
-        return ended_link_page(&state, lang, why);
+        return ended_link_page(&pages, why);
     }
     let email = EmailAddress::parse(&invitation.email)
         .map_err(|e| AppError::bad_request("email", e.key()))?;
@@ -298,7 +298,7 @@ pub async fn accept_invitation(
             let name = chosen
                 .as_ref()
                 .map_or(invitation.name.as_str(), |(name, _)| name.as_str());
-            accounts::find_or_create(&mut tx, &email, name, lang.tag()).await?
+            accounts::find_or_create(&mut tx, &email, name, pages.language().tag()).await?
         }
     };
     if let Some((name, hash)) = &chosen {

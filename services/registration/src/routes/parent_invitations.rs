@@ -6,7 +6,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use http::StatusCode;
 use http::header::SET_COOKIE;
@@ -14,7 +14,7 @@ use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::forms::{Mistake, TokenOnly};
 use schoolplein_kernel::limits::{ClientIp, Limiter, Subject, rules};
 use schoolplein_kernel::tokens::SecretToken;
-use schoolplein_kernel::{AppError, AppState, Lang, Language, SignedIn};
+use schoolplein_kernel::{AppError, AppState, Pages, SignedIn};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
@@ -48,16 +48,14 @@ struct InvitationPage<'a> {
     mistake: Option<Mistake>,
 }
 
-fn render(
-    state: &AppState,
-    lang: Language,
-    page: &InvitationPage<'_>,
-) -> Result<Html<String>, AppError> {
-    Ok(Html(state.templates.render(
-        "registration/parent_invitation.html",
-        lang,
-        page,
-    )?))
+/// The invitation page; 400 when it comes back with a mistake.
+fn render(pages: &Pages, page: &InvitationPage<'_>) -> Result<Response, AppError> {
+    let status = if page.mistake.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    pages.show_with(status, "registration/parent_invitation.html", page)
 }
 
 /// `GET /invited/{token}`: whom the invitation is for, and how to accept it. Opening the
@@ -65,29 +63,28 @@ fn render(
 pub async fn show_parent_invitation(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     signed_in: Option<SignedIn>,
     Path(token): Path<String>,
 ) -> Result<Response, AppError> {
     let Some(token) = SecretToken::parse(&token) else {
-        return ended_link_page(&state, lang, EndedLink::Invalid);
+        return ended_link_page(&pages, EndedLink::Invalid);
     };
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let Some(invitation) = find(&mut tx, &token, false).await? else {
-        return ended_link_page(&state, lang, EndedLink::Invalid);
+        return ended_link_page(&pages, EndedLink::Invalid);
     };
     if let Some(why) = ended(&invitation) {
-        return ended_link_page(&state, lang, why);
+        return ended_link_page(&pages, why);
     }
     let children = children(&mut tx, invitation.id).await?;
     tx.commit().await?;
     if children.is_empty() {
-        return ended_link_page(&state, lang, EndedLink::Invalid);
+        return ended_link_page(&pages, EndedLink::Invalid);
     }
-    let html = render(
-        &state,
-        lang,
+    render(
+        &pages,
         &InvitationPage {
             csrf: csrf.token(),
             token: token.expose(),
@@ -98,8 +95,7 @@ pub async fn show_parent_invitation(
             name: &children[0].contact_name,
             mistake: None,
         },
-    )?;
-    Ok((csrf, html).into_response())
+    )
 }
 
 /// Links the invitation's children to the account's parent in this school and uses the
@@ -120,13 +116,13 @@ async fn accept(
 pub async fn accept_signed_in(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     signed_in: SignedIn,
     Path(token): Path<String>,
     CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
     let Some(token) = SecretToken::parse(&token) else {
-        return ended_link_page(&state, lang, EndedLink::Invalid);
+        return ended_link_page(&pages, EndedLink::Invalid);
     };
     if signed_in.membership.as_ref().is_some_and(|m| m.read_only) {
         return Err(AppError::Forbidden {
@@ -137,14 +133,14 @@ pub async fn accept_signed_in(
         .map_err(|e| AppError::bad_request("email", e.key()))?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     let Some(invitation) = find(&mut tx, &token, true).await? else {
-        return ended_link_page(&state, lang, EndedLink::Invalid);
+        return ended_link_page(&pages, EndedLink::Invalid);
     };
     if let Some(why) = ended(&invitation) {
-        return ended_link_page(&state, lang, why);
+        return ended_link_page(&pages, why);
     }
     if children(&mut tx, invitation.id).await?.is_empty() {
         // Every child named has left school since: the link does nothing more.
-        return ended_link_page(&state, lang, EndedLink::Invalid);
+        return ended_link_page(&pages, EndedLink::Invalid);
     }
     let person_id = accept(
         &mut tx,
@@ -176,25 +172,25 @@ pub struct InvitedAccountForm {
 pub async fn accept_with_new_account(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     ip: ClientIp,
     headers: HeaderMap,
     Path(token): Path<String>,
     CsrfForm(form): CsrfForm<InvitedAccountForm>,
 ) -> Result<Response, AppError> {
     let Some(token) = SecretToken::parse(&token) else {
-        return ended_link_page(&state, lang, EndedLink::Invalid);
+        return ended_link_page(&pages, EndedLink::Invalid);
     };
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     let Some(invitation) = find(&mut tx, &token, true).await? else {
-        return ended_link_page(&state, lang, EndedLink::Invalid);
+        return ended_link_page(&pages, EndedLink::Invalid);
     };
     if let Some(why) = ended(&invitation) {
-        return ended_link_page(&state, lang, why);
+        return ended_link_page(&pages, why);
     }
     let children = children(&mut tx, invitation.id).await?;
     if children.is_empty() {
-        return ended_link_page(&state, lang, EndedLink::Invalid);
+        return ended_link_page(&pages, EndedLink::Invalid);
     }
     let email = EmailAddress::parse(&invitation.email)
         .map_err(|e| AppError::bad_request("email", e.key()))?;
@@ -212,9 +208,8 @@ pub async fn accept_with_new_account(
         Err(refusal) => {
             tx.rollback().await?;
             let csrf = Csrf::from_headers(&headers, &state);
-            let html = render(
-                &state,
-                lang,
+            return render(
+                &pages,
                 &InvitationPage {
                     csrf: csrf.token(),
                     token: token.expose(),
@@ -223,10 +218,9 @@ pub async fn accept_with_new_account(
                     children: &children,
                     signed_in_as: None,
                     name: &form.name.chars().take(100).collect::<String>(),
-                    mistake: Some(mistake(&state, lang, refusal)),
+                    mistake: Some(mistake(&state, pages.language(), refusal)),
                 },
-            )?;
-            return Ok((StatusCode::BAD_REQUEST, csrf, html).into_response());
+            );
         }
     };
     // A password hash is work: counted per address and per IP before it, as registering is.
@@ -245,7 +239,8 @@ pub async fn accept_with_new_account(
         .hash(password.expose())
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?;
-    let account_id = accounts::find_or_create(&mut tx, &email, name.as_str(), lang.tag()).await?;
+    let account_id =
+        accounts::find_or_create(&mut tx, &email, name.as_str(), pages.language().tag()).await?;
     accounts::set_first_password(&mut tx, account_id, &hash).await?;
     let person_id = accept(&mut tx, &invitation, account_id, &email, name.as_str()).await?;
     tx.commit().await?;

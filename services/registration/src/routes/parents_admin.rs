@@ -3,11 +3,11 @@
 //! replace it.
 
 use axum::extract::{Path, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use schoolplein_kernel::confirm::{ConfirmKeys, Confirmation};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::forms::TokenOnly;
-use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
+use schoolplein_kernel::{AppError, AppState, Pages, Role, Viewer};
 use schoolplein_mailing::{Outbox, signups};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
@@ -35,7 +35,7 @@ fn printed(code: &str) -> String {
 pub async fn show_parents(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
 ) -> Result<Response, AppError> {
@@ -59,12 +59,7 @@ pub async fn show_parents(
         without_child,
         pupils,
     };
-    let html = Html(
-        state
-            .templates
-            .render("registration/parents_admin.html", lang, &page)?,
-    );
-    Ok((csrf, html).into_response())
+    pages.show("registration/parents_admin.html", &page)
 }
 
 #[derive(Debug, Deserialize)]
@@ -100,7 +95,7 @@ pub enum SchoolCodeAction {
 pub async fn confirm_school_code(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Path(action): Path<SchoolCodeAction>,
@@ -127,7 +122,7 @@ pub async fn confirm_school_code(
     };
     Confirmation::new(
         &state,
-        lang,
+        pages.language(),
         id,
         ConfirmKeys {
             title,
@@ -165,7 +160,7 @@ pub async fn change_school_code(
 pub async fn confirm_regenerate_code(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Path(pupil_id): Path<i64>,
@@ -183,11 +178,11 @@ pub async fn confirm_regenerate_code(
     };
     let catalog = state.templates.catalog();
     let linked = catalog
-        .get(lang, "registration.code_parents_stay")
+        .get(pages.language(), "registration.code_parents_stay")
         .unwrap_or_default();
     let mut confirm = Confirmation::new(
         &state,
-        lang,
+        pages.language(),
         "regenerate-code",
         ConfirmKeys {
             title: "registration.code_regenerate_title",

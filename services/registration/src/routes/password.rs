@@ -3,7 +3,7 @@
 //! lasts an hour and ends every session of the account.
 
 use axum::extract::{Path, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use http::StatusCode;
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
@@ -11,7 +11,7 @@ use schoolplein_kernel::forms::Mistake;
 use schoolplein_kernel::limits::{ClientIp, Limiter, Subject, rules};
 use schoolplein_kernel::session::Sessions;
 use schoolplein_kernel::tokens::SecretToken;
-use schoolplein_kernel::{AppError, AppState, Lang, Language};
+use schoolplein_kernel::{AppError, AppState, Pages};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
@@ -31,37 +31,32 @@ struct ForgotPage<'a> {
     mistake: Option<Mistake>,
 }
 
+/// The page asking for the address; 400 when it comes back with a mistake.
 fn render_forgot(
-    state: &AppState,
-    lang: Language,
+    pages: &Pages,
     csrf: &Csrf,
     sent: bool,
     refused: Option<(&str, Mistake)>,
-) -> Result<Html<String>, AppError> {
-    let (email, mistake) = match refused {
-        Some((email, mistake)) => (email, Some(mistake)),
-        None => ("", None),
+) -> Result<Response, AppError> {
+    let (email, mistake, status) = match refused {
+        Some((email, mistake)) => (email, Some(mistake), StatusCode::BAD_REQUEST),
+        None => ("", None, StatusCode::OK),
     };
-    Ok(Html(state.templates.render(
+    pages.show_with(
+        status,
         "registration/forgot_password.html",
-        lang,
         &ForgotPage {
             csrf: csrf.token(),
             sent,
             email,
             mistake,
         },
-    )?))
+    )
 }
 
 /// `GET /password/forgot`.
-pub async fn show_forgot_password(
-    State(state): State<AppState>,
-    Lang(lang): Lang,
-    csrf: Csrf,
-) -> Result<Response, AppError> {
-    let html = render_forgot(&state, lang, &csrf, false, None)?;
-    Ok((csrf, html).into_response())
+pub async fn show_forgot_password(pages: Pages, csrf: Csrf) -> Result<Response, AppError> {
+    render_forgot(&pages, &csrf, false, None)
 }
 
 #[derive(Debug, Deserialize)]
@@ -75,7 +70,7 @@ pub struct ForgotForm {
 pub async fn request_password_reset(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     ip: ClientIp,
     headers: http::HeaderMap,
     CsrfForm(form): CsrfForm<ForgotForm>,
@@ -86,9 +81,11 @@ pub async fn request_password_reset(
         Err(e) => {
             let csrf = Csrf::from_headers(&headers, &state);
             let typed = form.email.chars().take(254).collect::<String>();
-            let refused = (typed.as_str(), mistake(&state, lang, ("email", e.key())));
-            let html = render_forgot(&state, lang, &csrf, false, Some(refused))?;
-            return Ok((StatusCode::BAD_REQUEST, csrf, html).into_response());
+            let refused = (
+                typed.as_str(),
+                mistake(&state, pages.language(), ("email", e.key())),
+            );
+            return render_forgot(&pages, &csrf, false, Some(refused));
         }
     };
     let config = &state.config.accounts;
@@ -105,11 +102,10 @@ pub async fn request_password_reset(
     // Whether the address has an account is decided later, off this request's path
     // (`account_mail`): this answer costs the same either way.
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    account_mail::request_password_reset(&mut tx, &email, lang).await?;
+    account_mail::request_password_reset(&mut tx, &email, pages.language()).await?;
     tx.commit().await?;
     let csrf = Csrf::from_headers(&headers, &state);
-    let html = render_forgot(&state, lang, &csrf, true, None)?;
-    Ok((csrf, html).into_response())
+    render_forgot(&pages, &csrf, true, None)
 }
 
 #[derive(Debug, Serialize)]
@@ -119,22 +115,28 @@ struct ResetPage<'a> {
     mistake: Option<Mistake>,
 }
 
+/// The page for the new password; 400 when it comes back with a mistake.
 fn render_reset(
     state: &AppState,
-    lang: Language,
+    pages: &Pages,
     csrf: &Csrf,
     token: &SecretToken,
     refusal: Option<(&str, &str)>,
-) -> Result<Html<String>, AppError> {
-    Ok(Html(state.templates.render(
+) -> Result<Response, AppError> {
+    let status = if refusal.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    pages.show_with(
+        status,
         "registration/reset_password.html",
-        lang,
         &ResetPage {
             csrf: csrf.token(),
             token: token.expose(),
-            mistake: refusal.map(|refusal| mistake(state, lang, refusal)),
+            mistake: refusal.map(|refusal| mistake(state, pages.language(), refusal)),
         },
-    )?))
+    )
 }
 
 fn ended(state: LinkState) -> Option<EndedLink> {
@@ -167,16 +169,13 @@ async fn check_link(
 /// `GET /password/reset/{token}`.
 pub async fn show_reset_password(
     State(state): State<AppState>,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     Path(token): Path<String>,
 ) -> Result<Response, AppError> {
     match check_link(&state, &token).await? {
-        Err(why) => ended_link_page(&state, lang, why),
-        Ok(token) => {
-            let html = render_reset(&state, lang, &csrf, &token, None)?;
-            Ok((csrf, html).into_response())
-        }
+        Err(why) => ended_link_page(&pages, why),
+        Ok(token) => render_reset(&state, &pages, &csrf, &token, None),
     }
 }
 
@@ -190,19 +189,18 @@ pub struct ResetForm {
 /// the account, and ends all its sessions.
 pub async fn reset_password(
     State(state): State<AppState>,
-    Lang(lang): Lang,
+    pages: Pages,
     headers: http::HeaderMap,
     Path(token): Path<String>,
     CsrfForm(form): CsrfForm<ResetForm>,
 ) -> Result<Response, AppError> {
     let token = match check_link(&state, &token).await? {
-        Err(why) => return ended_link_page(&state, lang, why),
+        Err(why) => return ended_link_page(&pages, why),
         Ok(token) => token,
     };
     let refused = |error: (&'static str, &'static str)| -> Result<Response, AppError> {
         let csrf = Csrf::from_headers(&headers, &state);
-        let html = render_reset(&state, lang, &csrf, &token, Some(error))?;
-        Ok((StatusCode::BAD_REQUEST, csrf, html).into_response())
+        render_reset(&state, &pages, &csrf, &token, Some(error))
     };
     let password = match NewPassword::typed_twice("new", &form.new, &form.repeat) {
         Ok(password) => password,
@@ -216,10 +214,10 @@ pub async fn reset_password(
     let mut tx = state.db.begin().await?;
     let Some(reset) = account_links::find_password_reset(&mut tx, &token.hash(), true).await?
     else {
-        return ended_link_page(&state, lang, EndedLink::Invalid);
+        return ended_link_page(&pages, EndedLink::Invalid);
     };
     if let Some(why) = ended(reset.state(Utc::now())) {
-        return ended_link_page(&state, lang, why);
+        return ended_link_page(&pages, why);
     }
     accounts::set_password(&mut tx, reset.account_id, &hash).await?;
     account_links::close_password_resets(&mut tx, reset.account_id).await?;

@@ -4,7 +4,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::forms::TokenOnly;
-use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
+use schoolplein_kernel::{AppError, AppState, Pages, Role, Viewer};
 use tenant_router::{CurrentTenant, TenantTx};
 
 use crate::db::people;
@@ -18,14 +18,14 @@ pub struct PeopleQuery {
 pub async fn list_people(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Query(query): Query<PeopleQuery>,
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin])?;
     let invited = query.notice.as_deref() == Some("invited");
-    people_page(&state, &tenant, lang, csrf, &viewer, invited, None).await
+    people_page(&state, &tenant, &pages, csrf, &viewer, invited, None).await
 }
 
 async fn set_blocked(

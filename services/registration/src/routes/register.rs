@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use http::StatusCode;
 use http::header::SET_COOKIE;
@@ -17,7 +17,7 @@ use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::forms::{Mistake, TokenOnly};
 use schoolplein_kernel::limits::{ClientIp, Limiter, Subject, rules};
 use schoolplein_kernel::tokens::SecretToken;
-use schoolplein_kernel::{AppError, AppState, Lang, Language, SignedIn};
+use schoolplein_kernel::{AppError, AppState, Pages, SignedIn};
 use schoolplein_mailing::{Letterhead, MailRequest, Outbox};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
@@ -59,16 +59,14 @@ struct CodePage<'a> {
     mistake: Option<Mistake>,
 }
 
-fn render_code(
-    state: &AppState,
-    lang: Language,
-    page: CodePage<'_>,
-) -> Result<Html<String>, AppError> {
-    Ok(Html(state.templates.render(
-        "registration/register_code.html",
-        lang,
-        &page,
-    )?))
+/// The code page; 400 when it comes back with a mistake.
+fn render_code(pages: &Pages, page: CodePage<'_>) -> Result<Response, AppError> {
+    let status = if page.mistake.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    pages.show_with(status, "registration/register_code.html", &page)
 }
 
 /// Parents register only while the school keeps the portal open to them (T5).
@@ -91,7 +89,7 @@ async fn require_open(state: &AppState, tenant: &CurrentTenant) -> Result<(), Ap
 pub async fn show_register(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     signed_in: Option<SignedIn>,
 ) -> Result<Response, AppError> {
@@ -103,8 +101,7 @@ pub async fn show_register(
         signed_in_as: signed_in.as_ref().map(|s| s.email.as_str()),
         mistake: None,
     };
-    let html = render_code(&state, lang, page)?;
-    Ok((csrf, html).into_response())
+    render_code(&pages, page)
 }
 
 #[derive(Debug, Deserialize)]
@@ -118,7 +115,7 @@ pub struct CodeForm {
 pub async fn enter_code(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     ip: ClientIp,
     headers: HeaderMap,
     signed_in: Option<SignedIn>,
@@ -139,10 +136,9 @@ pub async fn enter_code(
                 .take(500)
                 .collect::<String>(),
             signed_in_as: signed_in.as_ref().map(|s| s.email.as_str()),
-            mistake: Some(mistake(&state, lang, refusal)),
+            mistake: Some(mistake(&state, pages.language(), refusal)),
         };
-        let html = render_code(&state, lang, page)?;
-        Ok((StatusCode::BAD_REQUEST, csrf, html).into_response())
+        render_code(&pages, page)
     };
     let note = form
         .note
@@ -285,7 +281,7 @@ struct AccountPage<'a> {
 pub async fn show_register_account(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     headers: HeaderMap,
     signed_in: Option<SignedIn>,
@@ -305,12 +301,7 @@ pub async fn show_register_account(
         mistake: None,
         sent: false,
     };
-    let html = Html(
-        state
-            .templates
-            .render("registration/register_account.html", lang, &page)?,
-    );
-    Ok((csrf, html).into_response())
+    pages.show("registration/register_account.html", &page)
 }
 
 #[derive(Debug, Deserialize)]
@@ -331,7 +322,7 @@ struct ConfirmRegistrationMail<'a> {
 pub async fn create_account(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     ip: ClientIp,
     headers: HeaderMap,
     CsrfForm(form): CsrfForm<NewAccountForm>,
@@ -356,15 +347,14 @@ pub async fn create_account(
                 school_name: &tenant.entry().display_name,
                 name: &form.name.chars().take(100).collect::<String>(),
                 email: &form.email.chars().take(254).collect::<String>(),
-                mistake: Some(mistake(&state, lang, refusal)),
+                mistake: Some(mistake(&state, pages.language(), refusal)),
                 sent: false,
             };
-            let html = Html(state.templates.render(
+            return pages.show_with(
+                StatusCode::BAD_REQUEST,
                 "registration/register_account.html",
-                lang,
                 &page,
-            )?);
-            return Ok((StatusCode::BAD_REQUEST, csrf, html).into_response());
+            );
         }
     };
     // Each confirmation is a mail to the address given and a password hash: counted per
@@ -395,7 +385,7 @@ pub async fn create_account(
             email: email.as_str(),
             name: name.as_str(),
             password_hash: &hash,
-            language: lang.tag(),
+            language: pages.language().tag(),
             tenant_id: tenant.id().get(),
             pupil_id: stored.pupil_id,
             note: stored.note.as_deref(),
@@ -414,7 +404,7 @@ pub async fn create_account(
             MailRequest {
                 to: email.as_str(),
                 template: "registration/confirm_registration",
-                language: lang,
+                language: pages.language(),
                 urgent: true,
                 context: &ConfirmRegistrationMail {
                     link: &link,
@@ -434,12 +424,7 @@ pub async fn create_account(
         mistake: None,
         sent: true,
     };
-    let html = Html(
-        state
-            .templates
-            .render("registration/register_account.html", lang, &page)?,
-    );
-    Ok((csrf, html).into_response())
+    pages.show("registration/register_account.html", &page)
 }
 
 #[derive(Debug, Serialize)]
@@ -455,7 +440,7 @@ struct LinkPage<'a> {
 pub async fn show_link_carried(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     headers: HeaderMap,
     signed_in: SignedIn,
@@ -463,17 +448,15 @@ pub async fn show_link_carried(
     let Some((_, claim)) = carried_claim(&state, &tenant, &headers).await? else {
         return Ok(Redirect::to("/register").into_response());
     };
-    let html = Html(state.templates.render(
+    pages.show(
         "registration/register_link.html",
-        lang,
         &LinkPage {
             csrf: csrf.token(),
             claim: &claim,
             school_name: &tenant.entry().display_name,
             signed_in_as: &signed_in.email,
         },
-    )?);
-    Ok((csrf, html).into_response())
+    )
 }
 
 /// `POST /register/link`: the signed-in person takes the code they entered before signing
@@ -533,31 +516,29 @@ fn ended(registration: &PendingRegistration, tenant: &CurrentTenant) -> Option<E
 pub async fn show_confirm_registration(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     Path(token): Path<String>,
 ) -> Result<Response, AppError> {
     let Some(token) = SecretToken::parse(&token) else {
-        return ended_link_page(&state, lang, EndedLink::Invalid);
+        return ended_link_page(&pages, EndedLink::Invalid);
     };
     let mut conn = state.db.acquire().await?;
     let Some(registration) = pending_registrations::find(&mut conn, &token, false).await? else {
-        return ended_link_page(&state, lang, EndedLink::Invalid);
+        return ended_link_page(&pages, EndedLink::Invalid);
     };
     drop(conn);
     if let Some(why) = ended(&registration, &tenant) {
-        return ended_link_page(&state, lang, why);
+        return ended_link_page(&pages, why);
     }
-    let html = Html(state.templates.render(
+    pages.show(
         "registration/register_confirm.html",
-        lang,
         &ConfirmPage {
             csrf: csrf.token(),
             token: token.expose(),
             email: &registration.email,
         },
-    )?);
-    Ok((csrf, html).into_response())
+    )
 }
 
 /// `POST /register/confirm/{token}`: makes (or finds) the account, links the child, uses the
@@ -565,20 +546,20 @@ pub async fn show_confirm_registration(
 pub async fn confirm_registration(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     Path(token): Path<String>,
     headers: HeaderMap,
     CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
     let Some(token) = SecretToken::parse(&token) else {
-        return ended_link_page(&state, lang, EndedLink::Invalid);
+        return ended_link_page(&pages, EndedLink::Invalid);
     };
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     let Some(registration) = pending_registrations::find(&mut tx, &token, true).await? else {
-        return ended_link_page(&state, lang, EndedLink::Invalid);
+        return ended_link_page(&pages, EndedLink::Invalid);
     };
     if let Some(why) = ended(&registration, &tenant) {
-        return ended_link_page(&state, lang, why);
+        return ended_link_page(&pages, why);
     }
     let email = EmailAddress::parse(&registration.email)
         .map_err(|e| AppError::bad_request("email", e.key()))?;
@@ -595,7 +576,7 @@ pub async fn confirm_registration(
     };
     let Some(claim) = claim else {
         // The child left school since: the link does nothing more.
-        return ended_link_page(&state, lang, EndedLink::Invalid);
+        return ended_link_page(&pages, EndedLink::Invalid);
     };
     let (person_id, status) = link_parent(
         &mut tx,
@@ -637,19 +618,11 @@ struct DonePage<'a> {
 }
 
 /// `GET /register/done`: what happens next.
-pub async fn show_done(
-    State(state): State<AppState>,
-    Lang(lang): Lang,
-    Query(query): Query<DoneQuery>,
-) -> Result<Html<String>, AppError> {
+pub async fn show_done(pages: Pages, Query(query): Query<DoneQuery>) -> Result<Response, AppError> {
     let status = match query.status.as_deref() {
         Some("active") => "active",
         Some("pending") => "pending",
         _ => "school_code",
     };
-    Ok(Html(state.templates.render(
-        "registration/register_done.html",
-        lang,
-        &DonePage { status },
-    )?))
+    pages.show("registration/register_done.html", &DonePage { status })
 }

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
-use axum::response::{AppendHeaders, Html, IntoResponse, Redirect, Response};
+use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use http::header::{HOST, SET_COOKIE};
 use redis::AsyncCommands;
 use schoolplein_kernel::audience::{PostKind, PostReader};
@@ -18,7 +18,7 @@ use schoolplein_kernel::session::{
     SESSION_COOKIE, SessionData, Sessions, describe_device, session_cookie,
 };
 use schoolplein_kernel::tokens::{SecretToken, TokenHash};
-use schoolplein_kernel::{AppError, AppState, Lang, Role, SignedIn, Viewer};
+use schoolplein_kernel::{AppError, AppState, Pages, Role, SignedIn, Viewer};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use tenant_router::host::request_host;
@@ -100,18 +100,17 @@ async fn schools_of(
 pub async fn show_schools(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     signed_in: SignedIn,
-) -> Result<Html<String>, AppError> {
+) -> Result<Response, AppError> {
     let schools = schools_of(&state, signed_in.account_id, tenant.id()).await?;
-    Ok(Html(state.templates.render(
+    pages.show(
         "registration/schools.html",
-        lang,
         &SchoolsPage {
             name: &signed_in.name,
             schools,
         },
-    )?))
+    )
 }
 
 /// What Redis keeps of a hand-off, under the hash of its token: whose sign-in, for which
@@ -408,7 +407,7 @@ struct HandoffConfirmPage<'a> {
 pub async fn take_handoff(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     headers: http::HeaderMap,
     signed_in: Option<SignedIn>,
@@ -429,9 +428,8 @@ pub async fn take_handoff(
             return to_sign_in();
         };
         drop(conn);
-        let html = Html(state.templates.render(
+        return pages.show(
             "registration/handoff_confirm.html",
-            lang,
             &HandoffConfirmPage {
                 csrf: csrf.token(),
                 token: token.expose(),
@@ -440,8 +438,7 @@ pub async fn take_handoff(
                 new_name: &new_name,
                 new_email: &new_email,
             },
-        )?);
-        return Ok((csrf, html).into_response());
+        );
     }
     finish_handoff(&state, &tenant, &headers, &token).await
 }
@@ -519,16 +516,12 @@ struct NoticesPage {
 pub async fn show_notices(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     viewer: Viewer,
-) -> Result<Html<String>, AppError> {
+) -> Result<Response, AppError> {
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     let list = notices::latest(&mut tx, viewer.person_id, 100).await?;
     notices::mark_all_read(&mut tx, viewer.person_id).await?;
     tx.commit().await?;
-    Ok(Html(state.templates.render(
-        "registration/notices.html",
-        lang,
-        &NoticesPage { notices: list },
-    )?))
+    pages.show("registration/notices.html", &NoticesPage { notices: list })
 }

@@ -2,7 +2,7 @@
 
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use http::StatusCode;
 use http::header::SET_COOKIE;
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
@@ -12,7 +12,7 @@ use schoolplein_kernel::session::{Sessions, session_cookie};
 
 use crate::sessions::start_session;
 use schoolplein_kernel::forms::Mistake;
-use schoolplein_kernel::{AppError, AppState, Lang, SignedIn};
+use schoolplein_kernel::{AppError, AppState, Pages, SignedIn};
 use serde::{Deserialize, Serialize};
 
 use crate::db::accounts;
@@ -46,21 +46,18 @@ struct SignInPage<'a> {
     notice: Option<&'a str>,
 }
 
-fn render(
-    state: &AppState,
-    lang: schoolplein_kernel::Language,
-    page: &SignInPage<'_>,
-) -> Result<Html<String>, AppError> {
-    Ok(Html(state.templates.render(
-        "registration/sign_in.html",
-        lang,
-        page,
-    )?))
+/// The sign-in page; 400 when it names what kept the person out.
+fn render(pages: &Pages, page: &SignInPage<'_>) -> Result<Response, AppError> {
+    let status = if page.mistake.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    pages.show_with(status, "registration/sign_in.html", page)
 }
 
 pub async fn show_sign_in(
-    State(state): State<AppState>,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     Query(query): Query<SignInQuery>,
 ) -> Result<Response, AppError> {
@@ -83,8 +80,7 @@ pub async fn show_sign_in(
             _ => "notice_email_changed",
         }),
     };
-    let html = render(&state, lang, &page)?;
-    Ok((csrf, html).into_response())
+    render(&pages, &page)
 }
 
 #[derive(Debug, Deserialize)]
@@ -102,7 +98,7 @@ const MAX_PASSWORD_INPUT: usize = 1000;
 
 pub async fn sign_in(
     State(state): State<AppState>,
-    Lang(lang): Lang,
+    pages: Pages,
     ip: ClientIp,
     headers: HeaderMap,
     CsrfForm(form): CsrfForm<SignInForm>,
@@ -117,11 +113,10 @@ pub async fn sign_in(
             next: &next,
             email: &form.email.chars().take(254).collect::<String>(),
             keep: form.keep.is_some(),
-            mistake: Some(mistake(&state, lang, refusal)),
+            mistake: Some(mistake(&state, pages.language(), refusal)),
             notice: None,
         };
-        let html = render(&state, lang, &page)?;
-        Ok((StatusCode::BAD_REQUEST, csrf, html).into_response())
+        render(&pages, &page)
     };
     let email = match EmailAddress::parse(&form.email) {
         Ok(email) => email,

@@ -5,12 +5,12 @@
 //! teachers their groups; for visitors the coming public events.
 
 use axum::extract::{Query, State};
-use axum::response::Html;
+use axum::response::Response;
 use schoolplein_calendar::display::Names;
 use schoolplein_calendar::home::{PublicEvent, public_events};
 use schoolplein_kernel::nav_counts::{self, NavCounts};
 use schoolplein_kernel::settings::{Module, SchoolSettings};
-use schoolplein_kernel::{AppError, AppState, Lang, MaybeViewer, Role};
+use schoolplein_kernel::{AppError, AppState, MaybeViewer, Pages, Role};
 use schoolplein_mailing::db::refused::{self, RefusedAddress};
 use schoolplein_portal::db::school_profile;
 use schoolplein_portal::home::{HomeNews, home_news};
@@ -69,10 +69,11 @@ pub struct HomeQuery {
 pub async fn show_home(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(language): Lang,
+    pages: Pages,
     MaybeViewer(viewer): MaybeViewer,
     Query(query): Query<HomeQuery>,
-) -> Result<Html<String>, AppError> {
+) -> Result<Response, AppError> {
+    let language = pages.language();
     let joined = match query.joined.as_deref() {
         Some("new") => Some("new"),
         Some("existing") => Some("existing"),
@@ -82,7 +83,7 @@ pub async fn show_home(
     // kept in memory: the menu and whether the calendar is on).
     let settings = settings_of(&state, &tenant).await?;
     let Some(viewer) = viewer else {
-        return visitors_page(&state, &tenant, language, &settings).await;
+        return visitors_page(&state, &tenant, &pages, &settings).await;
     };
     // Everything below comes from the school cache when it is kept, each piece read in its
     // own short transaction when it is not: the news (the timeline's first page), the
@@ -159,21 +160,17 @@ pub async fn show_home(
         }),
         public_events: Vec::new(),
     };
-    Ok(Html(state.templates.render(
-        "home.html",
-        language,
-        &page,
-    )?))
+    pages.show("home.html", &page)
 }
 
 /// The page a visitor sees: the school's name and welcome text, and its coming public events.
 async fn visitors_page(
     state: &AppState,
     tenant: &CurrentTenant,
-    language: schoolplein_kernel::Language,
+    pages: &Pages,
     settings: &SchoolSettings,
-) -> Result<Html<String>, AppError> {
-    let names = Names::new(state.templates.catalog(), language);
+) -> Result<Response, AppError> {
+    let names = Names::new(pages.templates().catalog(), pages.language());
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let profile = school_profile::welcome(&mut tx)
         .await?
@@ -190,9 +187,5 @@ async fn visitors_page(
         member: None,
         public_events,
     };
-    Ok(Html(state.templates.render(
-        "home.html",
-        language,
-        &page,
-    )?))
+    pages.show("home.html", &page)
 }

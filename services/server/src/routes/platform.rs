@@ -1,10 +1,10 @@
 //! The platform's own page on the bare base domain, with "find your school".
 
 use axum::extract::{Query, State};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 use http::{HeaderMap, StatusCode};
 use schoolplein_kernel::forms::Mistake;
-use schoolplein_kernel::{AppError, AppState, Lang, Language};
+use schoolplein_kernel::{AppError, AppState, Pages};
 use serde::{Deserialize, Serialize};
 use tenant_router::TenantStatus;
 
@@ -38,7 +38,7 @@ struct PlatformPage {
 
 pub async fn show_platform(
     State(state): State<AppState>,
-    Lang(language): Lang,
+    pages: Pages,
     headers: HeaderMap,
     Query(search): Query<SearchQuery>,
 ) -> Result<Response, AppError> {
@@ -46,7 +46,7 @@ pub async fn show_platform(
     if query.chars().count() > 100 {
         // The search comes back as typed, the mistake at the field.
         let refusal = AppError::bad_request("q", "platform.search_too_long");
-        let mistake = Mistake::of(&refusal, &state.templates, language, str::to_owned);
+        let mistake = Mistake::of(&refusal, pages.templates(), pages.language(), str::to_owned);
         let page = PlatformPage {
             query,
             searched: false,
@@ -55,7 +55,7 @@ pub async fn show_platform(
             min_query_chars: MIN_QUERY_CHARS,
             mistake,
         };
-        return Ok((StatusCode::BAD_REQUEST, render(&state, language, page)?).into_response());
+        return pages.show_with(StatusCode::BAD_REQUEST, "platform.html", &page);
     }
     let searched = !query.is_empty();
     let too_short = searched && query.chars().count() < MIN_QUERY_CHARS;
@@ -64,10 +64,9 @@ pub async fn show_platform(
     } else {
         Vec::new()
     };
-    render(
-        &state,
-        language,
-        PlatformPage {
+    pages.show(
+        "platform.html",
+        &PlatformPage {
             query,
             searched,
             too_short,
@@ -76,19 +75,6 @@ pub async fn show_platform(
             mistake: None,
         },
     )
-    .map(IntoResponse::into_response)
-}
-
-fn render(
-    state: &AppState,
-    language: Language,
-    page: PlatformPage,
-) -> Result<Html<String>, AppError> {
-    Ok(Html(state.templates.render(
-        "platform.html",
-        language,
-        &page,
-    )?))
 }
 
 fn find_schools(state: &AppState, query: &str, port: &str) -> Vec<FoundSchool> {

@@ -1,10 +1,10 @@
 //! `GET`/`POST /posts/{id}/delete`: what deleting a post would lose, and deleting it.
 
 use axum::extract::{Path, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::forms::TokenOnly;
-use schoolplein_kernel::{AppError, AppState, Lang, Role, Viewer};
+use schoolplein_kernel::{AppError, AppState, Pages, Role, Viewer};
 use serde::Serialize;
 use tenant_router::{CurrentTenant, TenantTx};
 
@@ -23,7 +23,7 @@ struct DeletePage<'a> {
 pub async fn confirm_delete(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Path(post_id): Path<i64>,
@@ -36,16 +36,14 @@ pub async fn confirm_delete(
         .await?
         .ok_or(AppError::NotFound)?;
     tx.rollback().await?;
-    let html = Html(state.templates.render(
+    pages.show(
         "portal/post_delete.html",
-        lang,
         &DeletePage {
             csrf: csrf.token(),
             post_id,
             post,
         },
-    )?);
-    Ok((csrf, html).into_response())
+    )
 }
 
 /// `POST /posts/{id}/delete`: by its author or a school admin.

@@ -2,11 +2,11 @@
 //! for stays as sent. A mistake brings the form back with what was typed.
 
 use axum::extract::{Path, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use http::StatusCode;
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::forms::{Mistake, Typed};
-use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer};
+use schoolplein_kernel::{AppError, AppState, Pages, Role, Viewer};
 use serde::Serialize;
 use tenant_router::{CurrentTenant, TenantTx};
 
@@ -25,31 +25,31 @@ struct EditPage<'a> {
 }
 
 fn render(
-    state: &AppState,
-    lang: Language,
+    pages: &Pages,
     csrf: &Csrf,
     post: EditRow,
     typed: Typed,
     mistake: Option<Mistake>,
-) -> Result<Html<String>, AppError> {
+) -> Result<Response, AppError> {
+    let status = if mistake.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
     let page = EditPage {
         csrf: csrf.token(),
         post,
         typed,
         mistake,
     };
-    Ok(Html(state.templates.render(
-        "portal/post_edit.html",
-        lang,
-        &page,
-    )?))
+    pages.show_with(status, "portal/post_edit.html", &page)
 }
 
 /// `GET /posts/{id}/edit`: title, text and (agenda) date; who it is for stays as sent.
 pub async fn edit_form(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Path(post_id): Path<i64>,
@@ -59,8 +59,7 @@ pub async fn edit_form(
     changeable(&mut tx, &viewer, post_id).await?;
     let post = posts::for_edit(&mut tx, post_id).await?;
     tx.commit().await?;
-    let html = render(&state, lang, &csrf, post, Typed::default(), None)?;
-    Ok((csrf, html).into_response())
+    render(&pages, &csrf, post, Typed::default(), None)
 }
 
 /// `POST /posts/{id}/edit`: fields `title`, `body`, `happens_on` (agenda items). A mistake
@@ -68,7 +67,7 @@ pub async fn edit_form(
 pub async fn edit(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Path(post_id): Path<i64>,
@@ -89,13 +88,14 @@ pub async fn edit(
     let post = match NewPost::parse(&fields) {
         Ok(post) => post,
         Err(error) => {
-            let Some(mistake) = Mistake::of(&error, &state.templates, lang, field_anchor) else {
+            let Some(mistake) =
+                Mistake::of(&error, pages.templates(), pages.language(), field_anchor)
+            else {
                 return Err(error);
             };
             let saved = posts::for_edit(&mut tx, post_id).await?;
             tx.rollback().await?;
-            let html = render(&state, lang, &csrf, saved, Typed::of(&form), Some(mistake))?;
-            return Ok((StatusCode::BAD_REQUEST, csrf, html).into_response());
+            return render(&pages, &csrf, saved, Typed::of(&form), Some(mistake));
         }
     };
     posts::update_text(

@@ -2,13 +2,13 @@
 //! files; a mistake brings the same form back with everything in it, the files sent kept.
 
 use axum::extract::{FromRequest, Multipart, Request, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use http::StatusCode;
 use http::header::CONTENT_TYPE;
 use schoolplein_kernel::audience::PostKind;
 use schoolplein_kernel::csrf::{Csrf, CsrfForm, CsrfToken};
 use schoolplein_kernel::forms::{Mistake, Typed};
-use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer};
+use schoolplein_kernel::{AppError, AppState, Pages, Role, Viewer};
 use serde::Serialize;
 use tenant_router::{CurrentTenant, TenantTx};
 
@@ -49,15 +49,15 @@ struct Filled {
 pub async fn new_post(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
 ) -> Result<Response, AppError> {
     viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
-    let html = post_form(
+    post_form(
         &state,
         &tenant,
-        lang,
+        &pages,
         &csrf,
         &viewer,
         Filled {
@@ -66,20 +66,19 @@ pub async fn new_post(
             files: KeptFiles::fresh(),
         },
     )
-    .await?;
-    Ok((csrf, html).into_response())
+    .await
 }
 
-/// The post form, empty or as it was sent with `mistake` in it. A teacher with one group
-/// finds it ticked.
+/// The post form, empty or as it was sent with `mistake` in it (400). A teacher with one
+/// group finds it ticked.
 async fn post_form(
     state: &AppState,
     tenant: &CurrentTenant,
-    lang: Language,
+    pages: &Pages,
     csrf: &Csrf,
     viewer: &Viewer,
     filled: Filled,
-) -> Result<Html<String>, AppError> {
+) -> Result<Response, AppError> {
     let Filled {
         typed,
         mistake,
@@ -99,6 +98,11 @@ async fn post_form(
         }
         None => Vec::new(),
     };
+    let status = if mistake.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
     let page = NewPostPage {
         csrf: csrf.token(),
         groups,
@@ -112,11 +116,7 @@ async fn post_form(
         mistake,
         files,
     };
-    Ok(Html(state.templates.render(
-        "portal/post_form.html",
-        lang,
-        &page,
-    )?))
+    pages.show_with(status, "portal/post_form.html", &page)
 }
 
 /// `POST /posts` (admins anywhere; teachers to the groups they teach and to special groups),
@@ -128,7 +128,7 @@ async fn post_form(
 pub async fn create(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     token: CsrfToken,
     viewer: Viewer,
@@ -163,7 +163,8 @@ pub async fn create(
             Err(error) => error,
         },
     };
-    let Some(mistake) = Mistake::of(&error, &state.templates, lang, field_anchor) else {
+    let Some(mistake) = Mistake::of(&error, pages.templates(), pages.language(), field_anchor)
+    else {
         return Err(error);
     };
     // A mistake elsewhere keeps the files sent; one about the files keeps nothing new.
@@ -176,7 +177,8 @@ pub async fn create(
         match form_files::keep(&state, &tenant, &viewer, &sent.files).await {
             Ok(files) => (mistake, files),
             Err(refused) => {
-                let Some(mistake) = Mistake::of(&refused, &state.templates, lang, field_anchor)
+                let Some(mistake) =
+                    Mistake::of(&refused, pages.templates(), pages.language(), field_anchor)
                 else {
                     return Err(refused);
                 };
@@ -187,10 +189,10 @@ pub async fn create(
             }
         }
     };
-    let html = post_form(
+    post_form(
         &state,
         &tenant,
-        lang,
+        &pages,
         &csrf,
         &viewer,
         Filled {
@@ -199,6 +201,5 @@ pub async fn create(
             files,
         },
     )
-    .await?;
-    Ok((StatusCode::BAD_REQUEST, csrf, html).into_response())
+    .await
 }

@@ -2,11 +2,11 @@
 //! read.
 
 use axum::extract::{Path, Query, State};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 use schoolplein_kernel::audience::PostKind;
 use schoolplein_kernel::csrf::Csrf;
 use schoolplein_kernel::school_cache::TIMELINE;
-use schoolplein_kernel::{AppError, AppState, Lang, Viewer};
+use schoolplein_kernel::{AppError, AppState, Pages, Viewer};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
@@ -43,7 +43,7 @@ pub struct PostQuery {
 pub async fn show(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Path(post_id): Path<i64>,
@@ -73,7 +73,7 @@ pub async fn show(
     let catalog = state.templates.catalog();
     let yes_no = ["yes", "no"].map(|key| {
         catalog
-            .get(lang, &format!("portal.questionnaires.{key}"))
+            .get(pages.language(), &format!("portal.questionnaires.{key}"))
             .unwrap_or(key)
             .to_owned()
     });
@@ -97,6 +97,5 @@ pub async fn show(
         questionnaire,
         answered: query.answered.is_some(),
     };
-    let html = Html(state.templates.render("portal/post.html", lang, &page)?);
-    Ok((csrf, html).into_response())
+    pages.show("portal/post.html", &page)
 }

@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 use schoolplein_kernel::csrf::Csrf;
 use schoolplein_kernel::settings::Module;
-use schoolplein_kernel::{AppError, AppState, Lang, Viewer};
+use schoolplein_kernel::{AppError, AppState, Pages, Viewer};
 use serde::{Deserialize, Serialize};
 use tenant_router::CurrentTenant;
 
@@ -34,7 +34,7 @@ struct TimelinePage<'a> {
 pub async fn timeline(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    Lang(lang): Lang,
+    pages: Pages,
     csrf: Csrf,
     viewer: Viewer,
     Query(query): Query<TimelineQuery>,
@@ -72,10 +72,5 @@ pub async fn timeline(
         may_post: reader.may_post(),
         news_label: settings.module(Module::News).name,
     };
-    let html = Html(
-        state
-            .templates
-            .render("portal/timeline.html", lang, &page)?,
-    );
-    Ok((csrf, html).into_response())
+    pages.show("portal/timeline.html", &page)
 }
