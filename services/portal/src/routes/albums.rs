@@ -1,5 +1,5 @@
 //! Photo albums (C6): albums per group (or, by an admin, for the whole school) that staff fill
-//! and parents browse, select from and download as one zip; parents add photos to an album
+//! and parents browse, pick photos in and download as one zip; parents add photos to an album
 //! whose staff opened it to them. A photo showing a pupil whose image-use consent is not
 //! recorded is seen only by staff and that pupil's own parents.
 

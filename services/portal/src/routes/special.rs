@@ -30,7 +30,7 @@ struct SpecialPage<'a> {
 const NEW_FORM: &str = "new-special-group";
 
 /// `GET /special-groups`: for staff every special group with a form for a new one; for a
-/// parent the ones they may join or have joined.
+/// parent the ones open to them or theirs already.
 pub async fn show_special_groups(
     State(state): State<AppState>,
     tenant: CurrentTenant,
