@@ -2,7 +2,7 @@
 //! stores rounds and their slots, keeping teachers to the groups they teach.
 
 use chrono::{DateTime, Days, NaiveDate, NaiveDateTime, NaiveTime, Utc};
-use schoolplein_kernel::{AppError, Role, Viewer};
+use schoolplein_kernel::{AppError, Role, Staff, Viewer};
 use serde::Serialize;
 use tenant_router::TenantTx;
 
@@ -367,11 +367,10 @@ pub async fn manages_group(
 /// round and against bookings (which hold it shared), always before any slot's row.
 pub async fn managed_round(
     tx: &mut TenantTx,
-    viewer: &Viewer,
+    viewer: &Staff,
     round_id: i64,
     lock: bool,
 ) -> Result<Round, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
     let sql = format!(
         "SELECT {ROUND_COLUMNS} FROM conference_rounds r JOIN groups g ON g.id = r.group_id
           WHERE r.id = $1 {}",

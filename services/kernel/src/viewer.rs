@@ -1,5 +1,6 @@
 //! Who is asking: `SignedIn` (any school), `Viewer` (a member of this school, not blocked) and
-//! `MaybeViewer`, read from the session cookie, Redis and one platform query.
+//! `MaybeViewer`, read from the session cookie, Redis and one platform query. Handlers that
+//! limit who may open them name `member::{Member, Staff, Admin, Writable}` instead.
 
 use std::sync::Arc;
 
@@ -94,34 +95,12 @@ pub struct Viewer {
 }
 
 impl Viewer {
-    /// 403 when the school made this member read-only; every change a member makes asks.
-    pub fn require_writable(&self) -> Result<(), AppError> {
-        if self.read_only {
-            Err(AppError::Forbidden {
-                reason: "error.forbidden_read_only",
-            })
-        } else {
-            Ok(())
-        }
-    }
-
     pub fn is_staff(&self) -> bool {
         self.roles.iter().any(|r| r.is_staff())
     }
 
     pub fn has(&self, role: Role) -> bool {
         self.roles.contains(&role)
-    }
-
-    /// 403 unless the viewer has one of `roles`.
-    pub fn require_any(&self, roles: &[Role]) -> Result<(), AppError> {
-        if roles.iter().any(|r| self.has(*r)) {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden {
-                reason: "error.forbidden_role",
-            })
-        }
     }
 }
 

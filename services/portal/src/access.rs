@@ -1,24 +1,10 @@
-//! Who may open the portal's pages: the portal's opening to parents, and a viewer as a
-//! reader of posts — the posts they see and the ones they may change.
+//! A viewer as a reader of posts: the posts they see and the ones they may change.
 
 use schoolplein_kernel::audience::{PostKind, PostReader};
-use schoolplein_kernel::{AppError, AppState, Role, Viewer};
-use tenant_router::{CurrentTenant, TenantTx};
+use schoolplein_kernel::{AppError, Role, Viewer};
+use tenant_router::TenantTx;
 
 use crate::db::posts::{self, PostRow};
-
-/// Parents' pages answer only while the school keeps the portal open to parents (T5).
-pub async fn open_to(
-    state: &AppState,
-    tenant: &CurrentTenant,
-    viewer: &Viewer,
-) -> Result<(), AppError> {
-    if viewer.is_staff() {
-        return Ok(());
-    }
-    let settings = state.settings.get(&state.schools, tenant.id()).await?;
-    settings.open_to(false)
-}
 
 /// Who the viewer is to posts.
 pub async fn reader(tx: &mut TenantTx, viewer: &Viewer) -> Result<PostReader, sqlx::Error> {

@@ -1,14 +1,11 @@
 //! What documents and photo albums share: who an item for one group or for the whole school
-//! reaches, who may manage it, the school's switch for its module, and reading uploaded files.
-
-use std::sync::Arc;
+//! reaches, who may manage it, and reading uploaded files.
 
 use axum::extract::Multipart;
 use schoolplein_kernel::audience::PostReader;
 use schoolplein_kernel::csrf::CsrfToken;
-use schoolplein_kernel::settings::{Module, SchoolSettings};
-use schoolplein_kernel::{AppError, AppState, Role, Viewer};
-use tenant_router::{CurrentTenant, TenantTx};
+use schoolplein_kernel::{AppError, Role, Viewer};
+use tenant_router::TenantTx;
 
 /// The condition on `alias` (a row with a `group_id`, NULL for the whole school) for the
 /// person in `$1`, admin in `$2`, with the groups in `$3`: admins see everything, everyone in
@@ -33,24 +30,6 @@ pub async fn member(tx: &mut TenantTx, viewer: &Viewer) -> Result<PostReader, sq
 /// school): admins anywhere, teachers for the groups they teach.
 pub fn may_manage(member: &PostReader, group: Option<i64>) -> bool {
     member.admin || group.is_some_and(|g| member.taught.contains(&g))
-}
-
-/// The school's settings, when the viewer may use the module: while the portal is closed to
-/// parents, parents get 403. A module that is off is refused before the handler by its routes'
-/// gate (`frame::module_gate`, 404 for every role); the check here keeps to that for a
-/// handler reached some other way.
-pub async fn module_open(
-    state: &AppState,
-    tenant: &CurrentTenant,
-    viewer: &Viewer,
-    module: Module,
-) -> Result<Arc<SchoolSettings>, AppError> {
-    let settings = state.settings.get(&state.schools, tenant.id()).await?;
-    if !settings.is_on(module) {
-        return Err(AppError::NotFound);
-    }
-    settings.open_to(viewer.is_staff())?;
-    Ok(settings)
 }
 
 pub use crate::db::groups::{GroupChoice, manageable as manageable_groups};

@@ -10,8 +10,7 @@ use chrono::NaiveDate;
 use http::StatusCode;
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::forms::Mistake;
-use schoolplein_kernel::settings::Module;
-use schoolplein_kernel::{AppError, AppState, Language, Pages, Viewer};
+use schoolplein_kernel::{AppError, AppState, Language, Member, Pages, Viewer, Writable};
 use serde::Serialize;
 use tenant_router::{CurrentTenant, TenantTx};
 
@@ -20,24 +19,6 @@ use crate::db::bookings::{self, SlotState};
 use crate::pages::text_with;
 use crate::rounds::{BookingMode, Form};
 use crate::times;
-
-/// Parents' pages answer while the school keeps the portal open to them and the conference
-/// module on; staff always get in (a teacher may be a parent too).
-async fn open_to(
-    state: &AppState,
-    tenant: &CurrentTenant,
-    viewer: &Viewer,
-) -> Result<(), AppError> {
-    if viewer.is_staff() {
-        return Ok(());
-    }
-    let settings = state.settings.get(&state.schools, tenant.id()).await?;
-    settings.open_to(false)?;
-    if !settings.is_on(Module::Conferences) {
-        return Err(AppError::NotFound);
-    }
-    Ok(())
-}
 
 /// A slot in a child's column.
 #[derive(Debug, Clone, Serialize)]
@@ -284,10 +265,9 @@ pub async fn show_conferences(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Member,
     Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    open_to(&state, &tenant, &viewer).await?;
     render_page(
         &state,
         &tenant,
@@ -379,11 +359,9 @@ pub async fn book_slot(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Writable<Member>,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    open_to(&state, &tenant, &viewer).await?;
-    viewer.require_writable()?;
     let form = Form(&form);
     let slot_id = form.id("slot")?;
     let pupil_id = form.id("child")?;
@@ -443,11 +421,9 @@ pub async fn cancel_booking(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Writable<Member>,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    open_to(&state, &tenant, &viewer).await?;
-    viewer.require_writable()?;
     let booking_id = Form(&form).id("booking")?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     let found = bookings::booking(&mut tx, booking_id).await?;

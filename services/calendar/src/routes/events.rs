@@ -7,18 +7,16 @@ use chrono::{Datelike, NaiveDate, Utc};
 use http::StatusCode;
 use schoolplein_kernel::confirm::{ConfirmKeys, Confirmation};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
-use schoolplein_kernel::dutch_time;
 use schoolplein_kernel::forms::Mistake;
 use schoolplein_kernel::forms::TokenOnly;
 use schoolplein_kernel::settings::Module;
-use schoolplein_kernel::{AppError, AppState, Pages, Role, Viewer};
+use schoolplein_kernel::{AppError, AppState, Member, Pages, Staff, Writable, dutch_time};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
 use crate::db::groups::{self, GroupChoice};
 use crate::display::Names;
 use crate::events::{self, EventDraft, EventReader, EventRow, Visibility};
-use crate::pages::calendar_open;
 use crate::zone;
 
 /// An event in a day's cell of the month.
@@ -96,10 +94,10 @@ pub async fn show_month(
     State(state): State<AppState>,
     tenant: CurrentTenant,
     pages: Pages,
-    viewer: Viewer,
+    viewer: Member,
     Query(query): Query<MonthQuery>,
 ) -> Result<Response, AppError> {
-    let settings = calendar_open(&state, &tenant, &viewer).await?;
+    let settings = state.settings.get(&state.schools, tenant.id()).await?;
     let today = zone::today(Utc::now());
     let first = match query.month.as_deref().map(str::trim) {
         None | Some("") => today.with_day(1).unwrap_or(today),
@@ -206,9 +204,9 @@ pub async fn list_upcoming(
     State(state): State<AppState>,
     tenant: CurrentTenant,
     pages: Pages,
-    viewer: Viewer,
+    viewer: Member,
 ) -> Result<Response, AppError> {
-    let settings = calendar_open(&state, &tenant, &viewer).await?;
+    let settings = state.settings.get(&state.schools, tenant.id()).await?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let reader = EventReader::of_viewer(&mut tx, &viewer).await?;
     let rows = events::upcoming(&mut tx, &reader, Utc::now(), UPCOMING).await?;
@@ -243,10 +241,9 @@ pub async fn show_event(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Member,
     Path(event_id): Path<i64>,
 ) -> Result<Response, AppError> {
-    calendar_open(&state, &tenant, &viewer).await?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let reader = EventReader::of_viewer(&mut tx, &viewer).await?;
     let event = events::visible_event(&mut tx, &reader, event_id).await?;
@@ -397,9 +394,8 @@ async fn form_page(
     pages.show_with(status, "calendar/event_form.html", &page)
 }
 
-/// Staff who may add events (admins, teachers of a group); 403 for anyone else.
-fn require_maker(viewer: &Viewer, reader: &EventReader) -> Result<(), AppError> {
-    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
+/// Staff who may add events (admins, teachers of a group); 403 for staff without a group.
+fn require_maker(reader: &EventReader) -> Result<(), AppError> {
     if reader.may_create() {
         Ok(())
     } else {
@@ -415,13 +411,11 @@ pub async fn new_event(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Staff,
 ) -> Result<Response, AppError> {
-    calendar_open(&state, &tenant, &viewer).await?;
-    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let reader = EventReader::of_viewer(&mut tx, &viewer).await?;
-    require_maker(&viewer, &reader)?;
+    require_maker(&reader)?;
     let form = form_page(&pages, &csrf, &mut tx, &reader, None, None).await?;
     tx.commit().await?;
     Ok(form)
@@ -434,15 +428,12 @@ pub async fn create_event(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Writable<Staff>,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    calendar_open(&state, &tenant, &viewer).await?;
-    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
-    viewer.require_writable()?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     let reader = EventReader::of_viewer(&mut tx, &viewer).await?;
-    require_maker(&viewer, &reader)?;
+    require_maker(&reader)?;
     let draft = match checked_draft(&mut tx, &reader, &form).await {
         Ok(draft) => draft,
         Err(error) => {
@@ -524,11 +515,9 @@ pub async fn edit_event_form(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Staff,
     Path(event_id): Path<i64>,
 ) -> Result<Response, AppError> {
-    calendar_open(&state, &tenant, &viewer).await?;
-    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let reader = EventReader::of_viewer(&mut tx, &viewer).await?;
     let event = manageable_event(&mut tx, &reader, event_id).await?;
@@ -543,13 +532,10 @@ pub async fn edit_event(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Writable<Staff>,
     Path(event_id): Path<i64>,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    calendar_open(&state, &tenant, &viewer).await?;
-    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
-    viewer.require_writable()?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     let reader = EventReader::of_viewer(&mut tx, &viewer).await?;
     let event = manageable_event(&mut tx, &reader, event_id).await?;
@@ -580,11 +566,9 @@ pub async fn confirm_delete_event(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Writable<Staff>,
     Path(event_id): Path<i64>,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
-    viewer.require_writable()?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let reader = EventReader::of_viewer(&mut tx, &viewer).await?;
     let event = manageable_event(&mut tx, &reader, event_id).await?;
@@ -615,13 +599,10 @@ pub async fn confirm_delete_event(
 pub async fn delete_event(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    viewer: Viewer,
+    viewer: Writable<Staff>,
     Path(event_id): Path<i64>,
     CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
-    calendar_open(&state, &tenant, &viewer).await?;
-    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
-    viewer.require_writable()?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     let reader = EventReader::of_viewer(&mut tx, &viewer).await?;
     let event = manageable_event(&mut tx, &reader, event_id).await?;

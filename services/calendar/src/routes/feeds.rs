@@ -9,7 +9,7 @@ use http::header;
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::settings::Module;
 use schoolplein_kernel::tokens::SecretToken;
-use schoolplein_kernel::{AppError, AppState, Pages, Role, Viewer};
+use schoolplein_kernel::{AppError, AppState, Member, Pages, Role, Viewer};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
@@ -17,7 +17,6 @@ use crate::db::groups;
 use crate::events::{self, EventReader};
 use crate::feeds::{self, FEED_SUFFIX};
 use crate::ical;
-use crate::pages::calendar_open;
 
 /// How far back a feed reaches: calendar apps keep what they fetched, and a year of the past
 /// is enough to look something up without making every fetch grow for ever.
@@ -96,9 +95,8 @@ pub async fn show_feeds(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Member,
 ) -> Result<Response, AppError> {
-    calendar_open(&state, &tenant, &viewer).await?;
     feeds_page(&state, &tenant, &pages, &csrf, &viewer, None).await
 }
 
@@ -144,10 +142,9 @@ pub async fn renew_feed(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Member,
     CsrfForm(form): CsrfForm<FeedForm>,
 ) -> Result<Response, AppError> {
-    calendar_open(&state, &tenant, &viewer).await?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     let reader = EventReader::of_viewer(&mut tx, &viewer).await?;
     let group = chosen_group(&mut tx, &reader, &form.group_id).await?;
@@ -169,10 +166,9 @@ pub async fn renew_feed(
 pub async fn revoke_feed(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    viewer: Viewer,
+    viewer: Member,
     CsrfForm(form): CsrfForm<FeedForm>,
 ) -> Result<Response, AppError> {
-    calendar_open(&state, &tenant, &viewer).await?;
     // Only the viewer's own link is touched, so any group will do: one they no longer follow
     // may still have a link they want to end.
     let group = match form.group_id.trim() {

@@ -4,7 +4,7 @@
 use axum::extract::{Path, State};
 use axum::response::Response;
 use schoolplein_kernel::pdf::{Block, download};
-use schoolplein_kernel::{AppError, AppState, Lang, Language, Viewer};
+use schoolplein_kernel::{AppError, AppState, Lang, Language, Staff};
 use tenant_router::{CurrentTenant, TenantTx};
 
 use crate::db::groups;
@@ -46,7 +46,7 @@ pub async fn round_overview(
     State(state): State<AppState>,
     tenant: CurrentTenant,
     Lang(lang): Lang,
-    viewer: Viewer,
+    viewer: Staff,
     Path(round_id): Path<i64>,
 ) -> Result<Response, AppError> {
     let settings = state.settings.get(&state.schools, tenant.id()).await?;

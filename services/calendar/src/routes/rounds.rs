@@ -10,7 +10,9 @@ use schoolplein_kernel::confirm::{ConfirmKeys, Confirmation};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::forms::TokenOnly;
 use schoolplein_kernel::forms::{Mistake, Typed};
-use schoolplein_kernel::{AppError, AppState, Language, Pages, Role, Viewer};
+use schoolplein_kernel::{
+    Admin, AppError, AppState, Language, Pages, Role, Staff, Viewer, Writable,
+};
 use schoolplein_mailing::{Letterhead, MailRequest, Outbox};
 use serde::Serialize;
 use tenant_router::{CurrentTenant, TenantTx};
@@ -75,10 +77,9 @@ pub async fn list_rounds(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Staff,
     axum::extract::Query(query): axum::extract::Query<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
     let saved = query.iter().any(|(k, _)| k == "saved");
     rounds_page(&state, &tenant, &pages, csrf, &viewer, saved, None).await
 }
@@ -162,11 +163,9 @@ pub async fn create_round(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Writable<Staff>,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
-    viewer.require_writable()?;
     match new_round(&state, &tenant, pages.language(), &viewer, &form).await {
         Ok(id) => Ok(Redirect::to(&format!("/conference-rounds/{id}")).into_response()),
         Err(error) => {
@@ -390,7 +389,7 @@ pub async fn show_round(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Staff,
     Path(round_id): Path<i64>,
 ) -> Result<Response, AppError> {
     round_page(&state, &tenant, &pages, csrf, &viewer, round_id, None).await
@@ -402,7 +401,7 @@ async fn round_page(
     tenant: &CurrentTenant,
     pages: &Pages,
     csrf: Csrf,
-    viewer: &Viewer,
+    viewer: &Staff,
     round_id: i64,
     refused: Option<Refused>,
 ) -> Result<Response, AppError> {
@@ -557,7 +556,7 @@ async fn settle(
     tenant: &CurrentTenant,
     pages: &Pages,
     csrf: Csrf,
-    viewer: &Viewer,
+    viewer: &Staff,
     round_id: i64,
     outcome: Result<(), AppError>,
     form: &'static str,
@@ -618,10 +617,9 @@ fn back_to(round_id: i64) -> Response {
 async fn change_round(
     state: &AppState,
     tenant: &CurrentTenant,
-    viewer: &Viewer,
+    viewer: &Writable<Staff>,
     round_id: i64,
 ) -> Result<(TenantTx, Round), AppError> {
-    viewer.require_writable()?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     let round = managed_round(&mut tx, viewer, round_id, true).await?;
     if round.state() == RoundStatus::Closed {
@@ -637,7 +635,7 @@ pub async fn save_round_settings(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Writable<Staff>,
     Path(round_id): Path<i64>,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
@@ -700,7 +698,7 @@ pub async fn add_slot(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Writable<Staff>,
     Path(round_id): Path<i64>,
     CsrfForm(sent): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
@@ -745,7 +743,7 @@ pub async fn delete_slot(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Writable<Staff>,
     Path((round_id, slot_id)): Path<(i64, i64)>,
     CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
@@ -783,7 +781,7 @@ pub async fn double_slot(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Writable<Staff>,
     Path((round_id, slot_id)): Path<(i64, i64)>,
     CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
@@ -843,7 +841,7 @@ pub async fn single_slot(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Writable<Staff>,
     Path((round_id, slot_id)): Path<(i64, i64)>,
     CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
@@ -887,7 +885,7 @@ pub async fn assign_slot(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Writable<Staff>,
     Path((round_id, slot_id)): Path<(i64, i64)>,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
@@ -943,7 +941,7 @@ pub async fn remove_booking(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Writable<Staff>,
     Path((round_id, booking_id)): Path<(i64, i64)>,
     CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
@@ -990,7 +988,7 @@ pub async fn publish_round(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Writable<Staff>,
     Path(round_id): Path<i64>,
     CsrfForm(sent): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
@@ -1124,7 +1122,7 @@ pub async fn close_round(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Writable<Staff>,
     Path(round_id): Path<i64>,
     CsrfForm(form): CsrfForm<CloseForm>,
 ) -> Result<Response, AppError> {
@@ -1167,7 +1165,7 @@ pub async fn confirm_delete_round(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Writable<Staff>,
     Path(round_id): Path<i64>,
 ) -> Result<Response, AppError> {
     let (mut tx, round) = change_round(&state, &tenant, &viewer, round_id).await?;
@@ -1200,7 +1198,7 @@ pub async fn confirm_delete_round(
 pub async fn delete_round(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    viewer: Viewer,
+    viewer: Writable<Staff>,
     Path(round_id): Path<i64>,
     CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
@@ -1223,11 +1221,9 @@ pub async fn save_invitation_text(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Writable<Admin>,
     CsrfForm(sent): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin])?;
-    viewer.require_writable()?;
     let form = Form(&sent);
     let checked = rounds::text("invitation_text", form.get("invitation_text"), 4000, true)
         .and_then(|nl| {

@@ -12,7 +12,7 @@ use schoolplein_kernel::confirm::{ConfirmKeys, Confirmation};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm, CsrfToken};
 use schoolplein_kernel::forms::{FormBack, TokenOnly, anchors, value};
 use schoolplein_kernel::settings::Module;
-use schoolplein_kernel::{AppError, AppState, Pages, Role, Viewer};
+use schoolplein_kernel::{AppError, AppState, Member, Pages, Staff, Viewer, Writable};
 use serde::Serialize;
 use tenant_router::{CurrentTenant, TenantId, TenantTx};
 use tokio::sync::Semaphore;
@@ -22,8 +22,7 @@ use crate::db::pupils;
 use crate::fields::optional_text;
 use crate::files::{clean_file_name, disposition, sniff_image};
 use crate::sharing::{
-    self, FileLimits, GroupChoice, file_headers, manageable_groups, may_manage, member,
-    module_open, read_upload,
+    self, FileLimits, GroupChoice, file_headers, manageable_groups, may_manage, member, read_upload,
 };
 use crate::zip::StoredZip;
 
@@ -100,9 +99,8 @@ pub async fn list_albums(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Member,
 ) -> Result<Response, AppError> {
-    module_open(&state, &tenant, &viewer, Module::Photos).await?;
     albums_page(&state, &tenant, &pages, csrf, &viewer, FormBack::none()).await
 }
 
@@ -147,12 +145,9 @@ pub async fn create_album(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Writable<Staff>,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    module_open(&state, &tenant, &viewer, Module::Photos).await?;
-    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
-    viewer.require_writable()?;
     let made = async {
         let title = optional_text("title", value(&form, "title"), 100, false)?
             .ok_or_else(|| AppError::bad_request("title", "portal.albums.title_required"))?;
@@ -218,10 +213,9 @@ pub async fn show_album(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Member,
     Path(album_id): Path<i64>,
 ) -> Result<Response, AppError> {
-    module_open(&state, &tenant, &viewer, Module::Photos).await?;
     album_page(
         &state,
         &tenant,
@@ -270,13 +264,10 @@ pub async fn save_album_settings(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Writable<Staff>,
     Path(album_id): Path<i64>,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    module_open(&state, &tenant, &viewer, Module::Photos).await?;
-    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
-    viewer.require_writable()?;
     let sent = form
         .iter()
         .rfind(|(key, _)| key == "parents_may_upload")
@@ -310,11 +301,9 @@ pub async fn confirm_delete_album(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Writable<Staff>,
     Path(album_id): Path<i64>,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
-    viewer.require_writable()?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let reader = AlbumReader::load(&mut tx, &viewer).await?;
     let album = managed_album(&mut tx, &reader, album_id).await?;
@@ -340,13 +329,10 @@ pub async fn confirm_delete_album(
 pub async fn delete_album(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    viewer: Viewer,
+    viewer: Writable<Staff>,
     Path(album_id): Path<i64>,
     CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
-    module_open(&state, &tenant, &viewer, Module::Photos).await?;
-    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
-    viewer.require_writable()?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     let reader = AlbumReader::load(&mut tx, &viewer).await?;
     managed_album(&mut tx, &reader, album_id).await?;
@@ -419,12 +405,10 @@ pub async fn upload_photos(
     tenant: CurrentTenant,
     pages: Pages,
     (csrf, csrf_check): (Csrf, CsrfToken),
-    viewer: Viewer,
+    viewer: Writable<Member>,
     Path(album_id): Path<i64>,
     multipart: Multipart,
 ) -> Result<Response, AppError> {
-    module_open(&state, &tenant, &viewer, Module::Photos).await?;
-    viewer.require_writable()?;
     // Refuse early whoever may not add here, before reading and decoding anything.
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let reader = AlbumReader::load(&mut tx, &viewer).await?;
@@ -509,7 +493,6 @@ async fn shown_photo_bytes(
     photo_id: i64,
     column: &'static str,
 ) -> Result<(String, String, Vec<u8>), AppError> {
-    module_open(state, tenant, viewer, Module::Photos).await?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let reader = AlbumReader::load(&mut tx, viewer).await?;
     let photo = albums::shown_photo(&mut tx, &reader, album_id, photo_id, column).await?;
@@ -521,7 +504,7 @@ async fn shown_photo_bytes(
 pub async fn show_thumbnail(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    viewer: Viewer,
+    viewer: Member,
     Path((album_id, photo_id)): Path<(i64, i64)>,
 ) -> Result<Response, AppError> {
     let (_, _, thumbnail) =
@@ -534,7 +517,7 @@ pub async fn show_thumbnail(
 pub async fn download_photo(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    viewer: Viewer,
+    viewer: Member,
     Path((album_id, photo_id)): Path<(i64, i64)>,
 ) -> Result<Response, AppError> {
     let (name, content_type, bytes) =
@@ -559,10 +542,9 @@ pub async fn show_photo(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Member,
     Path((album_id, photo_id)): Path<(i64, i64)>,
 ) -> Result<Response, AppError> {
-    module_open(&state, &tenant, &viewer, Module::Photos).await?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let reader = AlbumReader::load(&mut tx, &viewer).await?;
     let album = visible_album(&mut tx, &reader, album_id).await?;
@@ -605,13 +587,10 @@ fn ids(form: &[(String, String)], field: &'static str) -> Result<BTreeSet<i64>, 
 pub async fn save_tags(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    viewer: Viewer,
+    viewer: Writable<Staff>,
     Path((album_id, photo_id)): Path<(i64, i64)>,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    module_open(&state, &tenant, &viewer, Module::Photos).await?;
-    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
-    viewer.require_writable()?;
     let pupils: Vec<i64> = ids(&form, "pupils")?.into_iter().collect();
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     let reader = AlbumReader::load(&mut tx, &viewer).await?;
@@ -634,13 +613,10 @@ pub async fn save_tags(
 pub async fn delete_photo(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    viewer: Viewer,
+    viewer: Writable<Staff>,
     Path((album_id, photo_id)): Path<(i64, i64)>,
     CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
-    module_open(&state, &tenant, &viewer, Module::Photos).await?;
-    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
-    viewer.require_writable()?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     let reader = AlbumReader::load(&mut tx, &viewer).await?;
     managed_album(&mut tx, &reader, album_id).await?;
@@ -659,11 +635,10 @@ pub async fn download_zip(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Member,
     Path(album_id): Path<i64>,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    module_open(&state, &tenant, &viewer, Module::Photos).await?;
     match zip_of_selection(&state, &tenant, &viewer, album_id, &form).await {
         Err(error) => {
             let anchor = |_: &str| "photos".to_owned();

@@ -7,10 +7,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use schoolplein_kernel::csrf::{CsrfForm, CsrfToken};
 use schoolplein_kernel::forms::TokenOnly;
-use schoolplein_kernel::{AppError, AppState, Role, Viewer};
+use schoolplein_kernel::{AppError, AppState, Member, Staff, Writable};
 use tenant_router::{CurrentTenant, TenantTx};
 
-use crate::access::{changeable, open_to, reader};
+use crate::access::{changeable, reader};
 use crate::attachments::{MAX_ATTACHMENTS, check, read_file, unreadable};
 use crate::db::attachments;
 use crate::files::disposition;
@@ -20,13 +20,11 @@ use crate::files::disposition;
 pub async fn upload(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    viewer: Viewer,
+    viewer: Writable<Staff>,
     csrf: CsrfToken,
     Path(post_id): Path<i64>,
     mut multipart: Multipart,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
-    viewer.require_writable()?;
     let mut verified = false;
     let mut file = None;
     while let Some(mut field) = multipart.next_field().await.map_err(unreadable("file"))? {
@@ -64,10 +62,9 @@ pub async fn upload(
 pub async fn download(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    viewer: Viewer,
+    viewer: Member,
     Path((post_id, attachment_id)): Path<(i64, i64)>,
 ) -> Result<Response, AppError> {
-    open_to(&state, &tenant, &viewer).await?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let reader = reader(&mut tx, &viewer).await?;
     let file = attachments::file(&mut tx, &reader, post_id, attachment_id).await?;
@@ -88,12 +85,10 @@ pub async fn download(
 pub async fn delete(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    viewer: Viewer,
+    viewer: Writable<Staff>,
     Path((post_id, attachment_id)): Path<(i64, i64)>,
     CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
-    viewer.require_writable()?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     changeable(&mut tx, &viewer, post_id).await?;
     if !attachments::delete(&mut tx, post_id, attachment_id).await? {

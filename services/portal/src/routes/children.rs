@@ -5,11 +5,10 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::forms::{FormBack, TokenOnly, value};
-use schoolplein_kernel::{AppError, AppState, Pages, Viewer};
+use schoolplein_kernel::{AppError, AppState, Member, Pages, Viewer, Writable};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
-use crate::access::open_to;
 use crate::db::children::{self, ChildRow, ContactRow};
 use crate::db::people::{self, Details};
 use crate::details::DetailsForm;
@@ -50,10 +49,9 @@ pub async fn show_children(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Member,
     axum::extract::Query(query): axum::extract::Query<SavedQuery>,
 ) -> Result<Response, AppError> {
-    open_to(&state, &tenant, &viewer).await?;
     children_page(
         &state,
         &tenant,
@@ -165,12 +163,10 @@ pub async fn save_privacy(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Writable<Member>,
     Path(pupil_id): Path<i64>,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    open_to(&state, &tenant, &viewer).await?;
-    viewer.require_writable()?;
     let chosen = match parse_privacy(&form) {
         Ok(chosen) => chosen,
         Err(error) => {
@@ -205,11 +201,9 @@ pub async fn save_details(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Writable<Member>,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    open_to(&state, &tenant, &viewer).await?;
-    viewer.require_writable()?;
     let details = match DetailsForm::of(&form).validate() {
         Ok(details) => details,
         Err(error) => {
@@ -261,11 +255,9 @@ pub async fn save_contacts(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Writable<Member>,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    open_to(&state, &tenant, &viewer).await?;
-    viewer.require_writable()?;
     let rows = match parse_contacts(&form) {
         Ok(rows) => rows,
         Err(error) => {
@@ -306,12 +298,10 @@ pub async fn save_medical(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Writable<Member>,
     Path(pupil_id): Path<i64>,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    open_to(&state, &tenant, &viewer).await?;
-    viewer.require_writable()?;
     let checked = text("medical", value(&form, "medical"), 2000, true).and_then(|medical| {
         let allergies = text("allergies", value(&form, "allergies"), 1000, true)?;
         Ok((medical.unwrap_or_default(), allergies.unwrap_or_default()))
@@ -346,12 +336,10 @@ pub async fn save_medical(
 pub async fn make_primary(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    viewer: Viewer,
+    viewer: Writable<Member>,
     Path(pupil_id): Path<i64>,
     CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
-    open_to(&state, &tenant, &viewer).await?;
-    viewer.require_writable()?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     if !children::linked(&mut tx, pupil_id, viewer.person_id).await? {
         return Err(AppError::NotFound);

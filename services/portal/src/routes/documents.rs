@@ -8,7 +8,7 @@ use schoolplein_kernel::confirm::{ConfirmKeys, Confirmation};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm, CsrfToken};
 use schoolplein_kernel::forms::{FormBack, TokenOnly, anchors, value};
 use schoolplein_kernel::settings::Module;
-use schoolplein_kernel::{AppError, AppState, Pages, Role, Viewer};
+use schoolplein_kernel::{AppError, AppState, Member, Pages, Staff, Viewer, Writable};
 use serde::Serialize;
 use tenant_router::{CurrentTenant, TenantTx};
 
@@ -16,8 +16,7 @@ use crate::db::documents::{self, DocumentRow, FolderRow};
 use crate::fields::optional_text;
 use crate::files::{disposition, sniff_attachment};
 use crate::sharing::{
-    self, FileLimits, GroupChoice, file_headers, manageable_groups, may_manage, member,
-    module_open, read_upload,
+    self, FileLimits, GroupChoice, file_headers, manageable_groups, may_manage, member, read_upload,
 };
 
 /// The largest document accepted.
@@ -87,9 +86,8 @@ pub async fn list_folders(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Member,
 ) -> Result<Response, AppError> {
-    module_open(&state, &tenant, &viewer, Module::Documents).await?;
     folders_page(&state, &tenant, &pages, csrf, &viewer, FormBack::none()).await
 }
 
@@ -139,12 +137,9 @@ pub async fn create_folder(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Writable<Staff>,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    module_open(&state, &tenant, &viewer, Module::Documents).await?;
-    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
-    viewer.require_writable()?;
     let made = async {
         let name = optional_text("name", value(&form, "name"), 100, false)?
             .ok_or_else(|| AppError::bad_request("name", "portal.documents.name_required"))?;
@@ -204,10 +199,9 @@ pub async fn show_folder(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Member,
     Path(folder_id): Path<i64>,
 ) -> Result<Response, AppError> {
-    module_open(&state, &tenant, &viewer, Module::Documents).await?;
     folder_page(
         &state,
         &tenant,
@@ -256,13 +250,10 @@ pub async fn upload_documents(
     tenant: CurrentTenant,
     pages: Pages,
     (csrf, csrf_check): (Csrf, CsrfToken),
-    viewer: Viewer,
+    viewer: Writable<Staff>,
     Path(folder_id): Path<i64>,
     multipart: Multipart,
 ) -> Result<Response, AppError> {
-    module_open(&state, &tenant, &viewer, Module::Documents).await?;
-    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
-    viewer.require_writable()?;
     match store_documents(&state, &tenant, &viewer, &csrf_check, folder_id, multipart).await {
         Ok(()) => Ok(Redirect::to(&format!("/documents/{folder_id}")).into_response()),
         Err(error) => {
@@ -326,10 +317,9 @@ async fn store_documents(
 pub async fn download_document(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    viewer: Viewer,
+    viewer: Member,
     Path((folder_id, document_id)): Path<(i64, i64)>,
 ) -> Result<Response, AppError> {
-    module_open(&state, &tenant, &viewer, Module::Documents).await?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let reader = member(&mut tx, &viewer).await?;
     let file = documents::file(&mut tx, &reader, folder_id, document_id).await?;
@@ -342,13 +332,10 @@ pub async fn download_document(
 pub async fn delete_document(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    viewer: Viewer,
+    viewer: Writable<Staff>,
     Path((folder_id, document_id)): Path<(i64, i64)>,
     CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
-    module_open(&state, &tenant, &viewer, Module::Documents).await?;
-    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
-    viewer.require_writable()?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     let reader = member(&mut tx, &viewer).await?;
     let folder = visible_folder(&mut tx, &reader, folder_id).await?;
@@ -370,11 +357,9 @@ pub async fn confirm_delete_folder(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Writable<Staff>,
     Path(folder_id): Path<i64>,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
-    viewer.require_writable()?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let reader = member(&mut tx, &viewer).await?;
     let folder = visible_folder(&mut tx, &reader, folder_id).await?;
@@ -406,13 +391,10 @@ pub async fn confirm_delete_folder(
 pub async fn delete_folder(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    viewer: Viewer,
+    viewer: Writable<Staff>,
     Path(folder_id): Path<i64>,
     CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
-    module_open(&state, &tenant, &viewer, Module::Documents).await?;
-    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
-    viewer.require_writable()?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     let reader = member(&mut tx, &viewer).await?;
     let folder = visible_folder(&mut tx, &reader, folder_id).await?;

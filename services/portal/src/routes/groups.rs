@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use schoolplein_kernel::{AppError, AppState, Pages, Role, Viewer};
+use schoolplein_kernel::{AppError, AppState, Member, Pages, Role};
 use serde::Serialize;
 use tenant_router::{CurrentTenant, TenantTx};
 
@@ -27,7 +27,7 @@ pub async fn show_group(
     State(state): State<AppState>,
     tenant: CurrentTenant,
     pages: Pages,
-    viewer: Viewer,
+    viewer: Member,
     Path(group_id): Path<i64>,
 ) -> Result<Response, AppError> {
     let view = group_view(&state, &tenant, &viewer, group_id).await?;
@@ -42,7 +42,7 @@ pub async fn show_group(
 pub async fn group_json(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    viewer: Viewer,
+    viewer: Member,
     Path(group_id): Path<i64>,
 ) -> Result<Json<GroupView>, AppError> {
     Ok(Json(group_view(&state, &tenant, &viewer, group_id).await?))
@@ -58,7 +58,7 @@ pub async fn list_groups(
     State(state): State<AppState>,
     tenant: CurrentTenant,
     pages: Pages,
-    viewer: Viewer,
+    viewer: Member,
 ) -> Result<Response, AppError> {
     let settings = state.settings.get(&state.schools, tenant.id()).await?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;

@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::forms::{FormBack, TokenOnly, anchors, value};
-use schoolplein_kernel::{AppError, AppState, Pages, Role, Viewer};
+use schoolplein_kernel::{Admin, AppError, AppState, Pages};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
@@ -47,10 +47,9 @@ pub async fn show_groups_admin(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    _: Admin,
     axum::extract::Query(query): axum::extract::Query<MovedQuery>,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin])?;
     groups_page(&state, &tenant, &pages, csrf, query.moved, FormBack::none()).await
 }
 
@@ -109,10 +108,9 @@ pub async fn create_group(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    _: Admin,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin])?;
     match make_group(&state, &tenant, &form).await {
         Err(error) => {
             let anchor = anchors(&[("name", "group-name"), ("year", "group-year")]);
@@ -153,11 +151,10 @@ pub async fn add_teacher(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    _: Admin,
     Path(group_id): Path<i64>,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin])?;
     match give_teacher(&state, &tenant, group_id, &form).await {
         Err(error) => {
             let anchor = |_: &str| format!("add-teacher-person-{group_id}");
@@ -198,11 +195,10 @@ async fn give_teacher(
 pub async fn remove_teacher(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    viewer: Viewer,
+    _: Admin,
     Path((group_id, person_id)): Path<(i64, i64)>,
     CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin])?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     if !groups::remove_teacher(&mut tx, group_id, person_id).await? {
         return Err(AppError::NotFound);
@@ -218,10 +214,9 @@ pub async fn move_pupils(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    _: Admin,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin])?;
     match move_all(&state, &tenant, &form).await {
         Err(error) => {
             let anchor = anchors(&[("from", "move-from"), ("to", "move-to")]);
@@ -298,10 +293,9 @@ pub async fn confirm_merge(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    _: Admin,
     Query(form): Query<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin])?;
     let preview = async {
         let from = group_field(&form, "from")?;
         let into = group_field(&form, "into")?;
@@ -334,10 +328,9 @@ pub async fn confirm_merge(
 pub async fn merge_group(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    viewer: Viewer,
+    _: Admin,
     CsrfForm(form): CsrfForm<MergeForm>,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin])?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     groups::merge(&mut tx, form.from, form.into).await?;
     tx.commit().await?;
@@ -353,11 +346,10 @@ pub async fn split_group(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    _: Admin,
     Path(group_id): Path<i64>,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin])?;
     let split = async {
         let name = group_name(value(&form, "name"))?;
         let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;

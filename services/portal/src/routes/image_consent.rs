@@ -8,7 +8,7 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::forms::FormBack;
-use schoolplein_kernel::{AppError, AppState, Pages, Role, Viewer};
+use schoolplein_kernel::{Admin, AppError, AppState, Pages, Writable};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
@@ -37,10 +37,9 @@ pub async fn show_consent(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    _: Admin,
     Query(query): Query<SavedQuery>,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin])?;
     consent_page(
         &state,
         &tenant,
@@ -91,11 +90,9 @@ pub async fn save_consent(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    _: Writable<Admin>,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin])?;
-    viewer.require_writable()?;
     match record_consents(&state, &tenant, &form).await {
         Ok(()) => Ok(Redirect::to("/admin/image-consent?saved=1").into_response()),
         Err(error) => {

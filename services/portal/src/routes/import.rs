@@ -10,7 +10,7 @@ use chrono::Utc;
 use http::StatusCode;
 use schoolplein_kernel::csrf::{Csrf, CsrfForm, CsrfToken};
 use schoolplein_kernel::forms::FormBack;
-use schoolplein_kernel::{AppError, AppState, Pages, Role, Viewer};
+use schoolplein_kernel::{Admin, AppError, AppState, Pages, Role};
 use schoolplein_registration::{EmailAddress, PersonName};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
@@ -74,9 +74,8 @@ pub async fn show_import(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    _: Admin,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin])?;
     render(&state, &tenant, &pages, StatusCode::OK, empty_page(&csrf)).await
 }
 
@@ -125,10 +124,9 @@ pub async fn import_roster(
     pages: Pages,
     csrf: Csrf,
     csrf_check: CsrfToken,
-    viewer: Viewer,
+    viewer: Admin,
     mut multipart: Multipart,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin])?;
     let upload = read_upload(&mut multipart, &csrf_check)
         .await
         .and_then(|upload| {
@@ -221,10 +219,9 @@ pub async fn show_import_teachers(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    _: Admin,
     Query(query): Query<InvitedQuery>,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin])?;
     teachers_page(
         &state,
         &tenant,
@@ -268,10 +265,9 @@ pub async fn invite_import_teachers(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Admin,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin])?;
     let chosen: Vec<&str> = form
         .iter()
         .filter(|(name, _)| name == "teacher")

@@ -6,7 +6,7 @@
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
-use schoolplein_kernel::{AppError, AppState, Pages, Role, Viewer};
+use schoolplein_kernel::{Admin, AppError, AppState, Pages};
 use schoolplein_mailing::Outbox;
 use schoolplein_mailing::invitations::invite_parents;
 use serde::{Deserialize, Serialize};
@@ -46,10 +46,9 @@ pub async fn show_invitations(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    _: Admin,
     Query(query): Query<InvitationsQuery>,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin])?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let groups = groups::all(&mut tx).await?;
     let contacts = invitations::contacts(&mut tx, tenant.id(), query.group).await?;
@@ -86,10 +85,9 @@ pub struct InviteForm {
 pub async fn send_invitations(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    viewer: Viewer,
+    viewer: Admin,
     CsrfForm(form): CsrfForm<InviteForm>,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin])?;
     let group = match form.group.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(text) => Some(

@@ -3,7 +3,7 @@
 
 use axum::extract::{Path, State};
 use axum::response::Response;
-use schoolplein_kernel::{AppError, AppState, Lang, Language, Role, Viewer, dutch_time};
+use schoolplein_kernel::{Admin, AppError, AppState, Lang, Language, dutch_time};
 use schoolplein_registration::ActivationCode;
 use tenant_router::{CurrentTenant, TenantTx};
 
@@ -93,10 +93,9 @@ pub async fn group_letters(
     State(state): State<AppState>,
     tenant: CurrentTenant,
     Lang(lang): Lang,
-    viewer: Viewer,
+    _: Admin,
     Path(group_id): Path<i64>,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin])?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     let group_name = groups::name_of(&mut tx, group_id).await?;
     let group_name = group_name.ok_or(AppError::NotFound)?;

@@ -4,7 +4,7 @@
 
 use axum::extract::{Path, State};
 use axum::response::Response;
-use schoolplein_kernel::{AppError, AppState, Lang, Language, Viewer};
+use schoolplein_kernel::{AppError, AppState, Lang, Language, Member};
 use tenant_router::{CurrentTenant, TenantTx};
 
 use crate::db::people;
@@ -64,7 +64,7 @@ pub async fn address_list(
     State(state): State<AppState>,
     tenant: CurrentTenant,
     Lang(lang): Lang,
-    viewer: Viewer,
+    viewer: Member,
     Path(group_id): Path<i64>,
 ) -> Result<Response, AppError> {
     let settings = state.settings.get(&state.schools, tenant.id()).await?;
@@ -91,7 +91,7 @@ pub async fn class_list(
     State(state): State<AppState>,
     tenant: CurrentTenant,
     Lang(lang): Lang,
-    viewer: Viewer,
+    viewer: Member,
     Path(group_id): Path<i64>,
 ) -> Result<Response, AppError> {
     if !viewer.is_staff() {

@@ -5,12 +5,11 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::forms::{FormBack, value};
-use schoolplein_kernel::{AppError, AppState, Pages, Viewer};
+use schoolplein_kernel::{AppError, AppState, Member, Pages, Viewer, Writable};
 use schoolplein_mailing::notifications::{Delivery, KINDS};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
-use crate::access::open_to;
 use crate::db::preferences;
 
 /// The id of the page's form.
@@ -46,10 +45,9 @@ pub async fn show(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Member,
     Query(query): Query<SavedQuery>,
 ) -> Result<Response, AppError> {
-    open_to(&state, &tenant, &viewer).await?;
     preferences_page(
         &state,
         &tenant,
@@ -122,11 +120,9 @@ pub async fn save(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Writable<Member>,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    open_to(&state, &tenant, &viewer).await?;
-    viewer.require_writable()?;
     let checked = KINDS
         .into_iter()
         .map(|kind| {

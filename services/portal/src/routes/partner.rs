@@ -7,13 +7,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::forms::{FormBack, TokenOnly, value};
 use schoolplein_kernel::limits::{Limiter, Subject, rules};
-use schoolplein_kernel::{AppError, AppState, Language, Pages, Viewer};
+use schoolplein_kernel::{AppError, AppState, Language, Member, Pages, Viewer, Writable};
 use schoolplein_mailing::{Letterhead, MailRequest, Outbox};
 use schoolplein_registration::db::notices::{self, NoticeKind};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
-use crate::access::open_to;
 use crate::db::partners::{self, Parent};
 use crate::db::people::{self, Details};
 use crate::details::DetailsForm;
@@ -72,10 +71,9 @@ pub async fn show(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Member,
     Query(query): Query<DoneQuery>,
 ) -> Result<Response, AppError> {
-    open_to(&state, &tenant, &viewer).await?;
     let done = query
         .done
         .as_deref()
@@ -164,11 +162,9 @@ pub async fn request(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Writable<Member>,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    open_to(&state, &tenant, &viewer).await?;
-    viewer.require_writable()?;
     match ask_partner(&state, &tenant, &viewer, value(&form, "partner")).await {
         Err(error) => {
             let back = FormBack::of(
@@ -291,11 +287,9 @@ async fn mail_request(
 pub async fn cancel(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    viewer: Viewer,
+    viewer: Writable<Member>,
     CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
-    open_to(&state, &tenant, &viewer).await?;
-    viewer.require_writable()?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     partners::withdraw(&mut tx, viewer.person_id).await?;
     tx.commit().await?;
@@ -311,11 +305,9 @@ pub struct AnswerForm {
 pub async fn accept(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    viewer: Viewer,
+    viewer: Writable<Member>,
     CsrfForm(form): CsrfForm<AnswerForm>,
 ) -> Result<Response, AppError> {
-    open_to(&state, &tenant, &viewer).await?;
-    viewer.require_writable()?;
     let me = viewer.person_id;
     let from = person_field("from", &form.from)?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
@@ -353,11 +345,9 @@ pub async fn accept(
 pub async fn decline(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    viewer: Viewer,
+    viewer: Writable<Member>,
     CsrfForm(form): CsrfForm<AnswerForm>,
 ) -> Result<Response, AppError> {
-    open_to(&state, &tenant, &viewer).await?;
-    viewer.require_writable()?;
     let from = person_field("from", &form.from)?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     if !partners::decline(&mut tx, from, viewer.person_id).await? {
@@ -373,11 +363,9 @@ pub async fn joint_use(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Writable<Member>,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    open_to(&state, &tenant, &viewer).await?;
-    viewer.require_writable()?;
     let on = match value(&form, "joint_use") {
         "on" => true,
         "off" => false,
@@ -405,11 +393,9 @@ pub async fn joint_use(
 pub async fn end(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    viewer: Viewer,
+    viewer: Writable<Member>,
     CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
-    open_to(&state, &tenant, &viewer).await?;
-    viewer.require_writable()?;
     let me = viewer.person_id;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     let partner = partners::partner_of(&mut tx, me).await?;
@@ -433,11 +419,9 @@ pub async fn save_partner_details(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Writable<Member>,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    open_to(&state, &tenant, &viewer).await?;
-    viewer.require_writable()?;
     let details = match DetailsForm::of(&form).validate() {
         Ok(details) => details,
         Err(error) => {

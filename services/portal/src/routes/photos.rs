@@ -7,10 +7,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use schoolplein_kernel::csrf::{CsrfForm, CsrfToken};
 use schoolplein_kernel::forms::TokenOnly;
-use schoolplein_kernel::{AppError, AppState, Viewer};
+use schoolplein_kernel::{AppError, AppState, Member, Writable};
 use tenant_router::{CurrentTenant, TenantTx};
 
-use crate::access::open_to;
 use crate::db::photos;
 use crate::files::sniff_image;
 use crate::privacy::{Audience, Choice, Field, Looker, visible_fields};
@@ -22,12 +21,10 @@ pub const MAX_PHOTO_BYTES: usize = 2 * 1024 * 1024;
 pub async fn upload_photo(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    viewer: Viewer,
+    viewer: Writable<Member>,
     csrf: CsrfToken,
     mut multipart: Multipart,
 ) -> Result<Response, AppError> {
-    open_to(&state, &tenant, &viewer).await?;
-    viewer.require_writable()?;
     let unreadable = |_| AppError::bad_request("photo", "portal.photo.unreadable");
     let mut verified = false;
     let mut photo = None;
@@ -69,11 +66,9 @@ pub async fn upload_photo(
 pub async fn remove_photo(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    viewer: Viewer,
+    viewer: Writable<Member>,
     CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
-    open_to(&state, &tenant, &viewer).await?;
-    viewer.require_writable()?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     photos::remove(&mut tx, viewer.person_id).await?;
     tx.commit().await?;
@@ -85,7 +80,7 @@ pub async fn remove_photo(
 pub async fn show_photo(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    viewer: Viewer,
+    viewer: Member,
     Path(person_id): Path<i64>,
 ) -> Result<Response, AppError> {
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;

@@ -6,12 +6,11 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use schoolplein_kernel::csrf::CsrfForm;
 use schoolplein_kernel::forms::TokenOnly;
-use schoolplein_kernel::{AppError, AppState, Role, Viewer};
+use schoolplein_kernel::{AppError, AppState, Member, Role, Staff, Writable};
 use schoolplein_mailing::Outbox;
 use schoolplein_mailing::reminders::{self, ReminderReason};
 use tenant_router::{CurrentTenant, TenantTx};
 
-use crate::access::open_to;
 use crate::access::{reader, visible_post};
 use crate::db::{posts, questionnaires};
 use crate::questionnaires::parse_section;
@@ -21,12 +20,10 @@ use crate::questionnaires::parse_section;
 pub async fn respond(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    viewer: Viewer,
+    viewer: Writable<Member>,
     Path(post_id): Path<i64>,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    open_to(&state, &tenant, &viewer).await?;
-    viewer.require_writable()?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     let reader = reader(&mut tx, &viewer).await?;
     visible_post(&mut tx, &reader, post_id).await?;
@@ -91,12 +88,10 @@ pub async fn respond(
 pub async fn remind_unanswered(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    viewer: Viewer,
+    viewer: Writable<Staff>,
     Path(post_id): Path<i64>,
     CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
-    viewer.require_writable()?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     let row = questionnaires::reminder_state(&mut tx, post_id).await?;
     let (author, has_questions, recently) = row.ok_or(AppError::NotFound)?;

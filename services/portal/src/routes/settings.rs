@@ -10,7 +10,7 @@ use http::StatusCode;
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::forms::{FormBack, Mistake, Typed, anchors, value, values};
 use schoolplein_kernel::settings::{self, Module, ModuleSetting};
-use schoolplein_kernel::{AppError, AppState, Pages, Role, Viewer};
+use schoolplein_kernel::{Admin, AppError, AppState, Pages, Writable};
 use schoolplein_registration::EmailAddress;
 
 use crate::db::preferences;
@@ -141,10 +141,9 @@ pub async fn show_settings(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    _: Admin,
     Query(query): Query<SavedQuery>,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin])?;
     settings_page(
         &state,
         &tenant,
@@ -284,11 +283,9 @@ pub async fn save_contact(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Writable<Admin>,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin])?;
-    viewer.require_writable()?;
     let (contact, check) = parse_contact(&form);
     if let Err(error) = check {
         let mistake = Mistake::of(&error, &state.templates, pages.language(), |field| {
@@ -414,10 +411,9 @@ pub async fn save_settings(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Admin,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin])?;
     let sent = match parse_settings(&form) {
         Ok(sent) => sent,
         Err(error) => {
@@ -508,10 +504,9 @@ pub async fn save_digest(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    _: Admin,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin])?;
     let (time, days) = match parse_digest(&form) {
         Ok(parsed) => parsed,
         Err(error) => {

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::forms::{FormBack, TokenOnly, anchors};
-use schoolplein_kernel::{AppError, AppState, Lang, Pages, Role, Viewer};
+use schoolplein_kernel::{AppError, AppState, Lang, Member, Pages, Staff, Viewer, Writable};
 use serde::Serialize;
 use tenant_router::{CurrentTenant, TenantTx};
 
@@ -36,9 +36,8 @@ pub async fn show_special_groups(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Member,
 ) -> Result<Response, AppError> {
-    crate::access::open_to(&state, &tenant, &viewer).await?;
     special_page(&state, &tenant, &pages, csrf, &viewer, FormBack::none()).await
 }
 
@@ -75,10 +74,9 @@ pub async fn create_special_group(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Staff,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
     match make_special_group(&state, &tenant, &viewer, &form).await {
         Err(error) => {
             let anchor = anchors(&[
@@ -195,12 +193,10 @@ fn refuse(key: &'static str) -> AppError {
 pub async fn join_special_group(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    viewer: Viewer,
+    viewer: Writable<Member>,
     Path(id): Path<i64>,
     CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
-    crate::access::open_to(&state, &tenant, &viewer).await?;
-    viewer.require_writable()?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     let row = special_groups::lock_for_joining(&mut tx, id, viewer.person_id).await?;
     let (may, closed, max) = row.ok_or(AppError::NotFound)?;
@@ -226,11 +222,10 @@ pub async fn join_special_group(
 pub async fn leave_special_group(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    viewer: Viewer,
+    viewer: Writable<Member>,
     Path(id): Path<i64>,
     CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
-    viewer.require_writable()?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     special_groups::leave(&mut tx, id, viewer.person_id).await?;
     tx.commit().await?;
@@ -242,10 +237,9 @@ pub async fn special_group_pdf(
     State(state): State<AppState>,
     tenant: CurrentTenant,
     Lang(lang): Lang,
-    viewer: Viewer,
+    _: Staff,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
     let settings = state.settings.get(&state.schools, tenant.id()).await?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let name = special_groups::name_of(&mut tx, id).await?;

@@ -9,7 +9,7 @@ use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::forms::Mistake;
 use schoolplein_kernel::limits::{Limiter, Subject, rules};
 use schoolplein_kernel::tokens::SecretToken;
-use schoolplein_kernel::{AppError, AppState, Pages, Role, Viewer};
+use schoolplein_kernel::{Admin, AppError, AppState, Pages, Role};
 use schoolplein_mailing::Outbox;
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
@@ -37,10 +37,9 @@ pub async fn invite_person(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Admin,
     CsrfForm(form): CsrfForm<InviteForm>,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin])?;
     let checked = (|| {
         let name = PersonName::parse(&form.name).map_err(|e| ("name", e.key()))?;
         let email = EmailAddress::parse(&form.email).map_err(|e| ("email", e.key()))?;

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use schoolplein_kernel::confirm::{ConfirmKeys, Confirmation};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::forms::TokenOnly;
-use schoolplein_kernel::{AppError, AppState, Pages, Role, Viewer};
+use schoolplein_kernel::{Admin, AppError, AppState, Pages};
 use schoolplein_mailing::{Outbox, signups};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
@@ -37,9 +37,8 @@ pub async fn show_parents(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    _: Admin,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin])?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let settings = codes::settings(&mut tx).await?;
     let pending = guardians::pending(&mut tx).await?;
@@ -72,10 +71,9 @@ pub struct SettingsForm {
 pub async fn save_settings(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    viewer: Viewer,
+    _: Admin,
     CsrfForm(form): CsrfForm<SettingsForm>,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin])?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     codes::set_activate_at_once(&mut tx, form.at_once.is_some()).await?;
     tx.commit().await?;
@@ -97,10 +95,9 @@ pub async fn confirm_school_code(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    _: Admin,
     Path(action): Path<SchoolCodeAction>,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin])?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let current = codes::settings(&mut tx).await?.school_code;
     tx.commit().await?;
@@ -140,11 +137,10 @@ pub async fn confirm_school_code(
 pub async fn change_school_code(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    viewer: Viewer,
+    _: Admin,
     Path(action): Path<SchoolCodeAction>,
     CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin])?;
     let code = match action {
         SchoolCodeAction::New => Some(ActivationCode::generate()),
         SchoolCodeAction::Remove => None,
@@ -162,10 +158,9 @@ pub async fn confirm_regenerate_code(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    _: Admin,
     Path(pupil_id): Path<i64>,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin])?;
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let pupil = guardians::pupil_code(&mut tx, pupil_id)
         .await?
@@ -208,11 +203,10 @@ pub async fn confirm_regenerate_code(
 pub async fn regenerate_code(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    viewer: Viewer,
+    _: Admin,
     Path(pupil_id): Path<i64>,
     CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin])?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     if codes::regenerate(&mut tx, pupil_id).await?.is_none() {
         return Err(AppError::NotFound);
@@ -234,11 +228,10 @@ pub enum Decision {
 pub async fn decide_link(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    viewer: Viewer,
+    viewer: Admin,
     Path((pupil_id, person_id, decision)): Path<(i64, i64, Decision)>,
     CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin])?;
     let approved = matches!(decision, Decision::Approve);
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     let done = if approved {

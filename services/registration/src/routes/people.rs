@@ -4,7 +4,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::forms::TokenOnly;
-use schoolplein_kernel::{AppError, AppState, Pages, Role, Viewer};
+use schoolplein_kernel::{Admin, AppError, AppState, Pages, Viewer, Writable};
 use tenant_router::{CurrentTenant, TenantTx};
 
 use crate::db::people;
@@ -20,10 +20,9 @@ pub async fn list_people(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Admin,
     Query(query): Query<PeopleQuery>,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin])?;
     let invited = query.notice.as_deref() == Some("invited");
     people_page(&state, &tenant, &pages, csrf, &viewer, invited, None).await
 }
@@ -35,7 +34,6 @@ async fn set_blocked(
     person_id: i64,
     blocked: bool,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin])?;
     if person_id == viewer.person_id {
         return Err(AppError::bad_request(
             "person",
@@ -66,7 +64,7 @@ pub enum AccessChange {
 pub async fn change_access(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    viewer: Viewer,
+    viewer: Writable<Admin>,
     Path((person_id, change)): Path<(i64, AccessChange)>,
     CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {

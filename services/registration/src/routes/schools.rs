@@ -512,7 +512,8 @@ struct NoticesPage {
 }
 
 /// `GET /notices`: the person's notices in this school, newest first; opening the page
-/// reads them.
+/// reads them. Any member, also while the portal is closed to parents: the school's word on
+/// their sign-up reaches them here.
 pub async fn show_notices(
     State(state): State<AppState>,
     tenant: CurrentTenant,

@@ -4,11 +4,11 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use schoolplein_kernel::audience::PostKind;
 use schoolplein_kernel::csrf::CsrfForm;
-use schoolplein_kernel::{AppError, AppState, Viewer};
+use schoolplein_kernel::{AppError, AppState, Member, Writable};
 use serde::Deserialize;
 use tenant_router::{CurrentTenant, TenantTx};
 
-use crate::access::{open_to, reader, visible_post};
+use crate::access::{reader, visible_post};
 use crate::db::posts;
 use crate::fields::optional_text;
 
@@ -21,12 +21,10 @@ pub struct AnswerForm {
 pub async fn answer(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    viewer: Viewer,
+    viewer: Writable<Member>,
     Path(post_id): Path<i64>,
     CsrfForm(form): CsrfForm<AnswerForm>,
 ) -> Result<Response, AppError> {
-    open_to(&state, &tenant, &viewer).await?;
-    viewer.require_writable()?;
     let body = optional_text("body", &form.body, 2000, true)?
         .ok_or_else(|| AppError::bad_request("body", "portal.posts.answer_required"))?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;

@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::forms::TokenOnly;
-use schoolplein_kernel::{AppError, AppState, Pages, Role, Viewer};
+use schoolplein_kernel::{AppError, AppState, Pages, Staff, Writable};
 use serde::Serialize;
 use tenant_router::{CurrentTenant, TenantTx};
 
@@ -25,11 +25,9 @@ pub async fn confirm_delete(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Writable<Staff>,
     Path(post_id): Path<i64>,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
-    viewer.require_writable()?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     changeable(&mut tx, &viewer, post_id).await?;
     let post = posts::holdings(&mut tx, post_id)
@@ -50,12 +48,10 @@ pub async fn confirm_delete(
 pub async fn delete(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    viewer: Viewer,
+    viewer: Writable<Staff>,
     Path(post_id): Path<i64>,
     CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
-    viewer.require_writable()?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     changeable(&mut tx, &viewer, post_id).await?;
     posts::delete(&mut tx, post_id).await?;

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use http::StatusCode;
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::forms::{Mistake, Typed};
-use schoolplein_kernel::{AppError, AppState, Pages, Role, Viewer};
+use schoolplein_kernel::{AppError, AppState, Pages, Staff, Writable};
 use serde::Serialize;
 use tenant_router::{CurrentTenant, TenantTx};
 
@@ -51,10 +51,9 @@ pub async fn edit_form(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Staff,
     Path(post_id): Path<i64>,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     changeable(&mut tx, &viewer, post_id).await?;
     let post = posts::for_edit(&mut tx, post_id).await?;
@@ -69,12 +68,10 @@ pub async fn edit(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Writable<Staff>,
     Path(post_id): Path<i64>,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
-    viewer.require_writable()?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     let kind = changeable(&mut tx, &viewer, post_id).await?;
     // The same rules as a new post; the kind stays what it was.

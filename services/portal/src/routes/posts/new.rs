@@ -8,7 +8,7 @@ use http::header::CONTENT_TYPE;
 use schoolplein_kernel::audience::PostKind;
 use schoolplein_kernel::csrf::{Csrf, CsrfForm, CsrfToken};
 use schoolplein_kernel::forms::{Mistake, Typed};
-use schoolplein_kernel::{AppError, AppState, Pages, Role, Viewer};
+use schoolplein_kernel::{AppError, AppState, Pages, Staff, Viewer, Writable};
 use serde::Serialize;
 use tenant_router::{CurrentTenant, TenantTx};
 
@@ -51,9 +51,8 @@ pub async fn new_post(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Staff,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
     post_form(
         &state,
         &tenant,
@@ -131,11 +130,9 @@ pub async fn create(
     pages: Pages,
     csrf: Csrf,
     token: CsrfToken,
-    viewer: Viewer,
+    viewer: Writable<Staff>,
     request: Request,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
-    viewer.require_writable()?;
     let multipart = request
         .headers()
         .get(CONTENT_TYPE)

@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use schoolplein_kernel::csrf::CsrfForm;
 use schoolplein_kernel::forms::TokenOnly;
-use schoolplein_kernel::{AppError, AppState, Role, Viewer};
+use schoolplein_kernel::{AppError, AppState, Role, Staff, Writable};
 use tenant_router::{CurrentTenant, TenantTx};
 
 use crate::db::posts::{self, RemindedPost};
@@ -19,12 +19,10 @@ const REMIND_EVERY_MINUTES: i32 = 15;
 pub async fn remind(
     State(state): State<AppState>,
     tenant: CurrentTenant,
-    viewer: Viewer,
+    viewer: Writable<Staff>,
     Path(post_id): Path<i64>,
     CsrfForm(_): CsrfForm<TokenOnly>,
 ) -> Result<Response, AppError> {
-    viewer.require_any(&[Role::SchoolAdmin, Role::Teacher])?;
-    viewer.require_writable()?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     let post = posts::for_reminder(&mut tx, post_id, REMIND_EVERY_MINUTES).await?;
     let RemindedPost {

@@ -6,11 +6,11 @@ use axum::response::Response;
 use schoolplein_kernel::audience::PostKind;
 use schoolplein_kernel::csrf::Csrf;
 use schoolplein_kernel::school_cache::TIMELINE;
-use schoolplein_kernel::{AppError, AppState, Pages, Viewer};
+use schoolplein_kernel::{AppError, AppState, Member, Pages};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
-use crate::access::{open_to, reader, visible_post};
+use crate::access::{reader, visible_post};
 use crate::db::attachments::{self, AttachmentLink};
 use crate::db::posts::{self, Answer, Receipt};
 use crate::posts::view::PostView;
@@ -45,11 +45,10 @@ pub async fn show(
     tenant: CurrentTenant,
     pages: Pages,
     csrf: Csrf,
-    viewer: Viewer,
+    viewer: Member,
     Path(post_id): Path<i64>,
     Query(query): Query<PostQuery>,
 ) -> Result<Response, AppError> {
-    open_to(&state, &tenant, &viewer).await?;
     let settings = state.settings.get(&state.schools, tenant.id()).await?;
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     let reader = reader(&mut tx, &viewer).await?;
