@@ -13,6 +13,10 @@
 //!   from a lost connection until it listens again, when everything is dropped), nor for a
 //!   school whose tables do not announce yet (a school not yet migrated to 0026, during a
 //!   rollout). An entry is read again after [`MAX_AGE`] at the latest.
+//!
+//! A missing entry is read once: requests that miss it while its read is under way wait for
+//! that read ([`SchoolCache::one_reader`]) instead of reading it too, so an entry that expires
+//! under fifty requests of one person costs one read, not fifty.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -20,6 +24,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use tenant_router::TenantId;
+use tokio::sync::watch;
 
 /// The channel on which a school announces a change to its roster or posts (payload: the
 /// school's id).
@@ -91,6 +96,9 @@ struct Inner {
     epoch: u64,
     /// The listener is listening: announcements reach the cache.
     listening: bool,
+    /// The reads under way, by entry: a request that misses one waits for its end
+    /// (the sender's drop) instead of reading it too.
+    reads: HashMap<(TenantId, Key), watch::Receiver<()>>,
 }
 
 #[derive(Default)]
@@ -115,6 +123,30 @@ impl School {
             .values()
             .map(|e| e.bytes)
             .sum()
+    }
+}
+
+/// The one read of an entry under way (see [`SchoolCache::one_reader`]): dropping it, after
+/// the entry was put or the read failed or was abandoned, wakes those waiting for it.
+#[must_use = "the read is announced only while this is held"]
+pub struct Reading {
+    /// `None` when nothing could be kept anyway, so nobody waits.
+    announced: Option<(SchoolCache, TenantId, Key, watch::Sender<()>)>,
+}
+
+impl std::fmt::Debug for Reading {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reading")
+            .field("announced", &self.announced.is_some())
+            .finish()
+    }
+}
+
+impl Drop for Reading {
+    fn drop(&mut self) {
+        if let Some((cache, tenant, key, _done)) = self.announced.take() {
+            cache.lock().reads.remove(&(tenant, key));
+        }
     }
 }
 
@@ -175,7 +207,7 @@ impl SchoolCache {
         schools: &impl tenant_router::SchoolPool,
         tenant: TenantId,
         key: Key,
-        fits: impl FnOnce(&T) -> bool,
+        fits: impl Fn(&T) -> bool,
         read: impl for<'t> FnOnce(
             &'t mut tenant_router::TenantTx,
         ) -> futures_util::future::BoxFuture<'t, Result<T, E>>,
@@ -184,8 +216,13 @@ impl SchoolCache {
         T: Weighed + Any + Send + Sync,
         E: From<sqlx::Error>,
     {
-        if let Some(kept) = self.get::<T>(tenant, key)
-            && fits(&kept)
+        let kept = || self.get::<T>(tenant, key).filter(|kept| fits(kept));
+        if let Some(kept) = kept() {
+            return Ok(kept);
+        }
+        let reading = self.one_reader(tenant, key).await;
+        if reading.is_none()
+            && let Some(kept) = kept()
         {
             return Ok(kept);
         }
@@ -196,7 +233,36 @@ impl SchoolCache {
         tx.commit().await?;
         let value = Arc::new(value);
         self.put(ticket, key, value.clone(), value.bytes());
+        drop(reading);
         Ok(value)
+    }
+
+    /// Called on a miss of `key`: `Some` when this request is to read the entry (no read of
+    /// it is under way; hold the [`Reading`] until the entry is put or the read failed), or
+    /// `None` once another request's read of it ended: look again, and read it yourself when
+    /// that read was not kept (a change was announced meanwhile, or it failed). Waiting ends
+    /// with that read, whatever its end, so a failed or abandoned read leaves nobody behind.
+    /// While nothing can be kept (no listener, no room) every request reads for itself.
+    pub async fn one_reader(&self, tenant: TenantId, key: Key) -> Option<Reading> {
+        let mut under_way = {
+            let mut inner = self.lock();
+            if !inner.listening || self.capacity == 0 {
+                return Some(Reading { announced: None });
+            }
+            match inner.reads.get(&(tenant, key)) {
+                Some(done) => done.clone(),
+                None => {
+                    let (done, waiting) = watch::channel(());
+                    inner.reads.insert((tenant, key), waiting);
+                    return Some(Reading {
+                        announced: Some((self.clone(), tenant, key, done)),
+                    });
+                }
+            }
+        };
+        // The reader never sends: `changed` ends, with an error, when its `Reading` is dropped.
+        let _ = under_way.changed().await;
+        None
     }
 
     /// Take this before beginning the transaction whose result is to be kept.
@@ -330,6 +396,12 @@ impl SchoolCache {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Whether announcements reach the cache now (its listener listens): until then nothing
+    /// is kept.
+    pub fn is_listening(&self) -> bool {
+        self.lock().listening
     }
 
     /// Listens for changes announced by any process (see [`listen`]): a school's, and a

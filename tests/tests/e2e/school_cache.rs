@@ -2,15 +2,20 @@
 //! are read from announces changes at commit, whoever writes, and a change shows on the next
 //! pages; read marks announce their reader alone.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use schoolplein_kernel::Role;
-use schoolplein_kernel::school_cache::{READS_CHANNEL, SCHOOL_CHANNEL};
+use schoolplein_kernel::school_cache::{
+    MAX_AGE, READS_CHANNEL, SCHOOL_CHANNEL, SchoolCache, Weighed,
+};
 use schoolplein_tests::client::Client;
 use schoolplein_tests::school::{Member, id, import_sample, link_child, member};
 use schoolplein_tests::{TestApp, school_host};
 use sqlx::postgres::PgListener;
 use tenant_router::{TenantEntry, TenantTx};
+use tokio::sync::Barrier;
 
 const GROUP: &str = "SELECT id FROM groups WHERE import_key = $1";
 
@@ -367,4 +372,168 @@ async fn shows_within(client: &mut Client, host: &str, path: &str, text: &str) {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// What the burst tests keep: the number of the read that made it.
+struct Probe(usize);
+
+impl Weighed for Probe {
+    fn bytes(&self) -> usize {
+        64
+    }
+}
+
+/// Waits until `cache` keeps what is read (the app's listener listens).
+async fn cache_keeps(app: &TestApp, cache: &SchoolCache, school: &TenantEntry) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let key = ("probe", -1);
+    while cache.get::<Probe>(school.id, key).is_none() {
+        assert!(Instant::now() < deadline, "nothing is kept");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let _: Result<_, sqlx::Error> = cache
+            .get_or_read(
+                &app.state.schools,
+                school.id,
+                key,
+                |_| true,
+                |_| Box::pin(async { Ok(Probe(0)) }),
+            )
+            .await;
+    }
+}
+
+/// What each read of a burst does once it has read (given the read's number, from 1):
+/// fail, or not.
+type AfterRead = Arc<dyn Fn(usize) -> Result<(), sqlx::Error> + Send + Sync>;
+
+/// Fifty requests released at once, all missing `key`, each asking `cache` for it the way
+/// pages do; every read takes 200 ms in the school's database and counts itself in `reads`
+/// and, while under way, in `under_way` (the most at once in `most`). What each request got.
+async fn burst(
+    app: &TestApp,
+    cache: &SchoolCache,
+    school: &TenantEntry,
+    key: (&'static str, i64),
+    after_read: AfterRead,
+) -> (Vec<Result<Arc<Probe>, sqlx::Error>>, usize, usize) {
+    const REQUESTS: usize = 50;
+    let barrier = Arc::new(Barrier::new(REQUESTS));
+    let reads = Arc::new(AtomicUsize::new(0));
+    let under_way = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..REQUESTS {
+        let (cache, schools, tenant) = (cache.clone(), app.state.schools.clone(), school.id);
+        let (barrier, after_read) = (barrier.clone(), after_read.clone());
+        let (reads, under_way, most) = (reads.clone(), under_way.clone(), most.clone());
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            cache
+                .get_or_read(
+                    &schools,
+                    tenant,
+                    key,
+                    |_| true,
+                    move |tx| {
+                        Box::pin(async move {
+                            let number = reads.fetch_add(1, Ordering::SeqCst) + 1;
+                            let now = under_way.fetch_add(1, Ordering::SeqCst) + 1;
+                            most.fetch_max(now, Ordering::SeqCst);
+                            let slept =
+                                sqlx::query("SELECT pg_sleep(0.2)").execute(&mut **tx).await;
+                            under_way.fetch_sub(1, Ordering::SeqCst);
+                            slept?;
+                            after_read(number).map(|()| Probe(number))
+                        })
+                    },
+                )
+                .await
+        }));
+    }
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.expect("a request"));
+    }
+    (
+        answers,
+        reads.load(Ordering::SeqCst),
+        most.load(Ordering::SeqCst),
+    )
+}
+
+#[tokio::test]
+async fn a_burst_that_misses_an_entry_reads_it_once_and_a_failed_or_overtaken_read_leaves_nobody_waiting()
+ {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool Tegelijk", "").await;
+    let cache = app.state.school_data.clone();
+    cache_keeps(&app, &cache, &school).await;
+
+    // Fifty misses of one entry: one read, and all fifty get what it read.
+    let (answers, reads, _) =
+        burst(&app, &cache, &school, ("probe", 1), Arc::new(|_| Ok(()))).await;
+    assert_eq!(reads, 1, "one read for the burst");
+    let first = answers[0].as_ref().expect("an answer");
+    assert!(
+        answers
+            .iter()
+            .all(|a| a.as_ref().is_ok_and(|a| Arc::ptr_eq(a, first))),
+        "every request got the one read"
+    );
+
+    // The first read fails: only its own request gets the error; the others read again.
+    let fails_first: AfterRead = Arc::new(|number| match number {
+        1 => Err(sqlx::Error::Protocol("the first read fails".to_owned())),
+        _ => Ok(()),
+    });
+    let (answers, reads, _) = burst(&app, &cache, &school, ("probe", 2), fails_first).await;
+    assert_eq!(answers.iter().filter(|a| a.is_err()).count(), 1);
+    assert!((2..=50).contains(&reads), "{reads} reads");
+
+    // A change is announced while the first read runs: what it read is not kept, and those
+    // who waited for it read again instead of taking it.
+    let overtaken = cache.clone();
+    let tenant = school.id;
+    let change_during_first: AfterRead = Arc::new(move |number| {
+        if number == 1 {
+            overtaken.forget(tenant);
+        }
+        Ok(())
+    });
+    let (answers, reads, _) = burst(&app, &cache, &school, ("probe", 3), change_during_first).await;
+    let got_the_first = answers
+        .iter()
+        .filter(|a| a.as_ref().is_ok_and(|a| a.0 == 1))
+        .count();
+    assert_eq!(got_the_first, 1, "only the first read's own request");
+    assert!(answers.iter().all(Result::is_ok));
+    assert!(reads >= 2, "{reads} reads");
+}
+
+#[tokio::test]
+async fn with_nothing_kept_every_request_of_a_burst_reads_for_itself_without_waiting_in_line() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool Zonder Geheugen", "").await;
+    // No room (`school_cache_mib = 0`) though announcements are heard, and a cache nobody
+    // listens for.
+    let no_room = SchoolCache::new(0, MAX_AGE);
+    let listener = no_room
+        .spawn_listener(&app.state.config.database)
+        .expect("a listener");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !no_room.is_listening() {
+        assert!(Instant::now() < deadline, "the listener does not listen");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for cache in [no_room, SchoolCache::default()] {
+        let (answers, reads, most) =
+            burst(&app, &cache, &school, ("probe", 1), Arc::new(|_| Ok(()))).await;
+        assert!(answers.iter().all(Result::is_ok));
+        assert_eq!(reads, 50, "each request reads");
+        assert!(
+            most >= 2,
+            "the reads ran side by side, not in line: at most {most} at once"
+        );
+    }
+    listener.abort();
 }

@@ -119,10 +119,20 @@ pub async fn first_page(
 ) -> Result<Arc<ReadPage>, AppError> {
     let cache = &state.school_data;
     let key = (TIMELINE, viewer.person_id);
-    if let Some(kept) = cache.get::<ReadPage>(tenant, key)
-        && Arc::ptr_eq(&kept.settings, settings)
-        && kept.reader.admin == viewer.has(Role::SchoolAdmin)
-        && kept.teacher == viewer.has(Role::Teacher)
+    let kept = || {
+        cache.get::<ReadPage>(tenant, key).filter(|kept| {
+            Arc::ptr_eq(&kept.settings, settings)
+                && kept.reader.admin == viewer.has(Role::SchoolAdmin)
+                && kept.teacher == viewer.has(Role::Teacher)
+        })
+    };
+    if let Some(kept) = kept() {
+        return Ok(kept);
+    }
+    // Another request of this person reading it now: wait for that read and use it.
+    let reading = cache.one_reader(tenant, key).await;
+    if reading.is_none()
+        && let Some(kept) = kept()
     {
         return Ok(kept);
     }
@@ -130,6 +140,7 @@ pub async fn first_page(
     let ticket = cache.ticket(tenant);
     let read = Arc::new(read_page(state, tenant, viewer, settings, None).await?);
     cache.put(ticket, key, read.clone(), read.bytes());
+    drop(reading);
     Ok(read)
 }
 
