@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod attachments;
+pub mod children_page;
 pub mod db;
 pub mod details;
 pub mod fields;

@@ -8,7 +8,7 @@ use schoolplein_tests::archive::unzip;
 use schoolplein_tests::client::Client;
 use schoolplein_tests::school::{self, parent};
 use schoolplein_tests::{TestApp, school_host};
-use tenant_router::TenantEntry;
+use tenant_router::{TenantEntry, TenantTx};
 
 async fn group_id(app: &TestApp, school: &TenantEntry, key: &str) -> String {
     school::id(
@@ -312,6 +312,45 @@ async fn albums_reach_their_group_and_photos_of_children_without_consent_stay_wi
         shown(&mut daan_parent.client, &host, trip).await,
         vec![green_id, blue_id]
     );
+
+    // Sanne leaves the school: her tag stays, and the photo's tags can still be saved with
+    // her ticked; she cannot be added to another photo.
+    let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+    sqlx::query("UPDATE pupils SET left_at = now() WHERE id = $1::text::bigint")
+        .bind(&sanne)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let answer = teacher
+        .client
+        .post_form(
+            &host,
+            &tag(green_id),
+            &[("pupils", &sanne), ("pupils", &daan)],
+        )
+        .await;
+    assert_eq!(answer.status, 303, "{}", answer.text());
+    let page = teacher
+        .client
+        .get(&host, &format!("/albums/{trip}/photos/{green_id}"))
+        .await
+        .text();
+    for pupil in [&sanne, &daan] {
+        assert!(
+            page.contains(&format!("value=\"{pupil}\" checked")),
+            "{page}"
+        );
+    }
+    let answer = teacher
+        .client
+        .post_form(
+            &host,
+            &tag(blue_id),
+            &[("pupils", &sanne), ("pupils", &daan)],
+        )
+        .await;
+    assert_eq!(answer.status, 400, "{}", answer.text());
     let answer = teacher
         .client
         .post_form(&host, &format!("/albums/{trip}/delete"), &[])

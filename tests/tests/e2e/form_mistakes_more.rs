@@ -1,6 +1,7 @@
-//! Every registration, round-page, booking and platform form sent with a mistake comes back as
-//! the same page (400): the summary on top linking to the field, the message at the field,
-//! everything typed kept but passwords, and nothing written.
+//! Every registration, round-page, booking, platform, profile-photo and photo-tagging form sent
+//! with a mistake comes back as the same page (400): the summary on top linking to the field,
+//! the message at the field, everything typed kept but passwords (and files, which a browser
+//! cannot be given back), and nothing written.
 
 use chrono::{Duration, Utc};
 use schoolplein_kernel::Role;
@@ -34,7 +35,8 @@ struct Case {
 }
 
 /// A fingerprint of everything a form could write: accounts, mails, links, people,
-/// invitations and conference rounds, slots and bookings.
+/// invitations, conference rounds, slots and bookings, profile photos, album photos and whom
+/// they show.
 async fn written(app: &TestApp, school: &TenantEntry) -> Vec<String> {
     let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
     let mut prints = Vec::new();
@@ -57,6 +59,11 @@ async fn written(app: &TestApp, school: &TenantEntry) -> Vec<String> {
            FROM conference_bookings b",
         "SELECT md5(coalesce(string_agg(c::text, ',' ORDER BY c::text), ''))
            FROM conference_settings c",
+        "SELECT md5(coalesce(string_agg(concat_ws('|', person_id, md5(bytes), updated_at), ','
+                ORDER BY person_id), '')) FROM person_photos",
+        "SELECT md5(coalesce(string_agg(concat_ws('|', id, album_id, md5(bytes)), ','
+                ORDER BY id), '')) FROM photos",
+        "SELECT md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM photo_tags t",
     ] {
         let print: String = sqlx::query_scalar(sql).fetch_one(&mut *tx).await.unwrap();
         prints.push(print);
@@ -95,6 +102,16 @@ async fn create_round(client: &mut Client, host: &str, fields: &[(&str, &str)]) 
         .and_then(|l| l.strip_prefix("/conference-rounds/"))
         .and_then(|id| id.parse().ok())
         .expect("the new round's address")
+}
+
+/// A small PNG picture that decodes (an album makes a thumbnail of every photo).
+fn png_picture() -> Vec<u8> {
+    let picture = image::RgbImage::from_pixel(64, 48, image::Rgb([40, 120, 200]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    picture
+        .write_to(&mut out, image::ImageFormat::Png)
+        .expect("encoded");
+    out.into_inner()
 }
 
 /// Fields as `post_form` takes them.
@@ -265,6 +282,57 @@ async fn every_form_sent_with_a_mistake_comes_back_as_typed_and_writes_nothing()
         .post_form(&host, "/register", &[("code", &code)])
         .await;
     assert_eq!(entered.header("location"), Some("/register/account"));
+
+    // An album of group 3B with one photo, tagged with the second pupil of the group.
+    teacher.client.get(&host, "/albums").await;
+    let made = teacher
+        .client
+        .post_form(
+            &host,
+            "/albums",
+            &[("title", "Schoolreisje"), ("group_id", g3.as_str())],
+        )
+        .await;
+    assert_eq!(made.status, 303, "{}", made.text());
+    let album: i64 = made
+        .header("location")
+        .and_then(|l| l.strip_prefix("/albums/"))
+        .and_then(|id| id.parse().ok())
+        .expect("the new album's address");
+    teacher.client.get(&host, &format!("/albums/{album}")).await;
+    let uploaded = teacher
+        .client
+        .post_file(
+            &host,
+            &format!("/albums/{album}/photos"),
+            "reisje.png",
+            &png_picture(),
+            None,
+        )
+        .await;
+    assert_eq!(uploaded.status, 303, "{}", uploaded.text());
+    let photo = scalar(
+        &app,
+        &school,
+        "SELECT max(id) FROM photos WHERE album_id = $1",
+        album,
+    )
+    .await;
+    let classmate = school::id(
+        &app,
+        &school,
+        "SELECT id FROM pupils WHERE import_key = $1",
+        "2026002",
+    )
+    .await;
+    let photo_page = format!("/albums/{album}/photos/{photo}");
+    let tags = format!("{photo_page}/tags");
+    teacher.client.get(&host, &photo_page).await;
+    let tagged = teacher
+        .client
+        .post_form(&host, &tags, &[("pupils", &classmate.to_string())])
+        .await;
+    assert_eq!(tagged.status, 303, "{}", tagged.text());
 
     let before = written(&app, &school).await;
     let (anyone, registrant, staff_admin, staff_teacher, parent) = (0, 1, 2, 3, 4);
@@ -651,6 +719,28 @@ async fn every_form_sent_with_a_mistake_comes_back_as_typed_and_writes_nothing()
             secret: vec![],
         },
         Case {
+            name: "tagging a photo with a pupil who is not at the school",
+            who: staff_teacher,
+            open: photo_page.clone(),
+            post: Some(tags.clone()),
+            fields: vec![("pupils", pupil.to_string()), ("pupils", s("999999"))],
+            form: s("tag-pupils"),
+            anchor: s("photo-pupils"),
+            kept: vec![format!("value=\"{pupil}\" checked")],
+            secret: vec![],
+        },
+        Case {
+            name: "tagging a photo with a value that is no pupil's number",
+            who: staff_teacher,
+            open: photo_page.clone(),
+            post: Some(tags.clone()),
+            fields: vec![("pupils", pupil.to_string()), ("pupils", s("twee"))],
+            form: s("tag-pupils"),
+            anchor: s("photo-pupils"),
+            kept: vec![format!("value=\"{pupil}\" checked")],
+            secret: vec![],
+        },
+        Case {
             name: "finding a school, too long a search",
             who: anyone,
             open: format!("/?q={}", "a".repeat(101)),
@@ -672,6 +762,70 @@ async fn every_form_sent_with_a_mistake_comes_back_as_typed_and_writes_nothing()
                 client.post_form(&host, post, &borrowed(&case.fields)).await
             }
         };
+        check(case, &answer);
+    }
+    // The tagging form came back with the boxes as ticked, not as stored.
+    let tags_back = clients[staff_teacher]
+        .post_form(
+            &host,
+            &tags,
+            &[("pupils", &pupil.to_string()), ("pupils", "999999")],
+        )
+        .await;
+    assert_eq!(tags_back.status, 400, "{}", tags_back.text());
+    assert!(
+        tags_back
+            .text()
+            .contains(&format!("value=\"{classmate}\">")),
+        "the stored tag is not ticked on the form as sent: {}",
+        tags_back.text()
+    );
+
+    // The profile photo form sends a file, as `(file name, bytes)` with each case; a browser
+    // sends an empty name and no bytes for a file input left empty. A file cannot be kept.
+    let photo_case = |name: &'static str| Case {
+        name,
+        who: parent,
+        open: s("/children"),
+        post: Some(s("/children/photo")),
+        fields: vec![],
+        form: s("photo-form"),
+        anchor: s("photo"),
+        kept: vec![],
+        secret: vec![],
+    };
+    let too_large = vec![0xFF; schoolplein_portal::routes::photos::MAX_PHOTO_BYTES + 1];
+    let uploads: Vec<(Case, &str, &[u8])> = vec![
+        (
+            photo_case("profile photo, not a picture"),
+            "foto.png",
+            &b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>"[..],
+        ),
+        (
+            photo_case("profile photo, a GIF rather than a JPEG or PNG"),
+            "foto.gif",
+            &b"GIF89a\x01\0\x01\0\0\0\0;"[..],
+        ),
+        (
+            photo_case("profile photo, too large"),
+            "groot.jpg",
+            &too_large,
+        ),
+        (photo_case("profile photo, none chosen"), "", &[][..]),
+    ];
+    for (case, file_name, bytes) in &uploads {
+        let client = &mut clients[case.who];
+        let opened = client.get(&host, &case.open).await;
+        assert_eq!(opened.status, 200, "{}: {}", case.name, opened.text());
+        let post = case.post.as_deref().expect("an upload posts");
+        let answer = client
+            .post_multipart(
+                &host,
+                post,
+                &borrowed(&case.fields),
+                &[("photo", file_name, bytes)],
+            )
+            .await;
         check(case, &answer);
     }
     assert_eq!(

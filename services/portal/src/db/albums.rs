@@ -282,6 +282,25 @@ pub async fn tag_choices(
     .await
 }
 
+/// How many of `pupils` the photo may be tagged with: pupils at school, and those tagged on
+/// it already (a pupil who left stays on the photos they were on).
+pub async fn count_taggable(
+    tx: &mut TenantTx,
+    photo_id: i64,
+    pupils: &[i64],
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM pupils p
+          WHERE p.id = ANY($2)
+            AND (p.left_at IS NULL
+                 OR EXISTS (SELECT 1 FROM photo_tags t WHERE t.photo_id = $1 AND t.pupil_id = p.id))",
+    )
+    .bind(photo_id)
+    .bind(pupils)
+    .fetch_one(&mut **tx)
+    .await
+}
+
 /// Locks a photo of the album; `None` when the album has no such photo.
 pub async fn lock_photo(
     tx: &mut TenantTx,

@@ -18,7 +18,6 @@ use tenant_router::{CurrentTenant, TenantId, TenantTx};
 use tokio::sync::Semaphore;
 
 use crate::db::albums::{self, AlbumReader, AlbumRow, PhotoRow, TagChoice, ZipItem};
-use crate::db::pupils;
 use crate::fields::optional_text;
 use crate::files::{clean_file_name, disposition, sniff_image};
 use crate::sharing::{
@@ -86,12 +85,14 @@ struct AlbumsPage<'a> {
     back: FormBack,
 }
 
-/// The ids of the forms that come back with their mistakes: a new album, and on an album's
-/// page the download of a selection, the upload and the album's settings.
+/// The ids of the forms that come back with their mistakes: a new album, on an album's page
+/// the download of a selection, the upload and the album's settings, and on a photo's page
+/// whom it shows.
 const NEW_ALBUM_FORM: &str = "new-album";
 const DOWNLOAD_FORM: &str = "download-photos";
 const UPLOAD_FORM: &str = "upload-photos";
 const SETTINGS_FORM: &str = "album-settings";
+const TAGS_FORM: &str = "tag-pupils";
 
 /// `GET /albums`: the albums the viewer sees, newest first.
 pub async fn list_albums(
@@ -533,6 +534,8 @@ struct PhotoPage<'a> {
     file_name: String,
     may_manage: bool,
     pupils: Vec<TagChoice>,
+    #[serde(flatten)]
+    back: FormBack,
 }
 
 /// `GET /albums/{album}/photos/{photo}`: the photo; for staff who manage the album, whom it
@@ -545,8 +548,31 @@ pub async fn show_photo(
     viewer: Member,
     Path((album_id, photo_id)): Path<(i64, i64)>,
 ) -> Result<Response, AppError> {
+    let photo = (album_id, photo_id);
+    photo_page(
+        &state,
+        &tenant,
+        &pages,
+        csrf,
+        &viewer,
+        photo,
+        FormBack::none(),
+    )
+    .await
+}
+
+/// A photo's page, with the form for whom it shows as sent when `back` holds it (400).
+async fn photo_page(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    pages: &Pages,
+    csrf: Csrf,
+    viewer: &Viewer,
+    (album_id, photo_id): (i64, i64),
+    back: FormBack,
+) -> Result<Response, AppError> {
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
-    let reader = AlbumReader::load(&mut tx, &viewer).await?;
+    let reader = AlbumReader::load(&mut tx, viewer).await?;
     let album = visible_album(&mut tx, &reader, album_id).await?;
     let file_name = albums::shown_file_name(&mut tx, &reader, album_id, photo_id).await?;
     let (file_name,) = file_name.ok_or(AppError::NotFound)?;
@@ -558,6 +584,7 @@ pub async fn show_photo(
         Vec::new()
     };
     tx.commit().await?;
+    let status = back.status();
     let page = PhotoPage {
         csrf: csrf.token(),
         album,
@@ -565,8 +592,9 @@ pub async fn show_photo(
         file_name,
         may_manage,
         pupils,
+        back,
     };
-    pages.show("portal/photo.html", &page)
+    pages.show_with(status, "portal/photo.html", &page)
 }
 
 /// The ids in a form's repeated `field`; anything but a number is refused naming the field.
@@ -583,30 +611,51 @@ fn ids(form: &[(String, String)], field: &'static str) -> Result<BTreeSet<i64>, 
 }
 
 /// `POST /albums/{album}/photos/{photo}/tags`: one `pupils` per pupil the photo shows
-/// (pupils at school); replaces the photo's tags. Staff who manage the album.
+/// (pupils at school, or tagged on it before they left); replaces the photo's tags. Staff who manage the album. A mistake (a
+/// value that is no pupil at school) brings the photo's page back with the boxes as ticked;
+/// nothing is written.
 pub async fn save_tags(
     State(state): State<AppState>,
     tenant: CurrentTenant,
+    pages: Pages,
+    csrf: Csrf,
     viewer: Writable<Staff>,
     Path((album_id, photo_id)): Path<(i64, i64)>,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let pupils: Vec<i64> = ids(&form, "pupils")?.into_iter().collect();
-    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    let reader = AlbumReader::load(&mut tx, &viewer).await?;
-    managed_album(&mut tx, &reader, album_id).await?;
-    let photo = albums::lock_photo(&mut tx, album_id, photo_id).await?;
-    photo.ok_or(AppError::NotFound)?;
-    let known = pupils::count_at_school(&mut tx, &pupils).await?;
-    if known != pupils.len() as i64 {
-        return Err(AppError::bad_request(
-            "pupils",
-            "portal.albums.unknown_pupil",
-        ));
+    let saved = async {
+        // Refuse whoever may not tag here first: a mistake in what was ticked shows at the
+        // tagging form, which only staff who manage the album see.
+        let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+        let reader = AlbumReader::load(&mut tx, &viewer).await?;
+        managed_album(&mut tx, &reader, album_id).await?;
+        let photo = albums::lock_photo(&mut tx, album_id, photo_id).await?;
+        photo.ok_or(AppError::NotFound)?;
+        // Nobody types these numbers: one that is no number is as unknown as a pupil gone.
+        let unknown = || AppError::bad_request("pupils", "portal.albums.unknown_pupil");
+        let pupils: Vec<i64> = ids(&form, "pupils")
+            .map_err(|_| unknown())?
+            .into_iter()
+            .collect();
+        let known = albums::count_taggable(&mut tx, photo_id, &pupils).await?;
+        if known != pupils.len() as i64 {
+            return Err(unknown());
+        }
+        albums::replace_tags(&mut tx, photo_id, &pupils).await?;
+        tx.commit().await?;
+        Ok::<_, AppError>(())
+    };
+    match saved.await {
+        Ok(()) => {
+            Ok(Redirect::to(&format!("/albums/{album_id}/photos/{photo_id}")).into_response())
+        }
+        Err(error) => {
+            let anchor = |_: &str| "photo-pupils".to_owned();
+            let back = FormBack::of(&state, pages.language(), error, TAGS_FORM, &form, anchor)?;
+            let photo = (album_id, photo_id);
+            photo_page(&state, &tenant, &pages, csrf, &viewer, photo, back).await
+        }
     }
-    albums::replace_tags(&mut tx, photo_id, &pupils).await?;
-    tx.commit().await?;
-    Ok(Redirect::to(&format!("/albums/{album_id}/photos/{photo_id}")).into_response())
 }
 
 /// `POST /albums/{album}/photos/{photo}/delete`, by staff who manage the album.

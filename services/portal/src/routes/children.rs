@@ -5,35 +5,20 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use schoolplein_kernel::csrf::{Csrf, CsrfForm};
 use schoolplein_kernel::forms::{FormBack, TokenOnly, value};
-use schoolplein_kernel::{AppError, AppState, Member, Pages, Viewer, Writable};
-use serde::{Deserialize, Serialize};
+use schoolplein_kernel::{AppError, AppState, Member, Pages, Writable};
+use serde::Deserialize;
 use tenant_router::{CurrentTenant, TenantTx};
 
-use crate::db::children::{self, ChildRow, ContactRow};
-use crate::db::people::{self, Details};
+use crate::children_page::{CONTACTS_FORM, MAX_CONTACTS, children_page};
+use crate::db::children;
 use crate::details::DetailsForm;
 use crate::fields::{optional_phone as phone, optional_text as text};
 use crate::notify::{self, Changed};
 use crate::privacy::{Audience, Field};
 
-#[derive(Debug, Serialize)]
-struct ChildrenPage<'a> {
-    csrf: &'a str,
-    children: Vec<ChildRow>,
-    /// Every row of the contacts form, filled or empty, up to the maximum: as stored, or as
-    /// sent when the form came back.
-    contact_rows: Vec<ContactRow>,
-    fields: Vec<&'static str>,
-    details: Details,
-    saved: bool,
-    #[serde(flatten)]
-    back: FormBack,
-}
-
-/// The ids of the page's forms: the parent's details and contacts, and per child its medical
-/// and privacy forms.
+/// The ids of the page's forms: the parent's details (contacts and photo:
+/// `crate::children_page`), and per child its medical and privacy forms.
 const DETAILS_FORM: &str = "details";
-const CONTACTS_FORM: &str = "contacts";
 
 fn medical_form(pupil_id: i64) -> String {
     format!("medical-form-{pupil_id}")
@@ -62,72 +47,6 @@ pub async fn show_children(
         FormBack::none(),
     )
     .await
-}
-
-/// The page, with one of its forms as sent when `back` holds one (400).
-async fn children_page(
-    state: &AppState,
-    tenant: &CurrentTenant,
-    pages: &Pages,
-    csrf: Csrf,
-    viewer: &Viewer,
-    saved: bool,
-    back: FormBack,
-) -> Result<Response, AppError> {
-    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
-    let mut children = children::of_parent(&mut tx, viewer.person_id).await?;
-    let choices = children::privacy_choices(&mut tx, viewer.person_id).await?;
-    let contacts = children::contacts(&mut tx, viewer.person_id).await?;
-    let details = people::details(&mut tx, viewer.person_id).await?;
-    tx.commit().await?;
-    for child in &mut children {
-        for (pupil, field, audience) in &choices {
-            if *pupil == child.pupil_id
-                && let (Some(field), Some(audience)) =
-                    (Field::parse(field), Audience::parse(audience))
-            {
-                child.choices.insert(field.as_str(), audience.as_str());
-            }
-        }
-    }
-    let contact_rows = if back.sent_form == CONTACTS_FORM {
-        let sent = |part: &str, n: usize| {
-            back.typed
-                .one
-                .get(&format!("{part}_{n}"))
-                .cloned()
-                .unwrap_or_default()
-        };
-        (0..MAX_CONTACTS)
-            .map(|n| ContactRow {
-                label: sent("label", n),
-                name: sent("name", n),
-                phone: sent("phone", n),
-            })
-            .collect()
-    } else {
-        let shown = contacts.len().max(MAX_CONTACTS);
-        contacts
-            .into_iter()
-            .chain(std::iter::repeat_with(|| ContactRow {
-                label: String::new(),
-                name: String::new(),
-                phone: String::new(),
-            }))
-            .take(shown)
-            .collect()
-    };
-    let status = back.status();
-    let page = ChildrenPage {
-        csrf: csrf.token(),
-        contact_rows,
-        children,
-        fields: Field::ALL.iter().map(|f| f.as_str()).collect(),
-        details,
-        saved,
-        back,
-    };
-    pages.show_with(status, "portal/children.html", &page)
 }
 
 #[derive(Debug, Deserialize)]
@@ -225,9 +144,6 @@ pub async fn save_details(
     tx.commit().await?;
     Ok(Redirect::to("/children?saved=1").into_response())
 }
-
-/// Extra contacts per parent.
-const MAX_CONTACTS: usize = 5;
 
 /// The contacts form's rows, checked: a row with no phone is left out; a row with a phone
 /// needs a label.

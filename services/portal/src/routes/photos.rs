@@ -2,14 +2,17 @@
 //! what a file claims to be counts for nothing), and others see it only where the parent's
 //! privacy choice for "photo" lets them (P7). Everyone else gets a 404, as if there were none.
 
+use axum::extract::multipart::MultipartError;
 use axum::extract::{Multipart, Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
+use http::StatusCode;
 use http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
-use schoolplein_kernel::csrf::{CsrfForm, CsrfToken};
-use schoolplein_kernel::forms::TokenOnly;
-use schoolplein_kernel::{AppError, AppState, Member, Writable};
+use schoolplein_kernel::csrf::{Csrf, CsrfForm, CsrfToken};
+use schoolplein_kernel::forms::{FormBack, TokenOnly};
+use schoolplein_kernel::{AppError, AppState, Member, Pages, Viewer, Writable};
 use tenant_router::{CurrentTenant, TenantTx};
 
+use crate::children_page::{PHOTO_FORM, children_page};
 use crate::db::photos;
 use crate::files::sniff_image;
 use crate::privacy::{Audience, Choice, Field, Looker, visible_fields};
@@ -17,15 +20,44 @@ use crate::privacy::{Audience, Choice, Field, Looker, visible_fields};
 /// The largest photo accepted.
 pub const MAX_PHOTO_BYTES: usize = 2 * 1024 * 1024;
 
-/// `POST /children/photo` (multipart: `csrf` first, then `photo`).
+/// `POST /children/photo` (multipart: `csrf` first, then `photo`). A refused file (too
+/// large, not a JPEG or PNG, none chosen) brings the children page back with the reason at the
+/// file field (400); nothing is stored.
 pub async fn upload_photo(
     State(state): State<AppState>,
     tenant: CurrentTenant,
+    pages: Pages,
+    (csrf, csrf_check): (Csrf, CsrfToken),
     viewer: Writable<Member>,
-    csrf: CsrfToken,
-    mut multipart: Multipart,
+    multipart: Multipart,
 ) -> Result<Response, AppError> {
-    let unreadable = |_| AppError::bad_request("photo", "portal.photo.unreadable");
+    match store_photo(&state, &tenant, &viewer, &csrf_check, multipart).await {
+        Ok(()) => Ok(Redirect::to("/children?saved=1").into_response()),
+        Err(error) => {
+            // A browser cannot be given a chosen file back, and the form holds nothing else.
+            let anchor = |_: &str| "photo".to_owned();
+            let back = FormBack::of(&state, pages.language(), error, PHOTO_FORM, &[], anchor)?;
+            children_page(&state, &tenant, &pages, csrf, &viewer, false, back).await
+        }
+    }
+}
+
+/// Reads the form, checks the photo and stores it as the viewer's; a refusal names `photo`.
+async fn store_photo(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    viewer: &Viewer,
+    csrf: &CsrfToken,
+    mut multipart: Multipart,
+) -> Result<(), AppError> {
+    let unreadable = |error: MultipartError| {
+        // A body over the route's limit is a photo too large, not one that came in broken.
+        if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::bad_request("photo", "portal.photo.too_large")
+        } else {
+            AppError::bad_request("photo", "portal.photo.unreadable")
+        }
+    };
     let mut verified = false;
     let mut photo = None;
     while let Some(mut field) = multipart.next_field().await.map_err(unreadable)? {
@@ -59,7 +91,7 @@ pub async fn upload_photo(
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     photos::save(&mut tx, viewer.person_id, content_type, &bytes).await?;
     tx.commit().await?;
-    Ok(Redirect::to("/children?saved=1").into_response())
+    Ok(())
 }
 
 /// `POST /children/photo/remove`.
