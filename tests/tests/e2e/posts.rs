@@ -1776,6 +1776,42 @@ async fn a_refused_file_brings_the_post_form_back_at_its_field_and_writes_nothin
 }
 
 #[tokio::test]
+async fn five_files_just_under_the_limit_go_with_the_post_they_were_sent_with() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool Vijf Bijlagen", "").await;
+    let host = school_host(&school.slug);
+    let mut admin = school::member(&app, &school, "Directeur", &[Role::SchoolAdmin]).await;
+    let form = admin.client.get(&host, "/posts/new").await.text();
+    // Five files of almost 10 MB each: 50 MB in one request, more than any other form takes.
+    let mut large = b"%PDF-1.4\n".to_vec();
+    large.resize(10 * 1024 * 1024 - 1024, b' ');
+    let names = ["een.pdf", "twee.pdf", "drie.pdf", "vier.pdf", "vijf.pdf"];
+    let files: Vec<FilePart> = names.iter().map(|n| ("files", *n, &large[..])).collect();
+    let answer = admin
+        .client
+        .post_multipart(
+            &host,
+            "/posts",
+            &[
+                ("files_token", &files_token(&form)),
+                ("kind", "news"),
+                ("title", "Vijf grote bijlagen"),
+                ("body", "Alle formulieren voor het schoolreisje."),
+                ("whole_school", "on"),
+            ],
+            &files,
+        )
+        .await;
+    let post = published(&answer);
+    let kept = files_of(&app, school.id, post).await;
+    assert_eq!(
+        kept.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        names
+    );
+    assert!(kept.iter().all(|(_, bytes)| *bytes == large));
+}
+
+#[tokio::test]
 async fn a_tiny_multipart_post_form_without_files_publishes() {
     let app = TestApp::spawn().await;
     let school = app.create_school("Basisschool Klein", "").await;
