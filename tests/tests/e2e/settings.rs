@@ -253,6 +253,14 @@ async fn the_pages_obey_the_settings() {
     // The portal closed to parents: their pages and registration say so; staff go on.
     let mut form = full_form();
     form.retain(|(k, _)| *k != "portal_open");
+    // The modules on, so that what answers is the portal's opening, not a module's switch.
+    form.extend([
+        ("module_on_news", "1"),
+        ("module_on_calendar", "1"),
+        ("module_on_conferences", "1"),
+        ("module_on_photos", "1"),
+        ("module_on_documents", "1"),
+    ]);
     admin.post_form(&host, "/admin/settings", &form).await;
     let closed = parent.get(&host, "/children").await;
     assert_eq!(closed.status, 403);
@@ -264,8 +272,20 @@ async fn the_pages_obey_the_settings() {
             .status,
         403
     );
-    for page in ["/timeline", "/partner"] {
-        assert_eq!(parent.get(&host, page).await.status, 403, "{page}");
+    for page in [
+        "/timeline",
+        "/partner",
+        "/albums",
+        "/documents",
+        "/calendar",
+        "/calendar/upcoming",
+        "/calendar/feeds",
+        "/conferences",
+        "/special-groups",
+    ] {
+        let answer = parent.get(&host, page).await;
+        assert_eq!(answer.status, 403, "{page}");
+        assert!(answer.text().contains("nog niet open"), "{page}");
     }
     for action in ["/children/photo/remove", "/partner/end"] {
         let answer = parent.post_form(&host, action, &[]).await;
@@ -281,6 +301,15 @@ async fn the_pages_obey_the_settings() {
         200
     );
     assert_eq!(admin.get(&host, "/admin/parents").await.status, 200);
+    for page in [
+        "/timeline",
+        "/albums",
+        "/documents",
+        "/calendar",
+        "/special-groups",
+    ] {
+        assert_eq!(teacher.get(&host, page).await.status, 200, "{page}");
+    }
 }
 
 #[tokio::test]
