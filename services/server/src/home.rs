@@ -1,6 +1,7 @@
 //! What a member's home page reads besides the news and the menu's counts — the school's
 //! name and welcome text, questionnaires still to answer, today and the next days, talks to
-//! book, activities closing, links waiting, their groups — kept per person in the school cache.
+//! book, activities closing, links waiting, their groups — kept per person in the school cache;
+//! and what a visitor's home page shows, kept per school and language.
 //!
 //! Every table behind it announces its changes (tenant migrations 0025, 0026, 0035), so a
 //! change by any writer drops the kept facts in every process; the facts also depend on the
@@ -13,7 +14,9 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use schoolplein_calendar::display::Names;
 use schoolplein_calendar::events::EventReader;
-use schoolplein_calendar::home::{BookingDue, NextDay, bookings_due, next_days};
+use schoolplein_calendar::home::{
+    BookingDue, NextDay, PublicEvent, bookings_due, next_days, public_events,
+};
 use schoolplein_calendar::zone;
 use schoolplein_kernel::audience::PostReader;
 use schoolplein_kernel::school_cache::Weighed;
@@ -28,6 +31,8 @@ use tenant_router::TenantId;
 
 /// The kind of entry a member's home facts are kept under (its id: the person's).
 const HOME: &str = "home";
+/// The kind of entry a visitor's home page is kept under (its id: the language's).
+const PUBLIC_HOME: &str = "public_home";
 /// An activity's sign-up counts as closing when its last day is this near (today counted).
 const SIGNUP_CLOSING_DAYS: i32 = 7;
 
@@ -242,4 +247,67 @@ async fn read_facts(
         next_days,
         read_under,
     })
+}
+
+/// What a visitor's home page shows: the school's name and welcome text, and its coming
+/// public events while the calendar is on. The same for every visitor of the school who reads
+/// its language, so kept once per school and language; dropped by any change to the profile
+/// or the events (both announce), and read again after the minute of age at most, so an event
+/// that has begun leaves the list within a minute.
+#[derive(Debug)]
+pub struct PublicHome {
+    pub school_name: String,
+    pub welcome_text: String,
+    pub public_events: Vec<PublicEvent>,
+    /// The settings it was read under (the calendar on or off), and the day.
+    settings: Arc<SchoolSettings>,
+    today: NaiveDate,
+}
+
+impl Weighed for PublicHome {
+    fn bytes(&self) -> usize {
+        let events: usize = self
+            .public_events
+            .iter()
+            .map(|e| 96 + e.title.len() + e.when.len() + e.place.len())
+            .sum();
+        256 + self.school_name.len() + self.welcome_text.len() + events
+    }
+}
+
+/// The visitor's home page of `tenant` in `language`, from the school cache when kept.
+pub async fn public_home(
+    state: &AppState,
+    tenant: TenantId,
+    settings: &Arc<SchoolSettings>,
+    language: Language,
+) -> Result<Arc<PublicHome>, AppError> {
+    let now = Utc::now();
+    let today = zone::today(now);
+    let fits = |kept: &PublicHome| Arc::ptr_eq(&kept.settings, settings) && kept.today == today;
+    let names = Names::new(state.templates.catalog(), language);
+    let settings = Arc::clone(settings);
+    let key = (PUBLIC_HOME, language as i64);
+    state
+        .school_data
+        .get_or_read(&state.schools, tenant, key, fits, |tx| {
+            Box::pin(async move {
+                let profile = school_profile::welcome(tx)
+                    .await?
+                    .ok_or_else(|| AppError::Internal(format!("school {tenant} has no profile")))?;
+                let public_events = if settings.is_on(Module::Calendar) {
+                    public_events(tx, now, &names).await?
+                } else {
+                    Vec::new()
+                };
+                Ok(PublicHome {
+                    school_name: profile.name,
+                    welcome_text: profile.welcome_text,
+                    public_events,
+                    settings,
+                    today,
+                })
+            })
+        })
+        .await
 }

@@ -589,3 +589,65 @@ async fn the_home_page_lists_what_needs_doing_for_each_person() {
     let parent_home = parent.client.get(&host, "/").await.text();
     assert!(!parent_home.contains("id=\"refused-mail\""));
 }
+
+#[tokio::test]
+async fn a_visitor_s_home_page_is_kept_and_a_change_by_any_writer_shows_in_every_process_within_a_second()
+ {
+    let app = TestApp::spawn().await;
+    let other_process = TestApp::spawn_with(schoolplein_tests::TestAppOptions {
+        db: Some(app.db.clone()),
+        ..schoolplein_tests::TestAppOptions::default()
+    })
+    .await;
+    let school = app
+        .create_school("OBS Het Geheugen", "Welkom op Het Geheugen")
+        .await;
+    let host = school_host(&school.slug);
+    let second = std::time::Duration::from_secs(1);
+    // Both processes keep the page once their listeners listen.
+    for process in [&app, &other_process] {
+        let kept = schoolplein_tests::eventually(std::time::Duration::from_secs(5), || async {
+            assert!(
+                process
+                    .get(&host, "/")
+                    .await
+                    .text()
+                    .contains("Welkom op Het Geheugen")
+            );
+            process
+                .state
+                .school_data
+                .get::<schoolplein_server::home::PublicHome>(school.id, ("public_home", 0))
+                .is_some()
+        })
+        .await;
+        assert!(kept.is_some(), "the visitor's home page is kept");
+    }
+
+    // The welcome text changed by a writer outside both processes.
+    in_school(
+        &app,
+        &school,
+        "UPDATE school_profile SET welcome_text = 'Nieuw welkom' || $1::text",
+        1,
+    )
+    .await;
+    // A public event added the same way.
+    in_school(
+        &app,
+        &school,
+        "INSERT INTO events (title, visibility, whole_school, starts_at, ends_at)
+         VALUES ('Open dag ' || $1::text, 'public', true, now() + interval '3 days',
+                 now() + interval '3 days 2 hours')",
+        7,
+    )
+    .await;
+    for process in [&app, &other_process] {
+        let seen = schoolplein_tests::eventually(second, || async {
+            let page = process.get(&host, "/").await.text();
+            page.contains("Nieuw welkom1") && page.contains("Open dag 7")
+        })
+        .await;
+        assert!(seen.is_some(), "the change shows within a second");
+    }
+}

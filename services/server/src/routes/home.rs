@@ -4,20 +4,20 @@
 //! mail does not reach), today's events and the next seven days, the newest posts, and for
 //! teachers their groups; for visitors the coming public events.
 
+use std::sync::Arc;
+
 use axum::extract::{Query, State};
 use axum::response::Response;
-use schoolplein_calendar::display::Names;
-use schoolplein_calendar::home::{PublicEvent, public_events};
+use schoolplein_calendar::home::PublicEvent;
 use schoolplein_kernel::nav_counts::{self, NavCounts};
 use schoolplein_kernel::settings::{Module, SchoolSettings};
 use schoolplein_kernel::{AppError, AppState, MaybeViewer, Pages, Role};
 use schoolplein_mailing::db::refused::{self, RefusedAddress};
-use schoolplein_portal::db::school_profile;
 use schoolplein_portal::home::{HomeNews, home_news};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
-use crate::home::{Asked, HomeFacts, facts_of};
+use crate::home::{Asked, HomeFacts, facts_of, public_home};
 
 /// How many of the newest posts the home page shows.
 const HOME_POSTS: usize = 5;
@@ -50,7 +50,7 @@ struct HomePage<'a> {
     welcome_text: String,
     member: Option<MemberBar<'a>>,
     /// For visitors: the coming public events, while the calendar is on.
-    public_events: Vec<PublicEvent>,
+    public_events: &'a [PublicEvent],
 }
 
 async fn settings_of(
@@ -158,34 +158,25 @@ pub async fn show_home(
             intranet_url: settings.intranet_url.clone(),
             name: viewer.name.clone(),
         }),
-        public_events: Vec::new(),
+        public_events: &[],
     };
     pages.show("home.html", &page)
 }
 
-/// The page a visitor sees: the school's name and welcome text, and its coming public events.
+/// The page a visitor sees: the school's name and welcome text, and its coming public events,
+/// kept per school and language in the school cache.
 async fn visitors_page(
     state: &AppState,
     tenant: &CurrentTenant,
     pages: &Pages,
-    settings: &SchoolSettings,
+    settings: &Arc<SchoolSettings>,
 ) -> Result<Response, AppError> {
-    let names = Names::new(pages.templates().catalog(), pages.language());
-    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
-    let profile = school_profile::welcome(&mut tx)
-        .await?
-        .ok_or_else(|| AppError::Internal(format!("school {} has no profile", tenant.id())))?;
-    let public_events = if settings.is_on(Module::Calendar) {
-        public_events(&mut tx, chrono::Utc::now(), &names).await?
-    } else {
-        Vec::new()
-    };
-    tx.commit().await?;
+    let public = public_home(state, tenant.id(), settings, pages.language()).await?;
     let page = HomePage {
-        school_name: profile.name,
-        welcome_text: profile.welcome_text,
+        school_name: public.school_name.clone(),
+        welcome_text: public.welcome_text.clone(),
         member: None,
-        public_events,
+        public_events: &public.public_events,
     };
     pages.show("home.html", &page)
 }
