@@ -9,6 +9,7 @@ mod e2e {
     mod cli;
     mod conferences;
     mod confirmations;
+    mod demo;
     mod digests;
     mod documents;
     mod downloads;
