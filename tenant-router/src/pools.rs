@@ -1,12 +1,16 @@
-//! Connections for school transactions: each school has a home pool, so that a database
-//! backend serves a bounded share of the schools and keeps their catalog entries warm.
+//! Connections for school transactions: each school uses a small, stable subset of the
+//! pools, so that a database backend serves a bounded share of the schools and keeps their
+//! catalog entries warm.
 //!
 //! PostgreSQL caches catalog entries (and plans) per backend. A backend that meets a school's
 //! schema for the first time loads its tables' entries, which costs several times the query
 //! itself; with thousands of schools and every connection serving every school, most queries
 //! are such first meetings, and every backend's cache grows with the whole fleet. Splitting
-//! the connections into `n` home pools gives each backend a fleet `n` times smaller. A school
-//! whose home pool is busy borrows an idle connection from another pool rather than wait.
+//! the connections into `n` pools and giving each school `k` of them (rendezvous hashing: a
+//! school's pools are the `k` with the highest score for it, so adding a pool moves only the
+//! schools that rank it first) gives each backend a fleet about `n / k` times smaller. A
+//! school whose pools are all busy waits for its first one rather than take a connection
+//! that is cold for it: the wait is shorter than the catalog's first meeting.
 
 use std::sync::Arc;
 
@@ -22,6 +26,8 @@ use crate::tenant::TenantId;
 #[derive(Debug, Clone)]
 pub struct SchoolPools {
     shards: Arc<[PgPool]>,
+    /// How many of the pools one school uses (at least 1, at most all).
+    per_school: usize,
     breaker: Breaker,
 }
 
@@ -130,13 +136,16 @@ impl SchoolPools {
     pub fn single(pool: PgPool) -> Self {
         Self {
             shards: Arc::from(vec![pool]),
+            per_school: 1,
             breaker: Breaker::new("postgres"),
         }
     }
 
-    /// Home pools; a school's is picked by its id. `None` for no pools at all.
-    pub fn sharded(pools: Vec<PgPool>) -> Option<Self> {
+    /// Pools of which each school uses `per_school` (its first choices by rendezvous
+    /// hashing). `None` for no pools at all.
+    pub fn sharded(pools: Vec<PgPool>, per_school: usize) -> Option<Self> {
         (!pools.is_empty()).then(|| Self {
+            per_school: per_school.clamp(1, pools.len()),
             shards: Arc::from(pools),
             breaker: Breaker::new("postgres"),
         })
@@ -157,10 +166,18 @@ impl SchoolPools {
         &self.shards
     }
 
-    /// The index of `tenant`'s home pool. Ids are handed out in sequence, so consecutive
-    /// schools land on consecutive pools.
-    pub fn home_of(&self, tenant: TenantId) -> usize {
-        tenant.get().rem_euclid(self.shards.len() as i64) as usize
+    /// The pools `tenant` uses, best first: the `per_school` pools with the highest
+    /// rendezvous score for it.
+    pub fn pools_of(&self, tenant: TenantId) -> Vec<usize> {
+        let mut ranked: Vec<(u64, usize)> = (0..self.shards.len())
+            .map(|pool| (rendezvous_score(tenant, pool), pool))
+            .collect();
+        ranked.sort_unstable_by(|a, b| b.cmp(a));
+        ranked
+            .into_iter()
+            .take(self.per_school)
+            .map(|(_, pool)| pool)
+            .collect()
     }
 
     /// Closes every pool.
@@ -177,15 +194,15 @@ impl SchoolPool for SchoolPools {
         tenant: TenantId,
         statement: String,
     ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-        let home = self.home_of(tenant);
-        let count = self.shards.len();
-        // The home pool when it has a connection free; otherwise any pool that has one; and
-        // when none has, wait at home. Acquiring (not `try_acquire`) keeps the pool's check of
-        // a connection that has sat idle.
-        let pick = (0..count)
-            .map(|step| (home + step) % count)
+        let pools = self.pools_of(tenant);
+        // The school's first pool that has a connection free; when none has, wait at its
+        // first. Acquiring (not `try_acquire`) keeps the pool's check of a connection that
+        // has sat idle.
+        let pick = pools
+            .iter()
+            .copied()
             .find(|&i| self.shards[i].num_idle() > 0)
-            .unwrap_or(home);
+            .unwrap_or(pools[0]);
         self.breaker
             .guard(
                 self.shards[pick].begin_with(AssertSqlSafe(statement)),
@@ -194,6 +211,17 @@ impl SchoolPool for SchoolPools {
             )
             .await
     }
+}
+
+/// A school's score for a pool: the same on every process and run (a fixed mix of the two
+/// numbers, splitmix64's finaliser), spread evenly over the pools.
+fn rendezvous_score(tenant: TenantId, pool: usize) -> u64 {
+    let mut x = (tenant.get() as u64)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(pool as u64 + 1);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
 }
 
 #[cfg(test)]
@@ -209,14 +237,54 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn consecutive_schools_have_consecutive_home_pools() {
-        let pools = SchoolPools::sharded((0..4).map(|_| lazy_pool()).collect()).unwrap();
-        assert!(SchoolPools::sharded(Vec::new()).is_none());
-        let homes: Vec<usize> = (1..=8).map(|id| pools.home_of(TenantId::new(id))).collect();
-        assert_eq!(homes, [1, 2, 3, 0, 1, 2, 3, 0]);
+    async fn each_school_has_its_own_stable_pools_spread_evenly_and_a_new_pool_moves_few() {
+        let pools = |n: usize, per_school: usize| {
+            SchoolPools::sharded((0..n).map(|_| lazy_pool()).collect(), per_school).unwrap()
+        };
+        assert!(SchoolPools::sharded(Vec::new(), 2).is_none());
         assert_eq!(
-            SchoolPools::single(lazy_pool()).home_of(TenantId::new(7)),
-            0
+            SchoolPools::single(lazy_pool()).pools_of(TenantId::new(7)),
+            [0]
         );
+        let ten = pools(10, 2);
+        let school = TenantId::new(4711);
+        let chosen = ten.pools_of(school);
+        assert_eq!(chosen.len(), 2);
+        assert_ne!(chosen[0], chosen[1]);
+        assert_eq!(
+            pools(10, 2).pools_of(school),
+            chosen,
+            "the same in every process"
+        );
+        assert_eq!(
+            pools(3, 9).pools_of(school).len(),
+            3,
+            "never more than there are"
+        );
+
+        // 10,000 schools over 10 pools: each pool is first for about a tenth of them.
+        let mut first = [0usize; 10];
+        for id in 1..=10_000 {
+            first[ten.pools_of(TenantId::new(id))[0]] += 1;
+        }
+        assert!(
+            first.iter().all(|&n| (850..=1150).contains(&n)),
+            "{first:?}"
+        );
+
+        // An eleventh pool: only the schools that now rank it first move, about one in eleven.
+        let eleven = pools(11, 2);
+        let moved = (1..=10_000)
+            .filter(|&id| {
+                let id = TenantId::new(id);
+                eleven.pools_of(id)[0] != ten.pools_of(id)[0]
+            })
+            .count();
+        assert!((700..=1100).contains(&moved), "{moved} schools moved");
+        assert!((1..=10_000).all(|id| {
+            let id = TenantId::new(id);
+            let now = eleven.pools_of(id)[0];
+            now == 10 || now == ten.pools_of(id)[0]
+        }));
     }
 }

@@ -131,10 +131,13 @@ pub struct DatabaseConfig {
     /// Connections are recycled after this long, which bounds the catalog cache a backend
     /// builds up while visiting thousands of school schemas.
     pub max_lifetime_secs: u64,
-    /// Home pools for school transactions: with more than one, each school's transactions go
-    /// to its own pool first, so a backend serves 1/n of the schools. They share another
-    /// `max_connections` between them (the first pool keeps the platform's queries).
+    /// Pools for school transactions: with more than one, each school's transactions go to
+    /// `pools_per_school` of them, so a backend serves about that share of the schools. They
+    /// share another `max_connections` between them (the platform's queries keep their own).
     pub school_pools: u32,
+    /// How many of the `school_pools` one school uses (its first choices, stable across
+    /// processes): more spreads a busy school wider, fewer keeps backends warmer.
+    pub pools_per_school: u32,
     /// What group pages and timelines read, kept in memory, in MiB over all schools (as the
     /// readers estimate it: a group a few KiB, a timeline's first page some tens). 0 keeps
     /// nothing: every page reads.
@@ -421,6 +424,14 @@ impl Config {
             return invalid(
                 "database.school_pools",
                 "must be between 1 and database.max_connections",
+            );
+        }
+        if self.database.pools_per_school == 0
+            || self.database.pools_per_school > self.database.school_pools.max(1)
+        {
+            return invalid(
+                "database.pools_per_school",
+                "must be between 1 and database.school_pools",
             );
         }
         if self.database.min_connections > self.database.max_connections {

@@ -57,8 +57,8 @@ pub fn postgres_pool(config: &DatabaseConfig) -> Result<PgPool, sqlx::Error> {
         .connect_lazy_with(connect_options(config)?))
 }
 
-/// The pools school transactions run on: the platform's pool itself, or `school_pools` home
-/// pools sharing `max_connections` between them.
+/// The pools school transactions run on: the platform's pool itself, or `school_pools`
+/// pools sharing `max_connections` between them, `pools_per_school` of them for each school.
 pub fn school_pools(
     config: &DatabaseConfig,
     platform: &PgPool,
@@ -72,8 +72,10 @@ pub fn school_pools(
     let pools = (0..config.school_pools)
         .map(|_| postgres_pool(&shard))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(tenant_router::SchoolPools::sharded(pools)
-        .unwrap_or_else(|| tenant_router::SchoolPools::single(platform.clone())))
+    Ok(
+        tenant_router::SchoolPools::sharded(pools, config.pools_per_school as usize)
+            .unwrap_or_else(|| tenant_router::SchoolPools::single(platform.clone())),
+    )
 }
 
 /// A Redis connection manager, which reconnects by itself. A failed reconnection is not

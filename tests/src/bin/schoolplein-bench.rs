@@ -141,7 +141,9 @@ fn config_with(args: &Args, max_connections: u32, extra: Vec<(String, String)>) 
         ("SCHOOLPLEIN__REDIS__URL".to_owned(), args.redis_url.clone()),
         (
             "SCHOOLPLEIN__DATABASE__MAX_CONNECTIONS".to_owned(),
-            max_connections.to_string(),
+            // A run that compares pool sizes sets it in the environment.
+            std::env::var("SCHOOLPLEIN__DATABASE__MAX_CONNECTIONS")
+                .unwrap_or_else(|_| max_connections.to_string()),
         ),
     ];
     vars.extend(extra);

@@ -112,11 +112,15 @@ async fn no_answer_ever_holds_another_schools_rows() {
     drive_fifty_schools(None).await;
 }
 
-/// Two home pools of one connection each: schools borrow each other's connections whenever
-/// their own is busy, so connections change schools all the time.
+/// Two pools of one connection each, both used by every school (its first choice when free,
+/// else the other): connections change schools all the time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_answer_ever_holds_another_schools_rows_with_home_pools() {
-    drive_fifty_schools(Some(|config| config.database.school_pools = 2)).await;
+    drive_fifty_schools(Some(|config| {
+        config.database.school_pools = 2;
+        config.database.pools_per_school = 2;
+    }))
+    .await;
 }
 
 async fn drive_fifty_schools(configure: Option<fn(&mut schoolplein_kernel::Config)>) {
