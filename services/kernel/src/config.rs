@@ -131,12 +131,14 @@ pub struct DatabaseConfig {
     /// Connections are recycled after this long, which bounds the catalog cache a backend
     /// builds up while visiting thousands of school schemas.
     pub max_lifetime_secs: u64,
-    /// Pools for school transactions: with more than one, each school's transactions go to
-    /// `pools_per_school` of them, so a backend serves about that share of the schools. They
-    /// share another `max_connections` between them (the platform's queries keep their own).
+    /// Pools for school transactions (0: one per connection): with more than one, each
+    /// school's transactions go to `pools_per_school` of them, so a backend serves about that
+    /// share of the schools. They share another `max_connections` between them (the
+    /// platform's queries keep their own pool).
     pub school_pools: u32,
     /// How many of the `school_pools` one school uses (its first choices, stable across
-    /// processes): more spreads a busy school wider, fewer keeps backends warmer.
+    /// processes; at most all of them): more spreads a busy school wider, fewer keeps
+    /// backends warmer.
     pub pools_per_school: u32,
     /// What group pages and timelines read, kept in memory, in MiB over all schools (as the
     /// readers estimate it: a group a few KiB, a timeline's first page some tens). 0 keeps
@@ -418,21 +420,14 @@ impl Config {
         if self.database.max_connections == 0 {
             return invalid("database.max_connections", "must be at least 1");
         }
-        if self.database.school_pools == 0
-            || self.database.school_pools > self.database.max_connections
-        {
+        if self.database.school_pools > self.database.max_connections {
             return invalid(
                 "database.school_pools",
-                "must be between 1 and database.max_connections",
+                "must be at most database.max_connections (0: one pool per connection)",
             );
         }
-        if self.database.pools_per_school == 0
-            || self.database.pools_per_school > self.database.school_pools.max(1)
-        {
-            return invalid(
-                "database.pools_per_school",
-                "must be between 1 and database.school_pools",
-            );
+        if self.database.pools_per_school == 0 {
+            return invalid("database.pools_per_school", "must be at least 1");
         }
         if self.database.min_connections > self.database.max_connections {
             return invalid(

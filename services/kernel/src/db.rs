@@ -58,18 +58,23 @@ pub fn postgres_pool(config: &DatabaseConfig) -> Result<PgPool, sqlx::Error> {
 }
 
 /// The pools school transactions run on: the platform's pool itself, or `school_pools`
-/// pools sharing `max_connections` between them, `pools_per_school` of them for each school.
+/// pools (0: one per connection) sharing `max_connections` between them, `pools_per_school`
+/// of them for each school.
 pub fn school_pools(
     config: &DatabaseConfig,
     platform: &PgPool,
 ) -> Result<tenant_router::SchoolPools, sqlx::Error> {
-    if config.school_pools <= 1 {
+    let count = match config.school_pools {
+        0 => config.max_connections,
+        count => count,
+    };
+    if count <= 1 {
         return Ok(tenant_router::SchoolPools::single(platform.clone()));
     }
     let mut shard = config.clone();
-    shard.max_connections = config.max_connections.div_ceil(config.school_pools).max(1);
+    shard.max_connections = config.max_connections.div_ceil(count).max(1);
     shard.min_connections = 0;
-    let pools = (0..config.school_pools)
+    let pools = (0..count)
         .map(|_| postgres_pool(&shard))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(
