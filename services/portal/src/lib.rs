@@ -193,9 +193,31 @@ pub fn router() -> Router<AppState> {
             "/admin/import",
             get(routes::import::show_import)
                 .post(routes::import::import_roster)
-                // The file itself may be this large, plus the form around it.
-                .layer(DefaultBodyLimit::max(roster::MAX_FILE_BYTES + 64 * 1024)),
+                // The file itself may be this large, plus the form around it; a request that
+                // says it is larger is refused before it is read (413).
+                .layer(DefaultBodyLimit::max(ROSTER_FORM_BYTES))
+                .layer(from_fn(refuse_a_larger_roster)),
         )
+}
+
+/// The roster import's file at its largest, plus the form around it.
+const ROSTER_FORM_BYTES: usize = roster::MAX_FILE_BYTES + 64 * 1024;
+
+/// A roster import that says it is larger than the import takes is refused (413) before a
+/// byte of it is read; one that does not say is cut off at the same size while it is read.
+async fn refuse_a_larger_roster(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let declared = request
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|length| length.to_str().ok())
+        .and_then(|length| length.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > ROSTER_FORM_BYTES) {
+        return axum::response::IntoResponse::into_response(http::StatusCode::PAYLOAD_TOO_LARGE);
+    }
+    next.run(request).await
 }
 
 /// A parent's children: details, contacts, medical notes, privacy (module "children").
