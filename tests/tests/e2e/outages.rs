@@ -88,14 +88,21 @@ fn between(answers: &Mutex<Vec<Answer>>, from: Instant, to: Instant) -> Vec<Answ
 }
 
 /// Every answer that needs the stopped server is a quick 503 page that says so; the others
-/// are right.
+/// are right. A visitor's home page kept in memory needs no server until the cache hears
+/// that its listener lost PostgreSQL (then nothing kept is served): until that moment it may
+/// still come whole, never half.
 fn assert_down(answers: &[Answer], needs_it: &[&str], server: &str) {
     assert!(
         answers.len() >= 20,
         "too little load while {server} was down"
     );
     for answer in answers {
-        if needs_it.contains(&answer.page) {
+        let kept_home = answer.page == "home"
+            && answer.status == 200
+            && answer
+                .body
+                .contains("<h1 id=\"school-name\">Basisschool De Storing</h1>");
+        if needs_it.contains(&answer.page) && !kept_home {
             assert_eq!(
                 answer.status, 503,
                 "{server} down, {}: {answer:?}",
