@@ -10,12 +10,17 @@
 //! school's pools are the `k` with the highest score for it, so adding a pool moves only the
 //! schools that rank it first) gives each backend a fleet about `n / k` times smaller. A
 //! school whose pools are all busy waits for its first one rather than take a connection
-//! that is cold for it: the wait is shorter than the catalog's first meeting.
+//! that is cold for it: the wait is shorter than the catalog's first meeting. Only after
+//! waiting `patience` does it take whichever connection comes free first, its own or not, so
+//! that one busy school cannot queue behind a single connection while the others sit idle.
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::FutureExt;
 
 use sqlx::pool::PoolConnection;
-use sqlx::{AssertSqlSafe, PgPool, Postgres, Transaction};
+use sqlx::{AssertSqlSafe, PgPool, Postgres, SqlSafeStr, Transaction};
 
 use crate::breaker::{Breaker, Unreachable};
 use crate::tenant::TenantId;
@@ -28,8 +33,14 @@ pub struct SchoolPools {
     shards: Arc<[PgPool]>,
     /// How many of the pools one school uses (at least 1, at most all).
     per_school: usize,
+    /// How long a school waits at its first pool before it takes any connection.
+    patience: Duration,
     breaker: Breaker,
 }
+
+/// How long a school waits for one of its own connections by default: about the time a
+/// backend spends meeting a school's tables for the first time.
+pub const DEFAULT_PATIENCE: Duration = Duration::from_millis(50);
 
 /// Whether a failure means the connection to PostgreSQL was refused or lost (as opposed to a
 /// statement's own failure, or a pool that is merely busy).
@@ -137,6 +148,7 @@ impl SchoolPools {
         Self {
             shards: Arc::from(vec![pool]),
             per_school: 1,
+            patience: DEFAULT_PATIENCE,
             breaker: Breaker::new("postgres"),
         }
     }
@@ -147,8 +159,16 @@ impl SchoolPools {
         (!pools.is_empty()).then(|| Self {
             per_school: per_school.clamp(1, pools.len()),
             shards: Arc::from(pools),
+            patience: DEFAULT_PATIENCE,
             breaker: Breaker::new("postgres"),
         })
+    }
+
+    /// The same pools, with a school waiting `patience` at its first pool before it takes
+    /// whichever connection comes free first.
+    pub fn with_patience(mut self, patience: Duration) -> Self {
+        self.patience = patience;
+        self
     }
 
     /// The same pools, guarded by `breaker` (shared with the platform's pool, since both
@@ -188,27 +208,44 @@ impl SchoolPools {
     }
 }
 
+impl SchoolPools {
+    /// A connection for `tenant`: from the first of its pools that has one free; when none
+    /// has, the one its first pool frees within `patience`; after that, whichever any pool
+    /// frees first. Acquiring (not `try_acquire`) keeps the pool's check of a connection that
+    /// has sat idle, and each pool's own timeout still bounds the wait.
+    async fn connection_for(
+        &self,
+        tenant: TenantId,
+    ) -> Result<PoolConnection<Postgres>, sqlx::Error> {
+        let pools = self.pools_of(tenant);
+        if let Some(free) = pools.iter().find(|&&i| self.shards[i].num_idle() > 0) {
+            return self.shards[*free].acquire().await;
+        }
+        let first = &self.shards[pools[0]];
+        if self.shards.len() == 1 {
+            return first.acquire().await;
+        }
+        if let Ok(connection) = tokio::time::timeout(self.patience, first.acquire()).await {
+            return connection;
+        }
+        // Dropping the acquires that lose leaves their pools as they were.
+        let any = self.shards.iter().map(|pool| pool.acquire().boxed());
+        futures_util::future::select_all(any).await.0
+    }
+}
+
 impl SchoolPool for SchoolPools {
     async fn begin_for(
         &self,
         tenant: TenantId,
         statement: String,
     ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-        let pools = self.pools_of(tenant);
-        // The school's first pool that has a connection free; when none has, wait at its
-        // first. Acquiring (not `try_acquire`) keeps the pool's check of a connection that
-        // has sat idle.
-        let pick = pools
-            .iter()
-            .copied()
-            .find(|&i| self.shards[i].num_idle() > 0)
-            .unwrap_or(pools[0]);
+        let begin = async {
+            let connection = self.connection_for(tenant).await?;
+            Transaction::begin(connection, Some(AssertSqlSafe(statement).into_sql_str())).await
+        };
         self.breaker
-            .guard(
-                self.shards[pick].begin_with(AssertSqlSafe(statement)),
-                lost_connection,
-                unreachable_error,
-            )
+            .guard(begin, lost_connection, unreachable_error)
             .await
     }
 }

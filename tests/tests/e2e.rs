@@ -30,6 +30,7 @@ mod e2e {
     mod parents;
     mod partners;
     mod passwords;
+    mod pools;
     mod posts;
     mod privacy;
     mod questionnaires;

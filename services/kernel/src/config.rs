@@ -140,6 +140,10 @@ pub struct DatabaseConfig {
     /// processes; at most all of them): more spreads a busy school wider, fewer keeps
     /// backends warmer.
     pub pools_per_school: u32,
+    /// How long a school whose pools are all busy waits for its first pool, in milliseconds,
+    /// before it takes whichever connection comes free first (one that has not met the
+    /// school costs it a few milliseconds of catalog reads).
+    pub pool_patience_ms: u64,
     /// What group pages and timelines read, kept in memory, in MiB over all schools (as the
     /// readers estimate it: a group a few KiB, a timeline's first page some tens). 0 keeps
     /// nothing: every page reads.

@@ -79,6 +79,7 @@ pub fn school_pools(
         .collect::<Result<Vec<_>, _>>()?;
     Ok(
         tenant_router::SchoolPools::sharded(pools, config.pools_per_school as usize)
+            .map(|pools| pools.with_patience(Duration::from_millis(config.pool_patience_ms)))
             .unwrap_or_else(|| tenant_router::SchoolPools::single(platform.clone())),
     )
 }
