@@ -118,6 +118,39 @@ pub async fn wrk(
     })
 }
 
+/// Runs `wrk --latency` with `connections` clients on two threads for `seconds` at `addr`,
+/// each request made by the Lua `script` (which sets its own host, path and headers); an
+/// error when wrk fails or sees an answer other than 2xx/3xx.
+pub async fn wrk_script(
+    addr: std::net::SocketAddr,
+    script: &std::path::Path,
+    connections: u32,
+    seconds: u64,
+) -> anyhow::Result<WrkRun> {
+    let output = tokio::process::Command::new("wrk")
+        .arg(format!("-t{}", connections.clamp(1, 2)))
+        .arg(format!("-c{connections}"))
+        .arg(format!("-d{seconds}s"))
+        .arg("--latency")
+        .arg("-s")
+        .arg(script)
+        .arg(format!("http://{addr}/"))
+        .kill_on_drop(true)
+        .output()
+        .await?;
+    let report = String::from_utf8_lossy(&output.stdout);
+    anyhow::ensure!(
+        output.status.success() && !report.contains("Non-2xx"),
+        "wrk failed or saw errors with {}: {report}",
+        script.display()
+    );
+    Ok(WrkRun {
+        requests_per_second: wrk_figure(&report, "Requests/sec").to_owned(),
+        p50: wrk_figure(&report, "50%").to_owned(),
+        p99: wrk_figure(&report, "99%").to_owned(),
+    })
+}
+
 /// Serves the real app over `state` on a free loopback port, for as long as the process runs.
 pub async fn serve(state: &AppState) -> anyhow::Result<std::net::SocketAddr> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

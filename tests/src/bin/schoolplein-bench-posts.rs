@@ -19,7 +19,7 @@ use schoolplein_server::app;
 use schoolplein_tests::bench;
 use schoolplein_tests::client::Client;
 use schoolplein_tests::smtp::SmtpServer;
-use tenant_router::{TenantEntry, TenantTx};
+use tenant_router::{TenantEntry, TenantSlug, TenantTx};
 use tokio::sync::oneshot;
 
 #[derive(Debug, Parser)]
@@ -44,9 +44,20 @@ struct Args {
     /// (comma-separated).
     #[arg(long, value_delimiter = ',')]
     also: Vec<String>,
+    /// Instead of the runs above: a parent's first timeline page and group page in each of
+    /// this many schools (`fleet-1` …, kept between runs), requested at random under 50
+    /// clients, with nothing changing and then with a change every 50 ms somewhere.
+    #[arg(long, default_value_t = 0)]
+    fleet: u32,
+    /// Posts in each school of the fleet run.
+    #[arg(long, default_value_t = 150)]
+    fleet_posts: u32,
 }
 
 const PASSWORD: &str = "Bench-Wacht-2026!";
+/// Pupils in each school of the fleet run: the Dutch average (1.4 million over about 6,000
+/// schools).
+const FLEET_PUPILS: u32 = 230;
 /// Posts on one timeline page (`PAGE_SIZE` in the posts routes).
 const TIMELINE_PAGE: usize = 20;
 /// The groups of the viewing parent's three children: years 1, 3 and 6.
@@ -89,7 +100,7 @@ async fn signed_in(addr: SocketAddr, host: &str, email: &str) -> anyhow::Result<
 }
 
 /// 32 groups (four per year), a teacher for each, a head who posts to the whole school,
-/// 900 pupils with one or two parents each (1,620 parents), `$posts` posts over the past
+/// `$pupils` pupils with one or two parents each (900: 1,620 parents), `$posts` posts over the past
 /// ~21 months (one every three hours: a fifth to the whole school, the rest to one group or
 /// now and then two; a sixth of them agenda items), and the parents' reads of the newest
 /// 1,000 posts (each parent read 60 % of those meant for them).
@@ -108,10 +119,10 @@ SELECT gr.id, pe.id FROM groups gr
 INSERT INTO pupils (import_key, first_name, last_name, date_of_birth, group_id)
 SELECT 'P' || n, 'Kind', 'Nummer ' || n, DATE '2015-01-01' + (n % 2500),
        (SELECT id FROM groups WHERE import_key = 'G' || (1 + n % 32))
-  FROM generate_series(1, 900) n;
+  FROM generate_series(1, $pupils) n;
 INSERT INTO people (name, email, kind, roles)
 SELECT 'Ouder ' || n || parent, 'ouder' || n || parent || '@meting.example.nl', 'parent', '{parent}'
-  FROM generate_series(1, 900) n, unnest(ARRAY['a', 'b']) parent
+  FROM generate_series(1, $pupils) n, unnest(ARRAY['a', 'b']) parent
  WHERE parent = 'a' OR n % 10 >= 2;
 INSERT INTO guardians (pupil_id, person_id, status, approved_at)
 SELECT p.id, pe.id, 'active', now()
@@ -308,6 +319,11 @@ async fn main() -> anyhow::Result<()> {
         .spawn_refresh(reading_state.db.pool().clone(), Duration::from_secs(60));
     let reading_addr = bench::serve(&reading_state).await?;
     let stamp = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+    if args.fleet > 0 {
+        let report = fleet(&state, addr, &args).await?;
+        writeln!(std::io::stdout(), "{report}")?;
+        return Ok(());
+    }
     let mut out = std::io::stdout().lock();
     // The urgent post first: the end of wrk's run can leave pooled connections unusable (see
     // `connections_left_in_a_transaction`), which would slow the outbox worker down.
@@ -334,72 +350,16 @@ async fn timeline(
     args: &Args,
     stamp: &str,
 ) -> anyhow::Result<String> {
-    // The timeline's school, its posts and readers in bulk.
-    let school =
-        bench::create_school(state, &format!("posts-{stamp}"), "Basisschool Meting").await?;
-    let host = format!("{}.schoolplein.test", school.slug);
-    let mut tx = TenantTx::begin(&state.schools, school.id).await?;
-    let school_sql = TIMELINE_SCHOOL_SQL.replace("$posts", &args.posts.to_string());
-    sqlx::raw_sql(sqlx::AssertSqlSafe(school_sql))
-        .execute(&mut *tx)
-        .await?;
-    let viewer_groups = VIEWER_GROUPS.map(|key| format!("'{key}'")).join(", ");
-    let calendar_sql = CALENDAR_SQL.replace("$viewer_groups", &viewer_groups);
-    sqlx::raw_sql(sqlx::AssertSqlSafe(calendar_sql))
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-
-    // The viewer: a parent with an account whose three children are in three groups, who has
-    // read most of what reached them except the last two days' posts and a few older ones;
-    // the newest post to the whole school is an urgent message, so their home page has one
-    // unread on top.
     let viewer_email = format!("ouder-meting-{stamp}@example.nl");
-    let viewer_id =
-        enroll_member(state, &school, "Ouder Meting", &viewer_email, Role::Parent).await?;
-    let mut tx = TenantTx::begin(&state.schools, school.id).await?;
-    sqlx::query(
-        "INSERT INTO guardians (pupil_id, person_id, status, approved_at)
-         SELECT DISTINCT ON (p.group_id) p.id, $1, 'active', now()
-           FROM pupils p JOIN groups g ON g.id = p.group_id
-          WHERE g.import_key = ANY($2)
-          ORDER BY p.group_id, p.id",
+    let (school, viewer_posts) = timeline_school(
+        state,
+        &format!("posts-{stamp}"),
+        900,
+        args.posts,
+        &viewer_email,
     )
-    .bind(viewer_id)
-    .bind(&VIEWER_GROUPS[..])
-    .execute(&mut *tx)
     .await?;
-    sqlx::query(
-        "UPDATE posts SET urgent = true
-          WHERE id = (SELECT id FROM posts WHERE whole_school ORDER BY published_at DESC LIMIT 1)",
-    )
-    .execute(&mut *tx)
-    .await?;
-    let viewer_posts: i64 = sqlx::query_scalar(
-        "WITH mine AS (SELECT p.group_id FROM guardians g JOIN pupils p ON p.id = g.pupil_id
-                        WHERE g.person_id = $1),
-              seen AS (SELECT po.id, po.published_at FROM posts po
-                        WHERE po.whole_school
-                           OR EXISTS (SELECT 1 FROM post_groups pg
-                                       WHERE pg.post_id = po.id
-                                         AND pg.group_id IN (SELECT group_id FROM mine))),
-              read AS (INSERT INTO post_reads (post_id, person_id, read_at)
-                       SELECT id, $1, published_at + interval '2 hours' FROM seen
-                        WHERE id % 9 <> 0 AND published_at < now() - interval '2 days')
-         SELECT count(*) FROM seen",
-    )
-    .bind(viewer_id)
-    .fetch_one(&mut *tx)
-    .await?;
-    // Autovacuum analyses tables this size within a minute; measure the plans a school in
-    // use gets, not those for tables never analysed.
-    sqlx::raw_sql(
-        "ANALYZE groups, people, pupils, guardians, posts, post_groups, post_reads,
-                 post_special_groups, special_group_members, events, event_groups",
-    )
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
+    let host = format!("{}.schoolplein.test", school.slug);
 
     let mut parent = signed_in(addr, &host, &viewer_email).await?;
     let page = parent.get(&host, "/timeline").await;
@@ -454,6 +414,202 @@ async fn timeline(
          \nposts: home page of the same parent: {home}{runs}{others}",
         args.posts,
     ))
+}
+
+/// The viewer's first timeline page and group page over `args.fleet` schools, each request
+/// to a school drawn at random, 50 clients: first with nothing changing, then with a post
+/// changed every 50 ms in a school drawn at random (each change drops what that school's
+/// pages kept). The report lines.
+async fn fleet(state: &AppState, addr: SocketAddr, args: &Args) -> anyhow::Result<String> {
+    let started = Instant::now();
+    let (mut created, mut lua_entries) = (0, String::new());
+    let mut schools = Vec::new();
+    for i in 1..=args.fleet {
+        let slug = format!("fleet-{i}");
+        let viewer_email = format!("ouder-meting-fleet-{i}@example.nl");
+        let school = match state.tenants.by_slug(&TenantSlug::parse(&slug)?) {
+            Some(school) => (*school).clone(),
+            None => {
+                created += 1;
+                timeline_school(state, &slug, FLEET_PUPILS, args.fleet_posts, &viewer_email)
+                    .await?
+                    .0
+            }
+        };
+        let host = format!("{slug}.schoolplein.test");
+        let mut tx = TenantTx::begin(&state.schools, school.id).await?;
+        let group_id: i64 = sqlx::query_scalar(
+            "SELECT min(p.group_id) FROM guardians g
+               JOIN pupils p ON p.id = g.pupil_id
+               JOIN people pe ON pe.id = g.person_id
+              WHERE pe.email = $1",
+        )
+        .bind(&viewer_email)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let viewer = signed_in(addr, &host, &viewer_email).await?;
+        let cookie = viewer.cookie(&host, "sp_session").unwrap_or_default();
+        lua_entries.push_str(&format!(
+            "  {{ host = \"{host}\", cookie = \"sp_session={cookie}\", group = \"/groups/{group_id}\" }},\n"
+        ));
+        schools.push(school.id);
+    }
+    let ready = started.elapsed();
+    let dir = std::env::temp_dir();
+    let mut runs = String::new();
+    for changing in [false, true] {
+        let changes = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let writer = changing.then(|| {
+            let (state, schools, changes) = (state.clone(), schools.clone(), changes.clone());
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_millis(50));
+                loop {
+                    tick.tick().await;
+                    let school = schools[rand::random_range(0..schools.len())];
+                    let Ok(mut tx) = TenantTx::begin(&state.schools, school).await else {
+                        continue;
+                    };
+                    let changed = sqlx::query(
+                        "UPDATE posts SET title = title
+                          WHERE id = (SELECT max(id) FROM posts WHERE whole_school)",
+                    )
+                    .execute(&mut *tx)
+                    .await;
+                    if changed.is_ok() && tx.commit().await.is_ok() {
+                        changes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+            })
+        });
+        for (page, field) in [
+            ("timeline, first page", None),
+            ("group page", Some("group")),
+        ] {
+            let path = match field {
+                Some(field) => format!("entry.{field}"),
+                None => "\"/timeline\"".to_owned(),
+            };
+            let script = dir.join(format!(
+                "schoolplein-bench-fleet-{}.lua",
+                std::process::id()
+            ));
+            std::fs::write(
+                &script,
+                format!(
+                    "local entries = {{\n{lua_entries}}}\n\
+                     init = function(args) math.randomseed(os.time() + tonumber(tostring({{}}):sub(8), 16)) end\n\
+                     request = function()\n\
+                       local entry = entries[math.random(#entries)]\n\
+                       return wrk.format(\"GET\", {path}, {{ [\"Host\"] = entry.host, [\"Cookie\"] = entry.cookie }})\n\
+                     end\n"
+                ),
+            )?;
+            let run = bench::wrk_script(addr, &script, 50, args.seconds).await;
+            std::fs::remove_file(&script).ok();
+            let changed = changes.swap(0, std::sync::atomic::Ordering::Relaxed);
+            runs.push_str(&format!(
+                "\nposts: fleet of {} schools, {page}, {}, wrk -t2 -c50 {}s: {} (target p99 < 25 ms)",
+                args.fleet,
+                if changing {
+                    format!("a post changed every 50 ms somewhere ({changed} changes)")
+                } else {
+                    "nothing changing".to_owned()
+                },
+                args.seconds,
+                run?
+            ));
+        }
+        if let Some(writer) = writer {
+            writer.abort();
+        }
+    }
+    Ok(format!(
+        "posts: fleet of {} schools ({created} created now, {} posts each), each viewer signed in, in {:.0} s{runs}",
+        args.fleet,
+        args.fleet_posts,
+        ready.as_secs_f64()
+    ))
+}
+
+/// A school at `slug` with `pupils` pupils and `posts` posts (`TIMELINE_SCHOOL_SQL`, the
+/// calendar's events), and
+/// its viewer at `viewer_email`: a parent of three children in three groups who has read
+/// most of what reached them, with an urgent message unread. Returns the school and how many
+/// posts reach the viewer.
+async fn timeline_school(
+    state: &AppState,
+    slug: &str,
+    pupils: u32,
+    posts: u32,
+    viewer_email: &str,
+) -> anyhow::Result<(TenantEntry, i64)> {
+    // The school, its posts and readers in bulk.
+    let school = bench::create_school(state, slug, "Basisschool Meting").await?;
+    let mut tx = TenantTx::begin(&state.schools, school.id).await?;
+    let school_sql = TIMELINE_SCHOOL_SQL
+        .replace("$posts", &posts.to_string())
+        .replace("$pupils", &pupils.to_string());
+    sqlx::raw_sql(sqlx::AssertSqlSafe(school_sql))
+        .execute(&mut *tx)
+        .await?;
+    let viewer_groups = VIEWER_GROUPS.map(|key| format!("'{key}'")).join(", ");
+    let calendar_sql = CALENDAR_SQL.replace("$viewer_groups", &viewer_groups);
+    sqlx::raw_sql(sqlx::AssertSqlSafe(calendar_sql))
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+
+    // The viewer: a parent with an account whose three children are in three groups, who has
+    // read most of what reached them except the last two days' posts and a few older ones;
+    // the newest post to the whole school is an urgent message, so their home page has one
+    // unread on top.
+    let viewer_id =
+        enroll_member(state, &school, "Ouder Meting", viewer_email, Role::Parent).await?;
+    let mut tx = TenantTx::begin(&state.schools, school.id).await?;
+    sqlx::query(
+        "INSERT INTO guardians (pupil_id, person_id, status, approved_at)
+         SELECT DISTINCT ON (p.group_id) p.id, $1, 'active', now()
+           FROM pupils p JOIN groups g ON g.id = p.group_id
+          WHERE g.import_key = ANY($2)
+          ORDER BY p.group_id, p.id",
+    )
+    .bind(viewer_id)
+    .bind(&VIEWER_GROUPS[..])
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE posts SET urgent = true
+          WHERE id = (SELECT id FROM posts WHERE whole_school ORDER BY published_at DESC LIMIT 1)",
+    )
+    .execute(&mut *tx)
+    .await?;
+    let viewer_posts: i64 = sqlx::query_scalar(
+        "WITH mine AS (SELECT p.group_id FROM guardians g JOIN pupils p ON p.id = g.pupil_id
+                        WHERE g.person_id = $1),
+              seen AS (SELECT po.id, po.published_at FROM posts po
+                        WHERE po.whole_school
+                           OR EXISTS (SELECT 1 FROM post_groups pg
+                                       WHERE pg.post_id = po.id
+                                         AND pg.group_id IN (SELECT group_id FROM mine))),
+              read AS (INSERT INTO post_reads (post_id, person_id, read_at)
+                       SELECT id, $1, published_at + interval '2 hours' FROM seen
+                        WHERE id % 9 <> 0 AND published_at < now() - interval '2 days')
+         SELECT count(*) FROM seen",
+    )
+    .bind(viewer_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    // Autovacuum analyses tables this size within a minute; measure the plans a school in
+    // use gets, not those for tables never analysed.
+    sqlx::raw_sql(
+        "ANALYZE groups, people, pupils, guardians, posts, post_groups, post_reads,
+                 post_special_groups, special_group_members, events, event_groups",
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok((school, viewer_posts))
 }
 
 /// Checks that the parent's home page does its real work — an urgent message unread on

@@ -122,16 +122,26 @@ enum BenchCommand {
         /// accounts.password_hash_concurrency, instead of the configured one.
         #[arg(long)]
         password_hash_concurrency: Option<usize>,
+        /// The configuration the app runs with: `test` (config/test.toml) or `production`
+        /// (config/production.toml, at the benchmark's schoolplein.test hosts).
+        #[arg(long, default_value = "test")]
+        profile: String,
     },
 }
 
 fn config(args: &Args, max_connections: u32) -> Config {
-    config_with(args, max_connections, Vec::new())
+    config_with(args, "test", Some(max_connections), Vec::new())
 }
 
-/// The test configuration with the benchmark's database and Redis, and `extra` overrides
+/// The `profile`'s configuration (`test`, `production`) with the benchmark's database and
+/// Redis, `max_connections` (none: as the profile has it), and `extra` overrides
 /// (`SCHOOLPLEIN__…` names).
-fn config_with(args: &Args, max_connections: u32, extra: Vec<(String, String)>) -> Config {
+fn config_with(
+    args: &Args,
+    profile: &str,
+    max_connections: Option<u32>,
+    extra: Vec<(String, String)>,
+) -> Config {
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut vars = vec![
         (
@@ -139,13 +149,17 @@ fn config_with(args: &Args, max_connections: u32, extra: Vec<(String, String)>) 
             args.database_url.clone(),
         ),
         ("SCHOOLPLEIN__REDIS__URL".to_owned(), args.redis_url.clone()),
-        (
-            "SCHOOLPLEIN__DATABASE__MAX_CONNECTIONS".to_owned(),
-            // A run that compares pool sizes sets it in the environment.
-            std::env::var("SCHOOLPLEIN__DATABASE__MAX_CONNECTIONS")
-                .unwrap_or_else(|_| max_connections.to_string()),
-        ),
     ];
+    // A run that compares pool sizes sets it in the environment.
+    let max_connections = std::env::var("SCHOOLPLEIN__DATABASE__MAX_CONNECTIONS")
+        .ok()
+        .or_else(|| max_connections.map(|n| n.to_string()));
+    if let Some(max_connections) = max_connections {
+        vars.push((
+            "SCHOOLPLEIN__DATABASE__MAX_CONNECTIONS".to_owned(),
+            max_connections,
+        ));
+    }
     vars.extend(extra);
     // Settings a run varies (e.g. SCHOOLPLEIN__DATABASE__SCHOOL_POOLS) come from the
     // environment of `scripts/bench`.
@@ -155,7 +169,7 @@ fn config_with(args: &Args, max_connections: u32, extra: Vec<(String, String)>) 
         })
         .collect();
     vars.extend(from_env);
-    Config::load_from(&root.join("config"), "test", vars).expect("config loads")
+    Config::load_from(&root.join("config"), profile, vars).expect("config loads")
 }
 
 fn pool(config: &Config) -> PgPool {
@@ -357,8 +371,9 @@ async fn main() -> anyhow::Result<()> {
             bare,
             app: app_addr,
             password_hash_concurrency,
+            profile,
         } => {
-            let extra = password_hash_concurrency
+            let mut extra = password_hash_concurrency
                 .map(|n| {
                     vec![(
                         "SCHOOLPLEIN__ACCOUNTS__PASSWORD_HASH_CONCURRENCY".to_owned(),
@@ -366,7 +381,23 @@ async fn main() -> anyhow::Result<()> {
                     )]
                 })
                 .unwrap_or_default();
-            let config = config_with(&args, 20, extra);
+            if profile != "test" {
+                // The benchmark's schools live at bN.schoolplein.test, over plain HTTP.
+                extra.extend([
+                    (
+                        "SCHOOLPLEIN__TENANCY__BASE_DOMAIN".to_owned(),
+                        "schoolplein.test".to_owned(),
+                    ),
+                    (
+                        "SCHOOLPLEIN__TENANCY__PUBLIC_SCHEME".to_owned(),
+                        "http".to_owned(),
+                    ),
+                ]);
+            }
+            // The test profile's 20 connections, as the earlier figures had them; any other
+            // profile's own.
+            let max_connections = (profile == "test").then_some(20);
+            let config = config_with(&args, profile, max_connections, extra);
             let state = app::build_state(config).await?;
             let _refresh = state
                 .tenants
