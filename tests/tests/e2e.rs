@@ -35,6 +35,7 @@ mod e2e {
     mod privacy;
     mod questionnaires;
     mod reachability;
+    mod relations;
     mod roles;
     mod roster;
     mod school_cache;

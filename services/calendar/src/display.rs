@@ -5,7 +5,7 @@ use chrono::{Datelike, NaiveDate};
 use schoolplein_kernel::Language;
 use schoolplein_kernel::i18n::Catalog;
 
-use crate::events::EventRow;
+use crate::events::{EventRow, EventTimes};
 use crate::zone;
 
 const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -84,8 +84,8 @@ impl Names {
 
     /// When an event happens, in Dutch time: "zaterdag 24 oktober 2026, 10:00–11:30", or its
     /// days when it lasts all day.
-    pub fn when(&self, event: &EventRow) -> String {
-        if let Some((first, last)) = event.all_day() {
+    pub fn when(&self, event: EventTimes) -> String {
+        if let Some((first, last)) = event.all_day {
             return if first == last {
                 format!("{} ({})", self.day(first), self.all_day)
             } else {

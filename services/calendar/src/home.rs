@@ -110,7 +110,7 @@ pub async fn public_events(
         .map(|e| PublicEvent {
             id: e.id,
             title: e.title.clone(),
-            when: names.when(e),
+            when: names.when(e.times()),
             place: e.place.clone(),
         })
         .collect())

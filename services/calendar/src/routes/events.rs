@@ -178,7 +178,7 @@ fn item(event: &EventRow, names: &Names, whole_school: &str) -> EventItem {
     EventItem {
         id: event.id,
         title: event.title.clone(),
-        when: names.when(event),
+        when: names.when(event.times()),
         place: event.place.clone(),
         audience: if event.whole_school {
             whole_school.to_owned()
