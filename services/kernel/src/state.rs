@@ -10,9 +10,30 @@ use crate::config::Config;
 use crate::passwords::PasswordHashing;
 use crate::templates::Templates;
 
-/// Shared by every request. Services take the parts they need through `FromRef`.
+/// Shared by every request. Services take the parts they need through `FromRef`. One
+/// pointer: layers and extractors clone it several times per request, and a clone of the
+/// parts themselves (a dozen reference counts, moved inside every future that holds it) took
+/// a tenth of a page kept in memory (docs/BENCHMARKS.md).
 #[derive(Clone, Debug)]
-pub struct AppState {
+pub struct AppState(Arc<AppParts>);
+
+impl AppState {
+    pub fn new(parts: AppParts) -> Self {
+        Self(Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppParts;
+
+    fn deref(&self) -> &AppParts {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+#[derive(Debug)]
+pub struct AppParts {
     pub config: Arc<Config>,
     /// The platform's pool (accounts, sessions' memberships, the outbox, the school map),
     /// guarded by the PostgreSQL breaker; `db.pool()` for background work.

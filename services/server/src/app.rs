@@ -9,6 +9,7 @@ use axum::response::IntoResponse;
 use axum::routing::{MethodRouter, get};
 use http::header::{self, HeaderName, HeaderValue};
 use http::{Response, StatusCode};
+use schoolplein_kernel::state::AppParts;
 use schoolplein_kernel::templates::TemplatesBuilder;
 use schoolplein_kernel::{AppState, Config, Language, Templates, db, telemetry};
 use tenant_router::{Breaker, HostSource, PlatformPool, TenantDirectory};
@@ -87,7 +88,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     school_data.spawn_listener(&config.database)?;
     let fonts =
         schoolplein_kernel::state::PdfFonts::load(&config.pdf).map_err(|e| anyhow::anyhow!(e))?;
-    let state = AppState {
+    let state = AppState::new(AppParts {
         config: Arc::new(config),
         db,
         schools,
@@ -98,7 +99,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         fonts,
         settings,
         school_data,
-    };
+    });
     // Password-reset requests are answered off the request's path (see `account_mail`).
     schoolplein_registration::account_mail::spawn(&state)?;
     Ok(state)
