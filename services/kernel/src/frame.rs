@@ -231,6 +231,13 @@ fn is_under(path: &str, href: &str) -> bool {
 
 impl Frame {
     /// The frame for `viewer` (a member of this school, or `None`) on the page at `path`.
+    /// Whether this is a visitor's frame: no person, no menu, no form token shown, so the
+    /// layout is the same for every visitor of the school (given its name, settings and the
+    /// reader's language) and a page rendered in it may be kept for the next visitor.
+    pub fn is_a_visitors(&self) -> bool {
+        self.person.is_none() && self.nav.is_empty() && self.admin_nav.is_empty()
+    }
+
     pub fn new(
         school_name: &str,
         settings: &SchoolSettings,

@@ -9,7 +9,9 @@
 //! the day, checked on every use.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use axum::body::Bytes;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use schoolplein_calendar::display::Names;
@@ -262,6 +264,16 @@ pub struct PublicHome {
     /// The settings it was read under (the calendar on or off), and the day.
     settings: Arc<SchoolSettings>,
     today: NaiveDate,
+    /// The whole page as the first visitor got it, kept for the next ones (see
+    /// [`Frame::is_a_visitors`](schoolplein_kernel::frame::Frame::is_a_visitors)).
+    pub rendered: OnceLock<RenderedHome>,
+}
+
+/// A visitor's home page, rendered in a frame that showed `school_name`.
+#[derive(Debug)]
+pub struct RenderedHome {
+    pub school_name: String,
+    pub html: Bytes,
 }
 
 impl Weighed for PublicHome {
@@ -271,7 +283,9 @@ impl Weighed for PublicHome {
             .iter()
             .map(|e| 96 + e.title.len() + e.when.len() + e.place.len())
             .sum();
-        256 + self.school_name.len() + self.welcome_text.len() + events
+        // The rendered page comes later, and weighs about what its parts do, twice over for
+        // the layout around them.
+        2 * (2_048 + self.school_name.len() + self.welcome_text.len() + events)
     }
 }
 
@@ -306,6 +320,7 @@ pub async fn public_home(
                     public_events,
                     settings,
                     today,
+                    rendered: OnceLock::new(),
                 })
             })
         })

@@ -651,3 +651,55 @@ async fn a_visitor_s_home_page_is_kept_and_a_change_by_any_writer_shows_in_every
         assert!(seen.is_some(), "the change shows within a second");
     }
 }
+
+/// The visitor's page is kept rendered: the next visitor gets the same bytes, and a new name
+/// for the school (its header) shows as soon as the school map has it.
+#[tokio::test]
+async fn a_visitor_s_rendered_page_is_kept_and_follows_the_school_s_name() {
+    let app = TestApp::spawn().await;
+    let school = app
+        .create_school("OBS De Naamgever", "Welkom op De Naamgever")
+        .await;
+    let host = school_host(&school.slug);
+    let rendered = schoolplein_tests::eventually(std::time::Duration::from_secs(5), || async {
+        assert_eq!(app.get(&host, "/").await.status, 200);
+        app.state
+            .school_data
+            .get::<schoolplein_server::home::PublicHome>(school.id, ("public_home", 0))
+            .is_some_and(|kept| kept.rendered.get().is_some())
+    })
+    .await;
+    assert!(rendered.is_some(), "the rendered page is kept");
+    let first = app.get(&host, "/").await.text();
+    let second = app.get(&host, "/").await.text();
+    assert_eq!(first, second);
+    assert!(
+        first.contains("id=\"school-home\">OBS De Naamgever<") && !first.contains("csrf"),
+        "{first}"
+    );
+
+    sqlx::query(
+        "WITH renamed AS (UPDATE platform.tenants SET display_name = 'IKC De Nieuwe Naam'
+                           WHERE id = $1 RETURNING id)
+         SELECT pg_notify('schoolplein_tenant_changed', id::text) FROM renamed",
+    )
+    .bind(school.id.get())
+    .execute(&app.db.pool)
+    .await
+    .unwrap();
+    let renamed = schoolplein_tests::eventually(std::time::Duration::from_secs(5), || async {
+        app.get(&host, "/")
+            .await
+            .text()
+            .contains("id=\"school-home\">IKC De Nieuwe Naam<")
+    })
+    .await;
+    assert!(renamed.is_some(), "the new name never showed");
+    // The welcome text is the school's own, kept as before.
+    assert!(
+        app.get(&host, "/")
+            .await
+            .text()
+            .contains("Welkom op De Naamgever")
+    );
+}

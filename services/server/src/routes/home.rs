@@ -6,9 +6,11 @@
 
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::response::Response;
+use axum::response::{Html, IntoResponse, Response};
 use schoolplein_calendar::home::PublicEvent;
+use schoolplein_kernel::frame;
 use schoolplein_kernel::nav_counts::{self, NavCounts};
 use schoolplein_kernel::settings::{Module, SchoolSettings};
 use schoolplein_kernel::{AppError, AppState, MaybeViewer, Pages, Role};
@@ -17,7 +19,7 @@ use schoolplein_portal::home::{HomeNews, home_news};
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
-use crate::home::{Asked, HomeFacts, facts_of, public_home};
+use crate::home::{Asked, HomeFacts, RenderedHome, facts_of, public_home};
 
 /// How many of the newest posts the home page shows.
 const HOME_POSTS: usize = 5;
@@ -172,11 +174,30 @@ async fn visitors_page(
     settings: &Arc<SchoolSettings>,
 ) -> Result<Response, AppError> {
     let public = public_home(state, tenant.id(), settings, pages.language()).await?;
+    // A visitor's frame is the same for every visitor but for the school's name: the page
+    // rendered for the first is kept for the next while that name holds.
+    let frame = frame::current().filter(|frame| frame.is_a_visitors());
+    if let (Some(frame), Some(kept)) = (&frame, public.rendered.get())
+        && kept.school_name == frame.school_name
+    {
+        return Ok(Html(kept.html.clone()).into_response());
+    }
     let page = HomePage {
         school_name: public.school_name.clone(),
         welcome_text: public.welcome_text.clone(),
         member: None,
         public_events: &public.public_events,
     };
-    pages.show("home.html", &page)
+    let html = Bytes::from(
+        pages
+            .templates()
+            .render("home.html", pages.language(), &page)?,
+    );
+    if let Some(frame) = frame {
+        let _first_wins = public.rendered.set(RenderedHome {
+            school_name: frame.school_name.clone(),
+            html: html.clone(),
+        });
+    }
+    Ok(Html(html).into_response())
 }
