@@ -8,7 +8,8 @@ use tenant_router::provision::{self, NewSchool};
 use tenant_router::{SchoolName, TenantEntry, TenantMigrations, TenantSlug};
 
 /// The test profile pointed at the benchmark's PostgreSQL and Redis (under `key_prefix`), with
-/// a pool of 20 connections and any `extra` settings on top.
+/// 20 connections (or `SCHOOLPLEIN__DATABASE__MAX_CONNECTIONS` from the environment) and any
+/// `extra` settings on top.
 pub fn config(
     database_url: &str,
     redis_url: &str,
@@ -20,10 +21,16 @@ pub fn config(
         ("SCHOOLPLEIN__DATABASE__URL", database_url),
         ("SCHOOLPLEIN__REDIS__URL", redis_url),
         ("SCHOOLPLEIN__REDIS__KEY_PREFIX", key_prefix),
-        ("SCHOOLPLEIN__DATABASE__MAX_CONNECTIONS", "20"),
     ];
+    let connections =
+        std::env::var("SCHOOLPLEIN__DATABASE__MAX_CONNECTIONS").unwrap_or_else(|_| "20".to_owned());
+    let connections = [(
+        "SCHOOLPLEIN__DATABASE__MAX_CONNECTIONS",
+        connections.as_str(),
+    )];
     let vars = ours
         .iter()
+        .chain(&connections)
         .chain(extra)
         .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()));
     Ok(Config::load_from(&root.join("config"), "test", vars)?)

@@ -416,14 +416,14 @@ async fn timeline(
     ))
 }
 
-/// The viewer's first timeline page and group page over `args.fleet` schools, each request
-/// to a school drawn at random, 50 clients: first with nothing changing, then with a post
-/// changed every 50 ms in a school drawn at random (each change drops what that school's
-/// pages kept). The report lines.
+/// The viewer's first timeline page, group page and calendar month over `args.fleet` schools,
+/// each once in turn (cold), then each request to a school drawn at random, 50 clients: first
+/// with nothing changing, then with a post changed every 50 ms in a school drawn at random
+/// (each change drops what that school's pages kept). The report lines.
 async fn fleet(state: &AppState, addr: SocketAddr, args: &Args) -> anyhow::Result<String> {
     let started = Instant::now();
     let (mut created, mut lua_entries) = (0, String::new());
-    let mut schools = Vec::new();
+    let (mut schools, mut viewers) = (Vec::new(), Vec::new());
     for i in 1..=args.fleet {
         let slug = format!("fleet-{i}");
         let viewer_email = format!("ouder-meting-fleet-{i}@example.nl");
@@ -454,8 +454,26 @@ async fn fleet(state: &AppState, addr: SocketAddr, args: &Args) -> anyhow::Resul
             "  {{ host = \"{host}\", cookie = \"sp_session={cookie}\", group = \"/groups/{group_id}\" }},\n"
         ));
         schools.push(school.id);
+        viewers.push((host, viewer, format!("/groups/{group_id}")));
     }
     let ready = started.elapsed();
+    // Each school's pages once, one after another, as after a start: what is read cold (the
+    // school's entries, the backends' catalog entries) is not in the runs below.
+    let warming = Instant::now();
+    let mut slowest = Duration::ZERO;
+    for (host, viewer, group) in &mut viewers {
+        for path in ["/timeline", group.as_str(), "/calendar"] {
+            let one = Instant::now();
+            let answer = viewer.get(host, path).await;
+            anyhow::ensure!(
+                answer.status == 200,
+                "{host}{path} answered {}",
+                answer.status
+            );
+            slowest = slowest.max(one.elapsed());
+        }
+    }
+    let warmed = warming.elapsed();
     let dir = std::env::temp_dir();
     let mut runs = String::new();
     for changing in [false, true] {
@@ -482,14 +500,11 @@ async fn fleet(state: &AppState, addr: SocketAddr, args: &Args) -> anyhow::Resul
                 }
             })
         });
-        for (page, field) in [
-            ("timeline, first page", None),
-            ("group page", Some("group")),
+        for (page, path) in [
+            ("timeline, first page", "\"/timeline\""),
+            ("group page", "entry.group"),
+            ("calendar month", "\"/calendar\""),
         ] {
-            let path = match field {
-                Some(field) => format!("entry.{field}"),
-                None => "\"/timeline\"".to_owned(),
-            };
             let script = dir.join(format!(
                 "schoolplein-bench-fleet-{}.lua",
                 std::process::id()
@@ -524,11 +539,19 @@ async fn fleet(state: &AppState, addr: SocketAddr, args: &Args) -> anyhow::Resul
             writer.abort();
         }
     }
+    let database = &state.config.database;
     Ok(format!(
-        "posts: fleet of {} schools ({created} created now, {} posts each), each viewer signed in, in {:.0} s{runs}",
+        "posts: fleet of {} schools ({created} created now, {} posts each), each viewer signed in, in {:.0} s; \
+         {} connections, school_pools {}, pools_per_school {}\
+         \nposts: fleet: each school's timeline, group page and month once, one after another (read cold): {:.1} s, slowest {:.1} ms{runs}",
         args.fleet,
         args.fleet_posts,
-        ready.as_secs_f64()
+        ready.as_secs_f64(),
+        database.max_connections,
+        database.school_pools,
+        database.pools_per_school,
+        warmed.as_secs_f64(),
+        slowest.as_secs_f64() * 1000.0,
     ))
 }
 
