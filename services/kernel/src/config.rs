@@ -72,6 +72,9 @@ pub struct ServerConfig {
     pub trust_forwarded_host: bool,
     /// Send HSTS (only meaningful when the site is reached over HTTPS).
     pub hsts: bool,
+    /// Before listening, read each school's visitor page once for at most this long (0: not
+    /// at all), so the first visitors meet neither an empty cache nor cold connections.
+    pub warm_up_secs: u64,
     #[serde(default)]
     pub tls: Option<TlsConfig>,
 }

@@ -307,6 +307,17 @@ async fn run_serve(config: Config, listen: Option<SocketAddr>) -> Result<(), Cli
     let (stop_mail, mail_stop) = tokio::sync::watch::channel(false);
     let jobs = mail::spawn_jobs_in_serve(&state, mail_stop.clone());
     let mail_worker = mail::spawn_worker_in_serve(&state, mail_stop)?;
+    let warm_up_for = Duration::from_secs(state.config.server.warm_up_secs);
+    if !warm_up_for.is_zero() {
+        let warm = crate::warm::warm_up(&state, warm_up_for).await;
+        tracing::info!(
+            schools = warm.schools,
+            warmed = warm.warmed,
+            elapsed_ms = warm.elapsed.as_millis() as u64,
+            finished = warm.finished,
+            "warmed up"
+        );
+    }
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))?;

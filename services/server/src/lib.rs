@@ -9,3 +9,4 @@ pub mod home;
 pub mod mail;
 pub mod routes;
 pub mod serve;
+pub mod warm;

@@ -402,6 +402,9 @@ async fn main() -> anyhow::Result<()> {
             let _refresh = state
                 .tenants
                 .spawn_refresh(state.db.pool().clone(), Duration::from_secs(60));
+            // As `schoolplein serve` does before it listens.
+            let warm_up_for = Duration::from_secs(state.config.server.warm_up_secs);
+            let warm = schoolplein_server::warm::warm_up(&state, warm_up_for).await;
             // The bare handler answers with exactly the bytes of school b1's home page.
             let page: Arc<str> = render_home(&state, "b1").await?.into();
             PAGE.set(page)
@@ -439,9 +442,12 @@ async fn main() -> anyhow::Result<()> {
             let app_listener = tokio::net::TcpListener::bind(app_addr).await?;
             writeln!(
                 out,
-                "serving bare={bare} app={app_addr} schools={} hashes_at_once={}",
+                "serving bare={bare} app={app_addr} schools={} hashes_at_once={} warmed={} of {} in {} ms",
                 state.tenants.len(),
-                state.passwords.concurrency()
+                state.passwords.concurrency(),
+                warm.warmed,
+                warm.schools,
+                warm.elapsed.as_millis()
             )?;
             out.flush()?;
             drop(out);

@@ -703,3 +703,47 @@ async fn a_visitor_s_rendered_page_is_kept_and_follows_the_school_s_name() {
             .contains("Welkom op De Naamgever")
     );
 }
+
+/// A new process reads each active school's visitor page before it listens: the pages are
+/// kept, and a suspended school is left alone.
+#[tokio::test]
+async fn a_warm_up_keeps_every_active_school_s_visitor_page() {
+    let app = TestApp::spawn().await;
+    let mut schools = Vec::new();
+    for name in ["OBS Eerste", "OBS Tweede", "OBS Derde"] {
+        schools.push(app.create_school(name, "Welkom").await);
+    }
+    let resting = app.create_school("OBS Rust", "Welkom").await;
+    provision::set_status(&app.db.pool, &resting.slug, TenantStatus::Suspended)
+        .await
+        .unwrap();
+    let suspended = schoolplein_tests::eventually(std::time::Duration::from_secs(5), || async {
+        app.state
+            .tenants
+            .by_id(resting.id)
+            .is_some_and(|entry| entry.status == TenantStatus::Suspended)
+    })
+    .await;
+    assert!(suspended.is_some());
+    let warm =
+        schoolplein_server::warm::warm_up(&app.state, std::time::Duration::from_secs(10)).await;
+    assert!(warm.finished, "{warm:?}");
+    assert_eq!(warm.warmed, warm.schools, "{warm:?}");
+    assert!(warm.schools >= 3, "{warm:?}");
+    for school in schools {
+        assert!(
+            app.state
+                .school_data
+                .get::<schoolplein_server::home::PublicHome>(school.id, ("public_home", 0))
+                .is_some(),
+            "{} was not warmed",
+            school.slug
+        );
+    }
+    assert!(
+        app.state
+            .school_data
+            .get::<schoolplein_server::home::PublicHome>(resting.id, ("public_home", 0))
+            .is_none()
+    );
+}
