@@ -225,12 +225,19 @@ impl SchoolPools {
         if self.shards.len() == 1 {
             return first.acquire().await;
         }
-        if let Ok(connection) = tokio::time::timeout(self.patience, first.acquire()).await {
+        // The wait at its first pool goes on after the patience, keeping its place in that
+        // pool's queue (or the connection it is opening); the other pools join the race.
+        let mut own = first.acquire().boxed();
+        if let Ok(connection) = tokio::time::timeout(self.patience, &mut own).await {
             return connection;
         }
-        // Dropping the acquires that lose leaves their pools as they were.
-        let any = self.shards.iter().map(|pool| pool.acquire().boxed());
-        futures_util::future::select_all(any).await.0
+        let others = (0..self.shards.len())
+            .filter(|&i| i != pools[0])
+            .map(|i| self.shards[i].acquire().boxed());
+        // The acquires that lose are dropped, and give back whatever they held.
+        futures_util::future::select_all(std::iter::once(own).chain(others))
+            .await
+            .0
     }
 }
 
