@@ -97,26 +97,35 @@ pub async fn wrk(
     connections: u32,
     seconds: u64,
 ) -> anyhow::Result<WrkRun> {
-    let threads = connections.clamp(1, 2);
-    let mut command = tokio::process::Command::new("wrk");
-    command
-        .arg(format!("-t{threads}"))
-        .arg(format!("-c{connections}"))
-        .arg(format!("-d{seconds}s"))
-        .arg("--latency")
-        .args(["-H", &format!("Host: {host}")]);
+    let mut command = wrk_command(connections, seconds);
+    command.args(["-H", &format!("Host: {host}")]);
     if let Some(cookie) = cookie {
         command.args(["-H", &format!("Cookie: {cookie}")]);
     }
-    let output = command
-        .arg(format!("http://{addr}{path}"))
-        .kill_on_drop(true)
-        .output()
-        .await?;
+    command.arg(format!("http://{addr}{path}"));
+    run_wrk(command, path).await
+}
+
+/// `wrk --latency` with `connections` clients on two threads (one when there are fewer than
+/// two clients) for `seconds`.
+fn wrk_command(connections: u32, seconds: u64) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new("wrk");
+    command
+        .arg(format!("-t{}", connections.clamp(1, 2)))
+        .arg(format!("-c{connections}"))
+        .arg(format!("-d{seconds}s"))
+        .arg("--latency");
+    command
+}
+
+/// Runs the wrk `command` and reads its report; an error when wrk fails or sees an answer
+/// other than 2xx/3xx (`what` names the run in it).
+async fn run_wrk(mut command: tokio::process::Command, what: &str) -> anyhow::Result<WrkRun> {
+    let output = command.kill_on_drop(true).output().await?;
     let report = String::from_utf8_lossy(&output.stdout);
     anyhow::ensure!(
         output.status.success() && !report.contains("Non-2xx"),
-        "wrk failed or saw errors on {path}: {report}"
+        "wrk failed or saw errors on {what}: {report}"
     );
     Ok(WrkRun {
         requests_per_second: wrk_figure(&report, "Requests/sec").to_owned(),
@@ -134,28 +143,9 @@ pub async fn wrk_script(
     connections: u32,
     seconds: u64,
 ) -> anyhow::Result<WrkRun> {
-    let output = tokio::process::Command::new("wrk")
-        .arg(format!("-t{}", connections.clamp(1, 2)))
-        .arg(format!("-c{connections}"))
-        .arg(format!("-d{seconds}s"))
-        .arg("--latency")
-        .arg("-s")
-        .arg(script)
-        .arg(format!("http://{addr}/"))
-        .kill_on_drop(true)
-        .output()
-        .await?;
-    let report = String::from_utf8_lossy(&output.stdout);
-    anyhow::ensure!(
-        output.status.success() && !report.contains("Non-2xx"),
-        "wrk failed or saw errors with {}: {report}",
-        script.display()
-    );
-    Ok(WrkRun {
-        requests_per_second: wrk_figure(&report, "Requests/sec").to_owned(),
-        p50: wrk_figure(&report, "50%").to_owned(),
-        p99: wrk_figure(&report, "99%").to_owned(),
-    })
+    let mut command = wrk_command(connections, seconds);
+    command.arg("-s").arg(script).arg(format!("http://{addr}/"));
+    run_wrk(command, &script.display().to_string()).await
 }
 
 /// Serves the real app over `state` on a free loopback port, for as long as the process runs.
