@@ -677,6 +677,23 @@ async fn a_visitor_s_rendered_page_is_kept_and_follows_the_school_s_name() {
         first.contains("id=\"school-home\">OBS De Naamgever<") && !first.contains("csrf"),
         "{first}"
     );
+    // The kept bytes arrive whole under every encoding a browser asks for.
+    for encoding in [
+        "gzip",
+        "br",
+        "deflate",
+        "zstd",
+        "identity",
+        "gzip, deflate, br, zstd",
+    ] {
+        let answer =
+            schoolplein_tests::http::get(app.addr, &host, "/", &[("Accept-Encoding", encoding)])
+                .await
+                .unwrap_or_else(|e| panic!("{encoding}: {e}"));
+        assert_eq!(answer.status, 200, "{encoding}");
+        let body = schoolplein_tests::archive::decoded(&answer);
+        assert_eq!(String::from_utf8(body).unwrap(), first, "{encoding}");
+    }
 
     sqlx::query(
         "WITH renamed AS (UPDATE platform.tenants SET display_name = 'IKC De Nieuwe Naam'
