@@ -3,6 +3,8 @@
 //! and third lines behind it, the browser's own word on where a form comes from
 //! (`Sec-Fetch-Site`, and `Origin` when it is sent).
 
+use std::sync::{Arc, OnceLock};
+
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::response::{IntoResponseParts, ResponseParts};
 use http::header::SET_COOKIE;
@@ -18,35 +20,45 @@ pub const CSRF_COOKIE: &str = "sp_csrf";
 /// The hidden form field that carries the token.
 pub const CSRF_FIELD: &str = "csrf";
 
-/// The form token for a page that shows a form. A school page's frame made it (its menu has a
+/// The form token for a page that shows a form. A school page's frame makes it (its menu has a
 /// form too) and hands a browser that had no token yet the cookie with the page; a handler
-/// only puts the token in its forms.
+/// only puts the token in its forms. A browser without a token gets a new one only when the
+/// page asks for it: a page without a form (a visitor's home page) sets no cookie and makes
+/// no random token.
 #[derive(Debug, Clone)]
-pub struct Csrf {
-    token: SecretToken,
-    fresh: bool,
+pub struct Csrf(Arc<Held>);
+
+#[derive(Debug)]
+struct Held {
+    /// The token the browser sent, if it sent one.
+    kept: Option<SecretToken>,
+    /// The new token, made when a page first asks for it.
+    made: OnceLock<SecretToken>,
     secure: bool,
 }
 
 impl Csrf {
     pub fn token(&self) -> &str {
-        self.token.expose()
+        match &self.0.kept {
+            Some(token) => token.expose(),
+            None => self.0.made.get_or_init(SecretToken::generate).expose(),
+        }
     }
 
-    /// The token this browser holds, or a new one to hand it.
+    /// The token this browser holds, or a new one to hand it when a page asks for one.
     pub fn from_headers(headers: &http::HeaderMap, state: &AppState) -> Self {
-        let secure = state.config.accounts.secure_cookies;
-        match cookie(headers, CSRF_COOKIE).and_then(SecretToken::parse) {
-            Some(token) => Csrf {
-                token,
-                fresh: false,
-                secure,
-            },
-            None => Csrf {
-                token: SecretToken::generate(),
-                fresh: true,
-                secure,
-            },
+        Csrf(Arc::new(Held {
+            kept: cookie(headers, CSRF_COOKIE).and_then(SecretToken::parse),
+            made: OnceLock::new(),
+            secure: state.config.accounts.secure_cookies,
+        }))
+    }
+
+    /// The new token a page put in its forms, which the browser must get as its cookie.
+    fn handed_out(&self) -> Option<&SecretToken> {
+        match self.0.kept {
+            Some(_) => None,
+            None => self.0.made.get(),
         }
     }
 }
@@ -68,13 +80,13 @@ impl IntoResponseParts for Csrf {
     type Error = std::convert::Infallible;
 
     fn into_response_parts(self, mut res: ResponseParts) -> Result<ResponseParts, Self::Error> {
-        if self.fresh {
+        if let Some(token) = self.handed_out() {
             let cookie = SetCookie {
                 name: CSRF_COOKIE,
-                value: self.token.expose().to_owned(),
+                value: token.expose().to_owned(),
                 domain: None,
                 max_age: None,
-                secure: self.secure,
+                secure: self.0.secure,
                 same_site: SameSite::Strict,
             };
             res.headers_mut().append(SET_COOKIE, cookie.header_value());

@@ -31,7 +31,8 @@ pub struct Frame {
     pub nav: Vec<NavItem>,
     /// For admins, on the pages of "Beheer": its own places.
     pub admin_nav: Vec<NavItem>,
-    /// The form token for the menu's sign-out button.
+    /// The form token for the menu's sign-out button (empty for a visitor, who has no menu:
+    /// a page without a form hands out no token).
     pub csrf: String,
     /// What the navigation counted for this person (all zero for a visitor, or on a request
     /// that is not a page's read): the home page shows the same numbers.
@@ -244,7 +245,7 @@ impl Frame {
         signed_in: Option<&SignedIn>,
         viewer: Option<&Viewer>,
         path: &str,
-        csrf: &str,
+        csrf: &Csrf,
         counts: &NavCounts,
     ) -> Frame {
         let is_admin = viewer.is_some_and(|v| v.has(Role::SchoolAdmin));
@@ -295,7 +296,9 @@ impl Frame {
             person: signed_in.map(|s| s.name.clone()),
             nav,
             admin_nav,
-            csrf: csrf.to_owned(),
+            csrf: signed_in
+                .map(|_| csrf.token().to_owned())
+                .unwrap_or_default(),
             counts: *counts,
         }
     }
@@ -353,7 +356,7 @@ pub async fn frame_layer(State(state): State<AppState>, request: Request, next: 
         signed_in.as_deref(),
         viewer.as_ref(),
         parts.uri.path(),
-        csrf.token(),
+        &csrf,
         &counts,
     );
     let response = FRAME
@@ -362,8 +365,9 @@ pub async fn frame_layer(State(state): State<AppState>, request: Request, next: 
     with_csrf_cookie(csrf, response)
 }
 
-/// Hands a browser without a form token the one the frame made, with a page (not with a
-/// file, a feed or JSON, which a cache may keep), unless the page did.
+/// Hands a browser without a form token the one its page put in a form (the frame's menu or
+/// the page's own), with a page (not with a file, a feed or JSON, which a cache may keep),
+/// unless the page did.
 fn with_csrf_cookie(csrf: Csrf, response: Response) -> Response {
     let is_page = response
         .headers()

@@ -4,8 +4,8 @@
 
 use schoolplein_kernel::Role;
 use schoolplein_tests::client::Client;
-use schoolplein_tests::school;
 use schoolplein_tests::{TestApp, school_host};
+use schoolplein_tests::{http, school};
 
 /// The ids of the main navigation's places on `html`, in order.
 fn places(html: &str) -> Vec<String> {
@@ -488,5 +488,45 @@ async fn files_and_feeds_carry_no_form_token_cookie() {
                 && value.starts_with("sp_csrf=")),
         "{:?}",
         feed.headers
+    );
+}
+
+/// A page without a form hands a new browser no form token (the visitor's home page: nothing
+/// to forge, and the same bytes for every visitor); a page with one does, once, and the token
+/// in its form is the cookie's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_page_with_a_form_hands_out_a_form_token() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool De Klimop", "").await;
+    let host = school_host(&school.slug);
+    let token_cookie = |answer: &http::RawResponse| {
+        answer
+            .headers
+            .iter()
+            .filter(|(name, value)| {
+                name.eq_ignore_ascii_case("set-cookie") && value.starts_with("sp_csrf=")
+            })
+            .map(|(_, value)| value.clone())
+            .collect::<Vec<_>>()
+    };
+    let home = http::get(app.addr, &host, "/", &[]).await.unwrap();
+    assert_eq!(home.status, 200);
+    assert!(token_cookie(&home).is_empty(), "{:?}", home.headers);
+    assert!(!home.text().contains("name=\"csrf\""));
+    let sign_in = http::get(app.addr, &host, "/sign-in", &[]).await.unwrap();
+    assert_eq!(sign_in.status, 200);
+    let cookies = token_cookie(&sign_in);
+    assert_eq!(cookies.len(), 1, "{:?}", sign_in.headers);
+    let token = cookies[0]
+        .trim_start_matches("sp_csrf=")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(
+        sign_in
+            .text()
+            .contains(&format!("name=\"csrf\" value=\"{token}\"")),
+        "the form carries the cookie's token"
     );
 }
