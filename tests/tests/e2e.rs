@@ -23,6 +23,7 @@ mod e2e {
     mod isolation;
     mod limits;
     mod mail;
+    mod messages;
     mod outages;
     mod page_weight;
     mod pages;

@@ -75,6 +75,7 @@ fn count_of(id: &str, counts: &NavCounts) -> i64 {
     match id {
         "nav-news" => counts.unread_posts,
         "nav-notices" => counts.unread_notices,
+        "nav-messages" => counts.unread_messages,
         "nav-admin" | "nav-admin-parents" => counts.pending_signups,
         _ => 0,
     }
@@ -108,6 +109,15 @@ const PLACES: &[Place] = &[
         main: true,
     },
     Place {
+        id: "nav-messages",
+        href: "/messages",
+        key: "messages",
+        module: Some(Module::Messages),
+        who: Who::Everyone,
+        also: &[],
+        main: true,
+    },
+    Place {
         id: "nav-notices",
         href: "/notices",
         key: "notices",
@@ -132,7 +142,7 @@ const PLACES: &[Place] = &[
         module: Some(Module::Children),
         who: Who::Parents,
         also: &[],
-        main: true,
+        main: false,
     },
     Place {
         id: "nav-groups",

@@ -47,3 +47,6 @@ pub const FAVICON_SVG: &str = include_str!("../static/favicon.svg");
 /// The formatting toolbar of rich-text fields, `/static/editor.js`: pages with such a field
 /// load it through the `editor.html` template.
 pub const EDITOR_JS: &str = include_str!("../static/editor.js");
+
+/// Suggestions while typing a recipient on the message form, `/static/messages.js`.
+pub const MESSAGES_JS: &str = include_str!("../static/messages.js");

@@ -1,5 +1,6 @@
-//! The numbers the navigation shows a person: posts not read yet, their own notices not read
-//! yet, and for admins the parents' sign-ups waiting for approval; kept in the school cache.
+//! The numbers the navigation shows a person: posts not read yet, their own notices and
+//! messages not read yet (an admin's include the office's), and for admins the parents'
+//! sign-ups waiting for approval; kept in the school cache.
 //!
 //! Read in one statement on one read-only transaction, and kept per person until the school's
 //! posts or roster change (which includes a sign-up: guardians announce) or the person's read
@@ -23,6 +24,8 @@ pub struct NavCounts {
     pub unread_posts: i64,
     /// The person's own notices ("Meldingen") not read yet.
     pub unread_notices: i64,
+    /// Messages (C4) waiting unread for the person, and for an admin the office's too.
+    pub unread_messages: i64,
     /// For admins: parents' links to a child waiting for the school's approval (A2).
     pub pending_signups: i64,
 }
@@ -58,6 +61,8 @@ static COUNTS_SQL: LazyLock<String> = LazyLock::new(|| {
                     AND NOT EXISTS (SELECT 1 FROM post_reads r
                                      WHERE r.post_id = po.id AND r.person_id = $1)),
                 (SELECT count(*) FROM notices WHERE person_id = $1 AND read_at IS NULL),
+                (SELECT count(*) FROM message_recipients r
+                  WHERE r.read_at IS NULL AND (r.person_id = $1 OR ($2 AND r.person_id IS NULL))),
                 CASE WHEN $2 THEN (SELECT count(*) FROM guardians WHERE status = 'pending')
                      ELSE 0 END"
     )
@@ -70,7 +75,7 @@ pub async fn count(
     admin: bool,
     kinds: &[&str],
 ) -> Result<NavCounts, sqlx::Error> {
-    let (unread_posts, unread_notices, pending_signups): (i64, i64, i64) =
+    let (unread_posts, unread_notices, unread_messages, pending_signups): (i64, i64, i64, i64) =
         sqlx::query_as(sqlx::AssertSqlSafe(COUNTS_SQL.as_str()))
             .bind(person_id)
             .bind(admin)
@@ -80,6 +85,7 @@ pub async fn count(
     Ok(NavCounts {
         unread_posts,
         unread_notices,
+        unread_messages,
         pending_signups,
     })
 }
@@ -105,7 +111,11 @@ pub async fn of(
                 let settings = settings.clone();
                 Box::pin(async move {
                     let kinds = PostKind::shown_by(&settings);
-                    let counts = count(tx, person_id, admin, &kinds).await?;
+                    let mut counts = count(tx, person_id, admin, &kinds).await?;
+                    // Messages the school switched off wait nowhere.
+                    if !settings.is_on(crate::settings::Module::Messages) {
+                        counts.unread_messages = 0;
+                    }
                     Ok::<_, sqlx::Error>(Kept {
                         counts,
                         settings,

@@ -29,10 +29,11 @@ pub enum Module {
     Photos,
     Documents,
     Absence,
+    Messages,
 }
 
 impl Module {
-    pub const ALL: [Module; 9] = [
+    pub const ALL: [Module; 10] = [
         Module::Groups,
         Module::Children,
         Module::Notices,
@@ -42,6 +43,7 @@ impl Module {
         Module::Photos,
         Module::Documents,
         Module::Absence,
+        Module::Messages,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -55,6 +57,7 @@ impl Module {
             Self::Photos => "photos",
             Self::Documents => "documents",
             Self::Absence => "absence",
+            Self::Messages => "messages",
         }
     }
 
@@ -92,6 +95,8 @@ pub struct SchoolSettings {
     pub intranet_url: Option<String>,
     pub photo_upload_tile: bool,
     pub portal_open: bool,
+    /// Parents may write to the other parents of their children's groups (C4).
+    pub parents_write_parents: bool,
     pub modules: BTreeMap<Module, ModuleSetting>,
 }
 
@@ -128,6 +133,7 @@ struct Row {
     intranet_url: Option<String>,
     photo_upload_tile: bool,
     portal_open: bool,
+    parents_write_parents: bool,
     modules: String,
 }
 
@@ -136,7 +142,8 @@ pub async fn read(tx: &mut TenantTx) -> Result<SchoolSettings, sqlx::Error> {
     let row: Row = sqlx::query_as(
         "SELECT teachers_manage_parents, teachers_see_all_groups, activate_parents_at_once,
                 parents_download_address_list, pdf_header, extra_fields, intranet_url,
-                photo_upload_tile, portal_open, modules::text AS modules
+                photo_upload_tile, portal_open, parents_write_parents,
+                modules::text AS modules
            FROM school_settings",
     )
     .fetch_one(&mut **tx)
@@ -153,6 +160,7 @@ pub async fn read(tx: &mut TenantTx) -> Result<SchoolSettings, sqlx::Error> {
         intranet_url: row.intranet_url,
         photo_upload_tile: row.photo_upload_tile,
         portal_open: row.portal_open,
+        parents_write_parents: row.parents_write_parents,
         modules: stored
             .into_iter()
             .filter_map(|(key, setting)| Module::parse(&key).map(|m| (m, setting)))
@@ -260,6 +268,7 @@ mod tests {
             intranet_url: None,
             photo_upload_tile: false,
             portal_open,
+            parents_write_parents: false,
             modules: BTreeMap::new(),
         })
     }

@@ -46,6 +46,8 @@ pub struct GroupView {
     pub id: i64,
     pub name: String,
     pub teachers: Vec<String>,
+    /// The teachers' person ids, in the order of `teachers` (the page's message button).
+    pub teacher_ids: Vec<i64>,
     pub families: Vec<FamilyView>,
     pub staff_view: bool,
     /// Whether this viewer may download the address list (staff, or parents where allowed).
@@ -58,6 +60,7 @@ pub struct GroupView {
 pub struct GroupRoster {
     pub name: String,
     pub teachers: Vec<String>,
+    pub teacher_ids: Vec<i64>,
     pub pupils: Vec<GroupPupil>,
     pub choices: HashMap<i64, Vec<Choice>>,
     /// Health notes per pupil: for staff only, left out of any other viewer's view.
@@ -121,6 +124,7 @@ async fn rosters(
     let group = Arc::new(GroupRoster {
         name: head.name,
         teachers: head.teachers,
+        teacher_ids: head.teacher_ids,
         pupils,
         choices,
         health,
@@ -206,6 +210,7 @@ pub async fn group_view(
         id: group_id,
         name: group.name.clone(),
         teachers: group.teachers.clone(),
+        teacher_ids: group.teacher_ids.clone(),
         families,
         staff_view: looker.is_staff,
         address_list: looker.is_staff || settings.parents_download_address_list,

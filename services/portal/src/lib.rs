@@ -4,6 +4,7 @@
 pub mod access;
 pub mod attachments;
 pub mod children_page;
+pub mod conversations;
 pub mod db;
 pub mod details;
 pub mod fields;
@@ -35,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .merge(document_routes())
         .merge(photo_routes())
         .merge(group_routes())
+        .merge(message_routes())
         .route("/people/{person_id}/photo", get(routes::photos::show_photo))
         .route("/timeline", get(routes::posts::timeline::timeline))
         .route(
@@ -327,6 +329,38 @@ fn photo_routes() -> Router<AppState> {
             post(routes::albums::delete_photo),
         )
         .route_layer(from_fn(|r, n| module_gate(Module::Photos, r, n)))
+}
+
+/// The conversations (module "messages").
+fn message_routes() -> Router<AppState> {
+    use routes::messages;
+    Router::new()
+        .route(
+            "/messages",
+            get(messages::folders)
+                .post(messages::send)
+                .layer(DefaultBodyLimit::max(
+                    attachments::MAX_ATTACHMENTS as usize * attachments::MAX_ATTACHMENT_BYTES
+                        + 256 * 1024,
+                )),
+        )
+        .route("/messages/new", get(messages::new_message))
+        .route("/messages/suggest", get(messages::suggest))
+        .route("/messages/drafts/{draft_id}", get(messages::edit_draft))
+        .route(
+            "/messages/drafts/{draft_id}/delete",
+            post(messages::delete_draft),
+        )
+        .route("/messages/{conversation_id}", get(messages::show))
+        .route(
+            "/messages/{conversation_id}/archive",
+            post(messages::archive),
+        )
+        .route(
+            "/messages/{conversation_id}/files/{file_id}",
+            get(messages::file),
+        )
+        .route_layer(from_fn(|r, n| module_gate(Module::Messages, r, n)))
 }
 
 /// The group pages and their lists (module "groups").

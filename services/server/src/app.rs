@@ -148,6 +148,7 @@ pub fn app_with(
         ("/static/site.css", get(site_css)),
         ("/static/favicon.svg", get(favicon)),
         ("/static/editor.js", get(editor_js)),
+        ("/static/messages.js", get(messages_js)),
     ];
     any_host_routes.extend(any_host);
     let dispatcher = HostDispatchLayer::new(HostDispatcher {
@@ -275,6 +276,16 @@ async fn favicon() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=86400"),
         ],
         schoolplein_kernel::FAVICON_SVG,
+    )
+}
+
+async fn messages_js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        schoolplein_kernel::MESSAGES_JS,
     )
 }
 

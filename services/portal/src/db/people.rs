@@ -161,6 +161,8 @@ pub async fn group_access(
 pub struct GroupHead {
     pub name: String,
     pub teachers: Vec<String>,
+    /// The teachers' person ids, in the order of `teachers`.
+    pub teacher_ids: Vec<i64>,
     pub person: PersonRoster,
 }
 
@@ -201,6 +203,7 @@ pub async fn group_head(
     struct Row {
         name: String,
         teachers: Vec<String>,
+        teacher_ids: Vec<i64>,
         child_groups: Vec<i64>,
         has_child: bool,
         taught: Vec<i64>,
@@ -208,7 +211,9 @@ pub async fn group_head(
     let row: Option<Row> = sqlx::query_as(
         "SELECT g.name,
                 ARRAY(SELECT pe.name FROM group_teachers t JOIN people pe ON pe.id = t.person_id
-                       WHERE t.group_id = g.id ORDER BY pe.name) AS teachers,
+                       WHERE t.group_id = g.id ORDER BY pe.name, pe.id) AS teachers,
+                ARRAY(SELECT pe.id FROM group_teachers t JOIN people pe ON pe.id = t.person_id
+                       WHERE t.group_id = g.id ORDER BY pe.name, pe.id) AS teacher_ids,
                 ARRAY(SELECT DISTINCT p.group_id FROM guardians gu JOIN pupils p ON p.id = gu.pupil_id
                        WHERE gu.person_id = $2 AND gu.status = 'active' AND p.left_at IS NULL
                          AND p.group_id IS NOT NULL) AS child_groups,
@@ -224,6 +229,7 @@ pub async fn group_head(
     Ok(row.map(|row| GroupHead {
         name: row.name,
         teachers: row.teachers,
+        teacher_ids: row.teacher_ids,
         person: PersonRoster {
             person_id,
             child_groups: row.child_groups.into_iter().collect(),

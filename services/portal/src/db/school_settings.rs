@@ -16,6 +16,7 @@ pub struct SettingsChange<'a> {
     pub intranet_url: Option<&'a str>,
     pub photo_upload_tile: bool,
     pub portal_open: bool,
+    pub parents_write_parents: bool,
     /// The modules, as JSON.
     pub modules: &'a str,
 }
@@ -26,7 +27,8 @@ pub async fn save(tx: &mut TenantTx, change: &SettingsChange<'_>) -> Result<(), 
              teachers_manage_parents = $1, teachers_see_all_groups = $2,
              activate_parents_at_once = $3, parents_download_address_list = $4,
              pdf_header = $5, extra_fields = $6, intranet_url = $7, photo_upload_tile = $8,
-             portal_open = $9, modules = $10::jsonb, updated_at = now()",
+             portal_open = $9, modules = $10::jsonb, parents_write_parents = $11,
+             updated_at = now()",
     )
     .bind(change.teachers_manage_parents)
     .bind(change.teachers_see_all_groups)
@@ -38,6 +40,7 @@ pub async fn save(tx: &mut TenantTx, change: &SettingsChange<'_>) -> Result<(), 
     .bind(change.photo_upload_tile)
     .bind(change.portal_open)
     .bind(change.modules)
+    .bind(change.parents_write_parents)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -50,7 +50,7 @@ impl FormFiles {
         }
     }
 
-    fn hash(&self) -> Vec<u8> {
+    pub(crate) fn hash(&self) -> Vec<u8> {
         self.token.hash().as_bytes().to_vec()
     }
 }
@@ -140,7 +140,11 @@ pub fn about_files(error: &AppError) -> bool {
 
 /// 400 at the file field when the kept files not ticked for removal and the new ones are
 /// more than a post may have.
-async fn check_count(tx: &mut TenantTx, files: &FormFiles, person_id: i64) -> Result<(), AppError> {
+pub(crate) async fn check_count(
+    tx: &mut TenantTx,
+    files: &FormFiles,
+    person_id: i64,
+) -> Result<(), AppError> {
     let kept = attachments::pending(tx, &files.hash(), person_id).await?;
     let kept = kept
         .iter()

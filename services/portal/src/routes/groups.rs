@@ -20,6 +20,10 @@ struct GroupPage<'a> {
     view: &'a GroupView,
     /// An admin invites the group's parents by mail from here (A3).
     can_invite: bool,
+    /// Messages are on (C4): the teachers, and for staff the parents, get a message button.
+    messages: bool,
+    /// The addresses of "message the teachers" (`person:1,person:2`).
+    teachers_address: String,
 }
 
 /// `GET /groups/{id}`.
@@ -31,9 +35,20 @@ pub async fn show_group(
     Path(group_id): Path<i64>,
 ) -> Result<Response, AppError> {
     let view = group_view(&state, &tenant, &viewer, group_id).await?;
+    let settings = state.settings.get(&state.schools, tenant.id()).await?;
+    let teachers_address = view
+        .teacher_ids
+        .iter()
+        .filter(|id| **id != viewer.person_id)
+        .map(|id| format!("person:{id}"))
+        .collect::<Vec<_>>()
+        .join(",");
     let page = GroupPage {
         view: &view,
         can_invite: viewer.has(Role::SchoolAdmin) && !view.families.is_empty(),
+        messages: settings.is_on(schoolplein_kernel::settings::Module::Messages)
+            && !viewer.read_only,
+        teachers_address,
     };
     pages.show("portal/group.html", &page)
 }

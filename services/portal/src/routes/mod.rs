@@ -11,6 +11,7 @@ pub mod import;
 pub mod invitations_admin;
 pub mod letters;
 pub mod lists;
+pub mod messages;
 pub mod notifications;
 pub mod parent_admin;
 pub mod partner;

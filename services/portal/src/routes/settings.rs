@@ -33,6 +33,7 @@ struct SettingsForm {
     teachers_manage_parents: bool,
     teachers_see_all_groups: bool,
     portal_open: bool,
+    parents_write_parents: bool,
     activate_parents_at_once: bool,
     parents_download_address_list: bool,
     photo_upload_tile: bool,
@@ -43,13 +44,14 @@ struct SettingsForm {
 }
 
 /// The checkboxes of the main settings form, by name.
-const SWITCHES: [&str; 6] = [
+const SWITCHES: [&str; 7] = [
     "teachers_manage_parents",
     "teachers_see_all_groups",
     "activate_parents_at_once",
     "parents_download_address_list",
     "photo_upload_tile",
     "portal_open",
+    "parents_write_parents",
 ];
 
 impl SettingsForm {
@@ -58,6 +60,7 @@ impl SettingsForm {
             teachers_manage_parents: current.teachers_manage_parents,
             teachers_see_all_groups: current.teachers_see_all_groups,
             portal_open: current.portal_open,
+            parents_write_parents: current.parents_write_parents,
             activate_parents_at_once: current.activate_parents_at_once,
             parents_download_address_list: current.parents_download_address_list,
             photo_upload_tile: current.photo_upload_tile,
@@ -85,6 +88,7 @@ impl SettingsForm {
             teachers_manage_parents: ticked("teachers_manage_parents"),
             teachers_see_all_groups: ticked("teachers_see_all_groups"),
             portal_open: ticked("portal_open"),
+            parents_write_parents: ticked("parents_write_parents"),
             activate_parents_at_once: ticked("activate_parents_at_once"),
             parents_download_address_list: ticked("parents_download_address_list"),
             photo_upload_tile: ticked("photo_upload_tile"),
@@ -452,6 +456,7 @@ pub async fn save_settings(
             intranet_url: (!sent.intranet_url.is_empty()).then_some(sent.intranet_url.as_str()),
             photo_upload_tile: switch("photo_upload_tile"),
             portal_open: switch("portal_open"),
+            parents_write_parents: switch("parents_write_parents"),
             modules: &sent.modules,
         },
     )

@@ -64,6 +64,7 @@ pub struct KlimopReport {
     pub events_added: usize,
     pub posts_added: usize,
     pub rounds_added: usize,
+    pub conversations_added: usize,
 }
 
 impl KlimopReport {
@@ -74,6 +75,7 @@ impl KlimopReport {
             && self.events_added == 0
             && self.posts_added == 0
             && self.rounds_added == 0
+            && self.conversations_added == 0
     }
 }
 
@@ -132,6 +134,9 @@ pub(super) async fn seed(
         report.posts_added += 1;
     }
     report.rounds_added = plan_round(state, school, people, teacher_group, today).await?;
+    if write_conversation_once(state, school, people).await? {
+        report.conversations_added += 1;
+    }
     tracing::info!(
         groups = report.groups,
         pupils = report.pupils,
@@ -141,6 +146,58 @@ pub(super) async fn seed(
         "demo school seeded"
     );
     Ok(report)
+}
+
+/// The teacher's message in the parent's inbox, waiting unread: a question about the child.
+const CONVERSATION: (&str, &str) = (
+    "Zwemspullen voor vrijdag",
+    "Beste ouder,\n\nVrijdag gaat groep 3b voor het eerst naar het zwembad. Wilt u de \
+     zwemspullen in een aparte tas meegeven, met de naam erop? Laat het me gerust weten als \
+     er iets is waar ik rekening mee moet houden.\n\nHartelijke groet,\nmeester Tim",
+);
+
+/// Writes the teacher's message to the demo parent, unless it is there.
+async fn write_conversation_once(
+    state: &AppState,
+    school: TenantId,
+    people: &People,
+) -> Result<bool, CliError> {
+    use schoolplein_portal::conversations::reach::Recipient;
+    use schoolplein_portal::conversations::store;
+    let (subject, body) = CONVERSATION;
+    let mut tx = TenantTx::begin(&state.schools, school).await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM conversations WHERE subject = $1)")
+            .bind(subject)
+            .fetch_one(&mut *tx)
+            .await?;
+    let parent: Option<i64> = sqlx::query_scalar("SELECT id FROM people WHERE account_id = $1")
+        .bind(people.parent_account)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(parent) = parent.filter(|_| !exists) else {
+        tx.rollback().await?;
+        return Ok(false);
+    };
+    let conversation_id = store::start(&mut tx, subject, None).await?;
+    store::send(
+        &mut tx,
+        &store::NewMessage {
+            conversation_id,
+            author_id: people.teacher,
+            for_office: false,
+            body,
+            forwarded_from: None,
+        },
+        &[Recipient {
+            person_id: Some(parent),
+            copy: false,
+            hidden: false,
+        }],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 fn failed(message: String) -> CliError {
