@@ -168,6 +168,10 @@ pub fn router() -> Router<AppState> {
             post(routes::parent_admin::save_parent),
         )
         .route(
+            "/admin/parents/{person_id}/class-parent",
+            post(routes::parent_admin::class_parent),
+        )
+        .route(
             "/admin/parents/{person_id}/{action}",
             post(routes::parent_admin::change_parent),
         )
@@ -346,6 +350,9 @@ fn message_routes() -> Router<AppState> {
         )
         .route("/messages/new", get(messages::new_message))
         .route("/messages/suggest", get(messages::suggest))
+        .route("/messages/settings", get(messages::settings))
+        .route("/messages/block", post(messages::block))
+        .route("/messages/unblock", post(messages::unblock))
         .route("/messages/drafts/{draft_id}", get(messages::edit_draft))
         .route(
             "/messages/drafts/{draft_id}/delete",

@@ -951,3 +951,262 @@ async fn the_message_form_comes_back_with_its_mistake_and_everything_typed() {
             .contains("id=\"nav-messages\"")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parent_blocks_a_parent_who_wrote_and_unblocks_them_but_never_staff() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool De Klimop", "").await;
+    let host = school_host(&school.slug);
+    let mut admin = school::member(&app, &school, "Anna Admin", &[Role::SchoolAdmin]).await;
+    school::import_sample(&mut admin.client, &school).await;
+    run(
+        &app,
+        &school,
+        "UPDATE school_settings SET parents_write_parents = true",
+    )
+    .await;
+    app.state.settings.forget(school.id);
+    let mut teacher = school::member(&app, &school, "Tessa Leerkracht", &[Role::Teacher]).await;
+    let mut petra = parent(&app, &school, "Petra Pieters", "2026001", true).await;
+    let mut paul = parent(&app, &school, "Paul Peters", "2026002", true).await;
+    let gerrit = parent(&app, &school, "Gerrit Groepvier", "2026003", true).await;
+    let petra_address = format!("person:{}", petra.person_id);
+    conversation_of(
+        &send(
+            &mut paul.client,
+            &host,
+            &[&petra_address],
+            "Speelafspraak",
+            "Zullen we?",
+        )
+        .await,
+    );
+    conversation_of(
+        &send(
+            &mut teacher.client,
+            &host,
+            &[&petra_address],
+            "Zwemles",
+            "Vrijdag",
+        )
+        .await,
+    );
+
+    let inbox = petra.client.get(&host, "/messages").await;
+    assert_eq!(inbox.status, 200);
+    let block = |sender: i64| sender.to_string();
+    // Staff cannot be blocked; someone who never wrote cannot be named.
+    let refused = petra
+        .client
+        .post_form(
+            &host,
+            "/messages/block",
+            &[("sender", block(teacher.person_id).as_str())],
+        )
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.text());
+    let unknown = petra
+        .client
+        .post_form(
+            &host,
+            "/messages/block",
+            &[("sender", block(gerrit.person_id).as_str())],
+        )
+        .await;
+    assert_eq!(unknown.status, 404);
+    let blocked = petra
+        .client
+        .post_form(
+            &host,
+            "/messages/block",
+            &[("sender", block(paul.person_id).as_str())],
+        )
+        .await;
+    assert_eq!(blocked.status, 303);
+    let listed = petra.client.get(&host, "/messages/settings").await.text();
+    assert!(
+        listed.contains(&format!("id=\"blocked-{}\"", paul.person_id))
+            && listed.contains("Paul Peters")
+    );
+    let again = send(
+        &mut paul.client,
+        &host,
+        &[&petra_address],
+        "Nog eens",
+        "Hallo?",
+    )
+    .await;
+    assert_eq!(again.status, 400, "a blocked sender's message does not go");
+    assert!(
+        suggested(&mut paul.client, &host, "Pet").await.is_empty(),
+        "nor is she suggested"
+    );
+    // The teacher still reaches her.
+    conversation_of(
+        &send(
+            &mut teacher.client,
+            &host,
+            &[&petra_address],
+            "Zwemles 2",
+            "Maandag",
+        )
+        .await,
+    );
+    let unblocked = petra
+        .client
+        .post_form(
+            &host,
+            "/messages/unblock",
+            &[("sender", block(paul.person_id).as_str())],
+        )
+        .await;
+    assert_eq!(unblocked.status, 303);
+    assert!(
+        petra
+            .client
+            .get(&host, "/messages/settings")
+            .await
+            .text()
+            .contains("id=\"none-blocked\"")
+    );
+    conversation_of(
+        &send(
+            &mut paul.client,
+            &host,
+            &[&petra_address],
+            "Nog eens",
+            "Hallo!",
+        )
+        .await,
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_makes_a_parent_class_parent_of_their_child_s_group_only() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool De Klimop", "").await;
+    let host = school_host(&school.slug);
+    let mut admin = school::member(&app, &school, "Anna Admin", &[Role::SchoolAdmin]).await;
+    school::import_sample(&mut admin.client, &school).await;
+    let mut klaas = parent(&app, &school, "Klaas Klassenouder", "2026003", true).await;
+    let mut gerrit = parent(&app, &school, "Gerrit Groepvier", "2026005", false).await;
+    let g3b = school::id(
+        &app,
+        &school,
+        "SELECT id FROM groups WHERE import_key = $1",
+        "G3B",
+    )
+    .await;
+    let g4 = school::id(
+        &app,
+        &school,
+        "SELECT id FROM groups WHERE import_key = $1",
+        "G4",
+    )
+    .await;
+    let page_path = format!("/admin/parents/{}", klaas.person_id);
+    let page = admin.client.get(&host, &page_path).await.text();
+    assert!(
+        page.contains(&format!("id=\"class-parent-{g4}\"")),
+        "{page}"
+    );
+    assert!(!page.contains(&format!("id=\"class-parent-{g3b}\"")));
+    let grant_path = format!("{page_path}/class-parent");
+    let group = |id: i64| id.to_string();
+    let refused = admin
+        .client
+        .post_form(
+            &host,
+            &grant_path,
+            &[("group", group(g3b).as_str()), ("granted", "true")],
+        )
+        .await;
+    assert_eq!(refused.status, 400, "no child of his in 3b");
+    let to_group = format!("group:{g4}");
+    assert_eq!(
+        send(
+            &mut klaas.client,
+            &host,
+            &[&to_group],
+            "Juffendag",
+            "Wie helpt?"
+        )
+        .await
+        .status,
+        400
+    );
+    let granted = admin
+        .client
+        .post_form(
+            &host,
+            &grant_path,
+            &[("group", group(g4).as_str()), ("granted", "true")],
+        )
+        .await;
+    assert_eq!(granted.status, 303);
+    assert!(
+        admin
+            .client
+            .get(&host, &page_path)
+            .await
+            .text()
+            .contains("klassenouder</strong>")
+    );
+    let conversation = conversation_of(
+        &send(
+            &mut klaas.client,
+            &host,
+            &[&to_group],
+            "Juffendag",
+            "Wie helpt?",
+        )
+        .await,
+    );
+    // A parent of the group gets the message, without seeing who else did; the writer sees
+    // how many.
+    let seen = gerrit
+        .client
+        .get(&host, &format!("/messages/{conversation}"))
+        .await
+        .text();
+    assert!(
+        seen.contains("Wie helpt?") && !seen.contains("hidden-count"),
+        "{seen}"
+    );
+    let own = klaas
+        .client
+        .get(&host, &format!("/messages/{conversation}"))
+        .await
+        .text();
+    assert!(
+        own.contains("<span class=\"hidden-count\">1</span>"),
+        "{own}"
+    );
+    let ended = admin
+        .client
+        .post_form(
+            &host,
+            &grant_path,
+            &[("group", group(g4).as_str()), ("granted", "false")],
+        )
+        .await;
+    assert_eq!(ended.status, 303);
+    assert_eq!(
+        send(&mut klaas.client, &host, &[&to_group], "Nog eens", "Wie?")
+            .await
+            .status,
+        400
+    );
+    // A teacher cannot grant it.
+    let teacher = school::member(&app, &school, "Tessa Leerkracht", &[Role::Teacher]).await;
+    let mut teacher_client = teacher.client.clone();
+    teacher_client.get(&host, "/").await;
+    let forbidden = teacher_client
+        .post_form(
+            &host,
+            &grant_path,
+            &[("group", group(g4).as_str()), ("granted", "true")],
+        )
+        .await;
+    assert_eq!(forbidden.status, 403);
+}

@@ -198,6 +198,8 @@ pub struct MessageRow {
     pub id: i64,
     pub author_id: i64,
     pub author: String,
+    /// The author is staff (who cannot be blocked).
+    pub author_staff: bool,
     pub for_office: bool,
     pub own: bool,
     pub unread: bool,
@@ -217,7 +219,9 @@ pub async fn messages(
     conversation_id: i64,
 ) -> Result<Vec<MessageRow>, sqlx::Error> {
     let sql = format!(
-        "SELECT m.id, m.author_id, pe.name AS author, m.for_office, {OWN} AS own,
+        "SELECT m.id, m.author_id, pe.name AS author,
+                pe.roles && ARRAY['school_admin', 'teacher'] AS author_staff,
+                m.for_office, {OWN} AS own,
                 {UNREAD} AS unread, m.body, m.sent_at,
                 coalesce((SELECT json_agg(json_build_array(coalesce(r.person_id, 0),
                                                            coalesce(rp.name, ''), r.copy)

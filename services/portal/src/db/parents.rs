@@ -182,6 +182,10 @@ pub async fn remove_from_school(
         .bind(person_id)
         .execute(&mut **tx)
         .await?;
+    sqlx::query("DELETE FROM class_parents WHERE person_id = $1")
+        .bind(person_id)
+        .execute(&mut **tx)
+        .await?;
     sqlx::query(
         "UPDATE people SET account_id = NULL,
                 roles = array_remove(roles, 'parent'), read_only_at = NULL

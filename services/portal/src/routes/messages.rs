@@ -1072,6 +1072,81 @@ async fn keep_draft(
     Ok("/messages?folder=drafts".to_owned())
 }
 
+#[derive(Debug, Serialize)]
+struct SettingsPage<'a> {
+    csrf: &'a str,
+    blocked: Vec<store::BlockedRow>,
+}
+
+/// `GET /messages/settings`: the senders the person blocked, each to unblock.
+pub async fn settings(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    pages: Pages,
+    csrf: Csrf,
+    viewer: Member,
+) -> Result<Response, AppError> {
+    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
+    let blocked = store::blocked(&mut tx, viewer.person_id).await?;
+    tx.commit().await?;
+    pages.show(
+        "portal/message_settings.html",
+        &SettingsPage {
+            csrf: csrf.token(),
+            blocked,
+        },
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SenderForm {
+    sender: i64,
+}
+
+/// `POST /messages/block` (`sender`): no more messages from this person (not staff, who
+/// cannot be blocked: 400). Someone who never wrote to the person cannot be named here.
+pub async fn block(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Member,
+    CsrfForm(form): CsrfForm<SenderForm>,
+) -> Result<Response, AppError> {
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    // Only a sender whose message the person received: nobody learns who exists by blocking.
+    let wrote: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM messages m JOIN message_recipients r ON r.message_id = m.id
+                         WHERE m.author_id = $2 AND r.person_id = $1 AND NOT m.for_office)",
+    )
+    .bind(viewer.person_id)
+    .bind(form.sender)
+    .fetch_one(&mut *tx)
+    .await?;
+    if !wrote {
+        return Err(AppError::NotFound);
+    }
+    if !store::block(&mut tx, viewer.person_id, form.sender).await? {
+        return Err(AppError::bad_request(
+            "sender",
+            "portal.messages.staff_not_blocked",
+        ));
+    }
+    tx.commit().await?;
+    Ok(Redirect::to("/messages/settings").into_response())
+}
+
+/// `POST /messages/unblock` (`sender`): messages from this person may come again.
+pub async fn unblock(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Member,
+    CsrfForm(form): CsrfForm<SenderForm>,
+) -> Result<Response, AppError> {
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    store::unblock(&mut tx, viewer.person_id, form.sender).await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/messages/settings").into_response())
+}
+
 /// `GET /messages/drafts/{id}`: the form with one of the person's drafts.
 pub async fn edit_draft(
     State(state): State<AppState>,
