@@ -75,7 +75,11 @@ const UNREAD_SQL: &str = "
                                 WHERE ps.post_id = po.id AND m.person_id = pe.id)
                     OR (po.by_list AND EXISTS (SELECT 1 FROM post_recipients r
                                                 WHERE r.post_id = po.id
-                                                  AND r.person_id = pe.id))))
+                                                  AND r.person_id = pe.id)))),
+           (SELECT count(*) FROM message_recipients r
+             WHERE r.read_at IS NULL
+               AND (r.person_id = pe.id
+                    OR (r.person_id IS NULL AND 'school_admin' = ANY (pe.roles))))
       FROM people pe WHERE pe.id = ANY ($1)";
 
 #[derive(Debug, sqlx::FromRow)]
@@ -100,6 +104,9 @@ struct DigestMail {
     items: Vec<DigestItem>,
     unread: i64,
     timeline: String,
+    /// Messages waiting unread in the person's inbox (N3), when the school has messages on.
+    unread_messages: i64,
+    inbox: String,
 }
 
 /// What one school's digest run did.
@@ -120,6 +127,7 @@ pub async fn run(
     outbox: &Outbox,
     now: DateTime<Utc>,
     kinds: &[&str],
+    messages_on: bool,
     url: impl Fn(&str) -> String,
 ) -> Result<DigestOutcome, MailError> {
     sqlx::query("SELECT 1 FROM school_settings FOR UPDATE")
@@ -143,7 +151,7 @@ pub async fn run(
     if !items.is_empty() {
         let mut people: Vec<i64> = items.iter().map(|i| i.person_id).collect();
         people.dedup();
-        let unread: Vec<(i64, i64)> = sqlx::query_as(UNREAD_SQL)
+        let unread: Vec<(i64, i64, i64)> = sqlx::query_as(UNREAD_SQL)
             .bind(&people)
             .bind(kinds)
             .fetch_all(&mut **tx)
@@ -165,7 +173,11 @@ pub async fn run(
         }
         let letterhead = Letterhead::load(tx).await?;
         let timeline = url("/timeline");
-        let unread: HashMap<i64, i64> = unread.into_iter().collect();
+        let inbox = url("/messages");
+        let unread: HashMap<i64, (i64, i64)> = unread
+            .into_iter()
+            .map(|(person, posts, messages)| (person, (posts, messages)))
+            .collect();
         let addresses: HashMap<i64, (String, Option<String>)> = addresses
             .into_iter()
             .map(|(id, email, language)| (id, (email, language)))
@@ -197,8 +209,14 @@ pub async fn run(
                             .collect(),
                     })
                     .collect(),
-                unread: unread.get(&person_id).copied().unwrap_or(0),
+                unread: unread.get(&person_id).map_or(0, |u| u.0),
                 timeline: timeline.clone(),
+                unread_messages: if messages_on {
+                    unread.get(&person_id).map_or(0, |u| u.1)
+                } else {
+                    0
+                },
+                inbox: inbox.clone(),
             };
             batch
                 .add(

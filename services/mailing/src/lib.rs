@@ -9,6 +9,7 @@ pub mod domain;
 pub mod error;
 pub mod invitations;
 pub mod mails;
+pub mod message_notices;
 pub mod notifications;
 pub mod outbox;
 pub mod reminders;

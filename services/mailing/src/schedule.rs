@@ -8,12 +8,12 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt as _;
 use schoolplein_kernel::audience::PostKind;
 use schoolplein_kernel::config::Config;
-use schoolplein_kernel::settings;
+use schoolplein_kernel::settings::{self, Module};
 use schoolplein_kernel::templates::Templates;
 use sqlx::PgPool;
 use tenant_router::{SchoolPool, TenantId, TenantTx};
 
-use crate::{MailError, Outbox, digest, invitations, reminders, signups};
+use crate::{MailError, Outbox, digest, invitations, message_notices, reminders, signups};
 
 /// What one run did, over all schools.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +26,8 @@ pub struct ScheduleReport {
     pub invitation_reminders: usize,
     /// Mails to admins about parents' sign-ups waiting for their approval.
     pub signup_mails: usize,
+    /// Notices of messages waiting unread (N3).
+    pub message_notices: usize,
     /// Schools whose jobs failed (logged; the others went on, and the next run tries again).
     pub failed: usize,
 }
@@ -67,8 +69,10 @@ pub async fn run_due(
                 reminded,
                 invitations,
                 signup_mails,
+                message_notices,
             }) => {
                 report.signup_mails += signup_mails;
+                report.message_notices += message_notices;
                 report.digests += outcome.mailed;
                 report.digest_items += outcome.items;
                 report.reminders += reminded;
@@ -103,14 +107,21 @@ async fn run_school(
     .await?;
     let signup_mails = signups::tell_admins(&mut tx, outbox, now, &url("/admin/parents")).await?;
     let school_settings = settings::read(&mut tx).await?;
+    let message_notices = if school_settings.is_on(Module::Messages) {
+        message_notices::send_due(&mut tx, outbox, now, url).await?
+    } else {
+        0
+    };
     let kinds = PostKind::shown_by(&school_settings);
-    let outcome = digest::run(&mut tx, outbox, now, &kinds, url).await?;
+    let messages_on = school_settings.is_on(Module::Messages);
+    let outcome = digest::run(&mut tx, outbox, now, &kinds, messages_on, url).await?;
     tx.commit().await?;
     Ok(SchoolRun {
         outcome,
         reminded,
         invitations,
         signup_mails,
+        message_notices,
     })
 }
 
@@ -120,4 +131,5 @@ struct SchoolRun {
     reminded: usize,
     invitations: usize,
     signup_mails: usize,
+    message_notices: usize,
 }

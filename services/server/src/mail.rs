@@ -115,6 +115,7 @@ pub async fn run_jobs(config: &Config, at: chrono::DateTime<chrono::Utc>) -> Res
         reminders,
         invitation_reminders,
         signup_mails,
+        message_notices,
         failed,
     } = report;
     let mut out = std::io::stdout().lock();
@@ -122,7 +123,8 @@ pub async fn run_jobs(config: &Config, at: chrono::DateTime<chrono::Utc>) -> Res
         out,
         "{schools} schools at {at}: {digests} digests ({digest_items} items), \
          {reminders} questionnaire reminders, {invitation_reminders} invitation reminders, \
-         {signup_mails} sign-up mails to admins, {failed} schools failed"
+         {signup_mails} sign-up mails to admins, {message_notices} message notices, \
+         {failed} schools failed"
     )?;
     if failed > 0 {
         return Err(CliError::Failed(anyhow::anyhow!("{failed} schools failed")));

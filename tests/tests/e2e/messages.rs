@@ -1210,3 +1210,126 @@ async fn an_admin_makes_a_parent_class_parent_of_their_child_s_group_only() {
         .await;
     assert_eq!(forbidden.status, 403);
 }
+
+/// The clock's jobs at `minutes` from now; how many message notices they queued.
+async fn notices_at(app: &TestApp, minutes: i64) -> usize {
+    schoolplein_mailing::schedule::run_due(
+        &app.db.pool,
+        &app.db.pool,
+        app.state.templates.clone(),
+        &app.state.config,
+        chrono::Utc::now() + chrono::Duration::minutes(minutes),
+    )
+    .await
+    .unwrap()
+    .message_notices
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notice_mail_names_waiting_messages_once_folded_and_never_what_was_read() {
+    let db = schoolplein_tests::TestDb::fresh().await;
+    let mailbox = schoolplein_tests::mailbox::Mailbox::start(&db).await;
+    let app = TestApp::spawn_with(schoolplein_tests::TestAppOptions {
+        db: Some(db),
+        ..schoolplein_tests::TestAppOptions::default()
+    })
+    .await;
+    let school = app.create_school("Basisschool De Klimop", "").await;
+    let host = school_host(&school.slug);
+    let mut admin = school::member(&app, &school, "Anna Admin", &[Role::SchoolAdmin]).await;
+    school::import_sample(&mut admin.client, &school).await;
+    let mut teacher = school::member(&app, &school, "Tessa Leerkracht", &[Role::Teacher]).await;
+    let mut petra = parent(&app, &school, "Petra Pieters", "2026001", false).await;
+    let mut paul = parent(&app, &school, "Paul Peters", "2026002", false).await;
+    let petra_address = format!("person:{}", petra.person_id);
+    let paul_address = format!("person:{}", paul.person_id);
+
+    // Ten messages to Petra in the window, one to Paul that he reads at once.
+    let mut conversation = 0;
+    for n in 0..10 {
+        let subject = format!("Bericht {n}");
+        conversation = conversation_of(
+            &send(
+                &mut teacher.client,
+                &host,
+                &[&petra_address],
+                &subject,
+                "Geheime inhoud",
+            )
+            .await,
+        );
+    }
+    let read_at_once = conversation_of(
+        &send(
+            &mut teacher.client,
+            &host,
+            &[&paul_address],
+            "Voor Paul",
+            "Geheim",
+        )
+        .await,
+    );
+    assert_eq!(
+        paul.client
+            .get(&host, &format!("/messages/{read_at_once}"))
+            .await
+            .status,
+        200
+    );
+    // Not yet due: nothing. Due: one mail for Petra, none for Paul.
+    assert_eq!(
+        notices_at(&app, 1).await,
+        0,
+        "a message waits its turn first"
+    );
+    assert_eq!(notices_at(&app, 6).await, 1);
+    assert_eq!(notices_at(&app, 7).await, 0, "each message is noticed once");
+    let notice = mailbox.latest(&petra.email, 1).await;
+    assert!(
+        notice.subject.starts_with("10 nieuwe berichten voor u"),
+        "{}",
+        notice.subject
+    );
+    assert!(
+        notice.text.contains("Tessa Leerkracht: Bericht 0") && notice.text.contains("Bericht 9")
+    );
+    assert!(!notice.text.contains("Geheime inhoud"), "never the text");
+    assert!(
+        notice.text.contains(&format!("/messages/{conversation}")),
+        "{}",
+        notice.text
+    );
+    assert!(
+        mailbox.delivered_to(&paul.email).await.is_empty(),
+        "read in time: no mail"
+    );
+    // The link opens the conversation for her (signed in).
+    let link = notice.link("/messages/").expect("a link in the notice");
+    let path = link.split_once(".test").map_or(link.as_str(), |(_, p)| p);
+    let path = path.trim_start_matches(|c: char| c == ':' || c.is_ascii_digit());
+    assert_eq!(petra.client.get(&host, path).await.status, 200, "{link}");
+    // A message to the office: one notice per admin, folded with nothing else.
+    conversation_of(
+        &send(
+            &mut petra.client,
+            &host,
+            &["office"],
+            "Verhuisd",
+            "Nieuw adres",
+        )
+        .await,
+    );
+    let bert = school::member(&app, &school, "Bert Beheer", &[Role::SchoolAdmin]).await;
+    assert_eq!(
+        notices_at(&app, 6).await,
+        2,
+        "both admins hear of the office's message"
+    );
+    let to_bert = mailbox.latest(&bert.email, 1).await;
+    assert!(
+        to_bert.text.contains("Petra Pieters: Verhuisd"),
+        "{}",
+        to_bert.text
+    );
+    assert_eq!(notices_at(&app, 8).await, 0);
+}
