@@ -109,6 +109,10 @@ pub fn router() -> Router<AppState> {
         .route("/partner/accept", post(routes::partner::accept))
         .route("/partner/decline", post(routes::partner::decline))
         .route("/partner/joint-use", post(routes::partner::joint_use))
+        .route(
+            "/partner/share-conversations",
+            post(routes::partner::share_conversations),
+        )
         .route("/partner/end", post(routes::partner::end))
         .route(
             "/partner/details",

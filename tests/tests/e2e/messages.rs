@@ -1333,3 +1333,139 @@ async fn a_notice_mail_names_waiting_messages_once_folded_and_never_what_was_rea
     );
     assert_eq!(notices_at(&app, 8).await, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partners_read_each_other_s_conversations_about_their_children_only_when_both_share() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool De Klimop", "").await;
+    let host = school_host(&school.slug);
+    let mut admin = school::member(&app, &school, "Anna Admin", &[Role::SchoolAdmin]).await;
+    school::import_sample(&mut admin.client, &school).await;
+    let mut teacher = school::member(&app, &school, "Tessa Leerkracht", &[Role::Teacher]).await;
+    let mut petra = parent(&app, &school, "Petra Pieters", "2026001", false).await;
+    let mut piet = parent(&app, &school, "Piet Pieters", "2026001", false).await;
+    run(
+        &app,
+        &school,
+        &format!(
+            "UPDATE people SET partner_id = {1} WHERE id = {0};
+             UPDATE people SET partner_id = {0} WHERE id = {1};",
+            petra.person_id, piet.person_id
+        ),
+    )
+    .await;
+    let lotte = school::id(
+        &app,
+        &school,
+        "SELECT id FROM pupils WHERE import_key = $1",
+        "2026001",
+    )
+    .await;
+    let teacher_address = format!("person:{}", teacher.person_id);
+    petra.client.get(&host, "/messages/new").await;
+    let about = lotte.to_string();
+    let asked = petra
+        .client
+        .post_form(
+            &host,
+            "/messages",
+            &[
+                ("action", "send"),
+                (teacher_address.as_str(), "to"),
+                ("subject", "Lotte en zwemmen"),
+                ("about", about.as_str()),
+                ("body", "Mag ze?"),
+            ],
+        )
+        .await;
+    let about_lotte = conversation_of(&asked);
+    let private = conversation_of(
+        &send(
+            &mut petra.client,
+            &host,
+            &[&teacher_address],
+            "Iets anders",
+            "Alleen van mij",
+        )
+        .await,
+    );
+    let petra_address = format!("person:{}", petra.person_id);
+    conversation_of(
+        &teacher
+            .client
+            .post_form(
+                &host,
+                "/messages",
+                &[
+                    ("action", "send"),
+                    ("conversation", about_lotte.to_string().as_str()),
+                    (petra_address.as_str(), "to"),
+                    ("body", "Ja hoor."),
+                ],
+            )
+            .await,
+    );
+    let path = format!("/messages/{about_lotte}");
+    let share = |client: &mut Client, on: &'static str| {
+        let mut client = client.clone();
+        let host = host.clone();
+        async move {
+            client.get(&host, "/partner").await;
+            let answer = client
+                .post_form(&host, "/partner/share-conversations", &[("share", on)])
+                .await;
+            assert_eq!(answer.status, 303, "{}", answer.text());
+        }
+    };
+    assert_eq!(
+        piet.client.get(&host, &path).await.status,
+        404,
+        "nobody shares yet"
+    );
+    share(&mut piet.client, "on").await;
+    assert_eq!(
+        piet.client.get(&host, &path).await.status,
+        404,
+        "only Piet shares"
+    );
+    share(&mut petra.client, "on").await;
+    let read = piet.client.get(&host, &path).await;
+    assert_eq!(read.status, 200);
+    let text = read.text();
+    assert!(
+        text.contains("id=\"shared-by\"") && text.contains("Ja hoor."),
+        "{text}"
+    );
+    assert!(
+        !text.contains("class=\"reply\""),
+        "a partner reads, does not answer"
+    );
+    assert!(
+        piet.client
+            .get(&host, "/messages")
+            .await
+            .text()
+            .contains(&format!("id=\"shared-{about_lotte}\""))
+    );
+    assert_eq!(
+        piet.client
+            .get(&host, &format!("/messages/{private}"))
+            .await
+            .status,
+        404,
+        "not about a child"
+    );
+    // What Piet read still waits for Petra.
+    count_becomes(&petra.client, &host, Some(1)).await;
+    // Joint use off for one of them: nothing shared any more.
+    run(
+        &app,
+        &school,
+        &format!(
+            "UPDATE people SET joint_use = false WHERE id = {}",
+            petra.person_id
+        ),
+    )
+    .await;
+    assert_eq!(piet.client.get(&host, &path).await.status, 404);
+}

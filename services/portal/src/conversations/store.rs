@@ -679,3 +679,98 @@ pub async fn adopt_pending(
     .await?
     .rows_affected())
 }
+
+/// What a parent's partner shares with them (A8): both chose joint use and to share their
+/// conversations, and these are the children they both are parents of.
+#[derive(Debug, Clone)]
+pub struct Sharing {
+    pub partner_id: i64,
+    pub partner_name: String,
+    pub pupils: Vec<i64>,
+}
+
+/// The partner's conversations `person_id` may read: about a child of both, when both chose
+/// to share them (and joint use).
+pub async fn partner_sharing(
+    tx: &mut TenantTx,
+    person_id: i64,
+) -> Result<Option<Sharing>, sqlx::Error> {
+    let row: Option<(i64, String, Vec<i64>)> = sqlx::query_as(
+        "SELECT q.id, q.name,
+                ARRAY(SELECT g1.pupil_id FROM guardians g1
+                        JOIN guardians g2 ON g2.pupil_id = g1.pupil_id AND g2.person_id = q.id
+                                         AND g2.status = 'active'
+                       WHERE g1.person_id = me.id AND g1.status = 'active'
+                       ORDER BY 1)
+           FROM people me JOIN people q ON q.id = me.partner_id AND q.partner_id = me.id
+          WHERE me.id = $1 AND me.joint_use AND q.joint_use
+            AND me.share_conversations AND q.share_conversations",
+    )
+    .bind(person_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row
+        .filter(|(_, _, pupils)| !pupils.is_empty())
+        .map(|(partner_id, partner_name, pupils)| Sharing {
+            partner_id,
+            partner_name,
+            pupils,
+        }))
+}
+
+/// The partner's conversations about the shared children, newest first (one page).
+pub async fn shared_folder(
+    tx: &mut TenantTx,
+    sharing: &Sharing,
+) -> Result<Vec<Listed>, sqlx::Error> {
+    sqlx::query_as(
+        "WITH seen AS (
+             SELECT m.id, m.conversation_id, m.sent_at, m.author_id, m.for_office
+               FROM messages m JOIN conversations c ON c.id = m.conversation_id
+              WHERE c.about_pupil_id = ANY ($2) AND m.sent_at IS NOT NULL
+                AND (m.author_id = $1
+                     OR EXISTS (SELECT 1 FROM message_recipients r
+                                 WHERE r.message_id = m.id AND r.person_id = $1)))
+         SELECT c.id, c.subject, max(m.sent_at) AS last_at,
+                (SELECT CASE WHEN l.for_office THEN NULL ELSE pe.name END
+                   FROM seen l JOIN people pe ON pe.id = l.author_id
+                  WHERE l.conversation_id = c.id ORDER BY l.sent_at DESC, l.id DESC LIMIT 1)
+                    AS last_author,
+                0::bigint AS unread, count(*) AS messages, NULL::bigint AS draft_id
+           FROM seen m JOIN conversations c ON c.id = m.conversation_id
+          GROUP BY c.id
+          ORDER BY max(m.sent_at) DESC, c.id DESC
+          LIMIT $3",
+    )
+    .bind(sharing.partner_id)
+    .bind(&sharing.pupils)
+    .bind(PAGE_SIZE)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Whether a conversation is about one of `pupils`.
+pub async fn is_about(
+    tx: &mut TenantTx,
+    conversation_id: i64,
+    pupils: &[i64],
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM conversations WHERE id = $1 AND about_pupil_id = ANY ($2))",
+    )
+    .bind(conversation_id)
+    .bind(pupils)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// Sets whether the person shares their conversations about their children with their
+/// partner (it counts only when the partner chose so too).
+pub async fn set_sharing(tx: &mut TenantTx, person_id: i64, on: bool) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE people SET share_conversations = $2 WHERE id = $1")
+        .bind(person_id)
+        .bind(on)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

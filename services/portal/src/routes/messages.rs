@@ -48,6 +48,9 @@ struct FoldersPage<'a> {
     rows: Vec<store::Listed>,
     page: i64,
     more: bool,
+    /// The partner's conversations about the children of both, when both share them (A8).
+    shared: Vec<store::Listed>,
+    shared_by: Option<String>,
 }
 
 /// `GET /messages?folder=inbox|sent|drafts|archive&page=N`: a folder, newest first.
@@ -70,6 +73,18 @@ pub async fn folders(
     }
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let mut rows = store::folder(&mut tx, reader_of(&viewer), folder, page).await?;
+    let (shared, shared_by) = match folder {
+        Folder::Inbox if page == 0 => {
+            match store::partner_sharing(&mut tx, viewer.person_id).await? {
+                Some(sharing) => (
+                    store::shared_folder(&mut tx, &sharing).await?,
+                    Some(sharing.partner_name),
+                ),
+                None => (Vec::new(), None),
+            }
+        }
+        _ => (Vec::new(), None),
+    };
     tx.commit().await?;
     let more = rows.len() as i64 == store::PAGE_SIZE;
     rows.truncate(store::PAGE_SIZE as usize);
@@ -82,8 +97,38 @@ pub async fn folders(
             rows,
             page,
             more,
+            shared,
+            shared_by,
         },
     )
+}
+
+/// Whose eyes the viewer reads a conversation with: their own when they see a message of it;
+/// else their partner's, for a conversation about a child of both that both chose to share
+/// (with the partner's name); else it does not exist for them (404).
+async fn readable(
+    tx: &mut TenantTx,
+    viewer: &Viewer,
+    conversation_id: i64,
+) -> Result<(store::ConversationRow, Reader, Option<String>), AppError> {
+    let reader = reader_of(viewer);
+    if let Some(conversation) = store::conversation(tx, reader, conversation_id).await? {
+        return Ok((conversation, reader, None));
+    }
+    let sharing = store::partner_sharing(tx, viewer.person_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !store::is_about(tx, conversation_id, &sharing.pupils).await? {
+        return Err(AppError::NotFound);
+    }
+    let partner = Reader {
+        person_id: sharing.partner_id,
+        admin: false,
+    };
+    let conversation = store::conversation(tx, partner, conversation_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((conversation, partner, Some(sharing.partner_name)))
 }
 
 #[derive(Debug, Serialize)]
@@ -93,6 +138,8 @@ struct ConversationPage<'a> {
     messages: Vec<store::MessageRow>,
     files: BTreeMap<i64, Vec<store::FileRow>>,
     archived: bool,
+    /// Read with the partner's eyes: their name (no answering, archiving or blocking here).
+    shared_by: Option<String>,
 }
 
 /// `GET /messages/{id}`: a conversation as the reader sees it; its messages waiting for
@@ -105,11 +152,8 @@ pub async fn show(
     viewer: Member,
     Path(conversation_id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let reader = reader_of(&viewer);
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    let conversation = store::conversation(&mut tx, reader, conversation_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let (conversation, reader, shared_by) = readable(&mut tx, &viewer, conversation_id).await?;
     let messages = store::messages(&mut tx, reader, conversation_id).await?;
     let mut files: BTreeMap<i64, Vec<store::FileRow>> = BTreeMap::new();
     for file in store::files(&mut tx, reader, conversation_id).await? {
@@ -123,8 +167,11 @@ pub async fn show(
     .bind(conversation_id)
     .fetch_one(&mut *tx)
     .await?;
-    // A read-only member reads too: marking what they read is not a change of theirs.
-    store::mark_read(&mut tx, reader, conversation_id).await?;
+    // A read-only member reads too: marking what they read is not a change of theirs. What
+    // a partner reads stays unread for the one it was sent to.
+    if shared_by.is_none() {
+        store::mark_read(&mut tx, reader, conversation_id).await?;
+    }
     tx.commit().await?;
     pages.show(
         "portal/conversation.html",
@@ -134,6 +181,7 @@ pub async fn show(
             messages,
             files,
             archived,
+            shared_by,
         },
     )
 }
@@ -146,7 +194,8 @@ pub async fn file(
     Path((conversation_id, file_id)): Path<(i64, i64)>,
 ) -> Result<Response, AppError> {
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
-    let found = store::file(&mut tx, reader_of(&viewer), conversation_id, file_id).await?;
+    let (_, reader, _) = readable(&mut tx, &viewer, conversation_id).await?;
+    let found = store::file(&mut tx, reader, conversation_id, file_id).await?;
     tx.commit().await?;
     let (name, content_type, bytes) = found.ok_or(AppError::NotFound)?;
     Ok((

@@ -32,6 +32,10 @@ struct PartnerPage<'a> {
     csrf: &'a str,
     partner: Option<PartnerView>,
     joint_use: bool,
+    /// The viewer shares their conversations about the children of both (C4), and the
+    /// partner does.
+    share_conversations: bool,
+    partner_shares: bool,
     /// Parents of the viewer's children who could be asked (no partner of their own).
     candidates: Vec<Parent>,
     /// Whom the viewer asked and is waiting for.
@@ -54,7 +58,7 @@ pub struct DoneQuery {
 }
 
 /// What the page says after a change, by the `done` its redirect carries.
-const DONE: [&str; 8] = [
+const DONE: [&str; 9] = [
     "asked",
     "cancelled",
     "linked",
@@ -63,6 +67,7 @@ const DONE: [&str; 8] = [
     "ended",
     "details",
     "already_asked",
+    "share_conversations",
 ];
 
 /// `GET /partner`.
@@ -107,6 +112,15 @@ async fn partner_page(
     let mut candidates = Vec::new();
     let mut asked = None;
     let mut asking = Vec::new();
+    let sharing: Vec<(i64, bool)> =
+        sqlx::query_as("SELECT id, share_conversations FROM people WHERE id = $1 OR id = $2")
+            .bind(me)
+            .bind(partner_id)
+            .fetch_all(&mut *tx)
+            .await?;
+    let shares = |id: Option<i64>| sharing.iter().any(|(p, on)| Some(*p) == id && *on);
+    let share_conversations = shares(Some(me));
+    let partner_shares = shares(partner_id);
     if let Some(partner_id) = partner_id {
         let (name, their_joint_use) = partners::name_and_joint_use(&mut tx, partner_id).await?;
         let details = if joint_use && their_joint_use {
@@ -131,6 +145,8 @@ async fn partner_page(
         csrf: csrf.token(),
         partner,
         joint_use,
+        share_conversations,
+        partner_shares,
         candidates,
         asked,
         asking,
@@ -387,6 +403,26 @@ pub async fn joint_use(
     partners::set_joint_use(&mut tx, viewer.person_id, on).await?;
     tx.commit().await?;
     Ok(Redirect::to("/partner?done=joint_use").into_response())
+}
+
+/// `POST /partner/share-conversations`: `share=on` or `off`, the viewer's own choice to let
+/// their partner read their conversations about the children of both; it counts only while
+/// the partner chose so too, and both keep joint use on.
+pub async fn share_conversations(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    viewer: Writable<Member>,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let on = match value(&form, "share") {
+        "on" => true,
+        "off" => false,
+        _ => return Err(AppError::bad_request("share", "portal.partner.on_or_off")),
+    };
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    crate::conversations::store::set_sharing(&mut tx, viewer.person_id, on).await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/partner?done=share_conversations").into_response())
 }
 
 /// `POST /partner/end`: ends the link; the partner gets a notice.
