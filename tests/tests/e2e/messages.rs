@@ -1469,3 +1469,138 @@ async fn partners_read_each_other_s_conversations_about_their_children_only_when
     .await;
     assert_eq!(piet.client.get(&host, &path).await.status, 404);
 }
+
+/// Signs in through the form in the browser.
+async fn browser_sign_in(browser: &schoolplein_tests::browser::Browser, origin: &str, email: &str) {
+    browser.goto(&format!("{origin}/sign-in")).await;
+    browser.fill("#email", email).await;
+    browser.fill("#password", school::PASSWORD).await;
+    browser.click("#sign-in").await;
+    browser.wait_for_url(|url| !url.contains("/sign-in")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_the_browser_a_parent_asks_the_teacher_with_a_file_and_reads_the_answer_from_the_notice()
+{
+    use schoolplein_tests::browser::Browser;
+
+    let db = schoolplein_tests::TestDb::fresh().await;
+    let mailbox = schoolplein_tests::mailbox::Mailbox::start(&db).await;
+    let app = TestApp::spawn_with(schoolplein_tests::TestAppOptions {
+        db: Some(db),
+        ..schoolplein_tests::TestAppOptions::default()
+    })
+    .await;
+    let school = app.create_school("Basisschool De Klimop", "").await;
+    let mut admin = school::member(&app, &school, "Anna Admin", &[Role::SchoolAdmin]).await;
+    school::import_sample(&mut admin.client, &school).await;
+    let teacher = school::member(&app, &school, "Tessa Leerkracht", &[Role::Teacher]).await;
+    school::teach(&app, &school, teacher.person_id, "G3B").await;
+    let petra = parent(&app, &school, "Petra Pieters", "2026001", false).await;
+    let origin = format!("http://{}.localhost:{}", school.slug, app.addr.port());
+    let file = std::env::temp_dir().join(format!("briefje-{}.pdf", petra.person_id));
+    std::fs::write(&file, b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n").unwrap();
+
+    let browser = Browser::start().await;
+    // The parent finds the teacher by typing, with a file, and sends.
+    browser_sign_in(&browser, &origin, &petra.email).await;
+    browser.goto(&format!("{origin}/messages/new")).await;
+    browser.look_at("message-form").await;
+    browser.send_keys("#message-find", "Tes").await;
+    browser
+        .wait_for_text("#suggestions", "Tessa Leerkracht")
+        .await;
+    browser.click("#suggestions button").await;
+    let choice = format!("#r-person-{}", teacher.person_id);
+    assert_eq!(
+        browser
+            .run_on(&choice, "return arguments[0].value;", &[])
+            .await,
+        serde_json::json!("to")
+    );
+    browser.fill("#message-subject", "Zwemles vrijdag").await;
+    browser
+        .fill(
+            "#message-body",
+            "Mag Lotte vrijdag eerder weg? Zie het briefje.",
+        )
+        .await;
+    browser
+        .send_keys("#message-files", file.to_str().unwrap())
+        .await;
+    browser.click("#send-message").await;
+    let url = browser
+        .wait_for_url(|url| url.contains("/messages/") && !url.contains("/new"))
+        .await;
+    let conversation: i64 = url
+        .rsplit('/')
+        .next()
+        .and_then(|tail| tail.split('#').next())
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("a conversation's address: {url}"));
+    browser.look_at("conversation").await;
+    assert!(browser.text_of(".files").await.contains(".pdf"));
+    browser.goto(&format!("{origin}/account")).await;
+    browser.click("#sign-out").await;
+
+    // The teacher sees the counter, opens it from the inbox and answers.
+    browser_sign_in(&browser, &origin, &teacher.email).await;
+    browser.goto(&format!("{origin}/messages")).await;
+    assert_eq!(
+        browser
+            .text_of("#nav-messages .nav-count")
+            .await
+            .split_whitespace()
+            .next(),
+        Some("1")
+    );
+    browser.look_at("inbox").await;
+    browser
+        .click(&format!("#conversation-{conversation} a"))
+        .await;
+    browser
+        .wait_for_text("#conversation", "Mag Lotte vrijdag eerder weg?")
+        .await;
+    browser.click(".reply").await;
+    browser.wait_for("#message-body").await;
+    browser
+        .fill("#message-body", "Dat is goed, tot vrijdag.")
+        .await;
+    browser.click("#send-message").await;
+    browser
+        .wait_for_text("#conversation", "Dat is goed, tot vrijdag.")
+        .await;
+    browser.goto(&format!("{origin}/account")).await;
+    browser.click("#sign-out").await;
+
+    // Five minutes on, the parent's notice arrives; its link opens the answer once signed in.
+    assert_eq!(notices_at(&app, 6).await, 1);
+    let notice = mailbox.latest(&petra.email, 1).await;
+    assert!(!notice.text.contains("Dat is goed"), "never the text");
+    let link = notice.link("/messages/").expect("the notice's link");
+    let path = link
+        .split_once("/messages/")
+        .map(|(_, rest)| format!("/messages/{rest}"))
+        .unwrap();
+    browser_sign_in(&browser, &origin, &petra.email).await;
+    browser.goto(&format!("{origin}{path}")).await;
+    browser
+        .wait_for_text("#conversation", "Dat is goed, tot vrijdag.")
+        .await;
+    browser.goto(&format!("{origin}/account")).await;
+    browser.click("#sign-out").await;
+
+    // An admin who is not in it finds nothing there.
+    browser_sign_in(&browser, &origin, &admin.email).await;
+    browser
+        .goto(&format!("{origin}/messages/{conversation}"))
+        .await;
+    assert!(!browser.has("#conversation").await);
+    assert!(
+        browser.title().await.contains("niet gevonden"),
+        "{}",
+        browser.title().await
+    );
+    browser.close().await;
+    let _ = std::fs::remove_file(file);
+}
