@@ -1303,11 +1303,53 @@ async fn a_notice_mail_names_waiting_messages_once_folded_and_never_what_was_rea
         mailbox.delivered_to(&paul.email).await.is_empty(),
         "read in time: no mail"
     );
+    // The teacher sees of her message that its notice went and it is not read yet (N7).
+    let before = teacher
+        .client
+        .get(&host, &format!("/messages/{conversation}"))
+        .await
+        .text();
+    assert!(
+        before.contains("<span class=\"read-count\">0</span>"),
+        "{before}"
+    );
+    assert!(!before.contains(">wacht<"), "its notice went");
+    let paul_read = teacher
+        .client
+        .get(&host, &format!("/messages/{read_at_once}"))
+        .await
+        .text();
+    assert!(
+        paul_read.contains("<span class=\"read-count\">1</span>"),
+        "{paul_read}"
+    );
     // The link opens the conversation for her (signed in).
     let link = notice.link("/messages/").expect("a link in the notice");
     let path = link.split_once(".test").map_or(link.as_str(), |(_, p)| p);
     let path = path.trim_start_matches(|c: char| c == ':' || c.is_ascii_digit());
     assert_eq!(petra.client.get(&host, path).await.status, 200, "{link}");
+    petra
+        .client
+        .get(&host, &format!("/messages/{conversation}"))
+        .await;
+    let after = teacher
+        .client
+        .get(&host, &format!("/messages/{conversation}"))
+        .await
+        .text();
+    assert!(
+        after.contains("<span class=\"read-count\">1</span>"),
+        "read now"
+    );
+    // A parent sees no such figures of her own messages.
+    let own_office =
+        conversation_of(&send(&mut petra.client, &host, &["office"], "Vraag", "Hoi").await);
+    let own = petra
+        .client
+        .get(&host, &format!("/messages/{own_office}"))
+        .await
+        .text();
+    assert!(!own.contains("read-count"));
     // A message to the office: one notice per admin, folded with nothing else.
     conversation_of(
         &send(
@@ -1323,11 +1365,12 @@ async fn a_notice_mail_names_waiting_messages_once_folded_and_never_what_was_rea
     assert_eq!(
         notices_at(&app, 6).await,
         2,
-        "both admins hear of the office's message"
+        "both admins hear of the office's messages, folded"
     );
     let to_bert = mailbox.latest(&bert.email, 1).await;
     assert!(
-        to_bert.text.contains("Petra Pieters: Verhuisd"),
+        to_bert.text.contains("Petra Pieters: Verhuisd")
+            && to_bert.text.contains("Petra Pieters: Vraag"),
         "{}",
         to_bert.text
     );

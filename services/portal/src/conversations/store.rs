@@ -774,3 +774,30 @@ pub async fn set_sharing(tx: &mut TenantTx, person_id: i64, on: bool) -> Result<
         .await?;
     Ok(())
 }
+
+/// One recipient of a message, as its author sees whether it arrived (N7).
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct DeliveryRow {
+    pub message_id: i64,
+    /// `None`: the office.
+    pub name: Option<String>,
+    pub read_at: Option<DateTime<Utc>>,
+    /// When the notice mail named it (N3).
+    pub noticed_at: Option<DateTime<Utc>>,
+}
+
+/// Per recipient of `message_ids`, whether they read it and when a notice named it, by name.
+pub async fn delivery(
+    tx: &mut TenantTx,
+    message_ids: &[i64],
+) -> Result<Vec<DeliveryRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT r.message_id, pe.name, r.read_at, r.noticed_at
+           FROM message_recipients r LEFT JOIN people pe ON pe.id = r.person_id
+          WHERE r.message_id = ANY ($1)
+          ORDER BY r.message_id, r.read_at IS NOT NULL, lower(pe.name) NULLS FIRST",
+    )
+    .bind(message_ids)
+    .fetch_all(&mut **tx)
+    .await
+}

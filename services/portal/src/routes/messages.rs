@@ -140,6 +140,16 @@ struct ConversationPage<'a> {
     archived: bool,
     /// Read with the partner's eyes: their name (no answering, archiving or blocking here).
     shared_by: Option<String>,
+    /// For staff, per message of their own: each recipient, read or not, noticed or not (N7).
+    delivery: BTreeMap<i64, Delivery>,
+}
+
+/// Whether a message arrived, as its author sees it.
+#[derive(Debug, Default, Serialize)]
+struct Delivery {
+    read: usize,
+    noticed: usize,
+    recipients: Vec<store::DeliveryRow>,
 }
 
 /// `GET /messages/{id}`: a conversation as the reader sees it; its messages waiting for
@@ -158,6 +168,21 @@ pub async fn show(
     let mut files: BTreeMap<i64, Vec<store::FileRow>> = BTreeMap::new();
     for file in store::files(&mut tx, reader, conversation_id).await? {
         files.entry(file.message_id).or_default().push(file);
+    }
+    // Staff see of their own messages who read them (N7).
+    let own: Vec<i64> = messages
+        .iter()
+        .filter(|m| m.own && shared_by.is_none() && viewer.is_staff())
+        .map(|m| m.id)
+        .collect();
+    let mut delivery: BTreeMap<i64, Delivery> = BTreeMap::new();
+    if !own.is_empty() {
+        for row in store::delivery(&mut tx, &own).await? {
+            let entry = delivery.entry(row.message_id).or_default();
+            entry.read += usize::from(row.read_at.is_some());
+            entry.noticed += usize::from(row.noticed_at.is_some());
+            entry.recipients.push(row);
+        }
     }
     let archived: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM conversation_archive
@@ -182,6 +207,7 @@ pub async fn show(
             files,
             archived,
             shared_by,
+            delivery,
         },
     )
 }
