@@ -163,6 +163,16 @@ impl SmtpServer {
             .push(address.to_ascii_lowercase());
     }
 
+    /// From now on, accept mail for `address` again (its owner fixed their mailbox).
+    pub fn accept_recipient(&self, address: &str) {
+        let address = address.to_ascii_lowercase();
+        self.shared
+            .unknown_recipients
+            .lock()
+            .expect("lock")
+            .retain(|refused| *refused != address);
+    }
+
     /// Everything received so far, in order of arrival.
     pub fn received(&self) -> Vec<ReceivedMail> {
         self.shared.mails.lock().expect("lock").clone()

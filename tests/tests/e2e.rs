@@ -4,6 +4,7 @@
 mod e2e {
     mod accounts;
     mod albums;
+    mod bounces;
     mod browser;
     mod calendar;
     mod cli;

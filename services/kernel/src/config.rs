@@ -185,6 +185,8 @@ pub struct MailConfig {
     /// First retry after a failed attempt; doubles per attempt up to `retry_max_ms`.
     pub retry_base_ms: u64,
     pub retry_max_ms: u64,
+    /// A mail refused for now (4xx) fails for good this long after it was queued (N4).
+    pub give_up_after_hours: u64,
     pub smtp: SmtpConfig,
 }
 
@@ -253,6 +255,9 @@ impl MailConfig {
         }
         if self.poll_interval_ms == 0 || self.retry_base_ms == 0 {
             return invalid("poll_interval_ms", "intervals must be at least 1 ms");
+        }
+        if self.give_up_after_hours == 0 {
+            return invalid("give_up_after_hours", "must be at least 1");
         }
         if self.retry_max_ms < self.retry_base_ms {
             return invalid("retry_max_ms", "must not be below retry_base_ms");

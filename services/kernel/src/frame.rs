@@ -31,6 +31,9 @@ pub struct Frame {
     pub nav: Vec<NavItem>,
     /// For admins, on the pages of "Beheer": its own places.
     pub admin_nav: Vec<NavItem>,
+    /// The person's address when mail to it does not arrive (N4): every page says so, with a
+    /// button to try again.
+    pub mail_undeliverable: Option<String>,
     /// The form token for the menu's sign-out button (empty for a visitor, who has no menu:
     /// a page without a form hands out no token).
     pub csrf: String,
@@ -306,6 +309,9 @@ impl Frame {
             person: signed_in.map(|s| s.name.clone()),
             nav,
             admin_nav,
+            mail_undeliverable: signed_in
+                .filter(|s| s.mail_undeliverable)
+                .map(|s| s.email.clone()),
             csrf: signed_in
                 .map(|_| csrf.token().to_owned())
                 .unwrap_or_default(),
@@ -454,6 +460,7 @@ mod tests {
                 item("nav-calendar", "calendar", true, 0),
             ],
             admin_nav: Vec::new(),
+            mail_undeliverable: None,
             csrf: "token".to_owned(),
             counts: crate::nav_counts::NavCounts::default(),
         };

@@ -69,6 +69,8 @@ pub struct SignedIn {
     pub kept: bool,
     /// This person's membership of the school at this host, if any.
     pub membership: Option<Membership>,
+    /// Mail to their address does not arrive (N4): their pages say so until they fix it.
+    pub mail_undeliverable: bool,
 }
 
 /// Membership of the school at this host.
@@ -121,6 +123,7 @@ struct AccountRow {
     roles: Option<Vec<String>>,
     blocked: Option<bool>,
     read_only: Option<bool>,
+    mail_undeliverable: bool,
 }
 
 pub(crate) async fn load(
@@ -154,7 +157,9 @@ pub(crate) async fn load(
             let row: Option<AccountRow> = sqlx::query_as(
                 "SELECT a.name, a.email, a.language, m.person_id, m.roles,
                         m.blocked_at IS NOT NULL AS blocked,
-                        m.read_only_at IS NOT NULL AS read_only
+                        m.read_only_at IS NOT NULL AS read_only,
+                        EXISTS (SELECT 1 FROM platform.undeliverable_addresses u
+                                 WHERE u.address = lower(a.email)) AS mail_undeliverable
                    FROM platform.accounts a
                    LEFT JOIN platform.memberships m
                           ON m.account_id = a.id AND m.tenant_id = $2
@@ -173,6 +178,7 @@ pub(crate) async fn load(
                     language: Language::of_account(Some(&row.language)),
                     session: token.hash(),
                     kept: session.keep,
+                    mail_undeliverable: row.mail_undeliverable,
                     membership: row.person_id.map(|person_id| Membership {
                         person_id,
                         roles: row

@@ -55,6 +55,7 @@ pub struct Worker {
     poll_interval: Duration,
     retry_base: Duration,
     retry_max: Duration,
+    give_up_after: chrono::Duration,
 }
 
 impl Worker {
@@ -71,6 +72,9 @@ impl Worker {
             poll_interval: Duration::from_millis(config.poll_interval_ms),
             retry_base: Duration::from_millis(config.retry_base_ms),
             retry_max: Duration::from_millis(config.retry_max_ms),
+            give_up_after: chrono::Duration::hours(
+                i64::try_from(config.give_up_after_hours).unwrap_or(i64::MAX / 3_600_000),
+            ),
         })
     }
 
@@ -156,6 +160,19 @@ impl Worker {
                 if *stop.borrow() || claimed_at.elapsed() >= half_lease {
                     return Outcome::NotStarted(Box::new(mail));
                 }
+                // Its address does not take mail (N4): failed without trying, until its owner
+                // says it works again.
+                if mail.undeliverable {
+                    self.record_failure(
+                        &mail,
+                        &SendFailure {
+                            permanent: true,
+                            summary: "address undeliverable".into(),
+                        },
+                    )
+                    .await;
+                    return Outcome::Failed;
+                }
                 let sent = tokio::time::timeout(half_lease, self.transport.send(&self.from, &mail))
                     .await
                     .unwrap_or_else(|_| {
@@ -221,6 +238,23 @@ impl Worker {
     }
 
     async fn record_failure(&self, mail: &ClaimedMail, failure: &SendFailure) {
+        // A refusal for good, or one for now that has lasted too long, ends the mail's tries
+        // and marks its address (N4); anything else backs off and tries again.
+        let gave_up =
+            !failure.permanent && chrono::Utc::now() - mail.created_at > self.give_up_after;
+        if failure.permanent || gave_up {
+            let summary = if gave_up {
+                format!("gave up: {}", failure.summary)
+            } else {
+                failure.summary.clone()
+            };
+            tracing::warn!(mail.id = mail.id, tenant.id = ?mail.tenant_id, attempts = mail.attempts, error = %summary, "mail failed for good; its address is marked undeliverable");
+            if let Err(error) = outbox::mark_failed_for_good(&self.pool, mail, &summary).await {
+                // The lease ends by itself and the mail falls due again.
+                tracing::warn!(mail.id = mail.id, %error, "cannot record a failed mail");
+            }
+            return;
+        }
         let retry_in = backoff(
             self.retry_base,
             self.retry_max,

@@ -42,6 +42,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/account", get(routes::account::show_account))
         .route("/account/profile", post(routes::account::update_profile))
+        .route("/account/mail-works", post(routes::account::mail_works))
         .route("/account/password", post(routes::account::change_password))
         .route("/account/email", post(routes::email::request_email_change))
         .route(

@@ -554,28 +554,42 @@ async fn the_home_page_lists_what_needs_doing_for_each_person() {
     let home = parent.client.get(&host, "/").await.text();
     assert!(!home.contains("id=\"my-groups\""), "parents teach no group");
 
-    // An address the receiving server refuses for good: named on the admins' list, with the
-    // person it belongs to; mail that was delivered or only delayed is not.
-    let outbox = |recipient: String, error: &'static str| {
+    // An address the receiving server refused for good (its mail failed, the address marked
+    // undeliverable): named on the admins' list, with the person it belongs to; mail that was
+    // delivered or only delayed is not.
+    let outbox = |recipient: String, error: &'static str, failed: bool| {
         let pool = app.db.pool.clone();
         let tenant = school.id.get();
         async move {
             sqlx::query(
                 "INSERT INTO platform.outbox (tenant_id, recipient, subject, body_text, body_html,
-                                              message_id, attempts, last_error, next_attempt_at)
+                                              message_id, attempts, last_error, next_attempt_at,
+                                              failed_at)
                  VALUES ($1, $2, 'Nieuws', 'x', 'x', '<' || gen_random_uuid() || '@test>', 3, $3,
-                         now() + interval '1 day')",
+                         now() + interval '1 day', CASE WHEN $4 THEN now() END)",
             )
             .bind(tenant)
-            .bind(recipient)
+            .bind(&recipient)
             .bind(error)
+            .bind(failed)
             .execute(&pool)
             .await
             .unwrap();
+            if failed {
+                sqlx::query(
+                    "INSERT INTO platform.undeliverable_addresses (address, reason)
+                     VALUES (lower($1), $2)",
+                )
+                .bind(&recipient)
+                .bind(error)
+                .execute(&pool)
+                .await
+                .unwrap();
+            }
         }
     };
-    outbox(parent.email.clone(), "smtp permanent rejection 550").await;
-    outbox(teacher.email.clone(), "smtp transient rejection 451").await;
+    outbox(parent.email.clone(), "smtp permanent rejection 550", true).await;
+    outbox(teacher.email.clone(), "smtp transient rejection 451", false).await;
     let home = admin.client.get(&host, "/").await.text();
     let refused = &home[home
         .find("id=\"refused-mail\"")

@@ -107,6 +107,8 @@ pub struct ClaimedMail {
     /// The end of this worker's lease; it also identifies the claim, so that a worker whose
     /// lease ran out never touches the claim of the worker that took the mail over.
     pub claimed_until: DateTime<Utc>,
+    /// Its address is marked undeliverable (N4): it is failed without being sent.
+    pub undeliverable: bool,
 }
 
 /// Claims up to `limit` mails that are due, urgent first, then oldest, in one short
@@ -121,7 +123,7 @@ pub async fn claim(
     let mut claimed: Vec<ClaimedMail> = sqlx::query_as(
         "WITH due AS (
              SELECT id FROM platform.outbox
-              WHERE sent_at IS NULL AND next_attempt_at <= now()
+              WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= now()
               ORDER BY urgent DESC, next_attempt_at, id
               LIMIT $1
               FOR UPDATE SKIP LOCKED)
@@ -133,7 +135,9 @@ pub async fn claim(
           WHERE o.id = due.id
          RETURNING o.id, o.tenant_id, o.recipient, o.subject, o.body_text, o.body_html,
                    o.message_id, o.urgent, o.sender_name, o.reply_to, o.created_at,
-                   o.attempts, o.claimed_until",
+                   o.attempts, o.claimed_until,
+                   EXISTS (SELECT 1 FROM platform.undeliverable_addresses u
+                            WHERE u.address = lower(o.recipient)) AS undeliverable",
     )
     .bind(i64::from(limit))
     .bind(lease.as_secs_f64())
@@ -177,6 +181,72 @@ pub async fn mark_failed(
     .execute(pool)
     .await?;
     Ok(())
+}
+
+/// Fails a mail for good (N4): it is not tried again, and its address is marked
+/// undeliverable until its owner says they fixed it. `error` carries no personal data.
+pub async fn mark_failed_for_good(
+    pool: &PgPool,
+    mail: &ClaimedMail,
+    error: &str,
+) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let failed = sqlx::query(
+        "UPDATE platform.outbox
+            SET failed_at = now(), claimed_until = NULL, last_error = $3
+          WHERE id = $1 AND claimed_until = $2 AND sent_at IS NULL",
+    )
+    .bind(mail.id)
+    .bind(mail.claimed_until)
+    .bind(error)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if failed > 0 {
+        sqlx::query(
+            "INSERT INTO platform.undeliverable_addresses (address, reason)
+             VALUES (lower($1), $2) ON CONFLICT (address) DO NOTHING",
+        )
+        .bind(&mail.recipient)
+        .bind(error)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
+}
+
+/// Whether mail to `address` is marked undeliverable.
+pub async fn is_undeliverable(pool: &PgPool, address: &str) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM platform.undeliverable_addresses
+                         WHERE address = lower($1))",
+    )
+    .bind(address)
+    .fetch_one(pool)
+    .await
+}
+
+/// The mails to an address older than this are not sent again when its owner says it works.
+pub const TRY_AGAIN_WITHIN: &str = "7 days";
+
+/// Its owner says mail to `address` works again: the mark goes, and the mail that failed for
+/// it in the last [`TRY_AGAIN_WITHIN`] is due again; how many mails.
+pub async fn try_again(conn: &mut sqlx::PgConnection, address: &str) -> Result<u64, sqlx::Error> {
+    sqlx::query("DELETE FROM platform.undeliverable_addresses WHERE address = lower($1)")
+        .bind(address)
+        .execute(&mut *conn)
+        .await?;
+    let again = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE platform.outbox
+            SET failed_at = NULL, next_attempt_at = now(), attempts = 0, last_error = NULL
+          WHERE lower(recipient) = lower($1) AND failed_at IS NOT NULL
+            AND created_at > now() - interval '{TRY_AGAIN_WITHIN}'"
+    )))
+    .bind(address)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(again)
 }
 
 /// Gives back claimed mails this worker will not send (it is stopping, or their lease ran

@@ -1,6 +1,7 @@
 //! Addresses a school's mail does not reach: the receiving server refused a mail to them for
-//! good (an SMTP 5xx), and the mail still waits in the outbox. The admins' to-do list names
-//! them, so someone asks the parent for a working address.
+//! good (an SMTP 5xx, or a refusal for now that lasted too long), so the address is marked
+//! undeliverable (N4) until its owner says it works again. The admins' to-do list names them,
+//! so someone asks the parent for a working address.
 
 use sqlx::PgConnection;
 use tenant_router::TenantTx;
@@ -15,19 +16,19 @@ pub struct RefusedAddress {
 /// The most addresses the to-do list names; more are counted, not listed.
 pub const LISTED: i64 = 10;
 
-/// The school's addresses whose unsent mail was refused permanently (at most `LISTED`), and
-/// how many there are in all.
+/// The school's addresses marked undeliverable whose mail from this school failed (at most
+/// `LISTED`), and how many there are in all.
 pub async fn refused_addresses(
     conn: &mut PgConnection,
     tenant_id: i64,
 ) -> Result<(Vec<String>, i64), sqlx::Error> {
     let rows: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT recipient, count(*) OVER ()
-           FROM platform.outbox
-          WHERE tenant_id = $1 AND sent_at IS NULL
-            AND last_error LIKE 'smtp permanent rejection%'
-          GROUP BY recipient
-          ORDER BY recipient
+        "SELECT u.address, count(*) OVER ()
+           FROM platform.undeliverable_addresses u
+          WHERE EXISTS (SELECT 1 FROM platform.outbox o
+                         WHERE lower(o.recipient) = u.address AND o.tenant_id = $1
+                           AND o.failed_at IS NOT NULL)
+          ORDER BY u.address
           LIMIT $2",
     )
     .bind(tenant_id)

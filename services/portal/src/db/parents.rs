@@ -20,6 +20,8 @@ pub struct ParentRow {
     pub registered: bool,
     pub partner_id: Option<i64>,
     pub partner_name: Option<String>,
+    /// Mail to the parent's address does not arrive (N4).
+    pub undeliverable: bool,
 }
 
 /// A child of the parent, still at school, with what the parents said of their health.
@@ -52,7 +54,9 @@ pub async fn find(tx: &mut TenantTx, person_id: i64) -> Result<Option<ParentRow>
         "SELECT pe.id, pe.name, pe.email, pe.address, pe.phone_mobile, pe.phone_other, pe.about,
                 pe.extra::text AS extra, pe.read_only_at IS NOT NULL AS read_only,
                 pe.blocked_at IS NOT NULL AS blocked, pe.account_id IS NOT NULL AS registered,
-                pe.partner_id, partner.name AS partner_name
+                pe.partner_id, partner.name AS partner_name,
+                EXISTS (SELECT 1 FROM platform.undeliverable_addresses u
+                         WHERE u.address = lower(pe.email)) AS undeliverable
            FROM people pe LEFT JOIN people partner ON partner.id = pe.partner_id
           WHERE pe.id = $1 AND pe.kind = 'parent'",
     )

@@ -64,6 +64,8 @@ struct AccountPage<'a> {
     email: &'a str,
     language: &'a str,
     sessions: Vec<SessionRow>,
+    /// Mail to the address does not arrive (N4).
+    mail_undeliverable: bool,
     notice: Option<&'a str>,
     /// The form that came back with a mistake; its summary is drawn above it alone.
     failed: Option<AccountForm>,
@@ -110,6 +112,7 @@ pub async fn render(
         email: &signed_in.email,
         language: signed_in.language.tag(),
         sessions,
+        mail_undeliverable: signed_in.mail_undeliverable,
         notice: notice.map(text_name),
         failed,
         mistake,

@@ -68,6 +68,33 @@ pub async fn update_profile(
     Ok(Redirect::to("/account").into_response())
 }
 
+/// `POST /account/mail-works` (N4): the person says mail to their address works again (a full
+/// mailbox emptied, a typo corrected at their provider): the mark goes, and what failed for it
+/// in the last days is sent again. Back to the page it came from on this host.
+pub async fn mail_works(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    headers: http::HeaderMap,
+    CsrfForm(_): CsrfForm<schoolplein_kernel::forms::TokenOnly>,
+) -> Result<Response, AppError> {
+    let mut conn = state.db.acquire().await?;
+    let again = schoolplein_mailing::db::outbox::try_again(&mut conn, &signed_in.email).await?;
+    tracing::info!(
+        account.id = signed_in.account_id,
+        mails = again,
+        "mail address said to work again"
+    );
+    // Only a path on this host: the form's own page, or the account page.
+    let back = headers
+        .get(http::header::REFERER)
+        .and_then(|r| r.to_str().ok())
+        .and_then(|r| r.split_once("://").map(|(_, rest)| rest))
+        .and_then(|rest| rest.find('/').map(|at| &rest[at..]))
+        .filter(|path| path.starts_with('/') && !path.starts_with("//"))
+        .unwrap_or("/account");
+    Ok(Redirect::to(back).into_response())
+}
+
 #[derive(Debug, Deserialize)]
 pub struct PasswordForm {
     current: String,
