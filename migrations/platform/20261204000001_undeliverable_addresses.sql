@@ -2,6 +2,9 @@
 -- past `mail.give_up_after_hours`) fails the mail for good instead of retrying it forever, and
 -- marks its address undeliverable until the person says they fixed it.
 ALTER TABLE platform.outbox ADD COLUMN failed_at timestamptz NULL;
+-- The one-click unsubscribe address of a bulk mail (RFC 8058): sent as List-Unsubscribe.
+ALTER TABLE platform.outbox ADD COLUMN list_unsubscribe text NULL
+    CHECK (list_unsubscribe ~ '^https?://' AND length(list_unsubscribe) <= 500);
 
 DROP INDEX platform.outbox_due;
 CREATE INDEX outbox_due ON platform.outbox (urgent DESC, next_attempt_at, id)

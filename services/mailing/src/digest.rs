@@ -218,8 +218,14 @@ pub async fn run(
                 },
                 inbox: inbox.clone(),
             };
+            let unsubscribe = url(&crate::unsubscribe::link(
+                tx,
+                person_id,
+                crate::unsubscribe::Unsubscribe::Digest,
+            )
+            .await?);
             batch
-                .add(
+                .add_bulk(
                     tx,
                     MailRequest {
                         to: email,
@@ -229,6 +235,7 @@ pub async fn run(
                         context: &mail,
                         letterhead: Some(&letterhead),
                     },
+                    Some(unsubscribe),
                 )
                 .await?;
             outcome.items += mail.items.len();

@@ -17,6 +17,7 @@ pub mod schedule;
 pub mod signups;
 pub mod smtp;
 pub mod transport;
+pub mod unsubscribe;
 pub mod worker;
 
 use schoolplein_kernel::Language;

@@ -87,7 +87,8 @@ pub async fn send_due(
     let addressees: Vec<(i64, String, String, Option<String>)> = sqlx::query_as(
         "SELECT pe.id, pe.name, pe.email, a.language
            FROM people pe LEFT JOIN platform.accounts a ON a.id = pe.account_id
-          WHERE pe.id = ANY ($1) AND pe.blocked_at IS NULL AND pe.account_id IS NOT NULL",
+          WHERE pe.id = ANY ($1) AND pe.blocked_at IS NULL AND pe.account_id IS NOT NULL
+            AND pe.message_notices",
     )
     .bind(&people)
     .fetch_all(&mut **tx)
@@ -145,8 +146,14 @@ pub async fn send_due(
             }
         }
         let conversations: Vec<Noticed> = conversations.into_iter().map(|(_, n)| n).collect();
+        let unsubscribe = url(&crate::unsubscribe::link(
+            tx,
+            *person_id,
+            crate::unsubscribe::Unsubscribe::MessageNotices,
+        )
+        .await?);
         batch
-            .add(
+            .add_bulk(
                 tx,
                 MailRequest {
                     to: email,
@@ -161,6 +168,7 @@ pub async fn send_due(
                     },
                     letterhead: Some(&letterhead),
                 },
+                Some(unsubscribe),
             )
             .await?;
         mailed += 1;

@@ -82,8 +82,8 @@ pub async fn mail_each(
     .bind(post_id)
     .fetch_one(&mut **tx)
     .await?;
-    let recipients: Vec<(String, Option<String>)> = sqlx::query_as(
-        "SELECT pe.email, a.language
+    let recipients: Vec<(i64, String, Option<String>)> = sqlx::query_as(
+        "SELECT pe.id, pe.email, a.language
            FROM (SELECT DISTINCT person_id FROM post_addressees($1)) reached
            JOIN people pe ON pe.id = reached.person_id
            JOIN notification_preferences np
@@ -114,10 +114,22 @@ pub async fn mail_each(
         files,
         link,
     };
+    // The school's address, for the unsubscribe links: `link` is the post's full address.
+    let school = link
+        .rsplit_once("/posts/")
+        .map_or(link, |(school, _)| school);
+    let each = crate::unsubscribe::Unsubscribe::each_of(&kind);
     let mut batch = outbox.batch();
-    for (email, language) in &recipients {
+    for (person_id, email, language) in &recipients {
+        let unsubscribe = match each {
+            Some(each) => Some(format!(
+                "{school}{}",
+                crate::unsubscribe::link(tx, *person_id, each).await?
+            )),
+            None => None,
+        };
         batch
-            .add(
+            .add_bulk(
                 tx,
                 MailRequest {
                     to: email,
@@ -127,6 +139,7 @@ pub async fn mail_each(
                     context: &mail,
                     letterhead: Some(&letterhead),
                 },
+                unsubscribe,
             )
             .await?;
     }

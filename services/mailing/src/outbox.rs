@@ -83,6 +83,7 @@ impl Outbox {
                 urgent: mail.urgent,
                 sender_name: sender_name.as_deref(),
                 reply_to: reply_to.as_deref(),
+                list_unsubscribe: None,
             },
             NOTIFY_CHANNEL,
         )
@@ -206,6 +207,17 @@ impl MailBatch<'_> {
         conn: &mut PgConnection,
         mail: MailRequest<'_, C>,
     ) -> Result<(), MailError> {
+        self.add_bulk(conn, mail, None).await
+    }
+
+    /// As [`MailBatch::add`], for a mail sent in bulk with its one-click unsubscribe address
+    /// (RFC 8058: mailbox providers require it of bulk senders).
+    pub async fn add_bulk<C: Serialize + ?Sized>(
+        &mut self,
+        conn: &mut PgConnection,
+        mail: MailRequest<'_, C>,
+        list_unsubscribe: Option<String>,
+    ) -> Result<(), MailError> {
         let recipient = Recipient::parse(mail.to)?;
         let rendered =
             self.outbox
@@ -214,6 +226,7 @@ impl MailBatch<'_> {
         self.pending.push(OwnedMail {
             sender_name,
             reply_to,
+            list_unsubscribe,
             tenant_id: mail.letterhead.map(|l| l.tenant.get()),
             recipient: recipient.as_str().to_owned(),
             rendered,
@@ -250,6 +263,7 @@ impl MailBatch<'_> {
                 urgent: mail.urgent,
                 sender_name: mail.sender_name.as_deref(),
                 reply_to: mail.reply_to.as_deref(),
+                list_unsubscribe: mail.list_unsubscribe.as_deref(),
             })
             .collect();
         outbox::insert_many(conn, &rows, NOTIFY_CHANNEL).await?;
@@ -270,4 +284,5 @@ struct OwnedMail {
     urgent: bool,
     sender_name: Option<String>,
     reply_to: Option<String>,
+    list_unsubscribe: Option<String>,
 }

@@ -93,6 +93,34 @@ pub fn sender(config: &MailConfig) -> Result<Mailbox, MailError> {
     ))
 }
 
+/// A header whose value is fixed text (the ones lettre does not know).
+macro_rules! text_header {
+    ($type:ident, $name:literal) => {
+        #[derive(Debug, Clone)]
+        struct $type(String);
+
+        impl lettre::message::header::Header for $type {
+            fn name() -> lettre::message::header::HeaderName {
+                lettre::message::header::HeaderName::new_from_ascii_str($name)
+            }
+
+            fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+                Ok(Self(s.to_owned()))
+            }
+
+            fn display(&self) -> lettre::message::header::HeaderValue {
+                lettre::message::header::HeaderValue::new(Self::name(), self.0.clone())
+            }
+        }
+    };
+}
+
+// RFC 3834: every mail the platform sends is written by it, so auto-responders leave it be.
+text_header!(AutoSubmitted, "Auto-Submitted");
+// RFC 2369 and RFC 8058: one-click unsubscribe for bulk mail, as mailbox providers require.
+text_header!(ListUnsubscribe, "List-Unsubscribe");
+text_header!(ListUnsubscribePost, "List-Unsubscribe-Post");
+
 /// The same bytes on every attempt: the Message-ID, the Date of the enqueue, and a MIME
 /// boundary made from the Message-ID (lettre would pick a random one), so a resent copy is
 /// byte for byte the same mail.
@@ -114,7 +142,18 @@ fn build_message(from: &Mailbox, mail: &ClaimedMail) -> Result<Message, &'static
         Some(name) => Mailbox::new(Some(name.clone()), from.email.clone()),
         None => from.clone(),
     };
-    let mut builder = Message::builder().from(from);
+    let mut builder = Message::builder()
+        .from(from)
+        .header(AutoSubmitted("auto-generated".to_owned()));
+    if let Some(url) = &mail.list_unsubscribe {
+        // The address is ours (a school's https address), checked by the outbox's constraint.
+        if url.contains(['<', '>', '\r', '\n']) {
+            return Err("list-unsubscribe");
+        }
+        builder = builder
+            .header(ListUnsubscribe(format!("<{url}>")))
+            .header(ListUnsubscribePost("List-Unsubscribe=One-Click".to_owned()));
+    }
     if let Some(reply_to) = &mail.reply_to {
         let address: Address = reply_to.parse().map_err(|_| "reply-to")?;
         builder = builder.reply_to(Mailbox::new(None, address));

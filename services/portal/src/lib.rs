@@ -37,6 +37,10 @@ pub fn router() -> Router<AppState> {
         .merge(photo_routes())
         .merge(group_routes())
         .merge(message_routes())
+        .route(
+            "/unsubscribe/{token}",
+            get(routes::unsubscribe::show).post(routes::unsubscribe::unsubscribe),
+        )
         .route("/people/{person_id}/photo", get(routes::photos::show_photo))
         .route("/timeline", get(routes::posts::timeline::timeline))
         .route(

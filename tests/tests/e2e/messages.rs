@@ -1647,3 +1647,129 @@ async fn in_the_browser_a_parent_asks_the_teacher_with_a_file_and_reads_the_answ
     browser.close().await;
     let _ = std::fs::remove_file(file);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notice_unsubscribes_in_one_click_without_a_session_once_and_never_by_a_forged_link() {
+    let db = schoolplein_tests::TestDb::fresh().await;
+    let mailbox = schoolplein_tests::mailbox::Mailbox::start(&db).await;
+    let app = TestApp::spawn_with(schoolplein_tests::TestAppOptions {
+        db: Some(db),
+        ..schoolplein_tests::TestAppOptions::default()
+    })
+    .await;
+    let school = app.create_school("Basisschool De Klimop", "").await;
+    let host = school_host(&school.slug);
+    let mut admin = school::member(&app, &school, "Anna Admin", &[Role::SchoolAdmin]).await;
+    school::import_sample(&mut admin.client, &school).await;
+    let mut teacher = school::member(&app, &school, "Tessa Leerkracht", &[Role::Teacher]).await;
+    let mut petra = parent(&app, &school, "Petra Pieters", "2026001", false).await;
+    let petra_address = format!("person:{}", petra.person_id);
+    let notices_on = |app: &TestApp| {
+        let pool = app.db.pool.clone();
+        let (school, person) = (school.id, petra.person_id);
+        async move {
+            let mut tx = TenantTx::begin(&pool, school).await.unwrap();
+            let on: bool = sqlx::query_scalar("SELECT message_notices FROM people WHERE id = $1")
+                .bind(person)
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap();
+            tx.rollback().await.unwrap();
+            on
+        }
+    };
+    conversation_of(
+        &send(
+            &mut teacher.client,
+            &host,
+            &[&petra_address],
+            "Eerste",
+            "Een",
+        )
+        .await,
+    );
+    assert_eq!(notices_at(&app, 6).await, 1);
+    mailbox.wait_for(&petra.email, 1).await;
+    let received = mailbox
+        .smtp
+        .received()
+        .into_iter()
+        .find(|m| {
+            m.rcpt_to
+                .iter()
+                .any(|to| to.eq_ignore_ascii_case(&petra.email))
+        })
+        .expect("the notice at the server");
+    assert_eq!(
+        received.header("Auto-Submitted").as_deref(),
+        Some("auto-generated")
+    );
+    assert_eq!(
+        received.header("List-Unsubscribe-Post").as_deref(),
+        Some("List-Unsubscribe=One-Click")
+    );
+    let list = received
+        .header("List-Unsubscribe")
+        .expect("List-Unsubscribe");
+    let path = list
+        .trim_matches(|c| c == '<' || c == '>')
+        .split_once("/unsubscribe/")
+        .map(|(_, token)| format!("/unsubscribe/{token}"))
+        .expect("an unsubscribe address");
+    // A forged or malformed link finds nothing; the page asks before doing anything.
+    let mut stranger = Client::new(app.addr);
+    let forged = format!(
+        "/unsubscribe/{}",
+        schoolplein_kernel::tokens::SecretToken::generate().expose()
+    );
+    for bad in [forged.as_str(), "/unsubscribe/kort"] {
+        let answer = stranger
+            .post_raw(&host, bad, "List-Unsubscribe=One-Click")
+            .await;
+        assert_eq!(answer.status, 404, "{bad}");
+    }
+    let page = stranger.get(&host, &path).await;
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("id=\"unsubscribe\""));
+    assert!(notices_on(&app).await, "opening the link changes nothing");
+    // The one-click post, as a mailbox provider makes it: no session, no form token.
+    let done = stranger
+        .post_raw(&host, &path, "List-Unsubscribe=One-Click")
+        .await;
+    assert_eq!(done.status, 200, "{}", done.text());
+    assert!(done.text().contains("id=\"unsubscribed\""));
+    assert!(!notices_on(&app).await);
+    conversation_of(
+        &send(
+            &mut teacher.client,
+            &host,
+            &[&petra_address],
+            "Tweede",
+            "Twee",
+        )
+        .await,
+    );
+    assert_eq!(notices_at(&app, 6).await, 0, "turned off");
+    // She turns them back on; the old link, replayed, changes nothing.
+    petra.client.get(&host, "/notifications").await;
+    let saved = petra
+        .client
+        .post_form(
+            &host,
+            "/notifications",
+            &[
+                ("news", "daily"),
+                ("agenda", "daily"),
+                ("board", "daily"),
+                ("message_notices", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.text());
+    assert!(notices_on(&app).await);
+    let replayed = stranger
+        .post_raw(&host, &path, "List-Unsubscribe=One-Click")
+        .await;
+    assert_eq!(replayed.status, 200);
+    assert!(notices_on(&app).await, "a used link does nothing again");
+}

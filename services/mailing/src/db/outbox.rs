@@ -21,6 +21,8 @@ pub struct NewMail<'a> {
     pub sender_name: Option<&'a str>,
     /// Where answers go, when not to the sender.
     pub reply_to: Option<&'a str>,
+    /// The one-click unsubscribe address of a bulk mail (RFC 8058).
+    pub list_unsubscribe: Option<&'a str>,
 }
 
 /// Writes the mail and wakes the workers when the caller's transaction commits.
@@ -35,8 +37,8 @@ pub async fn insert(
         "WITH inserted AS (
              INSERT INTO platform.outbox
                  (tenant_id, recipient, subject, body_text, body_html, message_id, urgent,
-                  sender_name, reply_to)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $9, $10)
+                  sender_name, reply_to, list_unsubscribe)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $9, $10, $11)
              RETURNING id)
          SELECT id FROM inserted, pg_notify($8, '')",
     )
@@ -50,6 +52,7 @@ pub async fn insert(
     .bind(notify_channel)
     .bind(mail.sender_name)
     .bind(mail.reply_to)
+    .bind(mail.list_unsubscribe)
     .fetch_one(conn)
     .await?;
     Ok(MailId::new(id))
@@ -67,9 +70,10 @@ pub async fn insert_many<'a>(
         "WITH inserted AS (
              INSERT INTO platform.outbox
                  (tenant_id, recipient, subject, body_text, body_html, message_id, urgent,
-                  sender_name, reply_to)
+                  sender_name, reply_to, list_unsubscribe)
              SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],
-                                  $6::text[], $7::boolean[], $9::text[], $10::text[])
+                                  $6::text[], $7::boolean[], $9::text[], $10::text[],
+                                  $11::text[])
              RETURNING 1)
          SELECT count(*) FROM inserted, pg_notify($8, '')",
     )
@@ -83,6 +87,7 @@ pub async fn insert_many<'a>(
     .bind(notify_channel)
     .bind(mails.iter().map(|m| m.sender_name).collect::<Vec<_>>())
     .bind(mails.iter().map(|m| m.reply_to).collect::<Vec<_>>())
+    .bind(mails.iter().map(|m| m.list_unsubscribe).collect::<Vec<_>>())
     .execute(conn)
     .await?;
     Ok(())
@@ -109,6 +114,8 @@ pub struct ClaimedMail {
     pub claimed_until: DateTime<Utc>,
     /// Its address is marked undeliverable (N4): it is failed without being sent.
     pub undeliverable: bool,
+    /// Its one-click unsubscribe address (RFC 8058), for a bulk mail.
+    pub list_unsubscribe: Option<String>,
 }
 
 /// Claims up to `limit` mails that are due, urgent first, then oldest, in one short
@@ -135,7 +142,7 @@ pub async fn claim(
           WHERE o.id = due.id
          RETURNING o.id, o.tenant_id, o.recipient, o.subject, o.body_text, o.body_html,
                    o.message_id, o.urgent, o.sender_name, o.reply_to, o.created_at,
-                   o.attempts, o.claimed_until,
+                   o.attempts, o.claimed_until, o.list_unsubscribe,
                    EXISTS (SELECT 1 FROM platform.undeliverable_addresses u
                             WHERE u.address = lower(o.recipient)) AS undeliverable",
     )

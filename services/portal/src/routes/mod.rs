@@ -21,3 +21,4 @@ pub mod questionnaires;
 pub mod recipient_lists;
 pub mod settings;
 pub mod special;
+pub mod unsubscribe;

@@ -29,6 +29,8 @@ struct PreferencesPage<'a> {
     digest_time: String,
     /// The school's digest weekdays, named.
     digest_days: Vec<String>,
+    /// Notices of new messages (N3) are on.
+    message_notices: bool,
     saved: bool,
     #[serde(flatten)]
     back: FormBack,
@@ -73,6 +75,11 @@ async fn preferences_page(
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let chosen = preferences::of_person(&mut tx, viewer.person_id).await?;
     let (digest_time, digest_days) = preferences::digest_schedule(&mut tx).await?;
+    let message_notices: bool =
+        sqlx::query_scalar("SELECT message_notices FROM people WHERE id = $1")
+            .bind(viewer.person_id)
+            .fetch_one(&mut *tx)
+            .await?;
     tx.commit().await?;
     let catalog = state.templates.catalog();
     let digest_days = digest_days
@@ -106,6 +113,7 @@ async fn preferences_page(
         deliveries: Delivery::ALL.into_iter().map(Delivery::as_str).collect(),
         digest_time,
         digest_days,
+        message_notices,
         saved,
         back,
     };
@@ -130,9 +138,24 @@ pub async fn save(
                 .map(|delivery| (kind, delivery.as_str()))
                 .ok_or_else(|| AppError::bad_request(kind, "portal.notifications.bad_delivery"))
         })
-        .collect::<Result<Vec<_>, _>>();
-    let choices = match checked {
-        Ok(choices) => choices,
+        .collect::<Result<Vec<_>, _>>()
+        .and_then(|choices| {
+            // Left out (an older form): as it was.
+            let notices = match value(&form, "message_notices").trim() {
+                "" => None,
+                "on" => Some(true),
+                "off" => Some(false),
+                _ => {
+                    return Err(AppError::bad_request(
+                        "message_notices",
+                        "portal.notifications.bad_delivery",
+                    ));
+                }
+            };
+            Ok((choices, notices))
+        });
+    let (choices, notices) = match checked {
+        Ok(checked) => checked,
         Err(error) => {
             let anchor = |field: &str| format!("delivery-{field}");
             let back = FormBack::of(&state, pages.language(), error, FORM, &form, anchor)?;
@@ -141,6 +164,13 @@ pub async fn save(
     };
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     preferences::save(&mut tx, viewer.person_id, &choices).await?;
+    if let Some(on) = notices {
+        sqlx::query("UPDATE people SET message_notices = $2 WHERE id = $1")
+            .bind(viewer.person_id)
+            .bind(on)
+            .execute(&mut *tx)
+            .await?;
+    }
     tx.commit().await?;
     Ok(Redirect::to("/notifications?saved=1").into_response())
 }
