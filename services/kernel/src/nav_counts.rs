@@ -127,3 +127,19 @@ pub async fn of(
         .await?;
     Ok(kept.counts)
 }
+
+/// Messages (C4) waiting unread for the person, and for an admin the office's too.
+pub async fn unread_messages(
+    tx: &mut TenantTx,
+    person_id: i64,
+    admin: bool,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM message_recipients r
+          WHERE r.read_at IS NULL AND (r.person_id = $1 OR ($2 AND r.person_id IS NULL))",
+    )
+    .bind(person_id)
+    .bind(admin)
+    .fetch_one(&mut **tx)
+    .await
+}

@@ -557,6 +557,15 @@ async fn a_question_and_its_answer_are_read_by_their_participants_only() {
         author_row.contains("<option value=\"to\" selected>"),
         "the author is chosen in To: {author_row}"
     );
+    let switcher_count = |html: String| -> u32 {
+        html.split("class=\"badge\"")
+            .nth(1)
+            .and_then(|rest| rest.split('>').nth(1))
+            .and_then(|text| text.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    let before = switcher_count(petra.client.get(&host, "/schools").await.text());
     let conversation_field = conversation.to_string();
     let answering = message_id.to_string();
     let replied = teacher
@@ -576,6 +585,12 @@ async fn a_question_and_its_answer_are_read_by_their_participants_only() {
         .await;
     assert_eq!(conversation_of(&replied), conversation);
     count_becomes(&petra.client, &host, Some(1)).await;
+    let after = switcher_count(petra.client.get(&host, "/schools").await.text());
+    assert_eq!(
+        after,
+        before + 1,
+        "the school switcher counts the message too"
+    );
     let home = petra.client.get(&host, "/").await.text();
     assert!(
         home.contains("id=\"unread-messages\">1<"),

@@ -801,3 +801,159 @@ pub async fn delivery(
     .fetch_all(&mut **tx)
     .await
 }
+
+/// Whether the person archived the conversation.
+pub async fn is_archived(
+    tx: &mut TenantTx,
+    person_id: i64,
+    conversation_id: i64,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM conversation_archive
+                         WHERE person_id = $1 AND conversation_id = $2)",
+    )
+    .bind(person_id)
+    .bind(conversation_id)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// The conversation a message is in.
+pub async fn conversation_of(
+    tx: &mut TenantTx,
+    message_id: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT conversation_id FROM messages WHERE id = $1")
+        .bind(message_id)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+/// Whether the person is a named or hidden recipient of the message themselves.
+pub async fn is_recipient(
+    tx: &mut TenantTx,
+    message_id: i64,
+    person_id: i64,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM message_recipients WHERE message_id = $1 AND person_id = $2)",
+    )
+    .bind(message_id)
+    .bind(person_id)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// The groups of `ids`, by year and name (what the form offers a writer as crowds).
+pub async fn groups_named(
+    tx: &mut TenantTx,
+    ids: &[i64],
+) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT id, name FROM groups WHERE id = ANY ($1) ORDER BY year NULLS LAST, name")
+        .bind(ids)
+        .fetch_all(&mut **tx)
+        .await
+}
+
+/// The person's children at school, by first name (what a message may be about).
+pub async fn children_of(
+    tx: &mut TenantTx,
+    person_id: i64,
+) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT p.id, p.first_name FROM guardians g JOIN pupils p ON p.id = g.pupil_id
+          WHERE g.person_id = $1 AND g.status = 'active' AND p.left_at IS NULL
+          ORDER BY p.first_name, p.id",
+    )
+    .bind(person_id)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Whether the pupil is a child of the person at school.
+pub async fn is_own_child(
+    tx: &mut TenantTx,
+    person_id: i64,
+    pupil_id: i64,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM guardians g JOIN pupils p ON p.id = g.pupil_id
+                         WHERE g.person_id = $1 AND g.pupil_id = $2
+                           AND g.status = 'active' AND p.left_at IS NULL)",
+    )
+    .bind(person_id)
+    .bind(pupil_id)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// A person's name and whether they are staff.
+pub async fn person_named(
+    tx: &mut TenantTx,
+    person_id: i64,
+) -> Result<Option<(String, bool)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT name, roles && ARRAY['school_admin', 'teacher'] FROM people WHERE id = $1",
+    )
+    .bind(person_id)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// The name of a group (`groups`), special group (`special_groups`) or list
+/// (`recipient_lists`).
+pub async fn crowd_named(
+    tx: &mut TenantTx,
+    table: Crowds,
+    id: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    let sql = match table {
+        Crowds::Groups => "SELECT name FROM groups WHERE id = $1",
+        Crowds::SpecialGroups => "SELECT name FROM special_groups WHERE id = $1",
+        Crowds::Lists => "SELECT name FROM recipient_lists WHERE id = $1",
+    };
+    sqlx::query_scalar(sql)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+/// The tables crowds are named in.
+#[derive(Debug, Clone, Copy)]
+pub enum Crowds {
+    Groups,
+    SpecialGroups,
+    Lists,
+}
+
+/// Sets a conversation's subject and child (a draft's own, not yet sent).
+pub async fn set_subject(
+    tx: &mut TenantTx,
+    conversation_id: i64,
+    subject: &str,
+    about_pupil_id: Option<i64>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE conversations SET subject = $2, about_pupil_id = $3 WHERE id = $1")
+        .bind(conversation_id)
+        .bind(subject)
+        .bind(about_pupil_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Whether `sender_id` wrote a message that `person_id` received (not as the office).
+pub async fn wrote_to(
+    tx: &mut TenantTx,
+    person_id: i64,
+    sender_id: i64,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM messages m JOIN message_recipients r ON r.message_id = m.id
+                         WHERE m.author_id = $2 AND r.person_id = $1 AND NOT m.for_office)",
+    )
+    .bind(person_id)
+    .bind(sender_id)
+    .fetch_one(&mut **tx)
+    .await
+}

@@ -251,9 +251,10 @@ pub async fn exists(tx: &mut TenantTx, id: i64) -> Result<bool, sqlx::Error> {
 /// Every column that refers to a group, as `(table, column)`. Merging moves each of them; a
 /// test compares this list with the database's foreign keys, so a new table that refers to
 /// groups cannot be forgotten here.
-pub const GROUP_REFERENCES: [(&str, &str); 12] = [
+pub const GROUP_REFERENCES: [(&str, &str); 13] = [
     ("albums", "group_id"),
     ("calendar_feeds", "group_id"),
+    ("class_parents", "group_id"),
     ("conference_rounds", "group_id"),
     ("document_folders", "group_id"),
     ("event_groups", "group_id"),
@@ -344,6 +345,7 @@ pub async fn merge(tx: &mut TenantTx, from: i64, into: i64) -> Result<(), MergeE
         ("post_groups", "post_id"),
         ("event_groups", "event_id"),
         ("special_group_groups", "special_group_id"),
+        ("class_parents", "person_id"),
     ] {
         let sql = format!(
             "INSERT INTO {table} (group_id, {other}) SELECT $2, {other} FROM {table}

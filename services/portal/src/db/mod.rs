@@ -20,3 +20,4 @@ pub mod roster;
 pub mod school_profile;
 pub mod school_settings;
 pub mod special_groups;
+pub mod unsubscribe;

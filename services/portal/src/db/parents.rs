@@ -205,3 +205,76 @@ pub async fn remove_from_school(
         .await?;
     Ok(())
 }
+
+/// A group a parent may be class parent of (A9).
+#[derive(Debug, serde::Serialize, sqlx::FromRow)]
+pub struct ClassGroup {
+    pub id: i64,
+    pub name: String,
+    pub granted: bool,
+}
+
+/// The groups of the parent's children at school, and any they are class parent of.
+pub async fn class_groups(
+    tx: &mut TenantTx,
+    person_id: i64,
+) -> Result<Vec<ClassGroup>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT g.id, g.name,
+                EXISTS (SELECT 1 FROM class_parents c
+                         WHERE c.group_id = g.id AND c.person_id = $1) AS granted
+           FROM groups g
+          WHERE g.id IN (SELECT p.group_id FROM guardians gu
+                           JOIN pupils p ON p.id = gu.pupil_id AND p.left_at IS NULL
+                          WHERE gu.person_id = $1 AND gu.status = 'active')
+             OR g.id IN (SELECT group_id FROM class_parents WHERE person_id = $1)
+          ORDER BY g.year NULLS LAST, g.name",
+    )
+    .bind(person_id)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Makes the parent class parent of the group, if a child of theirs is in it; whether they
+/// are (now or already).
+pub async fn grant_class_parent(
+    tx: &mut TenantTx,
+    group_id: i64,
+    person_id: i64,
+    granted_by: i64,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO class_parents (group_id, person_id, granted_by)
+         SELECT $1, $2, $3 WHERE EXISTS (
+             SELECT 1 FROM guardians gu JOIN pupils p ON p.id = gu.pupil_id
+              WHERE gu.person_id = $2 AND gu.status = 'active' AND p.left_at IS NULL
+                AND p.group_id = $1)
+         ON CONFLICT (group_id, person_id) DO NOTHING",
+    )
+    .bind(group_id)
+    .bind(person_id)
+    .bind(granted_by)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM class_parents WHERE group_id = $1 AND person_id = $2)",
+    )
+    .bind(group_id)
+    .bind(person_id)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// Ends the parent's being class parent of the group.
+pub async fn end_class_parent(
+    tx: &mut TenantTx,
+    group_id: i64,
+    person_id: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM class_parents WHERE group_id = $1 AND person_id = $2")
+        .bind(group_id)
+        .bind(person_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

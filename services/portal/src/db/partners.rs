@@ -222,3 +222,19 @@ pub async fn editable_partner(
     .fetch_optional(&mut **tx)
     .await
 }
+
+/// Whether `me` and `partner` each chose to share their conversations about their children.
+pub async fn share_choices(
+    tx: &mut TenantTx,
+    me: i64,
+    partner: Option<i64>,
+) -> Result<(bool, bool), sqlx::Error> {
+    let rows: Vec<(i64, bool)> =
+        sqlx::query_as("SELECT id, share_conversations FROM people WHERE id = $1 OR id = $2")
+            .bind(me)
+            .bind(partner)
+            .fetch_all(&mut **tx)
+            .await?;
+    let shares = |id: Option<i64>| rows.iter().any(|(p, on)| Some(*p) == id && *on);
+    Ok((shares(Some(me)), shares(partner)))
+}

@@ -38,3 +38,25 @@ pub async fn save(
     .await?;
     Ok(())
 }
+
+/// Whether the person gets notices of new messages (N3).
+pub async fn message_notices(tx: &mut TenantTx, person_id: i64) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT message_notices FROM people WHERE id = $1")
+        .bind(person_id)
+        .fetch_one(&mut **tx)
+        .await
+}
+
+/// Turns the person's notices of new messages on or off.
+pub async fn set_message_notices(
+    tx: &mut TenantTx,
+    person_id: i64,
+    on: bool,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE people SET message_notices = $2 WHERE id = $1")
+        .bind(person_id)
+        .bind(on)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

@@ -17,7 +17,7 @@ use tenant_router::{CurrentTenant, TenantTx};
 
 use crate::conversations::address::{self, Address};
 use crate::conversations::reach::{self, Answering, Wanted, Writer};
-use crate::conversations::store::{self, Folder, Reader};
+use crate::conversations::store::{self, Crowds, Folder, Reader};
 use crate::files::disposition;
 use crate::posts::form_files::{self, FILES_FIELD, KeptFiles, SentPost};
 
@@ -184,14 +184,7 @@ pub async fn show(
             entry.recipients.push(row);
         }
     }
-    let archived: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM conversation_archive
-                         WHERE person_id = $1 AND conversation_id = $2)",
-    )
-    .bind(viewer.person_id)
-    .bind(conversation_id)
-    .fetch_one(&mut *tx)
-    .await?;
+    let archived = store::is_archived(&mut tx, viewer.person_id, conversation_id).await?;
     // A read-only member reads too: marking what they read is not a change of theirs. What
     // a partner reads stays unread for the one it was sent to.
     if shared_by.is_none() {
@@ -305,7 +298,7 @@ async fn find(
     writer: &Writer,
     pages: &Pages,
     letters: &str,
-) -> Result<Vec<Suggestion>, sqlx::Error> {
+) -> Result<Vec<Suggestion>, AppError> {
     let people = reach::people(tx, writer, Wanted::Named(letters), SUGGESTIONS).await?;
     let room = SUGGESTIONS - people.len() as i64;
     let crowds = if room > 0 {
@@ -518,12 +511,8 @@ async fn answered_message(
     tx: &mut TenantTx,
     reader: Reader,
     message_id: i64,
-) -> Result<Option<Answered>, sqlx::Error> {
-    let conversation: Option<i64> =
-        sqlx::query_scalar("SELECT conversation_id FROM messages WHERE id = $1")
-            .bind(message_id)
-            .fetch_optional(&mut **tx)
-            .await?;
+) -> Result<Option<Answered>, AppError> {
+    let conversation = store::conversation_of(tx, message_id).await?;
     let Some(conversation_id) = conversation else {
         return Ok(None);
     };
@@ -539,13 +528,7 @@ async fn answered_message(
         .iter()
         .map(|(id, _, copy)| ((*id != 0).then_some(*id), *copy))
         .collect();
-    let to_me: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM message_recipients WHERE message_id = $1 AND person_id = $2)",
-    )
-    .bind(message_id)
-    .bind(reader.person_id)
-    .fetch_one(&mut **tx)
-    .await?;
+    let to_me = store::is_recipient(tx, message_id, reader.person_id).await?;
     Ok(Some(Answered {
         conversation_id,
         subject: row.subject,
@@ -641,14 +624,13 @@ async fn message_form(
                 name: p.name,
             }),
     );
-    let own_groups: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT id, name FROM groups WHERE id = ANY ($1) OR id = ANY ($2)
-          ORDER BY year NULLS LAST, name",
-    )
-    .bind(&writer.taught)
-    .bind(&writer.class_groups)
-    .fetch_all(&mut *tx)
-    .await?;
+    let crowd_groups: Vec<i64> = writer
+        .taught
+        .iter()
+        .chain(&writer.class_groups)
+        .copied()
+        .collect();
+    let own_groups = store::groups_named(&mut tx, &crowd_groups).await?;
     offered.extend(own_groups.into_iter().map(|(id, name)| Suggestion {
         address: Address::Group(id).to_string(),
         detail: text(pages, "portal.messages.crowd.group"),
@@ -668,14 +650,7 @@ async fn message_form(
             });
         }
     }
-    let children: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT p.id, p.first_name FROM guardians g JOIN pupils p ON p.id = g.pupil_id
-          WHERE g.person_id = $1 AND g.status = 'active' AND p.left_at IS NULL
-          ORDER BY p.first_name, p.id",
-    )
-    .bind(viewer.person_id)
-    .fetch_all(&mut *tx)
-    .await?;
+    let children = store::children_of(&mut tx, viewer.person_id).await?;
     tx.commit().await?;
     let (mistake, typed, files) = match back {
         Some(back) => (back.mistake, back.typed, back.files),
@@ -717,7 +692,7 @@ async fn describe(
     tx: &mut TenantTx,
     pages: &Pages,
     chosen: &[(Address, &'static str)],
-) -> Result<Vec<Candidate>, sqlx::Error> {
+) -> Result<Vec<Candidate>, AppError> {
     let mut candidates = Vec::new();
     for (address, choice) in chosen {
         let named: Option<(String, String)> = match address {
@@ -725,39 +700,23 @@ async fn describe(
                 text(pages, "portal.messages.office"),
                 text(pages, "portal.messages.office_detail"),
             )),
-            Address::Person(id) => {
-                sqlx::query_as(
-                    "SELECT name, CASE WHEN roles && ARRAY['school_admin', 'teacher'] THEN $2
-                                   ELSE $3 END
-                   FROM people WHERE id = $1",
-                )
-                .bind(id)
-                .bind(text(pages, "portal.messages.staff"))
-                .bind(text(pages, "portal.messages.parent"))
-                .fetch_optional(&mut **tx)
+            Address::Person(id) => store::person_named(tx, *id).await?.map(|(name, staff)| {
+                let role = if staff {
+                    "portal.messages.staff"
+                } else {
+                    "portal.messages.parent"
+                };
+                (name, text(pages, role))
+            }),
+            Address::Group(id) => store::crowd_named(tx, Crowds::Groups, *id)
                 .await?
-            }
-            Address::Group(id) => {
-                sqlx::query_scalar::<_, String>("SELECT name FROM groups WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(&mut **tx)
-                    .await?
-                    .map(|name| (name, text(pages, "portal.messages.crowd.group")))
-            }
-            Address::Special(id) => {
-                sqlx::query_scalar::<_, String>("SELECT name FROM special_groups WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(&mut **tx)
-                    .await?
-                    .map(|name| (name, text(pages, "portal.messages.crowd.special")))
-            }
-            Address::List(id) => {
-                sqlx::query_scalar::<_, String>("SELECT name FROM recipient_lists WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(&mut **tx)
-                    .await?
-                    .map(|name| (name, text(pages, "portal.messages.crowd.list")))
-            }
+                .map(|name| (name, text(pages, "portal.messages.crowd.group"))),
+            Address::Special(id) => store::crowd_named(tx, Crowds::SpecialGroups, *id)
+                .await?
+                .map(|name| (name, text(pages, "portal.messages.crowd.special"))),
+            Address::List(id) => store::crowd_named(tx, Crowds::Lists, *id)
+                .await?
+                .map(|name| (name, text(pages, "portal.messages.crowd.list"))),
         };
         if let Some((name, detail)) = named {
             candidates.push(Candidate {
@@ -916,15 +875,7 @@ async fn texts(
             let id: i64 = text
                 .parse()
                 .map_err(|_| AppError::bad_request("about", "portal.messages.about_unknown"))?;
-            let mine: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM guardians g JOIN pupils p ON p.id = g.pupil_id
-                                 WHERE g.person_id = $1 AND g.pupil_id = $2
-                                   AND g.status = 'active' AND p.left_at IS NULL)",
-            )
-            .bind(viewer.person_id)
-            .bind(id)
-            .fetch_one(&mut **tx)
-            .await?;
+            let mine = store::is_own_child(tx, viewer.person_id, id).await?;
             if !mine {
                 return Err(AppError::bad_request(
                     "about",
@@ -1023,14 +974,8 @@ async fn send_message(
                 .await?
                 .ok_or(AppError::NotFound)?;
             if !draft.replying {
-                sqlx::query(
-                    "UPDATE conversations SET subject = $2, about_pupil_id = $3 WHERE id = $1",
-                )
-                .bind(draft.conversation_id)
-                .bind(&texts.subject)
-                .bind(texts.about)
-                .execute(&mut *tx)
-                .await?;
+                store::set_subject(&mut tx, draft.conversation_id, &texts.subject, texts.about)
+                    .await?;
             }
             if !store::send_draft(
                 &mut tx,
@@ -1188,14 +1133,7 @@ pub async fn block(
 ) -> Result<Response, AppError> {
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     // Only a sender whose message the person received: nobody learns who exists by blocking.
-    let wrote: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM messages m JOIN message_recipients r ON r.message_id = m.id
-                         WHERE m.author_id = $2 AND r.person_id = $1 AND NOT m.for_office)",
-    )
-    .bind(viewer.person_id)
-    .bind(form.sender)
-    .fetch_one(&mut *tx)
-    .await?;
+    let wrote = store::wrote_to(&mut tx, viewer.person_id, form.sender).await?;
     if !wrote {
         return Err(AppError::NotFound);
     }

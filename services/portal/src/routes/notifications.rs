@@ -75,11 +75,7 @@ async fn preferences_page(
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let chosen = preferences::of_person(&mut tx, viewer.person_id).await?;
     let (digest_time, digest_days) = preferences::digest_schedule(&mut tx).await?;
-    let message_notices: bool =
-        sqlx::query_scalar("SELECT message_notices FROM people WHERE id = $1")
-            .bind(viewer.person_id)
-            .fetch_one(&mut *tx)
-            .await?;
+    let message_notices = preferences::message_notices(&mut tx, viewer.person_id).await?;
     tx.commit().await?;
     let catalog = state.templates.catalog();
     let digest_days = digest_days
@@ -165,11 +161,7 @@ pub async fn save(
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     preferences::save(&mut tx, viewer.person_id, &choices).await?;
     if let Some(on) = notices {
-        sqlx::query("UPDATE people SET message_notices = $2 WHERE id = $1")
-            .bind(viewer.person_id)
-            .bind(on)
-            .execute(&mut *tx)
-            .await?;
+        preferences::set_message_notices(&mut tx, viewer.person_id, on).await?;
     }
     tx.commit().await?;
     Ok(Redirect::to("/notifications?saved=1").into_response())

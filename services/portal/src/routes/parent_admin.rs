@@ -33,35 +33,9 @@ struct ParentPage<'a> {
     can_edit: bool,
     is_admin: bool,
     /// The groups of the parent's children, and whether they are its class parent (A9).
-    class_groups: Vec<ClassGroup>,
+    class_groups: Vec<parents::ClassGroup>,
     #[serde(flatten)]
     back: FormBack,
-}
-
-/// A group the parent may be class parent of.
-#[derive(Debug, Serialize, sqlx::FromRow)]
-struct ClassGroup {
-    id: i64,
-    name: String,
-    granted: bool,
-}
-
-/// The groups of the parent's children at school, and any they are class parent of.
-async fn class_groups(tx: &mut TenantTx, person_id: i64) -> Result<Vec<ClassGroup>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT g.id, g.name,
-                EXISTS (SELECT 1 FROM class_parents c
-                         WHERE c.group_id = g.id AND c.person_id = $1) AS granted
-           FROM groups g
-          WHERE g.id IN (SELECT p.group_id FROM guardians gu
-                           JOIN pupils p ON p.id = gu.pupil_id AND p.left_at IS NULL
-                          WHERE gu.person_id = $1 AND gu.status = 'active')
-             OR g.id IN (SELECT group_id FROM class_parents WHERE person_id = $1)
-          ORDER BY g.year NULLS LAST, g.name",
-    )
-    .bind(person_id)
-    .fetch_all(&mut **tx)
-    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -85,36 +59,11 @@ pub async fn class_parent(
         .await?
         .ok_or(AppError::NotFound)?;
     if form.granted {
-        let granted = sqlx::query(
-            "INSERT INTO class_parents (group_id, person_id, granted_by)
-             SELECT $1, $2, $3 WHERE EXISTS (
-                 SELECT 1 FROM guardians gu JOIN pupils p ON p.id = gu.pupil_id
-                  WHERE gu.person_id = $2 AND gu.status = 'active' AND p.left_at IS NULL
-                    AND p.group_id = $1)
-             ON CONFLICT (group_id, person_id) DO NOTHING",
-        )
-        .bind(form.group)
-        .bind(person_id)
-        .bind(viewer.person_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        let already: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM class_parents WHERE group_id = $1 AND person_id = $2)",
-        )
-        .bind(form.group)
-        .bind(person_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        if granted == 0 && !already {
+        if !parents::grant_class_parent(&mut tx, form.group, person_id, viewer.person_id).await? {
             return Err(AppError::bad_request("group", "portal.parent.not_in_group"));
         }
     } else {
-        sqlx::query("DELETE FROM class_parents WHERE group_id = $1 AND person_id = $2")
-            .bind(form.group)
-            .bind(person_id)
-            .execute(&mut *tx)
-            .await?;
+        parents::end_class_parent(&mut tx, form.group, person_id).await?;
     }
     tx.commit().await?;
     Ok(Redirect::to(&format!("/admin/parents/{person_id}#class-parent")).into_response())
@@ -187,7 +136,7 @@ async fn parent_page(
         })?;
     let children = parents::children(&mut tx, person_id).await?;
     let contacts = children::contacts(&mut tx, person_id).await?;
-    let class_groups = class_groups(&mut tx, person_id).await?;
+    let class_groups = parents::class_groups(&mut tx, person_id).await?;
     tx.commit().await?;
     let stored: HashMap<String, String> = serde_json::from_str(&parent.extra).unwrap_or_default();
     let sent_back = back.sent_form == DETAILS_FORM;

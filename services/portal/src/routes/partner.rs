@@ -112,15 +112,8 @@ async fn partner_page(
     let mut candidates = Vec::new();
     let mut asked = None;
     let mut asking = Vec::new();
-    let sharing: Vec<(i64, bool)> =
-        sqlx::query_as("SELECT id, share_conversations FROM people WHERE id = $1 OR id = $2")
-            .bind(me)
-            .bind(partner_id)
-            .fetch_all(&mut *tx)
-            .await?;
-    let shares = |id: Option<i64>| sharing.iter().any(|(p, on)| Some(*p) == id && *on);
-    let share_conversations = shares(Some(me));
-    let partner_shares = shares(partner_id);
+    let (share_conversations, partner_shares) =
+        partners::share_choices(&mut tx, me, partner_id).await?;
     if let Some(partner_id) = partner_id {
         let (name, their_joint_use) = partners::name_and_joint_use(&mut tx, partner_id).await?;
         let details = if joint_use && their_joint_use {

@@ -80,8 +80,19 @@ async fn schools_of(
             let posts = reader
                 .unread(&mut tx, &PostKind::shown_by(&settings))
                 .await?;
+            // Messages waiting (C4), the office's too for an admin, where the school has them.
+            let messages = if settings.is_on(schoolplein_kernel::settings::Module::Messages) {
+                schoolplein_kernel::nav_counts::unread_messages(
+                    &mut tx,
+                    membership.person_id,
+                    has(Role::SchoolAdmin.as_str()),
+                )
+                .await?
+            } else {
+                0
+            };
             tx.commit().await?;
-            notices + posts
+            notices + posts + messages
         };
         rows.push(SchoolRow {
             id: id.get(),
