@@ -509,9 +509,21 @@ async fn a_question_and_its_answer_are_read_by_their_participants_only() {
         .and_then(|id| id.parse().ok())
         .expect("the file's link");
     let file_path = format!("/messages/{conversation}/files/{file_id}");
+    // Whole under the encodings a browser asks for (a PDF is not compressed again).
+    teacher
+        .client
+        .extra_headers
+        .push(("Accept-Encoding".into(), "gzip, deflate, br, zstd".into()));
     let file = teacher.client.get(&host, &file_path).await;
+    teacher.client.extra_headers.clear();
     assert_eq!(file.status, 200);
+    assert_eq!(file.header("content-encoding"), None);
     assert_eq!(file.body, pdf);
+    assert!(
+        file.header("content-disposition")
+            .is_some_and(|d| d.starts_with("attachment")),
+        "always a download"
+    );
     count_becomes(&teacher.client, &host, None).await;
 
     // An admin who is not in it, a colleague, and another parent find nothing there.

@@ -237,11 +237,12 @@ pub async fn is_undeliverable(pool: &PgPool, address: &str) -> Result<bool, sqlx
 pub const TRY_AGAIN_WITHIN: &str = "7 days";
 
 /// Its owner says mail to `address` works again: the mark goes, and the mail that failed for
-/// it in the last [`TRY_AGAIN_WITHIN`] is due again; how many mails.
-pub async fn try_again(conn: &mut sqlx::PgConnection, address: &str) -> Result<u64, sqlx::Error> {
+/// it in the last [`TRY_AGAIN_WITHIN`] is due again; how many mails. Run it in a transaction
+/// (`tx`), so that both happen or neither.
+pub async fn try_again(tx: &mut sqlx::PgConnection, address: &str) -> Result<u64, sqlx::Error> {
     sqlx::query("DELETE FROM platform.undeliverable_addresses WHERE address = lower($1)")
         .bind(address)
-        .execute(&mut *conn)
+        .execute(&mut *tx)
         .await?;
     let again = sqlx::query(sqlx::AssertSqlSafe(format!(
         "UPDATE platform.outbox
@@ -250,7 +251,7 @@ pub async fn try_again(conn: &mut sqlx::PgConnection, address: &str) -> Result<u
             AND created_at > now() - interval '{TRY_AGAIN_WITHIN}'"
     )))
     .bind(address)
-    .execute(&mut *conn)
+    .execute(&mut *tx)
     .await?
     .rows_affected();
     Ok(again)

@@ -77,8 +77,9 @@ pub async fn mail_works(
     headers: http::HeaderMap,
     CsrfForm(_): CsrfForm<schoolplein_kernel::forms::TokenOnly>,
 ) -> Result<Response, AppError> {
-    let mut conn = state.db.acquire().await?;
-    let again = schoolplein_mailing::db::outbox::try_again(&mut conn, &signed_in.email).await?;
+    let mut tx = state.db.begin().await?;
+    let again = schoolplein_mailing::db::outbox::try_again(&mut tx, &signed_in.email).await?;
+    tx.commit().await?;
     tracing::info!(
         account.id = signed_in.account_id,
         mails = again,
