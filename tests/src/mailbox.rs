@@ -20,6 +20,12 @@ pub struct DeliveredMail {
     pub subject: String,
     pub text: String,
     pub urgent: bool,
+    /// Where an answer goes (its `Reply-To`).
+    pub reply_to: Option<String>,
+    /// The envelope sender, where delivery reports go.
+    pub mail_from: String,
+    /// Its one-click unsubscribe address (`List-Unsubscribe`, without the brackets).
+    pub list_unsubscribe: Option<String>,
 }
 
 impl DeliveredMail {
@@ -98,6 +104,11 @@ impl Mailbox {
                     subject,
                     text,
                     urgent,
+                    reply_to: received.header("Reply-To"),
+                    mail_from: received.mail_from.clone(),
+                    list_unsubscribe: received
+                        .header("List-Unsubscribe")
+                        .map(|v| v.trim().trim_matches(['<', '>']).to_owned()),
                 });
             }
         }

@@ -24,6 +24,8 @@ mod e2e {
     mod isolation;
     mod limits;
     mod mail;
+    mod mail_back;
+    mod mailings;
     mod messages;
     mod outages;
     mod page_weight;

@@ -187,7 +187,36 @@ pub struct MailConfig {
     pub retry_max_ms: u64,
     /// A mail refused for now (4xx) fails for good this long after it was queued (N4).
     pub give_up_after_hours: u64,
+    /// The domain whose mail comes back to `schoolplein mail receive` (replies and delivery
+    /// reports): each mail's envelope sender and reply addresses are made on it. Empty: none,
+    /// answers go to the writer's or the school's own address, reports to `from_address`.
+    pub inbound_domain: String,
+    /// How long a mail's reply address takes answers.
+    pub reply_address_days: u32,
+    /// The largest message `mail receive` takes; larger ones are refused.
+    pub inbound_max_bytes: usize,
     pub smtp: SmtpConfig,
+    pub dkim: DkimConfig,
+}
+
+/// DKIM signing by the platform, for a relay that does not sign itself. Off while `domain`
+/// is empty.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DkimConfig {
+    /// `d=`: the signing domain, normally `from_address`'s (DMARC alignment).
+    pub domain: String,
+    /// `s=`: the key's name under `<selector>._domainkey.<domain>`.
+    pub selector: String,
+    /// The RSA private key, PKCS#1 PEM (`-----BEGIN RSA PRIVATE KEY-----`). From the
+    /// environment: `SCHOOLPLEIN__MAIL__DKIM__PRIVATE_KEY`.
+    pub private_key: Secret,
+}
+
+impl DkimConfig {
+    pub fn enabled(&self) -> bool {
+        !self.domain.trim().is_empty()
+    }
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -270,6 +299,41 @@ impl MailConfig {
         }
         if self.transport == MailTransport::Smtp && self.smtp.host.trim().is_empty() {
             return invalid("smtp.host", "is required when transport = \"smtp\"");
+        }
+        let is_domain = |text: &str| {
+            text.contains('.')
+                && text
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        };
+        if !self.inbound_domain.is_empty() && !is_domain(&self.inbound_domain) {
+            return invalid("inbound_domain", "must be a domain name, or empty");
+        }
+        if self.reply_address_days == 0 {
+            return invalid("reply_address_days", "must be at least 1");
+        }
+        if self.inbound_max_bytes < 64 * 1024 {
+            return invalid("inbound_max_bytes", "must be at least 65536");
+        }
+        if self.dkim.enabled() {
+            if !is_domain(&self.dkim.domain) {
+                return invalid("dkim.domain", "must be a domain name, or empty");
+            }
+            if self.dkim.selector.is_empty()
+                || !self
+                    .dkim
+                    .selector
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+            {
+                return invalid("dkim.selector", "must be a DNS label");
+            }
+            if !self.dkim.private_key.expose().contains("PRIVATE KEY-----") {
+                return invalid(
+                    "dkim.private_key",
+                    "must be a PEM private key (set SCHOOLPLEIN__MAIL__DKIM__PRIVATE_KEY)",
+                );
+            }
         }
         Ok(())
     }

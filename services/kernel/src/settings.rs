@@ -97,6 +97,8 @@ pub struct SchoolSettings {
     pub portal_open: bool,
     /// Parents may write to the other parents of their children's groups (C4).
     pub parents_write_parents: bool,
+    /// Group mailings go to each child's primary contact only (A8, C5).
+    pub group_mail_primary_only: bool,
     pub modules: BTreeMap<Module, ModuleSetting>,
 }
 
@@ -134,6 +136,7 @@ struct Row {
     photo_upload_tile: bool,
     portal_open: bool,
     parents_write_parents: bool,
+    group_mail_primary_only: bool,
     modules: String,
 }
 
@@ -142,7 +145,7 @@ pub async fn read(tx: &mut TenantTx) -> Result<SchoolSettings, sqlx::Error> {
     let row: Row = sqlx::query_as(
         "SELECT teachers_manage_parents, teachers_see_all_groups, activate_parents_at_once,
                 parents_download_address_list, pdf_header, extra_fields, intranet_url,
-                photo_upload_tile, portal_open, parents_write_parents,
+                photo_upload_tile, portal_open, parents_write_parents, group_mail_primary_only,
                 modules::text AS modules
            FROM school_settings",
     )
@@ -161,6 +164,7 @@ pub async fn read(tx: &mut TenantTx) -> Result<SchoolSettings, sqlx::Error> {
         photo_upload_tile: row.photo_upload_tile,
         portal_open: row.portal_open,
         parents_write_parents: row.parents_write_parents,
+        group_mail_primary_only: row.group_mail_primary_only,
         modules: stored
             .into_iter()
             .filter_map(|(key, setting)| Module::parse(&key).map(|m| (m, setting)))
@@ -269,6 +273,7 @@ mod tests {
             photo_upload_tile: false,
             portal_open,
             parents_write_parents: false,
+            group_mail_primary_only: false,
             modules: BTreeMap::new(),
         })
     }

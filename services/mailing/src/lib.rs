@@ -7,12 +7,15 @@ pub mod dev;
 pub mod digest;
 pub mod domain;
 pub mod error;
+pub mod inbound;
 pub mod invitations;
+pub mod mailings;
 pub mod mails;
 pub mod message_notices;
 pub mod notifications;
 pub mod outbox;
 pub mod reminders;
+pub mod replies;
 pub mod schedule;
 pub mod signups;
 pub mod smtp;
@@ -25,7 +28,7 @@ use schoolplein_kernel::Language;
 pub use domain::{Letterhead, MailId, MailRequest, Recipient};
 pub use error::MailError;
 pub use mails::DeliveryCheckMail;
-pub use outbox::{NOTIFY_CHANNEL, Outbox};
+pub use outbox::{MailExtras, NOTIFY_CHANNEL, Outbox};
 pub use worker::{Worker, WorkerStats};
 
 /// Every file under this crate's `templates/`, by template name (embedded by `build.rs`).

@@ -12,7 +12,8 @@ use schoolplein_kernel::Language;
 use serde::Serialize;
 use tenant_router::TenantTx;
 
-use crate::{Letterhead, MailError, MailRequest, Outbox};
+use crate::replies::ReplyTarget;
+use crate::{Letterhead, MailError, MailExtras, MailRequest, Outbox};
 
 /// How long a message waits unread before its notice goes: long enough for someone who is in
 /// the portal to read it without a mail, short enough to stay within ten minutes.
@@ -34,6 +35,8 @@ struct NoticeMail<'a> {
     conversations: &'a [Noticed],
     messages: i64,
     inbox: &'a str,
+    /// An answer to this mail joins the one conversation it names.
+    answer_by_mail: bool,
 }
 
 /// The messages waiting for a notice, per person (the office's for every admin), of the
@@ -145,6 +148,7 @@ pub async fn send_due(
                 )),
             }
         }
+        let conversations_named: Vec<i64> = conversations.iter().map(|(c, _)| *c).collect();
         let conversations: Vec<Noticed> = conversations.into_iter().map(|(_, n)| n).collect();
         let unsubscribe = url(&crate::unsubscribe::link(
             tx,
@@ -152,8 +156,15 @@ pub async fn send_due(
             crate::unsubscribe::Unsubscribe::MessageNotices,
         )
         .await?);
+        // An answer by mail joins the conversation, when the notice names just one.
+        let target = match conversations_named.as_slice() {
+            [one] => ReplyTarget::Conversation(*one),
+            _ => ReplyTarget::Several,
+        };
+        let reply_to = outbox.reply_address(tx, *person_id, target).await?;
+        let answer_by_mail = reply_to.is_some() && matches!(target, ReplyTarget::Conversation(_));
         batch
-            .add_bulk(
+            .add_with(
                 tx,
                 MailRequest {
                     to: email,
@@ -165,10 +176,15 @@ pub async fn send_due(
                         conversations: &conversations,
                         messages: ids.len() as i64,
                         inbox: &inbox,
+                        answer_by_mail,
                     },
                     letterhead: Some(&letterhead),
                 },
-                Some(unsubscribe),
+                MailExtras {
+                    list_unsubscribe: Some(unsubscribe),
+                    reply_to,
+                    ..MailExtras::default()
+                },
             )
             .await?;
         mailed += 1;

@@ -47,6 +47,9 @@ pub struct Outbox {
     message_id_domain: String,
     /// The platform's name as a sender ("Schoolplein"), after a school's: "De Klimop via …".
     from_name: String,
+    /// Where replies come back (`mail.inbound_domain`); empty: nowhere.
+    inbound_domain: String,
+    reply_address_days: i32,
 }
 
 impl Outbox {
@@ -55,7 +58,19 @@ impl Outbox {
             templates,
             message_id_domain: config.message_id_domain.clone(),
             from_name: config.from_name.trim().to_owned(),
+            inbound_domain: config.inbound_domain.trim().to_ascii_lowercase(),
+            reply_address_days: i32::try_from(config.reply_address_days).unwrap_or(i32::MAX),
         }
+    }
+
+    /// The domain replies come back to, when the platform takes mail back.
+    pub fn inbound_domain(&self) -> Option<&str> {
+        (!self.inbound_domain.is_empty()).then_some(self.inbound_domain.as_str())
+    }
+
+    /// How many days a reply address takes answers.
+    pub fn reply_address_days(&self) -> i32 {
+        self.reply_address_days
     }
 
     /// Renders the mail and writes it into the outbox on `conn` — the caller's own
@@ -84,6 +99,8 @@ impl Outbox {
                 sender_name: sender_name.as_deref(),
                 reply_to: reply_to.as_deref(),
                 list_unsubscribe: None,
+                person_id: None,
+                about: None,
             },
             NOTIFY_CHANNEL,
         )
@@ -218,15 +235,35 @@ impl MailBatch<'_> {
         mail: MailRequest<'_, C>,
         list_unsubscribe: Option<String>,
     ) -> Result<(), MailError> {
+        let extras = MailExtras {
+            list_unsubscribe,
+            ..MailExtras::default()
+        };
+        self.add_with(conn, mail, extras).await
+    }
+
+    /// As [`MailBatch::add`], with what some mails carry besides (see [`MailExtras`]).
+    pub async fn add_with<C: Serialize + ?Sized>(
+        &mut self,
+        conn: &mut PgConnection,
+        mail: MailRequest<'_, C>,
+        extras: MailExtras,
+    ) -> Result<(), MailError> {
         let recipient = Recipient::parse(mail.to)?;
         let rendered =
             self.outbox
                 .render(mail.template, mail.language, mail.context, mail.letterhead)?;
-        let (sender_name, reply_to) = self.outbox.sender_of(mail.letterhead);
+        let (sender_name, school_reply_to) = self.outbox.sender_of(mail.letterhead);
+        let reply_to = match extras.reply_to {
+            Some(own) => Some(Recipient::parse(&own)?.as_str().to_owned()),
+            None => school_reply_to,
+        };
         self.pending.push(OwnedMail {
             sender_name,
             reply_to,
-            list_unsubscribe,
+            list_unsubscribe: extras.list_unsubscribe,
+            person_id: extras.person_id,
+            about: extras.about,
             tenant_id: mail.letterhead.map(|l| l.tenant.get()),
             recipient: recipient.as_str().to_owned(),
             rendered,
@@ -264,6 +301,8 @@ impl MailBatch<'_> {
                 sender_name: mail.sender_name.as_deref(),
                 reply_to: mail.reply_to.as_deref(),
                 list_unsubscribe: mail.list_unsubscribe.as_deref(),
+                person_id: mail.person_id,
+                about: mail.about.as_deref(),
             })
             .collect();
         outbox::insert_many(conn, &rows, NOTIFY_CHANNEL).await?;
@@ -285,4 +324,18 @@ struct OwnedMail {
     sender_name: Option<String>,
     reply_to: Option<String>,
     list_unsubscribe: Option<String>,
+    person_id: Option<i64>,
+    about: Option<String>,
+}
+
+/// What a mail in a batch may carry besides its text.
+#[derive(Debug, Default)]
+pub struct MailExtras {
+    /// The one-click unsubscribe address of a bulk mail (RFC 8058).
+    pub list_unsubscribe: Option<String>,
+    /// Where answers go instead of the school's address: the recipient's own reply address.
+    pub reply_to: Option<String>,
+    /// For the delivery figures (N7): the person it goes to, and `post:<id>` or `message:<id>`.
+    pub person_id: Option<i64>,
+    pub about: Option<String>,
 }

@@ -3,8 +3,15 @@
 //! address.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::SystemTime;
 
+use lettre::address::Envelope;
+use lettre::message::dkim::{
+    DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm,
+    DkimSigningKey,
+};
+use lettre::message::header::HeaderName;
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp;
 use lettre::{Address, Message};
@@ -23,17 +30,139 @@ pub struct SendFailure {
     pub summary: String,
 }
 
-/// Where mail goes.
+/// Where mail goes, and how it is sent: its envelope sender and its signature.
 #[derive(Debug, Clone)]
-pub enum Transport {
+pub struct Transport {
+    route: Route,
+    /// Each mail's own envelope sender on this domain (`bounce+<id>-<token>@…`), so that
+    /// delivery reports name the mail they are about; `None`: the From address.
+    bounce_domain: Option<String>,
+    dkim: Option<Arc<DkimConfig>>,
+}
+
+#[derive(Debug, Clone)]
+enum Route {
     /// At most `mail.concurrency` connections, reused from mail to mail.
     Smtp(SmtpPool),
     /// `<dir>/<id>.eml`, written atomically (development).
     Files(PathBuf),
 }
 
+/// The headers a signature covers: the ones a reader sees and trusts, and those mailbox
+/// providers act on (one-click unsubscribe). A header a mail lacks is signed as absent, so
+/// nobody can add it on the way. Not `Content-Type`: lettre writes a multipart's with the
+/// body, where its signer does not see it (the body hash covers the parts).
+const SIGNED_HEADERS: [&str; 10] = [
+    "From",
+    "To",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "Reply-To",
+    "MIME-Version",
+    "Auto-Submitted",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+];
+
+/// The platform's DKIM signer from `mail.dkim`, or `None` when signing is off.
+pub fn dkim_signer(config: &MailConfig) -> Result<Option<DkimConfig>, MailError> {
+    if !config.dkim.enabled() {
+        return Ok(None);
+    }
+    let key = DkimSigningKey::new(
+        config.dkim.private_key.expose().trim(),
+        DkimSigningAlgorithm::Rsa,
+    )
+    .map_err(|_| {
+        MailError::Transport(
+            "mail.dkim.private_key is not an RSA private key in PKCS#1 PEM \
+             (-----BEGIN RSA PRIVATE KEY-----; `openssl rsa -traditional` converts one)"
+                .into(),
+        )
+    })?;
+    Ok(Some(DkimConfig::new(
+        config.dkim.selector.trim().to_owned(),
+        config.dkim.domain.trim().to_ascii_lowercase(),
+        key,
+        SIGNED_HEADERS
+            .iter()
+            .map(|name| HeaderName::new_from_ascii_str(name))
+            .collect(),
+        DkimCanonicalization {
+            header: DkimCanonicalizationType::Relaxed,
+            body: DkimCanonicalizationType::Relaxed,
+        },
+    )))
+}
+
 impl Transport {
     pub fn from_config(config: &MailConfig) -> Result<Self, MailError> {
+        let inbound = config.inbound_domain.trim();
+        Ok(Self {
+            route: Route::from_config(config)?,
+            bounce_domain: (!inbound.is_empty()).then(|| inbound.to_ascii_lowercase()),
+            dkim: dkim_signer(config)?.map(Arc::new),
+        })
+    }
+
+    /// Delivers one mail. `Ok` means the server accepted it (or the file is in place).
+    pub async fn send(&self, from: &Mailbox, mail: &ClaimedMail) -> Result<(), SendFailure> {
+        let invalid = |kind| SendFailure {
+            permanent: true,
+            summary: format!("invalid message: {kind}"),
+        };
+        let mut message = build_message(from, mail).map_err(invalid)?;
+        if let Some(dkim) = &self.dkim {
+            message.sign(dkim);
+        }
+        match &self.route {
+            Route::Smtp(pool) => {
+                let envelope = self.envelope(from, mail).map_err(invalid)?;
+                pool.send(&envelope, &message.formatted())
+                    .await
+                    .map_err(|e| describe_failure(&e))
+            }
+            Route::Files(dir) => {
+                // As the last server would: the envelope sender in front.
+                let envelope = self.envelope(from, mail).map_err(invalid)?;
+                let mut bytes = match envelope.from() {
+                    Some(sender) => format!("Return-Path: <{sender}>\r\n").into_bytes(),
+                    None => Vec::new(),
+                };
+                bytes.extend_from_slice(&message.formatted());
+                write_file(dir, mail.id, &bytes)
+                    .await
+                    .map_err(|e| SendFailure {
+                        permanent: false,
+                        summary: format!("file: {}", e.kind()),
+                    })
+            }
+        }
+    }
+
+    /// The envelope: from the mail's own bounce address where there is one, to its recipient.
+    fn envelope(&self, from: &Mailbox, mail: &ClaimedMail) -> Result<Envelope, &'static str> {
+        let to: Address = mail.recipient.parse().map_err(|_| "recipient")?;
+        let sender = match (&self.bounce_domain, &mail.return_token) {
+            (Some(domain), Some(token)) => format!("bounce+{}-{token}@{domain}", mail.id)
+                .parse()
+                .map_err(|_| "bounce address")?,
+            _ => from.email.clone(),
+        };
+        Envelope::new(Some(sender), vec![to]).map_err(|_| "envelope")
+    }
+
+    /// Says goodbye to the SMTP server on every idle connection (the worker is stopping).
+    pub async fn close(&self) {
+        if let Route::Smtp(pool) = &self.route {
+            pool.close().await;
+        }
+    }
+}
+
+impl Route {
+    fn from_config(config: &MailConfig) -> Result<Self, MailError> {
         match config.transport {
             MailTransport::Files => {
                 std::fs::create_dir_all(&config.files_dir).map_err(|e| {
@@ -48,33 +177,6 @@ impl Transport {
                 Connector::new(&config.smtp)?,
                 config.concurrency as usize,
             ))),
-        }
-    }
-
-    /// Delivers one mail. `Ok` means the server accepted it (or the file is in place).
-    pub async fn send(&self, from: &Mailbox, mail: &ClaimedMail) -> Result<(), SendFailure> {
-        let message = build_message(from, mail).map_err(|kind| SendFailure {
-            permanent: true,
-            summary: format!("invalid message: {kind}"),
-        })?;
-        match self {
-            Self::Smtp(pool) => pool
-                .send(message.envelope(), &message.formatted())
-                .await
-                .map_err(|e| describe_failure(&e)),
-            Self::Files(dir) => write_file(dir, mail.id, &message.formatted())
-                .await
-                .map_err(|e| SendFailure {
-                    permanent: false,
-                    summary: format!("file: {}", e.kind()),
-                }),
-        }
-    }
-
-    /// Says goodbye to the SMTP server on every idle connection (the worker is stopping).
-    pub async fn close(&self) {
-        if let Self::Smtp(pool) = self {
-            pool.close().await;
         }
     }
 }

@@ -16,6 +16,8 @@ pub enum Unsubscribe {
     Each(&'static str),
     /// Notices of new messages (N3).
     MessageNotices,
+    /// Mailings by staff (C5).
+    Mailings,
 }
 
 impl Unsubscribe {
@@ -26,6 +28,7 @@ impl Unsubscribe {
             Self::Each("agenda") => "each:agenda",
             Self::Each(_) => "each:board",
             Self::MessageNotices => "message_notices",
+            Self::Mailings => "mailings",
         }
     }
 

@@ -19,7 +19,7 @@ use tenant_router::{
     NormalizedHost, SchoolName, TenantEntry, TenantMigrations, TenantSlug, TenantStatus,
 };
 
-use crate::{app, demo, mail, serve};
+use crate::{app, demo, mail, receive, serve};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -126,6 +126,16 @@ pub enum MailCommand {
         #[arg(long, default_value = "nl", value_parser = mail::parse_language)]
         language: schoolplein_kernel::Language,
     },
+    /// Take one message on standard input that came back to `mail.inbound_domain` (as a mail
+    /// server's delivery command hands it over): an answer becomes a message in its
+    /// conversation, a delivery report fails its mail, an automatic answer is dropped.
+    /// Refusals exit with a sysexits code (65, 67, 77; 75: try again later) and the reason.
+    Receive {
+        /// The envelope recipient (Postfix: `${recipient}`); without it, the message's
+        /// Delivered-To, X-Original-To, To and Cc headers tell.
+        #[arg(long)]
+        recipient: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -224,6 +234,11 @@ fn parse_host(raw: &str) -> Result<NormalizedHost, String> {
 pub enum CliError {
     Usage(String),
     Failed(anyhow::Error),
+    /// Refused with this exit code (sysexits, for a mail server) and reason.
+    Refused {
+        code: u8,
+        reason: String,
+    },
 }
 
 impl<E: Into<anyhow::Error>> From<E> for CliError {
@@ -270,6 +285,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                     language,
                 },
         } => mail::run_mail_check(&config, &slug, &address, language).await,
+        Command::Mail {
+            command: MailCommand::Receive { recipient },
+        } => receive::run_mail_receive(&config, recipient.as_deref()).await,
         Command::Jobs {
             command: JobsCommand::Run { at },
         } => mail::run_jobs(&config, at.unwrap_or_else(chrono::Utc::now)).await,

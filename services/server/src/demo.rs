@@ -248,6 +248,7 @@ async fn write_post_once(
             urgent: false,
             by_list: false,
             body_html: &rich_text::to_safe_html(body),
+            mailing: false,
         },
     )
     .await?;

@@ -7,6 +7,7 @@ pub mod demo;
 pub mod dispatch;
 pub mod home;
 pub mod mail;
+pub mod receive;
 pub mod routes;
 pub mod serve;
 pub mod warm;

@@ -28,6 +28,10 @@ fn main() -> ExitCode {
             eprintln!("error: {message}");
             ExitCode::from(2)
         }
+        Err(CliError::Refused { code, reason }) => {
+            eprintln!("{reason}");
+            ExitCode::from(code)
+        }
         Err(CliError::Failed(error)) => {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE

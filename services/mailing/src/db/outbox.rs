@@ -23,6 +23,9 @@ pub struct NewMail<'a> {
     pub reply_to: Option<&'a str>,
     /// The one-click unsubscribe address of a bulk mail (RFC 8058).
     pub list_unsubscribe: Option<&'a str>,
+    /// For the delivery figures (N7): the person it went to and `post:<id>` or `message:<id>`.
+    pub person_id: Option<i64>,
+    pub about: Option<&'a str>,
 }
 
 /// Writes the mail and wakes the workers when the caller's transaction commits.
@@ -37,8 +40,8 @@ pub async fn insert(
         "WITH inserted AS (
              INSERT INTO platform.outbox
                  (tenant_id, recipient, subject, body_text, body_html, message_id, urgent,
-                  sender_name, reply_to, list_unsubscribe)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $9, $10, $11)
+                  sender_name, reply_to, list_unsubscribe, person_id, about)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $9, $10, $11, $12, $13)
              RETURNING id)
          SELECT id FROM inserted, pg_notify($8, '')",
     )
@@ -53,6 +56,8 @@ pub async fn insert(
     .bind(mail.sender_name)
     .bind(mail.reply_to)
     .bind(mail.list_unsubscribe)
+    .bind(mail.person_id)
+    .bind(mail.about)
     .fetch_one(conn)
     .await?;
     Ok(MailId::new(id))
@@ -70,10 +75,10 @@ pub async fn insert_many<'a>(
         "WITH inserted AS (
              INSERT INTO platform.outbox
                  (tenant_id, recipient, subject, body_text, body_html, message_id, urgent,
-                  sender_name, reply_to, list_unsubscribe)
+                  sender_name, reply_to, list_unsubscribe, person_id, about)
              SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],
                                   $6::text[], $7::boolean[], $9::text[], $10::text[],
-                                  $11::text[])
+                                  $11::text[], $12::bigint[], $13::text[])
              RETURNING 1)
          SELECT count(*) FROM inserted, pg_notify($8, '')",
     )
@@ -88,6 +93,8 @@ pub async fn insert_many<'a>(
     .bind(mails.iter().map(|m| m.sender_name).collect::<Vec<_>>())
     .bind(mails.iter().map(|m| m.reply_to).collect::<Vec<_>>())
     .bind(mails.iter().map(|m| m.list_unsubscribe).collect::<Vec<_>>())
+    .bind(mails.iter().map(|m| m.person_id).collect::<Vec<_>>())
+    .bind(mails.iter().map(|m| m.about).collect::<Vec<_>>())
     .execute(conn)
     .await?;
     Ok(())
@@ -116,6 +123,9 @@ pub struct ClaimedMail {
     pub undeliverable: bool,
     /// Its one-click unsubscribe address (RFC 8058), for a bulk mail.
     pub list_unsubscribe: Option<String>,
+    /// The secret in its envelope sender, `bounce+<id>-<token>@…` (NULL for mail queued
+    /// before there was one).
+    pub return_token: Option<String>,
 }
 
 /// Claims up to `limit` mails that are due, urgent first, then oldest, in one short
@@ -142,7 +152,7 @@ pub async fn claim(
           WHERE o.id = due.id
          RETURNING o.id, o.tenant_id, o.recipient, o.subject, o.body_text, o.body_html,
                    o.message_id, o.urgent, o.sender_name, o.reply_to, o.created_at,
-                   o.attempts, o.claimed_until, o.list_unsubscribe,
+                   o.attempts, o.claimed_until, o.list_unsubscribe, o.return_token,
                    EXISTS (SELECT 1 FROM platform.undeliverable_addresses u
                             WHERE u.address = lower(o.recipient)) AS undeliverable",
     )
@@ -276,4 +286,62 @@ pub async fn release(pool: &PgPool, mails: &[ClaimedMail]) -> Result<(), sqlx::E
     .execute(pool)
     .await?;
     Ok(())
+}
+
+/// A delivery report says mail could not be delivered (N4): fails the mail it names for good
+/// — by its bounce address (`mail` = id and token), or else by Message-ID and recipient — and
+/// marks its address undeliverable, in one transaction. `reason` carries no personal data.
+/// How many mails it failed: 0 for a report about no mail of ours (or a forged one).
+pub async fn fail_by_report(
+    pool: &PgPool,
+    mail: Option<(i64, &str)>,
+    message_ids: &[String],
+    recipients: &[String],
+    reason: &str,
+) -> Result<u64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let failed: Vec<String> = match mail {
+        Some((id, token)) => {
+            sqlx::query_scalar(
+                "UPDATE platform.outbox
+                    SET failed_at = coalesce(failed_at, now()), claimed_until = NULL,
+                        last_error = $3
+                  WHERE id = $1 AND return_token = $2
+                 RETURNING recipient",
+            )
+            .bind(id)
+            .bind(token)
+            .bind(reason)
+            .fetch_all(&mut *tx)
+            .await?
+        }
+        None if !message_ids.is_empty() && !recipients.is_empty() => {
+            sqlx::query_scalar(
+                "UPDATE platform.outbox
+                    SET failed_at = coalesce(failed_at, now()), claimed_until = NULL,
+                        last_error = $3
+                  WHERE message_id = ANY ($1) AND lower(recipient) = ANY ($2)
+                 RETURNING recipient",
+            )
+            .bind(message_ids)
+            .bind(recipients)
+            .bind(reason)
+            .fetch_all(&mut *tx)
+            .await?
+        }
+        None => Vec::new(),
+    };
+    if !failed.is_empty() {
+        sqlx::query(
+            "INSERT INTO platform.undeliverable_addresses (address, reason)
+             SELECT DISTINCT lower(a), $2 FROM unnest($1::text[]) a
+             ON CONFLICT (address) DO NOTHING",
+        )
+        .bind(&failed)
+        .bind(reason)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(failed.len() as u64)
 }

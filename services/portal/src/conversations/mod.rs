@@ -3,5 +3,6 @@
 //! every admin reads for.
 
 pub mod address;
+pub mod by_mail;
 pub mod reach;
 pub mod store;

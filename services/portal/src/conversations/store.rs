@@ -784,20 +784,35 @@ pub struct DeliveryRow {
     pub read_at: Option<DateTime<Utc>>,
     /// When the notice mail named it (N3).
     pub noticed_at: Option<DateTime<Utc>>,
+    /// For a mailing: `queued`, `sent` or `bounced` (C5).
+    pub mail: Option<String>,
+    /// Mail to the recipient does not arrive (N4).
+    pub undeliverable: bool,
 }
 
-/// Per recipient of `message_ids`, whether they read it and when a notice named it, by name.
+/// Per recipient of `message_ids`, whether they read it, when a notice named it and where its
+/// mailing is, by name.
 pub async fn delivery(
     tx: &mut TenantTx,
     message_ids: &[i64],
 ) -> Result<Vec<DeliveryRow>, sqlx::Error> {
+    let tenant = tx.tenant().get();
     sqlx::query_as(
-        "SELECT r.message_id, pe.name, r.read_at, r.noticed_at
+        "SELECT r.message_id, pe.name, r.read_at, r.noticed_at,
+                (SELECT CASE WHEN o.failed_at IS NOT NULL THEN 'bounced'
+                             WHEN o.sent_at IS NOT NULL THEN 'sent' ELSE 'queued' END
+                   FROM platform.outbox o
+                  WHERE o.tenant_id = $2 AND o.about = 'message:' || r.message_id
+                    AND o.person_id = r.person_id
+                  ORDER BY o.id DESC LIMIT 1) AS mail,
+                EXISTS (SELECT 1 FROM platform.undeliverable_addresses u
+                         WHERE u.address = lower(pe.email)) AS undeliverable
            FROM message_recipients r LEFT JOIN people pe ON pe.id = r.person_id
           WHERE r.message_id = ANY ($1)
           ORDER BY r.message_id, r.read_at IS NOT NULL, lower(pe.name) NULLS FIRST",
     )
     .bind(message_ids)
+    .bind(tenant)
     .fetch_all(&mut **tx)
     .await
 }
@@ -956,4 +971,13 @@ pub async fn wrote_to(
     .bind(sender_id)
     .fetch_one(&mut **tx)
     .await
+}
+
+/// Marks a message as sent as a mailing too (C5).
+pub async fn mark_mailing(tx: &mut TenantTx, message_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE messages SET mailing = true WHERE id = $1")
+        .bind(message_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }

@@ -71,6 +71,8 @@ pub struct PostRow {
     pub edited_at: Option<DateTime<Utc>>,
     pub unread: bool,
     pub urgent: bool,
+    /// Sent as a mailing (C5).
+    pub mailing: bool,
     /// How many files go with it.
     pub attachments: i64,
     /// It asks questions (a questionnaire).
@@ -89,7 +91,7 @@ fn select_posts(condition: &str, tail: &str) -> String {
                 || ARRAY(SELECT s.name FROM post_special_groups ps
                            JOIN special_groups s ON s.id = ps.special_group_id
                           WHERE ps.post_id = po.id ORDER BY s.name) AS groups,
-                po.published_at, po.edited_at, po.urgent,
+                po.published_at, po.edited_at, po.urgent, po.mailing,
                 (SELECT count(*) FROM post_attachments pa WHERE pa.post_id = po.id) AS attachments,
                 EXISTS (SELECT 1 FROM questions q WHERE q.post_id = po.id) AS has_questions,
                 po.answers_until,
@@ -248,14 +250,16 @@ pub struct PostInsert<'a> {
     /// Sent to the people on a recipient list.
     pub by_list: bool,
     pub body_html: &'a str,
+    /// Sent as a mailing (C5).
+    pub mailing: bool,
 }
 
 /// Stores a new post, published now (clock time); its id.
 pub async fn insert(tx: &mut TenantTx, post: &PostInsert<'_>) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO posts (kind, title, body, happens_on, author_id, whole_school, urgent,
-                            by_list, published_at, body_html)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, clock_timestamp(), $9) RETURNING id",
+                            by_list, published_at, body_html, mailing)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, clock_timestamp(), $9, $10) RETURNING id",
     )
     .bind(post.kind)
     .bind(post.title)
@@ -266,6 +270,7 @@ pub async fn insert(tx: &mut TenantTx, post: &PostInsert<'_>) -> Result<i64, sql
     .bind(post.urgent)
     .bind(post.by_list)
     .bind(post.body_html)
+    .bind(post.mailing)
     .fetch_one(&mut **tx)
     .await
 }
@@ -402,24 +407,39 @@ pub async fn follow_link(tx: &mut TenantTx, link_hash: &[u8]) -> Result<Option<i
     .await
 }
 
-/// Who an urgent message was sent to, and whether and when they read it.
+/// Who an urgent message or a mailing was sent to: whether and when they read it, and where
+/// its mail to them is (N7).
 #[derive(Debug, Serialize, sqlx::FromRow)]
 pub struct Receipt {
     pub name: String,
     pub read_at: Option<DateTime<Utc>>,
+    /// `queued`, `sent` or `bounced`; `None`: no mail went (someone who turned mailings off).
+    pub mail: Option<String>,
 }
 
-/// The read receipts of an urgent post, unread first.
+/// The receipts of an urgent post or a mailing, unread first.
 pub async fn receipts(tx: &mut TenantTx, post_id: i64) -> Result<Vec<Receipt>, sqlx::Error> {
+    let tenant = tx.tenant().get();
     sqlx::query_as(
-        "SELECT pe.name, r.read_at
-           FROM post_recipients pr
-           JOIN people pe ON pe.id = pr.person_id
-           LEFT JOIN post_reads r ON r.post_id = pr.post_id AND r.person_id = pr.person_id
-          WHERE pr.post_id = $1
+        "WITH mails AS (
+             SELECT DISTINCT ON (o.person_id) o.person_id,
+                    CASE WHEN o.failed_at IS NOT NULL THEN 'bounced'
+                         WHEN o.sent_at IS NOT NULL THEN 'sent' ELSE 'queued' END AS state
+               FROM platform.outbox o
+              WHERE o.tenant_id = $2 AND o.about = 'post:' || $1 AND o.person_id IS NOT NULL
+              ORDER BY o.person_id, o.id DESC),
+              reached AS (
+             SELECT person_id FROM post_recipients WHERE post_id = $1
+             UNION SELECT person_id FROM mails)
+         SELECT pe.name, r.read_at, m.state AS mail
+           FROM reached x
+           JOIN people pe ON pe.id = x.person_id
+           LEFT JOIN post_reads r ON r.post_id = $1 AND r.person_id = x.person_id
+           LEFT JOIN mails m ON m.person_id = x.person_id
           ORDER BY r.read_at IS NOT NULL, pe.name, pe.id",
     )
     .bind(post_id)
+    .bind(tenant)
     .fetch_all(&mut **tx)
     .await
 }

@@ -39,12 +39,22 @@ pub async fn save(
     Ok(())
 }
 
-/// Whether the person gets notices of new messages (N3).
-pub async fn message_notices(tx: &mut TenantTx, person_id: i64) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("SELECT message_notices FROM people WHERE id = $1")
+/// Whether the person gets notices of new messages (N3), and mailings (C5).
+pub async fn switches(tx: &mut TenantTx, person_id: i64) -> Result<(bool, bool), sqlx::Error> {
+    sqlx::query_as("SELECT message_notices, mailings FROM people WHERE id = $1")
         .bind(person_id)
         .fetch_one(&mut **tx)
         .await
+}
+
+/// Turns the person's mailings (C5) on or off.
+pub async fn set_mailings(tx: &mut TenantTx, person_id: i64, on: bool) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE people SET mailings = $2 WHERE id = $1")
+        .bind(person_id)
+        .bind(on)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// Turns the person's notices of new messages on or off.

@@ -17,6 +17,7 @@ pub struct SettingsChange<'a> {
     pub photo_upload_tile: bool,
     pub portal_open: bool,
     pub parents_write_parents: bool,
+    pub group_mail_primary_only: bool,
     /// The modules, as JSON.
     pub modules: &'a str,
 }
@@ -28,7 +29,7 @@ pub async fn save(tx: &mut TenantTx, change: &SettingsChange<'_>) -> Result<(), 
              activate_parents_at_once = $3, parents_download_address_list = $4,
              pdf_header = $5, extra_fields = $6, intranet_url = $7, photo_upload_tile = $8,
              portal_open = $9, modules = $10::jsonb, parents_write_parents = $11,
-             updated_at = now()",
+             group_mail_primary_only = $12, updated_at = now()",
     )
     .bind(change.teachers_manage_parents)
     .bind(change.teachers_see_all_groups)
@@ -41,6 +42,7 @@ pub async fn save(tx: &mut TenantTx, change: &SettingsChange<'_>) -> Result<(), 
     .bind(change.portal_open)
     .bind(change.modules)
     .bind(change.parents_write_parents)
+    .bind(change.group_mail_primary_only)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -48,6 +48,12 @@ pub async fn turn_off(tx: &mut TenantTx, person_id: i64, kind: &str) -> Result<(
             .execute(&mut **tx)
             .await?;
         }
+        "mailings" => {
+            sqlx::query("UPDATE people SET mailings = false WHERE id = $1")
+                .bind(person_id)
+                .execute(&mut **tx)
+                .await?;
+        }
         "message_notices" => {
             sqlx::query("UPDATE people SET message_notices = false WHERE id = $1")
                 .bind(person_id)

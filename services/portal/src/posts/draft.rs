@@ -21,6 +21,8 @@ pub struct NewPost {
     pub special_groups: BTreeSet<i64>,
     /// Mailed at once to every parent it is for (C2).
     pub urgent: bool,
+    /// Sent as a mailing: its whole text mailed at once to everyone it reaches (C5).
+    pub mailing: bool,
     /// Sent to the people on this recipient list at this moment, instead of groups.
     pub recipient_list: Option<i64>,
     pub questionnaire: QuestionnaireDraft,
@@ -30,7 +32,7 @@ impl NewPost {
     /// Fields `kind` (news, agenda, board), `title`, `body`, `happens_on` (agenda,
     /// yyyy-mm-dd), and the audience:
     /// `whole_school=on`, or one `groups` per group and one `special_groups` per special
-    /// group; `urgent=on` for an urgent message.
+    /// group; `urgent=on` for an urgent message, or `mailing=on` for a mailing.
     pub fn parse(form: &[(String, String)]) -> Result<Self, AppError> {
         let get = |key: &str| {
             form.iter()
@@ -80,6 +82,14 @@ impl NewPost {
                 "portal.posts.audience_choice",
             ));
         }
+        let urgent = get("urgent") == "on";
+        let mailing = get("mailing") == "on";
+        if urgent && mailing {
+            return Err(AppError::bad_request(
+                "mailing",
+                "portal.posts.urgent_or_mailing",
+            ));
+        }
         let questionnaire = QuestionnaireDraft::parse(|key| get(key).to_owned())?;
         Ok(Self {
             kind,
@@ -89,7 +99,8 @@ impl NewPost {
             whole_school,
             groups,
             special_groups,
-            urgent: get("urgent") == "on",
+            urgent,
+            mailing,
             recipient_list,
             questionnaire,
         })

@@ -5,12 +5,13 @@
 use schoolplein_kernel::audience::PostReader;
 use schoolplein_kernel::{AppError, AppState, Viewer};
 use schoolplein_mailing::Outbox;
-use schoolplein_mailing::notifications;
+use schoolplein_mailing::mailings::{self, About, Mailing};
+use schoolplein_mailing::notifications::{self, MailFile};
 use tenant_router::{CurrentTenant, TenantTx};
 
 use crate::access::reader;
 use crate::db::posts::{self, PostInsert};
-use crate::db::{groups, recipient_lists, school_settings, special_groups};
+use crate::db::{attachments, groups, recipient_lists, school_settings, special_groups};
 use crate::posts::draft::NewPost;
 use crate::posts::form_files::{self, FormFiles};
 use crate::posts::urgent::{UrgentMail, mail_urgent};
@@ -87,6 +88,7 @@ pub async fn publish_post(
             urgent: post.urgent,
             by_list: listed.is_some(),
             body_html: &rich_text::to_safe_html(&post.body),
+            mailing: post.mailing,
         },
     )
     .await?;
@@ -109,6 +111,8 @@ pub async fn publish_post(
             &viewer.name,
         );
         mail_urgent(state, tenant, &mut tx, post_id, mail, &recipients).await?;
+    } else if post.mailing {
+        send_as_mailing(state, tenant, &mut tx, viewer, post_id, &post).await?;
     } else {
         // Those who want a mail per item of this kind get it now; the rest, in a digest.
         let outbox = Outbox::new(state.templates.clone(), &state.config.mail);
@@ -120,4 +124,40 @@ pub async fn publish_post(
     }
     tx.commit().await?;
     Ok(post_id)
+}
+
+/// Mails post `post_id` as a mailing (C5): its whole text and files, at once, to everyone it
+/// reaches (primary contacts only, where the school chose so), with a copy to its writer.
+async fn send_as_mailing(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    tx: &mut TenantTx,
+    viewer: &Viewer,
+    post_id: i64,
+    post: &NewPost,
+) -> Result<(), AppError> {
+    let slug = tenant.entry().slug.as_str();
+    let tenancy = &state.config.tenancy;
+    let files = attachments::of_post(tx, post_id)
+        .await?
+        .into_iter()
+        .map(|file| MailFile {
+            link: tenancy.school_url(slug, &format!("/posts/{post_id}/attachments/{}", file.id)),
+            name: file.file_name,
+        })
+        .collect();
+    let mailing = Mailing {
+        about: About::Post(post_id),
+        subject: &post.title,
+        paragraphs: rich_text::text_paragraphs(&rich_text::to_safe_html(&post.body)),
+        author: &viewer.name,
+        author_id: viewer.person_id,
+        files,
+        link: tenancy.school_url(slug, &format!("/posts/{post_id}")),
+        school_url: tenancy.school_url(slug, ""),
+    };
+    let addressees = mailings::post_addressees(tx, post_id, viewer.person_id).await?;
+    let outbox = Outbox::new(state.templates.clone(), &state.config.mail);
+    mailings::send(tx, &outbox, &mailing, &addressees).await?;
+    Ok(())
 }

@@ -3,7 +3,7 @@
 
 use schoolplein_kernel::tokens::SecretToken;
 use schoolplein_kernel::{AppError, AppState, Language};
-use schoolplein_mailing::{Letterhead, MailRequest, Outbox};
+use schoolplein_mailing::{Letterhead, MailExtras, MailRequest, Outbox};
 use serde::Serialize;
 use tenant_router::{CurrentTenant, TenantTx};
 
@@ -75,7 +75,7 @@ pub async fn mail_urgent(
             .tenancy
             .school_url(slug, &format!("/r/{}", secret.expose()));
         batch
-            .add(
+            .add_with(
                 tx,
                 MailRequest {
                     to: &recipient.email,
@@ -84,6 +84,12 @@ pub async fn mail_urgent(
                     urgent: true,
                     context: &mail,
                     letterhead: Some(&letterhead),
+                },
+                // For the delivery figures (N7).
+                MailExtras {
+                    person_id: Some(recipient.person_id),
+                    about: Some(format!("post:{post_id}")),
+                    ..MailExtras::default()
                 },
             )
             .await?;

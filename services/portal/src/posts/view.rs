@@ -30,6 +30,7 @@ pub struct PostView {
     pub edited: bool,
     pub unread: bool,
     pub urgent: bool,
+    pub mailing: bool,
     pub may_change: bool,
     /// The card's marks: files attached, questions to answer, and until when.
     pub attachments: i64,
@@ -64,6 +65,7 @@ impl PostView {
             edited: row.edited_at.is_some(),
             unread: row.unread,
             urgent: row.urgent,
+            mailing: row.mailing,
             attachments: row.attachments,
             has_questions: row.has_questions,
             answers_until: row.answers_until,

@@ -12,6 +12,9 @@ use http::header::CONTENT_TYPE;
 use schoolplein_kernel::csrf::{Csrf, CsrfForm, CsrfToken};
 use schoolplein_kernel::forms::{Mistake, TokenOnly, Typed};
 use schoolplein_kernel::{AppError, AppState, Member, Pages, Role, Viewer, Writable};
+use schoolplein_mailing::Outbox;
+use schoolplein_mailing::mailings::{self, Mailing};
+use schoolplein_mailing::notifications::MailFile;
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
@@ -402,6 +405,9 @@ struct FormPage<'a> {
     candidates: Vec<Candidate>,
     find: String,
     admin: bool,
+    /// Staff may send a message as a mailing (C5).
+    staff: bool,
+    mailing: bool,
     typed: Typed,
     mistake: Option<Mistake>,
     files: KeptFiles,
@@ -552,6 +558,8 @@ struct FormState {
     about: String,
     chosen: Vec<(Address, &'static str)>,
     find: String,
+    /// Also sent as a mailing (C5, staff only).
+    mailing: bool,
 }
 
 impl FormState {
@@ -577,6 +585,7 @@ impl FormState {
             about: value("about"),
             chosen,
             find: value("find"),
+            mailing: value("mailing") == "on",
         }
     }
 
@@ -671,6 +680,8 @@ async fn message_form(
         candidates,
         find: form.find,
         admin: viewer.has(Role::SchoolAdmin),
+        staff: viewer.is_staff(),
+        mailing: form.mailing,
         typed,
         mistake,
         files,
@@ -1014,8 +1025,92 @@ async fn send_message(
     if let Some(from) = context.forwarding {
         store::copy_files(&mut tx, from, message_id).await?;
     }
+    if form.mailing {
+        let about = MailingOf {
+            conversation_id,
+            message_id,
+            body: &texts.body,
+        };
+        send_as_mailing(state, tenant, &mut tx, viewer, form, about).await?;
+    }
     tx.commit().await?;
     Ok(format!("/messages/{conversation_id}#message-{message_id}"))
+}
+
+/// The message a mailing sends.
+struct MailingOf<'a> {
+    conversation_id: i64,
+    message_id: i64,
+    body: &'a str,
+}
+
+/// Mails the message just written as a mailing (C5): its whole text and files to each of its
+/// recipients at once (a group's primary contacts only, where the school chose so), with a
+/// copy to the writer. Staff only; 400 at `mailing` for anyone else.
+async fn send_as_mailing(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    tx: &mut TenantTx,
+    viewer: &Viewer,
+    form: &FormState,
+    about: MailingOf<'_>,
+) -> Result<(), AppError> {
+    if !viewer.is_staff() {
+        return Err(AppError::bad_request(
+            "mailing",
+            "portal.messages.mailing_staff_only",
+        ));
+    }
+    let reader = reader_of(viewer);
+    let subject = store::conversation(tx, reader, about.conversation_id)
+        .await?
+        .map(|c| c.subject)
+        .unwrap_or_default();
+    let slug = tenant.entry().slug.as_str();
+    let tenancy = &state.config.tenancy;
+    let conversation = about.conversation_id;
+    let files = store::files(tx, reader, conversation)
+        .await?
+        .into_iter()
+        .filter(|f| f.message_id == about.message_id)
+        .map(|f| MailFile {
+            link: tenancy.school_url(slug, &format!("/messages/{conversation}/files/{}", f.id)),
+            name: f.file_name,
+        })
+        .collect();
+    let paragraphs = about
+        .body
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let mailing = Mailing {
+        about: mailings::About::Message {
+            id: about.message_id,
+            conversation_id: conversation,
+        },
+        subject: &subject,
+        paragraphs,
+        author: &viewer.name,
+        author_id: viewer.person_id,
+        files,
+        link: tenancy.school_url(slug, &format!("/messages/{conversation}")),
+        school_url: tenancy.school_url(slug, ""),
+    };
+    let groups: Vec<i64> = form
+        .chosen
+        .iter()
+        .filter_map(|(address, _)| match address {
+            Address::Group(id) => Some(*id),
+            _ => None,
+        })
+        .collect();
+    let addressees = mailings::message_addressees(tx, about.message_id, &groups).await?;
+    let outbox = Outbox::new(state.templates.clone(), &state.config.mail);
+    mailings::send(tx, &outbox, &mailing, &addressees).await?;
+    store::mark_mailing(tx, about.message_id).await?;
+    Ok(())
 }
 
 /// Puts the form's files on the message: the kept ones not ticked for removal, then the new.
@@ -1194,6 +1289,7 @@ pub async fn edit_draft(
             .unwrap_or_default(),
         chosen,
         find: String::new(),
+        mailing: false,
     };
     message_form(&state, &tenant, &pages, &csrf, &viewer, form, None).await
 }

@@ -31,6 +31,8 @@ struct PreferencesPage<'a> {
     digest_days: Vec<String>,
     /// Notices of new messages (N3) are on.
     message_notices: bool,
+    /// Mailings by staff (C5) are on.
+    mailings: bool,
     saved: bool,
     #[serde(flatten)]
     back: FormBack,
@@ -75,7 +77,7 @@ async fn preferences_page(
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let chosen = preferences::of_person(&mut tx, viewer.person_id).await?;
     let (digest_time, digest_days) = preferences::digest_schedule(&mut tx).await?;
-    let message_notices = preferences::message_notices(&mut tx, viewer.person_id).await?;
+    let (message_notices, mailings) = preferences::switches(&mut tx, viewer.person_id).await?;
     tx.commit().await?;
     let catalog = state.templates.catalog();
     let digest_days = digest_days
@@ -110,6 +112,7 @@ async fn preferences_page(
         digest_time,
         digest_days,
         message_notices,
+        mailings,
         saved,
         back,
     };
@@ -137,20 +140,18 @@ pub async fn save(
         .collect::<Result<Vec<_>, _>>()
         .and_then(|choices| {
             // Left out (an older form): as it was.
-            let notices = match value(&form, "message_notices").trim() {
-                "" => None,
-                "on" => Some(true),
-                "off" => Some(false),
-                _ => {
-                    return Err(AppError::bad_request(
-                        "message_notices",
-                        "portal.notifications.bad_delivery",
-                    ));
-                }
+            let switch = |field: &'static str| match value(&form, field).trim() {
+                "" => Ok(None),
+                "on" => Ok(Some(true)),
+                "off" => Ok(Some(false)),
+                _ => Err(AppError::bad_request(
+                    field,
+                    "portal.notifications.bad_delivery",
+                )),
             };
-            Ok((choices, notices))
+            Ok((choices, switch("message_notices")?, switch("mailings")?))
         });
-    let (choices, notices) = match checked {
+    let (choices, notices, mailings) = match checked {
         Ok(checked) => checked,
         Err(error) => {
             let anchor = |field: &str| format!("delivery-{field}");
@@ -162,6 +163,9 @@ pub async fn save(
     preferences::save(&mut tx, viewer.person_id, &choices).await?;
     if let Some(on) = notices {
         preferences::set_message_notices(&mut tx, viewer.person_id, on).await?;
+    }
+    if let Some(on) = mailings {
+        preferences::set_mailings(&mut tx, viewer.person_id, on).await?;
     }
     tx.commit().await?;
     Ok(Redirect::to("/notifications?saved=1").into_response())

@@ -34,6 +34,7 @@ struct SettingsForm {
     teachers_see_all_groups: bool,
     portal_open: bool,
     parents_write_parents: bool,
+    group_mail_primary_only: bool,
     activate_parents_at_once: bool,
     parents_download_address_list: bool,
     photo_upload_tile: bool,
@@ -44,7 +45,7 @@ struct SettingsForm {
 }
 
 /// The checkboxes of the main settings form, by name.
-const SWITCHES: [&str; 7] = [
+const SWITCHES: [&str; 8] = [
     "teachers_manage_parents",
     "teachers_see_all_groups",
     "activate_parents_at_once",
@@ -52,6 +53,7 @@ const SWITCHES: [&str; 7] = [
     "photo_upload_tile",
     "portal_open",
     "parents_write_parents",
+    "group_mail_primary_only",
 ];
 
 impl SettingsForm {
@@ -61,6 +63,7 @@ impl SettingsForm {
             teachers_see_all_groups: current.teachers_see_all_groups,
             portal_open: current.portal_open,
             parents_write_parents: current.parents_write_parents,
+            group_mail_primary_only: current.group_mail_primary_only,
             activate_parents_at_once: current.activate_parents_at_once,
             parents_download_address_list: current.parents_download_address_list,
             photo_upload_tile: current.photo_upload_tile,
@@ -89,6 +92,7 @@ impl SettingsForm {
             teachers_see_all_groups: ticked("teachers_see_all_groups"),
             portal_open: ticked("portal_open"),
             parents_write_parents: ticked("parents_write_parents"),
+            group_mail_primary_only: ticked("group_mail_primary_only"),
             activate_parents_at_once: ticked("activate_parents_at_once"),
             parents_download_address_list: ticked("parents_download_address_list"),
             photo_upload_tile: ticked("photo_upload_tile"),
@@ -457,6 +461,7 @@ pub async fn save_settings(
             photo_upload_tile: switch("photo_upload_tile"),
             portal_open: switch("portal_open"),
             parents_write_parents: switch("parents_write_parents"),
+            group_mail_primary_only: switch("group_mail_primary_only"),
             modules: &sent.modules,
         },
     )

@@ -58,7 +58,7 @@ pub async fn show(
         posts::mark_read(&mut tx, post_id, reader.person_id).await?;
     }
     let post = PostView::new(row, &reader, &settings);
-    let receipts = if post.urgent && post.may_change {
+    let receipts = if (post.urgent || post.mailing) && post.may_change {
         Some(posts::receipts(&mut tx, post_id).await?)
     } else {
         None
