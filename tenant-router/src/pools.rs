@@ -227,18 +227,30 @@ impl SchoolPools {
         }
         // The wait at its first pool goes on after the patience, keeping its place in that
         // pool's queue (or the connection it is opening); the other pools join the race.
-        let mut own = first.acquire().boxed();
+        let mut own = finishing(first.clone());
         if let Ok(connection) = tokio::time::timeout(self.patience, &mut own).await {
             return connection;
         }
         let others = (0..self.shards.len())
             .filter(|&i| i != pools[0])
-            .map(|i| self.shards[i].acquire().boxed());
-        // The acquires that lose are dropped, and give back whatever they held.
+            .map(|i| finishing(self.shards[i].clone()));
         futures_util::future::select_all(std::iter::once(own).chain(others))
             .await
             .0
     }
+}
+
+/// An acquire on a task of its own. One that loses the race still finishes: the connection
+/// it was opening is made and given back to its pool, which warms the pool. Dropped in the
+/// middle instead, an acquire aborts a connection half made — under load that was a
+/// database backend forked and killed for every request that waited out its patience, and
+/// pools that never filled (docs/BENCHMARKS.md, "Conversations").
+fn finishing(
+    pool: PgPool,
+) -> futures_util::future::BoxFuture<'static, Result<PoolConnection<Postgres>, sqlx::Error>> {
+    tokio::spawn(async move { pool.acquire().await })
+        .map(|joined| joined.unwrap_or(Err(sqlx::Error::WorkerCrashed)))
+        .boxed()
 }
 
 impl SchoolPool for SchoolPools {

@@ -46,6 +46,9 @@ struct Args {
     /// Each wrk run, in seconds.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// The parts to run: `inbox`, `receive`, `sweep`, comma-separated.
+    #[arg(long, default_value = "inbox,receive,sweep")]
+    parts: String,
 }
 
 const PASSWORD: &str = "Bench-Wacht-2026!";
@@ -197,7 +200,11 @@ async fn main() -> anyhow::Result<()> {
         inbox.body.len(),
         thread.body.len()
     )?;
+    let part = |name: &str| args.parts.split(',').any(|p| p.trim() == name);
     for round in 1..=2 {
+        if !part("inbox") {
+            break;
+        }
         let run = bench::wrk(addr, &host, Some(&cookie), "/messages", 50, args.seconds).await?;
         writeln!(out, "inbox round {round}: /messages at 50 clients: {run}")?;
         let run = bench::wrk(addr, &host, Some(&cookie), &thread_path, 50, args.seconds).await?;
@@ -208,10 +215,14 @@ async fn main() -> anyhow::Result<()> {
     }
 
     // 3 (before the sweep's schools exist, so the same database is measured): mail receive.
-    receive_rate(&state, &school, &args, &stamp, out).await?;
+    if part("receive") {
+        receive_rate(&state, &school, &args, &stamp, out).await?;
+    }
 
     // 2. The notice sweep.
-    sweep(&state, &args, counter, out).await?;
+    if part("sweep") {
+        sweep(&state, &args, counter, out).await?;
+    }
     Ok(())
 }
 

@@ -105,3 +105,34 @@ async fn a_burst_at_one_school_spreads_over_every_connection_and_none_times_out(
     assert_eq!(backends.len(), 4, "every connection served the school");
     pools.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_opened_for_a_race_it_lost_is_finished_and_kept_not_abandoned() {
+    let db = TestDb::fresh().await;
+    let school = TenantId::new(4711);
+    // Four cold pools, a patience so short that the race for a connection starts at once.
+    let pools = one_connection_pools(&db, 4, 1);
+    let own = pools.pools_of(school)[0];
+    // The school's own connection stays busy: every begin races the other three pools.
+    let mut busy = begin(&pools, school).await;
+    backend(&mut busy).await;
+    for _ in 0..5 {
+        let mut tx = begin(&pools, school).await;
+        backend(&mut tx).await;
+        tx.commit().await.unwrap();
+    }
+    // The connections the losers were opening are made and kept by their pools: dropped
+    // half-way (as before), the cold pools stayed empty and every request forked and killed
+    // a backend.
+    let warmed = schoolplein_tests::eventually(Duration::from_secs(5), || async {
+        pools
+            .shards()
+            .iter()
+            .enumerate()
+            .all(|(i, pool)| i == own || pool.size() == 1)
+    })
+    .await;
+    let sizes: Vec<u32> = pools.shards().iter().map(|p| p.size()).collect();
+    assert!(warmed.is_some(), "pool sizes {sizes:?}");
+    busy.commit().await.unwrap();
+}
