@@ -9,6 +9,7 @@ pub mod certificates;
 pub mod client;
 pub mod edex;
 pub mod http;
+pub mod inbound;
 pub mod mailbox;
 pub mod school;
 pub mod servers;

@@ -122,6 +122,36 @@ pub async fn find(tx: &mut TenantTx, token: &str) -> Result<Option<FoundReply>, 
     )
 }
 
+/// How long an expired reply address is kept, so that an answer to it is told "expired"
+/// rather than "no such address".
+pub const KEEP_EXPIRED_DAYS: i32 = 30;
+
+/// How long a one-click unsubscribe link works (a mail older than this is not acted on).
+pub const KEEP_UNSUBSCRIBE_DAYS: i32 = 365;
+
+/// Forgets, in the school of `tx`, reply addresses expired more than [`KEEP_EXPIRED_DAYS`]
+/// before `now` and unsubscribe links older than [`KEEP_UNSUBSCRIBE_DAYS`]; how many rows.
+/// The clock runs it once a day.
+pub async fn forget_old(tx: &mut TenantTx, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    let replies = sqlx::query(
+        "DELETE FROM reply_addresses WHERE expires_at < $1 - make_interval(days => $2)",
+    )
+    .bind(now)
+    .bind(KEEP_EXPIRED_DAYS)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    let links = sqlx::query(
+        "DELETE FROM unsubscribe_links WHERE created_at < $1 - make_interval(days => $2)",
+    )
+    .bind(now)
+    .bind(KEEP_UNSUBSCRIBE_DAYS)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(replies + links)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

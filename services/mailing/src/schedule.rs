@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Timelike, Utc};
 use futures_util::StreamExt as _;
 use schoolplein_kernel::audience::PostKind;
 use schoolplein_kernel::config::Config;
@@ -115,6 +115,10 @@ async fn run_school(
     let kinds = PostKind::shown_by(&school_settings);
     let messages_on = school_settings.is_on(Module::Messages);
     let outcome = digest::run(&mut tx, outbox, now, &kinds, messages_on, url).await?;
+    // Once a day, at night: what no mail can use any more.
+    if now.hour() == FORGET_AT_HOUR && now.minute() == 0 {
+        crate::replies::forget_old(&mut tx, now).await?;
+    }
     tx.commit().await?;
     Ok(SchoolRun {
         outcome,
@@ -124,6 +128,10 @@ async fn run_school(
         message_notices,
     })
 }
+
+/// The hour (UTC) whose first minute forgets expired reply addresses and old unsubscribe
+/// links: a quiet one in the Netherlands.
+pub const FORGET_AT_HOUR: u32 = 2;
 
 /// What the jobs did in one school.
 struct SchoolRun {

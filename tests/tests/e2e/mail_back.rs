@@ -5,52 +5,15 @@
 //! Exchange, Gmail and qmail fail exactly the mail they are about, and a delay warning
 //! changes nothing. Mail signed by the platform verifies with an independent DKIM verifier.
 
-use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use schoolplein_kernel::Role;
 use schoolplein_tests::client::Client;
+use schoolplein_tests::inbound::{clock_at, notices_at, receive, sample, stderr};
 use schoolplein_tests::mailbox::Mailbox;
 use schoolplein_tests::school;
-use schoolplein_tests::{
-    TestApp, TestAppOptions, TestDb, eventually, school_host, schoolplein_command, workspace_root,
-};
+use schoolplein_tests::{TestApp, TestAppOptions, TestDb, eventually, school_host};
 use tenant_router::{TenantEntry, TenantTx};
-use tokio::io::AsyncWriteExt;
-
-/// A sample from `tests/fixtures/inbound` with its placeholders filled in.
-fn sample(name: &str, fill: &[(&str, &str)]) -> Vec<u8> {
-    let path = workspace_root().join(format!("tests/fixtures/inbound/{name}.eml"));
-    let mut text = std::fs::read_to_string(&path).expect("the sample");
-    for (placeholder, value) in fill {
-        text = text.replace(placeholder, value);
-    }
-    text.into_bytes()
-}
-
-/// `schoolplein mail receive` with `message` on standard input.
-async fn receive(db: &TestDb, message: &[u8], args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = schoolplein_command(db);
-    command
-        .args(["mail", "receive"])
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    let mut child = command.spawn().expect("schoolplein runs");
-    let mut stdin = child.stdin.take().expect("its standard input");
-    // A refusal may come before everything is read: the broken pipe is then expected.
-    let _ = stdin.write_all(message).await;
-    drop(stdin);
-    child.wait_with_output().await.expect("it finishes")
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
 
 /// How many messages the school holds.
 async fn messages_in(app: &TestApp, school: &TenantEntry) -> i64 {
@@ -85,20 +48,6 @@ async fn write(client: &mut Client, host: &str, to: &str, subject: &str, body: &
         .and_then(|l| l.split('#').next())
         .and_then(|id| id.parse().ok())
         .expect("the conversation's address")
-}
-
-/// The clock's jobs at `minutes` from now; how many message notices they queued.
-async fn notices_at(app: &TestApp, minutes: i64) -> usize {
-    schoolplein_mailing::schedule::run_due(
-        &app.db.pool,
-        &app.db.pool,
-        app.state.templates.clone(),
-        &app.state.config,
-        chrono::Utc::now() + chrono::Duration::minutes(minutes),
-    )
-    .await
-    .unwrap()
-    .message_notices
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -266,6 +215,16 @@ async fn an_answer_by_mail_joins_its_conversation_and_bad_ones_are_refused_with_
     assert_eq!(expired.status.code(), Some(67), "{}", stderr(&expired));
     assert!(stderr(&expired).contains("expired"));
     assert_eq!(messages_in(&app, &school).await, before);
+    // A month after it expired, the night's clock forgets it: then it is no address at all.
+    let night = (chrono::Utc::now() + chrono::Duration::days(31))
+        .date_naive()
+        .and_hms_opt(schoolplein_mailing::schedule::FORGET_AT_HOUR, 0, 0)
+        .unwrap()
+        .and_utc();
+    clock_at(&app, night).await;
+    let forgotten = receive(&app.db, &filled("iphone_reply", &petra.email), &[], &[]).await;
+    assert_eq!(forgotten.status.code(), Some(67), "{}", stderr(&forgotten));
+    assert!(stderr(&forgotten).contains("no such address"));
 
     // A notice that names two conversations sends its answer back: it would not know where.
     write(&mut teacher.client, &host, &petra_address, "Een", "Eerste").await;

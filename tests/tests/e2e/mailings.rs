@@ -4,19 +4,17 @@
 //! mailings off for exactly that person; the delivery figures show it all (N7).
 
 use std::collections::BTreeMap;
-use std::process::{Output, Stdio};
+use std::process::Output;
 use std::time::Duration;
 
 use schoolplein_kernel::Role;
 use schoolplein_registration::{EmailAddress, enroll};
 use schoolplein_tests::client::Client;
+use schoolplein_tests::inbound::{notices_at, receive, sample};
 use schoolplein_tests::mailbox::Mailbox;
 use schoolplein_tests::school;
-use schoolplein_tests::{
-    TestApp, TestAppOptions, TestDb, eventually, school_host, schoolplein_command, workspace_root,
-};
+use schoolplein_tests::{TestApp, TestAppOptions, TestDb, eventually, school_host};
 use tenant_router::{TenantEntry, TenantTx};
-use tokio::io::AsyncWriteExt;
 
 async fn exec(app: &TestApp, school: &TenantEntry, sql: &str) {
     let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
@@ -29,23 +27,15 @@ async fn exec(app: &TestApp, school: &TenantEntry, sql: &str) {
 
 /// An answer from a phone (the iPhone sample) by `from` to `reply_to`.
 async fn answer_by_mail(db: &TestDb, reply_to: &str, from: &str) -> Output {
-    let path = workspace_root().join("tests/fixtures/inbound/iphone_reply.eml");
-    let message = std::fs::read_to_string(path)
-        .unwrap()
-        .replace("{{REPLY_ADDRESS}}", reply_to)
-        .replace("{{PARENT_ADDRESS}}", from)
-        .replace("{{ORIGINAL_MESSAGE_ID}}", "<x@schoolplein.test>");
-    let mut child = schoolplein_command(db)
-        .args(["mail", "receive"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(message.as_bytes()).await.unwrap();
-    drop(stdin);
-    child.wait_with_output().await.unwrap()
+    let message = sample(
+        "iphone_reply",
+        &[
+            ("{{REPLY_ADDRESS}}", reply_to),
+            ("{{PARENT_ADDRESS}}", from),
+            ("{{ORIGINAL_MESSAGE_ID}}", "<x@schoolplein.test>"),
+        ],
+    );
+    receive(db, &message, &[], &[]).await
 }
 
 /// Mails per recipient at the SMTP server.
@@ -344,17 +334,11 @@ async fn a_message_as_mailing_goes_to_primary_contacts_answers_join_it_and_unsub
         .get(&host, &format!("/messages/{conversation}"))
         .await;
     assert_eq!(page.status, 200);
-    let noticed = schoolplein_mailing::schedule::run_due(
-        &app.db.pool,
-        &app.db.pool,
-        app.state.templates.clone(),
-        &app.state.config,
-        chrono::Utc::now() + chrono::Duration::minutes(6),
-    )
-    .await
-    .unwrap()
-    .message_notices;
-    assert_eq!(noticed, 0, "Paul read it; Petra and Maria were mailed");
+    assert_eq!(
+        notices_at(&app, 6).await,
+        0,
+        "Paul read it; Petra and Maria were mailed"
+    );
 
     // Petra answers the mailing by mail: it joins the conversation, to the teacher.
     let reply_to = petra_mail.reply_to.clone().expect("a reply address");

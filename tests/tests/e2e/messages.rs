@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use schoolplein_kernel::Role;
 use schoolplein_tests::client::Client;
+use schoolplein_tests::inbound::notices_at;
 use schoolplein_tests::school::{self, Member};
 use schoolplein_tests::{TestApp, eventually, school_host};
 use tenant_router::{TenantEntry, TenantTx};
@@ -1236,20 +1237,6 @@ async fn an_admin_makes_a_parent_class_parent_of_their_child_s_group_only() {
         )
         .await;
     assert_eq!(forbidden.status, 403);
-}
-
-/// The clock's jobs at `minutes` from now; how many message notices they queued.
-async fn notices_at(app: &TestApp, minutes: i64) -> usize {
-    schoolplein_mailing::schedule::run_due(
-        &app.db.pool,
-        &app.db.pool,
-        app.state.templates.clone(),
-        &app.state.config,
-        chrono::Utc::now() + chrono::Duration::minutes(minutes),
-    )
-    .await
-    .unwrap()
-    .message_notices
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
