@@ -161,16 +161,17 @@ pub async fn send(
         (None, Some(_)) => "writer",
         (None, None) => "none",
     };
+    // Each recipient's reply address and unsubscribe link, all in two statements.
+    let people: Vec<i64> = addressees.iter().map(|a| a.person_id).collect();
+    let wanted: Vec<(i64, ReplyTarget)> = people
+        .iter()
+        .map(|person| (*person, mailing.about.reply_target()))
+        .collect();
+    let replies = outbox.reply_addresses(tx, &wanted).await?;
+    let unsubscribes = unsubscribe::links(tx, &people, Unsubscribe::Mailings).await?;
     let mut batch = outbox.batch();
-    for addressee in addressees {
-        let reply_to = match outbox
-            .reply_address(tx, addressee.person_id, mailing.about.reply_target())
-            .await?
-        {
-            Some(own) => Some(own),
-            None => writer.as_ref().map(|w| w.email.clone()),
-        };
-        let unsubscribe = unsubscribe::link(tx, addressee.person_id, Unsubscribe::Mailings).await?;
+    for ((addressee, reply), unsubscribe) in addressees.iter().zip(replies).zip(unsubscribes) {
+        let reply_to = reply.or_else(|| writer.as_ref().map(|w| w.email.clone()));
         let mail = MailingMail {
             subject: mailing.subject,
             paragraphs: &mailing.paragraphs,
@@ -226,7 +227,6 @@ pub async fn send(
     }
     batch.finish(tx).await?;
     if let About::Message { id, .. } = mailing.about {
-        let people: Vec<i64> = addressees.iter().map(|a| a.person_id).collect();
         sqlx::query(
             "UPDATE message_recipients SET noticed_at = now()
               WHERE message_id = $1 AND person_id = ANY ($2) AND noticed_at IS NULL",

@@ -22,6 +22,10 @@ pub enum ReplyTarget {
     Several,
 }
 
+/// What [`Outbox::reply_addresses`] makes an address for: a person and what their answer
+/// joins.
+pub type ReplyFor = (i64, ReplyTarget);
+
 /// A reply address as found again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FoundReply {
@@ -99,6 +103,53 @@ impl Outbox {
 
 /// A reply address's row: its person, conversation, post and end.
 type ReplyRow = (i64, Option<i64>, Option<i64>, DateTime<Utc>);
+
+impl Outbox {
+    /// [`Outbox::reply_address`] for many people at once, in one statement (a mailing to a
+    /// whole school writes thousands); the addresses in the same order, or `None`s when the
+    /// platform takes no mail back.
+    pub async fn reply_addresses(
+        &self,
+        tx: &mut TenantTx,
+        wanted: &[ReplyFor],
+    ) -> Result<Vec<Option<String>>, sqlx::Error> {
+        let Some(domain) = self.inbound_domain() else {
+            return Ok(vec![None; wanted.len()]);
+        };
+        let tokens: Vec<String> = wanted
+            .iter()
+            .map(|_| uuid::Uuid::new_v4().simple().to_string())
+            .collect();
+        let (conversations, posts): (Vec<Option<i64>>, Vec<Option<i64>>) = wanted
+            .iter()
+            .map(|(_, target)| match target {
+                ReplyTarget::Conversation(id) => (Some(*id), None),
+                ReplyTarget::Post(id) => (None, Some(*id)),
+                ReplyTarget::Several => (None, None),
+            })
+            .unzip();
+        sqlx::query(
+            "INSERT INTO reply_addresses (token_hash, person_id, conversation_id, post_id,
+                                          expires_at)
+             SELECT t.hash, t.person, t.conversation, t.post,
+                    now() + make_interval(days => $5)
+               FROM unnest($1::bytea[], $2::bigint[], $3::bigint[], $4::bigint[])
+                    AS t (hash, person, conversation, post)",
+        )
+        .bind(tokens.iter().map(|t| hash(t)).collect::<Vec<_>>())
+        .bind(wanted.iter().map(|(person, _)| *person).collect::<Vec<_>>())
+        .bind(conversations)
+        .bind(posts)
+        .bind(self.reply_address_days())
+        .execute(&mut **tx)
+        .await?;
+        let school = tx.tenant().get();
+        Ok(tokens
+            .into_iter()
+            .map(|token| Some(format!("reply+{school}-{token}@{domain}")))
+            .collect())
+    }
+}
 
 /// The reply address with `token` in the school of `tx`, expired or not.
 pub async fn find(tx: &mut TenantTx, token: &str) -> Result<Option<FoundReply>, sqlx::Error> {
