@@ -259,7 +259,7 @@ async fn every_file_arrives_whole_under_every_encoding_a_client_asks_for() {
         ("GET", "/static/site.css".into(), vec![], Check::Same),
         ("GET", "/static/editor.js".into(), vec![], Check::Same),
         ("GET", "/static/favicon.svg".into(), vec![], Check::Same),
-        ("GET", "/readyz".into(), vec![], Check::Same),
+        ("GET", "/readyz".into(), vec![], Check::Readiness),
         ("GET", "/healthz".into(), vec![], Check::Same),
     ];
     for (method, path, form, check) in &routes {
@@ -288,6 +288,14 @@ async fn every_file_arrives_whole_under_every_encoding_a_client_asks_for() {
                 Check::Pdf => {
                     assert!(body.starts_with(b"%PDF-"), "{path} with {encoding:?}");
                     assert_eq!(pdf_text(&body).await, pdf_text(&plain).await, "{path}");
+                }
+                Check::Readiness => {
+                    let states = |bytes: &[u8]| {
+                        let report: serde_json::Value =
+                            serde_json::from_slice(bytes).expect("a JSON report");
+                        (report["postgres"].clone(), report["redis"].clone())
+                    };
+                    assert_eq!(states(&body), states(&plain), "{path} with {encoding:?}");
                 }
                 Check::Calendar => {
                     let text = String::from_utf8(body).expect("UTF-8");
@@ -330,6 +338,9 @@ enum Check {
     Pdf,
     /// A whole iCalendar text.
     Calendar,
+    /// The readiness report: the same servers' states (the count of schools moves as other
+    /// tests, sharing the database, make theirs).
+    Readiness,
 }
 
 /// A long text made as a stream, end to end; and one whose stream panics half-way.
