@@ -83,12 +83,9 @@ pub async fn run_mail_receive(config: &Config, recipient: Option<&str>) -> Resul
 }
 
 async fn take_reply(pool: &PgPool, reply: Reply) -> Result<(), CliError> {
-    let status: Option<String> =
-        sqlx::query_scalar("SELECT status FROM platform.tenants WHERE id = $1")
-            .bind(reply.school.get())
-            .fetch_optional(pool)
-            .await
-            .map_err(try_later)?;
+    let status = crate::db::tenant_status(pool, reply.school)
+        .await
+        .map_err(try_later)?;
     match status.as_deref() {
         None => return Err(refused(EX_NOUSER, Refusal::NoSuchAddress.explain())),
         // A school that is paused takes its answers when it is back.
