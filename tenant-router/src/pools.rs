@@ -227,30 +227,37 @@ impl SchoolPools {
         }
         // The wait at its first pool goes on after the patience, keeping its place in that
         // pool's queue (or the connection it is opening); the other pools join the race.
-        let mut own = finishing(first.clone());
+        let mut own = racing(first);
         if let Ok(connection) = tokio::time::timeout(self.patience, &mut own).await {
             return connection;
         }
         let others = (0..self.shards.len())
             .filter(|&i| i != pools[0])
-            .map(|i| finishing(self.shards[i].clone()));
+            .map(|i| racing(&self.shards[i]));
         futures_util::future::select_all(std::iter::once(own).chain(others))
             .await
             .0
     }
 }
 
-/// An acquire on a task of its own. One that loses the race still finishes: the connection
-/// it was opening is made and given back to its pool, which warms the pool. Dropped in the
-/// middle instead, an acquire aborts a connection half made — under load that was a
-/// database backend forked and killed for every request that waited out its patience, and
-/// pools that never filled (docs/BENCHMARKS.md, "Conversations").
-fn finishing(
-    pool: PgPool,
+/// An acquire for the race. A pool with room may open a connection for it: that acquire
+/// runs on a task of its own, so that if it loses it still finishes the connection and gives
+/// it to its pool. Dropped in the middle instead, it aborted a connection half made — under
+/// load a database backend forked and killed for every request that waited out its
+/// patience, and pools that never filled (docs/BENCHMARKS.md, "Conversations"). A full pool
+/// only queues the acquire; that one is dropped when it loses, so that it leaves the queue
+/// rather than take a connection from the requests behind it.
+fn racing(
+    pool: &PgPool,
 ) -> futures_util::future::BoxFuture<'static, Result<PoolConnection<Postgres>, sqlx::Error>> {
-    tokio::spawn(async move { pool.acquire().await })
-        .map(|joined| joined.unwrap_or(Err(sqlx::Error::WorkerCrashed)))
-        .boxed()
+    let pool = pool.clone();
+    if pool.size() < pool.options().get_max_connections() {
+        tokio::spawn(async move { pool.acquire().await })
+            .map(|joined| joined.unwrap_or(Err(sqlx::Error::WorkerCrashed)))
+            .boxed()
+    } else {
+        async move { pool.acquire().await }.boxed()
+    }
 }
 
 impl SchoolPool for SchoolPools {
