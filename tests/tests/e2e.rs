@@ -2,6 +2,7 @@
 //! headless Chromium. One test binary, so the workspace links it once.
 
 mod e2e {
+    mod absence;
     mod accounts;
     mod albums;
     mod bounces;

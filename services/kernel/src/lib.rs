@@ -3,6 +3,7 @@
 
 pub mod audience;
 pub mod body;
+pub mod clock;
 pub mod config;
 pub mod confirm;
 pub mod cookies;

@@ -52,6 +52,8 @@ pub struct AppParts {
     pub settings: crate::settings::SettingsCache,
     /// What group pages and timelines read of each school, kept in memory (see `school_cache`).
     pub school_data: crate::school_cache::SchoolCache,
+    /// The time the school day's rules go by: the system's (tests set it).
+    pub clock: crate::clock::Clock,
 }
 
 /// TrueType font files, shared by every PDF the process makes.

@@ -55,6 +55,8 @@ pub fn templates() -> TemplatesBuilder {
         .messages(schoolplein_portal::MESSAGES)
         .templates(schoolplein_calendar::TEMPLATES)
         .messages(schoolplein_calendar::MESSAGES)
+        .templates(schoolplein_schoolday::TEMPLATES)
+        .messages(schoolplein_schoolday::MESSAGES)
 }
 
 /// Builds the shared state: pools, the school map (loaded now), templates.
@@ -99,6 +101,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         fonts,
         settings,
         school_data,
+        clock: schoolplein_kernel::clock::Clock::system(),
     });
     // Password-reset requests are answered off the request's path (see `account_mail`).
     schoolplein_registration::account_mail::spawn(&state)?;
@@ -112,6 +115,7 @@ pub fn school_routes() -> Router<AppState> {
         .merge(schoolplein_registration::router())
         .merge(schoolplein_portal::router())
         .merge(schoolplein_calendar::router())
+        .merge(schoolplein_schoolday::router())
 }
 
 /// The platform's pages on the bare base domain.

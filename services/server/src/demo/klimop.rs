@@ -65,6 +65,7 @@ pub struct KlimopReport {
     pub posts_added: usize,
     pub rounds_added: usize,
     pub conversations_added: usize,
+    pub absences_added: usize,
 }
 
 impl KlimopReport {
@@ -76,6 +77,7 @@ impl KlimopReport {
             && self.posts_added == 0
             && self.rounds_added == 0
             && self.conversations_added == 0
+            && self.absences_added == 0
     }
 }
 
@@ -137,6 +139,10 @@ pub(super) async fn seed(
     if write_conversation_once(state, school, people).await? {
         report.conversations_added += 1;
     }
+    if report_absence_once(state, school, people, teacher_group, today).await? {
+        report.absences_added += 1;
+    }
+    fill_contact_once(state, school).await?;
     tracing::info!(
         groups = report.groups,
         pupils = report.pupils,
@@ -146,6 +152,59 @@ pub(super) async fn seed(
         "demo school seeded"
     );
     Ok(report)
+}
+
+/// The school's phone number and address, where none are filled in: parents read the phone
+/// number where a sick report is too late to make online.
+async fn fill_contact_once(state: &AppState, school: TenantId) -> Result<(), CliError> {
+    use schoolplein_portal::db::school_profile::{self, Contact};
+    let mut tx = TenantTx::begin(&state.schools, school).await?;
+    let contact = school_profile::contact(&mut tx).await?;
+    if contact.phone.is_empty() && contact.address.is_empty() {
+        let filled = Contact {
+            phone: "020 123 45 67".to_owned(),
+            address: "Klimopstraat 1, 1234 AB Amsterdam".to_owned(),
+            ..contact
+        };
+        school_profile::save_contact(&mut tx, &filled).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A child of the teacher's group (not the demo parent's) reported ill today by phone, as
+/// the office notes it: the teacher's "absent today" is not empty.
+async fn report_absence_once(
+    state: &AppState,
+    school: TenantId,
+    people: &People,
+    group: i64,
+    today: chrono::NaiveDate,
+) -> Result<bool, CliError> {
+    use schoolplein_schoolday::absence::{Reason, Report, Span};
+    use schoolplein_schoolday::db::absences;
+    let mut tx = TenantTx::begin(&state.schools, school).await?;
+    let Some(pupil) = absences::demo_candidate(&mut tx, group, &PARENT_CHILDREN).await? else {
+        tx.rollback().await?;
+        return Ok(false);
+    };
+    let open = absences::overlapping(&mut tx, &[pupil], today, Some(today)).await?;
+    if open.is_some() {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    let report = Report {
+        children: vec![pupil],
+        span: Span {
+            first_day: today,
+            last_day: None,
+        },
+        reason: Reason::Ill,
+        note: "Telefonisch gemeld: koorts.".to_owned(),
+    };
+    absences::insert(&mut tx, &report, people.admin).await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// The teacher's message in the parent's inbox, waiting unread: a question about the child.

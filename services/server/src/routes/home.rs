@@ -44,6 +44,10 @@ struct MemberBar<'a> {
     /// Just joined by confirming their address: `new` account, or an `existing` one.
     joined: Option<&'static str>,
     intranet_url: Option<String>,
+    /// For parents while sick reports are on: the way to report a child sick.
+    report_sick: bool,
+    /// For staff while sick reports are on: today's absent children of their groups.
+    absent_today: Option<schoolplein_schoolday::home::AbsentToday>,
 }
 
 #[derive(Debug, Serialize)]
@@ -144,6 +148,12 @@ pub async fn show_home(
     } else {
         (Vec::new(), 0)
     };
+    let absence_on = settings.is_on(Module::Absence);
+    let absent_today = if absence_on {
+        schoolplein_schoolday::home::absent_today(&state, tenant.id(), &viewer, language).await?
+    } else {
+        None
+    };
     let page = HomePage {
         school_name: facts.school_name.clone(),
         welcome_text: facts.welcome_text.clone(),
@@ -158,6 +168,8 @@ pub async fn show_home(
             refused_total,
             joined,
             intranet_url: settings.intranet_url.clone(),
+            report_sick: absence_on && viewer.has(Role::Parent),
+            absent_today,
             name: viewer.name.clone(),
         }),
         public_events: &[],

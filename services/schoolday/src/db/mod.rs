@@ -1,0 +1,3 @@
+//! The school day's SQL, one module per part.
+
+pub mod absences;

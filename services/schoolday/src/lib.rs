@@ -1,0 +1,57 @@
+//! The school day: sick reports (D1), each part a module the school switches on or off.
+
+pub mod absence;
+pub mod db;
+pub mod display;
+pub mod home;
+pub mod routes;
+pub mod scope;
+
+use axum::Router;
+use axum::middleware::from_fn;
+use axum::routing::{get, post};
+use schoolplein_kernel::frame::module_gate;
+use schoolplein_kernel::settings::Module;
+use schoolplein_kernel::{AppState, Language};
+
+/// The pages of this service, on every school host.
+pub fn router() -> Router<AppState> {
+    Router::new().merge(absence_routes())
+}
+
+/// Sick reports: the parents' page, the staff's day list, registers and settings.
+fn absence_routes() -> Router<AppState> {
+    use routes::{report, settings, today};
+    Router::new()
+        .route(
+            "/absence",
+            get(report::show_report).post(report::create_report),
+        )
+        .route("/absence/{absence_id}/end", post(report::end_report))
+        .route("/absence/{absence_id}/present", post(today::mark_present))
+        .route("/absence/today", get(today::show_today))
+        .route("/absence/pupils/{pupil_id}", get(today::show_pupil))
+        .route("/absence/register.csv", get(today::register_csv))
+        .route("/absence/signals", get(today::show_signals))
+        .route(
+            "/absence/settings",
+            get(settings::show_settings).post(settings::save_settings),
+        )
+        .route_layer(from_fn(|r, n| module_gate(Module::Absence, r, n)))
+}
+
+/// Every file under this crate's `templates/`, by template name (embedded by `build.rs`).
+pub const TEMPLATES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/templates.rs"));
+
+pub const MESSAGES: &[(Language, &str, &str)] = &[
+    (
+        Language::Nl,
+        "schoolday/nl.toml",
+        include_str!("../locales/nl.toml"),
+    ),
+    (
+        Language::En,
+        "schoolday/en.toml",
+        include_str!("../locales/en.toml"),
+    ),
+];

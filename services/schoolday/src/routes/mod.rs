@@ -1,0 +1,5 @@
+//! The school day's pages.
+
+pub mod report;
+pub mod settings;
+pub mod today;
