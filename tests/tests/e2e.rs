@@ -23,6 +23,7 @@ mod e2e {
     mod hosts;
     mod invitations;
     mod isolation;
+    mod leave;
     mod limits;
     mod mail;
     mod mail_back;

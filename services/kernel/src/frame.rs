@@ -175,6 +175,24 @@ const PLACES: &[Place] = &[
         main: false,
     },
     Place {
+        id: "nav-leave",
+        href: "/leave",
+        key: "leave",
+        module: Some(Module::Leave),
+        who: Who::Parents,
+        also: &[],
+        main: false,
+    },
+    Place {
+        id: "nav-leave-requests",
+        href: "/leave/requests",
+        key: "leave_requests",
+        module: Some(Module::Leave),
+        who: Who::Admins,
+        also: &[],
+        main: false,
+    },
+    Place {
         id: "nav-conferences",
         href: "/conferences",
         key: "conferences",
@@ -247,6 +265,7 @@ const ADMIN_PLACES: &[(&str, &str, &str)] = &[
         "admin_image_consent",
     ),
     ("nav-admin-lists", "/recipient-lists", "admin_lists"),
+    ("nav-admin-holidays", "/holidays", "admin_holidays"),
     ("nav-admin-settings", "/admin/settings", "admin_settings"),
 ];
 

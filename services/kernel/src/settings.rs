@@ -29,11 +29,12 @@ pub enum Module {
     Photos,
     Documents,
     Absence,
+    Leave,
     Messages,
 }
 
 impl Module {
-    pub const ALL: [Module; 10] = [
+    pub const ALL: [Module; 11] = [
         Module::Groups,
         Module::Children,
         Module::Notices,
@@ -43,6 +44,7 @@ impl Module {
         Module::Photos,
         Module::Documents,
         Module::Absence,
+        Module::Leave,
         Module::Messages,
     ];
 
@@ -57,6 +59,7 @@ impl Module {
             Self::Photos => "photos",
             Self::Documents => "documents",
             Self::Absence => "absence",
+            Self::Leave => "leave",
             Self::Messages => "messages",
         }
     }

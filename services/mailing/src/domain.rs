@@ -122,6 +122,22 @@ pub struct MailRequest<'a, C: Serialize + ?Sized> {
     pub letterhead: Option<&'a Letterhead>,
 }
 
+/// A file a mail carries: a formal document the recipient keeps (a decision letter). Most
+/// mail carries links instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailAttachment {
+    /// Letters, digits, dots, dashes and spaces; checked when enqueued.
+    pub file_name: String,
+    /// `application/pdf` only.
+    pub content_type: &'static str,
+    pub bytes: Vec<u8>,
+}
+
+/// Files per mail, at most.
+pub const MAX_ATTACHMENTS: usize = 5;
+/// Bytes per file, at most.
+pub const MAX_ATTACHMENT_BYTES: usize = 5 * 1024 * 1024;
+
 /// A rendered subject must be one line: a line break would start a new header.
 pub(crate) fn check_subject(subject: &str) -> Result<(), MailError> {
     if subject.chars().any(char::is_control) {

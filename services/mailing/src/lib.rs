@@ -25,7 +25,7 @@ pub mod worker;
 
 use schoolplein_kernel::Language;
 
-pub use domain::{Letterhead, MailId, MailRequest, Recipient};
+pub use domain::{Letterhead, MailAttachment, MailId, MailRequest, Recipient};
 pub use error::MailError;
 pub use mails::DeliveryCheckMail;
 pub use outbox::{MailExtras, NOTIFY_CHANNEL, Outbox};

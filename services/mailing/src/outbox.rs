@@ -9,7 +9,10 @@ use serde::Serialize;
 use sqlx::PgConnection;
 
 use crate::db::outbox::{self, NewMail};
-use crate::domain::{Letterhead, MAX_BODY_BYTES, MailId, MailRequest, Recipient, check_subject};
+use crate::domain::{
+    Letterhead, MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, MAX_BODY_BYTES, MailAttachment, MailId,
+    MailRequest, Recipient, check_subject,
+};
 use crate::error::MailError;
 
 /// The PostgreSQL channel that wakes workers when a mail is committed.
@@ -106,6 +109,50 @@ impl Outbox {
         )
         .await?;
         tracing::debug!(mail.id = %id, mail.template = mail.template, tenant.id = ?mail.letterhead.map(|l| l.tenant.get()), "mail enqueued");
+        Ok(id)
+    }
+
+    /// Like [`Outbox::enqueue`], with files attached (PDF only, at most five of 5 MB). A
+    /// file that breaks those limits is a typed error and nothing is written.
+    pub async fn enqueue_with_attachments<C: Serialize + ?Sized>(
+        &self,
+        conn: &mut PgConnection,
+        mail: MailRequest<'_, C>,
+        attachments: &[MailAttachment],
+    ) -> Result<MailId, MailError> {
+        if attachments.len() > MAX_ATTACHMENTS {
+            return Err(MailError::TooLarge {
+                what: "list of attachments",
+                size: attachments.len(),
+                limit: MAX_ATTACHMENTS,
+            });
+        }
+        for file in attachments {
+            let name_ok = !file.file_name.is_empty()
+                && file.file_name.chars().count() <= 200
+                && file
+                    .file_name
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || "._- ".contains(c));
+            if !name_ok {
+                return Err(MailError::HeaderInjection("attachment's file name"));
+            }
+            if file.content_type != "application/pdf" {
+                return Err(MailError::Transport(format!(
+                    "attachments are PDF only, not {}",
+                    file.content_type
+                )));
+            }
+            if file.bytes.is_empty() || file.bytes.len() > MAX_ATTACHMENT_BYTES {
+                return Err(MailError::TooLarge {
+                    what: "attachment",
+                    size: file.bytes.len(),
+                    limit: MAX_ATTACHMENT_BYTES,
+                });
+            }
+        }
+        let id = self.enqueue(conn, mail).await?;
+        outbox::insert_attachments(conn, id.get(), attachments).await?;
         Ok(id)
     }
 

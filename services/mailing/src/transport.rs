@@ -11,8 +11,9 @@ use lettre::message::dkim::{
     DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm,
     DkimSigningKey,
 };
+use lettre::message::header::ContentType;
 use lettre::message::header::HeaderName;
-use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp;
 use lettre::{Address, Message};
 use schoolplein_kernel::config::{MailConfig, MailTransport};
@@ -234,10 +235,25 @@ fn build_message(from: &Mailbox, mail: &ClaimedMail) -> Result<Message, &'static
         .filter(char::is_ascii_alphanumeric)
         .take(40)
         .collect();
-    let body = MultiPart::alternative()
+    let text = MultiPart::alternative()
         .boundary(format!("=_schoolplein_{unique}"))
         .singlepart(SinglePart::plain(mail.body_text.clone()))
         .singlepart(SinglePart::html(mail.body_html.clone()));
+    // Files go beside the text in a mixed part, with a boundary of their own.
+    let body = if mail.files.is_empty() {
+        text
+    } else {
+        let mut mixed = MultiPart::mixed()
+            .boundary(format!("=_schoolplein_files_{unique}"))
+            .multipart(text);
+        for file in &mail.files {
+            let content_type = ContentType::parse(&file.content_type).map_err(|_| "attachment")?;
+            mixed = mixed.singlepart(
+                Attachment::new(file.file_name.clone()).body(file.bytes.clone(), content_type),
+            );
+        }
+        mixed
+    };
     // A school's mail carries its own sender name on the platform's address (so SPF and
     // DKIM still hold), and answers go to the school when it gave an address.
     let from = match &mail.sender_name {

@@ -1,4 +1,4 @@
-//! Sick reports as pages and mails show them: days by name in the reader's language, times in
+//! Sick reports and leave requests as pages and mails show them: days by name in the reader's language, times in
 //! Dutch time, and what the reader may still do with each report.
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -8,6 +8,9 @@ use serde::Serialize;
 
 use crate::absence::weekdays;
 use crate::db::absences::AbsenceRow;
+use crate::db::leave::RequestRow;
+use crate::leave::LeaveState;
+use crate::letter;
 
 /// A report on a page.
 #[derive(Debug, Clone, Serialize)]
@@ -82,5 +85,77 @@ impl Shown<'_> {
             started: row.first_day <= self.today,
             starts_today: row.first_day == self.today,
         }
+    }
+}
+
+/// A request on a page.
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestView {
+    pub id: i64,
+    pub kind: String,
+    pub article: &'static str,
+    pub children: String,
+    pub groups: String,
+    pub period: String,
+    pub school_days: i16,
+    pub reason: String,
+    pub state: String,
+    pub for_officer: bool,
+    pub officer_name: Option<String>,
+    pub requested_by: String,
+    pub requested_at: String,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<String>,
+    pub decision_reason: String,
+    pub has_statement: bool,
+    pub open: bool,
+}
+
+/// How a request reads in `names`' language.
+pub fn view(
+    row: &RequestRow,
+    names: &Names,
+    state: &schoolplein_kernel::AppState,
+    language: schoolplein_kernel::Language,
+) -> RequestView {
+    let period = if row.first_day == row.last_day {
+        names.day(row.first_day)
+    } else {
+        let through = state
+            .templates
+            .catalog()
+            .get(language, "absence.through")
+            .unwrap_or("–");
+        format!(
+            "{} {through} {}",
+            names.day(row.first_day),
+            names.day(row.last_day)
+        )
+    };
+    RequestView {
+        id: row.id,
+        kind: row.kind.clone(),
+        article: letter::article(&row.kind),
+        children: row.children.join(", "),
+        groups: row.groups.join(", "),
+        period,
+        school_days: row.school_days,
+        reason: row.reason.clone(),
+        state: row.state.clone(),
+        for_officer: row.for_officer,
+        officer_name: row.officer_name.clone(),
+        requested_by: row.requested_by.clone().unwrap_or_default(),
+        requested_at: schoolplein_calendar::times::moment(
+            &state.templates,
+            language,
+            row.requested_at,
+        ),
+        decided_by: row.decided_by.clone(),
+        decided_at: row
+            .decided_at
+            .map(|at| schoolplein_kernel::dutch_time::letter_date(at, language)),
+        decision_reason: row.decision_reason.clone(),
+        has_statement: row.statement_name.is_some(),
+        open: LeaveState::parse(&row.state).is_some_and(LeaveState::open),
     }
 }

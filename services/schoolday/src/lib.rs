@@ -1,9 +1,13 @@
-//! The school day: sick reports (D1), each part a module the school switches on or off.
+//! The school day: sick reports (D1), leave requests (D2) and the school's holidays, each
+//! part a module the school switches on or off.
 
 pub mod absence;
 pub mod db;
 pub mod display;
+pub mod holidays;
 pub mod home;
+pub mod leave;
+pub mod letter;
 pub mod routes;
 pub mod scope;
 
@@ -16,7 +20,58 @@ use schoolplein_kernel::{AppState, Language};
 
 /// The pages of this service, on every school host.
 pub fn router() -> Router<AppState> {
-    Router::new().merge(absence_routes())
+    Router::new()
+        .merge(absence_routes())
+        .merge(leave_routes())
+        .merge(holiday_routes())
+}
+
+/// Leave requests: the parents' page and letters, the school's list and decisions.
+fn leave_routes() -> Router<AppState> {
+    use routes::{leave, leave_admin};
+    Router::new()
+        .route(
+            "/leave",
+            get(leave::show_leave).post(leave::create_request).layer(
+                axum::extract::DefaultBodyLimit::max(
+                    schoolplein_portal::attachments::MAX_ATTACHMENT_BYTES + 64 * 1024,
+                ),
+            ),
+        )
+        .route(
+            "/leave/{request_id}/withdraw",
+            post(leave::withdraw_request),
+        )
+        .route("/leave/{request_id}/decision.pdf", get(leave::decision_pdf))
+        .route("/leave/requests", get(leave_admin::list_requests))
+        .route(
+            "/leave/requests/{request_id}",
+            get(leave_admin::show_request),
+        )
+        .route(
+            "/leave/requests/{request_id}/decide",
+            post(leave_admin::decide_request),
+        )
+        .route(
+            "/leave/requests/{request_id}/statement",
+            get(leave_admin::download_statement),
+        )
+        .route_layer(from_fn(|r, n| module_gate(Module::Leave, r, n)))
+}
+
+/// The school's holidays, which leave and care count with whichever modules are on.
+fn holiday_routes() -> Router<AppState> {
+    use routes::holidays;
+    Router::new()
+        .route(
+            "/holidays",
+            get(holidays::show_holidays).post(holidays::add_holiday),
+        )
+        .route("/holidays/region", post(holidays::follow_region))
+        .route(
+            "/holidays/{holiday_id}/delete",
+            post(holidays::delete_holiday),
+        )
 }
 
 /// Sick reports: the parents' page, the staff's day list, registers and settings.

@@ -2,5 +2,6 @@
 //! `booking`, `events` and `feeds`).
 
 pub mod bookings;
+pub mod days_off;
 pub mod groups;
 pub mod rounds;

@@ -14,6 +14,7 @@ use schoolplein_kernel::{AppError, AppState, Member, Pages, Staff, Writable, dut
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
+use crate::db::days_off;
 use crate::db::groups::{self, GroupChoice};
 use crate::display::Names;
 use crate::events::{self, EventDraft, EventReader, EventRow, Visibility};
@@ -37,6 +38,13 @@ struct DayView {
     in_month: bool,
     today: bool,
     events: Vec<DayEvent>,
+    /// The school's holidays on the day, by name.
+    holidays: Vec<String>,
+    /// A holiday starts this day (or is under way on the grid's first day): a phone's agenda
+    /// shows that day, not every day of the holiday.
+    holiday_starts: bool,
+    /// For a parent: which of their children have leave that day.
+    leave: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -117,8 +125,21 @@ pub async fn show_month(
         zone::start_of_day(grid_end.succ_opt().unwrap_or(grid_end)),
     )
     .await?;
+    let holidays = days_off::holidays(&mut tx, grid_start, grid_end).await?;
+    let leave = if viewer.has(schoolplein_kernel::Role::Parent) {
+        days_off::family_leave(&mut tx, viewer.person_id, grid_start, grid_end).await?
+    } else {
+        Vec::new()
+    };
     tx.commit().await?;
     let names = Names::new(state.templates.catalog(), pages.language());
+    let on = |spans: &[days_off::DaysOff], day: NaiveDate| -> Vec<String> {
+        spans
+            .iter()
+            .filter(|s| s.first_day <= day && day <= s.last_day)
+            .map(|s| s.name.clone())
+            .collect()
+    };
     let cells: Vec<DayView> = days
         .iter()
         .map(|&day| DayView {
@@ -136,6 +157,11 @@ pub async fn show_month(
                     time: names.time_on(e, day),
                 })
                 .collect(),
+            holidays: on(&holidays, day),
+            holiday_starts: holidays.iter().any(|h| {
+                h.first_day == day || (day == grid_start && h.first_day < day && day <= h.last_day)
+            }),
+            leave: on(&leave, day),
         })
         .collect();
     let mut weeks = Vec::with_capacity(cells.len() / 7);

@@ -63,6 +63,44 @@ pub async fn insert(
     Ok(MailId::new(id))
 }
 
+/// Writes a mail's files, in order, and counts them on the mail.
+pub async fn insert_attachments(
+    conn: &mut PgConnection,
+    mail_id: i64,
+    files: &[crate::domain::MailAttachment],
+) -> Result<(), sqlx::Error> {
+    if files.is_empty() {
+        return Ok(());
+    }
+    let positions: Vec<i16> = (0..files.len())
+        .map(|i| i16::try_from(i).unwrap_or(i16::MAX))
+        .collect();
+    sqlx::query(
+        "WITH files AS (
+             INSERT INTO platform.outbox_attachments (mail_id, position, file_name, content_type, bytes)
+             SELECT $1, * FROM unnest($2::smallint[], $3::text[], $4::text[], $5::bytea[])
+             RETURNING 1)
+         UPDATE platform.outbox SET attachments = (SELECT count(*) FROM files) WHERE id = $1",
+    )
+    .bind(mail_id)
+    .bind(&positions)
+    .bind(files.iter().map(|f| f.file_name.as_str()).collect::<Vec<_>>())
+    .bind(files.iter().map(|f| f.content_type).collect::<Vec<_>>())
+    .bind(files.iter().map(|f| f.bytes.as_slice()).collect::<Vec<_>>())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A file a claimed mail carries.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AttachedFile {
+    pub mail_id: i64,
+    pub file_name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
 /// Writes the mails in one statement and wakes the workers (once) when the caller's
 /// transaction commits.
 pub async fn insert_many<'a>(
@@ -126,6 +164,11 @@ pub struct ClaimedMail {
     /// The secret in its envelope sender, `bounce+<id>-<token>@…` (NULL for mail queued
     /// before there was one).
     pub return_token: Option<String>,
+    /// How many files it carries.
+    pub attachments: i16,
+    /// Those files, read with the claim.
+    #[sqlx(skip)]
+    pub files: Vec<AttachedFile>,
 }
 
 /// Claims up to `limit` mails that are due, urgent first, then oldest, in one short
@@ -153,6 +196,7 @@ pub async fn claim(
          RETURNING o.id, o.tenant_id, o.recipient, o.subject, o.body_text, o.body_html,
                    o.message_id, o.urgent, o.sender_name, o.reply_to, o.created_at,
                    o.attempts, o.claimed_until, o.list_unsubscribe, o.return_token,
+                   o.attachments,
                    EXISTS (SELECT 1 FROM platform.undeliverable_addresses u
                             WHERE u.address = lower(o.recipient)) AS undeliverable",
     )
@@ -160,6 +204,26 @@ pub async fn claim(
     .bind(lease.as_secs_f64())
     .fetch_all(pool)
     .await?;
+    // Files only for the mail that has some: one more query, and only then.
+    let with_files: Vec<i64> = claimed
+        .iter()
+        .filter(|m| m.attachments > 0)
+        .map(|m| m.id)
+        .collect();
+    if !with_files.is_empty() {
+        let files: Vec<AttachedFile> = sqlx::query_as(
+            "SELECT mail_id, file_name, content_type, bytes FROM platform.outbox_attachments
+              WHERE mail_id = ANY($1) ORDER BY mail_id, position",
+        )
+        .bind(&with_files)
+        .fetch_all(pool)
+        .await?;
+        for file in files {
+            if let Some(mail) = claimed.iter_mut().find(|m| m.id == file.mail_id) {
+                mail.files.push(file);
+            }
+        }
+    }
     // RETURNING keeps no order.
     claimed.sort_by_key(|mail| (!mail.urgent, mail.id));
     Ok(claimed)

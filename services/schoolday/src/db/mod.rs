@@ -1,3 +1,4 @@
 //! The school day's SQL, one module per part.
 
 pub mod absences;
+pub mod leave;

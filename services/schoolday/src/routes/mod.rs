@@ -1,5 +1,8 @@
 //! The school day's pages.
 
+pub mod holidays;
+pub mod leave;
+pub mod leave_admin;
 pub mod report;
 pub mod settings;
 pub mod today;

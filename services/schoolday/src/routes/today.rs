@@ -39,10 +39,22 @@ struct TodayPage<'a> {
     no_groups: bool,
     groups: Vec<GroupDay>,
     total: usize,
+    /// Children on leave that day (approved, or a religious obligation noted), while the
+    /// leave module is on.
+    on_leave: Vec<LeaveView>,
     /// Back in class today.
     back: usize,
     year: i32,
     marked: bool,
+}
+
+/// A child on leave on the day.
+#[derive(Debug, Serialize)]
+struct LeaveView {
+    child: String,
+    group: String,
+    kind: String,
+    period: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -83,9 +95,21 @@ pub async fn show_today(
     };
     let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
     let scope = Scope::of(&mut tx, &viewer).await?;
-    let rows = match &scope {
-        Scope::Groups(groups) if groups.is_empty() => Vec::new(),
-        scope => absences::on_day(&mut tx, day, scope.groups()).await?,
+    let nobody = matches!(&scope, Scope::Groups(groups) if groups.is_empty());
+    let rows = if nobody {
+        Vec::new()
+    } else {
+        absences::on_day(&mut tx, day, scope.groups()).await?
+    };
+    let leave_on = state
+        .settings
+        .get(&state.schools, tenant.id())
+        .await?
+        .is_on(schoolplein_kernel::settings::Module::Leave);
+    let on_leave = if nobody || !leave_on {
+        Vec::new()
+    } else {
+        crate::db::leave::on_leave(&mut tx, day, scope.groups()).await?
     };
     tx.commit().await?;
     let names = Names::new(state.templates.catalog(), pages.language());
@@ -114,6 +138,23 @@ pub async fn show_today(
         admin: matches!(scope, Scope::School),
         no_groups: matches!(&scope, Scope::Groups(g) if g.is_empty()),
         total: rows.len(),
+        on_leave: on_leave
+            .iter()
+            .map(|l| LeaveView {
+                child: l.child.clone(),
+                group: l.group_name.clone().unwrap_or_default(),
+                kind: l.kind.clone(),
+                period: if l.first_day == l.last_day {
+                    names.day_short(l.first_day)
+                } else {
+                    format!(
+                        "{} – {}",
+                        names.day_short(l.first_day),
+                        names.day_short(l.last_day)
+                    )
+                },
+            })
+            .collect(),
         back,
         groups,
         year: school_year_of(day),

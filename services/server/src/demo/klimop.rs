@@ -66,6 +66,7 @@ pub struct KlimopReport {
     pub rounds_added: usize,
     pub conversations_added: usize,
     pub absences_added: usize,
+    pub leave_requests_added: usize,
 }
 
 impl KlimopReport {
@@ -78,6 +79,7 @@ impl KlimopReport {
             && self.rounds_added == 0
             && self.conversations_added == 0
             && self.absences_added == 0
+            && self.leave_requests_added == 0
     }
 }
 
@@ -143,6 +145,9 @@ pub(super) async fn seed(
         report.absences_added += 1;
     }
     fill_contact_once(state, school).await?;
+    if ask_leave_once(state, school, people, today).await? {
+        report.leave_requests_added += 1;
+    }
     tracing::info!(
         groups = report.groups,
         pupils = report.pupils,
@@ -152,6 +157,81 @@ pub(super) async fn seed(
         "demo school seeded"
     );
     Ok(report)
+}
+
+/// The holidays of region midden, and the demo parent's request for a day off for a wedding
+/// three weeks ahead, waiting for the headmaster — unless the school has leave requests.
+async fn ask_leave_once(
+    state: &AppState,
+    school: TenantId,
+    people: &People,
+    today: chrono::NaiveDate,
+) -> Result<bool, CliError> {
+    use schoolplein_schoolday::absence::school_year_of;
+    use schoolplein_schoolday::db::leave;
+    use schoolplein_schoolday::holidays::{Region, official};
+    use schoolplein_schoolday::leave::{LeaveDraft, LeaveKind, LeaveState, school_days};
+    let mut tx = TenantTx::begin(&state.schools, school).await?;
+    let asked: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM leave_requests)")
+        .fetch_one(&mut *tx)
+        .await?;
+    if asked {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    let (region, _) = leave::holidays(&mut tx, today).await?;
+    if region.is_none() {
+        let catalog = state.templates.catalog();
+        let rows: Vec<_> = official(Region::Midden)
+            .into_iter()
+            .map(|h| {
+                let name = catalog
+                    .get(
+                        schoolplein_kernel::Language::Nl,
+                        &format!("holidays.kind.{}", h.kind),
+                    )
+                    .unwrap_or(h.kind)
+                    .to_owned();
+                (name, h.kind, h.first_day, h.last_day)
+            })
+            .collect();
+        leave::follow_region(&mut tx, Region::Midden.as_str(), &rows).await?;
+    }
+    let (parent, child): (i64, i64) = sqlx::query_as(
+        "SELECT pe.id, pu.id FROM people pe, pupils pu
+          WHERE pe.account_id = $1 AND pu.import_key = $2",
+    )
+    .bind(people.parent_account)
+    .bind(PARENT_CHILDREN[0])
+    .fetch_one(&mut *tx)
+    .await?;
+    let holidays = leave::holidays_between(&mut tx, today, today + chrono::Days::new(120)).await?;
+    let Some(day) = (21..120)
+        .map(|n| today + chrono::Days::new(n))
+        .find(|d| school_days(*d, *d, &holidays) == 1)
+    else {
+        tx.rollback().await?;
+        return Ok(false);
+    };
+    let draft = LeaveDraft {
+        children: vec![child],
+        kind: LeaveKind::Circumstances,
+        first_day: day,
+        last_day: day,
+        reason: "Bruiloft van mijn broer in Utrecht; we vertrekken 's ochtends vroeg.".to_owned(),
+    };
+    leave::insert(
+        &mut tx,
+        &draft,
+        1,
+        school_year_of(day),
+        LeaveState::Pending,
+        parent,
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// The school's phone number and address, where none are filled in: parents read the phone
