@@ -8,6 +8,7 @@ mod e2e {
     mod bounces;
     mod browser;
     mod calendar;
+    mod care;
     mod cli;
     mod conferences;
     mod confirmations;

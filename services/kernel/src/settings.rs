@@ -30,11 +30,12 @@ pub enum Module {
     Documents,
     Absence,
     Leave,
+    Care,
     Messages,
 }
 
 impl Module {
-    pub const ALL: [Module; 11] = [
+    pub const ALL: [Module; 12] = [
         Module::Groups,
         Module::Children,
         Module::Notices,
@@ -45,6 +46,7 @@ impl Module {
         Module::Documents,
         Module::Absence,
         Module::Leave,
+        Module::Care,
         Module::Messages,
     ];
 
@@ -60,6 +62,7 @@ impl Module {
             Self::Documents => "documents",
             Self::Absence => "absence",
             Self::Leave => "leave",
+            Self::Care => "care",
             Self::Messages => "messages",
         }
     }

@@ -1,7 +1,7 @@
 //! Sick reports and leave requests as pages and mails show them: days by name in the reader's language, times in
 //! Dutch time, and what the reader may still do with each report.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use schoolplein_calendar::display::Names;
 use schoolplein_calendar::times;
 use serde::Serialize;
@@ -158,4 +158,28 @@ pub fn view(
         has_statement: row.statement_name.is_some(),
         open: LeaveState::parse(&row.state).is_some_and(LeaveState::open),
     }
+}
+
+/// A cell a spreadsheet takes as text, never as a formula (`=`, `+`, `-`, `@` lead one).
+pub fn csv_cell(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    }
+}
+
+/// ISO weekdays (1 Monday … 5 Friday) by their short names: "ma, di, do".
+pub fn weekday_names(names: &Names, weekdays: &[i16]) -> String {
+    // 2 November 2026 is a Monday.
+    let monday = NaiveDate::from_ymd_opt(2026, 11, 2).unwrap_or_default();
+    weekdays
+        .iter()
+        .map(|d| {
+            names
+                .weekday_short(monday + Duration::days(i64::from(*d) - 1))
+                .to_owned()
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }

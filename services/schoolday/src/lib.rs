@@ -1,7 +1,8 @@
-//! The school day: sick reports (D1), leave requests (D2) and the school's holidays, each
-//! part a module the school switches on or off.
+//! The school day: sick reports (D1), leave requests (D2), after-school care and lunch (D3)
+//! and the school's holidays, each part a module the school switches on or off.
 
 pub mod absence;
+pub mod care;
 pub mod db;
 pub mod display;
 pub mod holidays;
@@ -23,7 +24,32 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(absence_routes())
         .merge(leave_routes())
+        .merge(care_routes())
         .merge(holiday_routes())
+}
+
+/// Care and lunch: the parents' sign-ups, the staff's day list, the school's moments and month.
+fn care_routes() -> Router<AppState> {
+    use routes::{care, care_admin};
+    Router::new()
+        .route("/care", get(care::show_care))
+        .route("/care/signups", post(care::sign_up))
+        .route("/care/signups/{signup_id}/cancel", post(care::cancel))
+        .route("/care/day", get(care::show_day))
+        .route("/care/admin", get(care_admin::show_admin))
+        .route("/care/moments", post(care_admin::add_moment))
+        .route(
+            "/care/moments/{moment_id}/stop",
+            post(care_admin::stop_moment),
+        )
+        .route(
+            "/care/moments/{moment_id}/start",
+            post(care_admin::start_moment),
+        )
+        .route("/care/settings", post(care_admin::save_settings))
+        .route("/care/month", get(care_admin::show_month))
+        .route("/care/month.csv", get(care_admin::month_csv))
+        .route_layer(from_fn(|r, n| module_gate(Module::Care, r, n)))
 }
 
 /// Leave requests: the parents' page and letters, the school's list and decisions.

@@ -1,7 +1,9 @@
 //! The morning rush of sick reports for `scripts/bench absence`: 2,000 parents of 100 schools
 //! report a child sick between 07:45 and 08:15, compressed into 30 seconds, through the real
 //! pages (the form, then `POST /absence`), while every teacher opens "absent today" a few
-//! times. Requests start at their planned moment whatever the others are doing (an open
+//! times. With `--rush care`, the same parents sign their child up for tomorrow's lunch in
+//! the same 30 seconds, ten places a school (`GET /care`, then `POST /care/signups`), and SQL
+//! checks that no day holds more children than places. Requests start at their planned moment whatever the others are doing (an open
 //! loop), and their latency counts from that moment. Reports the latency of the form, the
 //! report and the teachers' page, and checks by SQL that every report and its confirmation
 //! mail was written once. The app runs in this process against the benchmark's PostgreSQL
@@ -44,6 +46,12 @@ struct Args {
     /// The half hour of the morning, compressed into this many seconds.
     #[arg(long, default_value_t = 30)]
     seconds: u64,
+    /// `reports` (sick reports) or `care` (lunch sign-ups for tomorrow).
+    #[arg(long, default_value = "reports")]
+    rush: String,
+    /// Places per school in the care rush.
+    #[arg(long, default_value_t = 10)]
+    places: i32,
 }
 
 /// A school's groups and pupils, 25 per group.
@@ -195,6 +203,8 @@ enum Page {
     Form,
     Report,
     Today,
+    CareForm,
+    CareSignup,
 }
 
 struct Timed {
@@ -301,6 +311,9 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     let set_up = set_up.elapsed();
+    if args.rush == "care" {
+        return care_rush(&state, &args, &schools, reporters, set_up).await;
+    }
 
     // The clock stands at 08:00 Dutch time today: every report is in time, whatever the
     // hour the benchmark runs at.
@@ -358,8 +371,8 @@ async fn main() -> anyhow::Result<()> {
     let unexpected = timed
         .iter()
         .filter(|t| match t.page {
-            Page::Report => t.status != 303,
-            Page::Form | Page::Today => t.status != 200,
+            Page::Report | Page::CareSignup => t.status != 303,
+            Page::Form | Page::Today | Page::CareForm => t.status != 200,
         })
         .count();
 
@@ -420,6 +433,196 @@ async fn main() -> anyhow::Result<()> {
     anyhow::ensure!(
         reports == expected && twice == 0 && mails == expected && unexpected == 0,
         "the rush lost, doubled or refused reports"
+    );
+    Ok(())
+}
+
+/// A parent at their moment: the care page, then a sign-up for `day`.
+async fn sign_up(mut reporter: Reporter, moment: i64, day: String, at: Instant) -> Vec<Timed> {
+    tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await;
+    let host = reporter.person.host.clone();
+    let form = reporter.person.client.get(&host, "/care").await;
+    let mut timed = vec![Timed {
+        page: Page::CareForm,
+        status: form.status,
+        latency: at.elapsed(),
+    }];
+    let sent = Instant::now();
+    let answer = reporter
+        .person
+        .client
+        .post_form(
+            &host,
+            "/care/signups",
+            &[
+                ("child", reporter.child.to_string().as_str()),
+                ("moment", moment.to_string().as_str()),
+                ("day", day.as_str()),
+            ],
+        )
+        .await;
+    timed.push(Timed {
+        page: Page::CareSignup,
+        status: answer.status,
+        latency: sent.elapsed(),
+    });
+    timed
+}
+
+/// Every parent signs their child up for the next school day's lunch, `--places` a school,
+/// in the same compressed half hour; then SQL counts who got a place.
+async fn care_rush(
+    state: &AppState,
+    args: &Args,
+    schools: &[TenantEntry],
+    reporters: Vec<Reporter>,
+    set_up: Duration,
+) -> anyhow::Result<()> {
+    // The next weekday after today, and the clock at noon the day before it.
+    let today = zone::today(Utc::now());
+    let day = (1..=3)
+        .map(|n| today + chrono::Days::new(n))
+        .find(|d| {
+            !matches!(
+                chrono::Datelike::weekday(d),
+                chrono::Weekday::Sat | chrono::Weekday::Sun
+            )
+        })
+        .unwrap_or(today);
+    let eve = day.pred_opt().unwrap_or(day);
+    let noon = zone::instant(eve.and_time(NaiveTime::from_hms_opt(12, 0, 0).unwrap_or_default()))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    state.clock.set(noon);
+    let mut moments = std::collections::HashMap::new();
+    for school in schools {
+        let mut tx = TenantTx::begin(&state.schools, school.id).await?;
+        sqlx::raw_sql("TRUNCATE care_signups, care_days")
+            .execute(&mut *tx)
+            .await?;
+        let existing: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM care_moments WHERE name = 'Overblijven'")
+                .fetch_optional(&mut *tx)
+                .await?;
+        let moment = match existing {
+            Some(id) => id,
+            None => {
+                sqlx::query_scalar(
+                    "INSERT INTO care_moments (name, weekdays, capacity, price_cents)
+                     VALUES ('Overblijven', '{1,2,3,4,5}', $1, 350) RETURNING id",
+                )
+                .bind(args.places)
+                .fetch_one(&mut *tx)
+                .await?
+            }
+        };
+        sqlx::query("UPDATE care_moments SET capacity = $1, active = true WHERE id = $2")
+            .bind(args.places)
+            .bind(moment)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        moments.insert(school.slug.as_str().to_owned(), moment);
+    }
+    let window = Duration::from_secs(args.seconds);
+    let start = Instant::now() + Duration::from_millis(200);
+    let day_text = day.format("%Y-%m-%d").to_string();
+    let mut tasks = Vec::new();
+    {
+        let mut rng = rand::rng();
+        for reporter in reporters {
+            let slug = reporter
+                .person
+                .host
+                .split('.')
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            let moment = *moments
+                .get(&slug)
+                .ok_or_else(|| anyhow::anyhow!("a parent of an unknown school"))?;
+            let share = (rng.random::<f64>() + rng.random::<f64>()) / 2.0;
+            tasks.push(tokio::spawn(sign_up(
+                reporter,
+                moment,
+                day_text.clone(),
+                start + window.mul_f64(share),
+            )));
+        }
+    }
+    let mut timed = Vec::new();
+    for task in tasks {
+        timed.extend(task.await?);
+    }
+    let wall = start.elapsed();
+    let figures = |page: Page| {
+        let mut latencies: Vec<Duration> = timed
+            .iter()
+            .filter(|t| t.page == page)
+            .map(|t| t.latency)
+            .collect();
+        latencies.sort_unstable();
+        (
+            latencies.len(),
+            percentile(&latencies, 50.0),
+            percentile(&latencies, 99.0),
+            percentile(&latencies, 100.0),
+        )
+    };
+    let unexpected = timed
+        .iter()
+        .filter(|t| match t.page {
+            Page::CareSignup => t.status != 303,
+            _ => t.status != 200,
+        })
+        .count();
+    let (mut placed, mut overbooked, mut counts_off) = (0i64, 0i64, 0i64);
+    for school in schools {
+        let mut tx = TenantTx::begin(&state.schools, school.id).await?;
+        let (n, taken, capacity): (i64, i64, i32) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM care_signups),
+                    coalesce((SELECT sum(taken) FROM care_days), 0)::bigint,
+                    (SELECT capacity FROM care_moments WHERE name = 'Overblijven')",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        placed += n;
+        overbooked += (n - i64::from(capacity)).max(0);
+        counts_off += i64::from(n != taken);
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "care: {} schools, {} parents signing up for {} places a school on {day_text}, over {} s (set-up {:.1} s); the run took {:.1} s",
+        schools.len(),
+        figures(Page::CareSignup).0,
+        args.places,
+        args.seconds,
+        set_up.as_secs_f64(),
+        wall.as_secs_f64(),
+    )?;
+    for (page, name) in [
+        (Page::CareSignup, "POST /care/signups (the sign-up)"),
+        (Page::CareForm, "GET /care (the page)"),
+    ] {
+        let (n, p50, p99, max) = figures(page);
+        writeln!(
+            out,
+            "care: {name}: {n} requests, p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms"
+        )?;
+    }
+    writeln!(
+        out,
+        "care: by SQL afterwards: {placed} children placed (of {} places), over capacity: {overbooked}, schools whose count differs from their sign-ups: {counts_off}; unexpected answers: {unexpected}",
+        i64::from(args.places) * schools.len() as i64,
+    )?;
+    out.flush()?;
+    anyhow::ensure!(
+        overbooked == 0
+            && counts_off == 0
+            && unexpected == 0
+            && placed == i64::from(args.places) * schools.len() as i64,
+        "the care rush overbooked, lost places or refused sign-ups"
     );
     Ok(())
 }

@@ -1,4 +1,5 @@
 //! The school day's SQL, one module per part.
 
 pub mod absences;
+pub mod care;
 pub mod leave;

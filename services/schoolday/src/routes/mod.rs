@@ -1,5 +1,7 @@
 //! The school day's pages.
 
+pub mod care;
+pub mod care_admin;
 pub mod holidays;
 pub mod leave;
 pub mod leave_admin;

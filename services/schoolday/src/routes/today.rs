@@ -15,7 +15,7 @@ use tenant_router::{CurrentTenant, TenantTx};
 
 use crate::absence::{parse_day, school_year, school_year_of, weekdays};
 use crate::db::absences::{self, AbsenceRow, Signal};
-use crate::display::{AbsenceView, Shown};
+use crate::display::{AbsenceView, Shown, csv_cell};
 use crate::scope::Scope;
 
 /// A group's absent children on the day.
@@ -255,15 +255,6 @@ pub async fn show_pupil(
     pages.show("schoolday/absence/pupil.html", &page)
 }
 
-/// A cell a spreadsheet takes as text, never as a formula (`=`, `+`, `-`, `@` lead one).
-fn cell(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_owned()
-    }
-}
-
 /// `GET /absence/register.csv?year=2026`: every report of the school year, one line each, for
 /// the pupil administration and the attendance officer; admins only. Semicolons and a byte
 /// order mark, as Dutch spreadsheets open it; days as yyyy-mm-dd; the parents' notes stay
@@ -309,16 +300,16 @@ pub async fn register_csv(
         let until = row.last_day.unwrap_or(today.max(row.first_day)).min(last);
         writer
             .write_record([
-                cell(&row.import_key),
-                cell(&row.child),
-                cell(row.group_name.as_deref().unwrap_or("")),
+                csv_cell(&row.import_key),
+                csv_cell(&row.child),
+                csv_cell(row.group_name.as_deref().unwrap_or("")),
                 row.first_day.format("%Y-%m-%d").to_string(),
                 row.last_day
                     .map(|d| d.format("%Y-%m-%d").to_string())
                     .unwrap_or_default(),
                 weekdays(from, until).to_string(),
                 text(&format!("absence.reason.{}", row.reason)),
-                cell(row.reported_by.as_deref().unwrap_or("")),
+                csv_cell(row.reported_by.as_deref().unwrap_or("")),
                 zone::local(row.reported_at)
                     .format("%Y-%m-%d %H:%M")
                     .to_string(),
