@@ -49,6 +49,7 @@ mod e2e {
     mod settings;
     mod special;
     mod switcher;
+    mod tasks;
     mod times;
     mod tls;
 }

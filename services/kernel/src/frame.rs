@@ -211,6 +211,15 @@ const PLACES: &[Place] = &[
         main: false,
     },
     Place {
+        id: "nav-tasks",
+        href: "/tasks",
+        key: "tasks",
+        module: Some(Module::Tasks),
+        who: Who::Everyone,
+        also: &[],
+        main: false,
+    },
+    Place {
         id: "nav-conferences",
         href: "/conferences",
         key: "conferences",

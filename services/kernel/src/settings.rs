@@ -31,11 +31,12 @@ pub enum Module {
     Absence,
     Leave,
     Care,
+    Tasks,
     Messages,
 }
 
 impl Module {
-    pub const ALL: [Module; 12] = [
+    pub const ALL: [Module; 13] = [
         Module::Groups,
         Module::Children,
         Module::Notices,
@@ -47,6 +48,7 @@ impl Module {
         Module::Absence,
         Module::Leave,
         Module::Care,
+        Module::Tasks,
         Module::Messages,
     ];
 
@@ -63,6 +65,7 @@ impl Module {
             Self::Absence => "absence",
             Self::Leave => "leave",
             Self::Care => "care",
+            Self::Tasks => "tasks",
             Self::Messages => "messages",
         }
     }

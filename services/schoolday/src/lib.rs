@@ -1,5 +1,6 @@
-//! The school day: sick reports (D1), leave requests (D2), after-school care and lunch (D3)
-//! and the school's holidays, each part a module the school switches on or off.
+//! The school day: sick reports (D1), leave requests (D2), after-school care and lunch (D3),
+//! homework and tasks (D4) and the school's holidays, each part a module the school switches
+//! on or off.
 
 pub mod absence;
 pub mod care;
@@ -25,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .merge(absence_routes())
         .merge(leave_routes())
         .merge(care_routes())
+        .merge(task_routes())
         .merge(holiday_routes())
 }
 
@@ -83,6 +85,28 @@ fn leave_routes() -> Router<AppState> {
             get(leave_admin::download_statement),
         )
         .route_layer(from_fn(|r, n| module_gate(Module::Leave, r, n)))
+}
+
+/// Homework and tasks: the staff's tasks and form, the parents' week, marks and files.
+fn task_routes() -> Router<AppState> {
+    use routes::tasks;
+    Router::new()
+        .route(
+            "/tasks",
+            get(tasks::show_tasks).post(tasks::create_task).layer(
+                axum::extract::DefaultBodyLimit::max(
+                    5 * schoolplein_portal::attachments::MAX_ATTACHMENT_BYTES + 64 * 1024,
+                ),
+            ),
+        )
+        .route("/tasks/{task_id}", get(tasks::show_task))
+        .route("/tasks/{task_id}/done", post(tasks::mark_done))
+        .route("/tasks/{task_id}/delete", post(tasks::delete_task))
+        .route(
+            "/tasks/{task_id}/files/{file_id}",
+            get(tasks::download_file),
+        )
+        .route_layer(from_fn(|r, n| module_gate(Module::Tasks, r, n)))
 }
 
 /// The school's holidays, which leave and care count with whichever modules are on.

@@ -281,6 +281,13 @@ async fn main() -> anyhow::Result<()> {
     let config = bench::config(&args.database_url, &args.redis_url, "bench-absence:", &[])?;
     let platform = schoolplein_kernel::db::postgres_pool(&config.database)?;
     tenant_router::fleet::migrate_platform(&platform).await?;
+    // Schools made by an older build get this build's tables first.
+    tenant_router::fleet::migrate_fleet(
+        &platform,
+        &tenant_router::TenantMigrations::embedded(),
+        &tenant_router::fleet::FleetOptions::default(),
+    )
+    .await?;
     platform.close().await;
     let state = app::build_state(config).await?;
     let _refresh = state

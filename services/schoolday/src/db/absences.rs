@@ -410,3 +410,10 @@ pub async fn demo_candidate(
     .fetch_optional(&mut **tx)
     .await
 }
+
+/// Every group of the school: id and name, in the school's order.
+pub async fn groups(tx: &mut TenantTx) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT id, name FROM groups ORDER BY year NULLS LAST, name, id")
+        .fetch_all(&mut **tx)
+        .await
+}

@@ -3,3 +3,4 @@
 pub mod absences;
 pub mod care;
 pub mod leave;
+pub mod tasks;

@@ -7,4 +7,5 @@ pub mod leave;
 pub mod leave_admin;
 pub mod report;
 pub mod settings;
+pub mod tasks;
 pub mod today;
