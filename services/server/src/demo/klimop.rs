@@ -67,6 +67,8 @@ pub struct KlimopReport {
     pub conversations_added: usize,
     pub absences_added: usize,
     pub leave_requests_added: usize,
+    pub care_moments_added: usize,
+    pub tasks_added: usize,
 }
 
 impl KlimopReport {
@@ -80,6 +82,8 @@ impl KlimopReport {
             && self.conversations_added == 0
             && self.absences_added == 0
             && self.leave_requests_added == 0
+            && self.care_moments_added == 0
+            && self.tasks_added == 0
     }
 }
 
@@ -148,6 +152,12 @@ pub(super) async fn seed(
     if ask_leave_once(state, school, people, today).await? {
         report.leave_requests_added += 1;
     }
+    if offer_care_once(state, school).await? {
+        report.care_moments_added += 1;
+    }
+    if give_task_once(state, school, people, teacher_group, today).await? {
+        report.tasks_added += 1;
+    }
     tracing::info!(
         groups = report.groups,
         pupils = report.pupils,
@@ -157,6 +167,48 @@ pub(super) async fn seed(
         "demo school seeded"
     );
     Ok(report)
+}
+
+/// Lunch on Monday, Tuesday and Thursday, 60 places at € 3,50 — unless the school offers care.
+async fn offer_care_once(state: &AppState, school: TenantId) -> Result<bool, CliError> {
+    use schoolplein_schoolday::db::care;
+    let mut tx = TenantTx::begin(&state.schools, school).await?;
+    if !care::moments(&mut tx, false).await?.is_empty() {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    care::insert_moment(&mut tx, "Overblijven", &[1, 2, 4], 60, 350).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// The teacher's reading task for Groep 3b, due in four days — unless the group has tasks.
+async fn give_task_once(
+    state: &AppState,
+    school: TenantId,
+    people: &People,
+    group: i64,
+    today: chrono::NaiveDate,
+) -> Result<bool, CliError> {
+    use schoolplein_schoolday::db::tasks::{self, NewTask};
+    let mut tx = TenantTx::begin(&state.schools, school).await?;
+    if !tasks::of_groups(&mut tx, &[group], today - chrono::Days::new(3650))
+        .await?
+        .is_empty()
+    {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    let task = NewTask {
+        group_id: group,
+        title: "Lezen: 15 minuten per dag",
+        description: "Lees elke dag een kwartier in je leesboek, en vertel thuis wat er gebeurde.",
+        due_day: today + chrono::Days::new(4),
+        pupils: &[],
+    };
+    tasks::insert(&mut tx, &task, &[], people.teacher).await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// The holidays of region midden, and the demo parent's request for a day off for a wedding
