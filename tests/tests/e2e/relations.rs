@@ -79,9 +79,13 @@ const BUDGETS: &[(&str, &str, i64)] = &[
     ("parent", "/", 69),
     ("parent", "/timeline", 48),
     ("parent", "/groups/{group}", 46),
-    ("parent", "/calendar", 48),
+    // The month also shows the school's holidays and the family's approved leave (D2): their
+    // three tables and six indexes, twelve relations.
+    ("parent", "/calendar", 60),
     ("parent", "/children", 47),
-    ("teacher", "/", 58),
+    // A teacher's day also lists today's absences of their groups (D1): the absences table and
+    // its five indexes.
+    ("teacher", "/", 64),
     ("teacher", "/groups/{group}", 43),
 ];
 

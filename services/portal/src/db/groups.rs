@@ -251,7 +251,7 @@ pub async fn exists(tx: &mut TenantTx, id: i64) -> Result<bool, sqlx::Error> {
 /// Every column that refers to a group, as `(table, column)`. Merging moves each of them; a
 /// test compares this list with the database's foreign keys, so a new table that refers to
 /// groups cannot be forgotten here.
-pub const GROUP_REFERENCES: [(&str, &str); 13] = [
+pub const GROUP_REFERENCES: [(&str, &str); 14] = [
     ("albums", "group_id"),
     ("calendar_feeds", "group_id"),
     ("class_parents", "group_id"),
@@ -265,6 +265,7 @@ pub const GROUP_REFERENCES: [(&str, &str); 13] = [
     ("recipient_lists", "group_id"),
     ("special_group_groups", "group_id"),
     ("special_groups", "main_group_id"),
+    ("tasks", "group_id"),
 ];
 
 /// Why a merge or split cannot be done.
@@ -375,6 +376,7 @@ pub async fn merge(tx: &mut TenantTx, from: i64, into: i64) -> Result<(), MergeE
         ("pupils", "group_id"),
         ("recipient_lists", "group_id"),
         ("special_groups", "main_group_id"),
+        ("tasks", "group_id"),
     ] {
         let sql = format!("UPDATE {table} SET {column} = $2 WHERE {column} = $1");
         sqlx::query(sqlx::AssertSqlSafe(sql))
