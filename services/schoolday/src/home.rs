@@ -1,5 +1,6 @@
 //! What the school day puts on a member of staff's home page: today's absent children of the
-//! groups they teach (for an admin, how many are absent in the whole school).
+//! groups they teach (for an admin, how many are absent in the whole school), and for an admin
+//! the leave requests waiting for a decision.
 
 use schoolplein_calendar::display::Names;
 use schoolplein_calendar::zone;
@@ -68,4 +69,19 @@ pub async fn absent_today(
             .collect(),
         school_total,
     }))
+}
+
+/// For an admin while leave is on: how many leave requests wait for a decision.
+pub async fn leave_waiting(
+    state: &AppState,
+    tenant: TenantId,
+    viewer: &Viewer,
+) -> Result<i64, AppError> {
+    if !viewer.has(Role::SchoolAdmin) {
+        return Ok(0);
+    }
+    let mut tx = TenantTx::begin_read_only(&state.schools, tenant).await?;
+    let waiting = crate::db::leave::waiting(&mut tx).await?;
+    tx.commit().await?;
+    Ok(waiting)
 }

@@ -341,6 +341,10 @@ async fn leave_follows_the_law_is_decided_with_a_letter_and_stays_within_the_fam
         404
     );
 
+    // The headmaster's home page says requests wait.
+    let home = admin.client.get(&host, "/").await.text();
+    assert!(home.contains("id=\"leave-waiting\">3<"), "{home}");
+
     // The school's list, and the statement for the admin.
     let list = admin.client.get(&host, "/leave/requests").await.text();
     let waiting = list

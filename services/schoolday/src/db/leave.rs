@@ -386,3 +386,10 @@ pub async fn on_leave(
     .fetch_all(&mut **tx)
     .await
 }
+
+/// How many requests wait for a decision (the headmaster's, or the officer's to record).
+pub async fn waiting(tx: &mut TenantTx) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM leave_requests WHERE state IN ('pending', 'officer')")
+        .fetch_one(&mut **tx)
+        .await
+}

@@ -48,6 +48,8 @@ struct MemberBar<'a> {
     report_sick: bool,
     /// For staff while sick reports are on: today's absent children of their groups.
     absent_today: Option<schoolplein_schoolday::home::AbsentToday>,
+    /// For admins while leave is on: requests waiting for a decision.
+    leave_waiting: i64,
 }
 
 #[derive(Debug, Serialize)]
@@ -154,6 +156,11 @@ pub async fn show_home(
     } else {
         None
     };
+    let leave_waiting = if settings.is_on(Module::Leave) {
+        schoolplein_schoolday::home::leave_waiting(&state, tenant.id(), &viewer).await?
+    } else {
+        0
+    };
     let page = HomePage {
         school_name: facts.school_name.clone(),
         welcome_text: facts.welcome_text.clone(),
@@ -170,6 +177,7 @@ pub async fn show_home(
             intranet_url: settings.intranet_url.clone(),
             report_sick: absence_on && viewer.has(Role::Parent),
             absent_today,
+            leave_waiting,
             name: viewer.name.clone(),
         }),
         public_events: &[],
