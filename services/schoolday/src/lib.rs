@@ -100,6 +100,10 @@ fn task_routes() -> Router<AppState> {
             ),
         )
         .route("/tasks/{task_id}", get(tasks::show_task))
+        .route(
+            "/tasks/{task_id}/edit",
+            get(tasks::edit_form).post(tasks::edit_task),
+        )
         .route("/tasks/{task_id}/done", post(tasks::mark_done))
         .route("/tasks/{task_id}/delete", post(tasks::delete_task))
         .route(

@@ -257,6 +257,66 @@ async fn tasks_reach_their_group_or_pupils_and_only_the_childs_parent_marks_them
         "{after}"
     );
 
+    // The teacher changes the task; the parents read the change; the done mark stays.
+    teacher
+        .client
+        .get(&host, &format!("/tasks/{whole}/edit"))
+        .await;
+    let past = teacher
+        .client
+        .post_form(
+            &host,
+            &format!("/tasks/{whole}/edit"),
+            &[
+                ("title", "Rekenen blz. 12 en 13"),
+                ("description", ""),
+                ("due_day", "2026-12-01"),
+            ],
+        )
+        .await;
+    assert_eq!(past.status, 400);
+    assert!(
+        past.text().contains("id=\"due-day-error\"")
+            && past.text().contains("Rekenen blz. 12 en 13"),
+        "{}",
+        past.text()
+    );
+    let changed = teacher
+        .client
+        .post_form(
+            &host,
+            &format!("/tasks/{whole}/edit"),
+            &[
+                ("title", "Rekenen blz. 12 en 13"),
+                ("description", "Opgave 1 tot en met 12"),
+                ("due_day", "2026-12-10"),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status, 303);
+    let mothers = mother.client.get(&host, "/tasks").await.text();
+    assert!(
+        mothers.contains("Rekenen blz. 12 en 13")
+            && mothers.contains(&format!("id=\"undo-{whole}-{sanne}\"")),
+        "{mothers}"
+    );
+    assert_eq!(
+        other_teacher
+            .client
+            .get(&host, &format!("/tasks/{whole}/edit"))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        mother
+            .client
+            .get(&host, &format!("/tasks/{whole}/edit"))
+            .await
+            .status,
+        404
+    );
+
     // Files reach who the task reaches.
     let file_id: i64 = {
         let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();

@@ -331,3 +331,21 @@ pub async fn files_of(tx: &mut TenantTx, task_id: i64) -> Result<Vec<(i64, Strin
         .fetch_all(&mut **tx)
         .await
 }
+
+/// Changes a task's title, description and due day.
+pub async fn update(
+    tx: &mut TenantTx,
+    id: i64,
+    title: &str,
+    description: &str,
+    due_day: NaiveDate,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE tasks SET title = $2, description = $3, due_day = $4 WHERE id = $1")
+        .bind(id)
+        .bind(title)
+        .bind(description)
+        .bind(due_day)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

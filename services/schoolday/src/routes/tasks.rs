@@ -621,3 +621,106 @@ pub async fn download_file(
     )
         .into_response())
 }
+
+#[derive(Debug, Serialize)]
+struct EditPage<'a> {
+    csrf: &'a str,
+    id: i64,
+    group: String,
+    title: String,
+    description: String,
+    due_day: String,
+    mistake: Option<Mistake>,
+}
+
+/// A task the viewer may change (staff whose groups hold it), or 404.
+async fn changeable(tx: &mut TenantTx, viewer: &Viewer, task_id: i64) -> Result<TaskRow, AppError> {
+    let task = db::task(tx, task_id).await?.ok_or(AppError::NotFound)?;
+    if may_see(tx, viewer, &task).await?.1 {
+        Ok(task)
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+/// `GET /tasks/{id}/edit`: the title, description and due day of a task, to change.
+pub async fn edit_form(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    pages: Pages,
+    csrf: Csrf,
+    viewer: Member,
+    Path(task_id): Path<i64>,
+) -> Result<Response, AppError> {
+    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
+    let task = changeable(&mut tx, &viewer, task_id).await?;
+    tx.commit().await?;
+    let page = EditPage {
+        csrf: csrf.token(),
+        id: task.id,
+        group: task.group_name,
+        title: task.title,
+        description: task.description,
+        due_day: task.due_day.format("%Y-%m-%d").to_string(),
+        mistake: None,
+    };
+    pages.show("schoolday/tasks/edit.html", &page)
+}
+
+/// `POST /tasks/{id}/edit`: fields `title`, `description`, `due_day`. A mistake comes back at
+/// its field with what was typed; the done marks stay.
+pub async fn edit_task(
+    State(state): State<AppState>,
+    tenant: CurrentTenant,
+    pages: Pages,
+    csrf: Csrf,
+    viewer: Writable<Member>,
+    Path(task_id): Path<i64>,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let today = zone::today(state.clock.now());
+    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
+    let task = changeable(&mut tx, &viewer, task_id).await?;
+    let title = value(&form, "title").trim();
+    let description = value(&form, "description").trim().replace("\r\n", "\n");
+    let checked = if title.is_empty() || title.chars().count() > 200 {
+        Err(AppError::bad_request("title", "tasks.error.title"))
+    } else if description.chars().count() > 5000 {
+        Err(AppError::bad_request(
+            "description",
+            "tasks.error.description",
+        ))
+    } else {
+        match parse_day(value(&form, "due_day")) {
+            None => Err(AppError::bad_request("due_day", "tasks.error.bad_day")),
+            // A due day already past may stay; a new one may not lie in the past.
+            Some(day) if day < today && day != task.due_day => {
+                Err(AppError::bad_request("due_day", "tasks.error.past"))
+            }
+            Some(day) => Ok(day),
+        }
+    };
+    let due_day = match checked {
+        Ok(day) => day,
+        Err(error) => {
+            let mistake = Mistake::of(&error, &state.templates, pages.language(), |f| {
+                f.replace('_', "-")
+            })
+            .ok_or(error)?;
+            tx.rollback().await?;
+            let page = EditPage {
+                csrf: csrf.token(),
+                id: task.id,
+                group: task.group_name,
+                title: value(&form, "title").to_owned(),
+                description: value(&form, "description").to_owned(),
+                due_day: value(&form, "due_day").to_owned(),
+                mistake: Some(mistake),
+            };
+            return pages.show_with(StatusCode::BAD_REQUEST, "schoolday/tasks/edit.html", &page);
+        }
+    };
+    db::update(&mut tx, task_id, title, &description, due_day).await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/tasks/{task_id}")).into_response())
+}
