@@ -228,8 +228,14 @@ async fn redis_then_postgres_away_under_load_answer_503_at_once_and_recover_by_t
     // PostgreSQL away: every page that reads the school answers 503 at once.
     tokio::task::block_in_place(|| postgres.stop());
     let down = Instant::now();
-    // Long enough for the load to show even on a machine busy with other tests.
+    // Long enough for the load to show even on a machine busy with other tests: at least three
+    // seconds, and on until twenty requests have started since (the requests under way when
+    // the server stopped must first fail), at most fifteen.
     pause(3.0).await;
+    let enough = || between(&answers, down, Instant::now()).len() >= 20;
+    while !enough() && down.elapsed() < Duration::from_secs(15) {
+        pause(0.25).await;
+    }
     let (status, body) = readyz(&app, &host).await;
     assert_eq!(status, 503);
     assert!(body.contains("\"postgres\":\"unreachable\"") && body.contains("\"redis\":\"ok\""));
