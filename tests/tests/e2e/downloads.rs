@@ -195,6 +195,81 @@ async fn every_file_arrives_whole_under_every_encoding_a_client_asks_for() {
         .replace("&#x2F;", "/");
     let feed = url[url.find("/feeds/").expect("a feed path")..].to_owned();
 
+    // The school day's files: a task's worksheet, a leave request's employer's statement and
+    // its decision letter, and the registers as CSV.
+    admin.client.get(&host, "/tasks").await;
+    let task = admin
+        .client
+        .post_multipart(
+            &host,
+            "/tasks",
+            &[
+                ("group", &g3),
+                ("title", "Rekenen"),
+                ("due_day", "2099-01-05"),
+            ],
+            &[("files", "werkblad.pdf", &pdf)],
+        )
+        .await;
+    let task = created(&task, "/tasks/");
+    let school_day = |sql: &'static str| {
+        let (app, school) = (&app, &school);
+        async move {
+            let mut tx = tenant_router::TenantTx::begin(&app.db.pool, school.id)
+                .await
+                .expect("a school transaction");
+            let id: i64 = sqlx::query_scalar(sql)
+                .fetch_one(&mut *tx)
+                .await
+                .expect("an id");
+            tx.rollback().await.expect("rollback");
+            id
+        }
+    };
+    let worksheet = school_day("SELECT max(id) FROM task_files").await;
+    let mut mother = school::parent(&app, &school, "Anna de Vries", &["2026001"]).await;
+    let sanne = school::id(
+        &app,
+        &school,
+        "SELECT id FROM pupils WHERE import_key = $1",
+        "2026001",
+    )
+    .await
+    .to_string();
+    mother.client.get(&host, "/leave").await;
+    let asked = mother
+        .client
+        .post_multipart(
+            &host,
+            "/leave",
+            &[
+                ("children", &sanne),
+                ("kind", "circumstances"),
+                ("first_day", "2099-01-05"),
+                ("reason", "Bruiloft"),
+            ],
+            &[("statement", "verklaring.pdf", &pdf)],
+        )
+        .await;
+    assert_eq!(asked.status, 303, "{}", asked.text());
+    let request = school_day("SELECT max(id) FROM leave_requests").await;
+    admin
+        .client
+        .get(&host, &format!("/leave/requests/{request}"))
+        .await;
+    let decided = admin
+        .client
+        .post_form(
+            &host,
+            &format!("/leave/requests/{request}/decide"),
+            &[
+                ("decision", "approved"),
+                ("reason", "Huwelijk in de familie."),
+            ],
+        )
+        .await;
+    assert_eq!(decided.status, 303, "{}", decided.text());
+
     let photo_fields: Vec<(&str, &str)> = photos.iter().map(|p| ("photos", p.as_str())).collect();
     let (p1, p2) = (&photos[0], &photos[1]);
     // (method, path, form, how the decoded bytes are checked)
@@ -255,6 +330,26 @@ async fn every_file_arrives_whole_under_every_encoding_a_client_asks_for() {
             Check::Pdf,
         ),
         ("GET", format!("/api/groups/{g3}"), vec![], Check::Same),
+        (
+            "GET",
+            format!("/tasks/{task}/files/{worksheet}"),
+            vec![],
+            Check::Same,
+        ),
+        (
+            "GET",
+            format!("/leave/requests/{request}/statement"),
+            vec![],
+            Check::Same,
+        ),
+        (
+            "GET",
+            format!("/leave/{request}/decision.pdf"),
+            vec![],
+            Check::Pdf,
+        ),
+        ("GET", "/absence/register.csv".into(), vec![], Check::Same),
+        ("GET", "/care/month.csv".into(), vec![], Check::Same),
         ("GET", feed, vec![], Check::Calendar),
         ("GET", "/static/site.css".into(), vec![], Check::Same),
         ("GET", "/static/editor.js".into(), vec![], Check::Same),
