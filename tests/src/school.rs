@@ -189,3 +189,18 @@ pub async fn quick_member(
         email,
     }
 }
+
+/// Saves the school's settings with every module on but `off` (and the portal open), through
+/// the admin's settings form.
+pub async fn switch_off(admin: &mut Client, host: &str, off: schoolplein_kernel::settings::Module) {
+    admin.get(host, "/admin/settings").await;
+    let fields: Vec<String> = schoolplein_kernel::settings::Module::ALL
+        .iter()
+        .filter(|m| **m != off)
+        .map(|m| format!("module_on_{}", m.as_str()))
+        .collect();
+    let mut form: Vec<(&str, &str)> = fields.iter().map(|k| (k.as_str(), "1")).collect();
+    form.push(("portal_open", "1"));
+    let saved = admin.post_form(host, "/admin/settings", &form).await;
+    assert_eq!(saved.status, 303, "{}", saved.text());
+}

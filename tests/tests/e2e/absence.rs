@@ -728,22 +728,12 @@ async fn the_settings_form_keeps_what_was_typed_and_the_module_switch_removes_ev
         home.contains("id=\"nav-absence\"") && home.contains("id=\"to-report-sick\""),
         "{home}"
     );
-    admin.client.get(&host, "/admin/settings").await;
-    let modules: Vec<(String, &str)> = schoolplein_kernel::settings::Module::ALL
-        .iter()
-        .filter(|m| **m != schoolplein_kernel::settings::Module::Absence)
-        .map(|m| (format!("module_on_{}", m.as_str()), "1"))
-        .collect();
-    let mut form: Vec<(&str, &str)> = modules.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-    form.push(("portal_open", "1"));
-    assert_eq!(
-        admin
-            .client
-            .post_form(&host, "/admin/settings", &form)
-            .await
-            .status,
-        303
-    );
+    school::switch_off(
+        &mut admin.client,
+        &host,
+        schoolplein_kernel::settings::Module::Absence,
+    )
+    .await;
     for path in [
         "/absence",
         "/absence/today",

@@ -376,22 +376,12 @@ async fn sign_up_closes_the_evening_before_and_the_day_list_shows_allergies_to_s
     );
 
     // The module off: gone for everyone.
-    admin.client.get(&host, "/admin/settings").await;
-    let modules: Vec<String> = schoolplein_kernel::settings::Module::ALL
-        .iter()
-        .filter(|m| **m != schoolplein_kernel::settings::Module::Care)
-        .map(|m| format!("module_on_{}", m.as_str()))
-        .collect();
-    let mut form: Vec<(&str, &str)> = modules.iter().map(|k| (k.as_str(), "1")).collect();
-    form.push(("portal_open", "1"));
-    assert_eq!(
-        admin
-            .client
-            .post_form(&host, "/admin/settings", &form)
-            .await
-            .status,
-        303
-    );
+    school::switch_off(
+        &mut admin.client,
+        &host,
+        schoolplein_kernel::settings::Module::Care,
+    )
+    .await;
     for path in [
         "/care",
         "/care/day",

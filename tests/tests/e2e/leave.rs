@@ -705,22 +705,12 @@ async fn the_school_keeps_its_own_days_off_and_the_leave_module_switches_off_who
     // The module off: its routes are gone and so is the menu item; holidays stay.
     let home = mother.client.get(&host, "/").await.text();
     assert!(home.contains("id=\"nav-leave\""), "{home}");
-    admin.client.get(&host, "/admin/settings").await;
-    let modules: Vec<String> = schoolplein_kernel::settings::Module::ALL
-        .iter()
-        .filter(|m| **m != schoolplein_kernel::settings::Module::Leave)
-        .map(|m| format!("module_on_{}", m.as_str()))
-        .collect();
-    let mut form: Vec<(&str, &str)> = modules.iter().map(|k| (k.as_str(), "1")).collect();
-    form.push(("portal_open", "1"));
-    assert_eq!(
-        admin
-            .client
-            .post_form(&host, "/admin/settings", &form)
-            .await
-            .status,
-        303
-    );
+    school::switch_off(
+        &mut admin.client,
+        &host,
+        schoolplein_kernel::settings::Module::Leave,
+    )
+    .await;
     for path in [
         "/leave",
         "/leave/requests",

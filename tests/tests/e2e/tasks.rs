@@ -352,22 +352,12 @@ async fn tasks_reach_their_group_or_pupils_and_only_the_childs_parent_marks_them
     assert!(!theirs.contains("Rekenen blz. 12"), "{theirs}");
 
     // The module off: gone, for everyone.
-    admin.client.get(&host, "/admin/settings").await;
-    let modules: Vec<String> = schoolplein_kernel::settings::Module::ALL
-        .iter()
-        .filter(|m| **m != schoolplein_kernel::settings::Module::Tasks)
-        .map(|m| format!("module_on_{}", m.as_str()))
-        .collect();
-    let mut form: Vec<(&str, &str)> = modules.iter().map(|k| (k.as_str(), "1")).collect();
-    form.push(("portal_open", "1"));
-    assert_eq!(
-        admin
-            .client
-            .post_form(&host, "/admin/settings", &form)
-            .await
-            .status,
-        303
-    );
+    school::switch_off(
+        &mut admin.client,
+        &host,
+        schoolplein_kernel::settings::Module::Tasks,
+    )
+    .await;
     for path in [
         "/tasks".to_owned(),
         format!("/tasks/{whole}"),
