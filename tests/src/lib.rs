@@ -209,6 +209,15 @@ pub fn schoolplein_command(db: &TestDb) -> tokio::process::Command {
 }
 
 /// A slug no other test uses.
+/// The part of `page` after `start` up to `end` (a section, a table cell), or a failure that
+/// shows the page.
+pub fn part_of<'a>(page: &'a str, start: &str, end: &str) -> &'a str {
+    let Some((_, after)) = page.split_once(start) else {
+        panic!("no {start:?} in the page: {page}");
+    };
+    after.split(end).next().unwrap_or(after)
+}
+
 pub fn unique_slug() -> String {
     format!("s-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
 }

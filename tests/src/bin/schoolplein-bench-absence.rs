@@ -263,6 +263,33 @@ async fn look(mut teacher: Person, moments: Vec<Instant>) -> Vec<Timed> {
     timed
 }
 
+/// How many requests of `page` there were, and their latency's p50, p99 and maximum in ms.
+fn figures_of(timed: &[Timed], page: Page) -> (usize, f64, f64, f64) {
+    let mut latencies: Vec<Duration> = timed
+        .iter()
+        .filter(|t| t.page == page)
+        .map(|t| t.latency)
+        .collect();
+    latencies.sort_unstable();
+    (
+        latencies.len(),
+        percentile(&latencies, 50.0),
+        percentile(&latencies, 99.0),
+        percentile(&latencies, 100.0),
+    )
+}
+
+/// Answers other than a form's redirect or a page's 200.
+fn unexpected_of(timed: &[Timed]) -> usize {
+    timed
+        .iter()
+        .filter(|t| match t.page {
+            Page::Report | Page::CareSignup => t.status != 303,
+            Page::Form | Page::Today | Page::CareForm => t.status != 200,
+        })
+        .count()
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -361,27 +388,8 @@ async fn main() -> anyhow::Result<()> {
         timed.extend(task.await?);
     }
     let wall = start.elapsed();
-    let figures = |page: Page| {
-        let mut latencies: Vec<Duration> = timed
-            .iter()
-            .filter(|t| t.page == page)
-            .map(|t| t.latency)
-            .collect();
-        latencies.sort_unstable();
-        (
-            latencies.len(),
-            percentile(&latencies, 50.0),
-            percentile(&latencies, 99.0),
-            percentile(&latencies, 100.0),
-        )
-    };
-    let unexpected = timed
-        .iter()
-        .filter(|t| match t.page {
-            Page::Report | Page::CareSignup => t.status != 303,
-            Page::Form | Page::Today | Page::CareForm => t.status != 200,
-        })
-        .count();
+    let figures = |page: Page| figures_of(&timed, page);
+    let unexpected = unexpected_of(&timed);
 
     let mut reports = 0i64;
     let mut twice = 0i64;
@@ -561,27 +569,8 @@ async fn care_rush(
         timed.extend(task.await?);
     }
     let wall = start.elapsed();
-    let figures = |page: Page| {
-        let mut latencies: Vec<Duration> = timed
-            .iter()
-            .filter(|t| t.page == page)
-            .map(|t| t.latency)
-            .collect();
-        latencies.sort_unstable();
-        (
-            latencies.len(),
-            percentile(&latencies, 50.0),
-            percentile(&latencies, 99.0),
-            percentile(&latencies, 100.0),
-        )
-    };
-    let unexpected = timed
-        .iter()
-        .filter(|t| match t.page {
-            Page::CareSignup => t.status != 303,
-            _ => t.status != 200,
-        })
-        .count();
+    let figures = |page: Page| figures_of(&timed, page);
+    let unexpected = unexpected_of(&timed);
     let (mut placed, mut overbooked, mut counts_off) = (0i64, 0i64, 0i64);
     for school in schools {
         let mut tx = TenantTx::begin(&state.schools, school.id).await?;

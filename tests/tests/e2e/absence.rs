@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use schoolplein_kernel::Role;
 use schoolplein_tests::mailbox::Mailbox;
 use schoolplein_tests::school::{self, Member, parent};
-use schoolplein_tests::{TestApp, TestAppOptions, TestDb, school_host};
+use schoolplein_tests::{TestApp, TestAppOptions, TestDb, part_of, school_host};
 use tenant_router::{TenantEntry, TenantTx};
 
 fn at(text: &str) -> DateTime<Utc> {
@@ -240,11 +240,7 @@ async fn reports_are_taken_until_the_cut_off_in_dutch_time_confirmed_by_mail_and
     );
     // The home page says the same.
     let home_3b = teacher_3b.client.get(&host, "/").await.text();
-    let absent = home_3b
-        .split("id=\"absent-today\"")
-        .nth(1)
-        .expect("today's absences on the home page");
-    let absent = absent.split("</section>").next().unwrap();
+    let absent = part_of(&home_3b, "id=\"absent-today\"", "</section>");
     assert!(
         absent.contains("Sanne") && absent.contains("Daan") && !absent.contains("Elif"),
         "{absent}"
@@ -514,10 +510,7 @@ async fn the_register_exports_the_school_year_and_lists_children_absent_often() 
     assert_eq!(sent.status, 303, "{}", sent.text());
 
     let signals = admin.client.get(&host, "/absence/signals").await.text();
-    let table = signals
-        .split("id=\"signals\"")
-        .nth(1)
-        .expect("a list of signals");
+    let table = part_of(&signals, "id=\"signals\"", "</table>");
     assert!(
         table.contains("Sanne de Vries") && !table.contains("Elif"),
         "{signals}"

@@ -9,7 +9,9 @@ use mail_parser::MimeHeaders as _;
 use schoolplein_kernel::Role;
 use schoolplein_tests::mailbox::Mailbox;
 use schoolplein_tests::school::{self, Member, parent};
-use schoolplein_tests::{RawResponse, TestApp, TestAppOptions, TestDb, pdf_text, school_host};
+use schoolplein_tests::{
+    RawResponse, TestApp, TestAppOptions, TestDb, part_of, pdf_text, school_host,
+};
 use tenant_router::{TenantEntry, TenantTx};
 
 fn at(text: &str) -> DateTime<Utc> {
@@ -347,25 +349,13 @@ async fn leave_follows_the_law_is_decided_with_a_letter_and_stays_within_the_fam
 
     // The school's list, and the statement for the admin.
     let list = admin.client.get(&host, "/leave/requests").await.text();
-    let waiting = list
-        .split("id=\"list-waiting\"")
-        .nth(1)
-        .unwrap()
-        .split("</section>")
-        .next()
-        .unwrap();
+    let waiting = part_of(&list, "id=\"list-waiting\"", "</section>");
     assert!(
         waiting.contains("Sanne de Vries")
             && waiting.contains(&format!("/leave/requests/{holiday_id}")),
         "{list}"
     );
-    let officer = list
-        .split("id=\"list-officer\"")
-        .nth(1)
-        .unwrap()
-        .split("</section>")
-        .next()
-        .unwrap();
+    let officer = part_of(&list, "id=\"list-officer\"", "</section>");
     assert!(
         officer.contains(&format!("/leave/requests/{long_id}")),
         "{list}"
@@ -454,26 +444,14 @@ async fn leave_follows_the_law_is_decided_with_a_letter_and_stays_within_the_fam
         .get(&host, "/calendar?month=2026-11")
         .await
         .text();
-    let friday = november
-        .split("id=\"day-2026-11-20\"")
-        .nth(1)
-        .unwrap()
-        .split("</td>")
-        .next()
-        .unwrap();
+    let friday = part_of(&november, "id=\"day-2026-11-20\"", "</td>");
     assert!(friday.contains("Sanne: verlof"), "{friday}");
     let october = mother
         .client
         .get(&host, "/calendar?month=2026-10")
         .await
         .text();
-    let autumn = october
-        .split("id=\"day-2026-10-19\"")
-        .nth(1)
-        .unwrap()
-        .split("</td>")
-        .next()
-        .unwrap();
+    let autumn = part_of(&october, "id=\"day-2026-10-19\"", "</td>");
     assert!(autumn.contains("Herfstvakantie"), "{autumn}");
     let strangers = father
         .client
