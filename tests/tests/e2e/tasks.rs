@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use schoolplein_kernel::Role;
 use schoolplein_tests::school::{self, Member, parent};
-use schoolplein_tests::{RawResponse, TestApp, school_host};
+use schoolplein_tests::{RawResponse, TestApp, part_of, school_host};
 use tenant_router::{TenantEntry, TenantTx};
 
 fn at(text: &str) -> DateTime<Utc> {
@@ -172,6 +172,14 @@ async fn tasks_reach_their_group_or_pupils_and_only_the_childs_parent_marks_them
         fathers.contains("Rekenen blz. 12") && fathers.contains("Extra lezen"),
         "{fathers}"
     );
+    // The Friday before, the week's page already names what is due after it.
+    app.state.clock.set(at("2026-12-04T15:00:00Z"));
+    let friday = mother.client.get(&host, "/tasks").await.text();
+    assert!(
+        part_of(&friday, "id=\"coming\"", "</section>").contains("Rekenen blz. 12"),
+        "{friday}"
+    );
+    app.state.clock.set(at("2026-12-07T08:00:00Z"));
     let next_week = mother
         .client
         .get(&host, "/tasks?week=2026-W51")

@@ -109,7 +109,18 @@ struct ParentPage<'a> {
     next: String,
     this_week: bool,
     days: Vec<DayTasks>,
+    /// On this week's page: what is due in the two weeks after it.
+    coming: Vec<ComingTask>,
     staff: bool,
+}
+
+/// A task due after this week.
+#[derive(Debug, Serialize)]
+struct ComingTask {
+    task_id: i64,
+    child: String,
+    title: String,
+    due: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -232,12 +243,33 @@ async fn parent_page(
                 .collect(),
         });
     }
+    let this_week = monday <= today && today <= sunday;
+    let coming = if this_week {
+        db::of_family(
+            tx,
+            viewer.person_id,
+            sunday + Duration::days(1),
+            sunday + Duration::days(14),
+        )
+        .await?
+        .into_iter()
+        .map(|r| ComingTask {
+            task_id: r.task_id,
+            child: r.child,
+            title: r.title,
+            due: names.day(r.due_day),
+        })
+        .collect()
+    } else {
+        Vec::new()
+    };
     let page = ParentPage {
         csrf,
+        coming,
         week_label: format!("{} – {}", names.day_short(monday), names.day(sunday)),
         previous: week_param(monday - Duration::days(7)),
         next: week_param(monday + Duration::days(7)),
-        this_week: monday <= today && today <= sunday,
+        this_week,
         days,
         staff: viewer.is_staff(),
     };
