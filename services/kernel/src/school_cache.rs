@@ -4,14 +4,15 @@
 //!
 //! A school's roster and post tables announce every change at commit (triggers, tenant
 //! migrations 0025 and 0026); every process listens and drops that school's entries. A read
-//! mark is announced for its reader alone, and drops only that person's timeline. Two rules
+//! mark, and a change to a person's conversations (0036, 0044), is announced for that person
+//! alone, and drops only what is kept for them: their timeline, counts and inbox. Two rules
 //! keep an entry from outliving the data it was read from:
 //! - A reader takes a [`Ticket`] *before* it begins its transaction, and [`SchoolCache::put`]
 //!   refuses the entry when a change was announced since: the reader may have read the data
 //!   from before that change.
 //! - Nothing is kept or served while the listener is not listening (before it starts, and
 //!   from a lost connection until it listens again, when everything is dropped), nor for a
-//!   school whose tables do not announce yet (a school not yet migrated to 0026, during a
+//!   school whose tables do not announce yet (a school not yet migrated to 0044, during a
 //!   rollout). An entry is read again after [`MAX_AGE`] at the latest.
 //!
 //! A missing entry is read once: requests that miss it while its read is under way wait for
@@ -36,8 +37,13 @@ pub const READS_CHANNEL: &str = "schoolplein_reads_changed";
 pub const TIMELINE: &str = "timeline";
 /// The kind of entry a person's navigation counts are kept under (its id: the person's).
 pub const NAV_COUNTS: &str = "nav_counts";
+/// The kind of entry the first page of a person's inbox is kept under (its id: the person's).
+pub const INBOX: &str = "inbox";
+/// The kind of entry the conversation a person opened last is kept under (its id: the
+/// person's).
+pub const THREAD: &str = "thread";
 /// The kinds of entry kept per person: a change announced for a person drops them all.
-const PERSON_KINDS: [&str; 2] = [TIMELINE, NAV_COUNTS];
+const PERSON_KINDS: [&str; 4] = [TIMELINE, NAV_COUNTS, INBOX, THREAD];
 /// The longest an entry is served without being read again.
 pub const MAX_AGE: Duration = Duration::from_secs(60);
 /// Bytes kept in all, over all schools, when not configured (`database.school_cache_mib`), as
@@ -324,8 +330,9 @@ impl SchoolCache {
     }
 
     /// Learns, inside a transaction of the school, whether its tables announce their changes
-    /// (tenant migration 0026 is applied): asked once per school and process, since triggers
-    /// once there stay. Nothing is kept for a school that does not.
+    /// (tenant migration 0044, the newest that adds announcements, is applied): asked once per
+    /// school and process, since triggers once there stay. Nothing is kept for a school that
+    /// does not, so a school still being migrated is read every time.
     pub async fn learn_announces(
         &self,
         tx: &mut tenant_router::TenantTx,
@@ -335,7 +342,7 @@ impl SchoolCache {
             return Ok(());
         }
         let announces: bool =
-            sqlx::query_scalar("SELECT to_regprocedure('announce_read_change()') IS NOT NULL")
+            sqlx::query_scalar("SELECT to_regprocedure('announce_row_person()') IS NOT NULL")
                 .fetch_one(&mut **tx)
                 .await?;
         if announces {

@@ -1,7 +1,8 @@
 //! Benchmarks of conversations and of mail coming back, for `scripts/bench messages`:
 //!
 //! 1. a teacher's inbox holding 5,000 messages in 1,000 threads: the inbox page and a thread's
-//!    page, each under 50 clients (wrk), p99 and requests per second;
+//!    page (the teacher's, with who read their messages; and a parent's), each under 50
+//!    clients (wrk), p99 and requests per second;
 //! 2. the notice sweep (N3) over many schools (`--schools`, 1,000) with 10 new messages each:
 //!    the minute's clock run that mails them, its time and its SQL statements per school, and
 //!    the next, quiet minute;
@@ -152,6 +153,10 @@ async fn main() -> anyhow::Result<()> {
         Role::Teacher,
     )
     .await?;
+    // One of the 200 parents signs in too (her address matches theirs; created first, she is
+    // the first of them): a parent reads a thread without the delivery figures staff see.
+    let parent_email = format!("ouder-petra-{stamp}@meting.example.nl");
+    let parent = person(&state, &school, "Petra Meting", &parent_email, Role::Parent).await?;
     let mut tx = TenantTx::begin(&state.schools, school.id).await?;
     let started = Instant::now();
     sqlx::raw_sql(sqlx::AssertSqlSafe(
@@ -188,6 +193,36 @@ async fn main() -> anyhow::Result<()> {
         id
     };
     let thread_path = format!("/messages/{middle}");
+    let parents_thread: i64 = {
+        let mut tx = TenantTx::begin(&state.schools, school.id).await?;
+        let id = sqlx::query_scalar(
+            "SELECT DISTINCT conversation_id FROM messages WHERE author_id = $1
+              ORDER BY conversation_id OFFSET 2 LIMIT 1",
+        )
+        .bind(parent)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        id
+    };
+    let parents_thread_path = format!("/messages/{parents_thread}");
+    let mut parent_client = Client::new(addr);
+    let answer = parent_client
+        .sign_in(&host, &parent_email, PASSWORD, false)
+        .await;
+    anyhow::ensure!(answer.status == 303, "sign-in answered {}", answer.status);
+    let parent_cookie = format!(
+        "sp_session={}",
+        parent_client
+            .cookie(&host, "sp_session")
+            .unwrap_or_default()
+    );
+    let seen = parent_client.get(&host, &parents_thread_path).await;
+    anyhow::ensure!(
+        seen.status == 200 && seen.text().matches("class=\"message").count() == 5,
+        "the parent's thread answered {}",
+        seen.status
+    );
     let thread = client.get(&host, &thread_path).await;
     anyhow::ensure!(
         thread.status == 200,
@@ -211,6 +246,19 @@ async fn main() -> anyhow::Result<()> {
         writeln!(
             out,
             "inbox round {round}: {thread_path} at 50 clients: {run}"
+        )?;
+        let run = bench::wrk(
+            addr,
+            &host,
+            Some(&parent_cookie),
+            &parents_thread_path,
+            50,
+            args.seconds,
+        )
+        .await?;
+        writeln!(
+            out,
+            "inbox round {round}: a parent's thread {parents_thread_path} at 50 clients: {run}"
         )?;
     }
 

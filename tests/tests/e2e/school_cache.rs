@@ -1,6 +1,6 @@
-//! What group pages and timelines keep in memory (`AppState::school_data`): every table they
-//! are read from announces changes at commit, whoever writes, and a change shows on the next
-//! pages; read marks announce their reader alone.
+//! What group pages, timelines and inboxes keep in memory (`AppState::school_data`): every
+//! table they are read from announces changes at commit, whoever writes, and a change shows on
+//! the next pages; read marks and conversations announce the people they concern alone.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -8,8 +8,10 @@ use std::time::{Duration, Instant};
 
 use schoolplein_kernel::Role;
 use schoolplein_kernel::school_cache::{
-    MAX_AGE, READS_CHANNEL, SCHOOL_CHANNEL, SchoolCache, Weighed,
+    INBOX, MAX_AGE, READS_CHANNEL, SCHOOL_CHANNEL, SchoolCache, THREAD, Weighed,
 };
+use schoolplein_portal::conversations::inbox::FolderPage;
+use schoolplein_portal::conversations::thread::Thread;
 use schoolplein_tests::client::Client;
 use schoolplein_tests::school::{Member, id, import_sample, link_child, member};
 use schoolplein_tests::{TestApp, school_host};
@@ -536,4 +538,377 @@ async fn with_nothing_kept_every_request_of_a_burst_reads_for_itself_without_wai
         );
     }
     listener.abort();
+}
+
+/// Runs `statements` in one transaction of the school and returns the people announced on
+/// the read marks' channel at its commit (as `<school>:<person>`), within half a second.
+async fn people_announced(
+    app: &TestApp,
+    school: &TenantEntry,
+    statements: &str,
+) -> std::collections::BTreeSet<String> {
+    let mut listener = PgListener::connect_with(&app.db.pool).await.unwrap();
+    listener.listen(READS_CHANNEL).await.unwrap();
+    let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(statements.to_owned()))
+        .execute(&mut *tx)
+        .await
+        .unwrap_or_else(|e| panic!("{statements}: {e}"));
+    tx.commit().await.unwrap();
+    let ours = format!("{}:", school.id.get());
+    let mut heard = std::collections::BTreeSet::new();
+    let deadline = Instant::now() + Duration::from_millis(500);
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match tokio::time::timeout(left, listener.recv()).await {
+            Ok(Ok(n)) if n.payload().starts_with(&ours) => {
+                heard.insert(n.payload().to_owned());
+            }
+            Ok(Ok(_)) => continue,
+            Ok(Err(e)) => panic!("listener: {e}"),
+            Err(_) => break,
+        }
+    }
+    heard
+}
+
+#[tokio::test]
+async fn every_table_an_inbox_page_reads_announces_its_changes_for_the_people_it_concerns() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool Postvak", "").await;
+    let teacher = member(&app, &school, "Tessa Leerkracht", &[Role::Teacher]).await;
+    let parent = member(&app, &school, "Petra Ouder", &[Role::Parent]).await;
+    let partner = member(&app, &school, "Paul Ouder", &[Role::Parent]).await;
+    let admins = [
+        member(&app, &school, "Anna Admin", &[Role::SchoolAdmin]).await,
+        member(&app, &school, "Bert Admin", &[Role::SchoolAdmin]).await,
+    ];
+    let who = |people: &[&Member]| -> std::collections::BTreeSet<String> {
+        people
+            .iter()
+            .map(|m| format!("{}:{}", school.id.get(), m.person_id))
+            .collect()
+    };
+    let (t, p, q) = (teacher.person_id, parent.person_id, partner.person_id);
+    const NEWEST: &str = "(SELECT max(id) FROM conversations)";
+    const NEWEST_MESSAGE: &str = "(SELECT max(id) FROM messages)";
+
+    // A parent writes to the teacher: both folders change, the writer's too.
+    let write = format!(
+        "INSERT INTO conversations (subject) VALUES ('Vraag over het schoolreisje');
+         INSERT INTO messages (conversation_id, author_id, body, sent_at)
+              VALUES ({NEWEST}, {p}, 'Mag hij mee?', now());
+         INSERT INTO message_recipients (message_id, person_id) VALUES ({NEWEST_MESSAGE}, {t});"
+    );
+    assert_eq!(
+        people_announced(&app, &school, &write).await,
+        who(&[&teacher, &parent])
+    );
+    // The teacher reads it: only the teacher's folder changes.
+    let read = format!("UPDATE message_recipients SET read_at = now() WHERE person_id = {t}");
+    assert_eq!(
+        people_announced(&app, &school, &read).await,
+        who(&[&teacher])
+    );
+    // The teacher answers: both again.
+    let answer = format!(
+        "INSERT INTO messages (conversation_id, author_id, body, sent_at)
+              VALUES ({NEWEST}, {t}, 'Ja hoor.', now());
+         INSERT INTO message_recipients (message_id, person_id) VALUES ({NEWEST_MESSAGE}, {p});"
+    );
+    assert_eq!(
+        people_announced(&app, &school, &answer).await,
+        who(&[&teacher, &parent])
+    );
+    // Archiving and taking it back: the one who does it.
+    let archive = format!(
+        "INSERT INTO conversation_archive (person_id, conversation_id) VALUES ({p}, {NEWEST})"
+    );
+    assert_eq!(
+        people_announced(&app, &school, &archive).await,
+        who(&[&parent])
+    );
+    let unarchive = format!("DELETE FROM conversation_archive WHERE person_id = {p}");
+    assert_eq!(
+        people_announced(&app, &school, &unarchive).await,
+        who(&[&parent])
+    );
+    // A new subject: everyone whose folder lists it; the same subject: nobody.
+    let subject = format!("UPDATE conversations SET subject = 'Schoolreisje' WHERE id = {NEWEST}");
+    assert_eq!(
+        people_announced(&app, &school, &subject).await,
+        who(&[&teacher, &parent])
+    );
+    assert!(people_announced(&app, &school, &subject).await.is_empty());
+    // A message to the office: every admin reads for it.
+    let to_office = format!(
+        "INSERT INTO conversations (subject) VALUES ('Ziekmelding');
+         INSERT INTO messages (conversation_id, author_id, body, sent_at)
+              VALUES ({NEWEST}, {p}, 'Hij is ziek.', now());
+         INSERT INTO message_recipients (message_id, person_id) VALUES ({NEWEST_MESSAGE}, NULL);"
+    );
+    assert_eq!(
+        people_announced(&app, &school, &to_office).await,
+        who(&[&parent, &admins[0], &admins[1]])
+    );
+    // Partners and their sharing: both partners, old and new.
+    let link = format!(
+        "UPDATE people SET partner_id = {q}, joint_use = true WHERE id = {p};
+         UPDATE people SET partner_id = {p}, joint_use = true WHERE id = {q};"
+    );
+    assert_eq!(
+        people_announced(&app, &school, &link).await,
+        who(&[&parent, &partner])
+    );
+    let share = format!("UPDATE people SET share_conversations = true WHERE id = {q}");
+    assert_eq!(
+        people_announced(&app, &school, &share).await,
+        who(&[&parent, &partner])
+    );
+    // What no inbox shows announces nobody: a draft, the digest's bookkeeping, a setting left
+    // as it was.
+    for quiet in [
+        format!(
+            "INSERT INTO messages (conversation_id, author_id, body) VALUES ({NEWEST}, {t}, 'Concept')"
+        ),
+        format!("UPDATE people SET digest_through = digest_through WHERE id = {p}"),
+        share.clone(),
+    ] {
+        assert!(
+            people_announced(&app, &school, &quiet).await.is_empty(),
+            "an announcement after: {quiet}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_message_a_read_and_an_archive_reach_the_inbox_kept_in_memory() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool Brievenbus", "").await;
+    let host = school_host(&school.slug);
+    let mut teacher = member(&app, &school, "Tessa Leerkracht", &[Role::Teacher]).await;
+    let parent = member(&app, &school, "Petra Ouder", &[Role::Parent]).await;
+    let mut admins = [
+        member(&app, &school, "Anna Admin", &[Role::SchoolAdmin]).await,
+        member(&app, &school, "Bert Admin", &[Role::SchoolAdmin]).await,
+    ];
+    inbox_kept(&app, &school, &mut teacher, &host).await;
+
+    // Written by another process (plain SQL here): it shows, unread.
+    let write = |subject: &str, to: &str| {
+        format!(
+            "INSERT INTO conversations (subject) VALUES ('{subject}');
+             INSERT INTO messages (conversation_id, author_id, body, sent_at)
+                  SELECT max(id), {}, 'Tekst', now() FROM conversations;
+             INSERT INTO message_recipients (message_id, person_id)
+                  SELECT max(id), {to} FROM messages;",
+            parent.person_id
+        )
+    };
+    let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(write(
+        "Gymspullen vergeten",
+        &teacher.person_id.to_string(),
+    )))
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    shows_within(
+        &mut teacher.client,
+        &host,
+        "/messages",
+        "Gymspullen vergeten",
+    )
+    .await;
+    let page = teacher.client.get(&host, "/messages").await.text();
+    assert!(page.contains("class=\"conversation unread\""), "{page}");
+    let conversation: i64 = page
+        .split("id=\"conversation-")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .and_then(|id| id.parse().ok())
+        .expect("the conversation's id");
+    // The page is kept again, not read per request.
+    inbox_kept(&app, &school, &mut teacher, &host).await;
+
+    // Opening it reads it: the very next inbox page says so.
+    let thread = format!("/messages/{conversation}");
+    assert_eq!(teacher.client.get(&host, &thread).await.status, 200);
+    let page = teacher.client.get(&host, "/messages").await.text();
+    assert!(!page.contains("conversation unread"), "{page}");
+    // Archived, it leaves the inbox at once.
+    let archived = teacher
+        .client
+        .post_form(&host, &format!("{thread}/archive"), &[("archived", "true")])
+        .await;
+    assert_eq!(archived.status, 303);
+    let page = teacher.client.get(&host, "/messages").await.text();
+    assert!(!page.contains("Gymspullen vergeten"), "{page}");
+
+    // The office: both admins' inboxes kept; one reads the message, the other sees it read.
+    for admin in &mut admins {
+        inbox_kept(&app, &school, admin, &host).await;
+    }
+    let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(write("Verhuizing", "NULL")))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    for admin in &mut admins {
+        shows_within(&mut admin.client, &host, "/messages", "Verhuizing").await;
+    }
+    let office: i64 = {
+        let page = admins[0].client.get(&host, "/messages").await.text();
+        assert!(page.contains("class=\"conversation unread\""), "{page}");
+        page.split("id=\"conversation-")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .and_then(|id| id.parse().ok())
+            .expect("the office conversation's id")
+    };
+    assert_eq!(
+        admins[0]
+            .client
+            .get(&host, &format!("/messages/{office}"))
+            .await
+            .status,
+        200
+    );
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let page = admins[1].client.get(&host, "/messages").await.text();
+        if page.contains("Verhuizing") && !page.contains("conversation unread") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the other admin still sees it unread: {page}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Asks for the member's inbox until its first page is kept in memory.
+async fn inbox_kept(app: &TestApp, school: &TenantEntry, member: &mut Member, host: &str) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let key = (INBOX, member.person_id);
+    while app
+        .state
+        .school_data
+        .get::<FolderPage>(school.id, key)
+        .is_none()
+    {
+        assert!(Instant::now() < deadline, "the inbox is not kept");
+        assert_eq!(member.client.get(host, "/messages").await.status, 200);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_conversation_opened_last_is_kept_and_a_new_message_subject_or_read_shows_on_it() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool Draadje", "").await;
+    let host = school_host(&school.slug);
+    let mut teacher = member(&app, &school, "Tessa Leerkracht", &[Role::Teacher]).await;
+    let mut parent = member(&app, &school, "Petra Ouder", &[Role::Parent]).await;
+    let (t, p) = (teacher.person_id, parent.person_id);
+    let run = |sql: String| {
+        let pool = app.db.pool.clone();
+        let id = school.id;
+        async move {
+            let mut tx = TenantTx::begin(&pool, id).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        }
+    };
+    // The teacher wrote to the parent (another process: plain SQL).
+    run(format!(
+        "INSERT INTO conversations (subject) VALUES ('Luizencontrole');
+         INSERT INTO messages (conversation_id, author_id, body, sent_at)
+              SELECT max(id), {t}, 'Maandag is er luizencontrole.', now() FROM conversations;
+         INSERT INTO message_recipients (message_id, person_id) SELECT max(id), {p} FROM messages;"
+    ))
+    .await;
+    let conversation: i64 = {
+        let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+        let id = sqlx::query_scalar("SELECT max(id) FROM conversations")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        id
+    };
+    let path = format!("/messages/{conversation}");
+    let thread_kept = |person: i64| {
+        app.state
+            .school_data
+            .get::<Thread>(school.id, (THREAD, person))
+            .is_some_and(|kept| kept.conversation.id == conversation)
+    };
+
+    // The first opening shows it new and marks it read; it is not kept as new.
+    let first = parent.client.get(&host, &path).await.text();
+    assert!(first.contains("class=\"message unread\""), "{first}");
+    assert!(!thread_kept(p), "kept while it showed a message as new");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !thread_kept(p) {
+        assert!(Instant::now() < deadline, "the conversation is not kept");
+        let again = parent.client.get(&host, &path).await.text();
+        assert!(!again.contains("class=\"message unread\""), "{again}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // The teacher sees who read it, kept or not: it is read with every page of theirs.
+    let seen = teacher.client.get(&host, &path).await.text();
+    assert!(
+        seen.contains("<span class=\"read-count\">1</span>"),
+        "{seen}"
+    );
+
+    // A new subject and a new message from another process show on the kept page.
+    run(format!(
+        "UPDATE conversations SET subject = 'Luizencontrole maandag' WHERE id = {conversation}"
+    ))
+    .await;
+    shows_within(&mut parent.client, &host, &path, "Luizencontrole maandag").await;
+    run(format!(
+        "INSERT INTO messages (conversation_id, author_id, body, sent_at)
+              VALUES ({conversation}, {t}, 'Graag haren los.', now());
+         INSERT INTO message_recipients (message_id, person_id) SELECT max(id), {p} FROM messages;"
+    ))
+    .await;
+    shows_within(&mut parent.client, &host, &path, "Graag haren los.").await;
+    // That opening read it: the teacher's count follows at once.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let seen = teacher.client.get(&host, &path).await.text();
+        if seen.matches("<span class=\"read-count\">1</span>").count() == 2 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not read twice: {seen}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Archiving shows at once on the next opening, and someone else is never served the kept
+    // page.
+    while !thread_kept(p) {
+        assert_eq!(parent.client.get(&host, &path).await.status, 200);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let archived = parent
+        .client
+        .post_form(&host, &format!("{path}/archive"), &[("archived", "true")])
+        .await;
+    assert_eq!(archived.status, 303);
+    let page = parent.client.get(&host, &path).await.text();
+    assert!(
+        page.contains("name=\"archived\" value=\"false\""),
+        "not shown archived: {page}"
+    );
+    let mut stranger = member(&app, &school, "Sam Vreemd", &[Role::Parent]).await;
+    assert_eq!(stranger.client.get(&host, &path).await.status, 404);
 }

@@ -4,5 +4,7 @@
 
 pub mod address;
 pub mod by_mail;
+pub mod inbox;
 pub mod reach;
 pub mod store;
+pub mod thread;

@@ -4,6 +4,7 @@
 //! itself: the likely ones offered, others found by name (the page works without script).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -21,6 +22,7 @@ use tenant_router::{CurrentTenant, TenantTx};
 use crate::conversations::address::{self, Address};
 use crate::conversations::reach::{self, Answering, Wanted, Writer};
 use crate::conversations::store::{self, Crowds, Folder, Reader};
+use crate::conversations::{inbox, thread};
 use crate::files::disposition;
 use crate::posts::form_files::{self, FILES_FIELD, KeptFiles, SentPost};
 
@@ -48,7 +50,7 @@ struct FoldersPage<'a> {
     csrf: &'a str,
     folder: Folder,
     folders: [Folder; 4],
-    rows: Vec<store::Listed>,
+    rows: &'a [store::Listed],
     page: i64,
     more: bool,
     /// The partner's conversations about the children of both, when both share them (A8).
@@ -74,23 +76,28 @@ pub async fn folders(
     if !(0..=10_000).contains(&page) {
         return Err(AppError::bad_request("page", "error.form_field_invalid"));
     }
-    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
-    let mut rows = store::folder(&mut tx, reader_of(&viewer), folder, page).await?;
-    let (shared, shared_by) = match folder {
-        Folder::Inbox if page == 0 => {
-            match store::partner_sharing(&mut tx, viewer.person_id).await? {
-                Some(sharing) => (
-                    store::shared_folder(&mut tx, &sharing).await?,
-                    Some(sharing.partner_name),
-                ),
-                None => (Vec::new(), None),
-            }
-        }
-        _ => (Vec::new(), None),
+    let reader = reader_of(&viewer);
+    // The first inbox page is kept in memory; a partner's shared conversations are theirs, and
+    // read every time.
+    let listed = if folder == Folder::Inbox && page == 0 {
+        inbox::first_page(&state, tenant.id(), reader).await?
+    } else {
+        let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
+        let rows = store::folder(&mut tx, reader, folder, page).await?;
+        tx.commit().await?;
+        Arc::new(inbox::FolderPage::without_sharing(reader, rows))
     };
-    tx.commit().await?;
+    let (shared, shared_by) = match &listed.sharing {
+        Some(sharing) => {
+            let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
+            let shared = store::shared_folder(&mut tx, sharing).await?;
+            tx.commit().await?;
+            (shared, Some(sharing.partner_name.clone()))
+        }
+        None => (Vec::new(), None),
+    };
+    let rows = listed.rows.as_slice();
     let more = rows.len() as i64 == store::PAGE_SIZE;
-    rows.truncate(store::PAGE_SIZE as usize);
     pages.show(
         "portal/messages.html",
         &FoldersPage {
@@ -137,9 +144,9 @@ async fn readable(
 #[derive(Debug, Serialize)]
 struct ConversationPage<'a> {
     csrf: &'a str,
-    conversation: store::ConversationRow,
-    messages: Vec<store::MessageRow>,
-    files: BTreeMap<i64, Vec<store::FileRow>>,
+    conversation: &'a store::ConversationRow,
+    messages: &'a [store::MessageRow],
+    files: &'a BTreeMap<i64, Vec<store::FileRow>>,
     archived: bool,
     /// Read with the partner's eyes: their name (no answering, archiving or blocking here).
     shared_by: Option<String>,
@@ -156,7 +163,8 @@ struct Delivery {
 }
 
 /// `GET /messages/{id}`: a conversation as the reader sees it; its messages waiting for
-/// them are read from now on. 404 for anyone who sees none of its messages.
+/// them are read from now on. 404 for anyone who sees none of its messages. The one a person
+/// opened last is kept in memory (`conversations::thread`).
 pub async fn show(
     State(state): State<AppState>,
     tenant: CurrentTenant,
@@ -165,47 +173,104 @@ pub async fn show(
     viewer: Member,
     Path(conversation_id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
-    let (conversation, reader, shared_by) = readable(&mut tx, &viewer, conversation_id).await?;
+    let reader = reader_of(&viewer);
+    let (page, shared_by, delivery) =
+        match thread::kept(&state, tenant.id(), reader, conversation_id) {
+            Some(page) => {
+                let delivery = match own_messages(&page.messages, &viewer, false) {
+                    own if own.is_empty() => BTreeMap::new(),
+                    own => {
+                        let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
+                        let delivery = delivery_of(&mut tx, &own).await?;
+                        tx.commit().await?;
+                        delivery
+                    }
+                };
+                (page, None, delivery)
+            }
+            None => read_thread(&state, tenant.id(), &viewer, conversation_id).await?,
+        };
+    pages.show(
+        "portal/conversation.html",
+        &ConversationPage {
+            csrf: csrf.token(),
+            conversation: &page.conversation,
+            messages: &page.messages,
+            files: &page.files,
+            archived: page.archived,
+            shared_by,
+            delivery,
+        },
+    )
+}
+
+/// Reads a conversation for the viewer, marks what waited for them read, and keeps it for
+/// their next visit (not when read with a partner's eyes).
+async fn read_thread(
+    state: &AppState,
+    tenant: tenant_router::TenantId,
+    viewer: &Viewer,
+    conversation_id: i64,
+) -> Result<(Arc<thread::Thread>, Option<String>, BTreeMap<i64, Delivery>), AppError> {
+    // Taken before the transaction begins: a change announced meanwhile voids what it reads.
+    let ticket = state.school_data.ticket(tenant);
+    let mut tx = TenantTx::begin(&state.schools, tenant).await?;
+    state.school_data.learn_announces(&mut tx).await?;
+    let (conversation, reader, shared_by) = readable(&mut tx, viewer, conversation_id).await?;
     let messages = store::messages(&mut tx, reader, conversation_id).await?;
     let mut files: BTreeMap<i64, Vec<store::FileRow>> = BTreeMap::new();
     for file in store::files(&mut tx, reader, conversation_id).await? {
         files.entry(file.message_id).or_default().push(file);
     }
-    // Staff see of their own messages who read them (N7).
-    let own: Vec<i64> = messages
-        .iter()
-        .filter(|m| m.own && shared_by.is_none() && viewer.is_staff())
-        .map(|m| m.id)
-        .collect();
-    let mut delivery: BTreeMap<i64, Delivery> = BTreeMap::new();
-    if !own.is_empty() {
-        for row in store::delivery(&mut tx, &own).await? {
-            let entry = delivery.entry(row.message_id).or_default();
-            entry.read += usize::from(row.read_at.is_some());
-            entry.noticed += usize::from(row.noticed_at.is_some());
-            entry.recipients.push(row);
-        }
-    }
+    let own = own_messages(&messages, viewer, shared_by.is_some());
+    let delivery = delivery_of(&mut tx, &own).await?;
     let archived = store::is_archived(&mut tx, viewer.person_id, conversation_id).await?;
     // A read-only member reads too: marking what they read is not a change of theirs. What
     // a partner reads stays unread for the one it was sent to.
-    if shared_by.is_none() {
-        store::mark_read(&mut tx, reader, conversation_id).await?;
-    }
+    let marked = match shared_by {
+        None => store::mark_read(&mut tx, reader, conversation_id).await?,
+        Some(_) => 0,
+    };
     tx.commit().await?;
-    pages.show(
-        "portal/conversation.html",
-        &ConversationPage {
-            csrf: csrf.token(),
-            conversation,
-            messages,
-            files,
-            archived,
-            shared_by,
-            delivery,
-        },
-    )
+    if marked > 0 {
+        // Also voids the ticket: this page shows those messages as new, the next one not.
+        inbox::changed_by(state, tenant, viewer.person_id);
+    }
+    let page = Arc::new(thread::Thread {
+        admin: reader.admin,
+        conversation,
+        messages,
+        files,
+        archived,
+    });
+    if shared_by.is_none() {
+        thread::keep(state, ticket, reader, page.clone());
+    }
+    Ok((page, shared_by, delivery))
+}
+
+/// The viewer's own messages among `messages`, whose delivery they see (N7): staff's, and
+/// not when reading with a partner's eyes.
+fn own_messages(messages: &[store::MessageRow], viewer: &Viewer, shared: bool) -> Vec<i64> {
+    if shared || !viewer.is_staff() {
+        return Vec::new();
+    }
+    messages.iter().filter(|m| m.own).map(|m| m.id).collect()
+}
+
+/// Who received each of `own` messages, read them and got its mail.
+async fn delivery_of(tx: &mut TenantTx, own: &[i64]) -> Result<BTreeMap<i64, Delivery>, AppError> {
+    let mut delivery: BTreeMap<i64, Delivery> = BTreeMap::new();
+    if own.is_empty() {
+        return Ok(delivery);
+    }
+    for row in store::delivery(tx, own).await? {
+        let entry = delivery.entry(row.message_id).or_default();
+        entry.read += usize::from(row.read_at.is_some());
+        entry.noticed += usize::from(row.noticed_at.is_some());
+        entry.recipients.push(row);
+    }
+    Ok(delivery)
 }
 
 /// `GET /messages/{id}/files/{file_id}`: a file of a message the reader sees.
@@ -251,6 +316,7 @@ pub async fn archive(
         .ok_or(AppError::NotFound)?;
     store::archive(&mut tx, reader, conversation_id, form.archived).await?;
     tx.commit().await?;
+    inbox::changed_by(&state, tenant.id(), viewer.person_id);
     let to = if form.archived {
         "/messages".to_owned()
     } else {
@@ -1034,6 +1100,10 @@ async fn send_message(
         send_as_mailing(state, tenant, &mut tx, viewer, form, about).await?;
     }
     tx.commit().await?;
+    inbox::changed_by(state, tenant.id(), viewer.person_id);
+    for recipient in recipients.iter().filter_map(|r| r.person_id) {
+        inbox::changed_by(state, tenant.id(), recipient);
+    }
     Ok(format!("/messages/{conversation_id}#message-{message_id}"))
 }
 

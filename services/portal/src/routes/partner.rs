@@ -415,6 +415,7 @@ pub async fn share_conversations(
     let mut tx = TenantTx::begin(&state.schools, tenant.id()).await?;
     crate::conversations::store::set_sharing(&mut tx, viewer.person_id, on).await?;
     tx.commit().await?;
+    crate::conversations::inbox::changed_by(&state, tenant.id(), viewer.person_id);
     Ok(Redirect::to("/partner?done=share_conversations").into_response())
 }
 
