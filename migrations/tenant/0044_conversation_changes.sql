@@ -94,3 +94,37 @@ CREATE TRIGGER sharing_changed AFTER UPDATE OF partner_id, joint_use, share_conv
     WHEN ((OLD.partner_id, OLD.joint_use, OLD.share_conversations)
           IS DISTINCT FROM (NEW.partner_id, NEW.joint_use, NEW.share_conversations))
     EXECUTE FUNCTION announce_partners();
+
+-- Who received an author's message, read it and got its mail (N7) shows on the conversation
+-- as its author keeps it: a read or notice mark announces the message's author too (the
+-- office's message: every admin), and so does its mail's state in the outbox
+-- (`platform.outbox`, which calls `announce_message_author` by the message's id).
+CREATE FUNCTION announce_message_author(message bigint) RETURNS void
+LANGUAGE plpgsql
+SET search_path FROM CURRENT
+AS $$
+DECLARE
+    written messages%ROWTYPE;
+BEGIN
+    SELECT * INTO written FROM messages WHERE id = message;
+    IF FOUND THEN
+        PERFORM announce_person(current_schema(),
+                                CASE WHEN written.for_office THEN 0 ELSE written.author_id END);
+    END IF;
+END
+$$;
+
+CREATE FUNCTION announce_recipient_marks() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path FROM CURRENT
+AS $$
+BEGIN
+    PERFORM announce_message_author(NEW.message_id);
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER delivery_changed AFTER UPDATE OF read_at, noticed_at ON message_recipients
+    FOR EACH ROW
+    WHEN ((OLD.read_at, OLD.noticed_at) IS DISTINCT FROM (NEW.read_at, NEW.noticed_at))
+    EXECUTE FUNCTION announce_recipient_marks();

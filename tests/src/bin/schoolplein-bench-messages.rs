@@ -219,7 +219,7 @@ async fn main() -> anyhow::Result<()> {
     );
     let seen = parent_client.get(&host, &parents_thread_path).await;
     anyhow::ensure!(
-        seen.status == 200 && seen.text().matches("class=\"message").count() == 5,
+        seen.status == 200 && seen.text().matches("id=\"message-").count() == 5,
         "the parent's thread answered {}",
         seen.status
     );

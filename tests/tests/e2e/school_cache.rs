@@ -603,11 +603,11 @@ async fn every_table_an_inbox_page_reads_announces_its_changes_for_the_people_it
         people_announced(&app, &school, &write).await,
         who(&[&teacher, &parent])
     );
-    // The teacher reads it: only the teacher's folder changes.
+    // The teacher reads it: the teacher's folder changes, and the parent sees who read it.
     let read = format!("UPDATE message_recipients SET read_at = now() WHERE person_id = {t}");
     assert_eq!(
         people_announced(&app, &school, &read).await,
-        who(&[&teacher])
+        who(&[&teacher, &parent])
     );
     // The teacher answers: both again.
     let answer = format!(
@@ -619,6 +619,43 @@ async fn every_table_an_inbox_page_reads_announces_its_changes_for_the_people_it
         people_announced(&app, &school, &answer).await,
         who(&[&teacher, &parent])
     );
+    // The answer's notice mail: the recipient, and the author, who sees it noticed, queued
+    // and sent (N7).
+    let noticed = format!("UPDATE message_recipients SET noticed_at = now() WHERE person_id = {p}");
+    assert_eq!(
+        people_announced(&app, &school, &noticed).await,
+        who(&[&teacher, &parent])
+    );
+    let tenant = school.id.get();
+    let queued = format!(
+        "INSERT INTO platform.outbox (tenant_id, recipient, subject, body_text, body_html,
+                                      message_id, person_id, about)
+         VALUES ({tenant}, 'ouder@example.nl', 'Nieuw bericht', 'Tekst', '<p>Tekst</p>',
+                 '<bericht-{tenant}@schoolplein.test>', {p}, 'message:' || {NEWEST_MESSAGE})"
+    );
+    assert_eq!(
+        people_announced(&app, &school, &queued).await,
+        who(&[&teacher])
+    );
+    let sent = format!(
+        "UPDATE platform.outbox SET sent_at = now() WHERE message_id = '<bericht-{tenant}@schoolplein.test>'"
+    );
+    assert_eq!(
+        people_announced(&app, &school, &sent).await,
+        who(&[&teacher])
+    );
+    // An address that stops taking mail: the schools of its account, whole.
+    let bounced = format!(
+        "INSERT INTO platform.undeliverable_addresses (address, reason)
+         VALUES (lower('{}'), 'smtp permanent rejection 550')",
+        parent.email
+    );
+    assert!(announces(&app, &school, &bounced).await);
+    let fixed = format!(
+        "DELETE FROM platform.undeliverable_addresses WHERE address = lower('{}')",
+        parent.email
+    );
+    assert!(announces(&app, &school, &fixed).await);
     // Archiving and taking it back: the one who does it.
     let archive = format!(
         "INSERT INTO conversation_archive (person_id, conversation_id) VALUES ({p}, {NEWEST})"
@@ -862,12 +899,18 @@ async fn the_conversation_opened_last_is_kept_and_a_new_message_subject_or_read_
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
-    // The teacher sees who read it, kept or not: it is read with every page of theirs.
+    // The teacher sees who read it; their page is kept too.
     let seen = teacher.client.get(&host, &path).await.text();
     assert!(
         seen.contains("<span class=\"read-count\">1</span>"),
         "{seen}"
     );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !thread_kept(t) {
+        assert!(Instant::now() < deadline, "the teacher's page is not kept");
+        assert_eq!(teacher.client.get(&host, &path).await.status, 200);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 
     // A new subject and a new message from another process show on the kept page.
     run(format!(
@@ -890,6 +933,34 @@ async fn the_conversation_opened_last_is_kept_and_a_new_message_subject_or_read_
             break;
         }
         assert!(Instant::now() < deadline, "not read twice: {seen}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // The parent's address stops taking mail: the teacher's kept page says so, and stops
+    // when it is fixed.
+    let bounced = |sql: &'static str| {
+        let pool = app.db.pool.clone();
+        let address = parent.email.to_lowercase();
+        async move {
+            sqlx::query(sql).bind(address).execute(&pool).await.unwrap();
+        }
+    };
+    bounced(
+        "INSERT INTO platform.undeliverable_addresses (address, reason)
+         VALUES ($1, 'smtp permanent rejection 550')",
+    )
+    .await;
+    shows_within(&mut teacher.client, &host, &path, "class=\"read bounced\"").await;
+    bounced("DELETE FROM platform.undeliverable_addresses WHERE address = $1").await;
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while teacher
+        .client
+        .get(&host, &path)
+        .await
+        .text()
+        .contains(" bounced\"")
+    {
+        assert!(Instant::now() < deadline, "still shown undeliverable");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 

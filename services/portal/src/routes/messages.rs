@@ -151,15 +151,7 @@ struct ConversationPage<'a> {
     /// Read with the partner's eyes: their name (no answering, archiving or blocking here).
     shared_by: Option<String>,
     /// For staff, per message of their own: each recipient, read or not, noticed or not (N7).
-    delivery: BTreeMap<i64, Delivery>,
-}
-
-/// Whether a message arrived, as its author sees it.
-#[derive(Debug, Default, Serialize)]
-struct Delivery {
-    read: usize,
-    noticed: usize,
-    recipients: Vec<store::DeliveryRow>,
+    delivery: &'a BTreeMap<i64, thread::Delivery>,
 }
 
 /// `GET /messages/{id}`: a conversation as the reader sees it; its messages waiting for
@@ -174,22 +166,17 @@ pub async fn show(
     Path(conversation_id): Path<i64>,
 ) -> Result<Response, AppError> {
     let reader = reader_of(&viewer);
-    let (page, shared_by, delivery) =
-        match thread::kept(&state, tenant.id(), reader, conversation_id) {
-            Some(page) => {
-                let delivery = match own_messages(&page.messages, &viewer, false) {
-                    own if own.is_empty() => BTreeMap::new(),
-                    own => {
-                        let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
-                        let delivery = delivery_of(&mut tx, &own).await?;
-                        tx.commit().await?;
-                        delivery
-                    }
-                };
-                (page, None, delivery)
-            }
-            None => read_thread(&state, tenant.id(), &viewer, conversation_id).await?,
-        };
+    let kept = thread::kept(
+        &state,
+        tenant.id(),
+        reader,
+        viewer.is_staff(),
+        conversation_id,
+    );
+    let (page, shared_by) = match kept {
+        Some(page) => (page, None),
+        None => read_thread(&state, tenant.id(), &viewer, conversation_id).await?,
+    };
     pages.show(
         "portal/conversation.html",
         &ConversationPage {
@@ -199,7 +186,7 @@ pub async fn show(
             files: &page.files,
             archived: page.archived,
             shared_by,
-            delivery,
+            delivery: &page.delivery,
         },
     )
 }
@@ -211,7 +198,7 @@ async fn read_thread(
     tenant: tenant_router::TenantId,
     viewer: &Viewer,
     conversation_id: i64,
-) -> Result<(Arc<thread::Thread>, Option<String>, BTreeMap<i64, Delivery>), AppError> {
+) -> Result<(Arc<thread::Thread>, Option<String>), AppError> {
     // Taken before the transaction begins: a change announced meanwhile voids what it reads.
     let ticket = state.school_data.ticket(tenant);
     let mut tx = TenantTx::begin(&state.schools, tenant).await?;
@@ -222,8 +209,17 @@ async fn read_thread(
     for file in store::files(&mut tx, reader, conversation_id).await? {
         files.entry(file.message_id).or_default().push(file);
     }
-    let own = own_messages(&messages, viewer, shared_by.is_some());
-    let delivery = delivery_of(&mut tx, &own).await?;
+    // Staff see of their own messages who read them (N7), not with a partner's eyes.
+    let own: Vec<i64> = messages
+        .iter()
+        .filter(|m| m.own && shared_by.is_none() && viewer.is_staff())
+        .map(|m| m.id)
+        .collect();
+    let delivery = if own.is_empty() {
+        BTreeMap::new()
+    } else {
+        thread::Delivery::of(store::delivery(&mut tx, &own).await?)
+    };
     let archived = store::is_archived(&mut tx, viewer.person_id, conversation_id).await?;
     // A read-only member reads too: marking what they read is not a change of theirs. What
     // a partner reads stays unread for the one it was sent to.
@@ -238,39 +234,17 @@ async fn read_thread(
     }
     let page = Arc::new(thread::Thread {
         admin: reader.admin,
+        staff: viewer.is_staff(),
         conversation,
         messages,
         files,
         archived,
+        delivery,
     });
     if shared_by.is_none() {
         thread::keep(state, ticket, reader, page.clone());
     }
-    Ok((page, shared_by, delivery))
-}
-
-/// The viewer's own messages among `messages`, whose delivery they see (N7): staff's, and
-/// not when reading with a partner's eyes.
-fn own_messages(messages: &[store::MessageRow], viewer: &Viewer, shared: bool) -> Vec<i64> {
-    if shared || !viewer.is_staff() {
-        return Vec::new();
-    }
-    messages.iter().filter(|m| m.own).map(|m| m.id).collect()
-}
-
-/// Who received each of `own` messages, read them and got its mail.
-async fn delivery_of(tx: &mut TenantTx, own: &[i64]) -> Result<BTreeMap<i64, Delivery>, AppError> {
-    let mut delivery: BTreeMap<i64, Delivery> = BTreeMap::new();
-    if own.is_empty() {
-        return Ok(delivery);
-    }
-    for row in store::delivery(tx, own).await? {
-        let entry = delivery.entry(row.message_id).or_default();
-        entry.read += usize::from(row.read_at.is_some());
-        entry.noticed += usize::from(row.noticed_at.is_some());
-        entry.recipients.push(row);
-    }
-    Ok(delivery)
+    Ok((page, shared_by))
 }
 
 /// `GET /messages/{id}/files/{file_id}`: a file of a message the reader sees.
