@@ -310,6 +310,12 @@ async fn kept_sessions_password_changes_and_signing_out_everywhere() {
         account.contains("Chrome · Android") && account.contains("Firefox · Linux"),
         "{account}"
     );
+    // When each began, in Dutch time as every other time on the site (never UTC).
+    assert!(!account.contains("UTC"), "{account}");
+    assert!(
+        account.matches("sinds vandaag ").count() + account.matches("sinds gisteren ").count() == 2,
+        "{account}"
+    );
 
     // Changing the password: wrong current one, a common new one, then a good one.
     let wrong = laptop

@@ -1,7 +1,7 @@
 //! The person's own account page, shown by the account's forms and the address change.
 
 use axum::response::Response;
-use chrono::{TimeZone, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use http::StatusCode;
 use schoolplein_kernel::csrf::Csrf;
 use schoolplein_kernel::forms::{Mistake, Typed};
@@ -12,7 +12,8 @@ use serde::Serialize;
 #[derive(Debug, Serialize)]
 struct SessionRow {
     device: String,
-    started: String,
+    /// Shown in Dutch time by the page (`when`).
+    started: Option<DateTime<Utc>>,
     kept: bool,
     current: bool,
 }
@@ -88,11 +89,7 @@ pub async fn render(
         .into_iter()
         .map(|s| SessionRow {
             device: s.data.device,
-            started: Utc
-                .timestamp_opt(s.data.created_at, 0)
-                .single()
-                .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-                .unwrap_or_default(),
+            started: Utc.timestamp_opt(s.data.created_at, 0).single(),
             kept: s.data.keep,
             current: s.id == signed_in.session,
         })
