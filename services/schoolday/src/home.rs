@@ -1,6 +1,6 @@
 //! What the school day puts on a member of staff's home page: today's absent children of the
-//! groups they teach (for an admin, how many are absent in the whole school), and for an admin
-//! the leave requests waiting for a decision.
+//! groups they teach and those on leave (for an admin, how many are absent in the whole
+//! school), and for an admin the leave requests waiting for a decision.
 
 use schoolplein_calendar::display::Names;
 use schoolplein_calendar::zone;
@@ -8,7 +8,7 @@ use schoolplein_kernel::{AppError, AppState, Language, Role, Viewer};
 use serde::Serialize;
 use tenant_router::{TenantId, TenantTx};
 
-use crate::db::absences;
+use crate::db::{absences, leave};
 use crate::display::{AbsenceView, Shown};
 use crate::routes::today::by_group;
 
@@ -21,6 +21,18 @@ pub struct AbsentToday {
     pub taught_total: usize,
     /// For admins: how many in the whole school.
     pub school_total: Option<usize>,
+    /// Children of those groups on leave today (approved, or a religious obligation noted),
+    /// while the leave module is on.
+    pub on_leave: Vec<OnLeaveToday>,
+}
+
+/// A child on leave today.
+#[derive(Debug, Serialize)]
+pub struct OnLeaveToday {
+    pub child: String,
+    pub group: Option<String>,
+    /// The kind of leave (`important_circumstances`, …), named by the page.
+    pub kind: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -29,13 +41,15 @@ pub struct AbsentGroup {
     pub absences: Vec<AbsenceView>,
 }
 
-/// Today's absences for a member of staff; `None` for anyone else. Read fresh on every visit
-/// (one short query): reports keep coming in all morning.
+/// Today's absences for a member of staff, and with `leave_on` the children on leave; `None`
+/// for anyone else. Read fresh on every visit (short queries): reports keep coming in all
+/// morning.
 pub async fn absent_today(
     state: &AppState,
     tenant: TenantId,
     viewer: &Viewer,
     language: Language,
+    leave_on: bool,
 ) -> Result<Option<AbsentToday>, AppError> {
     if !viewer.is_staff() {
         return Ok(None);
@@ -53,6 +67,11 @@ pub async fn absent_today(
     } else {
         None
     };
+    let on_leave = if leave_on && !taught.is_empty() {
+        leave::on_leave(&mut tx, today, Some(&taught)).await?
+    } else {
+        Vec::new()
+    };
     tx.commit().await?;
     let names = Names::new(state.templates.catalog(), language);
     let shown = Shown {
@@ -68,6 +87,14 @@ pub async fn absent_today(
             .map(|(name, absences)| AbsentGroup { name, absences })
             .collect(),
         school_total,
+        on_leave: on_leave
+            .into_iter()
+            .map(|l| OnLeaveToday {
+                child: l.child,
+                group: l.group_name,
+                kind: l.kind,
+            })
+            .collect(),
     }))
 }
 

@@ -531,6 +531,17 @@ async fn leave_follows_the_law_is_decided_with_a_letter_and_stays_within_the_fam
         on_leave.contains("Sanne de Vries") && on_leave.contains("Gewichtige omstandigheden"),
         "{day}"
     );
+    // And on the teacher's home page, beside today's sick reports.
+    let home = teacher.client.get(&host, "/").await.text();
+    let on_leave = schoolplein_tests::part_of(&home, "id=\"home-on-leave\"", "</ul>");
+    assert!(
+        on_leave.contains("Sanne de Vries") && on_leave.contains("Gewichtige omstandigheden"),
+        "{home}"
+    );
+    // Not on a day outside it.
+    app.state.clock.set(at("2026-11-30T07:00:00Z"));
+    let home = teacher.client.get(&host, "/").await.text();
+    assert!(!home.contains("id=\"home-on-leave\""), "{home}");
 
     // Another school's admin reaches nothing of this school's requests.
     let other_school = app.create_school("Basisschool Elders", "").await;

@@ -152,7 +152,9 @@ pub async fn show_home(
     };
     let absence_on = settings.is_on(Module::Absence);
     let absent_today = if absence_on {
-        schoolplein_schoolday::home::absent_today(&state, tenant.id(), &viewer, language).await?
+        let leave_on = settings.is_on(Module::Leave);
+        schoolplein_schoolday::home::absent_today(&state, tenant.id(), &viewer, language, leave_on)
+            .await?
     } else {
         None
     };
