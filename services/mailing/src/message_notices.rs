@@ -12,7 +12,7 @@ use schoolplein_kernel::Language;
 use serde::Serialize;
 use tenant_router::TenantTx;
 
-use crate::replies::ReplyTarget;
+use crate::replies::{ReplyFor, ReplyTarget};
 use crate::{Letterhead, MailError, MailExtras, MailRequest, Outbox};
 
 /// How long a message waits unread before its notice goes: long enough for someone who is in
@@ -27,6 +27,17 @@ struct Noticed {
     author: Option<String>,
     messages: i64,
     link: String,
+}
+
+/// One person's notice, before its links are made.
+struct Notice<'a> {
+    person_id: i64,
+    name: &'a str,
+    email: &'a str,
+    language: Option<&'a str>,
+    messages: i64,
+    conversations: Vec<Noticed>,
+    target: ReplyTarget,
 }
 
 #[derive(Debug, Serialize)]
@@ -120,8 +131,9 @@ pub async fn send_due(
         .collect();
     let letterhead = Letterhead::load(tx).await?;
     let inbox = url("/messages");
-    let mut mailed = 0;
-    let mut batch = outbox.batch();
+    // First what each notice names; then every unsubscribe link and reply address in one
+    // statement each, not two per person.
+    let mut notices: Vec<Notice<'_>> = Vec::new();
     for (person_id, ids) in &due {
         let Some((_, name, email, language)) = addressees.iter().find(|a| a.0 == *person_id) else {
             continue;
@@ -148,40 +160,54 @@ pub async fn send_due(
                 )),
             }
         }
-        let conversations_named: Vec<i64> = conversations.iter().map(|(c, _)| *c).collect();
-        let conversations: Vec<Noticed> = conversations.into_iter().map(|(_, n)| n).collect();
-        let unsubscribe = url(&crate::unsubscribe::link(
-            tx,
-            *person_id,
-            crate::unsubscribe::Unsubscribe::MessageNotices,
-        )
-        .await?);
         // An answer by mail joins the conversation, when the notice names just one.
-        let target = match conversations_named.as_slice() {
-            [one] => ReplyTarget::Conversation(*one),
+        let target = match conversations.as_slice() {
+            [(one, _)] => ReplyTarget::Conversation(*one),
             _ => ReplyTarget::Several,
         };
-        let reply_to = outbox.reply_address(tx, *person_id, target).await?;
-        let answer_by_mail = reply_to.is_some() && matches!(target, ReplyTarget::Conversation(_));
+        notices.push(Notice {
+            person_id: *person_id,
+            name,
+            email,
+            language: language.as_deref(),
+            messages: ids.len() as i64,
+            conversations: conversations.into_iter().map(|(_, n)| n).collect(),
+            target,
+        });
+    }
+    let noticed_people: Vec<i64> = notices.iter().map(|n| n.person_id).collect();
+    let unsubscribes = crate::unsubscribe::links(
+        tx,
+        &noticed_people,
+        crate::unsubscribe::Unsubscribe::MessageNotices,
+    )
+    .await?;
+    let wanted: Vec<ReplyFor> = notices.iter().map(|n| (n.person_id, n.target)).collect();
+    let replies = outbox.reply_addresses(tx, &wanted).await?;
+    let mut mailed = 0;
+    let mut batch = outbox.batch();
+    for ((notice, unsubscribe), reply_to) in notices.iter().zip(unsubscribes).zip(replies) {
+        let answer_by_mail =
+            reply_to.is_some() && matches!(notice.target, ReplyTarget::Conversation(_));
         batch
             .add_with(
                 tx,
                 MailRequest {
-                    to: email,
+                    to: notice.email,
                     template: "mailing/message_notice",
-                    language: Language::of_account(language.as_deref()),
+                    language: Language::of_account(notice.language),
                     urgent: false,
                     context: &NoticeMail {
-                        name,
-                        conversations: &conversations,
-                        messages: ids.len() as i64,
+                        name: notice.name,
+                        conversations: &notice.conversations,
+                        messages: notice.messages,
                         inbox: &inbox,
                         answer_by_mail,
                     },
                     letterhead: Some(&letterhead),
                 },
                 MailExtras {
-                    list_unsubscribe: Some(unsubscribe),
+                    list_unsubscribe: Some(url(&unsubscribe)),
                     reply_to,
                     ..MailExtras::default()
                 },
