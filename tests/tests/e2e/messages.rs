@@ -1787,3 +1787,94 @@ async fn a_notice_unsubscribes_in_one_click_without_a_session_once_and_never_by_
     assert_eq!(replayed.status, 200);
     assert!(notices_on(&app).await, "a used link does nothing again");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notices_to_several_people_in_one_minute_each_carry_that_person_s_own_links() {
+    let db = schoolplein_tests::TestDb::fresh().await;
+    let mailbox = schoolplein_tests::mailbox::Mailbox::start(&db).await;
+    let app = TestApp::spawn_with(schoolplein_tests::TestAppOptions {
+        db: Some(db),
+        ..schoolplein_tests::TestAppOptions::default()
+    })
+    .await;
+    let school = app.create_school("Basisschool De Klimop", "").await;
+    let host = school_host(&school.slug);
+    let mut admin = school::member(&app, &school, "Anna Admin", &[Role::SchoolAdmin]).await;
+    school::import_sample(&mut admin.client, &school).await;
+    let mut teacher = school::member(&app, &school, "Tessa Leerkracht", &[Role::Teacher]).await;
+    let petra = parent(&app, &school, "Petra Pieters", "2026001", false).await;
+    let karim = parent(&app, &school, "Karim Bakker", "2026002", false).await;
+    let mut conversations = Vec::new();
+    for (who, subject) in [(&petra, "Voor Petra"), (&karim, "Voor Karim")] {
+        let to = format!("person:{}", who.person_id);
+        conversations.push(conversation_of(
+            &send(&mut teacher.client, &host, &[&to], subject, "Tekst").await,
+        ));
+    }
+    // One sweep notices both: their links are written together, and must not be swapped.
+    assert_eq!(notices_at(&app, 6).await, 2);
+    let notices_on = |person: i64| {
+        let pool = app.db.pool.clone();
+        let id = school.id;
+        async move {
+            let mut tx = TenantTx::begin(&pool, id).await.unwrap();
+            let on: bool = sqlx::query_scalar("SELECT message_notices FROM people WHERE id = $1")
+                .bind(person)
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap();
+            tx.rollback().await.unwrap();
+            on
+        }
+    };
+    let mut unsubscribe_paths = Vec::new();
+    for (who, conversation) in [(&petra, conversations[0]), (&karim, conversations[1])] {
+        mailbox.wait_for(&who.email, 1).await;
+        let mail = mailbox
+            .smtp
+            .received()
+            .into_iter()
+            .find(|m| {
+                m.rcpt_to
+                    .iter()
+                    .any(|to| to.eq_ignore_ascii_case(&who.email))
+            })
+            .expect("the notice at the server");
+        // The reply address answers into this person's own conversation, as this person.
+        let reply_to = mail.header("Reply-To").expect("a reply address");
+        let local = reply_to
+            .trim_matches(|c| c == '<' || c == '>')
+            .split_once('@')
+            .map(|(local, _)| local.to_owned())
+            .expect("an address");
+        let (tenant, token) =
+            schoolplein_mailing::replies::parse_local(&local).expect("a reply address");
+        assert_eq!(tenant, school.id);
+        let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+        let found = schoolplein_mailing::replies::find(&mut tx, token)
+            .await
+            .unwrap()
+            .expect("the reply address is known");
+        tx.rollback().await.unwrap();
+        assert_eq!(found.person_id, who.person_id);
+        assert_eq!(
+            found.target,
+            schoolplein_mailing::replies::ReplyTarget::Conversation(conversation)
+        );
+        let list = mail.header("List-Unsubscribe").expect("List-Unsubscribe");
+        let path = list
+            .trim_matches(|c| c == '<' || c == '>')
+            .split_once("/unsubscribe/")
+            .map(|(_, token)| format!("/unsubscribe/{token}"))
+            .expect("an unsubscribe address");
+        unsubscribe_paths.push(path);
+    }
+    // Karim's link turns off Karim's notices, and Petra's stay on.
+    let mut stranger = Client::new(app.addr);
+    let done = stranger
+        .post_raw(&host, &unsubscribe_paths[1], "List-Unsubscribe=One-Click")
+        .await;
+    assert_eq!(done.status, 200, "{}", done.text());
+    assert!(!notices_on(karim.person_id).await);
+    assert!(notices_on(petra.person_id).await);
+}
