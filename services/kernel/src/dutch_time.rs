@@ -40,6 +40,11 @@ const MONTHS_EN: [&str; 12] = [
 const WEEKDAYS_NL: [&str; 7] = ["ma", "di", "wo", "do", "vr", "za", "zo"];
 const WEEKDAYS_EN: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 
+/// The day it is now in the Netherlands.
+pub fn today() -> NaiveDate {
+    Utc::now().with_timezone(&Amsterdam).date_naive()
+}
+
 /// `at` as shown to a reader of `language` at `now`.
 pub fn show(at: DateTime<Utc>, now: DateTime<Utc>, language: Language, style: Style) -> String {
     let local = at.with_timezone(&Amsterdam);

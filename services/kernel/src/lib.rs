@@ -21,6 +21,7 @@ pub mod nav_counts;
 pub mod page;
 pub mod passwords;
 pub mod pdf;
+pub mod rendered;
 pub mod school_cache;
 pub mod session;
 pub mod settings;

@@ -45,6 +45,12 @@ impl Pages {
         &self.templates
     }
 
+    /// The part of a page `name` rendered with `part` as its context, for HTML kept with
+    /// what the school cache keeps (`kernel::rendered`).
+    pub fn render_part(&self, name: &str, part: &impl Serialize) -> Result<String, AppError> {
+        Ok(self.templates.render_part(name, self.language, part)?)
+    }
+
     /// The template `name` rendered with `page` as its context (200).
     pub fn show(&self, name: &str, page: &impl Serialize) -> Result<Response, AppError> {
         self.show_with(StatusCode::OK, name, page)

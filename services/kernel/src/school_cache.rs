@@ -401,6 +401,11 @@ impl SchoolCache {
         self.lock().schools.values().map(|s| s.entries.len()).sum()
     }
 
+    /// About how much memory the entries take (as their `bytes` said when kept).
+    pub fn bytes(&self) -> usize {
+        self.lock().bytes
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -119,6 +119,27 @@ impl Templates {
         language: Language,
         page: &impl Serialize,
     ) -> Result<String, TemplateError> {
+        self.render_in(name, language, page, true)
+    }
+
+    /// Renders `name`, a part of a page (rows kept rendered, `kernel::rendered`), in
+    /// `language`: like [`Self::render`], without the frame, which the page around it shows.
+    pub fn render_part(
+        &self,
+        name: &str,
+        language: Language,
+        part: &impl Serialize,
+    ) -> Result<String, TemplateError> {
+        self.render_in(name, language, part, false)
+    }
+
+    fn render_in(
+        &self,
+        name: &str,
+        language: Language,
+        page: &impl Serialize,
+        framed: bool,
+    ) -> Result<String, TemplateError> {
         let tera_error = |e: tera::Error| TemplateError::Tera {
             name: name.to_owned(),
             message: chain(&e),
@@ -132,7 +153,8 @@ impl Templates {
         context.insert("t", texts);
         context.insert("lang", language.tag());
         // A page rendered while serving a school's request shows its frame; mails never do.
-        if !name.starts_with("mail/")
+        if framed
+            && !name.starts_with("mail/")
             && let Some(frame) = crate::frame::current()
         {
             context.insert("frame", &*frame);

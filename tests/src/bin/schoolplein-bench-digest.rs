@@ -179,7 +179,7 @@ async fn fill(pool: &PgPool, schools: u32, parents: u32) -> anyhow::Result<()> {
         tx.commit().await?;
     }
     // Only this run's digests in the outbox, so `check` counts them.
-    sqlx::query("TRUNCATE platform.outbox")
+    sqlx::query("TRUNCATE platform.outbox CASCADE")
         .execute(pool)
         .await?;
     let mut out = std::io::stdout().lock();

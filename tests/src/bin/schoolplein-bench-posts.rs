@@ -52,6 +52,13 @@ struct Args {
     /// Posts in each school of the fleet run.
     #[arg(long, default_value_t = 150)]
     fleet_posts: u32,
+    /// The fleet run's pages (some of timeline, group, month).
+    #[arg(long, value_delimiter = ',', default_value = "timeline,group,month")]
+    fleet_pages: Vec<String>,
+    /// The fleet run's cases (some of still, changing: nothing changing, a post changed
+    /// every 50 ms).
+    #[arg(long, value_delimiter = ',', default_value = "still,changing")]
+    fleet_cases: Vec<String>,
 }
 
 const PASSWORD: &str = "Bench-Wacht-2026!";
@@ -300,8 +307,20 @@ async fn main() -> anyhow::Result<()> {
     config.mail.smtp.port = smtp.port();
     let platform = schoolplein_kernel::db::postgres_pool(&config.database)?;
     tenant_router::fleet::migrate_platform(&platform).await?;
+    // Schools made by an older build (the fleet is kept between runs) get this build's tables.
+    let migrated = tenant_router::fleet::migrate_fleet(
+        &platform,
+        &tenant_router::TenantMigrations::embedded(),
+        &tenant_router::fleet::FleetOptions::default(),
+    )
+    .await?;
+    anyhow::ensure!(
+        migrated.failures.is_empty(),
+        "{} schools could not be migrated",
+        migrated.failures.len()
+    );
     // Mail that an interrupted earlier run left queued would compete with this run's.
-    sqlx::query("TRUNCATE platform.outbox")
+    sqlx::query("TRUNCATE platform.outbox CASCADE")
         .execute(&platform)
         .await?;
     platform.close().await;
@@ -477,6 +496,10 @@ async fn fleet(state: &AppState, addr: SocketAddr, args: &Args) -> anyhow::Resul
     let dir = std::env::temp_dir();
     let mut runs = String::new();
     for changing in [false, true] {
+        let case = if changing { "changing" } else { "still" };
+        if !args.fleet_cases.iter().any(|c| c == case) {
+            continue;
+        }
         let changes = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let writer = changing.then(|| {
             let (state, schools, changes) = (state.clone(), schools.clone(), changes.clone());
@@ -500,11 +523,16 @@ async fn fleet(state: &AppState, addr: SocketAddr, args: &Args) -> anyhow::Resul
                 }
             })
         });
-        for (page, path) in [
-            ("timeline, first page", "\"/timeline\""),
-            ("group page", "entry.group"),
-            ("calendar month", "\"/calendar\""),
+        for (name, page, path) in [
+            ("timeline", "timeline, first page", "\"/timeline\""),
+            ("group", "group page", "entry.group"),
+            ("month", "calendar month", "\"/calendar\""),
         ] {
+            if !args.fleet_pages.iter().any(|p| p == name) {
+                continue;
+            }
+            // For whoever watches (or profiles) a run: which case starts now.
+            eprintln!("posts: fleet: {page}, {case}: starting");
             let script = dir.join(format!(
                 "schoolplein-bench-fleet-{}.lua",
                 std::process::id()
@@ -524,7 +552,7 @@ async fn fleet(state: &AppState, addr: SocketAddr, args: &Args) -> anyhow::Resul
             std::fs::remove_file(&script).ok();
             let changed = changes.swap(0, std::sync::atomic::Ordering::Relaxed);
             runs.push_str(&format!(
-                "\nposts: fleet of {} schools, {page}, {}, wrk -t2 -c50 {}s: {} (target p99 < 25 ms)",
+                "\nposts: fleet of {} schools, {page}, {}, wrk -t2 -c50 {}s: {} (target p99 < 25 ms); after it {} entries kept, {:.1} MiB",
                 args.fleet,
                 if changing {
                     format!("a post changed every 50 ms somewhere ({changed} changes)")
@@ -532,7 +560,9 @@ async fn fleet(state: &AppState, addr: SocketAddr, args: &Args) -> anyhow::Resul
                     "nothing changing".to_owned()
                 },
                 args.seconds,
-                run?
+                run?,
+                state.school_data.len(),
+                state.school_data.bytes() as f64 / f64::from(1 << 20)
             ));
         }
         if let Some(writer) = writer {

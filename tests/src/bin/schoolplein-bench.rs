@@ -575,7 +575,7 @@ async fn bench_mail(
     let config = config(args, 8);
     let pool = pool(&config);
     fleet::migrate_platform(&pool).await?;
-    sqlx::query("TRUNCATE platform.outbox")
+    sqlx::query("TRUNCATE platform.outbox CASCADE")
         .execute(&pool)
         .await?;
     let outbox = Outbox::new(Arc::new(app::templates().build()?), &config.mail);

@@ -8,10 +8,11 @@ use std::time::{Duration, Instant};
 
 use schoolplein_kernel::Role;
 use schoolplein_kernel::school_cache::{
-    INBOX, MAX_AGE, READS_CHANNEL, SCHOOL_CHANNEL, SchoolCache, THREAD, Weighed,
+    INBOX, MAX_AGE, READS_CHANNEL, SCHOOL_CHANNEL, SchoolCache, THREAD, TIMELINE, Weighed,
 };
 use schoolplein_portal::conversations::inbox::FolderPage;
 use schoolplein_portal::conversations::thread::Thread;
+use schoolplein_portal::posts::timeline::ReadPage;
 use schoolplein_tests::client::Client;
 use schoolplein_tests::school::{Member, id, import_sample, link_child, member};
 use schoolplein_tests::{TestApp, school_host};
@@ -824,6 +825,106 @@ async fn a_message_a_read_and_an_archive_reach_the_inbox_kept_in_memory() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+#[tokio::test]
+async fn rows_kept_rendered_speak_the_language_the_reader_has_now() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool Twee Talen", "").await;
+    let host = school_host(&school.slug);
+    let teacher = member(&app, &school, "Tessa Leerkracht", &[Role::Teacher]).await;
+    let mut parent = member(&app, &school, "Petra Ouder", &[Role::Parent]).await;
+    // A post to the whole school and two unread messages to the parent, by plain SQL.
+    let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO posts (kind, title, body, whole_school, author_id)
+              VALUES ('news', 'Kerstviering', 'Tekst', true, {teacher});
+         INSERT INTO conversations (subject) VALUES ('Zwemles');
+         INSERT INTO messages (conversation_id, author_id, body, sent_at)
+              SELECT max(id), {teacher}, 'Tekst', now() FROM conversations;
+         INSERT INTO messages (conversation_id, author_id, body, sent_at)
+              SELECT max(id), {teacher}, 'Nog iets', now() FROM conversations;
+         INSERT INTO message_recipients (message_id, person_id)
+              SELECT id, {parent} FROM messages;",
+        teacher = teacher.person_id,
+        parent = parent.person_id,
+    )))
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    inbox_kept(&app, &school, &mut parent, &host).await;
+    let kept = |app: &TestApp| {
+        let cache = &app.state.school_data;
+        (
+            cache.get::<ReadPage>(school.id, (TIMELINE, parent.person_id)),
+            cache.get::<FolderPage>(school.id, (INBOX, parent.person_id)),
+        )
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while kept(&app).0.is_none() {
+        assert!(Instant::now() < deadline, "the timeline is not kept");
+        assert_eq!(parent.client.get(&host, "/timeline").await.status, 200);
+    }
+    let (timeline, inbox) = kept(&app);
+    let (timeline, inbox) = (timeline.unwrap(), inbox.unwrap());
+    let page = parent.client.get(&host, "/timeline").await.text();
+    assert!(
+        page.contains("Kerstviering") && page.contains("Hele school"),
+        "{page}"
+    );
+    let page = parent.client.get(&host, "/messages").await.text();
+    assert!(
+        page.contains("2 berichten") && page.contains("2 ongelezen"),
+        "{page}"
+    );
+
+    // The same kept pages, read by the same person who now chose English: their rows in English.
+    let chosen = parent
+        .client
+        .post_form(
+            &host,
+            "/account/profile",
+            &[("name", "Petra Ouder"), ("language", "en")],
+        )
+        .await;
+    assert_eq!(chosen.status, 303);
+    let page = parent.client.get(&host, "/timeline").await.text();
+    assert!(
+        page.contains("Whole school") && !page.contains("Hele school"),
+        "{page}"
+    );
+    let page = parent.client.get(&host, "/messages").await.text();
+    assert!(
+        page.contains("2 messages") && page.contains("2 unread"),
+        "{page}"
+    );
+    assert!(!page.contains("berichten"), "{page}");
+    let (timeline_now, inbox_now) = kept(&app);
+    assert!(
+        Arc::ptr_eq(&timeline, &timeline_now.unwrap()) && Arc::ptr_eq(&inbox, &inbox_now.unwrap()),
+        "the pages were read again: this test is about rows kept rendered"
+    );
+    // And back: the Dutch rows again, still without reading.
+    let chosen = parent
+        .client
+        .post_form(
+            &host,
+            "/account/profile",
+            &[("name", "Petra Ouder"), ("language", "nl")],
+        )
+        .await;
+    assert_eq!(chosen.status, 303);
+    let page = parent.client.get(&host, "/timeline").await.text();
+    assert!(
+        page.contains("Hele school") && !page.contains("Whole school"),
+        "{page}"
+    );
+    let page = parent.client.get(&host, "/messages").await.text();
+    assert!(
+        page.contains("2 berichten") && page.contains("2 ongelezen"),
+        "{page}"
+    );
 }
 
 /// Asks for the member's inbox until its first page is kept in memory.

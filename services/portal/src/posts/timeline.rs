@@ -5,9 +5,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use schoolplein_kernel::audience::{PostKind, PostReader};
+use schoolplein_kernel::rendered::Rendered;
 use schoolplein_kernel::school_cache::TIMELINE;
 use schoolplein_kernel::settings::SchoolSettings;
-use schoolplein_kernel::{AppError, AppState, Role, Viewer};
+use schoolplein_kernel::{AppError, AppState, Pages, Role, Viewer};
+use serde::Serialize;
 use tenant_router::{TenantId, TenantTx};
 
 use crate::access::reader;
@@ -27,7 +29,7 @@ pub struct PageCursor {
 }
 
 impl PageCursor {
-    pub fn of(post: &PostView) -> Self {
+    pub fn of(post: &PostRow) -> Self {
         Self {
             published_at: post.published_at,
             id: post.id,
@@ -48,17 +50,55 @@ impl PageCursor {
 }
 
 /// A timeline page as read: its posts (one more than a page, to tell whether older ones
-/// follow), for whom, and under which settings.
+/// follow), for whom, and under which settings; and its cards once rendered.
 #[derive(Debug)]
 pub struct ReadPage {
     pub reader: PostReader,
     teacher: bool,
     settings: Arc<SchoolSettings>,
     pub rows: Vec<PostRow>,
+    rendered: Rendered,
 }
 
+/// About how much markup a rendered card adds to its text.
+const CARD_MARKUP_BYTES: usize = 600;
+
 impl ReadPage {
-    /// About how much memory it takes, for the cache's bound.
+    /// The posts the page shows (not the one that tells whether older ones follow).
+    pub fn shown(&self) -> &[PostRow] {
+        &self.rows[..self.rows.len().min(PAGE_SIZE as usize)]
+    }
+
+    /// Where the next (older) page starts, when there is one.
+    pub fn older(&self) -> Option<PageCursor> {
+        if self.rows.len() as i64 > PAGE_SIZE {
+            self.shown().last().map(PageCursor::of)
+        } else {
+            None
+        }
+    }
+
+    /// The page's cards as HTML in the reader's language: rendered once per kept page,
+    /// language and day (`kernel::rendered`), since turning each body into its excerpt and
+    /// the cards into HTML cost a kept page most of its time.
+    pub fn cards(&self, pages: &Pages) -> Result<Arc<str>, AppError> {
+        #[derive(Serialize)]
+        struct Cards {
+            posts: Vec<PostView>,
+        }
+        self.rendered.get_or_render(pages.language(), || {
+            let posts = self
+                .shown()
+                .iter()
+                .cloned()
+                .map(|row| PostView::new(row, &self.reader, &self.settings))
+                .collect();
+            pages.render_part("portal/timeline_posts.html", &Cards { posts })
+        })
+    }
+
+    /// About how much memory it takes, for the cache's bound: its rows, and their cards once
+    /// rendered in one language (their text again, and the markup).
     fn bytes(&self) -> usize {
         let rows: usize = self
             .rows
@@ -73,7 +113,9 @@ impl ReadPage {
                     + groups
             })
             .sum();
-        256 + 8 * (self.reader.groups.len() + self.reader.taught.len()) + rows
+        256 + 8 * (self.reader.groups.len() + self.reader.taught.len())
+            + 2 * rows
+            + CARD_MARKUP_BYTES * self.rows.len()
     }
 }
 
@@ -105,6 +147,7 @@ pub async fn read_page(
         teacher: viewer.has(Role::Teacher),
         settings: settings.clone(),
         rows,
+        rendered: Rendered::default(),
     })
 }
 

@@ -50,7 +50,9 @@ struct FoldersPage<'a> {
     csrf: &'a str,
     folder: Folder,
     folders: [Folder; 4],
-    rows: &'a [store::Listed],
+    /// The rows, rendered (`FolderPage::rows_html`).
+    rows_html: &'a str,
+    no_rows: bool,
     page: i64,
     more: bool,
     /// The partner's conversations about the children of both, when both share them (A8).
@@ -96,17 +98,17 @@ pub async fn folders(
         }
         None => (Vec::new(), None),
     };
-    let rows = listed.rows.as_slice();
-    let more = rows.len() as i64 == store::PAGE_SIZE;
+    let rows_html = listed.rows_html(&pages)?;
     pages.show(
         "portal/messages.html",
         &FoldersPage {
             csrf: csrf.token(),
             folder,
             folders: Folder::ALL,
-            rows,
+            rows_html: &rows_html,
+            no_rows: listed.rows.is_empty(),
+            more: listed.rows.len() as i64 == store::PAGE_SIZE,
             page,
-            more,
             shared,
             shared_by,
         },

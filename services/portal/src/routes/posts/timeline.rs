@@ -10,8 +10,7 @@ use schoolplein_kernel::{AppError, AppState, Member, Pages};
 use serde::{Deserialize, Serialize};
 use tenant_router::CurrentTenant;
 
-use crate::posts::timeline::{PAGE_SIZE, PageCursor, first_page, read_page};
-use crate::posts::view::PostView;
+use crate::posts::timeline::{PageCursor, first_page, read_page};
 
 #[derive(Debug, Deserialize)]
 pub struct TimelineQuery {
@@ -22,7 +21,9 @@ pub struct TimelineQuery {
 #[derive(Debug, Serialize)]
 struct TimelinePage<'a> {
     csrf: &'a str,
-    posts: Vec<PostView>,
+    /// The cards, rendered (`ReadPage::cards`).
+    posts_html: &'a str,
+    no_posts: bool,
     /// The cursor to ask for the next (older) page with, when there is one.
     older: Option<String>,
     may_post: bool,
@@ -52,22 +53,13 @@ pub async fn timeline(
             Arc::new(read_page(&state, tenant.id(), &viewer, &settings, Some(cursor)).await?)
         }
     };
-    let more = read.rows.len() as i64 > PAGE_SIZE;
-    let posts: Vec<PostView> = read
-        .rows
-        .iter()
-        .take(PAGE_SIZE as usize)
-        .cloned()
-        .map(|row| PostView::new(row, &read.reader, &settings))
-        .collect();
-    let reader = &read.reader;
+    let posts_html = read.cards(&pages)?;
     let page = TimelinePage {
         csrf: csrf.token(),
-        older: more
-            .then(|| posts.last().map(|p| PageCursor::of(p).to_param()))
-            .flatten(),
-        posts,
-        may_post: reader.may_post(),
+        posts_html: &posts_html,
+        no_posts: read.rows.is_empty(),
+        older: read.older().map(PageCursor::to_param),
+        may_post: read.reader.may_post(),
         news_label: settings.module(Module::News).name,
     };
     pages.show("portal/timeline.html", &page)
