@@ -8,6 +8,7 @@ pub mod events;
 pub mod feeds;
 pub mod home;
 pub mod ical;
+pub mod month;
 pub mod pages;
 pub mod rounds;
 pub mod routes;

@@ -42,6 +42,10 @@ pub const INBOX: &str = "inbox";
 /// The kind of entry the conversation a person opened last is kept under (its id: the
 /// person's).
 pub const THREAD: &str = "thread";
+/// The kind of entry the calendar's current month is kept under, as a person reads it (its
+/// id: the person's). Only the school's announcements drop it: nothing of it is a person's
+/// own marks.
+pub const MONTH: &str = "month";
 /// The kinds of entry kept per person: a change announced for a person drops them all.
 const PERSON_KINDS: [&str; 4] = [TIMELINE, NAV_COUNTS, INBOX, THREAD];
 /// The longest an entry is served without being read again.

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use schoolplein_calendar::month::{self, Month};
 use schoolplein_kernel::Role;
 use schoolplein_kernel::school_cache::{
-    INBOX, MAX_AGE, READS_CHANNEL, SCHOOL_CHANNEL, SchoolCache, THREAD, TIMELINE, Weighed,
+    INBOX, MAX_AGE, MONTH, READS_CHANNEL, SCHOOL_CHANNEL, SchoolCache, THREAD, TIMELINE, Weighed,
 };
 use schoolplein_portal::conversations::inbox::FolderPage;
 use schoolplein_portal::conversations::thread::Thread;
@@ -93,15 +94,25 @@ async fn every_table_a_group_page_or_timeline_reads_announces_its_changes_and_no
         "DELETE FROM post_recipients WHERE false",
         "UPDATE special_groups SET name = name WHERE false",
         "DELETE FROM special_group_members WHERE false",
+        // The calendar's month (0035, 0045).
+        "UPDATE events SET title = title WHERE false",
+        "DELETE FROM event_groups WHERE false",
+        "UPDATE school_holidays SET name = name WHERE false",
+        "DELETE FROM leave_requests WHERE false",
+        "UPDATE leave_requests SET state = state WHERE false",
+        "UPDATE leave_requests SET last_day = last_day WHERE false",
+        "DELETE FROM leave_request_children WHERE false",
     ] {
         assert!(
             announces(&app, &school, statement).await,
             "no announcement after: {statement}"
         );
     }
-    // The digest's bookkeeping, twice a day in every school, leaves the roster be.
+    // The digest's bookkeeping, twice a day in every school, leaves the roster be; a leave
+    // request's reason or decision text is not on the month.
     for statement in [
         "UPDATE people SET digest_through = digest_through WHERE false",
+        "UPDATE leave_requests SET decision_reason = decision_reason WHERE false",
         "SELECT count(*) FROM pupils",
     ] {
         assert!(
@@ -925,6 +936,95 @@ async fn rows_kept_rendered_speak_the_language_the_reader_has_now() {
         page.contains("2 berichten") && page.contains("2 ongelezen"),
         "{page}"
     );
+}
+
+#[tokio::test]
+async fn this_month_is_kept_and_an_event_holiday_or_leave_from_any_writer_shows_on_it() {
+    let app = TestApp::spawn().await;
+    let (school, host, mut viewer, _) = school_with_viewer(&app, "Basisschool Kalender").await;
+    let key = (MONTH, viewer.person_id);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let kept = loop {
+        assert_eq!(viewer.client.get(&host, "/calendar").await.status, 200);
+        if let Some(kept) = app.state.school_data.get::<Month>(school.id, key) {
+            break kept;
+        }
+        assert!(Instant::now() < deadline, "the month is not kept");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    // Another month is read, not kept in its place.
+    let next = month::next_month(kept.first).format("%Y-%m").to_string();
+    let other = viewer
+        .client
+        .get(&host, &format!("/calendar?month={next}"))
+        .await;
+    assert_eq!(other.status, 200);
+    let still = app.state.school_data.get::<Month>(school.id, key).unwrap();
+    assert!(
+        Arc::ptr_eq(&kept, &still),
+        "this month's entry was replaced"
+    );
+
+    // Written by another process (plain SQL): an event today, a study day, the child's leave.
+    let statements = [
+        (
+            "INSERT INTO events (title, visibility, whole_school, starts_at, ends_at)
+             VALUES ('Schoolfotograaf', 'members', true, now(), now() + interval '1 hour')",
+            "Schoolfotograaf",
+        ),
+        (
+            "INSERT INTO school_holidays (name, first_day, last_day)
+             VALUES ('Studiedag', (now() AT TIME ZONE 'Europe/Amsterdam')::date,
+                     (now() AT TIME ZONE 'Europe/Amsterdam')::date)",
+            "Studiedag",
+        ),
+        (
+            "WITH r AS (
+                 INSERT INTO leave_requests (kind, first_day, last_day, school_days, reason,
+                                             school_year, state, decided_at)
+                 VALUES ('circumstances', (now() AT TIME ZONE 'Europe/Amsterdam')::date,
+                         (now() AT TIME ZONE 'Europe/Amsterdam')::date, 1, 'Bruiloft', 2026,
+                         'approved', now())
+                 RETURNING id)
+             INSERT INTO leave_request_children (request_id, pupil_id)
+             SELECT r.id, p.id FROM r, pupils p WHERE p.import_key = '2026002'",
+            "class=\"leave-day\"",
+        ),
+    ];
+    for (statement, shows) in statements {
+        let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+            .execute(&mut *tx)
+            .await
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
+        tx.commit().await.unwrap();
+        shows_within(&mut viewer.client, &host, "/calendar", shows).await;
+    }
+    // Kept again after the changes, not read per request.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while app.state.school_data.get::<Month>(school.id, key).is_none() {
+        assert!(Instant::now() < deadline, "the month is not kept again");
+        assert_eq!(viewer.client.get(&host, "/calendar").await.status, 200);
+    }
+    // A colleague's staff event is not the parent's, kept or not.
+    let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+    sqlx::raw_sql(
+        "INSERT INTO events (title, visibility, whole_school, starts_at, ends_at)
+         VALUES ('Teamoverleg', 'staff', true, now(), now() + interval '1 hour')",
+    )
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let mut teacher = member(&app, &school, "Tessa Leerkracht", &[Role::Teacher]).await;
+    shows_within(&mut teacher.client, &host, "/calendar", "Teamoverleg").await;
+    for _ in 0..3 {
+        let page = viewer.client.get(&host, "/calendar").await.text();
+        assert!(
+            page.contains("Schoolfotograaf") && !page.contains("Teamoverleg"),
+            "{page}"
+        );
+    }
 }
 
 /// Asks for the member's inbox until its first page is kept in memory.

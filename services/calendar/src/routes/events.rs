@@ -14,48 +14,22 @@ use schoolplein_kernel::{AppError, AppState, Member, Pages, Staff, Writable, dut
 use serde::{Deserialize, Serialize};
 use tenant_router::{CurrentTenant, TenantTx};
 
-use crate::db::days_off;
 use crate::db::groups::{self, GroupChoice};
 use crate::display::Names;
 use crate::events::{self, EventDraft, EventReader, EventRow, Visibility};
-use crate::zone;
-
-/// An event in a day's cell of the month.
-#[derive(Debug, Serialize)]
-struct DayEvent {
-    id: i64,
-    title: String,
-    time: String,
-}
+use crate::{month, zone};
 
 #[derive(Debug, Serialize)]
-struct DayView {
-    /// yyyy-mm-dd, the cell's anchor.
-    date: String,
-    number: u32,
-    /// "zaterdag 24 oktober 2026", for screen readers and the list.
-    label: String,
-    in_month: bool,
-    today: bool,
-    events: Vec<DayEvent>,
-    /// The school's holidays on the day, by name.
-    holidays: Vec<String>,
-    /// A holiday starts this day (or is under way on the grid's first day): a phone's agenda
-    /// shows that day, not every day of the holiday.
-    holiday_starts: bool,
-    /// For a parent: which of their children have leave that day.
-    leave: Vec<String>,
-}
-
-#[derive(Debug, Serialize)]
-struct MonthPage {
+struct MonthPage<'a> {
     label: Option<String>,
     month: String,
     /// yyyy-mm of the months before and after.
     previous: String,
     next: String,
-    header: Vec<String>,
-    weeks: Vec<Vec<DayView>>,
+    /// Nothing happens in the month itself.
+    empty: bool,
+    /// The weeks, rendered (`Month::grid_html`).
+    grid_html: &'a str,
     may_create: bool,
 }
 
@@ -78,24 +52,6 @@ fn month_param(first: NaiveDate) -> String {
     first.format("%Y-%m").to_string()
 }
 
-/// The days the month's grid shows: whole weeks, Monday first.
-fn grid(first: NaiveDate) -> Vec<NaiveDate> {
-    let start = first - chrono::Duration::days(i64::from(first.weekday().num_days_from_monday()));
-    let next_month = first
-        .checked_add_months(chrono::Months::new(1))
-        .unwrap_or(first);
-    let last = next_month.pred_opt().unwrap_or(first);
-    let end = last + chrono::Duration::days(i64::from(6 - last.weekday().num_days_from_monday()));
-    start.iter_days().take_while(|d| *d <= end).collect()
-}
-
-/// Whether an event covers part of a Dutch day.
-fn on_day(event: &EventRow, day: NaiveDate) -> bool {
-    let from = zone::start_of_day(day);
-    let to = zone::start_of_day(day.succ_opt().unwrap_or(day));
-    event.starts_at < to && event.ends_at > from
-}
-
 /// `GET /calendar?month=yyyy-mm`: the month's weeks with what happens on each day that the
 /// viewer sees (this month when none is asked for).
 pub async fn show_month(
@@ -112,63 +68,9 @@ pub async fn show_month(
         Some(text) => parse_month(text)
             .ok_or_else(|| AppError::bad_request("month", "calendar.events.bad_month"))?,
     };
-    let days = grid(first);
-    let (Some(grid_start), Some(grid_end)) = (days.first().copied(), days.last().copied()) else {
-        return Err(AppError::bad_request("month", "calendar.events.bad_month"));
-    };
-    let mut tx = TenantTx::begin_read_only(&state.schools, tenant.id()).await?;
-    let reader = EventReader::of_viewer(&mut tx, &viewer).await?;
-    let rows = events::visible_between(
-        &mut tx,
-        &reader,
-        zone::start_of_day(grid_start),
-        zone::start_of_day(grid_end.succ_opt().unwrap_or(grid_end)),
-    )
-    .await?;
-    let holidays = days_off::holidays(&mut tx, grid_start, grid_end).await?;
-    let leave = if viewer.has(schoolplein_kernel::Role::Parent) {
-        days_off::family_leave(&mut tx, viewer.person_id, grid_start, grid_end).await?
-    } else {
-        Vec::new()
-    };
-    tx.commit().await?;
+    let read = month::month(&state, tenant.id(), &viewer, first).await?;
+    let grid_html = read.grid_html(&pages, today)?;
     let names = Names::new(state.templates.catalog(), pages.language());
-    let on = |spans: &[days_off::DaysOff], day: NaiveDate| -> Vec<String> {
-        spans
-            .iter()
-            .filter(|s| s.first_day <= day && day <= s.last_day)
-            .map(|s| s.name.clone())
-            .collect()
-    };
-    let cells: Vec<DayView> = days
-        .iter()
-        .map(|&day| DayView {
-            date: day.format("%Y-%m-%d").to_string(),
-            number: day.day(),
-            label: names.day(day),
-            in_month: day.month() == first.month(),
-            today: day == today,
-            events: rows
-                .iter()
-                .filter(|e| on_day(e, day))
-                .map(|e| DayEvent {
-                    id: e.id,
-                    title: e.title.clone(),
-                    time: names.time_on(e, day),
-                })
-                .collect(),
-            holidays: on(&holidays, day),
-            holiday_starts: holidays.iter().any(|h| {
-                h.first_day == day || (day == grid_start && h.first_day < day && day <= h.last_day)
-            }),
-            leave: on(&leave, day),
-        })
-        .collect();
-    let mut weeks = Vec::with_capacity(cells.len() / 7);
-    let mut cells = cells.into_iter().peekable();
-    while cells.peek().is_some() {
-        weeks.push(cells.by_ref().take(7).collect());
-    }
     let page = MonthPage {
         label: settings.module(Module::Calendar).name,
         month: names.month(first),
@@ -177,14 +79,10 @@ pub async fn show_month(
                 .checked_sub_months(chrono::Months::new(1))
                 .unwrap_or(first),
         ),
-        next: month_param(
-            first
-                .checked_add_months(chrono::Months::new(1))
-                .unwrap_or(first),
-        ),
-        header: names.week_header(),
-        weeks,
-        may_create: reader.may_create(),
+        next: month_param(month::next_month(first)),
+        empty: read.is_empty(),
+        grid_html: &grid_html,
+        may_create: read.may_create,
     };
     pages.show("calendar/month.html", &page)
 }
@@ -645,13 +543,13 @@ mod tests {
     #[test]
     fn a_month_is_whole_weeks_from_monday() {
         let november = parse_month("2026-11").unwrap();
-        let days = grid(november);
+        let days = month::grid(november);
         // 1 November 2026 is a Sunday: the grid starts on Monday 26 October.
         assert_eq!(days.first(), NaiveDate::from_ymd_opt(2026, 10, 26).as_ref());
         assert_eq!(days.last(), NaiveDate::from_ymd_opt(2026, 12, 6).as_ref());
         assert_eq!(days.len() % 7, 0);
         assert_eq!(days.len(), 42);
-        let february = grid(parse_month("2027-02").unwrap());
+        let february = month::grid(parse_month("2027-02").unwrap());
         assert_eq!(february.len(), 28, "1 February 2027 is a Monday");
         for bad in [
             "2026-13",
