@@ -12,7 +12,7 @@
 //!   from before that change.
 //! - Nothing is kept or served while the listener is not listening (before it starts, and
 //!   from a lost connection until it listens again, when everything is dropped), nor for a
-//!   school whose tables do not announce yet (a school not yet migrated to 0044, during a
+//!   school whose tables do not announce yet (a school not yet migrated to 0045, during a
 //!   rollout). An entry is read again after [`MAX_AGE`] at the latest.
 //!
 //! A missing entry is read once: requests that miss it while its read is under way wait for
@@ -334,8 +334,9 @@ impl SchoolCache {
     }
 
     /// Learns, inside a transaction of the school, whether its tables announce their changes
-    /// (tenant migration 0044, the newest that adds announcements, is applied): asked once per
-    /// school and process, since triggers once there stay. Nothing is kept for a school that
+    /// (tenant migration 0045, the newest that adds announcements, is applied: its trigger on
+    /// leave requests is there; migrations apply in order, so the older ones are too): asked
+    /// once per school and process, since triggers once there stay. Nothing is kept for a school that
     /// does not, so a school still being migrated is read every time.
     pub async fn learn_announces(
         &self,
@@ -345,10 +346,13 @@ impl SchoolCache {
         if self.announces(tenant) {
             return Ok(());
         }
-        let announces: bool =
-            sqlx::query_scalar("SELECT to_regprocedure('announce_row_person()') IS NOT NULL")
-                .fetch_one(&mut **tx)
-                .await?;
+        let announces: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger
+                             WHERE tgname = 'leave_days_changed'
+                               AND tgrelid = to_regclass('leave_requests'))",
+        )
+        .fetch_one(&mut **tx)
+        .await?;
         if announces {
             self.lock().schools.entry(tenant).or_default().announces = true;
         }

@@ -1184,3 +1184,48 @@ async fn the_conversation_opened_last_is_kept_and_a_new_message_subject_or_read_
     let mut stranger = member(&app, &school, "Sam Vreemd", &[Role::Parent]).await;
     assert_eq!(stranger.client.get(&host, &path).await.status, 404);
 }
+
+/// A school not yet migrated to the newest announcements (0045: its leave and holidays do not
+/// announce, as during a rollout) has nothing kept, so no month can show an old holiday; once
+/// the trigger is there, its pages are kept again.
+#[tokio::test]
+async fn a_school_whose_newest_announcements_are_missing_keeps_nothing_until_they_are_there() {
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool Halfweg", "").await;
+    let host = school_host(&school.slug);
+    let trigger = |statement: &'static str| {
+        let pool = app.db.pool.clone();
+        async move {
+            let mut tx = TenantTx::begin(&pool, school.id).await.unwrap();
+            sqlx::query(statement).execute(&mut *tx).await.unwrap();
+            tx.commit().await.unwrap();
+        }
+    };
+    trigger("DROP TRIGGER leave_days_changed ON leave_requests").await;
+    let mut viewer = member(&app, &school, "Ouder Halfweg", &[Role::Parent]).await;
+    let key = (MONTH, viewer.person_id);
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while Instant::now() < deadline {
+        assert_eq!(viewer.client.get(&host, "/calendar").await.status, 200);
+        assert!(
+            app.state.school_data.get::<Month>(school.id, key).is_none(),
+            "a month was kept for a school whose leave does not announce"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(app.state.school_data.is_listening(), "the listener listens");
+    trigger(
+        "CREATE TRIGGER leave_days_changed AFTER UPDATE OF state, first_day, last_day
+             ON leave_requests FOR EACH STATEMENT EXECUTE FUNCTION announce_school_change()",
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while app.state.school_data.get::<Month>(school.id, key).is_none() {
+        assert_eq!(viewer.client.get(&host, "/calendar").await.status, 200);
+        assert!(
+            Instant::now() < deadline,
+            "the month is not kept once it announces"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
