@@ -110,6 +110,8 @@ pub async fn save_privacy(
     children::replace_privacy_choices(&mut tx, viewer.person_id, pupil_id, &fields, &audiences)
         .await?;
     tx.commit().await?;
+    // Group pages kept in this process show it at once; others hear it announced.
+    state.school_data.forget(tenant.id());
     Ok(Redirect::to("/children?saved=1").into_response())
 }
 
@@ -142,6 +144,8 @@ pub async fn save_details(
         .store(&state, &tenant, &mut tx, viewer.person_id)
         .await?;
     tx.commit().await?;
+    // Group pages kept in this process show it at once; others hear it announced.
+    state.school_data.forget(tenant.id());
     Ok(Redirect::to("/children?saved=1").into_response())
 }
 
