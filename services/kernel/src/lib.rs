@@ -1,6 +1,7 @@
 //! What every Schoolplein service shares: config, errors → responses, telemetry, pools,
 //! sessions and the viewer, form protection, abuse limits, i18n and template rendering.
 
+pub mod account_cache;
 pub mod audience;
 pub mod body;
 pub mod clock;

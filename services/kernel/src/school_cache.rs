@@ -366,6 +366,7 @@ impl SchoolCache {
         school.generation += 1;
         let freed = school.clear();
         inner.bytes -= freed;
+        inner.prune_if_many();
     }
 
     /// Drops one entry of a school. A read begun before is not kept either: the school's
@@ -461,7 +462,23 @@ impl SchoolCache {
     }
 }
 
+/// Past this many schools known, those with nothing kept are let go: a cache whose "schools"
+/// are many (the accounts of [`crate::account_cache`]) would otherwise grow by one for every one
+/// ever announced.
+const PRUNE_AT: usize = 1 << 16;
+
 impl Inner {
+    /// Lets go of the schools with nothing kept once there are [`PRUNE_AT`]; their generations
+    /// go with them, so every ticket taken before is void (the epoch moves).
+    fn prune_if_many(&mut self) {
+        if self.schools.len() < PRUNE_AT {
+            return;
+        }
+        self.schools
+            .retain(|_, school| !school.entries.is_empty() || school.announces);
+        self.epoch += 1;
+    }
+
     /// Drops whole schools' entries, least recently filled first, until `room` less an eighth
     /// is used: one sort per eighth of the capacity keeps the cost per entry small.
     fn make_room(&mut self, room: usize) {
@@ -640,6 +657,22 @@ mod tests {
         assert!(!cache.put(everything_before, GROUP, Arc::new(1_u32), 100));
         assert!(put(&cache, school, GROUP, 2_u32));
         assert_eq!(cache.get::<u32>(school, GROUP).as_deref(), Some(&2));
+    }
+
+    #[test]
+    fn schools_forgotten_with_nothing_kept_are_let_go_and_reads_begun_before_are_not_kept() {
+        let cache = SchoolCache::announced_by_writers(CAPACITY, MAX_AGE);
+        cache.set_listening(true);
+        let kept = TenantId::new(1_000_000);
+        assert!(put(&cache, kept, GROUP, 1_u32));
+        let before = cache.ticket(TenantId::new(7));
+        for id in 0..PRUNE_AT as i64 {
+            cache.forget(TenantId::new(id + 1));
+        }
+        assert!(cache.lock().schools.len() < 8, "empty schools were let go");
+        assert_eq!(cache.get::<u32>(kept, GROUP).as_deref(), Some(&1));
+        assert!(!cache.put(before, GROUP, Arc::new(2_u32), 100));
+        assert!(put(&cache, TenantId::new(7), GROUP, 3_u32));
     }
 
     #[test]

@@ -52,6 +52,8 @@ pub struct AppParts {
     pub settings: crate::settings::SettingsCache,
     /// What group pages and timelines read of each school, kept in memory (see `school_cache`).
     pub school_data: crate::school_cache::SchoolCache,
+    /// Who each session's account is, kept in memory (see `account_cache`).
+    pub accounts: crate::account_cache::AccountCache,
     /// The time the school day's rules go by: the system's (tests set it).
     pub clock: crate::clock::Clock,
 }

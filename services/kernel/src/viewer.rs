@@ -1,6 +1,7 @@
 //! Who is asking: `SignedIn` (any school), `Viewer` (a member of this school, not blocked) and
-//! `MaybeViewer`, read from the session cookie, Redis and one platform query. Handlers that
-//! limit who may open them name `member::{Member, Staff, Admin, Writable}` instead.
+//! `MaybeViewer`, read from the session cookie, Redis and one platform query (its answer kept
+//! per account and school, see `account_cache`). Handlers that limit who may open them name
+//! `member::{Member, Staff, Admin, Writable}` instead.
 
 use std::sync::Arc;
 
@@ -114,18 +115,6 @@ pub struct MaybeViewer(pub Option<Viewer>);
 #[derive(Debug, Clone)]
 struct Loaded(Option<Arc<SignedIn>>);
 
-#[derive(sqlx::FromRow)]
-struct AccountRow {
-    name: String,
-    email: String,
-    language: String,
-    person_id: Option<i64>,
-    roles: Option<Vec<String>>,
-    blocked: Option<bool>,
-    read_only: Option<bool>,
-    mail_undeliverable: bool,
-}
-
 pub(crate) async fn load(
     parts: &mut Parts,
     state: &AppState,
@@ -150,31 +139,20 @@ pub(crate) async fn load(
     let signed_in = match live {
         None => None,
         Some((token, session)) => {
-            let tenant = parts
-                .extensions
-                .get::<CurrentTenant>()
-                .map(|t| t.id().get());
-            let row: Option<AccountRow> = sqlx::query_as(
-                "SELECT a.name, a.email, a.language, m.person_id, m.roles,
-                        m.blocked_at IS NOT NULL AS blocked,
-                        m.read_only_at IS NOT NULL AS read_only,
-                        EXISTS (SELECT 1 FROM platform.undeliverable_addresses u
-                                 WHERE u.address = lower(a.email)) AS mail_undeliverable
-                   FROM platform.accounts a
-                   LEFT JOIN platform.memberships m
-                          ON m.account_id = a.id AND m.tenant_id = $2
-                  WHERE a.id = $1 AND NOT a.disabled",
-            )
-            .bind(session.account_id)
-            .bind(tenant)
-            .fetch_optional(&mut *state.db.acquire().await?)
-            .await?;
+            let tenant = parts.extensions.get::<CurrentTenant>().map(|t| t.id());
+            // Only GET and HEAD may be answered from memory: any other request may change
+            // the account, and the page it leads to must show that.
+            let may_keep = matches!(parts.method, http::Method::GET | http::Method::HEAD);
+            let row = state
+                .accounts
+                .account(&state.db, session.account_id, tenant, may_keep)
+                .await?;
             row.map(|row| {
                 tracing::Span::current().record("account.id", session.account_id);
                 Arc::new(SignedIn {
                     account_id: session.account_id,
-                    name: row.name,
-                    email: row.email,
+                    name: row.name.clone(),
+                    email: row.email.clone(),
                     language: Language::of_account(Some(&row.language)),
                     session: token.hash(),
                     kept: session.keep,
@@ -183,8 +161,8 @@ pub(crate) async fn load(
                         person_id,
                         roles: row
                             .roles
-                            .unwrap_or_default()
                             .iter()
+                            .flatten()
                             .filter_map(|r| Role::parse(r))
                             .collect(),
                         blocked: row.blocked.unwrap_or(false),

@@ -88,6 +88,9 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     );
     // Likewise when a school's roster or posts change (announced by its tables' triggers).
     school_data.spawn_listener(&config.database)?;
+    let accounts = schoolplein_kernel::account_cache::AccountCache::default();
+    // And when an account, its memberships or its address's deliverability change.
+    accounts.spawn_listener(&config.database)?;
     let fonts =
         schoolplein_kernel::state::PdfFonts::load(&config.pdf).map_err(|e| anyhow::anyhow!(e))?;
     let state = AppState::new(AppParts {
@@ -101,6 +104,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         fonts,
         settings,
         school_data,
+        accounts,
         clock: schoolplein_kernel::clock::Clock::system(),
     });
     // Password-reset requests are answered off the request's path (see `account_mail`).

@@ -1229,3 +1229,164 @@ async fn a_school_whose_newest_announcements_are_missing_keeps_nothing_until_the
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Asks for `path` until it answers `status`, for at most two seconds.
+async fn answers_within(client: &mut Client, host: &str, path: &str, status: u16) {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let page = client.get(host, path).await;
+        if page.status == status {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{path} still answers {} instead of {status}",
+            page.status
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Who a session's account is is kept per account and school: a page is answered from memory
+/// (a write that announces nothing does not show on it), and a change by any writer to the
+/// account, its membership or its address's deliverability shows at once; a request that may
+/// write reads afresh.
+#[tokio::test]
+async fn who_is_signed_in_is_kept_and_a_change_to_account_membership_or_address_shows() {
+    let app = TestApp::spawn().await;
+    let (school, host, mut viewer, _) = school_with_viewer(&app, "Basisschool Wie").await;
+    let account: i64 =
+        sqlx::query_scalar("SELECT id FROM platform.accounts WHERE lower(email) = lower($1)")
+            .bind(&viewer.email)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    let platform = |statement: &'static str| {
+        let pool = app.db.pool.clone();
+        async move {
+            sqlx::query(statement)
+                .bind(account)
+                .execute(&pool)
+                .await
+                .unwrap_or_else(|e| panic!("{statement}: {e}"));
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while app.state.accounts.is_empty() {
+        assert_eq!(viewer.client.get(&host, "/timeline").await.status, 200);
+        assert!(Instant::now() < deadline, "the account is not kept");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Written with the triggers off, the new language announces nothing: the page still
+    // speaks Dutch, so it was answered from memory.
+    let mut quiet = app.db.pool.begin().await.unwrap();
+    sqlx::query("SET LOCAL session_replication_role = replica")
+        .execute(&mut *quiet)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE platform.accounts SET language = 'en' WHERE id = $1")
+        .bind(account)
+        .execute(&mut *quiet)
+        .await
+        .unwrap();
+    quiet.commit().await.unwrap();
+    let page = viewer.client.get(&host, "/timeline").await;
+    assert!(
+        page.text().contains("<html lang=\"nl\">"),
+        "{}",
+        page.text()
+    );
+    // A request that may write reads afresh (and so does the page after it).
+    let posted = viewer
+        .client
+        .post_form(&host, "/account/mail-works", &[])
+        .await;
+    assert_eq!(posted.status, 303, "{}", posted.text());
+    let page = viewer.client.get(&host, "/timeline").await;
+    assert!(
+        page.text().contains("<html lang=\"en\">"),
+        "{}",
+        page.text()
+    );
+
+    // Every other change, by a writer outside the process, announces itself.
+    platform("UPDATE platform.accounts SET language = 'nl' WHERE id = $1").await;
+    shows_within(&mut viewer.client, &host, "/timeline", "<html lang=\"nl\">").await;
+    platform("UPDATE platform.accounts SET name = 'Ouder Hernoemd' WHERE id = $1").await;
+    shows_within(&mut viewer.client, &host, "/timeline", "Ouder Hernoemd").await;
+    platform(
+        "INSERT INTO platform.undeliverable_addresses (address, reason)
+         SELECT lower(email), 'smtp permanent rejection 550' FROM platform.accounts WHERE id = $1",
+    )
+    .await;
+    shows_within(
+        &mut viewer.client,
+        &host,
+        "/timeline",
+        "id=\"mail-undeliverable\"",
+    )
+    .await;
+    platform(
+        "DELETE FROM platform.undeliverable_addresses
+          WHERE address = (SELECT lower(email) FROM platform.accounts WHERE id = $1)",
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while viewer
+        .client
+        .get(&host, "/timeline")
+        .await
+        .text()
+        .contains("id=\"mail-undeliverable\"")
+    {
+        assert!(Instant::now() < deadline, "the banner stays");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    platform("UPDATE platform.memberships SET blocked_at = now() WHERE account_id = $1").await;
+    answers_within(&mut viewer.client, &host, "/timeline", 403).await;
+    platform("UPDATE platform.memberships SET blocked_at = NULL WHERE account_id = $1").await;
+    answers_within(&mut viewer.client, &host, "/timeline", 200).await;
+    // The parent's own places in the navigation go with the role.
+    platform("UPDATE platform.memberships SET roles = '{}' WHERE account_id = $1").await;
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while viewer
+        .client
+        .get(&host, "/timeline")
+        .await
+        .text()
+        .contains("id=\"nav-children\"")
+    {
+        assert!(Instant::now() < deadline, "the parent's role stays");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    platform("UPDATE platform.memberships SET roles = '{parent}' WHERE account_id = $1").await;
+    shows_within(
+        &mut viewer.client,
+        &host,
+        "/timeline",
+        "id=\"nav-children\"",
+    )
+    .await;
+    platform("DELETE FROM platform.memberships WHERE account_id = $1").await;
+    answers_within(&mut viewer.client, &host, "/timeline", 403).await;
+    platform("UPDATE platform.accounts SET disabled = true WHERE id = $1").await;
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let page = viewer.client.get(&host, "/timeline").await;
+        if page.status == 303
+            && page
+                .header("location")
+                .is_some_and(|l| l.contains("sign-in"))
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "a disabled account stays signed in"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(app.state.accounts.is_listening());
+    let _ = school;
+}
