@@ -129,6 +129,12 @@ impl AccountCache {
         Ok(Some(row))
     }
 
+    /// Waits until this process has heard every change to accounts committed before now
+    /// (see [`SchoolCache::heard_up_to_now`]).
+    pub async fn heard_up_to_now(&self, db: &PlatformPool) {
+        self.kept.heard_up_to_now(db).await;
+    }
+
     /// Entries kept over all accounts.
     pub fn len(&self) -> usize {
         self.kept.len()

@@ -78,7 +78,37 @@ pub struct SchoolCache {
     /// Every school's writers announce their changes themselves (as settings are: the
     /// transaction that saves them notifies), so no school needs its triggers learnt.
     announced_by_writers: bool,
+    /// Marks this cache sends on its own channel to know when it has heard everything
+    /// committed before them (see [`heard_up_to_now`](Self::heard_up_to_now)).
+    marks: Arc<Marks>,
 }
+
+/// A cache's marks: `mark:<cache id>:<n>` on the first channel it listens on.
+struct Marks {
+    /// Tells this cache's marks from other processes' (they share the channel).
+    cache_id: u64,
+    /// The channel its listener listens on first; unset until it is spawned.
+    channel: std::sync::OnceLock<&'static str>,
+    /// The last mark sent.
+    sent: std::sync::atomic::AtomicU64,
+    /// The last mark heard (or, after a lost connection, given up on).
+    heard: watch::Sender<u64>,
+}
+
+impl Default for Marks {
+    fn default() -> Self {
+        Self {
+            cache_id: rand::random(),
+            channel: std::sync::OnceLock::new(),
+            sent: std::sync::atomic::AtomicU64::new(0),
+            heard: watch::Sender::new(0),
+        }
+    }
+}
+
+/// The longest a request that wrote waits for its process to hear the changes committed
+/// before it ended; past it, the next page may show the change a moment late.
+const MARK_PATIENCE: Duration = Duration::from_secs(1);
 
 impl std::fmt::Debug for SchoolCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -177,6 +207,7 @@ impl SchoolCache {
             capacity,
             max_age,
             announced_by_writers: false,
+            marks: Arc::default(),
         }
     }
 
@@ -440,8 +471,54 @@ impl SchoolCache {
         database: &crate::config::DatabaseConfig,
         channels: &'static [&'static str],
     ) -> Result<tokio::task::JoinHandle<()>, sqlx::Error> {
+        if let Some(first) = channels.first() {
+            let _ = self.marks.channel.set(first);
+        }
         let cache = self.clone();
         listen(database, channels, move |change| cache.hear(change))
+    }
+
+    /// Waits until this process has heard every change committed before now: sends a mark
+    /// on the cache's channel and waits for its listener to hear it (PostgreSQL delivers
+    /// notifications in commit order), for a second at most. After a request that wrote,
+    /// the next page in this process, anyone's, then shows that write, without every writer
+    /// dropping what its change concerns by hand. Nothing to wait for while nobody listens
+    /// (nothing is kept then); a mark that cannot be sent is not waited for.
+    pub async fn heard_up_to_now(&self, db: &tenant_router::PlatformPool) {
+        let Some(channel) = self.marks.channel.get() else {
+            return;
+        };
+        if !self.is_listening() {
+            return;
+        }
+        let mark = self
+            .marks
+            .sent
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        let mut heard = self.marks.heard.subscribe();
+        let payload = format!("mark:{}:{mark}", self.marks.cache_id);
+        let sent = match db.acquire().await {
+            Ok(mut connection) => sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(*channel)
+                .bind(payload)
+                .execute(&mut *connection)
+                .await
+                .is_ok(),
+            Err(_) => false,
+        };
+        if sent {
+            let _ = tokio::time::timeout(MARK_PATIENCE, heard.wait_for(|&h| h >= mark)).await;
+        }
+    }
+
+    /// Releases every request waiting for a mark: after a lost connection its mark may never
+    /// come, and everything kept is dropped anyway.
+    fn give_up_marks(&self) {
+        let sent = self.marks.sent.load(std::sync::atomic::Ordering::Relaxed);
+        self.marks
+            .heard
+            .send_modify(|heard| *heard = (*heard).max(sent));
     }
 
     /// Drops what an announcement names; nothing is served while announcements may be missed.
@@ -449,14 +526,23 @@ impl SchoolCache {
         match change {
             Change::School(tenant) => self.forget(tenant),
             Change::Person(tenant, person) => self.forget_person(tenant, person),
+            Change::Mark(cache_id, mark) => {
+                if cache_id == self.marks.cache_id {
+                    self.marks
+                        .heard
+                        .send_modify(|heard| *heard = (*heard).max(mark));
+                }
+            }
             Change::Unknown => self.forget_all(),
             Change::Lost => {
                 self.set_listening(false);
                 self.forget_all();
+                self.give_up_marks();
             }
             Change::Listening => {
                 self.forget_all();
                 self.set_listening(true);
+                self.give_up_marks();
             }
         }
     }
@@ -517,6 +603,9 @@ pub enum Change {
     School(TenantId),
     /// One person's data in a school (payload: `<school id>:<person id>`).
     Person(TenantId, i64),
+    /// No change: a cache's mark (payload: `mark:<cache id>:<n>`), see
+    /// [`SchoolCache::heard_up_to_now`].
+    Mark(u64, u64),
     /// Cannot tell which: an unreadable payload.
     Unknown,
     /// The connection was lost: announcements are missed from now on.
@@ -528,6 +617,12 @@ pub enum Change {
 impl Change {
     pub fn parse(payload: &str) -> Self {
         let number = |text: &str| text.parse::<i64>().ok();
+        if let Some(mark) = payload.strip_prefix("mark:") {
+            return match mark.split_once(':').map(|(c, n)| (c.parse(), n.parse())) {
+                Some((Ok(cache_id), Ok(n))) => Self::Mark(cache_id, n),
+                _ => Self::Unknown,
+            };
+        }
         match payload.split_once(':') {
             None => number(payload).map_or(Self::Unknown, |id| Self::School(TenantId::new(id))),
             Some((school, person)) => match (number(school), number(person)) {
@@ -657,6 +752,24 @@ mod tests {
         assert!(!cache.put(everything_before, GROUP, Arc::new(1_u32), 100));
         assert!(put(&cache, school, GROUP, 2_u32));
         assert_eq!(cache.get::<u32>(school, GROUP).as_deref(), Some(&2));
+    }
+
+    #[test]
+    fn a_mark_is_told_from_a_change_and_a_lost_connection_releases_its_waiters() {
+        assert_eq!(Change::parse("mark:7:3"), Change::Mark(7, 3));
+        assert_eq!(Change::parse("mark:x:3"), Change::Unknown);
+        let cache = listening(CAPACITY, MAX_AGE);
+        let own = cache.marks.cache_id;
+        cache
+            .marks
+            .sent
+            .store(5, std::sync::atomic::Ordering::Relaxed);
+        cache.hear(Change::Mark(own.wrapping_add(1), 4));
+        assert_eq!(*cache.marks.heard.borrow(), 0, "another cache's mark");
+        cache.hear(Change::Mark(own, 4));
+        assert_eq!(*cache.marks.heard.borrow(), 4);
+        cache.hear(Change::Lost);
+        assert_eq!(*cache.marks.heard.borrow(), 5, "given up on");
     }
 
     #[test]

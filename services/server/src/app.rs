@@ -171,10 +171,12 @@ pub fn app_with(
     // routed once; the dispatcher wraps every route and the fallback.
     // Every school page shows the frame (navigation, the person's menu); the any-host routes
     // added below do not pass this layer.
-    let school = school.route_layer(from_fn_with_state(
-        state.clone(),
-        schoolplein_kernel::frame::frame_layer,
-    ));
+    let school = school
+        .route_layer(from_fn_with_state(
+            state.clone(),
+            schoolplein_kernel::frame::frame_layer,
+        ))
+        .route_layer(from_fn_with_state(state.clone(), writes_heard));
     let routes = any_host_routes
         .into_iter()
         .fold(school, |router, (path, method_router)| {
@@ -219,6 +221,27 @@ pub fn app_with(
         ))
         .layer(RequestBodyLimitLayer::new(server.body_limit_bytes));
     routes.layer(layers)
+}
+
+/// After a school's request that may have written (any method but GET and HEAD), waits until
+/// this process has heard the changes committed before its answer, so the page it leads to —
+/// or anyone's next page here, such as a parent's after a teacher's change — shows them; the
+/// writers need not drop what they change from memory by hand. A round trip to PostgreSQL
+/// per write, a second at most.
+async fn writes_heard(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let may_write = !matches!(*request.method(), http::Method::GET | http::Method::HEAD);
+    let response = next.run(request).await;
+    if may_write {
+        tokio::join!(
+            state.school_data.heard_up_to_now(&state.db),
+            state.accounts.heard_up_to_now(&state.db),
+        );
+    }
+    response
 }
 
 /// Text is compressed; what is compressed already is not: zips of photos, PDFs (their

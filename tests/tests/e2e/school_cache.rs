@@ -1390,3 +1390,39 @@ async fn who_is_signed_in_is_kept_and_a_change_to_account_membership_or_address_
     assert!(app.state.accounts.is_listening());
     let _ = school;
 }
+
+/// A request that wrote waits, before its answer, until its process has heard every change
+/// committed before: right after `heard_up_to_now` an entry that a write outside the process
+/// dropped is gone, without waiting, round after round (each alone could be won by luck).
+#[tokio::test]
+async fn once_a_process_hears_its_mark_it_has_heard_every_change_committed_before() {
+    let app = TestApp::spawn().await;
+    let (school, host, mut viewer, g3b) = school_with_viewer(&app, "Basisschool Merkteken").await;
+    let key = (TIMELINE, viewer.person_id);
+    for round in 0..20 {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while app
+            .state
+            .school_data
+            .get::<ReadPage>(school.id, key)
+            .is_none()
+        {
+            assert_eq!(viewer.client.get(&host, "/timeline").await.status, 200);
+            assert!(
+                Instant::now() < deadline,
+                "round {round}: the timeline is not kept"
+            );
+        }
+        let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+        rename_group(&mut tx, g3b, &format!("Groep 3b ronde {round}")).await;
+        tx.commit().await.unwrap();
+        app.state.school_data.heard_up_to_now(&app.state.db).await;
+        assert!(
+            app.state
+                .school_data
+                .get::<ReadPage>(school.id, key)
+                .is_none(),
+            "round {round}: the change committed before the mark is not heard yet"
+        );
+    }
+}
