@@ -7,7 +7,7 @@
 //! process listens and drops what it keeps of that account. The rules of the school cache hold,
 //! since this is one with accounts where schools would be: a ticket taken before the read,
 //! nothing kept or served while the listener is not listening, and an entry read again after
-//! [`MAX_AGE`] at the latest. A request that may change something (any method but GET and
+//! [`MAX_AGE`] (in the background, the aged one served meanwhile). A request that may change something (any method but GET and
 //! HEAD) drops what this process keeps of its account and reads afresh, so the page it leads to
 //! shows its own change at once here; other processes hear of it within moments.
 
@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use tenant_router::{PlatformPool, TenantId};
 
-use crate::school_cache::{Key, SchoolCache, Weighed};
+use crate::school_cache::{Key, ReadAgain, SchoolCache, Ticket, Weighed};
 
 /// The channel on which a change to an account is announced (payload: its id; `*`: all).
 pub const ACCOUNT_CHANNEL: &str = "schoolplein_account_changed";
@@ -105,26 +105,18 @@ impl AccountCache {
             .await?;
             self.announces.store(announces, Ordering::Relaxed);
         }
-        let row: Option<AccountRow> = sqlx::query_as(
-            "SELECT a.name, a.email, a.language, m.person_id, m.roles,
-                    m.blocked_at IS NOT NULL AS blocked,
-                    m.read_only_at IS NOT NULL AS read_only,
-                    EXISTS (SELECT 1 FROM platform.undeliverable_addresses u
-                             WHERE u.address = lower(a.email)) AS mail_undeliverable
-               FROM platform.accounts a
-               LEFT JOIN platform.memberships m
-                      ON m.account_id = a.id AND m.tenant_id = $2
-              WHERE a.id = $1 AND NOT a.disabled",
-        )
-        .bind(account_id)
-        .bind(school.map(TenantId::get))
-        .fetch_optional(&mut *connection)
-        .await?;
+        let row = read_row(&mut connection, account_id, school).await?;
         drop(connection);
         let Some(row) = row else { return Ok(None) };
         let row = Arc::new(row);
         if may_keep && self.announces.load(Ordering::Relaxed) {
-            self.kept.put(ticket, key, row.clone(), row.bytes());
+            let again = Arc::new(RowAgain {
+                db: db.clone(),
+                account_id,
+                school,
+            });
+            self.kept
+                .put_read_again(ticket, key, row.clone(), row.bytes(), again);
         }
         Ok(Some(row))
     }
@@ -138,6 +130,11 @@ impl AccountCache {
     /// Entries kept over all accounts.
     pub fn len(&self) -> usize {
         self.kept.len()
+    }
+
+    /// How many accounts were read since the start (see [`SchoolCache::reads`]).
+    pub fn reads(&self) -> u64 {
+        self.kept.reads()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -156,5 +153,57 @@ impl AccountCache {
         database: &crate::config::DatabaseConfig,
     ) -> Result<tokio::task::JoinHandle<()>, sqlx::Error> {
         self.kept.spawn_listener_on(database, &[ACCOUNT_CHANNEL])
+    }
+}
+
+/// The account's row as a request at `school` sees it; `None` when it is gone or disabled.
+async fn read_row(
+    connection: &mut sqlx::PgConnection,
+    account_id: i64,
+    school: Option<TenantId>,
+) -> Result<Option<AccountRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT a.name, a.email, a.language, m.person_id, m.roles,
+                m.blocked_at IS NOT NULL AS blocked,
+                m.read_only_at IS NOT NULL AS read_only,
+                EXISTS (SELECT 1 FROM platform.undeliverable_addresses u
+                         WHERE u.address = lower(a.email)) AS mail_undeliverable
+           FROM platform.accounts a
+           LEFT JOIN platform.memberships m
+                  ON m.account_id = a.id AND m.tenant_id = $2
+          WHERE a.id = $1 AND NOT a.disabled",
+    )
+    .bind(account_id)
+    .bind(school.map(TenantId::get))
+    .fetch_optional(connection)
+    .await
+}
+
+/// Reads an account's row again once it has aged (it depends on the platform's tables, not on
+/// the hour); a row gone meanwhile was announced, and dropped, already.
+struct RowAgain {
+    db: PlatformPool,
+    account_id: i64,
+    school: Option<TenantId>,
+}
+
+impl ReadAgain for RowAgain {
+    fn read_again(
+        self: Arc<Self>,
+        cache: SchoolCache,
+        ticket: Ticket,
+    ) -> futures_util::future::BoxFuture<'static, ()> {
+        Box::pin(async move {
+            let Ok(mut connection) = self.db.acquire().await else {
+                return;
+            };
+            let read = read_row(&mut connection, self.account_id, self.school).await;
+            drop(connection);
+            if let Ok(Some(row)) = read {
+                let key: Key = (ACCOUNT, self.school.map_or(0, TenantId::get));
+                let row = Arc::new(row);
+                cache.put_read_again(ticket, key, row.clone(), row.bytes(), self);
+            }
+        })
     }
 }

@@ -101,14 +101,17 @@ pub async fn of(
 ) -> Result<NavCounts, sqlx::Error> {
     let admin = viewer.has(Role::SchoolAdmin);
     let person_id = viewer.person_id;
+    // Counted from the school's data alone, not from the hour: read again in the background
+    // once aged.
+    let counted_under = settings.clone();
     let kept = cache
-        .get_or_read(
+        .get_or_read_again(
             schools,
             tenant,
             (NAV_COUNTS, person_id),
             |kept: &Kept| Arc::ptr_eq(&kept.settings, settings) && kept.admin == admin,
-            |tx| {
-                let settings = settings.clone();
+            move |tx| {
+                let settings = counted_under.clone();
                 Box::pin(async move {
                     let kinds = PostKind::shown_by(&settings);
                     let mut counts = count(tx, person_id, admin, &kinds).await?;

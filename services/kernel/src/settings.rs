@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tenant_router::{SchoolPool, TenantId, TenantTx};
 
-use crate::school_cache::SchoolCache;
+use crate::school_cache::{ReadAgain, SchoolCache, Ticket, Weighed};
 
 /// The channel on which a school's settings change is announced (payload: the school's id).
 pub const SETTINGS_CHANNEL: &str = "schoolplein_settings_changed";
@@ -235,13 +235,15 @@ impl SettingsCache {
         pool: &impl SchoolPool,
         tenant: TenantId,
     ) -> Result<Arc<SchoolSettings>, sqlx::Error> {
+        let again = Arc::new(SettingsAgain { pool: pool.clone() });
         self.kept
-            .get_or_read(
+            .get_or_read_then_again(
                 pool,
                 tenant,
                 (SETTINGS, 0),
                 |_| true,
                 |tx| Box::pin(read(tx)),
+                again,
             )
             .await
     }
@@ -262,6 +264,40 @@ impl SettingsCache {
         database: &crate::config::DatabaseConfig,
     ) -> Result<tokio::task::JoinHandle<()>, sqlx::Error> {
         self.kept.spawn_listener_on(database, &[SETTINGS_CHANNEL])
+    }
+}
+
+/// Reads a school's settings again once they have aged. Settings read the same as those kept
+/// are kept as the same value: every page kept under them (which checks that it was read under
+/// the very settings of the request) still fits, where a new value would have them all read
+/// again.
+struct SettingsAgain<S> {
+    pool: S,
+}
+
+impl<S: SchoolPool> ReadAgain for SettingsAgain<S> {
+    fn read_again(
+        self: Arc<Self>,
+        cache: SchoolCache,
+        ticket: Ticket,
+    ) -> futures_util::future::BoxFuture<'static, ()> {
+        Box::pin(async move {
+            let tenant = ticket.tenant();
+            let Ok(mut tx) = TenantTx::begin_read_only(&self.pool, tenant).await else {
+                return;
+            };
+            let Ok(read) = read(&mut tx).await else {
+                return;
+            };
+            if tx.commit().await.is_err() {
+                return;
+            }
+            let value = cache
+                .get::<SchoolSettings>(tenant, (SETTINGS, 0))
+                .filter(|kept| **kept == read)
+                .unwrap_or_else(|| Arc::new(read));
+            cache.put_read_again(ticket, (SETTINGS, 0), value.clone(), value.bytes(), self);
+        })
     }
 }
 

@@ -5,9 +5,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use futures_util::future::BoxFuture;
+use schoolplein_kernel::school_cache::{ReadAgain, SchoolCache, Ticket};
 use schoolplein_kernel::{AppError, AppState, Viewer};
 use serde::Serialize;
-use tenant_router::{CurrentTenant, TenantId, TenantTx};
+use tenant_router::{CurrentTenant, SchoolPools, TenantId, TenantTx};
 
 use crate::db::people::{self, GroupPupil, PersonRoster, field_names};
 use crate::privacy::{Choice, Field, visible_fields};
@@ -112,11 +114,24 @@ async fn rosters(
     {
         return Ok(Some((group, person)));
     }
+    read_rosters(&state.schools, cache, tenant, group_id, viewer.person_id).await
+}
+
+/// Reads the group and the person's place in it in one read-only transaction, and keeps both,
+/// each read again in the background once aged (they depend on the roster, not the hour).
+async fn read_rosters(
+    schools: &SchoolPools,
+    cache: &SchoolCache,
+    tenant: TenantId,
+    group_id: i64,
+    person_id: i64,
+) -> Result<Option<(Arc<GroupRoster>, Arc<PersonRoster>)>, AppError> {
+    let (group_key, person_key) = (("group", group_id), ("person", person_id));
     // Taken before the transaction begins: a change announced meanwhile voids what it reads.
     let ticket = cache.ticket(tenant);
-    let mut tx = TenantTx::begin_read_only(&state.schools, tenant).await?;
+    let mut tx = TenantTx::begin_read_only(schools, tenant).await?;
     cache.learn_announces(&mut tx).await?;
-    let Some(head) = people::group_head(&mut tx, group_id, viewer.person_id).await? else {
+    let Some(head) = people::group_head(&mut tx, group_id, person_id).await? else {
         return Ok(None);
     };
     let (pupils, choices, health) = people::group_families(&mut tx, group_id, true).await?;
@@ -130,9 +145,54 @@ async fn rosters(
         health,
     });
     let person = Arc::new(head.person);
-    cache.put(ticket, group_key, group.clone(), group.bytes());
-    cache.put(ticket, person_key, person.clone(), person.bytes());
+    let again = Arc::new(RostersAgain {
+        schools: schools.clone(),
+        group_id,
+        person_id,
+        started: std::sync::atomic::AtomicBool::new(false),
+    });
+    cache.put_read_again(
+        ticket,
+        group_key,
+        group.clone(),
+        group.bytes(),
+        again.clone(),
+    );
+    cache.put_read_again(ticket, person_key, person.clone(), person.bytes(), again);
     Ok(Some((group, person)))
+}
+
+/// Reads a group and a person's place in it again once either has aged: once for both, since
+/// one read keeps both anew.
+struct RostersAgain {
+    schools: SchoolPools,
+    group_id: i64,
+    person_id: i64,
+    /// The read of these two entries has begun (by whichever aged entry was asked first).
+    started: std::sync::atomic::AtomicBool,
+}
+
+impl ReadAgain for RostersAgain {
+    fn read_again(self: Arc<Self>, cache: SchoolCache, ticket: Ticket) -> BoxFuture<'static, ()> {
+        Box::pin(async move {
+            if self
+                .started
+                .swap(true, std::sync::atomic::Ordering::Relaxed)
+            {
+                return;
+            }
+            // It takes its own ticket, before its transaction; a failed read leaves the aged
+            // entries, served until their second age ends.
+            let _ = read_rosters(
+                &self.schools,
+                &cache,
+                ticket.tenant(),
+                self.group_id,
+                self.person_id,
+            )
+            .await;
+        })
+    }
 }
 
 /// The group as this viewer may see it, or 404 (no such group) / 403 (not theirs).

@@ -548,11 +548,16 @@ async fn fleet(state: &AppState, addr: SocketAddr, args: &Args) -> anyhow::Resul
                      end\n"
                 ),
             )?;
+            let reads_before = (state.school_data.reads(), state.accounts.reads());
             let run = bench::wrk_script(addr, &script, 50, args.seconds).await;
+            let reads = (
+                state.school_data.reads() - reads_before.0,
+                state.accounts.reads() - reads_before.1,
+            );
             std::fs::remove_file(&script).ok();
             let changed = changes.swap(0, std::sync::atomic::Ordering::Relaxed);
             runs.push_str(&format!(
-                "\nposts: fleet of {} schools, {page}, {}, wrk -t2 -c50 {}s: {} (target p99 < 25 ms); after it {} entries kept, {:.1} MiB",
+                "\nposts: fleet of {} schools, {page}, {}, wrk -t2 -c50 {}s: {} (target p99 < 25 ms); during it {} entries and {} accounts read; after it {} entries kept, {:.1} MiB",
                 args.fleet,
                 if changing {
                     format!("a post changed every 50 ms somewhere ({changed} changes)")
@@ -561,6 +566,8 @@ async fn fleet(state: &AppState, addr: SocketAddr, args: &Args) -> anyhow::Resul
                 },
                 args.seconds,
                 run?,
+                reads.0,
+                reads.1,
                 state.school_data.len(),
                 state.school_data.bytes() as f64 / f64::from(1 << 20)
             ));

@@ -4,13 +4,14 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use futures_util::future::BoxFuture;
 use schoolplein_kernel::audience::{PostKind, PostReader};
 use schoolplein_kernel::rendered::Rendered;
-use schoolplein_kernel::school_cache::TIMELINE;
+use schoolplein_kernel::school_cache::{ReadAgain, SchoolCache, TIMELINE, Ticket};
 use schoolplein_kernel::settings::SchoolSettings;
 use schoolplein_kernel::{AppError, AppState, Pages, Role, Viewer};
 use serde::Serialize;
-use tenant_router::{TenantId, TenantTx};
+use tenant_router::{SchoolPools, TenantId, TenantTx};
 
 use crate::access::reader;
 use crate::db::posts::{self, PostRow};
@@ -127,8 +128,28 @@ pub async fn read_page(
     settings: &Arc<SchoolSettings>,
     before: Option<PageCursor>,
 ) -> Result<ReadPage, AppError> {
-    let mut tx = TenantTx::begin_read_only(&state.schools, tenant).await?;
-    state.school_data.learn_announces(&mut tx).await?;
+    read_page_on(
+        &state.schools,
+        &state.school_data,
+        tenant,
+        viewer,
+        settings,
+        before,
+    )
+    .await
+}
+
+/// [`read_page`] with only what it needs (what the background read of an aged first page has).
+async fn read_page_on(
+    schools: &SchoolPools,
+    cache: &SchoolCache,
+    tenant: TenantId,
+    viewer: &Viewer,
+    settings: &Arc<SchoolSettings>,
+    before: Option<PageCursor>,
+) -> Result<ReadPage, AppError> {
+    let mut tx = TenantTx::begin_read_only(schools, tenant).await?;
+    cache.learn_announces(&mut tx).await?;
     let reader = reader(&mut tx, viewer).await?;
     let kinds = PostKind::shown_by(settings);
     let rows = posts::timeline_page(
@@ -182,9 +203,44 @@ pub async fn first_page(
     // Taken before the transaction begins: a change announced meanwhile voids what it reads.
     let ticket = cache.ticket(tenant);
     let read = Arc::new(read_page(state, tenant, viewer, settings, None).await?);
-    cache.put(ticket, key, read.clone(), read.bytes());
+    let again = Arc::new(FirstPageAgain {
+        schools: state.schools.clone(),
+        viewer: viewer.clone(),
+        settings: settings.clone(),
+    });
+    cache.put_read_again(ticket, key, read.clone(), read.bytes(), again);
     drop(reading);
     Ok(read)
+}
+
+/// Reads a first page again once it has aged, as its viewer read it (it depends on the
+/// school's posts and the viewer's groups and marks, not on the hour).
+struct FirstPageAgain {
+    schools: SchoolPools,
+    viewer: Viewer,
+    settings: Arc<SchoolSettings>,
+}
+
+impl ReadAgain for FirstPageAgain {
+    fn read_again(self: Arc<Self>, cache: SchoolCache, ticket: Ticket) -> BoxFuture<'static, ()> {
+        Box::pin(async move {
+            let tenant = ticket.tenant();
+            let read = read_page_on(
+                &self.schools,
+                &cache,
+                tenant,
+                &self.viewer,
+                &self.settings,
+                None,
+            )
+            .await;
+            // A failed read leaves the aged page, served until its second age ends.
+            if let Ok(read) = read {
+                let (key, read) = ((TIMELINE, self.viewer.person_id), Arc::new(read));
+                cache.put_read_again(ticket, key, read.clone(), read.bytes(), self);
+            }
+        })
+    }
 }
 
 #[cfg(test)]
