@@ -49,6 +49,14 @@ pub const THREAD: &str = "thread";
 /// id: the person's). Only the school's announcements drop it: nothing of it is a person's
 /// own marks.
 pub const MONTH: &str = "month";
+/// The kind of entry a group's roster is kept under, as its page reads it (its id: the
+/// group's).
+pub const GROUP: &str = "group";
+/// The kind of entry a person's place in the roster is kept under (its id: the person's).
+pub const PERSON: &str = "person";
+/// The kinds that read the roster alone (groups, pupils, parents, their choices): a change to
+/// posts leaves them kept.
+pub const ROSTER_KINDS: [&str; 2] = [GROUP, PERSON];
 /// The kinds of entry kept per person: a change announced for a person drops them all.
 const PERSON_KINDS: [&str; 4] = [TIMELINE, NAV_COUNTS, INBOX, THREAD];
 /// The longest an entry is served without being read again.
@@ -655,6 +663,25 @@ impl SchoolCache {
         inner.prune_if_many();
     }
 
+    /// Drops a school's entries but those of the `kept` kinds (a change that cannot touch
+    /// them was announced). A read begun before is not kept, whatever its kind: the school's
+    /// generation moves.
+    pub fn forget_but(&self, tenant: TenantId, kept: &[&str]) {
+        let mut inner = self.lock();
+        let school = inner.schools.entry(tenant).or_default();
+        school.generation += 1;
+        let mut freed = 0;
+        school.entries.retain(|(kind, _), entry| {
+            let keep = kept.contains(kind);
+            if !keep {
+                freed += entry.bytes;
+            }
+            keep
+        });
+        inner.bytes -= freed;
+        inner.prune_if_many();
+    }
+
     /// Drops one entry of a school. A read begun before is not kept either: the school's
     /// generation moves, as for [`forget`](Self::forget).
     pub fn forget_entry(&self, tenant: TenantId, key: Key) {
@@ -780,6 +807,7 @@ impl SchoolCache {
     pub fn hear(&self, change: Change) {
         match change {
             Change::School(tenant) => self.forget(tenant),
+            Change::Posts(tenant) => self.forget_but(tenant, &ROSTER_KINDS),
             Change::Person(tenant, person) => self.forget_person(tenant, person),
             Change::Mark(cache_id, mark) => {
                 if cache_id == self.marks.cache_id {
@@ -856,6 +884,9 @@ pub fn listener_name() -> String {
 pub enum Change {
     /// A school's data (payload: its id).
     School(TenantId),
+    /// A school's posts (payload: `posts:<school id>`, tenant migration 0046): drops all but
+    /// what reads the roster alone ([`ROSTER_KINDS`]).
+    Posts(TenantId),
     /// One person's data in a school (payload: `<school id>:<person id>`).
     Person(TenantId, i64),
     /// No change: a cache's mark (payload: `mark:<cache id>:<n>`), see
@@ -872,6 +903,9 @@ pub enum Change {
 impl Change {
     pub fn parse(payload: &str) -> Self {
         let number = |text: &str| text.parse::<i64>().ok();
+        if let Some(school) = payload.strip_prefix("posts:") {
+            return number(school).map_or(Self::Unknown, |id| Self::Posts(TenantId::new(id)));
+        }
         if let Some(mark) = payload.strip_prefix("mark:") {
             return match mark.split_once(':').map(|(c, n)| (c.parse(), n.parse())) {
                 Some((Ok(cache_id), Ok(n))) => Self::Mark(cache_id, n),
@@ -1077,10 +1111,38 @@ mod tests {
     #[test]
     fn announcements_name_a_school_or_a_person_in_it() {
         assert_eq!(Change::parse("42"), Change::School(TenantId::new(42)));
+        assert_eq!(Change::parse("posts:42"), Change::Posts(TenantId::new(42)));
+        assert_eq!(Change::parse("posts:x"), Change::Unknown);
+        assert_eq!(Change::parse("roster:42"), Change::Unknown);
         assert_eq!(Change::parse("42:7"), Change::Person(TenantId::new(42), 7));
         for unreadable in ["", "t_42", "42:", ":7", "42:x"] {
             assert_eq!(Change::parse(unreadable), Change::Unknown, "{unreadable:?}");
         }
+    }
+
+    #[test]
+    fn a_change_to_posts_keeps_the_roster_alone_and_voids_reads_under_way() {
+        let cache = listening(CAPACITY, MAX_AGE);
+        let (school, other) = (TenantId::new(1), TenantId::new(2));
+        let (group, person, timeline) = ((super::GROUP, 3), (PERSON, 4), (TIMELINE, 4));
+        for key in [group, person, timeline] {
+            assert!(put(&cache, school, key, 1_u32));
+        }
+        assert!(put(&cache, other, timeline, 1_u32));
+        let before = cache.ticket(school);
+        cache.hear(Change::Posts(school));
+        assert!(cache.get::<u32>(school, group).is_some());
+        assert!(cache.get::<u32>(school, person).is_some());
+        assert!(cache.get::<u32>(school, timeline).is_none());
+        assert!(
+            cache.get::<u32>(other, timeline).is_some(),
+            "another school's stays"
+        );
+        assert!(
+            !cache.put(before, group, Arc::new(2_u32), 100),
+            "read before the change"
+        );
+        assert_eq!(cache.bytes(), 300);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
-use schoolplein_kernel::school_cache::{ReadAgain, SchoolCache, Ticket};
+use schoolplein_kernel::school_cache::{GROUP, PERSON, ReadAgain, SchoolCache, Ticket};
 use schoolplein_kernel::{AppError, AppState, Viewer};
 use serde::Serialize;
 use tenant_router::{CurrentTenant, SchoolPools, TenantId, TenantTx};
@@ -108,7 +108,7 @@ async fn rosters(
     group_id: i64,
 ) -> Result<Option<(Arc<GroupRoster>, Arc<PersonRoster>)>, AppError> {
     let cache = &state.school_data;
-    let (group_key, person_key) = (("group", group_id), ("person", viewer.person_id));
+    let (group_key, person_key) = ((GROUP, group_id), (PERSON, viewer.person_id));
     if let (Some(group), Some(person)) =
         (cache.get(tenant, group_key), cache.get(tenant, person_key))
     {
@@ -126,7 +126,7 @@ async fn read_rosters(
     group_id: i64,
     person_id: i64,
 ) -> Result<Option<(Arc<GroupRoster>, Arc<PersonRoster>)>, AppError> {
-    let (group_key, person_key) = (("group", group_id), ("person", person_id));
+    let (group_key, person_key) = ((GROUP, group_id), (PERSON, person_id));
     // Taken before the transaction begins: a change announced meanwhile voids what it reads.
     let ticket = cache.ticket(tenant);
     let mut tx = TenantTx::begin_read_only(schools, tenant).await?;

@@ -9,10 +9,12 @@ use std::time::{Duration, Instant};
 use schoolplein_calendar::month::{self, Month};
 use schoolplein_kernel::Role;
 use schoolplein_kernel::school_cache::{
-    INBOX, MAX_AGE, MONTH, READS_CHANNEL, SCHOOL_CHANNEL, SchoolCache, THREAD, TIMELINE, Weighed,
+    GROUP as GROUP_KIND, INBOX, MAX_AGE, MONTH, READS_CHANNEL, SCHOOL_CHANNEL, SchoolCache, THREAD,
+    TIMELINE, Weighed,
 };
 use schoolplein_portal::conversations::inbox::FolderPage;
 use schoolplein_portal::conversations::thread::Thread;
+use schoolplein_portal::group_view::GroupRoster;
 use schoolplein_portal::posts::timeline::ReadPage;
 use schoolplein_tests::client::Client;
 use schoolplein_tests::school::{Member, id, import_sample, link_child, member};
@@ -88,10 +90,6 @@ async fn every_table_a_group_page_or_timeline_reads_announces_its_changes_and_no
         "DELETE FROM people WHERE false",
         "UPDATE people SET phone_mobile = phone_mobile WHERE false",
         "UPDATE people SET blocked_at = blocked_at WHERE false",
-        "UPDATE posts SET title = title WHERE false",
-        "DELETE FROM post_groups WHERE false",
-        "DELETE FROM post_special_groups WHERE false",
-        "DELETE FROM post_recipients WHERE false",
         "UPDATE special_groups SET name = name WHERE false",
         "DELETE FROM special_group_members WHERE false",
         // The calendar's month (0035, 0045).
@@ -106,6 +104,25 @@ async fn every_table_a_group_page_or_timeline_reads_announces_its_changes_and_no
         assert!(
             announces(&app, &school, statement).await,
             "no announcement after: {statement}"
+        );
+    }
+    // Posts name their part (0046), so what reads the roster alone stays kept.
+    let posts = format!("posts:{}", school.id.get());
+    for statement in [
+        "UPDATE posts SET title = title WHERE false",
+        "DELETE FROM post_groups WHERE false",
+        "DELETE FROM post_special_groups WHERE false",
+        "DELETE FROM post_recipients WHERE false",
+        "DELETE FROM post_attachments WHERE false",
+        "DELETE FROM post_answers WHERE false",
+    ] {
+        assert!(
+            announces_on(&app, &school, statement, SCHOOL_CHANNEL, &posts).await,
+            "no announcement of posts after: {statement}"
+        );
+        assert!(
+            !announces(&app, &school, statement).await,
+            "the whole school announced after: {statement}"
         );
     }
     // The digest's bookkeeping, twice a day in every school, leaves the roster be; a leave
@@ -350,6 +367,55 @@ async fn a_lost_listener_forgets_what_was_kept_so_a_change_missed_meanwhile_stil
 
 /// A school with the sample roster and a signed-in parent of a pupil in group 3B: the
 /// school, its host, the parent and the group's id.
+/// A post changed by any writer drops what shows posts (the timeline) at once and leaves the
+/// group page kept, the very value: a post touches nothing of the roster (0046). A change to
+/// the roster still drops it.
+#[tokio::test]
+async fn a_post_drops_the_timeline_and_leaves_the_group_page_kept() {
+    let app = TestApp::spawn().await;
+    let (school, host, mut viewer, g3b) = school_with_viewer(&app, "Basisschool Delen").await;
+    let group_page = format!("/groups/{g3b}");
+    let cache = &app.state.school_data;
+    let (group_key, timeline_key) = ((GROUP_KIND, g3b), (TIMELINE, viewer.person_id));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while cache.get::<GroupRoster>(school.id, group_key).is_none()
+        || cache.get::<ReadPage>(school.id, timeline_key).is_none()
+    {
+        assert!(Instant::now() < deadline, "the pages are not kept");
+        assert_eq!(viewer.client.get(&host, &group_page).await.status, 200);
+        assert_eq!(viewer.client.get(&host, "/timeline").await.status, 200);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let kept = cache.get::<GroupRoster>(school.id, group_key).unwrap();
+
+    let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+    sqlx::query(
+        "INSERT INTO posts (kind, title, body, whole_school, author_id)
+         VALUES ('news', 'Schoolreis naar het bos', 'Tekst', true, (SELECT min(id) FROM people))",
+    )
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    shows_within(
+        &mut viewer.client,
+        &host,
+        "/timeline",
+        "Schoolreis naar het bos",
+    )
+    .await;
+    let still = cache
+        .get::<GroupRoster>(school.id, group_key)
+        .expect("the group page is kept across a post");
+    assert!(Arc::ptr_eq(&kept, &still), "the group page was read again");
+    assert_eq!(viewer.client.get(&host, &group_page).await.status, 200);
+
+    let mut tx = TenantTx::begin(&app.db.pool, school.id).await.unwrap();
+    rename_group(&mut tx, g3b, "Groep Delen").await;
+    tx.commit().await.unwrap();
+    shows_within(&mut viewer.client, &host, &group_page, "Groep Delen").await;
+}
+
 async fn school_with_viewer(app: &TestApp, name: &str) -> (TenantEntry, String, Member, i64) {
     let school = app.create_school(name, "").await;
     let host = school_host(&school.slug);
