@@ -221,13 +221,24 @@ pub struct SettingsCache {
 
 impl Default for SettingsCache {
     fn default() -> Self {
-        Self {
-            kept: SchoolCache::announced_by_writers(CAPACITY, MAX_AGE),
-        }
+        Self::with_max_age(MAX_AGE)
     }
 }
 
 impl SettingsCache {
+    /// Keeps each school's settings for `max_age` before reading them again (a test's short
+    /// age; the app keeps them a minute).
+    pub fn with_max_age(max_age: Duration) -> Self {
+        Self {
+            kept: SchoolCache::announced_by_writers(CAPACITY, max_age),
+        }
+    }
+
+    /// How many schools' settings were read since the start (see [`SchoolCache::reads`]).
+    pub fn reads(&self) -> u64 {
+        self.kept.reads()
+    }
+
     /// The school's settings: from memory when fresh, otherwise read (one read-only
     /// transaction) and kept, unless a change was heard meanwhile.
     pub async fn get(

@@ -422,3 +422,62 @@ async fn the_schools_contact_comes_back_with_its_mistake_and_its_mails_come_from
         Some("info@deklimop.example")
     );
 }
+
+/// Settings read again once aged, and found the same, stay the very same value: every page
+/// kept under them (each checks it was read under the request's settings) still fits, where a
+/// new value every minute had all of a school's kept pages read again. A change announced by
+/// its writer is a new value at once.
+#[tokio::test]
+async fn settings_read_again_unchanged_stay_the_same_value_and_a_change_is_a_new_one() {
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    let app = TestApp::spawn().await;
+    let school = app.create_school("Basisschool Bestendig", "").await;
+    let max_age = Duration::from_secs(1);
+    let cache = schoolplein_kernel::settings::SettingsCache::with_max_age(max_age);
+    let _listener = cache.spawn_listener(&app.state.config.database).unwrap();
+    let pool = &app.db.pool;
+    // Kept once its listener listens: two reads then give one value.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let first = loop {
+        let one = cache.get(pool, school.id).await.unwrap();
+        if Arc::ptr_eq(&one, &cache.get(pool, school.id).await.unwrap()) {
+            break one;
+        }
+        assert!(Instant::now() < deadline, "the settings are not kept");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let reads = cache.reads();
+    tokio::time::sleep(max_age).await;
+    // Aged: served as they are while they are read again in the background.
+    assert!(Arc::ptr_eq(
+        &first,
+        &cache.get(pool, school.id).await.unwrap()
+    ));
+    let read_again = eventually(Duration::from_secs(5), || async { cache.reads() > reads }).await;
+    assert!(
+        read_again.is_some(),
+        "the aged settings were not read again"
+    );
+    let now = cache.get(pool, school.id).await.unwrap();
+    assert!(
+        Arc::ptr_eq(&first, &now),
+        "the same settings read again became a new value"
+    );
+
+    let mut tx = TenantTx::begin(pool, school.id).await.unwrap();
+    sqlx::query("UPDATE school_settings SET portal_open = NOT portal_open")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    schoolplein_kernel::settings::announce_change(&mut tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let changed = eventually(Duration::from_secs(2), || async {
+        cache.get(pool, school.id).await.unwrap().portal_open != first.portal_open
+    })
+    .await;
+    assert!(changed.is_some(), "the change does not show");
+}
