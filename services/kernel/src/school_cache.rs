@@ -106,6 +106,10 @@ pub struct SchoolCache {
 /// second age, so the others are read again when a read ends and a request next asks.
 const BACKGROUND_READS: usize = 2;
 
+/// The longest a background read of an aged entry may take before it is given up (the aged
+/// entry is then served on, and read again on a later request).
+const BACKGROUND_PATIENCE: Duration = Duration::from_secs(10);
+
 /// Counts one background read as running until dropped.
 struct Running(Arc<std::sync::atomic::AtomicUsize>);
 
@@ -381,7 +385,11 @@ impl SchoolCache {
         };
         let cache = self.clone();
         runtime.spawn(async move {
-            again.read_again(cache, ticket).await;
+            // A read that hangs (a connection dead without a word, a lock held by a migration)
+            // is given up: it would hold its place among the background reads, and anyone
+            // waiting for this entry's read, for as long as it hangs.
+            let _ =
+                tokio::time::timeout(BACKGROUND_PATIENCE, again.read_again(cache, ticket)).await;
             drop(reading);
             drop(running);
         });
@@ -934,7 +942,9 @@ pub fn listen(
 ) -> Result<tokio::task::JoinHandle<()>, sqlx::Error> {
     let options = crate::db::connect_options(database)?.application_name(&listener_name());
     let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
+        // Two, though a listener holds one: a listener given up on a connection that died
+        // without a word still holds that one while its drop says `UNLISTEN` into it.
+        .max_connections(2)
         .min_connections(0)
         // While the server is down, give up connecting soon and try again in this loop, so
         // the listener is back within about a second of the server.

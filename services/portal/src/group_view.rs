@@ -191,6 +191,10 @@ impl ReadAgain for RostersAgain {
                 self.person_id,
             )
             .await;
+            // Kept, the entries now hold a reader of their own; failed or refused (a change
+            // came meanwhile), they may be read again by a later request.
+            self.started
+                .store(false, std::sync::atomic::Ordering::Relaxed);
         })
     }
 }
