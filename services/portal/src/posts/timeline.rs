@@ -13,7 +13,6 @@ use schoolplein_kernel::{AppError, AppState, Pages, Role, Viewer};
 use serde::Serialize;
 use tenant_router::{SchoolPools, TenantId, TenantTx};
 
-use crate::access::reader;
 use crate::db::posts::{self, PostRow};
 use crate::posts::view::PostView;
 
@@ -132,11 +131,30 @@ pub async fn read_page(
         &state.schools,
         &state.school_data,
         tenant,
-        viewer,
+        Reader::of(viewer),
         settings,
         before,
     )
     .await
+}
+
+/// What of a viewer the page's read depends on: who they are in the school's roster, not their
+/// session.
+#[derive(Debug, Clone, Copy)]
+struct Reader {
+    person_id: i64,
+    admin: bool,
+    teacher: bool,
+}
+
+impl Reader {
+    fn of(viewer: &Viewer) -> Self {
+        Self {
+            person_id: viewer.person_id,
+            admin: viewer.has(Role::SchoolAdmin),
+            teacher: viewer.has(Role::Teacher),
+        }
+    }
 }
 
 /// [`read_page`] with only what it needs (what the background read of an aged first page has).
@@ -144,13 +162,13 @@ async fn read_page_on(
     schools: &SchoolPools,
     cache: &SchoolCache,
     tenant: TenantId,
-    viewer: &Viewer,
+    who: Reader,
     settings: &Arc<SchoolSettings>,
     before: Option<PageCursor>,
 ) -> Result<ReadPage, AppError> {
     let mut tx = TenantTx::begin_read_only(schools, tenant).await?;
     cache.learn_announces(&mut tx).await?;
-    let reader = reader(&mut tx, viewer).await?;
+    let reader = PostReader::load(&mut tx, who.person_id, who.admin, who.teacher).await?;
     let kinds = PostKind::shown_by(settings);
     let rows = posts::timeline_page(
         &mut tx,
@@ -165,7 +183,7 @@ async fn read_page_on(
     tx.commit().await?;
     Ok(ReadPage {
         reader,
-        teacher: viewer.has(Role::Teacher),
+        teacher: who.teacher,
         settings: settings.clone(),
         rows,
         rendered: Rendered::default(),
@@ -205,7 +223,7 @@ pub async fn first_page(
     let read = Arc::new(read_page(state, tenant, viewer, settings, None).await?);
     let again = Arc::new(FirstPageAgain {
         schools: state.schools.clone(),
-        viewer: viewer.clone(),
+        who: Reader::of(viewer),
         settings: settings.clone(),
     });
     cache.put_read_again(ticket, key, read.clone(), read.bytes(), again);
@@ -217,7 +235,7 @@ pub async fn first_page(
 /// school's posts and the viewer's groups and marks, not on the hour).
 struct FirstPageAgain {
     schools: SchoolPools,
-    viewer: Viewer,
+    who: Reader,
     settings: Arc<SchoolSettings>,
 }
 
@@ -229,14 +247,14 @@ impl ReadAgain for FirstPageAgain {
                 &self.schools,
                 &cache,
                 tenant,
-                &self.viewer,
+                self.who,
                 &self.settings,
                 None,
             )
             .await;
             // A failed read leaves the aged page, served until its second age ends.
             if let Ok(read) = read {
-                let (key, read) = ((TIMELINE, self.viewer.person_id), Arc::new(read));
+                let (key, read) = ((TIMELINE, self.who.person_id), Arc::new(read));
                 cache.put_read_again(ticket, key, read.clone(), read.bytes(), self);
             }
         })
