@@ -8,6 +8,7 @@ pub mod dispatch;
 pub mod home;
 pub mod mail;
 pub mod receive;
+pub mod request_ids;
 pub mod routes;
 pub mod serve;
 pub mod warm;
