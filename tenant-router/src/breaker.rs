@@ -97,27 +97,35 @@ impl Breaker {
     /// Runs `work` unless the server is known to be down, and gives it up the moment the
     /// server is found down meanwhile (a pool waiting to connect would otherwise wait out its
     /// whole timeout). A failure that `lost_connection` recognises trips the breaker.
-    pub async fn guard<T, E>(
+    ///
+    /// `work` is boxed: sqlx's futures (a pool's acquire, a transaction's begin) are several
+    /// kilobytes, and every future that awaits one would otherwise carry that size and copy it
+    /// each time it is moved — a page served from memory among them, whose path merely could
+    /// read. Boxed, they carry a pointer, and the one copy is made when the database is used.
+    pub fn guard<T, E>(
         &self,
         work: impl Future<Output = Result<T, E>>,
         lost_connection: impl Fn(&E) -> bool,
         unreachable: impl Fn(Unreachable) -> E,
-    ) -> Result<T, E>
+    ) -> impl Future<Output = Result<T, E>>
     where
         E: fmt::Display,
     {
-        self.check().map_err(&unreachable)?;
-        tokio::select! {
-            biased;
-            result = work => {
-                if let Err(error) = &result
-                    && lost_connection(error)
-                {
-                    self.trip(error);
+        let work = Box::pin(work);
+        async move {
+            self.check().map_err(&unreachable)?;
+            tokio::select! {
+                biased;
+                result = work => {
+                    if let Err(error) = &result
+                        && lost_connection(error)
+                    {
+                        self.trip(error);
+                    }
+                    result
                 }
-                result
+                () = self.went_down() => Err(unreachable(Unreachable(self.inner.name))),
             }
-            () = self.went_down() => Err(unreachable(Unreachable(self.inner.name))),
         }
     }
 

@@ -245,11 +245,8 @@ pub async fn render_error_pages(
     let chosen = ChosenLanguage::default();
     parts.extensions.insert(chosen.clone());
     let wants_json = parts.uri.path().starts_with("/api/");
-    let request_id = parts
-        .headers
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    // Shown only on a server error's page; a header value's clone shares its bytes.
+    let request_id = parts.headers.get("x-request-id").cloned();
     let response = next.run(Request::from_parts(parts, body)).await;
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
@@ -273,7 +270,10 @@ pub async fn render_error_pages(
         ErrorKind::TooManyAttempts => page.retry_minutes.map(|m| m.max(1) * 60),
         _ => None,
     };
-    let request_id = request_id.as_deref().filter(|_| status.is_server_error());
+    let request_id = request_id
+        .as_ref()
+        .and_then(|v| v.to_str().ok())
+        .filter(|_| status.is_server_error());
     let mut rendered = if wants_json {
         let json = ErrorJson {
             error: page.kind,

@@ -415,8 +415,10 @@ impl SchoolCache {
         T: Weighed + Any + Send + Sync,
         E: From<sqlx::Error>,
     {
-        self.read_and_keep(schools, tenant, key, fits, read, None)
-            .await
+        if let Some(kept) = self.get_fitting(tenant, key, &fits) {
+            return Ok(kept);
+        }
+        Box::pin(self.read_and_keep(schools, tenant, key, fits, read, None)).await
     }
 
     /// As [`get_or_read`](Self::get_or_read), for a read that depends on nothing but the
@@ -441,6 +443,9 @@ impl SchoolCache {
         T: Weighed + Any + Send + Sync,
         E: From<sqlx::Error> + 'static,
     {
+        if let Some(kept) = self.get_fitting(tenant, key, &fits) {
+            return Ok(kept);
+        }
         let again = Arc::new(ReadWith {
             schools: schools.clone(),
             key,
@@ -448,14 +453,14 @@ impl SchoolCache {
             _reads: std::marker::PhantomData,
         });
         let reads = again.clone();
-        self.read_and_keep(
+        Box::pin(self.read_and_keep(
             schools,
             tenant,
             key,
             fits,
             move |tx| (reads.read)(tx),
             Some(again),
-        )
+        ))
         .await
     }
 
@@ -476,8 +481,22 @@ impl SchoolCache {
         T: Weighed + Any + Send + Sync,
         E: From<sqlx::Error>,
     {
-        self.read_and_keep(schools, tenant, key, fits, read, Some(again))
-            .await
+        if let Some(kept) = self.get_fitting(tenant, key, &fits) {
+            return Ok(kept);
+        }
+        Box::pin(self.read_and_keep(schools, tenant, key, fits, read, Some(again))).await
+    }
+
+    /// The kept entry for `key` of `tenant` when it `fits`: how most requests end. The read
+    /// path is boxed by the callers, so that a request served from memory does not carry the
+    /// size of a read's future (a reader's wait, a transaction) in its own.
+    fn get_fitting<T: Any + Send + Sync>(
+        &self,
+        tenant: TenantId,
+        key: Key,
+        fits: impl Fn(&T) -> bool,
+    ) -> Option<Arc<T>> {
+        self.get::<T>(tenant, key).filter(|kept| fits(kept))
     }
 
     async fn read_and_keep<T, E>(
@@ -495,10 +514,8 @@ impl SchoolCache {
         T: Weighed + Any + Send + Sync,
         E: From<sqlx::Error>,
     {
-        let kept = || self.get::<T>(tenant, key).filter(|kept| fits(kept));
-        if let Some(kept) = kept() {
-            return Ok(kept);
-        }
+        // The callers looked for a kept entry that fits just before.
+        let kept = || self.get_fitting(tenant, key, &fits);
         let reading = self.one_reader(tenant, key).await;
         if reading.is_none()
             && let Some(kept) = kept()

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::middleware::{from_fn, from_fn_with_state};
+use axum::middleware::from_fn_with_state;
 use axum::response::IntoResponse;
 use axum::routing::{MethodRouter, get};
 use http::header::{self, HeaderName, HeaderValue};
@@ -14,16 +14,17 @@ use schoolplein_kernel::templates::TemplatesBuilder;
 use schoolplein_kernel::{AppState, Config, Language, Templates, db, telemetry};
 use tenant_router::{Breaker, HostSource, PlatformPool, TenantDirectory};
 use tower::ServiceBuilder;
-use tower::util::MapResponseLayer;
+use tower::util::{MapRequestLayer, MapResponseLayer};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::dispatch::{HostDispatchLayer, HostDispatcher};
+use crate::request_ids::MakeRequestIds;
 use crate::routes::{health, home, platform};
 
 /// Every file under this crate's `templates/`, by template name (embedded by `build.rs`).
@@ -163,7 +164,7 @@ pub fn app_with(
         tenants: state.tenants.clone(),
         source,
         platform: platform
-            .route_layer(from_fn(telemetry::record_route))
+            .route_layer(MapRequestLayer::new(telemetry::record_route))
             .with_state(state.clone()),
         any_host_paths: any_host_routes.iter().map(|(path, _)| *path).collect(),
     });
@@ -171,18 +172,13 @@ pub fn app_with(
     // routed once; the dispatcher wraps every route and the fallback.
     // Every school page shows the frame (navigation, the person's menu); the any-host routes
     // added below do not pass this layer.
-    let school = school
-        .route_layer(from_fn_with_state(
-            state.clone(),
-            schoolplein_kernel::frame::frame_layer,
-        ))
-        .route_layer(from_fn_with_state(state.clone(), writes_heard));
+    let school = school.route_layer(from_fn_with_state(state.clone(), school_request));
     let routes = any_host_routes
         .into_iter()
         .fold(school, |router, (path, method_router)| {
             router.route(path, method_router)
         })
-        .route_layer(from_fn(telemetry::record_route))
+        .route_layer(MapRequestLayer::new(telemetry::record_route))
         .layer(dispatcher)
         .with_state(state.clone());
     let server = &state.config.server;
@@ -191,7 +187,7 @@ pub fn app_with(
         .then(|| HeaderValue::from_static("max-age=31536000; includeSubDomains"));
     // Every request passes these, outermost first.
     let layers = ServiceBuilder::new()
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestIds::new()))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(telemetry::request_span)
@@ -223,23 +219,30 @@ pub fn app_with(
     routes.layer(layers)
 }
 
-/// After a school's request that may have written (any method but GET and HEAD), waits until
-/// this process has heard the changes committed before its answer, so the page it leads to —
-/// or anyone's next page here, such as a parent's after a teacher's change — shows them; the
-/// writers need not drop what they change from memory by hand. A round trip to PostgreSQL
-/// per write, a second at most.
-async fn writes_heard(
-    axum::extract::State(state): axum::extract::State<AppState>,
+/// A school page's request: served inside its frame (see
+/// [`frame_layer`](schoolplein_kernel::frame::frame_layer)), and after one that may have
+/// written (any method but GET and HEAD), answered once this process has heard the changes
+/// committed before its answer, so the page it leads to — or anyone's next page here, such as
+/// a parent's after a teacher's change — shows them; the writers need not drop what they
+/// change from memory by hand. A round trip to PostgreSQL per write, a second at most. One
+/// middleware for both: each is a boxed future and a clone of the routes per request.
+async fn school_request(
+    state: axum::extract::State<AppState>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     let may_write = !matches!(*request.method(), http::Method::GET | http::Method::HEAD);
-    let response = next.run(request).await;
-    if may_write {
-        tokio::join!(
-            state.school_data.heard_up_to_now(&state.db),
-            state.accounts.heard_up_to_now(&state.db),
-        );
+    let heard = may_write.then(|| state.0.clone());
+    let response = schoolplein_kernel::frame::frame_layer(state, request, next).await;
+    if let Some(state) = heard {
+        // Boxed: only writes wait here, and a page read need not carry this future's size.
+        Box::pin(async {
+            tokio::join!(
+                state.school_data.heard_up_to_now(&state.db),
+                state.accounts.heard_up_to_now(&state.db),
+            )
+        })
+        .await;
     }
     response
 }

@@ -299,12 +299,14 @@ pub async fn public_home(
     let now = Utc::now();
     let today = zone::today(now);
     let fits = |kept: &PublicHome| Arc::ptr_eq(&kept.settings, settings) && kept.today == today;
-    let names = Names::new(state.templates.catalog(), language);
+    let catalog = state.templates.catalog();
     let settings = Arc::clone(settings);
     let key = (PUBLIC_HOME, language as i64);
     state
         .school_data
         .get_or_read(&state.schools, tenant, key, fits, |tx| {
+            // Only a read needs the names of days and months (27 texts): a kept page does not.
+            let names = Names::new(catalog, language);
             Box::pin(async move {
                 let profile = school_profile::welcome(tx)
                     .await?
