@@ -137,6 +137,11 @@ impl AccountCache {
         self.kept.reads()
     }
 
+    /// The marks sent and heard since the start (see [`SchoolCache::marks`]).
+    pub fn marks(&self) -> (u64, u64) {
+        self.kept.marks()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.kept.is_empty()
     }

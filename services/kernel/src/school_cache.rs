@@ -642,6 +642,15 @@ impl SchoolCache {
         self.reads.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// The marks sent and heard since the start (see [`heard_up_to_now`](Self::heard_up_to_now)):
+    /// the number of waits for changes to be heard, and how far the listener got.
+    pub fn marks(&self) -> (u64, u64) {
+        (
+            self.marks.sent.load(std::sync::atomic::Ordering::Relaxed),
+            *self.marks.heard.borrow(),
+        )
+    }
+
     /// Whether the school's tables are known to announce their changes.
     pub fn announces(&self, tenant: TenantId) -> bool {
         self.announced_by_writers

@@ -1457,6 +1457,57 @@ async fn who_is_signed_in_is_kept_and_a_change_to_account_membership_or_address_
     let _ = school;
 }
 
+/// The wait is the school routes' own: a page read sends no mark, and a form sent — even one
+/// refused for a mistake — is answered only once both caches heard the mark it sent.
+#[tokio::test]
+async fn a_form_sent_is_answered_once_both_caches_heard_its_mark_and_a_page_read_sends_none() {
+    let app = TestApp::spawn().await;
+    let (_school, host, mut viewer, _) = school_with_viewer(&app, "Basisschool Wachtpost").await;
+    let marks = || (app.state.school_data.marks(), app.state.accounts.marks());
+    let ((school_sent, _), (accounts_sent, _)) = marks();
+
+    assert_eq!(viewer.client.get(&host, "/timeline").await.status, 200);
+    let ((sent, _), (sent_accounts, _)) = marks();
+    assert_eq!(
+        (sent, sent_accounts),
+        (school_sent, accounts_sent),
+        "a page read sent a mark"
+    );
+
+    for (round, phone) in ["06-1234", "geen nummer"].into_iter().enumerate() {
+        let sent_form = viewer
+            .client
+            .post_form(
+                &host,
+                "/children/details",
+                &[
+                    ("address", ""),
+                    ("phone_mobile", phone),
+                    ("phone_other", ""),
+                    ("about", ""),
+                ],
+            )
+            .await;
+        assert!(sent_form.status < 500, "{}", sent_form.status);
+        let ((sent, heard), (sent_accounts, heard_accounts)) = marks();
+        let round = round as u64 + 1;
+        assert_eq!(sent, school_sent + round, "the school cache's marks");
+        assert_eq!(
+            sent_accounts,
+            accounts_sent + round,
+            "the account cache's marks"
+        );
+        assert!(
+            heard >= sent,
+            "answered before the school cache heard its mark"
+        );
+        assert!(
+            heard_accounts >= sent_accounts,
+            "answered before the account cache heard its mark"
+        );
+    }
+}
+
 /// A request that wrote waits, before its answer, until its process has heard every change
 /// committed before: right after `heard_up_to_now` an entry that a write outside the process
 /// dropped is gone, without waiting, round after round (each alone could be won by luck).
